@@ -1,0 +1,91 @@
+"""What kind of file is this? By path first, then by what a YAML/JSON document contains."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from preflight.sources import yamltree as y
+
+PYTHON = "python"
+WORKFLOW = "workflow"
+COMPOSE = "compose"
+SWEEP = "sweep"
+AXOLOTL = "axolotl"
+HF_ARGS = "hf-args"
+HYDRA = "hydra"
+
+_COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
+_SWEEP_METHODS = {"grid", "random", "bayes", "custom"}
+_AXOLOTL_KEYS = frozenset({
+    "datasets", "adapter", "sequence_len", "micro_batch_size", "num_epochs", "val_set_size", "wandb_project",
+    "lora_r", "lora_alpha", "load_in_8bit", "load_in_4bit", "base_model_config", "model_type", "tokenizer_type",
+    "sample_packing", "pad_to_sequence_len", "flash_attention", "special_tokens", "chat_template",
+    "evals_per_epoch", "saves_per_epoch", "dataset_prepared_path", "lora_target_modules", "lora_dropout",
+    "wandb_name", "wandb_entity", "strict", "plugins", "rl",
+})
+# Training-argument keys for recognising an HF/TRL argument file (recognition only; field
+# validation belongs to the rules that read the generated field data).
+_TRAINING_KEYS = frozenset({
+    "output_dir", "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
+    "learning_rate", "num_train_epochs", "max_steps", "warmup_steps", "warmup_ratio", "logging_steps",
+    "logging_strategy", "eval_strategy", "evaluation_strategy", "eval_steps", "save_strategy", "save_steps",
+    "save_total_limit", "bf16", "fp16", "report_to", "run_name", "lr_scheduler_type", "weight_decay",
+    "gradient_checkpointing", "seed", "load_best_model_at_end", "metric_for_best_model", "greater_is_better",
+    "push_to_hub", "hub_model_id", "optim", "deepspeed", "do_train", "do_eval", "logging_dir",
+    "dataloader_num_workers", "max_grad_norm", "torch_compile", "remove_unused_columns", "eval_on_start",
+    "logging_first_step", "model_name_or_path", "dataset_name",
+})
+_DISTINCTIVE = re.compile(r"per_device_|_steps$|_strategy$|^report_to$|^run_name$|^num_train_epochs$")
+
+
+def kind_by_path(path: str) -> str | None:
+    """The kind a path implies before reading it; 'yaml'/'json' mean: decide by content."""
+    name = posixpath.basename(path)
+    lower = name.lower()
+    if lower.endswith(".py"):
+        return PYTHON
+    if lower.endswith((".yml", ".yaml")):
+        if "/.github/workflows/" in f"/{path}" and posixpath.dirname(path).endswith(".github/workflows"):
+            return WORKFLOW
+        if _COMPOSE_NAME.match(lower):
+            return COMPOSE
+        return "yaml"
+    if lower.endswith(".json"):
+        return "json"
+    return None
+
+
+def kind_by_content(path_kind: str, documents: list) -> str | None:
+    if path_kind in (WORKFLOW, COMPOSE):
+        return path_kind
+    first = documents[0] if documents else None
+    if not isinstance(first, y.MappingNode):
+        return None
+    keys = {name for name, _, _ in y.items(first)}
+    if path_kind == "yaml":
+        if isinstance(y.get(first, "services"), y.MappingNode) and any(
+            y.get(spec, k) is not None for _, _, spec in y.items(y.get(first, "services"))
+            for k in ("image", "build", "command")
+        ):
+            return COMPOSE
+        method = (y.scalar_text(y.get(first, "method")) or "").lower()
+        if method in _SWEEP_METHODS and keys & {"parameters", "metric", "program", "command"}:
+            return SWEEP
+        if "base_model" in keys and keys & _AXOLOTL_KEYS:
+            return AXOLOTL
+    overlap = keys & _TRAINING_KEYS
+    if len(overlap) >= 2 and any(_DISTINCTIVE.search(k) for k in overlap):
+        return HF_ARGS
+    if path_kind == "yaml" and any(
+        (y.scalar_text(y.get(m, "_target_")) or "").endswith("WandbLogger") for m in y.walk_mappings(first)
+    ):
+        return HYDRA
+    return None
+
+
+# Text that makes an unparsable YAML file worth a PF001 (it looks like one of our kinds).
+LOOKS_RELEVANT = re.compile(
+    r"^\s*(base_model|report_to|wandb_project|services|jobs|method|program|eval_steps|logging_steps)\s*:",
+    re.MULTILINE,
+)

@@ -1,0 +1,159 @@
+"""Which files a check looks at.
+
+Inside a git repository the candidates are the tracked files plus the untracked ones git does not
+ignore; elsewhere every file below the given directories. Then `exclude`/`extend-exclude` apply,
+except to the paths the user named explicitly. Symbolic links are never followed out of the
+scanned tree. A file passed explicitly (as pre-commit does) is checked in the context of its whole
+project, so that a workflow and the script it runs are seen together.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from preflight import classify, globs
+
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
+    ".ruff_cache", ".svn", ".tox", ".venv", "__pypackages__", "_build", "buck-out", "build", "dist",
+    "node_modules", "venv", "site-packages", ".preflight_cache", "__pycache__", ".pytest_cache",
+)
+
+
+class DiscoveryError(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class Discovery:
+    files: list[Path]  # every file whose facts the project model needs
+    reported: set[Path] | None  # files whose findings are shown (None: all of them)
+
+
+def git_root(directory: Path) -> Path | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out.stdout.strip()).resolve() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def _git_files(directory: Path) -> list[Path] | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(directory), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            capture_output=True, timeout=120, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    names = out.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+    return [directory / name for name in dict.fromkeys(names) if name]
+
+
+def _walk(directory: Path) -> list[Path]:
+    result = []
+    for current, dirs, files in os.walk(directory, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDE)
+        result.extend(Path(current) / f for f in sorted(files))
+    return result
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _safe(path: Path, boundary: Path) -> bool:
+    """A regular file (or a link to one) that stays inside the scanned tree."""
+    try:
+        if path.is_symlink():
+            target = path.resolve(strict=True)
+            return target.is_file() and _inside(target, boundary)
+        return path.is_file()
+    except (OSError, RuntimeError):  # broken links, link loops, permission problems
+        return False
+
+
+def project_root(start: Path) -> Path:
+    """The git top level, else the nearest directory with a pyproject.toml, else the start itself."""
+    start = start if start.is_dir() else start.parent
+    root = git_root(start)
+    if root is not None:
+        return root
+    for candidate in [start, *start.parents]:
+        if (candidate / "pyproject.toml").is_file():
+            return candidate
+    return start
+
+
+def discover(paths: list[str], exclude: list[str], base: Path) -> Discovery:
+    """Expand the given paths into files. `exclude` patterns are relative to `base` (the config's folder)."""
+    explicit_files: list[Path] = []
+    directories: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            raise DiscoveryError(f"{raw}: no such file or directory")
+        (directories if path.is_dir() else explicit_files).append(path.absolute())
+    named = [p.resolve() for p in [*directories, *explicit_files]]
+
+    def excluded(file: Path) -> bool:
+        resolved = file.absolute()
+        try:
+            relative = resolved.relative_to(base).as_posix()
+        except ValueError:
+            return False
+        for pattern in exclude:
+            prefix = globs.matching_prefix(pattern, relative)
+            if prefix is None:
+                continue
+            matched = (base / prefix).resolve()
+            if not any(_inside(n, matched) for n in named):  # never exclude what the user named
+                return True
+        return False
+
+    def listing(directory: Path) -> list[Path]:
+        files = _git_files(directory) if git_root(directory) else None
+        if files is None:
+            files = _walk(directory)
+        boundary = directory.resolve()
+        return [
+            f for f in files
+            if classify.kind_by_path(f.name) is not None and not excluded(f) and _safe(f, boundary)
+            and not any(part in DEFAULT_EXCLUDE for part in f.relative_to(directory).parts[:-1])
+        ]
+
+    collected: dict[Path, None] = {}
+    for directory in directories:
+        collected.update(dict.fromkeys(listing(directory)))
+    reported: set[Path] | None = None
+    if explicit_files:
+        reported = set(collected)
+        for file in explicit_files:
+            if not _safe(file, file.parent.resolve()) or classify.kind_by_path(file.name) is None:
+                continue
+            reported.add(file)
+            collected[file] = None
+        for root in dict.fromkeys(project_root(f) for f in explicit_files):
+            collected.update(dict.fromkeys(listing(root)))
+    return Discovery(files=list(collected), reported=reported)
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Paths are shown relative to the working directory when below it, as ruff does."""
+    absolute = path.absolute()
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return absolute.as_posix()

@@ -1,0 +1,183 @@
+"""One check, four stages: discover files, extract facts per file, run rules over the project
+model, then filter (selection, per-file ignores, inline suppressions) into the reported findings."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from preflight import config as config_module
+from preflight import discover as discovery
+from preflight import selection
+from preflight.extract import extract
+from preflight.findings import Finding
+from preflight.model import FileFacts, ParseError
+from preflight.project import Project
+from preflight.rule import Rule, all_rules, rule_by_key
+from preflight.suppress import Suppression
+
+UNUSED_SUPPRESSION = "PF002"
+
+
+class UsageError(Exception):
+    """A problem with the command line or the configuration (exit code 2)."""
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    files: int
+    rules: list[type[Rule]]
+    internal_errors: list[str] = field(default_factory=list)
+
+
+def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, BaseModel]:
+    options: dict[str, BaseModel] = {}
+    where = f"{source}: " if source else ""
+    for key, values in settings.rules.items():
+        rule = rule_by_key(key)
+        if rule is None:
+            raise UsageError(f"{where}[tool.preflight.rules.{key}]: unknown rule")
+        try:
+            options[rule.code] = rule.Options.model_validate(values)
+        except ValidationError as exc:
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {'unknown option' if e['type'] == 'extra_forbidden' else e['msg']}"
+                for e in exc.errors()
+            )
+            raise UsageError(f"{where}[tool.preflight.rules.{key}]: {details}") from None
+    return options
+
+
+def read_facts(path: Path, display: str) -> FileFacts:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        from preflight import classify
+        from preflight.findings import Location
+
+        kind = classify.kind_by_path(display)
+        reason = exc.strerror or type(exc).__name__
+        return FileFacts(display, kind, [ParseError(Location.start_of(display), f"cannot read the file: {reason}")])
+    return extract(display, data)
+
+
+def check(
+    paths: Sequence[str],
+    *,
+    config_path: str | None = None,
+    select: list[str] | None = None,
+    extend_select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    cwd: Path | None = None,
+) -> CheckResult:
+    cwd = (cwd or Path.cwd()).absolute()
+    paths = list(paths) or ["."]
+    start = Path(paths[0])
+    root = discovery.project_root(start.absolute()).resolve()
+    try:
+        loaded = config_module.load(config_path, start, fallback_base=root)
+    except config_module.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    settings = loaded.settings
+    rules = all_rules()
+    try:
+        enabled = selection.enabled_rules(
+            rules,
+            select if select else settings.select,
+            [*settings.extend_select, *(extend_select or [])],
+            [*settings.ignore, *(ignore or [])],
+        )
+        for pattern, selectors in settings.per_file_ignores.items():
+            selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
+    except selection.UnknownSelector as exc:
+        raise UsageError(str(exc)) from None
+    options = _rule_options(settings, loaded.path)
+    exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
+    exclude += settings.extend_exclude
+    try:
+        found = discovery.discover(paths, exclude, loaded.base)
+    except discovery.DiscoveryError as exc:
+        raise UsageError(str(exc)) from None
+
+    files = [read_facts(path, discovery.display_path(path, cwd)) for path in found.files]
+    project = Project(files, root, dict(settings.versions))
+
+    raw: list[Finding] = []
+    internal_errors: list[str] = []
+    for rule_class in enabled:
+        rule = rule_class(options.get(rule_class.code))
+        try:
+            raw.extend(rule.check(project))
+        except Exception:  # a bug in one rule must not hide the others' findings
+            internal_errors.append(f"rule {rule_class.code} failed:\n{traceback.format_exc()}")
+
+    reported_paths = None if found.reported is None else {discovery.display_path(p, cwd) for p in found.reported}
+    findings = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
+    for message in internal_errors:
+        print(f"preflight: internal error: {message}", file=sys.stderr)
+    return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(files), enabled, internal_errors)
+
+
+def _relative_to_base(display: str, base: Path, cwd: Path) -> str | None:
+    path = Path(display)
+    absolute = path if path.is_absolute() else cwd / path
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        return None
+
+
+def _filter(raw, project: Project, settings, base: Path, cwd: Path, reported_paths, enabled) -> list[Finding]:
+    enabled_codes = {r.code for r in enabled}
+    used: set[tuple[Suppression, str]] = set()
+    kept: list[Finding] = []
+    for finding in raw:
+        if reported_paths is not None and not (finding.paths() & reported_paths):
+            continue
+        relative = _relative_to_base(finding.location.path, base, cwd)
+        if selection.ignored_by_path(finding.code, finding.name, relative, settings.per_file_ignores):
+            continue
+        file = project.files.get(finding.location.path)
+        suppressed = False
+        for suppression in file.suppressions if file else []:
+            if suppression.matches(finding):
+                used.add((suppression, finding.code))
+                used.add((suppression, finding.name))
+                suppressed = True
+        if not suppressed:
+            kept.append(finding)
+    if UNUSED_SUPPRESSION in enabled_codes:
+        unused_rule = rule_by_key(UNUSED_SUPPRESSION)()
+        for file in project.files.values():
+            if reported_paths is not None and file.path not in reported_paths:
+                continue
+            for suppression in file.suppressions:
+                kept.extend(_unused(unused_rule, suppression, used, enabled_codes, settings, base, cwd))
+    return kept
+
+
+def _unused(rule, suppression: Suppression, used, enabled_codes, settings, base, cwd) -> list[Finding]:
+    relative = _relative_to_base(suppression.location.path, base, cwd)
+    if selection.ignored_by_path(rule.code, rule.name, relative, settings.per_file_ignores):
+        return []
+    if suppression.codes is None:
+        if not any(s is suppression for s, _ in used):
+            return [rule.finding(suppression.location, "`# preflight: ignore` suppresses nothing on line "
+                                 f"{suppression.target_line}: remove it")]
+        return []
+    results = []
+    for code in suppression.codes:
+        target = rule_by_key(code)
+        if target is None:
+            results.append(rule.finding(suppression.location, f"`{code}` in this suppression is not a preflight "
+                                        "rule: fix the code or remove it"))
+        elif target.code in enabled_codes and (suppression, code) not in used:
+            results.append(rule.finding(suppression.location, f"the suppression of {target.code} ({target.name}) "
+                                        f"matches no finding on line {suppression.target_line}: remove it"))
+    return results

@@ -1,0 +1,83 @@
+"""Per-file extraction: pick the source module for a file's kind and turn the file into facts.
+
+`extract` is the only entry point the engine uses; it never raises for bad input: a file that
+cannot be read, decoded or parsed yields a `ParseError` fact (reported as PF001).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from preflight import classify, suppress
+from preflight.findings import Location
+from preflight.model import FileFacts, ParseError
+from preflight.sources import compose, configs, python, workflow
+from preflight.sources import yamltree as y
+from preflight.sources.text import DecodeFailure, SourceText, decode
+
+# A Python file that mentions none of these cannot produce a fact: skip its parse entirely.
+PYTHON_PREFILTER = re.compile(rb"wandb|mlflow|weave|TrainingArguments|\btrl\b|WandbLogger|log_artifact|preflight")
+_JSON_PREFILTER = re.compile(rb'"(report_to|eval_steps|logging_steps|per_device_train_batch_size|eval_strategy)"')
+_TEMPLATE = re.compile(r"\{\{[^}]*\}\}|\{%")
+
+_YAML_EXTRACTORS = {
+    classify.WORKFLOW: workflow.extract,
+    classify.COMPOSE: compose.extract,
+}
+_DOCUMENT_EXTRACTORS = {
+    classify.AXOLOTL: configs.axolotl,
+    classify.HF_ARGS: configs.training_arguments,
+    classify.SWEEP: configs.sweep,
+    classify.HYDRA: configs.hydra,
+}
+
+
+def extract(path: str, data: bytes) -> FileFacts:
+    path_kind = classify.kind_by_path(path)
+    if path_kind is None:
+        return FileFacts(path, None)
+    if path_kind == classify.PYTHON and not PYTHON_PREFILTER.search(data):
+        return FileFacts(path, classify.PYTHON)
+    if path_kind == "json" and not _JSON_PREFILTER.search(data):
+        return FileFacts(path, None)
+    try:
+        text = decode(data)
+    except DecodeFailure as exc:
+        return FileFacts(path, path_kind, [ParseError(Location.start_of(path), f"cannot read the file: {exc}")])
+    source = SourceText(path, text)
+    if path_kind == classify.PYTHON:
+        return FileFacts(path, path_kind, python.extract(source), suppress.find(path, text, "python"))
+    return _structured(source, path_kind)
+
+
+def _structured(source: SourceText, path_kind: str) -> FileFacts:
+    path, text = source.path, source.text
+    try:
+        documents = y.compose_documents(text)
+    except y.YamlFailure as failure:
+        if path_kind == "json":
+            try:
+                json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+                message = f"invalid JSON: {getattr(exc, 'msg', exc)}"
+                return FileFacts(path, path_kind, [ParseError(Location(path, line, column), message)])
+            return FileFacts(path, None)  # valid JSON that PyYAML cannot read: nothing we can position
+        else:
+            relevant = path_kind in (classify.WORKFLOW, classify.COMPOSE) or (
+                classify.LOOKS_RELEVANT.search(text) and not _TEMPLATE.search(text)
+            )
+            if not relevant:
+                return FileFacts(path, None)
+            error = ParseError(Location(path, failure.line, failure.column), f"invalid YAML: {failure}")
+            return FileFacts(path, path_kind, [error], suppress.find(path, text, "yaml"))
+    kind = classify.kind_by_content(path_kind, documents)
+    if kind is None:
+        return FileFacts(path, None)
+    if kind in _YAML_EXTRACTORS:
+        facts = _YAML_EXTRACTORS[kind](source, documents)
+    else:
+        facts = _DOCUMENT_EXTRACTORS[kind](source, documents[0])
+    return FileFacts(path, kind, facts, suppress.find(path, text, "yaml"))
+

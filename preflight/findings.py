@@ -1,0 +1,71 @@
+"""Findings: what a rule reports, where, and how serious it is.
+
+Positions are 1-based for both line and column, columns counted in characters (not bytes),
+so that editors, SARIF consumers and humans agree on where a finding is.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def letter(self) -> str:
+        return self.value[0].upper()
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    path: str
+    line: int
+    column: int
+    end_line: int = 0
+    end_column: int = 0
+
+    def __post_init__(self) -> None:
+        if self.end_line < self.line or (self.end_line == self.line and self.end_column < self.column):
+            object.__setattr__(self, "end_line", self.line)
+            object.__setattr__(self, "end_column", self.column)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+    @classmethod
+    def start_of(cls, path: str) -> "Location":
+        return cls(path, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A second place that explains a finding (the script a launcher runs, the default it relies on)."""
+
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    location: Location
+    related: tuple[Related, ...] = field(default=())
+
+    @property
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (loc.path, loc.line, loc.column, self.code, self.message)
+
+    def paths(self) -> set[str]:
+        return {self.location.path, *(r.location.path for r in self.related)}

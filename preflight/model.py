@@ -1,0 +1,251 @@
+"""Facts: what the extractors learn from each file, independent of the syntax it was written in.
+
+A `TrainingArguments(eval_steps=100)` call, `eval_steps: 100` in a TRL YAML file and
+`--eval_steps 100` on a launcher's command line all become the same `TrainingConfig` value,
+so a rule is written once against the concept, never against a syntax. Facts are plain,
+immutable, JSON-friendly dataclasses so they can be cached per file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from preflight.findings import Location
+
+Framework = Literal["hf", "trl", "axolotl", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One configuration value as written: where it is and, when statically known, what it is."""
+
+    location: Location
+    text: str
+    known: bool = False
+    literal: Any = None
+    key_location: Location | None = None
+    nondeterministic: str | None = None  # the clock/random source the value is built from
+
+    @property
+    def anchor(self) -> Location:
+        """Where a finding about this setting points: the key if there is one, else the value."""
+        return self.key_location or self.location
+
+    def is_str(self, *choices: str) -> bool:
+        return self.known and isinstance(self.literal, str) and (not choices or self.literal.lower() in choices)
+
+    def str_items(self) -> list[str] | None:
+        """The value as a list of lower-case strings (`"wandb"` or `["wandb", "mlflow"]`), if known."""
+        if not self.known:
+            return None
+        items = self.literal if isinstance(self.literal, list) else [self.literal]
+        if not all(isinstance(i, str) for i in items):
+            return None
+        return [i.strip().lower() for part in items for i in part.split(",") if i.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseError:
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingConfig:
+    """The training arguments of one run (HF TrainingArguments, a TRL config, an Axolotl config)."""
+
+    location: Location
+    framework: Framework
+    origin: str  # "TrainingArguments(...)", "SFTConfig(...)", "Axolotl config", "HF/TRL arguments file"
+    args: dict[str, Value]
+    complete: bool = True  # False when some arguments could not be resolved (`**kwargs` from elsewhere)
+    env: dict[str, Value] = field(default_factory=dict)  # a TRL `env:` block
+
+    def get(self, key: str) -> Value | None:
+        return self.args.get(key)
+
+    def reports_to(self, integration: str) -> bool | None:
+        """True/False when `report_to` is literal, None when absent or not statically known."""
+        value = self.args.get("report_to")
+        items = value.str_items() if value else None
+        if items is None:
+            return None
+        return integration in items
+
+
+@dataclass(frozen=True, slots=True)
+class WandbRun:
+    """A W&B run start in any form: wandb.init, WandbLogger, init_trackers, report_to, Axolotl, Hydra."""
+
+    location: Location
+    api: str
+    name: Value | None = None
+    run_id: Value | None = None
+    identity_known: bool = True  # False when `**kwargs`/settings hide whether a name is given
+    mode: Value | None = None
+    function: str | None = None  # enclosing function, for Python sources
+    in_sweep_function: bool = False  # inside a function run by wandb.agent
+
+    @property
+    def disabled(self) -> bool:
+        return bool(self.mode and self.mode.is_str("disabled", "offline", "dryrun"))
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerUse:
+    """A use of a tracker that needs its credentials but is not a run start (e.g. `weave.init`)."""
+
+    location: Location
+    tracker: str
+    api: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnvWrite:
+    """An environment variable the file itself sets for the process (os.environ, a TRL `env:` block)."""
+
+    location: Location
+    name: str
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class WandbLogin:
+    """`wandb.login(...)` in a script; `key_from_env` when the key it passes is read from WANDB_API_KEY."""
+
+    location: Location
+    has_key: bool
+    key_from_env: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SweepDriver:
+    """The script calls `wandb.agent`/`wandb.sweep`: its runs are sweep trials."""
+
+    location: Location
+    api: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArgumentParserUse:
+    """`HfArgumentParser((..., SFTConfig))`/`TrlParser(...)`: the script reads its training arguments
+    from the command line or a config file, with the defaults of `framework`."""
+
+    location: Location
+    framework: Framework
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactLog:
+    """An MLflow artifact upload and what the script did to the path before it."""
+
+    location: Location
+    api: str  # "mlflow.log_artifacts", "MlflowClient.log_artifact", ...
+    is_directory: bool
+    path_text: str
+    path_static: bool  # the path is a literal or a configured value, not produced at run time
+    evidence: str | None  # why the path is known to exist ("written by os.makedirs at line 3")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalImport:
+    """An import that may name a module of the scanned project (for cross-file W&B use)."""
+
+    module: str
+    level: int
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """A W&B sweep configuration and the program it runs."""
+
+    location: Location
+    program: str | None
+    command: tuple[str, ...] | None
+    command_location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvBinding:
+    """An environment variable a launcher gives the process, and where it comes from."""
+
+    name: str
+    location: Location
+    origin: str  # "step env", "compose environment", "export in the run block", ...
+    value: str | None = None  # the literal value; None when it is a reference or passed through
+    reference: bool = False  # `${{ secrets.X }}`, `${VAR}`, a pass-through `- VAR`
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.reference and not (self.value or "").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A way a tracking key reaches the process other than an environment variable."""
+
+    kind: str  # "wandb-login", "env-file"
+    location: Location
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPoint:
+    """What a launcher command runs: a script, a module, `axolotl train cfg`, `trl sft --config cfg`."""
+
+    kind: str  # "python-script", "python-module", "axolotl", "trl"
+    target: str  # script path or module name as written
+    location: Location
+    command: str  # the command as written, for messages
+    config: str | None = None  # a config file argument, as written
+    args: tuple[tuple[str, str | None], ...] = ()  # `--flag value` pairs after the target
+
+    def arg(self, name: str) -> str | None:
+        for key, value in reversed(self.args):
+            if key == name:
+                return value if value is not None else ""
+        return None
+
+    def has_arg(self, name: str) -> bool:
+        return any(key == name for key, _ in self.args)
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """A launcher (workflow step, compose service, ...) running an entry point with some environment."""
+
+    launcher: str  # "GitHub Actions", "docker compose"
+    label: str  # "job 'train', step 'Fine-tune'"
+    entry: EntryPoint
+    base_dir: str  # where relative paths of the command resolve
+    in_container: bool = False  # paths are container paths: match scanned files by suffix
+    env: tuple[EnvBinding, ...] = ()  # in order of precedence: later bindings override earlier
+    credentials: tuple[Credential, ...] = ()
+
+    @property
+    def location(self) -> Location:
+        return self.entry.location
+
+    def env_map(self) -> dict[str, EnvBinding]:
+        result: dict[str, EnvBinding] = {}
+        for binding in self.env:
+            result[binding.name] = binding
+        return result
+
+
+Fact = (
+    ParseError | TrainingConfig | WandbRun | TrackerUse | EnvWrite | WandbLogin | SweepDriver
+    | ArgumentParserUse | ArtifactLog | LocalImport | SweepSpec | Launch
+)
+
+
+@dataclass(slots=True)
+class FileFacts:
+    """Everything one file contributes to the project model."""
+
+    path: str
+    kind: str | None
+    facts: list = field(default_factory=list)
+    suppressions: list = field(default_factory=list)

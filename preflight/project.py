@@ -1,0 +1,251 @@
+"""The project model: every file's facts, indexed, and the cross-file questions rules ask.
+
+"Which scanned file does this workflow step run?", "does that script (or a module it imports)
+start a W&B run?", "is this config part of a sweep?": answered here once, so that rules stay
+small and agree with each other.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TypeVar
+
+from preflight.model import (
+    ArgumentParserUse, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse, TrainingConfig,
+    WandbRun,
+)
+from preflight.sources import entrypoints
+
+T = TypeVar("T")
+_DOTENV = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_MAX_ENV_FILE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedEntry:
+    script: str | None  # the scanned Python file the launcher runs
+    config: str | None  # the scanned config file it is given
+
+
+class Project:
+    def __init__(self, files: list[FileFacts], root: Path, versions: dict[str, str] | None = None) -> None:
+        self.files: dict[str, FileFacts] = {f.path: f for f in files}
+        self.root = root
+        self.versions = versions or {}
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    def facts(self, kind: type[T]) -> Iterator[T]:
+        for file in self.files.values():
+            for fact in file.facts:
+                if isinstance(fact, kind):
+                    yield fact
+
+    def facts_in(self, path: str, kind: type[T]) -> list[T]:
+        file = self.files.get(path)
+        return [f for f in file.facts if isinstance(f, kind)] if file else []
+
+    # -- resolving paths ------------------------------------------------------------------------
+
+    @cached_property
+    def _by_basename(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for path in self.files:
+            index.setdefault(posixpath.basename(path), []).append(path)
+        return index
+
+    def resolve(self, base_dir: str, target: str, in_container: bool = False) -> str | None:
+        """The scanned file a path written in a launcher refers to, or None if it is not scanned."""
+        if not target or "$" in target or "{" in target:
+            return None
+        if not target.startswith("/"):
+            candidate = posixpath.normpath(posixpath.join(base_dir, target))
+            if candidate in self.files:
+                return candidate
+        if not in_container:
+            if target.startswith("/"):
+                return posixpath.normpath(target) if posixpath.normpath(target) in self.files else None
+            return None
+        # A container path (`/app/src/train.py`): the scanned file under the launcher's folder
+        # whose path ends with the longest part of it, when exactly one does.
+        parts = [p for p in target.split("/") if p not in ("", ".")]
+        prefix = "" if base_dir in ("", ".") else base_dir.rstrip("/") + "/"
+        candidates = [p for p in self._by_basename.get(parts[-1], []) if p.startswith(prefix)] if parts else []
+        for length in range(len(parts), 0, -1):
+            suffix = "/".join(parts[-length:])
+            matching = [c for c in candidates if c == suffix or c.endswith("/" + suffix)]
+            if len(matching) == 1:
+                return matching[0]
+            if len(matching) > 1:
+                return None
+        return None
+
+    def resolve_module(self, base_dir: str, module: str, in_container: bool = False) -> str | None:
+        relative = module.replace(".", "/")
+        for candidate in (f"{relative}.py", f"{relative}/__main__.py"):
+            found = self.resolve(base_dir, candidate, in_container)
+            if found:
+                return found
+        return None
+
+    def entry(self, launch: Launch) -> ResolvedEntry:
+        entry = launch.entry
+        script = None
+        if entry.kind == "python-script":
+            script = self.resolve(launch.base_dir, entry.target, launch.in_container)
+        elif entry.kind == "python-module":
+            script = self.resolve_module(launch.base_dir, entry.target, launch.in_container)
+        config = self.resolve(launch.base_dir, entry.config, launch.in_container) if entry.config else None
+        return ResolvedEntry(script, config)
+
+    # -- imports and W&B use --------------------------------------------------------------------
+
+    def imported_files(self, path: str) -> list[str]:
+        """Scanned modules a Python file imports (relative imports, and absolute ones that resolve)."""
+        result: list[str] = []
+        directory = posixpath.dirname(path)
+        for imp in self.facts_in(path, LocalImport):
+            if imp.level:
+                base = directory
+                for _ in range(imp.level - 1):
+                    base = posixpath.dirname(base)
+                bases = [base]
+            else:
+                bases, current = [], directory
+                while True:
+                    bases.append(current)
+                    if current in ("", ".", "/"):
+                        break
+                    current = posixpath.dirname(current)
+            module = imp.module.replace(".", "/") if imp.module else ""
+            for base in bases:
+                stems = [posixpath.join(base, module, name) for name in imp.names] + [posixpath.join(base, module)]
+                for stem in stems:
+                    stem = posixpath.normpath(stem) if stem else stem
+                    for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
+                        if candidate in self.files and candidate != path:
+                            result.append(candidate)
+        return list(dict.fromkeys(result))
+
+    def wandb_uses(self, path: str, limit: int = 50) -> list[WandbRun | TrackerUse]:
+        """W&B run starts (not switched off) and key-needing W&B uses in a file and what it imports."""
+        seen: set[str] = set()
+        queue = [path]
+        found: list[WandbRun | TrackerUse] = []
+        while queue and len(seen) < limit:
+            current = queue.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            found += [r for r in self.facts_in(current, WandbRun) if not r.disabled]
+            found += [u for u in self.facts_in(current, TrackerUse) if u.tracker == "wandb"]
+            queue.extend(self.imported_files(current))
+        return found
+
+    # -- launches and sweeps --------------------------------------------------------------------
+
+    @cached_property
+    def _launch_index(self) -> dict[str, list[Launch]]:
+        index: dict[str, list[Launch]] = {}
+        for launch in self.facts(Launch):
+            resolved = self.entry(launch)
+            for path in {resolved.script, resolved.config} - {None}:
+                index.setdefault(path, []).append(launch)
+        return index
+
+    def launches_of(self, path: str) -> list[Launch]:
+        return self._launch_index.get(path, [])
+
+    @cached_property
+    def _sweep_index(self) -> dict[str, SweepSpec]:
+        """Files (programs and configs) that a sweep configuration in the project runs."""
+        index: dict[str, SweepSpec] = {}
+        for file in self.files.values():
+            for spec in (f for f in file.facts if isinstance(f, SweepSpec)):
+                directory = posixpath.dirname(file.path)
+                words = list(spec.command) if spec.command else ["${env}", "${interpreter}", "${program}", "${args}"]
+                argv = []
+                for word in words:
+                    if word in ("${interpreter}",):
+                        argv.append("python")
+                    elif word == "${program}":
+                        argv.append(spec.program or "")
+                    elif not word.startswith("${"):
+                        argv.append(word)
+                found = entrypoints.recognize(argv)
+                targets = []
+                if found is not None:
+                    targets += [found.target] if found.kind == "python-script" else []
+                    targets += [found.config] if found.config else []
+                elif spec.program:
+                    targets.append(spec.program)
+                for target in targets:
+                    for base in self._ancestors(directory):
+                        resolved = self.resolve(base, target)
+                        if resolved:
+                            index.setdefault(resolved, spec)
+                            break
+        return index
+
+    @staticmethod
+    def _ancestors(directory: str) -> list[str]:
+        result, current = [], directory or "."
+        while True:
+            result.append(current)
+            parent = posixpath.dirname(current)
+            if current in ("", ".", "/") or parent == current:
+                break
+            current = parent or "."
+        return result
+
+    def sweep_running(self, path: str) -> SweepSpec | None:
+        """The sweep configuration whose program or command runs this file, if any."""
+        return self._sweep_index.get(path)
+
+    def sweep_context(self, path: str) -> str | None:
+        """Why the runs of this file are sweep trials (for messages), or None."""
+        drivers = self.facts_in(path, SweepDriver)
+        if drivers:
+            return f"the script calls {drivers[0].api} (line {drivers[0].location.line})"
+        spec = self._sweep_index.get(path)
+        if spec is not None:
+            return f"the sweep {spec.location.path} runs it"
+        return None
+
+    def framework_of(self, config: TrainingConfig) -> str:
+        """Whose defaults apply to an argument file: the launcher's parser decides, else its keys."""
+        if config.framework != "unknown":
+            return config.framework
+        for launch in self.launches_of(config.location.path):
+            if launch.entry.kind == "trl":
+                return "trl"
+            script = self.entry(launch).script
+            for parser in self.facts_in(script, ArgumentParserUse) if script else []:
+                return parser.framework
+        return "unknown"
+
+    # -- files outside the model ----------------------------------------------------------------
+
+    def env_file_defines(self, path: str, variable: str) -> bool | None:
+        """Does this env file set a non-empty `variable`? None when it cannot be read here
+        (often it is created at deploy time and not committed)."""
+        absolute = Path(path) if Path(path).is_absolute() else Path.cwd() / path
+        try:
+            resolved = absolute.resolve(strict=True)
+            if not resolved.is_file() or resolved.stat().st_size > _MAX_ENV_FILE:
+                return None
+            resolved.relative_to(self.root)
+            text = resolved.read_text(encoding="utf-8", errors="replace")
+        except (OSError, ValueError, RuntimeError):
+            return None
+        for line in text.splitlines():
+            match = _DOTENV.match(line)
+            if match and match.group(1) == variable:
+                value = match.group(2).strip("'\"")
+                return bool(value)
+        return False

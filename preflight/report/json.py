@@ -1,0 +1,81 @@
+"""The JSON output: a stable, documented schema (docs/json-output.schema.json is generated from it)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from preflight import __version__
+from preflight.findings import Finding, Location
+
+SCHEMA_VERSION = 1
+
+
+class JsonLocation(BaseModel):
+    path: str = Field(description="File path, relative to the working directory when below it (POSIX separators).")
+    line: int = Field(ge=1, description="1-based start line.")
+    column: int = Field(ge=1, description="1-based start column, in characters.")
+    end_line: int = Field(ge=1, description="1-based end line.")
+    end_column: int = Field(ge=1, description="1-based end column (exclusive), in characters.")
+
+    @classmethod
+    def of(cls, location: Location) -> "JsonLocation":
+        return cls(path=location.path, line=location.line, column=location.column,
+                   end_line=location.end_line, end_column=location.end_column)
+
+
+class JsonRelated(BaseModel):
+    location: JsonLocation
+    message: str
+
+
+class JsonFinding(BaseModel):
+    code: str = Field(description="Stable rule code, e.g. WB001.")
+    name: str = Field(description="Stable kebab-case rule name, e.g. unnamed-wandb-run.")
+    severity: Literal["error", "warning", "info"]
+    message: str
+    location: JsonLocation
+    related: list[JsonRelated] = Field(default_factory=list, description="Other places that explain the finding.")
+
+
+class JsonSummary(BaseModel):
+    files: int = Field(description="Files examined.")
+    findings: int
+    errors: int
+    warnings: int
+    infos: int
+
+
+class JsonReport(BaseModel):
+    """The document `preflight check --format json` prints."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    tool: str = "preflight"
+    version: str = __version__
+    findings: list[JsonFinding]
+    summary: JsonSummary
+
+
+def build(findings: list[Finding], files: int) -> JsonReport:
+    count = {s: sum(1 for f in findings if f.severity.value == s) for s in ("error", "warning", "info")}
+    return JsonReport(
+        findings=[
+            JsonFinding(
+                code=f.code, name=f.name, severity=f.severity.value, message=f.message,
+                location=JsonLocation.of(f.location),
+                related=[JsonRelated(location=JsonLocation.of(r.location), message=r.message) for r in f.related],
+            )
+            for f in findings
+        ],
+        summary=JsonSummary(files=files, findings=len(findings), errors=count["error"], warnings=count["warning"],
+                            infos=count["info"]),
+    )
+
+
+def render(findings: list[Finding], files: int) -> str:
+    return build(findings, files).model_dump_json(indent=2) + "\n"
+
+
+def schema() -> dict:
+    return JsonReport.model_json_schema()

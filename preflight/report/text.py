@@ -1,0 +1,79 @@
+"""Human output: `path:line:col: CODE [severity] message`, a short code frame, a summary line."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from preflight.findings import Finding, Severity
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
+
+
+class _Lines:
+    """Source lines for code frames, read once per file and only for files with findings."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, list[str]] = {}
+
+    def get(self, path: str, number: int) -> str | None:
+        if path not in self._cache:
+            try:
+                data = Path(path).read_bytes()
+                self._cache[path] = data.decode("utf-8", errors="replace").splitlines() if len(data) < 8 << 20 else []
+            except OSError:
+                self._cache[path] = []
+        lines = self._cache[path]
+        return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def render(findings: list[Finding], files: int, *, colour: bool, show_source: bool = True) -> str:
+    style = (lambda text, **kw: click.style(text, **kw)) if colour else (lambda text, **kw: text)
+    out: list[str] = []
+    lines = _Lines()
+    for finding in findings:
+        loc = finding.location
+        head = style(f"{loc.path}:{loc.line}:{loc.column}:", bold=True)
+        code = style(finding.code, fg=_COLOURS[finding.severity], bold=True)
+        out.append(f"{head} {code} [{finding.severity.value}] {finding.message}")
+        if show_source:
+            out.extend(_frame(finding, lines, style))
+    out.append(summary(findings, files, style))
+    return "\n".join(out) + "\n"
+
+
+def _frame(finding: Finding, lines: _Lines, style) -> list[str]:
+    loc = finding.location
+    text = lines.get(loc.path, loc.line)
+    if text is None:
+        return []
+    text = text.expandtabs(1)
+    gutter = " " * len(str(loc.line))
+    width = (loc.end_column - loc.column) if loc.end_line == loc.line and loc.end_column > loc.column else 1
+    width = max(1, min(width, max(1, len(text) - loc.column + 1)))
+    marker = " " * (loc.column - 1) + style("^" * width, fg=_COLOURS[finding.severity], bold=True)
+    frame = [f"{gutter} |", f"{loc.line} | {text}", f"{gutter} | {marker}"]
+    for related in finding.related[:1]:
+        rel = related.location
+        frame.append(f"{gutter} = note: {rel.path}:{rel.line}:{rel.column}: {related.message}")
+    return frame
+
+
+def summary(findings: list[Finding], files: int, style=lambda text, **kw: text) -> str:
+    noun = "file" if files == 1 else "files"
+    if not findings:
+        return style(f"All checks passed ({files} {noun} checked).", fg="green", bold=True)
+    counts = Counter(f.severity for f in findings)
+    parts = [f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s]]
+    total = len(findings)
+    return style(f"Found {total} finding{'s' if total != 1 else ''} ({', '.join(parts)}) in {files} {noun} checked.",
+                 bold=True)
+
+
+def statistics(findings: list[Finding]) -> str:
+    counts = Counter((f.code, f.name) for f in findings)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    return "".join(f"{n:>{width}}  {code:<7} {name}\n" for (code, name), n in rows)

@@ -1,0 +1,98 @@
+"""The rule API: metadata that documents the rule, examples that test it, and `check()`.
+
+A rule reads the project model (facts), never raw text. Its examples are the user documentation
+(`preflight explain`) and, run by the test suite, the proof that the rule does what it says, at
+the exact positions it says.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from preflight.findings import Finding, Location, Related, Severity
+
+if TYPE_CHECKING:
+    from preflight.project import Project
+
+
+@dataclass(frozen=True)
+class Example:
+    """Files that show a rule: a bad example lists where its findings are (`path:line:col`)."""
+
+    bad: bool
+    files: dict[str, str]
+    expect: tuple[str, ...] = ()
+    options: dict = field(default_factory=dict)
+    note: str = ""
+    also_select: tuple[str, ...] = ()  # other rules the example needs enabled (PF002 needs the one it suppresses)
+
+
+def Bad(path: str, content: str, *, expect: list[str] | str, files: dict[str, str] | None = None,
+        options: dict | None = None, note: str = "", also_select: tuple[str, ...] = ()) -> Example:
+    expected = [expect] if isinstance(expect, str) else expect
+    return Example(True, {path: content, **(files or {})}, tuple(expected), options or {}, note, also_select)
+
+
+def Good(path: str, content: str, *, files: dict[str, str] | None = None, options: dict | None = None,
+         note: str = "", also_select: tuple[str, ...] = ()) -> Example:
+    return Example(False, {path: content, **(files or {})}, (), options or {}, note, also_select)
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    why: ClassVar[str]
+    examples: ClassVar[list[Example]] = []
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    fix: ClassVar[str | None] = None  # how a finding is fixed automatically, when it can be
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def check(self, project: "Project") -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def finding(self, location: Location, message: str, *, severity: Severity | None = None,
+                related: tuple[Related, ...] | list[Related] = ()) -> Finding:
+        return Finding(self.code, self.name, severity or self.severity, message, location, tuple(related))
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[type[Rule], ...]:
+    """Every rule in the rule pack (`preflight.rules`), ordered by code."""
+    import preflight.rules as pack
+
+    for module in pkgutil.iter_modules(pack.__path__):
+        importlib.import_module(f"{pack.__name__}.{module.name}")
+    found: dict[str, type[Rule]] = {}
+    stack = list(Rule.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if "code" in cls.__dict__:
+            if cls.code in found and found[cls.code] is not cls:
+                raise RuntimeError(f"two rules claim the code {cls.code}")
+            found[cls.code] = cls
+    return tuple(found[c] for c in sorted(found))
+
+
+def rule_by_key(key: str) -> type[Rule] | None:
+    """A rule by code (`hf001` too) or kebab-case name."""
+    key = key.strip()
+    for cls in all_rules():
+        if cls.code == key.upper() or cls.name == key.lower():
+            return cls
+    return None

@@ -1,0 +1,59 @@
+"""Rule selection with ruff's semantics: codes and prefixes (`WB`, `WB0`, `WB001`), `ALL`, and
+rule names; the most specific selector wins, and at equal specificity `ignore` wins."""
+
+from __future__ import annotations
+
+from preflight import globs
+from preflight.findings import Severity
+from preflight.rule import Rule
+
+
+class UnknownSelector(ValueError):
+    pass
+
+
+def _specificity(selector: str, rule: type[Rule]) -> int | None:
+    token = selector.strip()
+    if token.upper() == "ALL":
+        return 0
+    if token.lower() == rule.name:
+        return 100
+    if rule.code.startswith(token.upper()) and token:
+        return len(token)
+    return None
+
+
+def validate(selectors: list[str], rules: tuple[type[Rule], ...], what: str) -> None:
+    for selector in selectors:
+        if not any(_specificity(selector, r) is not None for r in rules):
+            raise UnknownSelector(f"{what}: unknown rule selector {selector!r} (see `preflight rules`)")
+
+
+def enabled_rules(
+    rules: tuple[type[Rule], ...], select: list[str] | None, extend_select: list[str], ignore: list[str],
+) -> list[type[Rule]]:
+    for what, selectors in (("select", select or []), ("extend-select", extend_select), ("ignore", ignore)):
+        validate(selectors, rules, what)
+    result = []
+    for rule in rules:
+        best, enabled = -1, (select is None and rule.severity is not Severity.INFO)
+        for selectors, state in ((select or []) + extend_select, True), (ignore, False):
+            for selector in selectors:
+                spec = _specificity(selector, rule)
+                if spec is not None and (spec > best or (spec == best and not state)):
+                    best, enabled = spec, state
+        if enabled:
+            result.append(rule)
+    return result
+
+
+def ignored_by_path(code: str, name: str, relative_path: str | None, per_file_ignores: dict[str, list[str]]) -> bool:
+    if relative_path is None:
+        return False
+    for pattern, selectors in per_file_ignores.items():
+        if globs.matches(pattern, relative_path):
+            for selector in selectors:
+                token = selector.strip()
+                if token.upper() == "ALL" or token.lower() == name or (token and code.startswith(token.upper())):
+                    return True
+    return False

@@ -1,0 +1,101 @@
+"""docker-compose files: which service runs which entry point, with which environment."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+
+from preflight.model import Credential, EnvBinding, Fact
+from preflight.sources import yamltree as y
+from preflight.sources.launching import (
+    LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script,
+)
+from preflight.sources.text import SourceText
+
+_SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/env bash", "zsh", "dash"}
+
+
+def _environment(source: SourceText, node, service: str) -> list[EnvBinding]:
+    origin = f"service '{service}' environment"
+    result: list[EnvBinding] = []
+    if isinstance(node, y.MappingNode):
+        for name, key_node, value_node in y.items(node):
+            location = y.location(source, key_node)
+            if y.is_null(value_node):  # `KEY:` with no value: passed through from the shell
+                result.append(EnvBinding(name, location, origin, None, reference=True))
+            else:
+                result.append(binding(name, y.scalar_text(value_node) or "", location, origin))
+    for item in y.sequence(node):
+        text = y.scalar_text(item)
+        if not text:
+            continue
+        name, has_value, value = text.partition("=")
+        location = y.location(source, item)
+        if has_value:
+            result.append(binding(name.strip(), value, location, origin))
+        else:
+            result.append(EnvBinding(name.strip(), location, origin, None, reference=True))
+    return result
+
+
+def _env_files(source: SourceText, node, compose_dir: str) -> list[Credential]:
+    entries = y.sequence(node) if isinstance(node, y.SequenceNode) else ([node] if node is not None else [])
+    result = []
+    for entry in entries:
+        path = y.scalar_text(entry) or y.scalar_text(y.get(entry, "path"))
+        if path:
+            resolved = posixpath.normpath(posixpath.join(compose_dir, path))
+            result.append(Credential("env-file", y.location(source, entry), resolved))
+    return result
+
+
+def _argv(node) -> list[str] | None:
+    if isinstance(node, y.SequenceNode):
+        words = [y.scalar_text(item) for item in node.value]
+        return [w for w in words if w is not None]
+    text = y.scalar_text(node)
+    if text is None:
+        return None
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return None
+
+
+def extract(source: SourceText, documents: list) -> list[Fact]:
+    facts: list[Fact] = []
+    compose_dir = posixpath.dirname(source.path) or "."
+    for document in documents:
+        for service, _, spec in y.items(y.get(document, "services")):
+            facts.extend(_service(source, service, spec, compose_dir))
+    return facts
+
+
+def _service(source: SourceText, service: str, spec, compose_dir: str) -> list[Fact]:
+    entrypoint_node, command_node = y.get(spec, "entrypoint"), y.get(spec, "command")
+    entrypoint, command = _argv(entrypoint_node) or [], _argv(command_node) or []
+    argv = [*entrypoint, *command]
+    if not argv:
+        return []
+    context = LaunchContext(
+        launcher="docker compose",
+        label=f"service '{service}'",
+        base_dir=compose_dir,
+        in_container=True,
+        env=_environment(source, y.get(spec, "environment"), service),
+        credentials=_env_files(source, y.get(spec, "env_file"), compose_dir),
+    )
+    anchor = command_node if command else entrypoint_node
+    if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):
+        script = argv[2]
+        node = anchor
+        if isinstance(anchor, y.SequenceNode):
+            node = next((n for n in anchor.value if y.scalar_text(n) == script), anchor)
+        launches, _ = launches_from_script(script, context, ScalarLocator(source, node, script))
+        return list(launches)
+    location = y.location(source, anchor.value[0] if isinstance(anchor, y.SequenceNode) and anchor.value else anchor)
+    if isinstance(anchor, y.ScalarNode):
+        found = y.find_in_node(source, anchor, argv[len(entrypoint)] if command else argv[0])
+        location = found or location
+    launch = launch_from_argv(argv, context, location, " ".join(argv))
+    return [launch] if launch else []

@@ -1,0 +1,124 @@
+"""Training and sweep configuration files: Axolotl YAML, HF/TRL argument YAML/JSON, W&B sweeps, Hydra."""
+
+from __future__ import annotations
+
+import re
+
+from preflight.model import EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun
+from preflight.sources import yamltree as y
+from preflight.sources.text import SourceText
+
+_HYDRA_NOW = re.compile(r"\$\{now:[^}]*\}")
+
+# Keys that only TRL's parsers accept (ScriptArguments, ModelConfig, the trainer configs, TrlParser's
+# `env:`), used to tell which defaults an HF/TRL argument file gets when no launcher says so.
+TRL_ONLY_KEYS = frozenset({
+    "packing", "dataset_text_field", "completion_only_loss", "assistant_only_loss", "beta", "loss_type",
+    "num_generations", "max_prompt_length", "max_completion_length", "use_peft", "lora_r", "lora_alpha",
+    "lora_target_modules", "dataset_train_split", "dataset_test_split", "use_vllm", "reward_funcs", "env",
+    "max_seq_length", "dataset_num_proc", "generation_batch_size", "steps_per_generation",
+})
+
+
+def value(source: SourceText, key_node, value_node) -> Value:
+    known, literal = y.to_python(value_node)
+    text = y.scalar_text(value_node)
+    if text is None:
+        text = str(literal) if known else "..."
+    nondeterministic = None
+    if text and _HYDRA_NOW.search(text):
+        nondeterministic = _HYDRA_NOW.search(text).group(0)
+    return Value(
+        location=y.location(source, value_node),
+        text=text[:80],
+        known=known and not _is_interpolation(text),
+        literal=literal,
+        key_location=y.location(source, key_node) if key_node is not None else None,
+        nondeterministic=nondeterministic,
+    )
+
+
+def _is_interpolation(text: str | None) -> bool:
+    return bool(text) and ("${" in text and "}" in text)
+
+
+def arguments(source: SourceText, mapping) -> dict[str, Value]:
+    """Top-level keys as Values; an empty value (`eval_steps:`) means unset and is dropped."""
+    return {
+        name: value(source, key_node, value_node)
+        for name, key_node, value_node in y.items(mapping)
+        if not y.is_null(value_node)
+    }
+
+
+def axolotl(source: SourceText, document) -> list[Fact]:
+    args = arguments(source, document)
+    facts: list[Fact] = [TrainingConfig(y.location(source, document), "axolotl", "Axolotl config", args)]
+    project = args.get("wandb_project")
+    if project is not None and project.known and isinstance(project.literal, str) and project.literal.strip():
+        facts.append(WandbRun(
+            location=project.anchor,
+            api="Axolotl wandb_project",
+            name=_non_empty(args.get("wandb_name")),
+            run_id=_non_empty(args.get("wandb_run_id")),
+            mode=args.get("wandb_mode"),
+        ))
+    return facts
+
+
+def _non_empty(v: Value | None) -> Value | None:
+    if v is None or (v.known and (v.literal is None or (isinstance(v.literal, str) and not v.literal.strip()))):
+        return None
+    return v
+
+
+def training_arguments(source: SourceText, document) -> list[Fact]:
+    args = arguments(source, document)
+    env_node = y.get(document, "env")
+    env = arguments(source, env_node) if isinstance(env_node, y.MappingNode) else {}
+    args.pop("env", None)
+    framework = "trl" if (TRL_ONLY_KEYS & set(args)) or env else "unknown"
+    config = TrainingConfig(y.location(source, document), framework, "HF/TRL arguments file", args, env=env)
+    facts: list[Fact] = [config]
+    facts.extend(EnvWrite(v.anchor, name, v) for name, v in env.items())
+    if config.reports_to("wandb"):
+        facts.append(WandbRun(location=args["report_to"].anchor, api="report_to", name=args.get("run_name")))
+    return facts
+
+
+def sweep(source: SourceText, document) -> list[Fact]:
+    program = y.get(document, "program")
+    command = y.get(document, "command")
+    words = None
+    if isinstance(command, y.SequenceNode):
+        words = tuple(w for w in (y.scalar_text(n) for n in command.value) if w is not None)
+    return [SweepSpec(
+        location=y.location(source, document),
+        program=y.scalar_text(program),
+        command=words,
+        command_location=y.location(source, command) if command is not None else None,
+    )]
+
+
+def hydra(source: SourceText, document) -> list[Fact]:
+    facts: list[Fact] = []
+    for mapping in y.walk_mappings(document):
+        target = y.scalar_text(y.get(mapping, "_target_")) or ""
+        if not target.endswith("WandbLogger"):
+            continue
+        args = arguments(source, mapping)
+        run_id = args.get("id") or args.get("version")
+        facts.append(WandbRun(
+            location=args["_target_"].anchor,
+            api="Hydra WandbLogger",
+            name=args.get("name"),
+            run_id=run_id,
+            mode=args.get("mode") or (args.get("offline") and _offline(args["offline"])),
+        ))
+    return facts
+
+
+def _offline(flag: Value) -> Value | None:
+    if flag.known and flag.literal is True:
+        return Value(flag.location, "offline", True, "offline", flag.key_location)
+    return None

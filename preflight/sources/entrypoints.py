@@ -1,0 +1,231 @@
+"""Recognise what a command line runs: `python train.py`, `accelerate launch -m axolotl.cli.train cfg.yml`,
+`torchrun ... train.py`, `axolotl train cfg.yml`, `trl sft --config cfg.yml`, and `docker run` around them."""
+
+from __future__ import annotations
+
+import os.path
+import re
+from dataclasses import dataclass, field
+
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?w?$")
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_CONFIG_FLAGS = {"config", "config_file", "cfg", "config_path", "args_file"}
+_CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
+_PYTHON_VALUE_OPTIONS = {"-W", "-X", "--check-hash-based-pycs"}
+_WRAPPERS_PLAIN = {"exec", "nohup", "time", "command", "xvfb-run", "stdbuf"}
+_RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run")}
+_CONDA = {"conda", "mamba", "micromamba"}
+TRL_COMMANDS = {"sft", "dpo", "grpo", "kto", "reward", "rloo", "distillation", "orpo", "ppo", "gkd", "xpo",
+                "nash_md", "online_dpo", "prm", "bco", "cpo"}
+_LAUNCHER_MODULES = {"torch.distributed.run": "torchrun", "torch.distributed.launch": "torchrun",
+                     "accelerate.commands.launch": "accelerate", "deepspeed.launcher.runner": "deepspeed"}
+_DOCKER_VALUE_OPTIONS = {
+    "-e", "--env", "--env-file", "-v", "--volume", "-w", "--workdir", "--name", "--network", "--net", "--gpus",
+    "-p", "--publish", "--entrypoint", "--shm-size", "--ipc", "-u", "--user", "--mount", "--runtime",
+    "--platform", "-l", "--label", "--cpus", "-m", "--memory", "--device", "--add-host", "-h", "--hostname",
+    "--restart", "--ulimit", "--cap-add", "--cap-drop", "--security-opt", "--pull", "--log-driver",
+    "--log-opt", "--tmpfs", "--cidfile", "--pid", "--uts", "--memory-swap", "--cpuset-cpus", "--group-add",
+    "--dns", "--link", "--volumes-from", "--stop-signal", "--stop-timeout", "--health-cmd", "--label-file",
+}
+
+
+@dataclass(slots=True)
+class Recognized:
+    kind: str  # "python-script", "python-module", "axolotl", "trl"
+    target: str
+    config: str | None = None
+    args: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DockerRun:
+    env: list[tuple[str, str | None]]  # `-e NAME=value`, or `-e NAME` (value from the caller's env)
+    env_files: list[str]
+    inner: list[str]  # the command run in the container; empty means the image's CMD
+
+
+def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Strip wrappers (`env A=b`, `exec`, `uv run`, `conda run -n x`, `sudo -E`) and return their env."""
+    env: dict[str, str] = {}
+    for _ in range(8):
+        if not argv:
+            break
+        head = os.path.basename(argv[0])
+        if head in _WRAPPERS_PLAIN:
+            argv = argv[1:]
+        elif head == "env":
+            argv = argv[1:]
+            while argv and (argv[0].startswith("-") or "=" in argv[0]):
+                if "=" in argv[0] and not argv[0].startswith("-"):
+                    name, _, value = argv[0].partition("=")
+                    env[name] = value
+                argv = argv[1:]
+        elif head == "sudo":
+            argv = argv[1:]
+            while argv and argv[0].startswith("-"):
+                argv = argv[1:]
+        elif len(argv) > 1 and (head, argv[1]) in _RUNNERS:
+            argv = argv[2:]
+            while argv and argv[0].startswith("-"):
+                argv = argv[2:] if argv[0] in ("--with", "--python", "-p", "--env-file") else argv[1:]
+        elif head in _CONDA and len(argv) > 1 and argv[1] == "run":
+            argv = argv[2:]
+            while argv and argv[0].startswith("-"):
+                argv = argv[2:] if argv[0] in ("-n", "--name", "-p", "--prefix") else argv[1:]
+        else:
+            break
+    return argv, env
+
+
+def recognize(argv: list[str]) -> Recognized | None:
+    argv, _ = unwrap(argv)
+    if not argv:
+        return None
+    head = os.path.basename(argv[0])
+    rest = argv[1:]
+    if _PYTHON.match(head):
+        return _python(rest)
+    if head == "accelerate" and rest[:1] == ["launch"]:
+        return _launcher(rest[1:])
+    if head in ("torchrun", "deepspeed"):
+        return _launcher(rest)
+    if head == "axolotl" and rest[:1] == ["train"]:
+        return _axolotl(rest[1:])
+    if head == "trl" and rest and rest[0] in TRL_COMMANDS:
+        found = Recognized("trl", rest[0])
+        _parse_args(rest[1:], found)
+        return found
+    if head.endswith(".py") and ("/" in argv[0] or head == argv[0]) and argv[0].startswith(("./", "/")):
+        return _script(argv[0], rest)
+    return None
+
+
+def _python(rest: list[str]) -> Recognized | None:
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if token == "-m" or (token.startswith("-m") and len(token) > 2):
+            module = rest[index + 1] if token == "-m" and index + 1 < len(rest) else token[2:]
+            after = rest[index + 2:] if token == "-m" else rest[index + 1:]
+            return _module(module, after)
+        if token == "-c" or token.startswith("-c"):
+            return None
+        if token in _PYTHON_VALUE_OPTIONS:
+            index += 2
+            continue
+        if token.startswith("-"):
+            index += 1
+            continue
+        return _script(token, rest[index + 1:])
+    return None
+
+
+def _module(module: str, rest: list[str]) -> Recognized | None:
+    if not module:
+        return None
+    launcher = _LAUNCHER_MODULES.get(module)
+    if launcher:
+        return _launcher(rest)
+    if module in ("axolotl.cli.train", "axolotl.cli"):
+        return _axolotl(rest[1:] if module == "axolotl.cli" and rest[:1] == ["train"] else rest)
+    if module == "trl" and rest and rest[0] in TRL_COMMANDS:
+        found = Recognized("trl", rest[0])
+        _parse_args(rest[1:], found)
+        return found
+    found = Recognized("python-module", module)
+    _parse_args(rest, found)
+    return found
+
+
+def _launcher(rest: list[str]) -> Recognized | None:
+    """accelerate launch / torchrun / deepspeed: options first, then the script or `-m module`."""
+    module_mode = False
+    for index, token in enumerate(rest):
+        if token in ("-m", "--module"):
+            module_mode = True
+            continue
+        if token.startswith("-"):
+            continue
+        if token.endswith(".py"):
+            return _script(token, rest[index + 1:])
+        if module_mode and _DOTTED.match(token):
+            return _module(token, rest[index + 1:])
+    return None
+
+
+def _axolotl(rest: list[str]) -> Recognized | None:
+    for index, token in enumerate(rest):
+        if not token.startswith("-"):
+            found = Recognized("axolotl", "axolotl train", config=token)
+            _parse_args(rest[index + 1:], found)
+            return found
+    return None
+
+
+def _script(path: str, rest: list[str]) -> Recognized:
+    found = Recognized("python-script", path)
+    _parse_args(rest, found)
+    return found
+
+
+def _parse_args(rest: list[str], found: Recognized) -> None:
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        index += 1
+        if token == "--":
+            continue
+        if token.startswith("--") or (token.startswith("-") and len(token) == 2 and token[1].isalpha()):
+            key, eq, value = token.lstrip("-").partition("=")
+            key = key.replace("-", "_")
+            if not eq:
+                if index < len(rest) and not rest[index].startswith("-"):
+                    value = rest[index]
+                    index += 1
+                else:
+                    value = None  # type: ignore[assignment]
+            found.args.append((key, value))
+            if key in _CONFIG_FLAGS and value and found.config is None:
+                found.config = value
+        elif found.config is None and token.lower().endswith(_CONFIG_SUFFIXES):
+            found.config = token
+
+
+def docker_run(argv: list[str]) -> DockerRun | None:
+    """`docker run [options] IMAGE [command]` (also `podman run`, `nvidia-docker run`)."""
+    argv, _ = unwrap(argv)
+    if len(argv) < 3 or os.path.basename(argv[0]) not in ("docker", "podman", "nvidia-docker"):
+        return None
+    rest = argv[1:]
+    if rest[:2] == ["container", "run"]:
+        rest = rest[2:]
+    elif rest[:1] == ["run"]:
+        rest = rest[1:]
+    else:
+        return None
+    env: list[tuple[str, str | None]] = []
+    env_files: list[str] = []
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if not token.startswith("-"):
+            return DockerRun(env, env_files, rest[index + 1:])
+        option, eq, inline = token.partition("=")
+        takes_value = option in _DOCKER_VALUE_OPTIONS
+        value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
+        index += 1 if eq or not takes_value else 2
+        if option in ("-e", "--env") and value is not None:
+            name, has_value, literal = value.partition("=")
+            env.append((name, literal if has_value else None))
+        elif option == "--env-file" and value is not None:
+            env_files.append(value)
+    return None
+
+
+def is_wandb_login(argv: list[str]) -> bool:
+    argv, _ = unwrap(argv)
+    if len(argv) >= 2 and os.path.basename(argv[0]) == "wandb" and argv[1] == "login":
+        return True
+    if len(argv) >= 4 and _PYTHON.match(os.path.basename(argv[0])) and argv[1] == "-m" and argv[2:4] == ["wandb", "login"]:
+        return True
+    return False

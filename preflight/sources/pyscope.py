@@ -1,0 +1,312 @@
+"""Cheap name resolution for one Python module, built on the standard `ast`.
+
+Why not libcst metadata: scope and qualified-name providers cost ~50x an `ast.parse` of the same
+file (research/perf-baseline.md), and the rules only need three answers: what an imported name
+stands for (`wb.init` is `wandb.init`; `import trackio as wandb` is not W&B), what value a local
+name was last given before a use, and whether a name is a function parameter. This module
+answers exactly those, statically: nothing is imported or evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from preflight.findings import Location
+from preflight.model import Value
+from preflight.sources.text import SourceText
+
+Position = tuple[int, int]
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+ScopeNode = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+
+NONDETERMINISTIC_PREFIXES = (
+    "time.", "datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today",
+    "datetime.date.today", "uuid.uuid1", "uuid.uuid4", "random.", "numpy.random.", "secrets.",
+    "os.urandom", "wandb.util.generate_id", "wandb.sdk.lib.runid.generate_id", "pandas.Timestamp.now",
+)
+_DETERMINISTIC_TIME = {"time.sleep"}
+
+
+@dataclass(slots=True)
+class Binding:
+    position: Position
+    kind: str  # "assign", "loop", "with", "import", "other"
+    value: ast.expr | None = None
+
+
+@dataclass(slots=True)
+class Scope:
+    node: ScopeNode
+    parent: "Scope | None"
+    params: set[str] = field(default_factory=set)
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+
+    @property
+    def is_function(self) -> bool:
+        return isinstance(self.node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+
+    @property
+    def name(self) -> str | None:
+        return getattr(self.node, "name", None)
+
+    def bind(self, name: str, binding: Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+
+def position(node: ast.AST) -> Position:
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
+
+class Module:
+    """One parsed module with its imports, scopes and bindings."""
+
+    def __init__(self, source: SourceText, tree: ast.Module) -> None:
+        self.source = source
+        self.tree = tree
+        self.aliases: dict[str, str] = {}
+        self.scopes: dict[int, Scope] = {}
+        self.module_scope = Scope(tree, None)
+        self.scopes[id(tree)] = self.module_scope
+        self._collect(tree, self.module_scope)
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _collect(self, root: ast.AST, scope: Scope) -> None:
+        stack: list[tuple[ast.AST, Scope]] = [(child, scope) for child in reversed(list(ast.iter_child_nodes(root)))]
+        while stack:
+            node, current = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                if not isinstance(node, ast.Lambda):
+                    current.bind(node.name, Binding(position(node), "other"))
+                    for deco in node.decorator_list:
+                        stack.append((deco, current))
+                inner = Scope(node, current)
+                self.scopes[id(node)] = inner
+                if not isinstance(node, ast.ClassDef):
+                    args = node.args
+                    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+                        if arg is not None:
+                            inner.params.add(arg.arg)
+                    for default in [*args.defaults, *args.kw_defaults]:
+                        if default is not None:
+                            stack.append((default, current))
+                body = node.body if isinstance(node.body, list) else [node.body]
+                for child in reversed(body):
+                    stack.append((child, inner))
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._record_import(node, current)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    self._bind_target(target, current, "assign", node.value, node)
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                self._bind_target(node.target, current, "assign", node.value, node)
+            elif isinstance(node, ast.AugAssign):
+                self._bind_target(node.target, current, "other", None, node)
+            elif isinstance(node, ast.NamedExpr):
+                self._bind_target(node.target, current, "assign", node.value, node)
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                self._bind_target(node.target, current, "loop", None, node)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        self._bind_target(item.optional_vars, current, "with", item.context_expr, node)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                current.bind(node.name, Binding(position(node), "other"))
+            for child in reversed(list(ast.iter_child_nodes(node))):
+                stack.append((child, current))
+
+    def _bind_target(self, target: ast.AST, scope: Scope, kind: str, value: ast.expr | None, stmt: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            scope.bind(target.id, Binding(position(stmt), kind, value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_target(element, scope, "other" if kind == "assign" else kind, None, stmt)
+        elif isinstance(target, ast.Starred):
+            self._bind_target(target.value, scope, "other", None, stmt)
+
+    def _record_import(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.aliases[alias.asname] = alias.name
+                    scope.bind(alias.asname, Binding(position(node), "import"))
+                else:
+                    top = alias.name.split(".")[0]
+                    self.aliases[top] = top
+                    scope.bind(top, Binding(position(node), "import"))
+        elif node.level == 0 and node.module:
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                local = alias.asname or alias.name
+                self.aliases[local] = f"{node.module}.{alias.name}"
+                scope.bind(local, Binding(position(node), "import"))
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def scope_of(self, node: ast.AST) -> Scope:
+        return self.scopes.get(id(node), self.module_scope)
+
+    def lookup(self, name: str, scope: Scope, at: Position | None) -> tuple[str, Binding | None]:
+        """("binding", b) for the latest binding before `at`, ("param", None), ("import", None) or ("unknown", None)."""
+        current: Scope | None = scope
+        while current is not None:
+            found = current.bindings.get(name)
+            if found:
+                before = [b for b in found if at is None or b.position < at]
+                if before:
+                    latest = before[-1]
+                    return ("import", latest) if latest.kind == "import" else ("binding", latest)
+                if current.is_function:  # local name used before it is bound here
+                    return "unknown", None
+            if current.is_function and name in current.params:
+                return "param", None
+            current = current.parent
+            while current is not None and isinstance(current.node, ast.ClassDef):
+                current = current.parent
+            at = None  # an enclosing scope's bindings are all in place when an inner function runs
+        if name in self.aliases:
+            return "import", None
+        return "unknown", None
+
+    def qualname(self, expr: ast.AST, scope: Scope | None = None) -> str | None:
+        """The dotted name an expression stands for through imports (`wb.init` -> `wandb.init`)."""
+        parts: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return None
+        base = self.aliases.get(expr.id)
+        if base is None:
+            return None
+        if scope is not None:
+            kind, _ = self.lookup(expr.id, scope, position(expr))
+            if kind not in ("import",):
+                return None
+        return ".".join([base, *reversed(parts)])
+
+    def constructor_of(self, expr: ast.AST, scope: Scope, depth: int = 0) -> str | None:
+        """The qualified class an expression was built from (`client = MlflowClient()` -> ...MlflowClient)."""
+        if isinstance(expr, ast.Call):
+            return self.qualname(expr.func, scope)
+        if isinstance(expr, ast.Name) and depth < 4:
+            kind, binding = self.lookup(expr.id, scope, position(expr))
+            if kind == "binding" and binding and binding.kind == "assign" and binding.value is not None:
+                return self.constructor_of(binding.value, scope, depth + 1)
+        return None
+
+    def resolve_name(self, expr: ast.Name, scope: Scope) -> ast.expr | None:
+        kind, binding = self.lookup(expr.id, scope, position(expr))
+        if kind == "binding" and binding and binding.kind == "assign":
+            return binding.value
+        return None
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def location(self, node: ast.AST) -> Location:
+        source = self.source
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        column = source.char_column(line, getattr(node, "col_offset", 0))
+        end_column = source.char_column(end_line, getattr(node, "end_col_offset", 0) or 0)
+        return Location(source.path, line, column, end_line, end_column)
+
+    def text(self, node: ast.AST, limit: int = 80) -> str:
+        segment = ast.get_source_segment(self.source.text, node) or ""
+        segment = " ".join(segment.split())
+        return segment if len(segment) <= limit else segment[: limit - 3] + "..."
+
+    def value(self, expr: ast.expr, scope: Scope, key: ast.AST | Location | None = None) -> Value:
+        known, literal = self.literal(expr, scope)
+        key_location = key if isinstance(key, Location) or key is None else self.location(key)
+        return Value(
+            location=self.location(expr),
+            text=self.text(expr),
+            known=known,
+            literal=literal,
+            key_location=key_location,
+            nondeterministic=self.nondeterministic_source(expr, scope),
+        )
+
+    def literal(self, expr: ast.AST, scope: Scope, depth: int = 0) -> tuple[bool, Any]:
+        """Statically known value of a literal expression (following simple local assignments)."""
+        if depth > 6:
+            return False, None
+        if isinstance(expr, ast.Constant):
+            if isinstance(expr.value, (str, int, float, bool)) or expr.value is None:
+                return True, expr.value
+            return False, None
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            known, value = self.literal(expr.operand, scope, depth + 1)
+            if known and isinstance(value, (int, float)) and not isinstance(value, bool):
+                return True, -value if isinstance(expr.op, ast.USub) else value
+            return False, None
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            values = []
+            for element in expr.elts:
+                known, value = self.literal(element, scope, depth + 1)
+                if not known:
+                    return False, None
+                values.append(value)
+            return True, values
+        if isinstance(expr, ast.Dict):
+            result = {}
+            for k, v in zip(expr.keys, expr.values):
+                if k is None:
+                    return False, None
+                known_k, key = self.literal(k, scope, depth + 1)
+                known_v, value = self.literal(v, scope, depth + 1)
+                if not (known_k and known_v) or not isinstance(key, (str, int, float, bool)):
+                    return False, None
+                result[key] = value
+            return True, result
+        if isinstance(expr, ast.Name):
+            target = self.resolve_name(expr, scope)
+            if target is not None:
+                return self.literal(target, scope, depth + 1)
+        return False, None
+
+    def nondeterministic_source(self, expr: ast.AST, scope: Scope, depth: int = 0) -> str | None:
+        """The clock/random call a value is built from, following local assignments."""
+        if depth > 4:
+            return None
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Call):
+                name = self.qualname(node.func, scope)
+                if name and name not in _DETERMINISTIC_TIME and name.startswith(NONDETERMINISTIC_PREFIXES):
+                    return name + "()"
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                target = self.resolve_name(node, scope)
+                if target is not None and target is not expr:
+                    found = self.nondeterministic_source(target, scope, depth + 1)
+                    if found:
+                        return found
+        return None
+
+
+def keyword_map(call: ast.Call) -> dict[str, ast.keyword]:
+    return {kw.arg: kw for kw in call.keywords if kw.arg is not None}
+
+
+def argument(call: ast.Call, name: str, index: int | None = None) -> ast.expr | None:
+    """A call argument by keyword, else by position (positions counted before any `*args`)."""
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    if index is not None:
+        positional = []
+        for arg in call.args:
+            if isinstance(arg, ast.Starred):
+                break
+            positional.append(arg)
+        if index < len(positional):
+            return positional[index]
+    return None
+
+
+def has_unpacking(call: ast.Call) -> bool:
+    return any(kw.arg is None for kw in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args)

@@ -1,0 +1,436 @@
+"""Python training scripts: parse once with `ast`, turn tracker, trainer and env calls into facts."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+from preflight.findings import Location
+from preflight.model import (
+    ArgumentParserUse, EnvWrite, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    WandbRun,
+)
+from preflight.sources import pyartifacts
+from preflight.sources.pyscope import Module, Scope, argument, has_unpacking, position
+from preflight.sources.text import SourceText
+
+WANDB_INIT = {"wandb.init", "wandb.sdk.init", "wandb.sdk.wandb_init.init"}
+WANDB_AGENT = {"wandb.agent", "wandb.wandb_agent.agent"}
+WANDB_SWEEP = {"wandb.sweep", "wandb.sdk.wandb_sweep.sweep"}
+WANDB_LOGIN = {"wandb.login", "wandb.sdk.wandb_login.login"}
+WEAVE_INIT = {"weave.init"}
+HF_ARGUMENTS = {
+    "transformers.TrainingArguments", "transformers.training_args.TrainingArguments",
+    "transformers.Seq2SeqTrainingArguments", "transformers.training_args_seq2seq.Seq2SeqTrainingArguments",
+}
+TRL_NON_TRAINING_CONFIGS = {"ModelConfig"}
+ARGUMENT_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.HfArgumentParser",
+                    "trl.TrlParser", "trl.scripts.utils.TrlParser"}
+ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
+LIGHTNING_PREFIXES = ("lightning.", "pytorch_lightning.", "lightning_fabric.")
+ENVIRON = "os.environ"
+
+
+def parse(source: SourceText) -> ast.Module | ParseError:
+    try:
+        return ast.parse(source.text, filename=source.path)
+    except SyntaxError as exc:
+        line = max(1, exc.lineno or 1)
+        column = max(1, exc.offset or 1)
+        return ParseError(Location(source.path, line, column), f"Python syntax error: {exc.msg}")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc) or type(exc).__name__
+        return ParseError(Location.start_of(source.path), f"Python source cannot be parsed: {reason}")
+
+
+def extract(source: SourceText) -> list[Fact]:
+    tree = parse(source)
+    if isinstance(tree, ParseError):
+        return [tree]
+    try:
+        module = Module(source, tree)
+        facts = _Extractor(module).run()
+        facts.extend(pyartifacts.extract(module))
+    except RecursionError:
+        return [ParseError(Location.start_of(source.path), "Python source is nested too deeply to analyse")]
+    return facts
+
+
+def training_framework(qualname: str | None) -> str | None:
+    if not qualname:
+        return None
+    if qualname in HF_ARGUMENTS:
+        return "hf"
+    last = qualname.rsplit(".", 1)[-1]
+    if qualname.startswith("trl.") and last.endswith("Config") and last not in TRL_NON_TRAINING_CONFIGS:
+        return "trl"
+    return None
+
+
+class _Extractor:
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.facts: list[Fact] = []
+        self.runs: list[tuple[WandbRun, tuple[str, ...]]] = []
+        self.agent_functions: set[str] = set()
+        self.calls_by_function: dict[str, set[str]] = {}
+        self.accelerator_wandb: list[bool | None] = []
+        self.init_trackers: list[tuple[ast.Call, Scope, tuple[str, ...]]] = []
+
+    def run(self) -> list[Fact]:
+        self._visit(self.module.tree, self.module.module_scope, ())
+        self._resolve_init_trackers()
+        reachable = self._reachable(self.agent_functions)
+        for run, chain in self.runs:
+            if reachable.intersection(chain):
+                run = dataclasses.replace(run, in_sweep_function=True)
+            self.facts.append(run)
+        return self.facts
+
+    # -- traversal ------------------------------------------------------------------------------
+
+    def _visit(self, root: ast.AST, scope: Scope, chain: tuple[str, ...]) -> None:
+        stack: list[tuple[ast.AST, Scope, tuple[str, ...]]] = [(root, scope, chain)]
+        while stack:
+            node, scope, chain = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not root:
+                inner = self.module.scope_of(node)
+                for child in reversed(node.body):
+                    stack.append((child, inner, (*chain, node.name)))
+                for deco in node.decorator_list:
+                    stack.append((deco, scope, chain))
+                continue
+            if isinstance(node, (ast.Lambda, ast.ClassDef)) and node is not root:
+                inner = self.module.scope_of(node)
+                body = node.body if isinstance(node.body, list) else [node.body]
+                for child in reversed(body):
+                    stack.append((child, inner, chain))
+                continue
+            if isinstance(node, ast.Call):
+                self._call(node, scope, chain)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._import(node)
+            elif isinstance(node, ast.Assign):
+                self._environ_assignment(node, scope)
+            for child in reversed(list(ast.iter_child_nodes(node))):
+                stack.append((child, scope, chain))
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                self.facts.append(LocalImport(alias.name, 0, ()))
+        else:
+            names = tuple(a.name for a in node.names if a.name != "*")
+            self.facts.append(LocalImport(node.module or "", node.level, names))
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def _call(self, call: ast.Call, scope: Scope, chain: tuple[str, ...]) -> None:
+        module = self.module
+        if chain and isinstance(call.func, ast.Name):
+            self.calls_by_function.setdefault(chain[-1], set()).add(call.func.id)
+        name = module.qualname(call.func, scope)
+        if name is None:
+            if isinstance(call.func, ast.Attribute):
+                if call.func.attr == "init_trackers":
+                    self.init_trackers.append((call, scope, chain))
+                elif self._is_environ(call.func.value, scope):
+                    self._environ_method(call, call.func.attr, scope)
+            return
+        if name in WANDB_INIT:
+            self._wandb_init(call, scope, chain)
+        elif name.startswith(LIGHTNING_PREFIXES) and name.endswith(".WandbLogger"):
+            self._wandb_logger(call, scope, chain)
+        elif name in ACCELERATOR:
+            self.accelerator_wandb.append(self._accelerator_uses_wandb(call, scope))
+        elif training_framework(name):
+            self._training_config(call, name, scope, chain)
+        elif name in ARGUMENT_PARSERS:
+            self._argument_parser(call, name, scope)
+        elif name in WANDB_AGENT:
+            self.facts.append(SweepDriver(module.location(call), "wandb.agent"))
+            function = argument(call, "function", 1)
+            if function is not None:
+                self.agent_functions.update(self._function_names(function))
+        elif name in WANDB_SWEEP:
+            self.facts.append(SweepDriver(module.location(call), "wandb.sweep"))
+        elif name in WEAVE_INIT:
+            self.facts.append(TrackerUse(module.location(call), "wandb", "weave.init"))
+        elif name in WANDB_LOGIN:
+            key = argument(call, "key", 0)
+            from_env = key is not None and self._reads_env(key, scope, "WANDB_API_KEY")
+            self.facts.append(WandbLogin(module.location(call), key is not None, from_env))
+        elif name == "os.putenv":
+            self._env_write(argument(call, "key", 0), argument(call, "value", 1), scope)
+        elif name.startswith(ENVIRON + "."):
+            self._environ_method(call, name.rsplit(".", 1)[-1], scope)
+
+    def _wandb_init(self, call: ast.Call, scope: Scope, chain: tuple[str, ...]) -> None:
+        kwargs, complete = self._kwargs(call, scope)
+        name, run_id = kwargs.get("name"), kwargs.get("id")
+        settings = argument(call, "settings")
+        if settings is not None:
+            if isinstance(settings, ast.Call) and (self.module.qualname(settings.func, scope) or "").endswith("Settings"):
+                settings_kwargs, settings_complete = self._kwargs(settings, scope)
+                name = name or settings_kwargs.get("run_name")
+                run_id = run_id or settings_kwargs.get("run_id")
+                complete = complete and settings_complete
+            else:
+                complete = False
+        self._add_run("wandb.init", call, scope, chain, name, run_id, kwargs.get("mode"), complete)
+
+    def _wandb_logger(self, call: ast.Call, scope: Scope, chain: tuple[str, ...]) -> None:
+        kwargs, complete = self._kwargs(call, scope, positional=("name", "save_dir", "version"))
+        run_id = kwargs.get("id") or kwargs.get("version")
+        self._add_run("WandbLogger", call, scope, chain, kwargs.get("name"), run_id, kwargs.get("mode"), complete)
+
+    def _add_run(self, api, call, scope, chain, name, run_id, mode, complete) -> None:
+        run = WandbRun(
+            location=self.module.location(call),
+            api=api,
+            name=name,
+            run_id=run_id,
+            identity_known=complete,
+            mode=mode,
+            function=chain[-1] if chain else None,
+        )
+        self.runs.append((run, chain))
+
+    def _training_config(self, call: ast.Call, qualname: str, scope: Scope, chain: tuple[str, ...]) -> None:
+        kwargs, complete = self._kwargs(call, scope, positional=("output_dir",))
+        class_name = qualname.rsplit(".", 1)[-1]
+        config = TrainingConfig(
+            location=self.module.location(call),
+            framework=training_framework(qualname),  # type: ignore[arg-type]
+            origin=f"{class_name}(...)",
+            args=kwargs,
+            complete=complete,
+        )
+        self.facts.append(config)
+        if config.reports_to("wandb"):
+            report_to = kwargs["report_to"]
+            run = WandbRun(
+                location=report_to.anchor,
+                api="report_to",
+                name=kwargs.get("run_name"),
+                identity_known=complete,
+                function=chain[-1] if chain else None,
+            )
+            self.runs.append((run, chain))
+
+    def _argument_parser(self, call: ast.Call, name: str, scope: Scope) -> None:
+        classes = argument(call, "dataclass_types", 0)
+        elements = classes.elts if isinstance(classes, (ast.Tuple, ast.List)) else [classes] if classes else []
+        frameworks = {training_framework(self.module.qualname(e, scope)) for e in elements}
+        framework = "trl" if "trl" in frameworks else "hf" if "hf" in frameworks else None
+        if framework is None and name.startswith("trl."):
+            framework = "trl"
+        if framework:
+            self.facts.append(ArgumentParserUse(self.module.location(call), framework))
+
+    # -- accelerate -----------------------------------------------------------------------------
+
+    def _accelerator_uses_wandb(self, call: ast.Call, scope: Scope) -> bool | None:
+        log_with = argument(call, "log_with", 3)
+        if log_with is None:
+            return False
+        elements = log_with.elts if isinstance(log_with, (ast.List, ast.Tuple)) else [log_with]
+        answer: bool | None = False
+        for element in elements:
+            known, value = self.module.literal(element, scope)
+            if known and isinstance(value, str):
+                if value.lower() == "wandb":
+                    return True
+                if value.lower() == "all":
+                    answer = None
+            elif isinstance(element, ast.Attribute) and element.attr.upper() == "WANDB":
+                return True
+            else:
+                answer = None
+        return answer
+
+    def _resolve_init_trackers(self) -> None:
+        if True not in self.accelerator_wandb:
+            return
+        for call, scope, chain in self.init_trackers:
+            init_kwargs = argument(call, "init_kwargs", 2)
+            name = run_id = None
+            complete = True
+            if init_kwargs is not None:
+                wandb_kwargs = self._dict_entry(init_kwargs, "wandb", scope)
+                if wandb_kwargs is False:
+                    complete = False
+                elif wandb_kwargs is not None:
+                    entries, complete = self._dict_entries(wandb_kwargs, scope)
+                    name, run_id = entries.get("name"), entries.get("id")
+            self._add_run("init_trackers", call, scope, chain, name, run_id, None, complete)
+
+    # -- environment ----------------------------------------------------------------------------
+
+    def _is_environ(self, expr: ast.AST, scope: Scope) -> bool:
+        return self.module.qualname(expr, scope) == ENVIRON
+
+    def _environ_assignment(self, node: ast.Assign, scope: Scope) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Subscript) and self._is_environ(target.value, scope):
+                self._env_write(target.slice, node.value, scope)
+
+    def _environ_method(self, call: ast.Call, method: str, scope: Scope) -> None:
+        if method == "setdefault":
+            self._env_write(argument(call, "key", 0), argument(call, "default", 1), scope)
+        elif method == "update":
+            for kw in call.keywords:
+                if kw.arg:
+                    self._env_write(kw, kw.value, scope)
+            if call.args and isinstance(call.args[0], ast.Dict):
+                for key, value in zip(call.args[0].keys, call.args[0].values):
+                    if key is not None:
+                        self._env_write(key, value, scope)
+
+    def _env_write(self, key: ast.AST | None, value: ast.expr | None, scope: Scope) -> None:
+        if key is None or value is None:
+            return
+        if isinstance(key, ast.keyword):
+            name, location = key.arg, self._keyword_location(key)
+        else:
+            known, name = self.module.literal(key, scope)
+            if not known or not isinstance(name, str):
+                return
+            location = self.module.location(key)
+        self.facts.append(EnvWrite(location, name, self.module.value(value, scope, location)))
+
+    def _reads_env(self, expr: ast.AST, scope: Scope, variable: str) -> bool:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Constant) and node.value == variable:
+                return True
+        if isinstance(expr, ast.Name):
+            target = self.module.resolve_name(expr, scope)
+            return target is not None and self._reads_env(target, scope, variable)
+        return False
+
+    # -- arguments ------------------------------------------------------------------------------
+
+    def _keyword_location(self, kw: ast.keyword) -> Location:
+        source = self.module.source
+        line = kw.lineno
+        column = source.char_column(line, kw.col_offset)
+        return Location(source.path, line, column, line, column + len(kw.arg or ""))
+
+    def _kwargs(self, call: ast.Call, scope: Scope, positional: tuple[str, ...] = ()) -> tuple[dict[str, Value], bool]:
+        """Keyword arguments as Values; `**dict_literal` merged; complete=False if anything is opaque."""
+        module = self.module
+        result: dict[str, Value] = {}
+        complete = True
+        for index, arg in enumerate(call.args):
+            if isinstance(arg, ast.Starred):
+                complete = False
+                break
+            if index < len(positional):
+                result[positional[index]] = module.value(arg, scope)
+        for kw in call.keywords:
+            if kw.arg is not None:
+                result[kw.arg] = module.value(kw.value, scope, self._keyword_location(kw))
+                continue
+            entries, entries_complete = self._dict_entries(kw.value, scope)
+            complete = complete and entries_complete
+            for key, value in entries.items():
+                result.setdefault(key, value)
+        return result, complete
+
+    def _dict_expression(self, expr: ast.AST, scope: Scope) -> ast.Dict | ast.Call | None:
+        for _ in range(4):
+            if isinstance(expr, ast.Dict):
+                return expr
+            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict" \
+                    and self.module.lookup("dict", scope, position(expr))[0] == "unknown":
+                return expr
+            if isinstance(expr, ast.Name) and not self._dict_mutated(expr.id, scope):
+                target = self.module.resolve_name(expr, scope)
+                if target is None:
+                    return None
+                expr = target
+                continue
+            return None
+        return None
+
+    def _dict_mutated(self, name: str, scope: Scope) -> bool:
+        """A dict that is updated after it is built is not statically known."""
+        for node in ast.walk(scope.node):
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
+                    and isinstance(node.value, ast.Name) and node.value.id == name:
+                return True
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == name \
+                    and node.func.attr in ("update", "setdefault", "pop", "__setitem__"):
+                return True
+        return False
+
+    def _dict_entries(self, expr: ast.AST, scope: Scope) -> tuple[dict[str, Value], bool]:
+        module = self.module
+        found = self._dict_expression(expr, scope)
+        if isinstance(found, ast.Dict):
+            result: dict[str, Value] = {}
+            complete = True
+            for key, value in zip(found.keys, found.values):
+                if key is None:
+                    nested, nested_complete = self._dict_entries(value, scope)
+                    result.update(nested)
+                    complete = complete and nested_complete
+                    continue
+                known, name = module.literal(key, scope)
+                if known and isinstance(name, str):
+                    result[name] = module.value(value, scope, module.location(key))
+                else:
+                    complete = False
+            return result, complete
+        if isinstance(found, ast.Call):
+            return self._kwargs(found, scope)
+        return {}, False
+
+    def _dict_entry(self, expr: ast.AST, key: str, scope: Scope) -> ast.AST | None | bool:
+        """The value node stored under `key` in a dict literal; None if absent; False if unknown."""
+        found = self._dict_expression(expr, scope)
+        if isinstance(found, ast.Dict):
+            for k, v in zip(found.keys, found.values):
+                if k is None:
+                    return False
+                known, name = self.module.literal(k, scope)
+                if not known:
+                    return False
+                if name == key:
+                    return v
+            return None
+        if isinstance(found, ast.Call):
+            for kw in found.keywords:
+                if kw.arg is None:
+                    return False
+                if kw.arg == key:
+                    return kw.value
+            return None
+        return False
+
+    # -- sweeps ---------------------------------------------------------------------------------
+
+    def _function_names(self, expr: ast.AST) -> set[str]:
+        if isinstance(expr, ast.Name):
+            return {expr.id}
+        if isinstance(expr, ast.Attribute):
+            return {expr.attr}
+        if isinstance(expr, ast.Lambda):
+            return {n.func.id for n in ast.walk(expr.body) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        if isinstance(expr, ast.Call):  # functools.partial(train, ...)
+            return set().union(*(self._function_names(a) for a in expr.args[:1])) if expr.args else set()
+        return set()
+
+    def _reachable(self, roots: set[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            stack.extend(self.calls_by_function.get(name, ()))
+        return seen
+
+

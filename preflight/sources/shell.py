@@ -1,0 +1,143 @@
+"""A small model of shell command lines: enough to see which program a launcher runs and with what env.
+
+It understands what training launchers actually contain: backslash continuations, `&&`/`;`/`|`
+lists, `VAR=x cmd` prefixes, `export`, `cd`, redirections (`>> $GITHUB_ENV`), heredocs (skipped),
+comments, and the keywords of `if`/`for`/`while` blocks. It never runs anything.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+_SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", ";;", "|&"}
+_REDIRECTS = {">", ">>", "<", ">&", "&>", "<<", "<<<", ">|", "&>>"}
+_LEADING_KEYWORDS = {"then", "else", "do", "{", "!", "if", "while", "until", "elif"}
+_SKIPPED_KEYWORDS = {"for", "case", "fi", "done", "esac", "}", "function", "select"}
+
+
+@dataclass(slots=True)
+class SimpleCommand:
+    argv: list[str]
+    offset: int  # where the command's first word is written in the script
+    env: dict[str, str] = field(default_factory=dict)  # `VAR=x cmd` prefixes
+    redirects: list[tuple[str, str]] = field(default_factory=list)
+    text: str = ""  # the logical line it comes from, for messages
+
+
+def _logical_lines(script: str) -> list[tuple[int, str]]:
+    """(offset, text) of each logical line: continuations joined, heredoc bodies dropped."""
+    result: list[tuple[int, str]] = []
+    physical = script.split("\n")
+    offset = 0
+    index = 0
+    pending_start: int | None = None
+    pending: list[str] = []
+    heredoc_end: str | None = None
+    while index < len(physical):
+        line = physical[index]
+        line_offset = offset
+        offset += len(line) + 1
+        index += 1
+        if heredoc_end is not None:
+            if line.strip() == heredoc_end:
+                heredoc_end = None
+            continue
+        if pending_start is None:
+            pending_start = line_offset
+        stripped = line.rstrip()
+        if stripped.endswith("\\") and not stripped.endswith("\\\\"):
+            pending.append(stripped[:-1] + " ")
+            continue
+        pending.append(line)
+        text = "".join(pending)
+        result.append((pending_start, text))
+        pending, pending_start = [], None
+        match = _HEREDOC.search(text)
+        if match:
+            heredoc_end = match.group(2)
+    if pending:
+        result.append((pending_start or 0, "".join(pending)))
+    return result
+
+
+def _tokens(text: str) -> list[str] | None:
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|<>()")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    try:
+        return list(lexer)
+    except ValueError:  # unbalanced quotes: not something we can read
+        return None
+
+
+def parse(script: str) -> list[SimpleCommand]:
+    commands: list[SimpleCommand] = []
+    for line_offset, text in _logical_lines(script):
+        tokens = _tokens(text)
+        if not tokens:
+            continue
+        search_from = 0
+        current: list[str] = []
+        redirects: list[tuple[str, str]] = []
+        expect_target: str | None = None
+
+        def flush() -> None:
+            nonlocal current, redirects, search_from
+            if current:
+                command = _simple_command(current, redirects, text, line_offset, search_from)
+                if command is not None:
+                    search_from = command.offset - line_offset + 1
+                    commands.append(command)
+            current, redirects = [], []
+
+        for token in tokens:
+            if expect_target is not None:
+                redirects.append((expect_target, token))
+                expect_target = None
+            elif token in _REDIRECTS:
+                expect_target = token
+            elif token in _SEPARATORS:
+                flush()
+            else:
+                current.append(token)
+        flush()
+    return commands
+
+
+def _simple_command(words: list[str], redirects, text: str, line_offset: int, search_from: int) -> SimpleCommand | None:
+    while words and words[0] in _LEADING_KEYWORDS:
+        words = words[1:]
+    if not words or words[0] in _SKIPPED_KEYWORDS:
+        return None
+    env: dict[str, str] = {}
+    while words and _ASSIGNMENT.match(words[0]) and len(words) > 1:
+        name, _, value = words[0].partition("=")
+        env[name] = value
+        words = words[1:]
+    first = words[0] if not (len(words) == 1 and _ASSIGNMENT.match(words[0])) else words[0].split("=")[0]
+    found = text.find(first, search_from)
+    if found < 0:
+        found = text.find(first.split("/")[-1], search_from)
+    offset = line_offset + (found if found >= 0 else len(text) - len(text.lstrip()))
+    return SimpleCommand(argv=words, offset=offset, env=env, redirects=list(redirects), text=text.strip())
+
+
+def assignments(command: SimpleCommand) -> dict[str, str]:
+    """Variables set by `export A=b C=d`, `declare -x A=b` or a bare `A=b` line."""
+    argv = command.argv
+    if argv and argv[0] in ("export", "declare", "typeset", "readonly", "local"):
+        values = [w for w in argv[1:] if not w.startswith("-")]
+    elif len(argv) == 1 and _ASSIGNMENT.match(argv[0]):
+        values = argv
+    else:
+        return {}
+    result = {}
+    for word in values:
+        if _ASSIGNMENT.match(word):
+            name, _, value = word.partition("=")
+            result[name] = value
+    return result

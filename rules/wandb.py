@@ -1,0 +1,131 @@
+"""Weights & Biases runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.findings import Finding, Severity
+from preflight.model import EnvWrite, Launch, Value, WandbRun
+from preflight.project import Project
+from preflight.rule import Bad, Good, Rule
+
+IDENTITY_VARIABLES = ("WANDB_NAME", "WANDB_RUN_ID")
+_NAME_FLAGS = {"report_to": ("run_name",), "Axolotl wandb_project": ("wandb_name", "wandb_run_id")}
+
+_MISSING = {
+    "wandb.init": "wandb.init() starts a run with neither name= nor id=",
+    "WandbLogger": "WandbLogger() starts a run without name= or id=",
+    "init_trackers": "init_trackers() starts a W&B run without init_kwargs={\"wandb\": {\"name\": ...}}",
+    "report_to": "report_to includes \"wandb\" but run_name is not set",
+    "Axolotl wandb_project": "wandb_project is set but wandb_name is not",
+    "Hydra WandbLogger": "this WandbLogger has no name",
+}
+
+
+class UnnamedWandbRun(Rule):
+    code = "WB001"
+    name = "unnamed-wandb-run"
+    severity = Severity.WARNING
+    summary = "W&B run started without a deterministic name"
+    why = (
+        "Without a name W&B picks a random one (`sunny-river-12`), and a name built from the clock, a UUID "
+        "or `wandb.util.generate_id()` differs on every launch. Either way a rerun of the same configuration "
+        "cannot be matched to its earlier attempt, related jobs cannot be grouped, and sweeps and reports "
+        "fill with runs nobody can identify. Give every run a name derived from what it is (model, dataset, "
+        "a short hash of the hyperparameters). Not reported when `WANDB_NAME`/`WANDB_RUN_ID` is set by the "
+        "script, its config or its launcher, when the run is off (`mode=\"disabled\"`), or inside a function "
+        "run by `wandb.agent` or a program run by a sweep (the sweep names its trials)."
+    )
+    examples = [
+        Bad("train.py", """import wandb
+
+run = wandb.init(project="llama-sft", config={"lr": 2e-5})
+""", expect="train.py:3:7"),
+        Bad("train.py", """import time
+import wandb
+
+run = wandb.init(project="llama-sft", name=f"sft-{time.time():.0f}")
+""", expect="train.py:4:39", note="a name built from the clock differs on every launch"),
+        Bad("train.py", """from transformers import TrainingArguments
+
+args = TrainingArguments(output_dir="out", report_to="wandb")
+""", expect="train.py:3:44"),
+        Bad("axolotl.yml", """base_model: meta-llama/Llama-3.1-8B
+datasets:
+  - path: tatsu-lab/alpaca
+    type: alpaca
+wandb_project: llama-sft
+""", expect="axolotl.yml:5:1"),
+        Good("train.py", """import hashlib, json
+import wandb
+
+config = {"lr": 2e-5, "epochs": 3}
+name = "sft-" + hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+run = wandb.init(project="llama-sft", name=name, config=config)
+"""),
+        Good("sweep.py", """import wandb
+
+def train():
+    with wandb.init() as run:
+        run.log({"loss": 0.1})
+
+wandb.agent("entity/project/abc123", function=train)
+""", note="the sweep names its trials"),
+        Good("train.py", """import trackio as wandb
+
+wandb.init(project="llama-sft")
+""", note="trackio imported as wandb is not W&B"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for file in project.files.values():
+            runs = [f for f in file.facts if isinstance(f, WandbRun)]
+            if not runs:
+                continue
+            named_by_file = _identity_from_env(f for f in file.facts if isinstance(f, EnvWrite))
+            swept = project.sweep_running(file.path) is not None  # the sweep names its trials
+            launches = project.launches_of(file.path)
+            for run in runs:
+                if run.disabled or not run.identity_known or run.in_sweep_function:
+                    continue
+                finding = self._judge(run, named_by_file, swept, launches)
+                if finding is not None:
+                    yield finding
+
+    def _judge(self, run: WandbRun, named_by_file: str | None, swept: bool, launches: list[Launch]) -> Finding | None:
+        for value in (run.name, run.run_id):
+            if value is not None and value.nondeterministic:
+                return self.finding(
+                    value.anchor,
+                    f"the W&B run {'name' if value is run.name else 'id'} is built from {value.nondeterministic}, "
+                    "so it differs on every launch and a rerun cannot be matched to its earlier attempt: derive "
+                    "it from the configuration instead (model, dataset, a short hash of the hyperparameters)",
+                )
+        if run.name is not None or run.run_id is not None or named_by_file or swept:
+            return None
+        if any(_launch_names_run(launch, run.api) for launch in launches):
+            return None
+        return self.finding(
+            run.location,
+            f"{_MISSING.get(run.api, 'a W&B run starts without a name')}: W&B gives it a random name, so reruns "
+            "and related jobs cannot be matched; set a deterministic name (e.g. from a hash of the config)",
+        )
+
+
+def _identity_from_env(writes) -> str | None:
+    for write in writes:
+        if write.name in IDENTITY_VARIABLES and not _empty(write.value):
+            return write.name
+    return None
+
+
+def _empty(value: Value) -> bool:
+    return value.known and (value.literal is None or str(value.literal).strip() == "")
+
+
+def _launch_names_run(launch: Launch, api: str) -> bool:
+    env = launch.env_map()
+    if any(name in env and not env[name].is_empty for name in IDENTITY_VARIABLES):
+        return True
+    return any(launch.entry.arg(flag) for flag in _NAME_FLAGS.get(api, ("run_name",)))
+
