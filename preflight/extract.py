@@ -38,7 +38,9 @@ def extract(path: str, data: bytes) -> FileFacts:
     if path_kind is None:
         return FileFacts(path, None)
     if path_kind == classify.PYTHON and not PYTHON_PREFILTER.search(data):
-        return FileFacts(path, classify.PYTHON)
+        if b"import" not in data:
+            return FileFacts(path, classify.PYTHON)
+        return FileFacts(path, classify.PYTHON, python.imports_only(data.decode("utf-8", errors="replace")))
     if path_kind == "json" and not _JSON_PREFILTER.search(data):
         return FileFacts(path, None)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 
 from preflight.findings import Location
 from preflight.model import (
@@ -29,6 +30,31 @@ ARGUMENT_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
 LIGHTNING_PREFIXES = ("lightning.", "pytorch_lightning.", "lightning_fabric.")
 ENVIRON = "os.environ"
+
+
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(?P<module>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^#\n]*)"
+    r"|import[ \t]+(?P<plain>[^#\n]+))",
+    re.MULTILINE,
+)
+
+
+def imports_only(text: str) -> list[Fact]:
+    """The imports of a file that cannot produce other facts: a regex, not a parse, because only the
+    modules it may import matter (the script a launcher runs often calls into a module that uses W&B)."""
+    facts: list[Fact] = []
+    for match in _IMPORT.finditer(text):
+        if match.group("plain"):
+            for part in match.group("plain").split(","):
+                name = part.strip().split(" ")[0]
+                if name:
+                    facts.append(LocalImport(name, 0, ()))
+            continue
+        module = match.group("module")
+        level = len(module) - len(module.lstrip("."))
+        names = tuple(n.strip().split(" ")[0] for n in match.group("names").strip("()").replace("\\", "").split(","))
+        facts.append(LocalImport(module.lstrip("."), level, tuple(n for n in names if n and n != "*")))
+    return facts
 
 
 def parse(source: SourceText) -> ast.Module | ParseError:

@@ -1,0 +1,141 @@
+"""HF001 eval-logging-cadence-mismatch: effective defaults, frameworks, sweeps, strict mode, traps."""
+
+from __future__ import annotations
+
+import pytest
+
+HF = "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='o', {})\n"
+TRL = "from trl import SFTConfig\n\nargs = SFTConfig(output_dir='o', {})\n"
+
+
+def hf(arguments: str) -> str:
+    return HF.format(arguments)
+
+
+CASES = {
+    "not-a-multiple": (hf("eval_strategy='steps', eval_steps=250, logging_steps=100"), ["train.py:3:65"]),
+    "multiple": (hf("eval_strategy='steps', eval_steps=500, logging_steps=100"), []),
+    "eval-follows-logging": (hf("eval_strategy='steps', logging_steps=30"), []),
+    "hf-default-500": (hf("eval_strategy='steps', eval_steps=300"), ["train.py:3:65"]),
+    "hf-default-multiple": (hf("eval_strategy='steps', eval_steps=1000"), []),
+    "legacy-evaluation-strategy": (hf("evaluation_strategy='steps', eval_steps=300"), ["train.py:3:71"]),
+    "no-eval": (hf("eval_steps=250, logging_steps=100"), []),
+    "eval-strategy-no": (hf("eval_strategy='no', eval_steps=250, logging_steps=100"), []),
+    "epoch-without-sweep": (hf("eval_strategy='epoch', logging_steps=10"), []),
+    "eval-finer-than-logging": (hf("eval_strategy='steps', eval_steps=50, logging_steps=100"), ["train.py:3:65"]),
+    "ratios-compatible": (hf("eval_strategy='steps', eval_steps=0.1, logging_steps=0.05"), []),
+    "ratios-incompatible": (hf("eval_strategy='steps', eval_steps=0.1, logging_steps=0.03"), ["train.py:3:65"]),
+    "ratio-vs-absolute": (hf("eval_strategy='steps', eval_steps=0.1, logging_steps=100"), []),
+    "non-literal": (hf("eval_strategy='steps', eval_steps=cfg.eval_steps, logging_steps=100"), []),
+    "logging-epoch": (hf("eval_strategy='steps', eval_steps=100, logging_strategy='epoch'"), []),
+    "trl-default-10": (TRL.format("eval_strategy='steps', eval_steps=25"), ["train.py:3:57"]),
+    "trl-default-multiple": (TRL.format("eval_strategy='steps', eval_steps=50"), []),
+    "opaque-kwargs": ("from transformers import TrainingArguments\n\ndef f(extra):\n"
+                      "    TrainingArguments(eval_strategy='steps', eval_steps=300, **extra)\n", []),
+    "user-dataclass": ("from dataclasses import dataclass\n\n@dataclass\nclass TrainingArguments:\n    eval_steps: int = 0\n\n"
+                       "TrainingArguments(eval_strategy='steps', eval_steps=250, logging_steps=100)\n", []),
+    "dict-splat": ("from transformers import TrainingArguments\n\nkw = dict(eval_strategy='steps', eval_steps=250, "
+                   "logging_steps=100)\nTrainingArguments(output_dir='o', **kw)\n", ["train.py:3:34"]),
+}
+
+
+@pytest.mark.parametrize("source, expected", CASES.values(), ids=CASES.keys())
+def test_python(project, source, expected):
+    assert project({"train.py": source}, select=["HF001"]) == [f"{e}: HF001" for e in expected]
+
+
+def test_message_names_the_default(project):
+    from preflight import engine
+
+    project({"train.py": hf("eval_strategy='steps', eval_steps=300")})
+    [finding] = engine.check(["."], select=["HF001"]).findings
+    assert "logging_steps=500 (the TrainingArguments default)" in finding.message
+    assert "eval_steps=500" in finding.message
+
+
+AXOLOTL = "base_model: m\ndatasets: []\n{}"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("val_set_size: 0.05\neval_steps: 50\nlogging_steps: 20\n", ["ax.yml:4:1"]),
+    ("val_set_size: 0.05\neval_steps: 60\nlogging_steps: 20\n", []),
+    ("val_set_size: 0.05\neval_steps: 50\n", []),  # logging_steps computed by Axolotl: unknowable
+    ("val_set_size: 0\neval_steps: 50\nlogging_steps: 20\n", []),  # no eval set: no evaluation (AXO001)
+    ("val_set_size: 0.05\nevals_per_epoch: 4\nlogging_steps: 20\n", []),  # ratio of an epoch
+    ("val_set_size: 0.05\neval_steps:\nlogging_steps: 20\n", []),  # an empty value means unset
+], ids=["mismatch", "multiple", "logging-computed", "no-eval-set", "evals-per-epoch", "empty-value"])
+def test_axolotl(project, body, expected):
+    assert project({"ax.yml": AXOLOTL.format(body)}, select=["HF001"]) == [f"{e}: HF001" for e in expected]
+
+
+SWEEP = """program: train.py
+method: bayes
+metric: {name: eval/loss, goal: minimize}
+parameters:
+  learning_rate: {min: 0.00001, max: 0.001}
+"""
+
+
+def test_sweep_program_with_epoch_eval(project):
+    files = {"train.py": hf("eval_strategy='epoch', logging_steps=50"), "sweep.yaml": SWEEP}
+    assert project(files, select=["HF001"]) == ["train.py:3:42: HF001"]
+
+
+def test_sweep_driver_in_the_script(project):
+    source = ("import wandb\nfrom transformers import TrainingArguments\n\ndef train():\n"
+              "    TrainingArguments(output_dir='o', eval_strategy='steps', eval_steps=100, logging_steps=50)\n\n"
+              "wandb.agent('sweep', function=train)\n")
+    assert project({"train.py": source}, select=["HF001"]) == ["train.py:5:62: HF001"]
+
+
+def test_sweep_with_equal_cadences_is_clean(project):
+    files = {"train.py": hf("eval_strategy='steps', eval_steps=50, logging_steps=50"), "sweep.yaml": SWEEP}
+    assert project(files, select=["HF001"]) == []
+
+
+def test_sweep_config_file_run_through_the_command(project):
+    files = {
+        "sft.yaml": "output_dir: o\npacking: true\neval_strategy: epoch\nlogging_steps: 10\n",
+        "sweep.yaml": SWEEP + "command: [python, train.py, --config, sft.yaml, '${args}']\n",
+    }
+    assert project(files, select=["HF001"]) == ["sft.yaml:3:1: HF001"]
+
+
+def test_strict_option(project):
+    files = {
+        "train.py": hf("eval_strategy='epoch', logging_steps=50"),
+        "pyproject.toml": "[tool.preflight.rules.HF001]\nstrict = true\n",
+    }
+    assert project(files, select=["HF001"]) == ["train.py:3:42: HF001"]
+
+
+def test_unknown_framework_file_without_logging_steps_is_skipped(project):
+    files = {"args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 300\n"}
+    assert project(files, select=["HF001"]) == []
+
+
+def test_trl_launcher_decides_the_defaults(project):
+    files = {
+        "args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 25\n",
+        ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    steps:\n      - run: trl sft --config args.yaml\n",
+    }
+    assert project(files, select=["HF001"]) == ["args.yaml:3:1: HF001"]
+
+
+def test_script_parser_decides_the_defaults(project):
+    files = {
+        "args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 25\n",
+        "sft.py": "from trl import SFTConfig, TrlParser\n\nTrlParser((SFTConfig,)).parse_args_and_config()\n",
+        "docker-compose.yml": "services:\n  t:\n    command: python sft.py --config args.yaml\n",
+    }
+    assert project(files, select=["HF001"]) == ["args.yaml:3:1: HF001"]
+
+
+def test_command_line_flags(project):
+    files = {
+        "train.py": "from transformers import HfArgumentParser, TrainingArguments\n\n"
+                    "HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n",
+        ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    steps:\n      - run: >-\n          python train.py "
+                                   "--eval_strategy steps --eval_steps 250 --logging_steps 100\n",
+    }
+    assert project(files, select=["HF001"]) == [".github/workflows/t.yml:6:11: HF001"]
