@@ -58,10 +58,10 @@ def _git_files(directory: Path) -> list[Path] | None:
     return [directory / name for name in dict.fromkeys(names) if name]
 
 
-def _walk(directory: Path) -> list[Path]:
+def _walk(directory: Path, excluded) -> list[Path]:
     result = []
     for current, dirs, files in os.walk(directory, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDE)
+        dirs[:] = sorted(d for d in dirs if d != ".git" and not excluded(Path(current) / d))
         result.extend(Path(current) / f for f in sorted(files))
     return result
 
@@ -112,8 +112,8 @@ def discover(paths: list[str], exclude: list[str], base: Path) -> Discovery:
         resolved = file.absolute()
         try:
             relative = resolved.relative_to(base).as_posix()
-        except ValueError:
-            return False
+        except ValueError:  # outside the configuration's folder: only unanchored patterns can match
+            relative = resolved.as_posix().lstrip("/")
         for pattern in exclude:
             prefix = globs.matching_prefix(pattern, relative)
             if prefix is None:
@@ -126,13 +126,9 @@ def discover(paths: list[str], exclude: list[str], base: Path) -> Discovery:
     def listing(directory: Path) -> list[Path]:
         files = _git_files(directory) if git_root(directory) else None
         if files is None:
-            files = _walk(directory)
+            files = _walk(directory, excluded)
         boundary = directory.resolve()
-        return [
-            f for f in files
-            if classify.kind_by_path(f.name) is not None and not excluded(f) and _safe(f, boundary)
-            and not any(part in DEFAULT_EXCLUDE for part in f.relative_to(directory).parts[:-1])
-        ]
+        return [f for f in files if classify.kind_by_path(f.name) is not None and not excluded(f) and _safe(f, boundary)]
 
     collected: dict[Path, None] = {}
     for directory in directories:

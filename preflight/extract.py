@@ -55,25 +55,23 @@ def extract(path: str, data: bytes) -> FileFacts:
 
 def _structured(source: SourceText, path_kind: str) -> FileFacts:
     path, text = source.path, source.text
+    if path_kind == "json":
+        try:
+            json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+            message = f"invalid JSON: {getattr(exc, 'msg', exc)}"
+            return FileFacts(path, path_kind, [ParseError(Location(path, line, column), message)])
     try:
-        documents = y.compose_documents(text)
+        documents = y.compose_documents(text)  # JSON too: it is YAML, and the node tree keeps positions
     except y.YamlFailure as failure:
-        if path_kind == "json":
-            try:
-                json.loads(text)
-            except (ValueError, RecursionError) as exc:
-                line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
-                message = f"invalid JSON: {getattr(exc, 'msg', exc)}"
-                return FileFacts(path, path_kind, [ParseError(Location(path, line, column), message)])
-            return FileFacts(path, None)  # valid JSON that PyYAML cannot read: nothing we can position
-        else:
-            relevant = path_kind in (classify.WORKFLOW, classify.COMPOSE) or (
-                classify.LOOKS_RELEVANT.search(text) and not _TEMPLATE.search(text)
-            )
-            if not relevant:
-                return FileFacts(path, None)
-            error = ParseError(Location(path, failure.line, failure.column), f"invalid YAML: {failure}")
-            return FileFacts(path, path_kind, [error], suppress.find(path, text, "yaml"))
+        relevant = path_kind in (classify.WORKFLOW, classify.COMPOSE) or (
+            path_kind == "yaml" and classify.LOOKS_RELEVANT.search(text) and not _TEMPLATE.search(text)
+        )
+        if not relevant:
+            return FileFacts(path, None)
+        error = ParseError(Location(path, failure.line, failure.column), f"invalid YAML: {failure}")
+        return FileFacts(path, path_kind, [error], suppress.find(path, text, "yaml"))
     kind = classify.kind_by_content(path_kind, documents)
     if kind is None:
         return FileFacts(path, None)

@@ -1,0 +1,138 @@
+"""The command line contract: exit codes, formats, selection, configuration errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from preflight.cli import main
+from preflight.report.json import JsonReport
+
+BAD = "import wandb\n\nwandb.init(project='p')\n"
+GOOD = "import wandb\n\nwandb.init(project='p', name='baseline')\n"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    runner = CliRunner()
+
+    def invoke(*args: str, files: dict[str, str] | None = None):
+        for name, content in (files or {}).items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_exit_codes(cli):
+    assert cli("check", files={"train.py": GOOD}).exit_code == 0
+    assert cli("check", files={"train.py": BAD}).exit_code == 1
+    assert cli("check", "--exit-zero").exit_code == 0
+    assert cli("check", "missing-dir").exit_code == 2
+    assert cli("check", "--select", "NOPE1").exit_code == 2
+    assert cli("check", "--format", "xml").exit_code == 2
+    assert cli("explain", "XX999").exit_code == 2
+
+
+def test_text_output(cli):
+    result = cli("check", files={"train.py": BAD})
+    lines = result.output.splitlines()
+    assert lines[0].startswith("train.py:3:1: WB001 [warning] wandb.init() starts a run with neither name= nor id=")
+    assert lines[1:4] == ["  |", "3 | wandb.init(project='p')", "  | ^^^^^^^^^^^^^^^^^^^^^^^"]
+    assert lines[-1] == "Found 1 finding (1 warning) in 1 file checked."
+    assert "\x1b[" not in result.output
+
+
+def test_clean_output(cli):
+    assert cli("check", files={"train.py": GOOD}).output == "All checks passed (1 file checked).\n"
+
+
+def test_json_output_matches_the_published_schema(cli):
+    import jsonschema
+
+    from preflight import docgen
+
+    result = cli("check", "--format", "json", files={"train.py": BAD})
+    document = json.loads(result.output)
+    jsonschema.validate(document, docgen.json_schema())
+    report = JsonReport.model_validate(document)
+    assert [(f.code, f.location.line, f.location.column) for f in report.findings] == [("WB001", 3, 1)]
+    assert report.summary.warnings == 1 and report.summary.files == 1
+
+
+def test_select_ignore_and_prefixes(cli):
+    files = {"train.py": BAD, "mlf.py": "import mlflow\nmlflow.log_artifacts('out')\n"}
+    codes = lambda *a: sorted({l.split()[1] for l in cli("check", "--no-show-source", *a, files=files).output.splitlines()
+                               if ": " in l and l.split()[1][:2].isalpha() and l.split()[1][-1].isdigit()})
+    assert codes() == ["MLF001", "WB001"]
+    assert codes("--select", "WB") == ["WB001"]
+    assert codes("--select", "MLF0,WB001") == ["MLF001", "WB001"]
+    assert codes("--ignore", "WB") == ["MLF001"]
+    assert codes("--select", "ALL", "--ignore", "unchecked-artifact-path") == ["WB001"]
+    assert codes("--select", "WB", "--ignore", "W", "--extend-select", "WB001") == ["WB001"]
+
+
+def test_statistics(cli):
+    result = cli("check", "--statistics", files={"a.py": BAD, "b.py": BAD})
+    assert result.output.splitlines()[0] == "2  WB001   unnamed-wandb-run"
+
+
+def test_configuration(cli):
+    files = {
+        "pyproject.toml": '[tool.preflight]\nignore = ["WB001"]\n',
+        "train.py": BAD,
+    }
+    assert cli("check", files=files).exit_code == 0
+    files["pyproject.toml"] = '[tool.preflight]\nextend-exclude = ["legacy"]\n[tool.preflight.per-file-ignores]\n"scripts/*.py" = ["WB"]\n'
+    files["scripts/run.py"] = BAD
+    files["legacy/old.py"] = BAD
+    result = cli("check", "--no-show-source", files=files)
+    assert [l.split(":")[0] for l in result.output.splitlines()[:-1]] == ["train.py"]
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[tool.preflight]\nselec = ["WB"]\n', "selec: unknown setting"),
+    ('[tool.preflight]\nselect = "WB"\n', "select: Input should be a valid list"),
+    ('[tool.preflight]\nselect = ["QQ"]\n', "unknown rule selector 'QQ'"),
+    ('[tool.preflight.rules.HF001]\nstrictt = true\n', "strictt: unknown option"),
+    ('[tool.preflight.rules.XX001]\nstrict = true\n', "XX001]: unknown rule"),
+    ('[tool.preflight.versions]\ntransformers = "latest"\n', "not a version number"),
+    ('[tool.preflight.versions]\ntorchvision = "1.0"\n', "versions.torchvision"),
+    ('[tool.preflight\n', "invalid TOML"),
+])
+def test_bad_configuration_is_a_usage_error(cli, toml, message):
+    result = cli("check", files={"pyproject.toml": toml, "train.py": GOOD})
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_explicit_config_file(cli):
+    files = {"ci/preflight.toml": 'select = ["MLF"]\n', "train.py": BAD}
+    assert cli("check", "--config", "ci/preflight.toml", files=files).exit_code == 0
+    assert cli("check", "--config", "nope.toml").exit_code == 2
+
+
+def test_rules_and_explain(cli):
+    listing = cli("rules").output
+    assert "WB001   W  unnamed-wandb-run" in listing
+    rules = json.loads(cli("rules", "--format", "json").output)
+    hf001 = next(r for r in rules if r["code"] == "HF001")
+    assert hf001["options"]["strict"]["default"] is False
+    text = cli("explain", "hf001").output
+    assert text.startswith("HF001 eval-logging-cadence-mismatch (warning)")
+    for part in ("Why it matters", "Bad", "Good", "strict (default false)", "[tool.preflight.rules.HF001]"):
+        assert part in text
+    assert cli("explain", "unnamed-wandb-run").output.startswith("WB001")
+
+
+def test_module_entry_point_and_version(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "preflight", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("preflight, version")
