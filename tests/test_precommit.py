@@ -1,0 +1,77 @@
+"""The pre-commit hook, driven by the real pre-commit against this repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BAD = "import wandb\n\nwandb.init(project='p')\n"
+GOOD = "import wandb\n\nwandb.init(project='p', name='baseline')\n"
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is required")
+
+
+def _run(args, cwd, env=None, check=False):
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, check=check, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """Git identity for commits, and a pre-commit home shared by the tests of this module."""
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    return {**os.environ, "PRE_COMMIT_HOME": str(os.environ.get("PRE_COMMIT_HOME", home)),
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+
+@pytest.fixture
+def user_repo(tmp_path, env):
+    _run(["git", "init", "-q"], tmp_path, env, check=True)
+    return tmp_path
+
+
+def try_repo(user_repo: Path, env, *files: str):
+    return _run([sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "preflight", "--files", *files],
+                user_repo, env)
+
+
+def test_hook_blocks_a_finding(user_repo, env):
+    (user_repo / "train.py").write_text(BAD)
+    _run(["git", "add", "train.py"], user_repo, env, check=True)
+    result = try_repo(user_repo, env, "train.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "train.py:3:1: WB001" in result.stdout
+
+
+def test_hook_passes_a_clean_file(user_repo, env):
+    (user_repo / "train.py").write_text(GOOD)
+    _run(["git", "add", "train.py"], user_repo, env, check=True)
+    result = try_repo(user_repo, env, "train.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Passed" in result.stdout
+
+
+def test_installed_hook_blocks_the_commit(user_repo, env):
+    """`git commit` itself is refused while a staged file has a finding, and goes through once fixed."""
+    dirty = _run(["git", "status", "--porcelain", "--", "preflight", "rules", "pyproject.toml",
+                  ".pre-commit-hooks.yaml"], REPO, env).stdout.strip()
+    if dirty:
+        pytest.skip("the hook is installed from the committed revision; commit the work tree first")
+    rev = _run(["git", "rev-parse", "HEAD"], REPO, env, check=True).stdout.strip()
+    config = f"repos:\n  - repo: {REPO}\n    rev: {rev}\n    hooks:\n      - id: preflight\n"
+    (user_repo / ".pre-commit-config.yaml").write_text(config)
+    _run([sys.executable, "-m", "pre_commit", "install"], user_repo, env, check=True)
+    (user_repo / "train.py").write_text(BAD)
+    _run(["git", "add", "."], user_repo, env, check=True)
+    blocked = _run(["git", "commit", "-qm", "train"], user_repo, env)
+    assert blocked.returncode != 0 and "WB001" in blocked.stdout + blocked.stderr
+    (user_repo / "train.py").write_text(GOOD)
+    _run(["git", "add", "."], user_repo, env, check=True)
+    passed = _run(["git", "commit", "-qm", "train"], user_repo, env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
