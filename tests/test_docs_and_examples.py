@@ -1,0 +1,56 @@
+"""Generated documentation is fresh, and the bundled example project reports exactly what it shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from preflight import docgen, engine
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_rules_reference_is_fresh():
+    assert (REPO / "docs" / "rules.md").read_text(encoding="utf-8") == docgen.rules_markdown(), \
+        "run `python -m preflight.docgen`"
+
+
+def test_json_schema_is_fresh():
+    committed = json.loads((REPO / "docs" / "json-output.schema.json").read_text(encoding="utf-8"))
+    assert committed == docgen.json_schema(), "run `python -m preflight.docgen`"
+
+
+def test_readme_rules_table_is_fresh():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert docgen.readme_with_table(readme) == readme, "run `python -m preflight.docgen`"
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```sh\n")[1:3]]
+    assert blocks[0].endswith("preflight check examples/")
+    assert blocks[1].endswith("python -m pytest")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install --quiet -e '.[test]'" in ci and ci.rstrip().endswith("python -m pytest")
+
+
+EXPECTED_EXAMPLE_FINDINGS = [
+    "examples/.github/workflows/train.yml:22:11: ENV001",
+    "examples/configs/axolotl-lora.yml:25:1: HF001",
+    "examples/configs/axolotl-lora.yml:29:1: WB001",
+    "examples/docker-compose.yml:20:15: ENV001",
+    "examples/train.py:37:9: HF001",
+    "examples/train.py:39:9: WB001",
+    "examples/train.py:50:5: MLF001",
+]
+
+
+def test_example_project(monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = engine.check(["examples/"])
+    found = [f"{f.location.path}:{f.location.line}:{f.location.column}: {f.code}" for f in result.findings]
+    assert found == EXPECTED_EXAMPLE_FINDINGS
+    assert {f.code for f in result.findings} >= {"ENV001", "HF001", "MLF001", "WB001"}
+    clean = {"examples/sft.py", "examples/configs/sft.yaml", "examples/configs/axolotl-qlora.yml",
+             "examples/scripts/evaluate.py", "examples/sweep.yaml"}
+    assert not clean & {f.location.path for f in result.findings}
