@@ -58,6 +58,16 @@ def _git_files(directory: Path) -> list[Path] | None:
     return [directory / name for name in dict.fromkeys(names) if name]
 
 
+def _git_ignored(directory: Path) -> bool:
+    """Is the named directory itself ignored by its repository (a virtualenv inside a checkout)?"""
+    try:
+        out = subprocess.run(["git", "-C", str(directory), "check-ignore", "-q", "."],
+                             capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0
+
+
 def _walk(directory: Path, excluded) -> list[Path]:
     result = []
     for current, dirs, files in os.walk(directory, followlinks=False):
@@ -107,24 +117,23 @@ def discover(paths: list[str], exclude: list[str], base: Path) -> Discovery:
             raise DiscoveryError(f"{raw}: no such file or directory")
         (directories if path.is_dir() else explicit_files).append(path.absolute())
     named = [p.resolve() for p in [*directories, *explicit_files]]
+    patterns = globs.pattern_set(tuple(exclude))
+    base_text = base.as_posix().rstrip("/") + "/"
 
     def excluded(file: Path) -> bool:
-        resolved = file.absolute()
-        try:
-            relative = resolved.relative_to(base).as_posix()
-        except ValueError:  # outside the configuration's folder: only unanchored patterns can match
-            relative = resolved.as_posix().lstrip("/")
-        for pattern in exclude:
-            prefix = globs.matching_prefix(pattern, relative)
-            if prefix is None:
-                continue
-            matched = (base / prefix).resolve()
-            if not any(_inside(n, matched) for n in named):  # never exclude what the user named
-                return True
-        return False
+        if not patterns:
+            return False
+        absolute = file.absolute().as_posix()
+        # outside the configuration's folder only unanchored patterns can match the full path
+        relative = absolute[len(base_text):] if absolute.startswith(base_text) else absolute.lstrip("/")
+        prefix = patterns.matching_prefix(relative)
+        if prefix is None:
+            return False
+        matched = (base / prefix if absolute.startswith(base_text) else Path("/" + prefix)).resolve()
+        return not any(_inside(n, matched) for n in named)  # never exclude what the user named
 
     def listing(directory: Path) -> list[Path]:
-        files = _git_files(directory) if git_root(directory) else None
+        files = _git_files(directory) if git_root(directory) and not _git_ignored(directory) else None
         if files is None:
             files = _walk(directory, excluded)
         boundary = directory.resolve()

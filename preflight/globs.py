@@ -11,10 +11,7 @@ import re
 from functools import lru_cache
 
 
-@lru_cache(maxsize=512)
-def _compile(pattern: str) -> tuple[re.Pattern[str], bool]:
-    anchored = "/" in pattern.rstrip("/")
-    pattern = pattern.strip().removeprefix("./").strip("/")
+def _translate(pattern: str) -> str:
     out = []
     i = 0
     while i < len(pattern):
@@ -37,31 +34,52 @@ def _compile(pattern: str) -> tuple[re.Pattern[str], bool]:
                 out.append(re.escape(c))
             else:
                 body = pattern[i + 1:end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
+                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
                 i = end
         else:
             out.append(re.escape(c))
         i += 1
-    return re.compile("".join(out) + r"\Z"), anchored
+    return "".join(out)
+
+
+class PatternSet:
+    """Several patterns compiled into two regexes: one for path components, one for anchored paths."""
+
+    def __init__(self, patterns: tuple[str, ...] | list[str]) -> None:
+        component, anchored = [], []
+        for raw in patterns:
+            pattern = raw.strip()
+            if not pattern:
+                continue
+            is_anchored = "/" in pattern.rstrip("/")
+            body = _translate(pattern.removeprefix("./").strip("/"))
+            (anchored if is_anchored else component).append(body)
+        self._component = re.compile("(?:" + "|".join(component) + r")\Z") if component else None
+        self._anchored = re.compile("(?:" + "|".join(anchored) + r")\Z") if anchored else None
+
+    def __bool__(self) -> bool:
+        return self._component is not None or self._anchored is not None
+
+    def matching_prefix(self, relative_path: str) -> str | None:
+        """The shortest leading part of the path (a folder or the file) that some pattern matches."""
+        parts = relative_path.split("/")
+        component, anchored = self._component, self._anchored
+        for n in range(1, len(parts) + 1):
+            if (component is not None and component.match(parts[n - 1])) or (
+                anchored is not None and anchored.match("/".join(parts[:n]))
+            ):
+                return "/".join(parts[:n])
+        return None
+
+    def matches(self, relative_path: str) -> bool:
+        return self.matching_prefix(relative_path) is not None
+
+
+@lru_cache(maxsize=256)
+def pattern_set(patterns: tuple[str, ...]) -> PatternSet:
+    return PatternSet(patterns)
 
 
 def matches(pattern: str, relative_path: str) -> bool:
     """Does the pattern match this root-relative posix path or one of its parent directories?"""
-    regex, anchored = _compile(pattern)
-    parts = relative_path.split("/")
-    if anchored:
-        return any(regex.match("/".join(parts[:n])) for n in range(1, len(parts) + 1))
-    return any(regex.match(part) for part in parts)
-
-
-def matching_prefix(pattern: str, relative_path: str) -> str | None:
-    """The shortest leading part of the path that the pattern matches, if any."""
-    regex, anchored = _compile(pattern)
-    parts = relative_path.split("/")
-    for n in range(1, len(parts) + 1):
-        candidate = "/".join(parts[:n])
-        if regex.match(candidate if anchored else parts[n - 1]):
-            return candidate
-    return None
+    return pattern_set((pattern,)).matches(relative_path)
