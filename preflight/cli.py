@@ -12,7 +12,7 @@ import textwrap
 
 import click
 
-from preflight import __version__
+from preflight import __version__, examples
 from preflight.findings import Severity
 from preflight.rule import Rule, all_rules, rule_by_key
 
@@ -127,8 +127,11 @@ def explanation(rule: type[Rule]) -> str:
             out += ["  " + line if line else "" for line in content.rstrip("\n").splitlines()]
         if example.options:
             out.append(f"  (with options {example.options})")
-        if example.expect:
-            out.append("  -> " + ", ".join(f"{rule.code} at {e}" for e in example.expect))
+        if example.bad:
+            for finding in examples.run(rule, example):
+                loc = finding.location
+                out += textwrap.wrap(f"{loc.path}:{loc.line}:{loc.column}: {rule.code} {finding.message}", width=86,
+                                     initial_indent="  -> ", subsequent_indent="     ")
     options = _rule_dict(rule)["options"]
     out += ["", "Options"]
     if options:

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+from preflight import examples
 from preflight.findings import Severity
 from preflight.report import json as json_report
 from preflight.rule import all_rules
@@ -49,8 +50,9 @@ def rules_markdown() -> str:
             for path, content in example.files.items():
                 language = "python" if path.endswith(".py") else "yaml" if path.endswith((".yml", ".yaml")) else ""
                 out += [f"`{path}`", "", f"```{language}", content.rstrip("\n"), "```", ""]
-            if example.expect:
-                out += ["Reported at " + ", ".join(f"`{e}`" for e in example.expect) + ".", ""]
+            for finding in examples.run(rule, example) if example.bad else []:
+                loc = finding.location
+                out += [f"> `{loc.path}:{loc.line}:{loc.column}` {rule.code} {finding.message}", ""]
         out += ["### Options", ""]
         if info["options"]:
             out += [f"- `{name}` (default `{json.dumps(spec['default'])}`): {spec['description']}"

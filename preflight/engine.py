@@ -11,11 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from preflight import classify
 from preflight import config as config_module
 from preflight import discover as discovery
 from preflight import selection
 from preflight.extract import extract
-from preflight.findings import Finding
+from preflight.findings import Finding, Location
 from preflight.model import FileFacts, ParseError
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
@@ -54,17 +55,20 @@ def _rule_options(settings: config_module.Settings, source: Path | None) -> dict
     return options
 
 
-def read_facts(path: Path, display: str) -> FileFacts:
+def read_facts(path: Path, display: str, internal_errors: list[str]) -> FileFacts:
+    """One file's facts. Unreadable input is a PF001 fact; a bug in an extractor is an internal
+    error (exit 2) that still leaves every other file's findings in the report."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        from preflight import classify
-        from preflight.findings import Location
-
-        kind = classify.kind_by_path(display)
         reason = exc.strerror or type(exc).__name__
-        return FileFacts(display, kind, [ParseError(Location.start_of(display), f"cannot read the file: {reason}")])
-    return extract(display, data)
+        error = ParseError(Location.start_of(display), f"cannot read the file: {reason}")
+        return FileFacts(display, classify.kind_by_path(display), [error])
+    try:
+        return extract(display, data)
+    except Exception:
+        internal_errors.append(f"analysing {display} failed:\n{traceback.format_exc()}")
+        return FileFacts(display, None)
 
 
 def check(
@@ -77,7 +81,7 @@ def check(
     cwd: Path | None = None,
 ) -> CheckResult:
     cwd = (cwd or Path.cwd()).absolute()
-    paths = list(paths) or ["."]
+    paths = [raw if Path(raw).is_absolute() else str(cwd / raw) for raw in (list(paths) or ["."])]
     start = Path(paths[0])
     root = discovery.project_root(start.absolute()).resolve()
     try:
@@ -105,11 +109,11 @@ def check(
     except discovery.DiscoveryError as exc:
         raise UsageError(str(exc)) from None
 
-    files = [read_facts(path, discovery.display_path(path, cwd)) for path in found.files]
+    internal_errors: list[str] = []
+    files = [read_facts(path, discovery.display_path(path, cwd), internal_errors) for path in found.files]
     project = Project(files, root, dict(settings.versions))
 
     raw: list[Finding] = []
-    internal_errors: list[str] = []
     for rule_class in enabled:
         rule = rule_class(options.get(rule_class.code))
         try:

@@ -148,7 +148,7 @@ def _key_reaches(project: Project, launch: Launch) -> bool:
         if name in env and not env[name].is_empty:
             return True
     for credential in launch.credentials:
-        if credential.kind == "wandb-login":
+        if credential.kind in ("wandb-login", "netrc"):
             return True
         if credential.kind == "env-file" and project.env_file_defines(credential.description, KEY) is not False:
             return True

@@ -41,6 +41,8 @@ CHANNELS = {
     "login-in-run": dict(run="|\n          wandb login --relogin \"$KEY\"\n          python train.py"),
     "mode-offline": dict(step="        env:\n          WANDB_MODE: offline\n"),
     "mode-disabled-prefix": dict(run="WANDB_MODE=disabled python train.py"),
+    "netrc-written-earlier": dict(earlier=f"      - run: echo \"machine api.wandb.ai password {SECRET}\" > ~/.netrc\n"),
+    "docker-run-netrc": dict(run="docker run -v $HOME/.netrc:/root/.netrc:ro img python train.py"),
     "docker-run-passes-key": dict(job=f"    env:\n      WANDB_API_KEY: {SECRET}\n",
                                   run="docker run --gpus all -e WANDB_API_KEY -v $PWD:/w img python /w/train.py"),
 }
@@ -155,6 +157,7 @@ COMPOSE_CASES = {
     "null-map-value": ("    command: python train.py\n    environment:\n      WANDB_API_KEY:\n", []),
     "empty-list-value": ("    command: python train.py\n    environment:\n      - WANDB_API_KEY=\n", [f"{DC}:4:14"]),
     "mode-disabled": ("    command: python train.py\n    environment:\n      WANDB_MODE: disabled\n", []),
+    "netrc-volume": ("    command: python train.py\n    volumes:\n      - ~/.netrc:/root/.netrc:ro\n", []),
     "env-file-unreadable": ("    command: python train.py\n    env_file: .env.secret\n", []),
     "other-env-only": ("    command: python train.py\n    environment:\n      WANDB_PROJECT: p\n", [f"{DC}:4:14"]),
     "no-command": ("    environment:\n      WANDB_PROJECT: p\n", []),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from preflight import examples
 from preflight.rule import all_rules
 
 CASES = [
@@ -15,16 +16,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("rule", "example"), CASES)
-def test_example(project, rule, example):
-    if example.options:
-        options = "".join(f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}\n"
-                          for k, v in example.options.items())
-        example_files = {**example.files, "pyproject.toml": f"[tool.preflight.rules.{rule.code}]\n{options}"}
-    else:
-        example_files = dict(example.files)
-    found = [f for f in project(example_files, select=[rule.code, *example.also_select]) if f.endswith(rule.code)]
-    expected = [f"{e}: {rule.code}" for e in example.expect]
-    assert found == expected
+def test_example(rule, example):
+    found = [f"{f.location.path}:{f.location.line}:{f.location.column}" for f in examples.run(rule, example)]
+    assert found == list(example.expect)
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)

@@ -49,6 +49,16 @@ def _env_files(source: SourceText, node, compose_dir: str) -> list[Credential]:
     return result
 
 
+def _netrc_mounts(source: SourceText, node) -> list[Credential]:
+    """A netrc mounted into the container carries the W&B key as well as an env variable does."""
+    result = []
+    for entry in y.sequence(node):
+        text = y.scalar_text(entry) or " ".join(filter(None, (y.scalar_text(y.get(entry, k)) for k in ("source", "target"))))
+        if "netrc" in text:
+            result.append(Credential("netrc", y.location(source, entry), f"netrc mounted by `{text}`"))
+    return result
+
+
 def _argv(node) -> list[str] | None:
     if isinstance(node, y.SequenceNode):
         words = [y.scalar_text(item) for item in node.value]
@@ -83,7 +93,8 @@ def _service(source: SourceText, service: str, spec, compose_dir: str) -> list[F
         base_dir=compose_dir,
         in_container=True,
         env=_environment(source, y.get(spec, "environment"), service),
-        credentials=_env_files(source, y.get(spec, "env_file"), compose_dir),
+        credentials=[*_env_files(source, y.get(spec, "env_file"), compose_dir),
+                     *_netrc_mounts(source, y.get(spec, "volumes"))],
     )
     anchor = command_node if command else entrypoint_node
     if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):

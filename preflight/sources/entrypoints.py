@@ -42,6 +42,7 @@ class DockerRun:
     env: list[tuple[str, str | None]]  # `-e NAME=value`, or `-e NAME` (value from the caller's env)
     env_files: list[str]
     inner: list[str]  # the command run in the container; empty means the image's CMD
+    netrc_mounted: bool = False
 
 
 def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -205,11 +206,12 @@ def docker_run(argv: list[str]) -> DockerRun | None:
         return None
     env: list[tuple[str, str | None]] = []
     env_files: list[str] = []
+    netrc = False
     index = 0
     while index < len(rest):
         token = rest[index]
         if not token.startswith("-"):
-            return DockerRun(env, env_files, rest[index + 1:])
+            return DockerRun(env, env_files, rest[index + 1:], netrc)
         option, eq, inline = token.partition("=")
         takes_value = option in _DOCKER_VALUE_OPTIONS
         value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
@@ -219,6 +221,8 @@ def docker_run(argv: list[str]) -> DockerRun | None:
             env.append((name, literal if has_value else None))
         elif option == "--env-file" and value is not None:
             env_files.append(value)
+        elif option in ("-v", "--volume", "--mount") and value is not None and "netrc" in value:
+            netrc = True
     return None
 
 

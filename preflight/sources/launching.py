@@ -64,8 +64,10 @@ def launches_from_script(
         if argv and argv[0] == "cd" and len(argv) > 1 and not context.in_container:
             base_dir = posixpath.normpath(posixpath.join(base_dir, argv[1])) if not is_reference(argv[1]) else base_dir
             continue
-        if entrypoints.is_wandb_login(argv):
-            login = Credential("wandb-login", locate(command), f"`wandb login` at {locate(command)}")
+        writes_netrc = any("netrc" in target for _, target in command.redirects)
+        if entrypoints.is_wandb_login(argv) or writes_netrc:
+            kind, what = ("netrc", "a netrc written") if writes_netrc else ("wandb-login", "`wandb login`")
+            login = Credential(kind, locate(command), f"{what} at {locate(command)}")
             credentials.append(login)
             left_behind.append(login)
             continue
@@ -99,6 +101,8 @@ def _launch(command, argv, context, base_dir, env, credentials, locate) -> Launc
             else:
                 inner_env.append(binding(name, value, location, "`docker run -e`"))
         docker_credentials = [Credential("env-file", location, path) for path in docker.env_files]
+        if docker.netrc_mounted:
+            docker_credentials.append(Credential("netrc", location, "netrc mounted by `docker run -v`"))
         env, credentials, argv, in_container = inner_env, docker_credentials, docker.inner, True
         label = f"{label} (inside `docker run`)"
         wrapper_env = {}
