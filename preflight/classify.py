@@ -14,6 +14,12 @@ SWEEP = "sweep"
 AXOLOTL = "axolotl"
 HF_ARGS = "hf-args"
 HYDRA = "hydra"
+KUBERNETES = "kubernetes"
+DOCKERFILE = "dockerfile"
+SHELL = "shell"
+MAKEFILE = "makefile"
+DOTENV = "dotenv"
+NETRC = "netrc"
 
 _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 _SWEEP_METHODS = {"grid", "random", "bayes", "custom"}
@@ -39,12 +45,27 @@ _TRAINING_KEYS = frozenset({
 _DISTINCTIVE = re.compile(r"per_device_|_steps$|_strategy$|^report_to$|^run_name$|^num_train_epochs$")
 
 
+_DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:[.-][\w.-]+)?|[\w.-]+\.(?:docker|container)file)$")
+_SHELL_SUFFIXES = (".sh", ".bash", ".sbatch", ".slurm", ".zsh")
+_MAKEFILES = {"makefile", "gnumakefile"}
+
+
 def kind_by_path(path: str) -> str | None:
     """The kind a path implies before reading it; 'yaml'/'json' mean: decide by content."""
     name = posixpath.basename(path)
     lower = name.lower()
     if lower.endswith(".py"):
         return PYTHON
+    if _DOCKERFILE.match(lower):
+        return DOCKERFILE
+    if lower.endswith(_SHELL_SUFFIXES):
+        return SHELL
+    if lower in _MAKEFILES or lower.endswith(".mk"):
+        return MAKEFILE
+    if lower == ".env" or lower.startswith(".env.") or lower.endswith(".env"):
+        return DOTENV
+    if lower in (".netrc", "_netrc"):
+        return NETRC
     if lower.endswith((".yml", ".yaml")):
         if "/.github/workflows/" in f"/{path}" and posixpath.dirname(path).endswith(".github/workflows"):
             return WORKFLOW
@@ -60,6 +81,9 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
     if path_kind in (WORKFLOW, COMPOSE):
         return path_kind
     first = documents[0] if documents else None
+    if any(isinstance(d, y.MappingNode) and y.get(d, "apiVersion") is not None and y.get(d, "kind") is not None
+           for d in documents):
+        return KUBERNETES
     if not isinstance(first, y.MappingNode):
         return None
     keys = {name for name, _, _ in y.items(first)}
@@ -86,6 +110,6 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
 
 # Text that makes an unparsable YAML file worth a PF001 (it looks like one of our kinds).
 LOOKS_RELEVANT = re.compile(
-    r"^\s*(base_model|report_to|wandb_project|services|jobs|method|program|eval_steps|logging_steps)\s*:",
+    r"^\s*(base_model|report_to|wandb_project|services|jobs|method|program|eval_steps|logging_steps|apiVersion)\s*:",
     re.MULTILINE,
 )

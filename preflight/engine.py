@@ -16,7 +16,7 @@ from preflight import config as config_module
 from preflight import discover as discovery
 from preflight import selection
 from preflight.extract import extract
-from preflight.findings import Finding, Location
+from preflight.findings import Finding, Location, Severity
 from preflight.model import FileFacts, ParseError
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
@@ -101,6 +101,9 @@ def check(
             selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
     except selection.UnknownSelector as exc:
         raise UsageError(str(exc)) from None
+    chosen_select = select if select else settings.select
+    chosen_extend = [*settings.extend_select, *(extend_select or [])]
+    show_info = selection.explicitly_selected(rules, chosen_select, chosen_extend)
     options = _rule_options(settings, loaded.path)
     exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
     exclude += settings.extend_exclude
@@ -111,7 +114,7 @@ def check(
 
     internal_errors: list[str] = []
     files = [read_facts(path, discovery.display_path(path, cwd), internal_errors) for path in found.files]
-    project = Project(files, root, dict(settings.versions))
+    project = Project(files, root, dict(settings.versions), cwd)
 
     raw: list[Finding] = []
     for rule_class in enabled:
@@ -122,6 +125,7 @@ def check(
             internal_errors.append(f"rule {rule_class.code} failed:\n{traceback.format_exc()}")
 
     reported_paths = None if found.reported is None else {discovery.display_path(p, cwd) for p in found.reported}
+    raw = [f for f in raw if f.severity is not Severity.INFO or f.code in show_info]
     findings = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
     for message in internal_errors:
         print(f"preflight: internal error: {message}", file=sys.stderr)

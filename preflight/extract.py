@@ -12,13 +12,16 @@ import re
 from preflight import classify, suppress
 from preflight.findings import Location
 from preflight.model import FileFacts, ParseError
-from preflight.sources import compose, configs, python, workflow
+from preflight.sources import (
+    compose, configs, dockerfile, dotenv, kubernetes, makefile, python, secretscan, shellscript, workflow,
+)
 from preflight.sources import yamltree as y
 from preflight.sources.text import DecodeFailure, SourceText, decode
 
 # A Python file that mentions none of these cannot produce a fact: skip its parse entirely.
 # (Substring tests run at memchr speed; one regex alternation over every file costs several times more.)
-PYTHON_KEYWORDS = (b"wandb", b"mlflow", b"weave", b"TrainingArguments", b"WandbLogger", b"log_artifact", b"preflight")
+PYTHON_KEYWORDS = (b"wandb", b"WANDB", b"mlflow", b"weave", b"TrainingArguments", b"WandbLogger", b"log_artifact",
+                   b"preflight")
 _TRL = re.compile(rb"\btrl\b")
 
 
@@ -31,6 +34,14 @@ _TEMPLATE = re.compile(r"\{\{[^}]*\}\}|\{%")
 _YAML_EXTRACTORS = {
     classify.WORKFLOW: workflow.extract,
     classify.COMPOSE: compose.extract,
+    classify.KUBERNETES: kubernetes.extract,
+}
+_TEXT_EXTRACTORS = {
+    classify.DOCKERFILE: (dockerfile.extract, "hash"),
+    classify.SHELL: (shellscript.extract, "hash"),
+    classify.MAKEFILE: (makefile.extract, "hash"),
+    classify.DOTENV: (dotenv.extract, "hash"),
+    classify.NETRC: (lambda source: [], "hash"),
 }
 _DOCUMENT_EXTRACTORS = {
     classify.AXOLOTL: configs.axolotl,
@@ -44,6 +55,16 @@ def extract(path: str, data: bytes) -> FileFacts:
     path_kind = classify.kind_by_path(path)
     if path_kind is None:
         return FileFacts(path, None)
+    facts = _extract(path, path_kind, data)
+    if secretscan.might_contain(data) and not any(isinstance(f, ParseError) for f in facts.facts):
+        try:
+            facts.facts.extend(secretscan.scan(SourceText(path, decode(data))))
+        except DecodeFailure:
+            pass
+    return facts
+
+
+def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
     if path_kind == classify.PYTHON and not mentions_tracking(data):
         if b"import" not in data:
             return FileFacts(path, classify.PYTHON)
@@ -57,6 +78,9 @@ def extract(path: str, data: bytes) -> FileFacts:
     source = SourceText(path, text)
     if path_kind == classify.PYTHON:
         return FileFacts(path, path_kind, python.extract(source), suppress.find(path, text, "python"))
+    if path_kind in _TEXT_EXTRACTORS:
+        extractor, comments = _TEXT_EXTRACTORS[path_kind]
+        return FileFacts(path, path_kind, extractor(source), suppress.find(path, text, comments))
     return _structured(source, path_kind)
 
 

@@ -117,6 +117,7 @@ class WandbLogin:
     location: Location
     has_key: bool
     key_from_env: bool
+    key_literal: bool = False  # the key is written in the call itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class EnvBinding:
     origin: str  # "step env", "compose environment", "export in the run block", ...
     value: str | None = None  # the literal value; None when it is a reference or passed through
     reference: bool = False  # `${{ secrets.X }}`, `${VAR}`, a pass-through `- VAR`
+    optional: bool = False  # a Kubernetes secretKeyRef with `optional: true`
 
     @property
     def is_empty(self) -> bool:
@@ -201,6 +203,8 @@ class EntryPoint:
     command: str  # the command as written, for messages
     config: str | None = None  # a config file argument, as written
     args: tuple[tuple[str, str | None], ...] = ()  # `--flag value` pairs after the target
+    launcher: str | None = None  # "accelerate", "torchrun", "deepspeed" when one wraps the target
+    launcher_args: tuple[tuple[str, str | None], ...] = ()  # the wrapping launcher's own options
 
     def arg(self, name: str) -> str | None:
         for key, value in reversed(self.args):
@@ -210,6 +214,12 @@ class EntryPoint:
 
     def has_arg(self, name: str) -> bool:
         return any(key == name for key, _ in self.args)
+
+    def launcher_arg(self, *names: str) -> str | None:
+        for key, value in self.launcher_args:
+            if key in names:
+                return value if value is not None else ""
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +233,17 @@ class Launch:
     in_container: bool = False  # paths are container paths: match scanned files by suffix
     env: tuple[EnvBinding, ...] = ()  # in order of precedence: later bindings override earlier
     credentials: tuple[Credential, ...] = ()
+    inherits_env: bool = False  # the caller's environment flows in, unseen (shell, sbatch, make, image CMD)
+    boundary: str | None = None  # "docker run", "apptainer --cleanenv": the env below does not cross it
+    outer_env: tuple[EnvBinding, ...] = ()  # the environment on the caller's side of the boundary
+    fan_out: str | None = None  # "sbatch --array", "a matrix", "parallelism: 4", "a shell loop"
+    fan_out_location: Location | None = None
+    group: str | None = None  # the unit that shares a machine: a workflow job, a compose service
+    triggers: tuple[str, ...] = ()  # workflow events
+    fork_gated: bool = False  # the step or job does not run for pull requests from forks
+    export_policy: str | None = None  # sbatch `--export` value
+    export_location: Location | None = None
+    compose_service: str | None = None  # `docker compose run SERVICE`: the service's own env applies
 
     @property
     def location(self) -> Location:
@@ -233,6 +254,81 @@ class Launch:
         for binding in self.env:
             result[binding.name] = binding
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class EnvDeclaration:
+    """An environment variable a launcher file, image or config declares, whether or not preflight
+    recognised the command it reaches (for the secret and offline-mode rules)."""
+
+    binding: EnvBinding
+    where: str  # "GitHub Actions", "docker compose", "Kubernetes", "Dockerfile", "TRL config", ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowCall:
+    """A job that calls a reusable workflow (`uses: ./.github/workflows/x.yml`)."""
+
+    location: Location
+    job: str
+    callee: str  # the path as written
+    secrets: str | None  # "inherit", "map" or None
+    secret_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCommand:
+    """`wandb login` in a launcher file; `group` is the unit whose machine keeps the netrc."""
+
+    location: Location
+    group: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCommand:
+    """`wandb sync` in a launcher file: offline runs are uploaded afterwards."""
+
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class SecretLiteral:
+    """A credential written literally in a file. Only its masked form is kept."""
+
+    location: Location
+    what: str  # "a W&B API key", "HF_TOKEN"
+    masked: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecretArgument:
+    """A credential passed on a command line (`-e WANDB_API_KEY=$KEY`, `wandb login KEY`)."""
+
+    location: Location
+    flag: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInstruction:
+    """A Dockerfile instruction that can persist a secret in an image layer (ENV, ARG, RUN)."""
+
+    location: Location
+    instruction: str
+    name: str | None = None  # the variable of ENV/ARG
+    text: str = ""  # the RUN command
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeService:
+    """A compose service's environment, for `docker compose run SERVICE` and image-CMD launches."""
+
+    location: Location
+    name: str
+    env: tuple[EnvBinding, ...] = ()
+    credentials: tuple[Credential, ...] = ()
+    build_context: str | None = None  # folder of the image it builds, when it builds one
+    dockerfile: str | None = None
+    has_command: bool = False
 
 
 Fact = (

@@ -7,6 +7,7 @@ small and agree with each other.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Iterator
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from preflight.model import (
-    ArgumentParserUse, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse, TrainingConfig,
-    WandbRun,
+    ArgumentParserUse, ComposeService, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse,
+    TrainingConfig, WandbRun,
 )
 from preflight.sources import entrypoints
 
@@ -33,10 +34,12 @@ class ResolvedEntry:
 
 
 class Project:
-    def __init__(self, files: list[FileFacts], root: Path, versions: dict[str, str] | None = None) -> None:
+    def __init__(self, files: list[FileFacts], root: Path, versions: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
         self.files: dict[str, FileFacts] = {f.path: f for f in files}
         self.root = root
         self.versions = versions or {}
+        self.cwd = cwd or Path.cwd()  # reported paths are relative to it
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -150,9 +153,43 @@ class Project:
     # -- launches and sweeps --------------------------------------------------------------------
 
     @cached_property
+    def _launches(self) -> list[Launch]:
+        """Every launch: those written in launcher files, plus compose services that run their
+        image's CMD (the Dockerfile says what runs, the compose file with which environment)."""
+        launches = list(self.facts(Launch))
+        image_commands = {launch.location.path: launch for launch in launches if launch.launcher == "Dockerfile"}
+        for service in self.facts(ComposeService):
+            image = image_commands.get(service.dockerfile or "")
+            if service.has_command or image is None:
+                continue
+            launches.append(dataclasses.replace(
+                image,
+                launcher="docker compose",
+                label=f"service '{service.name}' (running the CMD of {image.location.path})",
+                entry=dataclasses.replace(image.entry, location=service.location),
+                env=(*image.env, *service.env),
+                credentials=service.credentials,
+                inherits_env=False,
+                group=service.name,
+            ))
+        return launches
+
+    def launches(self) -> list[Launch]:
+        return self._launches
+
+    def compose_service(self, base_dir: str, name: str) -> ComposeService | None:
+        """The service `docker compose run NAME` starts: from a compose file in that folder."""
+        prefix = "" if base_dir in ("", ".") else base_dir.rstrip("/") + "/"
+        for service in self.facts(ComposeService):
+            path = service.location.path
+            if service.name == name and path.startswith(prefix) and "/" not in path[len(prefix):]:
+                return service
+        return None
+
+    @cached_property
     def _launch_index(self) -> dict[str, list[Launch]]:
         index: dict[str, list[Launch]] = {}
-        for launch in self.facts(Launch):
+        for launch in self.launches():
             resolved = self.entry(launch)
             for path in {resolved.script, resolved.config} - {None}:
                 index.setdefault(path, []).append(launch)
@@ -231,10 +268,11 @@ class Project:
 
     # -- files outside the model ----------------------------------------------------------------
 
-    def env_file_defines(self, path: str, variable: str) -> bool | None:
-        """Does this env file set a non-empty `variable`? None when it cannot be read here
-        (often it is created at deploy time and not committed)."""
-        absolute = Path(path) if Path(path).is_absolute() else Path.cwd() / path
+    def env_file(self, path: str) -> dict[str, str] | None:
+        """The variables an env file sets (`.env`, `--env-file`, `.deepspeed_env`), or None when it
+        cannot be read here: often it is created at deploy time and not committed. Never read
+        outside the project, never through a link that leaves it."""
+        absolute = Path(path) if Path(path).is_absolute() else self.cwd / path
         try:
             resolved = absolute.resolve(strict=True)
             if not resolved.is_file() or resolved.stat().st_size > _MAX_ENV_FILE:
@@ -243,9 +281,14 @@ class Project:
             text = resolved.read_text(encoding="utf-8", errors="replace")
         except (OSError, ValueError, RuntimeError):
             return None
+        variables = {}
         for line in text.splitlines():
             match = _DOTENV.match(line)
-            if match and match.group(1) == variable:
-                value = match.group(2).strip("'\"")
-                return bool(value)
-        return False
+            if match:
+                variables[match.group(1)] = match.group(2).strip("'\"")
+        return variables
+
+    def env_file_defines(self, path: str, variable: str) -> bool | None:
+        """Does this env file set a non-empty `variable`? None when it cannot be read."""
+        variables = self.env_file(path)
+        return None if variables is None else bool(variables.get(variable))

@@ -47,6 +47,15 @@ def enabled_rules(
     return result
 
 
+def explicitly_selected(rules: tuple[type[Rule], ...], select: list[str] | None, extend_select: list[str]) -> set[str]:
+    """Codes a selector names on purpose (not the default set): their info-level findings are shown."""
+    chosen = set()
+    for rule in rules:
+        if any(_specificity(s, rule) is not None for s in [*(select or []), *extend_select]):
+            chosen.add(rule.code)
+    return chosen
+
+
 def ignored_by_path(code: str, name: str, relative_path: str | None, per_file_ignores: dict[str, list[str]]) -> bool:
     if relative_path is None:
         return False

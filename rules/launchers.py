@@ -2,88 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Location, Related, Severity
-from preflight.model import EnvWrite, Launch, TrackerUse, TrainingConfig, WandbLogin, WandbRun
+from preflight.model import (
+    ComposeService, EnvDeclaration, EnvWrite, Launch, LoginCommand, SyncCommand, TrackerUse, TrainingConfig,
+    WandbLogin, WandbRun, WorkflowCall,
+)
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
+from preflight.secrets import TRACKING_KEYS
+from preflight.sources.workflow import repository_root
 
 KEY = "WANDB_API_KEY"
 OFF_MODES = {"offline", "disabled", "dryrun"}
 KEY_ALTERNATIVES = ("WANDB_IDENTITY_TOKEN_FILE",)
+_SECRET_REF = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 
 _HOW_TO_PASS = {
     "GitHub Actions": "pass it to the step or job, e.g. `env: WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}`",
     "docker compose": "add `WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}` under the service's `environment:`"
                       " (or an `env_file:` that sets it)",
+    "Kubernetes": "add an env entry with `valueFrom: secretKeyRef:` (or `envFrom: secretRef:`) for WANDB_API_KEY",
 }
 
-_WORKFLOW = """on: push
-jobs:
-  train:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - name: Fine-tune
-        run: python train.py --epochs 1
-"""
-_SCRIPT = """import wandb
-
-run = wandb.init(project="llama-sft", name="llama-sft-baseline")
-"""
+# -- what every launcher rule asks ---------------------------------------------------------------
 
 
-class TrackingKeyNotPassed(Rule):
-    code = "ENV001"
-    name = "tracking-key-not-passed"
-    severity = Severity.ERROR
-    summary = "A launcher runs a W&B-using entry point without passing WANDB_API_KEY"
-    why = (
-        "In a job with no TTY, `wandb.init` without a key raises `UsageError: No API key configured` (older "
-        "versions: `api_key not configured (no-tty)`); with a TTY (`docker run -it`, `srun --pty`) it waits "
-        "forever at the login prompt. Under the HF Trainer the W&B run starts in `on_train_begin`, after the "
-        "model and dataset are loaded, so the GPU time until then is lost. It does not quietly go offline. "
-        "preflight follows the launcher (workflow step, compose service) to the script or config it runs and "
-        "asks whether any channel gives the process the key: env at any level, `$GITHUB_ENV`, an earlier "
-        "`wandb login`, `docker run -e`/`--env-file`, compose `environment`/`env_file`, or W&B switched off "
-        "(`WANDB_MODE=offline/disabled`, `--report_to none`)."
-    )
-    examples = [
-        Bad(".github/workflows/train.yml", _WORKFLOW, files={"train.py": _SCRIPT},
-            expect=".github/workflows/train.yml:8:14"),
-        Bad("docker-compose.yml", """services:
-  trainer:
-    build: .
-    command: axolotl train configs/lora.yml
-""", files={"configs/lora.yml": "base_model: Qwen/Qwen2.5-0.5B\nwandb_project: qwen-lora\nwandb_name: lora-r16\n"},
-            expect="docker-compose.yml:4:14"),
-        Good(".github/workflows/train.yml", _WORKFLOW.replace(
-            "        run: python train.py", "        env:\n          WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}\n"
-            "        run: python train.py"), files={"train.py": _SCRIPT}),
-        Good(".github/workflows/train.yml", _WORKFLOW.replace(
-            "        run: python train.py", "        env:\n          WANDB_MODE: offline\n        run: python train.py"),
-             files={"train.py": _SCRIPT}, note="W&B switched off for the CI smoke run"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for launch in project.facts(Launch):
-            uses = _wandb_uses(project, launch)
-            if not uses or _switched_off(project, launch) or _key_reaches(project, launch):
-                continue
-            first = uses[0]
-            target = launch.entry.target if launch.entry.kind != "axolotl" else f"axolotl train {launch.entry.config}"
-            how = _HOW_TO_PASS.get(launch.launcher, "pass WANDB_API_KEY to the process")
-            yield self.finding(
-                launch.location,
-                f"{launch.label} runs {target}, which {first[1]}, but no channel gives the process "
-                f"{KEY}: the job will crash at wandb.init (UsageError: no API key) or hang at the login prompt, "
-                f"after the model has loaded; {how}",
-                related=[Related(first[0], first[1])],
-            )
-
-
-def _wandb_uses(project: Project, launch: Launch) -> list[tuple[Location, str]]:
+def wandb_uses(project: Project, launch: Launch) -> list[tuple[Location, str]]:
     """Where the launched program uses W&B, as (location, description), honouring CLI overrides."""
     entry = launch.entry
     resolved = project.entry(launch)
@@ -121,38 +68,40 @@ def _describe(use: WandbRun | TrackerUse) -> str:
     return f"starts a W&B run ({use.api} at {where})"
 
 
-def _launch_files(project: Project, launch: Launch) -> list[str]:
+def launch_files(project: Project, launch: Launch) -> list[str]:
     resolved = project.entry(launch)
-    files = []
-    if resolved.script:
-        files.append(resolved.script)
-    if resolved.config:
-        files.append(resolved.config)
-    return files
+    return [p for p in (resolved.script, resolved.config) if p]
 
 
-def _switched_off(project: Project, launch: Launch) -> bool:
+def switched_off(project: Project, launch: Launch) -> bool:
     binding = launch.env_map().get("WANDB_MODE")
     if binding is not None and (binding.value or "").strip().lower() in OFF_MODES:
         return True
-    for path in _launch_files(project, launch):
+    for path in launch_files(project, launch):
         for write in project.facts_in(path, EnvWrite):
             if write.name == "WANDB_MODE" and write.value.is_str(*OFF_MODES):
                 return True
     return False
 
 
-def _key_reaches(project: Project, launch: Launch) -> bool:
-    env = launch.env_map()
+def key_reaches(project: Project, launch: Launch) -> bool:
+    env = dict(launch.env_map())
+    credentials = list(launch.credentials)
+    if launch.compose_service:
+        service = project.compose_service(launch.base_dir, launch.compose_service)
+        if service is None:
+            return True  # the service is not in the scan: nothing can be said
+        env = {**{b.name: b for b in service.env}, **env}
+        credentials += service.credentials
     for name in (KEY, *KEY_ALTERNATIVES):
         if name in env and not env[name].is_empty:
             return True
-    for credential in launch.credentials:
-        if credential.kind in ("wandb-login", "netrc"):
+    for credential in credentials:
+        if credential.kind in ("wandb-login", "netrc", "env-from"):
             return True
         if credential.kind == "env-file" and project.env_file_defines(credential.description, KEY) is not False:
             return True
-    for path in _launch_files(project, launch):
+    for path in launch_files(project, launch):
         if any(w.name == KEY for w in project.facts_in(path, EnvWrite)):
             return True
         if any(login.has_key and not login.key_from_env for login in project.facts_in(path, WandbLogin)):
@@ -160,3 +109,572 @@ def _key_reaches(project: Project, launch: Launch) -> bool:
         if any(config.env.get(KEY) for config in project.facts_in(path, TrainingConfig)):
             return True
     return False
+
+
+def _outer_has_key(launch: Launch) -> bool:
+    return any(b.name == KEY and not b.is_empty for b in launch.outer_env)
+
+
+def _logins_elsewhere(project: Project, launch: Launch) -> list[LoginCommand]:
+    return [login for login in project.facts_in(launch.location.path, LoginCommand) if login.group != launch.group]
+
+
+def _missing_key(project: Project, launch: Launch) -> list[tuple[Location, str]] | None:
+    """The W&B uses of a launch whose process does not get the key, or None."""
+    uses = wandb_uses(project, launch)
+    if not uses or switched_off(project, launch) or key_reaches(project, launch):
+        return None
+    return uses
+
+
+def _target(launch: Launch) -> str:
+    entry = launch.entry
+    if entry.kind == "axolotl":
+        return f"axolotl train {entry.config}"
+    if entry.kind == "trl":
+        return f"trl {entry.target}" + (f" --config {entry.config}" if entry.config else "")
+    return entry.target
+
+
+_CRASH = ("the job will crash at wandb.init (UsageError: no API key) or hang at the login prompt, after the "
+          "model has loaded")
+
+
+class TrackingKeyNotPassed(Rule):
+    code = "ENV001"
+    name = "tracking-key-not-passed"
+    severity = Severity.ERROR
+    summary = "A launcher runs a W&B-using entry point without passing WANDB_API_KEY"
+    why = (
+        "In a job with no TTY, `wandb.init` without a key raises `UsageError: No API key configured` (older "
+        "versions: `api_key not configured (no-tty)`); with a TTY (`docker run -it`, `srun --pty`) it waits "
+        "forever at the login prompt. Under the HF Trainer the W&B run starts in `on_train_begin`, after the "
+        "model and dataset are loaded, so the GPU time until then is lost. It does not quietly go offline. "
+        "preflight follows the launcher (workflow step, compose service, Kubernetes container, the image's CMD) "
+        "to the script or config it runs and asks whether any channel gives the process the key: env at any "
+        "level, `$GITHUB_ENV`, an earlier `wandb login`, a mounted netrc, `docker run -e`/`--env-file`, "
+        "compose `environment`/`env_file`, `secretKeyRef`/`envFrom`, or W&B switched off "
+        "(`WANDB_MODE=offline/disabled`, `--report_to none`). Shell and sbatch scripts inherit their caller's "
+        "environment and are not asked; a Dockerfile is never asked (the runner supplies the key)."
+    )
+    examples = [
+        Bad(".github/workflows/train.yml", """on: push
+jobs:
+  train:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Fine-tune
+        run: python train.py --epochs 1
+""", files={"train.py": 'import wandb\n\nrun = wandb.init(project="llama-sft", name="llama-sft-baseline")\n'},
+            expect=".github/workflows/train.yml:8:14"),
+        Bad("docker-compose.yml", """services:
+  trainer:
+    build: .
+    command: axolotl train configs/lora.yml
+""", files={"configs/lora.yml": "base_model: Qwen/Qwen2.5-0.5B\nwandb_project: qwen-lora\nwandb_name: lora-r16\n"},
+            expect="docker-compose.yml:4:14"),
+        Good(".github/workflows/train.yml", """on: push
+jobs:
+  train:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Fine-tune
+        env:
+          WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}
+        run: python train.py --epochs 1
+""", files={"train.py": 'import wandb\n\nrun = wandb.init(project="llama-sft", name="llama-sft-baseline")\n'}),
+        Good("k8s/job.yaml", """apiVersion: batch/v1
+kind: Job
+metadata: {name: finetune}
+spec:
+  template:
+    spec:
+      containers:
+        - name: trainer
+          image: registry.example.com/trainer:1.4
+          command: ["python", "train.py"]
+          env:
+            - name: WANDB_API_KEY
+              valueFrom:
+                secretKeyRef: {name: wandb, key: api-key}
+      restartPolicy: Never
+""", files={"train.py": 'import wandb\n\nwandb.init(project="p", name="k8s-finetune")\n'}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for launch in project.launches():
+            if launch.inherits_env:
+                continue
+            uses = _missing_key(project, launch)
+            if uses is None:
+                continue
+            if launch.boundary in ("docker run", "docker compose run") and _outer_has_key(launch):
+                continue  # ENV004: the key is there, the container boundary drops it
+            if launch.launcher == "docker compose" and KEY in launch.env_map():
+                continue  # ENV005: declared, but blank
+            if launch.launcher == "GitHub Actions" and _logins_elsewhere(project, launch):
+                continue  # ENV012: the login happened on another runner
+            how = _HOW_TO_PASS.get(launch.launcher, "pass WANDB_API_KEY to the process")
+            if launch.boundary:
+                how = f"pass it into the container (e.g. `{launch.boundary.split()[0]} ... -e WANDB_API_KEY`)"
+            yield self.finding(
+                launch.location,
+                f"{launch.label} runs {_target(launch)}, which {uses[0][1]}, but no channel gives the process "
+                f"{KEY}: {_CRASH}; {how}",
+                related=[Related(uses[0][0], uses[0][1])],
+            )
+
+
+class SecretsAbsentOnForkPr(Rule):
+    code = "ENV002"
+    name = "secrets-absent-on-fork-pr"
+    severity = Severity.WARNING
+    summary = "A W&B step reads secrets.WANDB_API_KEY in a workflow triggered by pull_request"
+    why = (
+        "Secrets are not passed to workflows triggered by pull requests from forks: `${{ secrets.WANDB_API_KEY }}` "
+        "is an empty string there, so the W&B step fails at `wandb.init` for every outside contribution. Gate "
+        "the step or job with `if: github.event.pull_request.head.repo.fork == false`, or switch W&B off for "
+        "fork PRs (`WANDB_MODE: offline`). `pull_request_target` is not affected."
+    )
+    examples = [
+        Bad(".github/workflows/ci.yml", """on: [push, pull_request]
+jobs:
+  smoke:
+    runs-on: ubuntu-latest
+    env:
+      WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}
+    steps:
+      - run: python train.py --max_steps 5
+""", files={"train.py": "import wandb\nwandb.init(name='smoke')\n"}, expect=".github/workflows/ci.yml:8:14"),
+        Good(".github/workflows/ci.yml", """on: [push, pull_request]
+jobs:
+  smoke:
+    if: github.event.pull_request.head.repo.fork == false
+    runs-on: ubuntu-latest
+    env:
+      WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}
+    steps:
+      - run: python train.py --max_steps 5
+""", files={"train.py": "import wandb\nwandb.init(name='smoke')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for launch in project.launches():
+            if launch.launcher != "GitHub Actions" or "pull_request" not in launch.triggers or launch.fork_gated:
+                continue
+            binding = launch.env_map().get(KEY)
+            if binding is None or "secrets." not in (binding.value or "") or not wandb_uses(project, launch):
+                continue
+            if switched_off(project, launch):
+                continue
+            yield self.finding(
+                launch.location,
+                f"{launch.label} runs on pull_request and reads {binding.value.strip()} ({binding.origin}), which is "
+                "empty for pull requests from forks: the step fails at wandb.init for outside contributors; gate it "
+                "with `if: github.event.pull_request.head.repo.fork == false` or set WANDB_MODE=offline for forks",
+                related=[Related(binding.location, f"{KEY} from {binding.origin}")],
+            )
+
+
+class ReusableWorkflowWithoutSecrets(Rule):
+    code = "ENV003"
+    name = "reusable-workflow-without-secrets"
+    severity = Severity.ERROR
+    summary = "A reusable workflow that needs the W&B key is called without passing secrets"
+    why = (
+        "Secrets are not passed to reusable workflows automatically: the called workflow sees an empty "
+        "`secrets.WANDB_API_KEY` and its W&B step crashes at `wandb.init`. Call it with `secrets: inherit` or "
+        "a `secrets:` map that includes the key."
+    )
+    examples = [
+        Bad(".github/workflows/nightly.yml", """on: {schedule: [{cron: "0 3 * * *"}]}
+jobs:
+  train:
+    uses: ./.github/workflows/train.yml
+""", files={".github/workflows/train.yml": """on: {workflow_call: {secrets: {WANDB_API_KEY: {required: true}}}}
+jobs:
+  train:
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}
+        run: python train.py
+""", "train.py": "import wandb\nwandb.init(name='nightly')\n"}, expect=".github/workflows/nightly.yml:4:11"),
+        Good(".github/workflows/nightly.yml", """on: {schedule: [{cron: "0 3 * * *"}]}
+jobs:
+  train:
+    uses: ./.github/workflows/train.yml
+    secrets: inherit
+""", files={".github/workflows/train.yml": """on: {workflow_call: {}}
+jobs:
+  train:
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}
+        run: python train.py
+""", "train.py": "import wandb\nwandb.init(name='nightly')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(WorkflowCall):
+            if call.secrets == "inherit" or not call.callee.startswith("./"):
+                continue
+            callee = project.resolve(repository_root(call.location.path), call.callee[2:])
+            if callee is None:
+                continue
+            needed: dict[str, Launch] = {}
+            for launch in project.facts_in(callee, Launch):
+                binding = launch.env_map().get(KEY)
+                if binding is None or not wandb_uses(project, launch) or switched_off(project, launch):
+                    continue
+                for secret in _SECRET_REF.findall(binding.value or ""):
+                    needed.setdefault(secret, launch)
+            missing = [name for name in needed if name not in call.secret_names]
+            if not missing:
+                continue
+            launch = needed[missing[0]]
+            passed = "passes no secrets" if call.secrets is None else f"does not pass {missing[0]}"
+            yield self.finding(
+                call.location,
+                f"job '{call.job}' calls {call.callee}, whose {launch.label} needs secrets.{missing[0]}, but "
+                f"{passed}: reusable workflows get no secrets by default, so the key is empty and the run "
+                f"crashes at wandb.init; add `secrets: inherit` (or `secrets: {missing[0]}: "
+                f"${{{{ secrets.{missing[0]} }}}}`)",
+                related=[Related(launch.location, "the step that needs the key")],
+            )
+
+
+class DockerRunDropsKey(Rule):
+    code = "ENV004"
+    name = "docker-run-drops-key"
+    severity = Severity.ERROR
+    summary = "The key is in the step's environment but `docker run` does not pass it into the container"
+    why = (
+        "`docker run` and `docker compose run` start a process that sees only the variables passed with "
+        "`-e`/`--env-file` (or the compose service's `environment`). A key in the step or script environment "
+        "stops at the container boundary and `wandb.init` in the container crashes. Pass it on with "
+        "`-e WANDB_API_KEY` (no value: the caller's value is used, and it stays out of `ps`)."
+    )
+    examples = [
+        Bad(".github/workflows/train.yml", """on: push
+jobs:
+  train:
+    runs-on: [self-hosted, gpu]
+    env:
+      WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}
+    steps:
+      - run: docker run --gpus all trainer:latest python train.py
+""", files={"train.py": "import wandb\nwandb.init(name='r1')\n"}, expect=".github/workflows/train.yml:8:14"),
+        Good(".github/workflows/train.yml", """on: push
+jobs:
+  train:
+    runs-on: [self-hosted, gpu]
+    env:
+      WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}
+    steps:
+      - run: docker run --gpus all -e WANDB_API_KEY trainer:latest python train.py
+""", files={"train.py": "import wandb\nwandb.init(name='r1')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for launch in project.launches():
+            if launch.boundary not in ("docker run", "docker compose run") or not _outer_has_key(launch):
+                continue
+            uses = _missing_key(project, launch)
+            if uses is None:
+                continue
+            yield self.finding(
+                launch.location,
+                f"{launch.label} runs {_target(launch)}, which {uses[0][1]}, but `{launch.boundary}` does not pass "
+                f"{KEY} into the container although the caller has it: {_CRASH}; add `-e {KEY}`",
+                related=[Related(uses[0][0], uses[0][1])],
+            )
+
+
+class BlankComposeInterpolation(Rule):
+    code = "ENV005"
+    name = "blank-compose-interpolation"
+    severity = Severity.WARNING
+    summary = "A compose file passes WANDB_API_KEY as `${WANDB_API_KEY}` (or empty) with nothing to fill it"
+    why = (
+        "When the variable is not set in the shell and no `.env` beside the compose file sets it, compose "
+        "substitutes an empty string with only a warning, and the container starts without a key: the run "
+        "crashes at `wandb.init` after model loading. `${WANDB_API_KEY:?set WANDB_API_KEY}` stops `docker compose "
+        "up` immediately instead; an empty `- WANDB_API_KEY=` never works."
+    )
+    examples = [
+        Bad("docker-compose.yml", """services:
+  trainer:
+    image: trainer:latest
+    environment:
+      WANDB_API_KEY: ${WANDB_API_KEY}
+""", expect="docker-compose.yml:5:7"),
+        Good("docker-compose.yml", """services:
+  trainer:
+    image: trainer:latest
+    environment:
+      WANDB_API_KEY: ${WANDB_API_KEY:?export WANDB_API_KEY first}
+"""),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for service in project.facts(ComposeService):
+            binding = next((b for b in reversed(service.env) if b.name == KEY), None)
+            if binding is None or binding.value is None:
+                continue  # a pass-through `- WANDB_API_KEY` uses the shell's value
+            value = binding.value.strip()
+            if not value:
+                yield self.finding(binding.location, f"service '{service.name}' sets {KEY} to an empty value: the "
+                                   f"container starts without a key and the run crashes at wandb.init; pass it "
+                                   f"through with `- {KEY}` or `{KEY}: ${{{KEY}:?...}}`")
+                continue
+            match = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(:?-[^}]*)?\}?", value)
+            if match is None or (match.group(2) or "").lstrip(":-"):
+                continue  # `:?`/`?` fail fast; a non-empty default is a value
+            folder = service.location.path.rsplit("/", 1)[0] if "/" in service.location.path else "."
+            dot_env = f"{folder}/.env" if folder != "." else ".env"
+            if project.env_file_defines(dot_env, match.group(1)):
+                continue
+            yield self.finding(
+                binding.location,
+                f"service '{service.name}' passes {KEY} as {value}: when it is not set in the shell (and no .env "
+                "beside the compose file sets it) compose substitutes an empty string with only a warning and the run "
+                f"crashes at wandb.init; write ${{{match.group(1)}:?set {match.group(1)}}} to fail fast",
+            )
+
+
+class OptionalSecretRef(Rule):
+    code = "ENV006"
+    name = "optional-secret-ref"
+    severity = Severity.WARNING
+    summary = "A Kubernetes secretKeyRef for a tracking key is marked optional"
+    why = (
+        "With `optional: true` a missing Secret (or key) does not stop the Pod: it starts without the variable "
+        "and the run crashes at `wandb.init` (or logs nowhere) after the model has loaded. Without `optional`, "
+        "the Pod stays in CreateContainerConfigError where the problem is visible at once."
+    )
+    examples = [
+        Bad("job.yaml", """apiVersion: batch/v1
+kind: Job
+metadata: {name: train}
+spec:
+  template:
+    spec:
+      containers:
+        - name: t
+          image: trainer
+          env:
+            - name: WANDB_API_KEY
+              valueFrom:
+                secretKeyRef: {name: wandb, key: key, optional: true}
+""", expect="job.yaml:11:21"),
+        Good("job.yaml", """apiVersion: batch/v1
+kind: Job
+metadata: {name: train}
+spec:
+  template:
+    spec:
+      containers:
+        - name: t
+          image: trainer
+          env:
+            - name: WANDB_API_KEY
+              valueFrom:
+                secretKeyRef: {name: wandb, key: key}
+"""),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for declaration in project.facts(EnvDeclaration):
+            binding = declaration.binding
+            if binding.optional and binding.name in TRACKING_KEYS:
+                yield self.finding(binding.location, f"{binding.name} comes from a secretKeyRef marked optional: if "
+                                   "the Secret is missing the Pod starts without it and the run fails after model "
+                                   "loading; drop `optional: true` so the Pod fails to start instead")
+
+
+class SbatchExportDropsEnv(Rule):
+    code = "ENV007"
+    name = "sbatch-export-drops-env"
+    severity = Severity.WARNING
+    summary = "`#SBATCH --export` keeps WANDB_API_KEY from a job that runs W&B"
+    why = (
+        "sbatch passes the submitting shell's environment by default (`--export=ALL`). `--export=NIL` passes "
+        "only SLURM_* variables, `--export=NONE` only what the login environment on the node happens to set, "
+        "and a list without `ALL` only the variables named: the key set in your shell does not reach the job, "
+        "which then crashes at `wandb.init` after model loading. Use `--export=ALL` (or add WANDB_API_KEY to the "
+        "list), or export the key inside the script from a file only you can read."
+    )
+    examples = [
+        Bad("train.sbatch", """#!/bin/bash
+#SBATCH --job-name=sft
+#SBATCH --export=NONE
+#SBATCH --gres=gpu:8
+srun python train.py
+""", files={"train.py": "import wandb\nwandb.init(name='sft')\n"}, expect="train.sbatch:3:1"),
+        Good("train.sbatch", """#!/bin/bash
+#SBATCH --job-name=sft
+#SBATCH --export=ALL
+#SBATCH --gres=gpu:8
+srun python train.py
+""", files={"train.py": "import wandb\nwandb.init(name='sft')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        reported: set[Location] = set()
+        for launch in project.launches():
+            policy = launch.export_policy
+            if policy is None or launch.export_location in reported or launch.boundary:
+                continue
+            items = [item.split("=")[0] for item in policy.split(",")]
+            if "ALL" in items or KEY in items:
+                continue
+            if any(b.name == KEY and not b.is_empty for b in launch.env) or not wandb_uses(project, launch):
+                continue
+            if switched_off(project, launch):
+                continue
+            reported.add(launch.export_location)
+            yield self.finding(
+                launch.export_location,
+                f"--export={policy} keeps {KEY} out of this job, which runs {_target(launch)} (it uses W&B): the job "
+                "crashes at wandb.init after model loading; use --export=ALL or add WANDB_API_KEY to the list",
+                related=[Related(launch.location, "the W&B command")],
+            )
+
+
+class TrackingForcedOffline(Rule):
+    code = "ENV008"
+    name = "tracking-forced-offline"
+    severity = Severity.WARNING
+    summary = "WANDB_MODE=offline/disabled is baked into a launcher, image or config with no `wandb sync`"
+    why = (
+        "With `WANDB_MODE=offline` (or `dryrun`) W&B writes the run to a local `wandb/` folder and uploads "
+        "nothing; in a container or a CI runner that folder is gone when the job ends. `disabled` records "
+        "nothing at all. Baked into an image, a compose file or a config it also silences every later run "
+        "that did want tracking. Set it per invocation, or run `wandb sync` on the offline runs afterwards."
+    )
+    examples = [
+        Bad("Dockerfile", """FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+ENV WANDB_MODE=offline
+COPY train.py .
+CMD ["python", "train.py"]
+""", expect="Dockerfile:2:1"),
+        Good("run.sh", """#!/bin/bash
+export WANDB_MODE=offline
+python train.py
+wandb sync --sync-all
+"""),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        bindings = [(d.binding, d.where) for d in project.facts(EnvDeclaration)]
+        bindings += [(b, launch.launcher) for launch in project.launches() for b in launch.env
+                     if b.origin == "the command's prefix"]
+        seen: set[Location] = set()
+        for binding, where in bindings:
+            mode = (binding.value or "").strip().lower()
+            if binding.name != "WANDB_MODE" or mode not in OFF_MODES or binding.location in seen:
+                continue
+            seen.add(binding.location)
+            if project.facts_in(binding.location.path, SyncCommand):
+                continue
+            what = "nothing is recorded" if mode == "disabled" else "the run stays in a local wandb/ folder that is " \
+                                                                 "lost with the container or runner"
+            yield self.finding(binding.location, f"WANDB_MODE={mode} is set in this {where} file and nothing runs "
+                               f"`wandb sync`: {what}; set it per run, or sync the offline runs afterwards")
+
+
+class LoginInOtherJob(Rule):
+    code = "ENV012"
+    name = "login-in-other-job"
+    severity = Severity.ERROR
+    summary = "`wandb login` runs in one job and the W&B script in another"
+    why = (
+        "Each job of a workflow runs on a fresh runner: the netrc that `wandb login` wrote in one job does not "
+        "exist in the next, so the W&B step there has no key and crashes at `wandb.init`. Log in (or pass "
+        "`WANDB_API_KEY`) in the job that runs the script."
+    )
+    examples = [
+        Bad(".github/workflows/train.yml", """on: push
+jobs:
+  setup:
+    runs-on: ubuntu-latest
+    steps:
+      - run: wandb login ${{ secrets.WANDB_API_KEY }}
+  train:
+    needs: setup
+    runs-on: ubuntu-latest
+    steps:
+      - run: python train.py
+""", files={"train.py": "import wandb\nwandb.init(name='r')\n"}, expect=".github/workflows/train.yml:11:14"),
+        Good(".github/workflows/train.yml", """on: push
+jobs:
+  train:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "$WANDB_API_KEY" | wandb login
+        env: {WANDB_API_KEY: "${{ secrets.WANDB_API_KEY }}"}
+      - run: python train.py
+""", files={"train.py": "import wandb\nwandb.init(name='r')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for launch in project.launches():
+            if launch.launcher != "GitHub Actions" or launch.boundary:
+                continue
+            elsewhere = _logins_elsewhere(project, launch)
+            if not elsewhere or _missing_key(project, launch) is None:
+                continue
+            yield self.finding(
+                launch.location,
+                f"{launch.label} runs {_target(launch)}, which uses W&B, but `wandb login` ran in job "
+                f"'{elsewhere[0].group}' (line {elsewhere[0].location.line}), on another runner: its netrc does not "
+                f"exist here and {_CRASH}; log in or pass {KEY} in this job",
+                related=[Related(elsewhere[0].location, "the login, on another runner")],
+            )
+
+
+class MultinodeEnvNotForwarded(Rule):
+    code = "ENV013"
+    name = "multinode-env-not-forwarded"
+    severity = Severity.WARNING
+    summary = "`deepspeed --hostfile` runs W&B on several nodes without a .deepspeed_env carrying WANDB_*"
+    why = (
+        "The DeepSpeed launcher starts the processes of the other nodes over ssh and forwards only a few "
+        "variable prefixes (NCCL, PYTHON, UCX, ...) plus the lines of `.deepspeed_env`: WANDB_API_KEY and the "
+        "other WANDB_* settings do not reach the remote ranks, which crash at `wandb.init` or log with the "
+        "wrong settings. Put them in `.deepspeed_env` in the launch folder (or your home)."
+    )
+    examples = [
+        Bad("launch.sh", """#!/bin/bash
+deepspeed --hostfile hostfile --num_nodes 2 train.py --deepspeed ds.json
+""", files={"train.py": "import wandb\nwandb.init(name='ds')\n"}, expect="launch.sh:2:1"),
+        Good("launch.sh", """#!/bin/bash
+deepspeed --hostfile hostfile --num_nodes 2 train.py --deepspeed ds.json
+""", files={"train.py": "import wandb\nwandb.init(name='ds')\n", ".deepspeed_env": "WANDB_API_KEY=${WANDB_API_KEY}\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for launch in project.launches():
+            entry = launch.entry
+            if entry.launcher != "deepspeed" or entry.launcher_arg("hostfile", "H") is None:
+                continue
+            nodes = entry.launcher_arg("num_nodes")
+            if nodes is not None and nodes.isdigit() and int(nodes) < 2:
+                continue
+            if not wandb_uses(project, launch) or switched_off(project, launch):
+                continue
+            folder = launch.base_dir
+            variables = project.env_file(f"{folder}/.deepspeed_env" if folder not in ("", ".") else ".deepspeed_env")
+            if variables is not None and any(name.startswith("WANDB_") for name in variables):
+                continue
+            yield self.finding(
+                launch.location,
+                f"{launch.label} starts {_target(launch)} (it uses W&B) on several nodes with deepspeed --hostfile, "
+                "but no .deepspeed_env carries WANDB_* variables: DeepSpeed forwards only a few prefixes to the "
+                "other nodes, whose ranks then run without the key or the W&B settings; add the WANDB_* lines to "
+                ".deepspeed_env",
+            )

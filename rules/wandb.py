@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Severity
+from preflight.findings import Finding, Related, Severity
 from preflight.model import EnvWrite, Launch, Value, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
@@ -129,3 +129,64 @@ def _launch_names_run(launch: Launch, api: str) -> bool:
         return True
     return any(launch.entry.arg(flag) for flag in _NAME_FLAGS.get(api, ("run_name",)))
 
+
+
+class SharedRunId(Rule):
+    code = "WB003"
+    name = "shared-run-id"
+    severity = Severity.ERROR
+    summary = "A constant W&B run id in a launcher that starts several jobs at once"
+    why = (
+        "A run id names one run. An sbatch array, a workflow matrix, Kubernetes parallelism or a shell loop "
+        "that gives every job the same `WANDB_RUN_ID` (or a literal `wandb.init(id=...)`, Axolotl "
+        "`wandb_run_id`) makes the jobs write into one run: steps interleave, lower steps are dropped with only "
+        "a warning, and the summary is whichever job finished last. Build the id from the job's own index "
+        "(`$SLURM_ARRAY_TASK_ID`, `${{ matrix.seed }}`, the loop variable) or leave it to W&B."
+    )
+    examples = [
+        Bad("sweep.sbatch", """#!/bin/bash
+#SBATCH --array=0-7
+export WANDB_RUN_ID=llama-sft
+srun python train.py --seed $SLURM_ARRAY_TASK_ID
+""", files={"train.py": "import wandb\nwandb.init(project='p', resume='allow')\n"}, expect="sweep.sbatch:3:1"),
+        Good("sweep.sbatch", """#!/bin/bash
+#SBATCH --array=0-7
+export WANDB_RUN_ID=llama-sft-${SLURM_ARRAY_JOB_ID}-${SLURM_ARRAY_TASK_ID}
+srun python train.py --seed $SLURM_ARRAY_TASK_ID
+""", files={"train.py": "import wandb\nwandb.init(project='p', resume='allow')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen: set = set()
+        for launch in project.launches():
+            if launch.fan_out is None:
+                continue
+            related = [Related(launch.fan_out_location or launch.location, f"the fan-out: {launch.fan_out}")]
+            binding = launch.env_map().get("WANDB_RUN_ID")
+            if binding is not None and not binding.reference and (binding.value or "").strip():
+                found = (binding.location, f"WANDB_RUN_ID={binding.value.strip()}")
+            else:
+                found = self._constant_id_in_program(project, launch)
+            if found is None or found[0] in seen:
+                continue
+            seen.add(found[0])
+            yield self.finding(
+                found[0],
+                f"{found[1]} is the same for every job of {launch.fan_out} ({launch.label}): the jobs write into one "
+                "W&B run, their steps interleave and lower steps are dropped; build the id from the job's index or "
+                "let W&B choose it",
+                related=related,
+            )
+
+    @staticmethod
+    def _constant_id_in_program(project: Project, launch: Launch):
+        resolved = project.entry(launch)
+        for path in (resolved.script, resolved.config):
+            for run in project.facts_in(path, WandbRun) if path else []:
+                value = run.run_id
+                if run.disabled or value is None or not value.known or not isinstance(value.literal, str):
+                    continue
+                if value.nondeterministic or not value.literal.strip():
+                    continue
+                return value.anchor, f"the run id {value.literal!r}"
+        return None

@@ -58,16 +58,22 @@ def test_empty_key_is_no_key(project):
         [f"{WF}:10:14: ENV001"]
 
 
-def test_docker_run_without_the_key_drops_it(project):
+def test_docker_run_without_the_key_is_env004_not_env001(project):
     files = {"train.py": SCRIPT,
              WF: workflow(job=f"    env:\n      WANDB_API_KEY: {SECRET}\n", run="docker run img python train.py")}
-    assert check(project, files) == [f"{WF}:10:14: ENV001"]
+    assert project(files, select=["ENV"]) == [f"{WF}:10:14: ENV004"]
 
 
-def test_login_in_another_job_does_not_count(project):
+def test_docker_run_without_any_key_is_env001(project):
+    files = {"train.py": SCRIPT, WF: workflow(run="docker run img python train.py")}
+    assert project(files, select=["ENV"]) == [f"{WF}:8:14: ENV001"]
+
+
+def test_login_in_another_job_is_env012_not_env001(project):
     text = (f"on: push\njobs:\n  login:\n    runs-on: ubuntu-latest\n    steps:\n      - run: wandb login {SECRET}\n"
             "  train:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python train.py\n")
-    assert check(project, {"train.py": SCRIPT, WF: text}) == [f"{WF}:10:14: ENV001"]
+    assert project({"train.py": SCRIPT, WF: text}, select=["ENV", "SEC"]) == [
+        f"{WF}:6:14: SEC005", f"{WF}:10:14: ENV012"]
 
 
 ENTRY_POINTS = {
@@ -155,7 +161,6 @@ COMPOSE_CASES = {
     "list-env": ("    command: python train.py\n    environment:\n      - WANDB_API_KEY=${WANDB_API_KEY}\n", []),
     "pass-through": ("    command: python train.py\n    environment:\n      - WANDB_API_KEY\n", []),
     "null-map-value": ("    command: python train.py\n    environment:\n      WANDB_API_KEY:\n", []),
-    "empty-list-value": ("    command: python train.py\n    environment:\n      - WANDB_API_KEY=\n", [f"{DC}:4:14"]),
     "mode-disabled": ("    command: python train.py\n    environment:\n      WANDB_MODE: disabled\n", []),
     "netrc-volume": ("    command: python train.py\n    volumes:\n      - ~/.netrc:/root/.netrc:ro\n", []),
     "env-file-unreadable": ("    command: python train.py\n    env_file: .env.secret\n", []),
@@ -167,6 +172,11 @@ COMPOSE_CASES = {
 @pytest.mark.parametrize("service, expected", COMPOSE_CASES.values(), ids=COMPOSE_CASES.keys())
 def test_compose(project, service, expected):
     assert check(project, {"train.py": SCRIPT, DC: compose(service)}) == [f"{e}: ENV001" for e in expected]
+
+
+def test_empty_compose_value_is_env005_not_env001(project):
+    service = "    command: python train.py\n    environment:\n      - WANDB_API_KEY=\n"
+    assert project({"train.py": SCRIPT, DC: compose(service)}, select=["ENV"]) == [f"{DC}:6:9: ENV005"]
 
 
 def test_compose_env_file_contents(project):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import shlex
 
-from preflight.model import Credential, EnvBinding, Fact
+from preflight.model import ComposeService, Credential, EnvBinding, EnvDeclaration, Fact
 from preflight.sources import yamltree as y
 from preflight.sources.launching import (
     LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script,
@@ -72,29 +72,60 @@ def _argv(node) -> list[str] | None:
         return None
 
 
+LAUNCHER = "docker compose"
+
+
 def extract(source: SourceText, documents: list) -> list[Fact]:
     facts: list[Fact] = []
     compose_dir = posixpath.dirname(source.path) or "."
     for document in documents:
-        for service, _, spec in y.items(y.get(document, "services")):
-            facts.extend(_service(source, service, spec, compose_dir))
+        for service, key_node, spec in y.items(y.get(document, "services")):
+            facts.extend(_service(source, service, key_node, spec, compose_dir))
     return facts
 
 
-def _service(source: SourceText, service: str, spec, compose_dir: str) -> list[Fact]:
+def _build(spec, compose_dir: str) -> tuple[str | None, str | None]:
+    build = y.get(spec, "build")
+    context = y.scalar_text(build) or y.scalar_text(y.get(build, "context"))
+    if context is None:
+        return None, None
+    folder = posixpath.normpath(posixpath.join(compose_dir, context))
+    dockerfile = y.scalar_text(y.get(build, "dockerfile")) or "Dockerfile"
+    return folder, posixpath.normpath(posixpath.join(folder, dockerfile))
+
+
+def _replicas(source: SourceText, spec):
+    node = y.get(y.get(spec, "deploy"), "replicas") or y.get(spec, "scale")
+    text = y.scalar_text(node)
+    if text and text.isdigit() and int(text) > 1:
+        return f"{text} replicas", y.location(source, node)
+    return None, None
+
+
+def _service(source: SourceText, service: str, key_node, spec, compose_dir: str) -> list[Fact]:
+    env = _environment(source, y.get(spec, "environment"), service)
+    credentials = [*_env_files(source, y.get(spec, "env_file"), compose_dir),
+                   *_netrc_mounts(source, y.get(spec, "volumes"))]
     entrypoint_node, command_node = y.get(spec, "entrypoint"), y.get(spec, "command")
     entrypoint, command = _argv(entrypoint_node) or [], _argv(command_node) or []
     argv = [*entrypoint, *command]
+    context_dir, dockerfile = _build(spec, compose_dir)
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
+    facts.append(ComposeService(y.location(source, key_node), service, tuple(env), tuple(credentials),
+                                context_dir, dockerfile, bool(argv)))
     if not argv:
-        return []
+        return facts
+    fan_out, fan_out_location = _replicas(source, spec)
     context = LaunchContext(
-        launcher="docker compose",
+        launcher=LAUNCHER,
         label=f"service '{service}'",
         base_dir=compose_dir,
         in_container=True,
-        env=_environment(source, y.get(spec, "environment"), service),
-        credentials=[*_env_files(source, y.get(spec, "env_file"), compose_dir),
-                     *_netrc_mounts(source, y.get(spec, "volumes"))],
+        env=env,
+        credentials=credentials,
+        fan_out=fan_out,
+        fan_out_location=fan_out_location,
+        group=service,
     )
     anchor = command_node if command else entrypoint_node
     if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):
@@ -102,11 +133,11 @@ def _service(source: SourceText, service: str, spec, compose_dir: str) -> list[F
         node = anchor
         if isinstance(anchor, y.SequenceNode):
             node = next((n for n in anchor.value if y.scalar_text(n) == script), anchor)
-        launches, _ = launches_from_script(script, context, ScalarLocator(source, node, script))
-        return list(launches)
+        result = launches_from_script(script, context, ScalarLocator(source, node, script))
+        return [*facts, *result.launches, *result.facts]
     location = y.location(source, anchor.value[0] if isinstance(anchor, y.SequenceNode) and anchor.value else anchor)
     if isinstance(anchor, y.ScalarNode):
         found = y.find_in_node(source, anchor, argv[len(entrypoint)] if command else argv[0])
         location = found or location
     launch = launch_from_argv(argv, context, location, " ".join(argv))
-    return [launch] if launch else []
+    return [*facts, launch] if launch else facts

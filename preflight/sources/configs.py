@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from preflight.model import EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun
+from preflight.model import EnvBinding, EnvDeclaration, EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun
 from preflight.sources import yamltree as y
 from preflight.sources.text import SourceText
 
@@ -51,9 +51,21 @@ def arguments(source: SourceText, mapping) -> dict[str, Value]:
     }
 
 
+# Axolotl keys it exports as environment variables (utils/wandb_.py, comet_.py, mlflow_.py)
+_AXOLOTL_ENV = {"wandb_mode": "WANDB_MODE", "wandb_run_id": "WANDB_RUN_ID", "wandb_log_model": "WANDB_LOG_MODEL",
+                "comet_api_key": "COMET_API_KEY", "mlflow_tracking_uri": "MLFLOW_TRACKING_URI"}
+
+
+def _declaration(name: str, value: Value, where: str) -> EnvDeclaration:
+    literal = value.literal if value.known and isinstance(value.literal, (str, int, float)) else None
+    text = None if literal is None else str(literal)
+    return EnvDeclaration(EnvBinding(name, value.anchor, where, text, reference=text is None or "${" in text), where)
+
+
 def axolotl(source: SourceText, document) -> list[Fact]:
     args = arguments(source, document)
     facts: list[Fact] = [TrainingConfig(y.location(source, document), "axolotl", "Axolotl config", args)]
+    facts.extend(_declaration(env, args[key], "Axolotl config") for key, env in _AXOLOTL_ENV.items() if key in args)
     project = args.get("wandb_project")
     if project is not None and project.known and isinstance(project.literal, str) and project.literal.strip():
         facts.append(WandbRun(
@@ -81,6 +93,7 @@ def training_arguments(source: SourceText, document) -> list[Fact]:
     config = TrainingConfig(y.location(source, document), framework, "HF/TRL arguments file", args, env=env)
     facts: list[Fact] = [config]
     facts.extend(EnvWrite(v.anchor, name, v) for name, v in env.items())
+    facts.extend(_declaration(name, v, "TRL config env") for name, v in env.items())
     if config.reports_to("wandb"):
         facts.append(WandbRun(location=args["report_to"].anchor, api="report_to", name=args.get("run_name")))
     return facts

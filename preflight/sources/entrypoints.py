@@ -13,6 +13,14 @@ _CONFIG_FLAGS = {"config", "config_file", "cfg", "config_path", "args_file"}
 _CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
 _PYTHON_VALUE_OPTIONS = {"-W", "-X", "--check-hash-based-pycs"}
 _WRAPPERS_PLAIN = {"exec", "nohup", "time", "command", "xvfb-run", "stdbuf"}
+_SRUN_VALUE_OPTIONS = {
+    "-n", "-N", "-c", "-p", "-t", "-J", "-o", "-e", "-w", "-G", "-A", "-q", "--ntasks", "--nodes", "--cpus-per-task",
+    "--partition", "--time", "--job-name", "--gres", "--mem", "--export", "--output", "--error", "--ntasks-per-node",
+    "--gpus", "--gpus-per-node", "--gpus-per-task", "--account", "--qos", "--container-image", "--container-mounts",
+    "--nodelist", "--mpi", "--cpu-bind", "--mem-per-cpu", "--mem-per-gpu", "--kill-on-bad-exit",
+}
+_APPTAINER_VALUE_OPTIONS = {"-B", "--bind", "--env", "--env-file", "-H", "--home", "--pwd", "-W", "--workdir",
+                            "--overlay", "-o", "--mount", "--security", "--network", "--hostname"}
 _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run")}
 _CONDA = {"conda", "mamba", "micromamba"}
 TRL_COMMANDS = {"sft", "dpo", "grpo", "kto", "reward", "rloo", "distillation", "orpo", "ppo", "gkd", "xpo",
@@ -35,6 +43,27 @@ class Recognized:
     target: str
     config: str | None = None
     args: list[tuple[str, str | None]] = field(default_factory=list)
+    launcher: str | None = None
+    launcher_args: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ContainerExec:
+    """`apptainer exec`/`singularity run`: with --cleanenv only --env and APPTAINERENV_* cross."""
+
+    clean: bool
+    env: list[tuple[str, str | None]]
+    env_files: list[str]
+    inner: list[str]
+
+
+@dataclass(slots=True)
+class ComposeRun:
+    """`docker compose run [-e K=V] SERVICE [command]`."""
+
+    service: str
+    env: list[tuple[str, str | None]]
+    inner: list[str]
 
 
 @dataclass(slots=True)
@@ -69,6 +98,11 @@ def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
             argv = argv[2:]
             while argv and argv[0].startswith("-"):
                 argv = argv[2:] if argv[0] in ("--with", "--python", "-p", "--env-file") else argv[1:]
+        elif head == "srun":
+            argv = argv[1:]
+            while argv and argv[0].startswith("-"):
+                option = argv[0].split("=", 1)[0]
+                argv = argv[2:] if option in _SRUN_VALUE_OPTIONS and "=" not in argv[0] else argv[1:]
         elif head in _CONDA and len(argv) > 1 and argv[1] == "run":
             argv = argv[2:]
             while argv and argv[0].startswith("-"):
@@ -87,9 +121,9 @@ def recognize(argv: list[str]) -> Recognized | None:
     if _PYTHON.match(head):
         return _python(rest)
     if head == "accelerate" and rest[:1] == ["launch"]:
-        return _launcher(rest[1:])
+        return _launcher(rest[1:], "accelerate")
     if head in ("torchrun", "deepspeed"):
-        return _launcher(rest)
+        return _launcher(rest, head)
     if head == "axolotl" and rest[:1] == ["train"]:
         return _axolotl(rest[1:])
     if head == "trl" and rest and rest[0] in TRL_COMMANDS:
@@ -126,7 +160,7 @@ def _module(module: str, rest: list[str]) -> Recognized | None:
         return None
     launcher = _LAUNCHER_MODULES.get(module)
     if launcher:
-        return _launcher(rest)
+        return _launcher(rest, launcher)
     if module in ("axolotl.cli.train", "axolotl.cli"):
         return _axolotl(rest[1:] if module == "axolotl.cli" and rest[:1] == ["train"] else rest)
     if module == "trl" and rest and rest[0] in TRL_COMMANDS:
@@ -138,7 +172,7 @@ def _module(module: str, rest: list[str]) -> Recognized | None:
     return found
 
 
-def _launcher(rest: list[str]) -> Recognized | None:
+def _launcher(rest: list[str], name: str) -> Recognized | None:
     """accelerate launch / torchrun / deepspeed: options first, then the script or `-m module`."""
     module_mode = False
     for index, token in enumerate(rest):
@@ -147,10 +181,16 @@ def _launcher(rest: list[str]) -> Recognized | None:
             continue
         if token.startswith("-"):
             continue
+        found = None
         if token.endswith(".py"):
-            return _script(token, rest[index + 1:])
-        if module_mode and _DOTTED.match(token):
-            return _module(token, rest[index + 1:])
+            found = _script(token, rest[index + 1:])
+        elif module_mode and _DOTTED.match(token):
+            found = _module(token, rest[index + 1:])
+        if found is not None:
+            options = Recognized("launcher", name)
+            _parse_args([t for t in rest[:index] if t not in ("-m", "--module")], options)
+            found.launcher, found.launcher_args = found.launcher or name, options.args + found.launcher_args
+            return found
     return None
 
 
@@ -224,6 +264,74 @@ def docker_run(argv: list[str]) -> DockerRun | None:
         elif option in ("-v", "--volume", "--mount") and value is not None and "netrc" in value:
             netrc = True
     return None
+
+
+def container_exec(argv: list[str]) -> ContainerExec | None:
+    """`apptainer|singularity exec|run [options] IMAGE [command]`."""
+    argv, _ = unwrap(argv)
+    if len(argv) < 3 or os.path.basename(argv[0]) not in ("apptainer", "singularity") or argv[1] not in ("exec", "run"):
+        return None
+    rest = argv[2:]
+    clean = False
+    env: list[tuple[str, str | None]] = []
+    env_files: list[str] = []
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if not token.startswith("-"):
+            return ContainerExec(clean, env, env_files, rest[index + 1:])
+        option, eq, inline = token.partition("=")
+        takes_value = option in _APPTAINER_VALUE_OPTIONS
+        value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
+        index += 1 if eq or not takes_value else 2
+        if option in ("-e", "--cleanenv", "-C", "--containall", "-c", "--contain"):
+            clean = clean or option in ("-e", "--cleanenv", "-C", "--containall")
+        elif option == "--env" and value:
+            for item in value.split(","):
+                name, has_value, literal = item.partition("=")
+                env.append((name, literal if has_value else None))
+        elif option == "--env-file" and value:
+            env_files.append(value)
+    return None
+
+
+def compose_run(argv: list[str]) -> ComposeRun | None:
+    """`docker compose run` / `docker-compose run`."""
+    argv, _ = unwrap(argv)
+    if len(argv) >= 3 and os.path.basename(argv[0]) == "docker" and argv[1] == "compose":
+        rest = argv[2:]
+    elif len(argv) >= 2 and os.path.basename(argv[0]) == "docker-compose":
+        rest = argv[1:]
+    else:
+        return None
+    while rest and rest[0].startswith("-"):  # global options: -f file, -p project
+        rest = rest[2:] if rest[0] in ("-f", "--file", "-p", "--project-name", "--env-file", "--profile") else rest[1:]
+    if rest[:1] != ["run"]:
+        return None
+    rest = rest[1:]
+    env: list[tuple[str, str | None]] = []
+    index = 0
+    value_options = {"-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish",
+                     "--entrypoint", "--name", "-l", "--label"}
+    while index < len(rest):
+        token = rest[index]
+        if not token.startswith("-"):
+            return ComposeRun(token, env, rest[index + 1:])
+        option, eq, inline = token.partition("=")
+        takes_value = option in value_options
+        value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
+        index += 1 if eq or not takes_value else 2
+        if option in ("-e", "--env") and value is not None:
+            name, has_value, literal = value.partition("=")
+            env.append((name, literal if has_value else None))
+    return None
+
+
+def is_wandb_command(argv: list[str], command: str) -> bool:
+    argv, _ = unwrap(argv)
+    if len(argv) >= 2 and os.path.basename(argv[0]) == "wandb" and argv[1] == command:
+        return True
+    return len(argv) >= 4 and bool(_PYTHON.match(os.path.basename(argv[0]))) and argv[1:4] == ["-m", "wandb", command]
 
 
 def is_wandb_login(argv: list[str]) -> bool:

@@ -1,34 +1,40 @@
 """Turn a launcher's shell commands into `Launch` facts, whatever the launcher is.
 
-Workflow `run:` blocks, compose `command:`s and (later) shell and sbatch scripts share this: the
-environment a command receives evolves through `export`, `VAR=x cmd` prefixes and `cd`; a
-`wandb login` before it leaves credentials behind; `docker run` starts a process that sees only
-what `-e`/`--env-file` pass.
+Workflow `run:` blocks, compose `command:`s, shell and sbatch scripts and Makefile recipes share
+this: the environment a command receives evolves through `export`, `VAR=x cmd` prefixes and `cd`;
+a `wandb login` before it leaves credentials behind; `docker run`, `docker compose run` and
+`apptainer --cleanenv` start a process that sees only what they pass; a command inside a loop
+runs several times.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
-from preflight.model import Credential, EntryPoint, EnvBinding, Launch
+from preflight.model import (
+    Credential, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, LoginCommand, SecretArgument, SyncCommand,
+)
+from preflight.secrets import TRACKING_KEYS
 from preflight.sources import entrypoints, shell, yamltree
 from preflight.sources.text import SourceText
 
-_REFERENCE = re.compile(r"\$\{\{.*?\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*")
+_REFERENCE = re.compile(r"\$\{\{.*?\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*|\$\(")
+_KEY_FLAG = re.compile(r"^(?:wandb[_-]?(?:api[_-]?)?key|wandb[_-]?token|api[_-]?key)$", re.IGNORECASE)
 
 
 def is_reference(value: str) -> bool:
     return bool(_REFERENCE.search(value))
 
 
-def binding(name: str, value: str | None, location: Location, origin: str) -> EnvBinding:
+def binding(name: str, value: str | None, location: Location, origin: str, optional: bool = False) -> EnvBinding:
     if value is None:
-        return EnvBinding(name, location, origin, None, reference=True)
-    return EnvBinding(name, location, origin, value, reference=is_reference(value))
+        return EnvBinding(name, location, origin, None, reference=True, optional=optional)
+    return EnvBinding(name, location, origin, value, reference=is_reference(value), optional=optional)
 
 
 @dataclass(slots=True)
@@ -41,79 +47,149 @@ class LaunchContext:
     in_container: bool = False
     env: list[EnvBinding] = field(default_factory=list)
     credentials: list[Credential] = field(default_factory=list)
+    inherits_env: bool = False
+    fan_out: str | None = None
+    fan_out_location: Location | None = None
+    group: str | None = None
+    triggers: tuple[str, ...] = ()
+    fork_gated: bool = False
+    export_policy: str | None = None
+    export_location: Location | None = None
+
+
+@dataclass(slots=True)
+class ScriptFacts:
+    launches: list[Launch] = field(default_factory=list)
+    left_behind: list[Credential] = field(default_factory=list)  # what later steps of the same job inherit
+    facts: list[Fact] = field(default_factory=list)  # logins, syncs, secrets on command lines
 
 
 def launches_from_script(
     script: str,
     context: LaunchContext,
     locate: Callable[[shell.SimpleCommand], Location],
-) -> tuple[list[Launch], list[Credential]]:
-    """Launches started by a shell script; also the credentials it leaves behind (`wandb login`)."""
-    launches: list[Launch] = []
+) -> ScriptFacts:
+    result = ScriptFacts()
     env = list(context.env)
     credentials = list(context.credentials)
-    left_behind: list[Credential] = []
     base_dir = context.base_dir
     for command in shell.parse(script):
         argv = command.argv
+        result.facts.extend(_secret_arguments(command, locate))
         exported = shell.assignments(command)
         if exported:
             location = locate(command)
-            env.extend(binding(k, v, location, "export in the script") for k, v in exported.items())
+            bindings = [binding(k, v, location, "export in the script") for k, v in exported.items()]
+            env.extend(bindings)
+            result.facts.extend(EnvDeclaration(b, context.launcher) for b in bindings)
             continue
         if argv and argv[0] == "cd" and len(argv) > 1 and not context.in_container:
-            base_dir = posixpath.normpath(posixpath.join(base_dir, argv[1])) if not is_reference(argv[1]) else base_dir
+            if not is_reference(argv[1]):
+                base_dir = posixpath.normpath(posixpath.join(base_dir, argv[1]))
+            continue
+        if argv and argv[0] in ("source", ".") and len(argv) > 1:
+            sourced = posixpath.normpath(posixpath.join(base_dir, argv[1]))
+            credentials.append(Credential("env-file", locate(command), sourced))
+            continue
+        if entrypoints.is_wandb_command(argv, "sync"):
+            result.facts.append(SyncCommand(locate(command)))
             continue
         writes_netrc = any("netrc" in target for _, target in command.redirects)
         if entrypoints.is_wandb_login(argv) or writes_netrc:
             kind, what = ("netrc", "a netrc written") if writes_netrc else ("wandb-login", "`wandb login`")
             login = Credential(kind, locate(command), f"{what} at {locate(command)}")
             credentials.append(login)
-            left_behind.append(login)
+            result.left_behind.append(login)
+            result.facts.append(LoginCommand(locate(command), context.group))
             continue
         launch = _launch(command, argv, context, base_dir, env, credentials, locate)
         if launch is not None:
-            launches.append(launch)
-    return launches, left_behind
+            result.launches.append(launch)
+    return result
 
 
-def launch_from_argv(
-    argv: list[str], context: LaunchContext, location: Location, command_text: str,
-) -> Launch | None:
+def launch_from_argv(argv: list[str], context: LaunchContext, location: Location, command_text: str) -> Launch | None:
     command = shell.SimpleCommand(argv=list(argv), offset=0, text=command_text)
     return _launch(command, argv, context, context.base_dir, list(context.env), list(context.credentials),
                    lambda _: location)
 
 
-def _launch(command, argv, context, base_dir, env, credentials, locate) -> Launch | None:
+def _secret_arguments(command: shell.SimpleCommand, locate) -> list[SecretArgument]:
+    found = []
+    argv = command.argv
+    for index, word in enumerate(argv):
+        previous = argv[index - 1] if index else ""
+        assignment = word if previous in ("-e", "--env") else (
+            word.split("=", 1)[1] if word.startswith(("-e=", "--env=")) else None)
+        if assignment is not None:
+            name, has_value, value = assignment.partition("=")
+            if name in TRACKING_KEYS and has_value and value:
+                found.append(SecretArgument(locate(command), f"-e {name}=..."))
+        elif word.startswith("--"):
+            flag, eq, value = word[2:].partition("=")
+            has_value = bool(value) if eq else index + 1 < len(argv) and not argv[index + 1].startswith("-")
+            if _KEY_FLAG.match(flag) and has_value:
+                found.append(SecretArgument(locate(command), f"--{flag}"))
+    if entrypoints.is_wandb_login(argv):
+        positional = [w for w in entrypoints.unwrap(argv)[0][2:] if not w.startswith("-")]
+        if positional:
+            found.append(SecretArgument(locate(command), "wandb login KEY"))
+    return found
+
+
+def _crossing(pairs, outer: dict[str, EnvBinding], location: Location, origin: str,
+              inherited: bool) -> list[EnvBinding]:
+    """Env passed across a container boundary: `-e NAME` takes the caller's value, if it has one
+    (a script's caller may have it: its environment is inherited, unseen)."""
+    result = []
+    for name, value in pairs:
+        if value is None:
+            if (name in outer and not outer[name].is_empty) or (inherited and name not in outer):
+                result.append(EnvBinding(name, location, origin, None, reference=True))
+        else:
+            result.append(binding(name, value, location, origin))
+    return result
+
+
+def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, locate) -> Launch | None:
     argv, wrapper_env = entrypoints.unwrap(argv)
-    docker = entrypoints.docker_run(argv)
-    in_container = context.in_container
-    label = context.label
-    if docker is not None:
-        location = locate(command)
-        outer = {b.name: b for b in env}
-        inner_env: list[EnvBinding] = []
-        for name, value in docker.env:
-            if value is None:  # `-e NAME` passes the caller's value through, if it has one
-                if name in outer or name in wrapper_env or name in command.env:
-                    inner_env.append(EnvBinding(name, location, "`docker run -e`", None, reference=True))
-            else:
-                inner_env.append(binding(name, value, location, "`docker run -e`"))
-        docker_credentials = [Credential("env-file", location, path) for path in docker.env_files]
-        if docker.netrc_mounted:
-            docker_credentials.append(Credential("netrc", location, "netrc mounted by `docker run -v`"))
-        env, credentials, argv, in_container = inner_env, docker_credentials, docker.inner, True
-        label = f"{label} (inside `docker run`)"
-        wrapper_env = {}
-        command_env: dict[str, str] = {}
-    else:
-        command_env = command.env
-    found = entrypoints.recognize(argv)
-    if found is None:
-        return None
     location = locate(command)
-    prefix = [binding(k, v, location, "the command's prefix") for k, v in {**wrapper_env, **command_env}.items()]
+    prefix = [binding(k, v, location, "the command's prefix") for k, v in {**wrapper_env, **command.env}.items()]
+    caller_env = [*env, *prefix]
+    outer = {b.name: b for b in caller_env}
+    boundary = compose_service = None
+    in_container, inherits = context.in_container, context.inherits_env
+    docker = entrypoints.docker_run(argv)
+    apptainer = entrypoints.container_exec(argv) if docker is None else None
+    compose = entrypoints.compose_run(argv) if docker is None and apptainer is None else None
+    if docker is not None:
+        boundary, argv, in_container, inherits = "docker run", docker.inner, True, False
+        env = _crossing(docker.env, outer, location, "`docker run -e`", context.inherits_env)
+        credentials = [Credential("env-file", location, path) for path in docker.env_files]
+        if docker.netrc_mounted:
+            credentials.append(Credential("netrc", location, "netrc mounted by `docker run -v`"))
+    elif apptainer is not None and apptainer.clean:
+        boundary, argv, inherits = "apptainer --cleanenv", apptainer.inner, False
+        env = _crossing(apptainer.env, outer, location, "`apptainer --env`", context.inherits_env)
+        for name, value in outer.items():
+            for prefix_name in ("APPTAINERENV_", "SINGULARITYENV_"):
+                if name.startswith(prefix_name):
+                    env.append(dataclasses.replace(value, name=name[len(prefix_name):]))
+        credentials = [Credential("env-file", location, path) for path in apptainer.env_files]
+    elif apptainer is not None:
+        argv = apptainer.inner
+        env = caller_env
+    elif compose is not None:
+        boundary, argv, in_container, inherits = "docker compose run", compose.inner, True, False
+        env = _crossing(compose.env, outer, location, "`docker compose run -e`", context.inherits_env)
+        credentials, compose_service = [], compose.service
+    else:
+        env = caller_env
+    found = entrypoints.recognize(argv) if argv else None
+    if found is None and compose is None:
+        return None
+    if found is None:  # `docker compose run SERVICE` with the service's own command
+        found = entrypoints.Recognized("compose-service", compose.service)
     entry = EntryPoint(
         kind=found.kind,
         target=found.target,
@@ -121,15 +197,31 @@ def _launch(command, argv, context, base_dir, env, credentials, locate) -> Launc
         command=" ".join(command.argv)[:160] if command.argv else command.text,
         config=found.config,
         args=tuple(found.args),
+        launcher=found.launcher,
+        launcher_args=tuple(found.launcher_args),
     )
+    fan_out, fan_out_location = context.fan_out, context.fan_out_location
+    if command.in_loop and fan_out is None:
+        fan_out, fan_out_location = "a shell loop", location
     return Launch(
         launcher=context.launcher,
-        label=label,
+        label=context.label + (f" (inside `{boundary}`)" if boundary else ""),
         entry=entry,
         base_dir=base_dir,
         in_container=in_container,
-        env=tuple([*env, *prefix]),
+        env=tuple(env),
         credentials=tuple(credentials),
+        inherits_env=inherits,
+        boundary=boundary,
+        outer_env=tuple(caller_env) if boundary else (),
+        fan_out=fan_out,
+        fan_out_location=fan_out_location,
+        group=context.group,
+        triggers=context.triggers,
+        fork_gated=context.fork_gated,
+        export_policy=context.export_policy,
+        export_location=context.export_location,
+        compose_service=compose_service,
     )
 
 
@@ -162,3 +254,16 @@ class ScalarLocator:
             return self._fallback
         self._cursor = self._source.offset(found.line, found.column) - self._node.start_mark.index + 1
         return found
+
+
+class TextLocator:
+    """Positions of commands in a plain text file (a shell script, a Makefile) from their offsets."""
+
+    def __init__(self, source: SourceText, base_offset: int = 0) -> None:
+        self._source = source
+        self._base = base_offset
+
+    def __call__(self, command: shell.SimpleCommand) -> Location:
+        start = self._base + command.offset
+        end = self._source.text.find("\n", start)
+        return self._source.location(start, end if end >= 0 else len(self._source.text))

@@ -185,7 +185,8 @@ class _Extractor:
         elif name in WANDB_LOGIN:
             key = argument(call, "key", 0)
             from_env = key is not None and self._reads_env(key, scope, "WANDB_API_KEY")
-            self.facts.append(WandbLogin(module.location(call), key is not None, from_env))
+            literal = key is not None and module.literal(key, scope)[0]
+            self.facts.append(WandbLogin(module.location(call), key is not None, from_env, literal))
         elif name == "os.putenv":
             self._env_write(argument(call, "key", 0), argument(call, "value", 1), scope)
         elif name.startswith(ENVIRON + "."):

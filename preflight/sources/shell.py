@@ -26,6 +26,7 @@ class SimpleCommand:
     env: dict[str, str] = field(default_factory=dict)  # `VAR=x cmd` prefixes
     redirects: list[tuple[str, str]] = field(default_factory=list)
     text: str = ""  # the logical line it comes from, for messages
+    in_loop: bool = False  # inside a `for`/`while`/`until` body: it may run several times
 
 
 def _logical_lines(script: str) -> list[tuple[int, str]]:
@@ -74,8 +75,28 @@ def _tokens(text: str) -> list[str] | None:
         return None
 
 
+class _Loops:
+    """Tracks `for/while/until ... do ... done` nesting across lines."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending = 0
+
+    def see(self, words: list[str]) -> None:
+        for index, word in enumerate(words):
+            if index == 0 or words[index - 1] in ("do", "then", "else", "{"):
+                if word in ("for", "while", "until", "select"):
+                    self.pending += 1
+                elif word == "do" and self.pending:
+                    self.pending -= 1
+                    self.depth += 1
+                elif word == "done" and self.depth:
+                    self.depth -= 1
+
+
 def parse(script: str) -> list[SimpleCommand]:
     commands: list[SimpleCommand] = []
+    loops = _Loops()
     for line_offset, text in _logical_lines(script):
         tokens = _tokens(text)
         if not tokens:
@@ -90,8 +111,10 @@ def parse(script: str) -> list[SimpleCommand]:
             if current:
                 command = _simple_command(current, redirects, text, line_offset, search_from)
                 if command is not None:
+                    command.in_loop = loops.depth > 0 or (loops.pending > 0 and current[0] == "do")
                     search_from = command.offset - line_offset + 1
                     commands.append(command)
+                loops.see(current)
             current, redirects = [], []
 
         for token in tokens:

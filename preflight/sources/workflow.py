@@ -5,13 +5,20 @@ from __future__ import annotations
 import posixpath
 import re
 
-from preflight.model import Credential, EnvBinding, Fact
+from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact, WorkflowCall
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script
 from preflight.sources.text import SourceText
 
+LAUNCHER = "GitHub Actions"
 _GITHUB_ENV_WRITE = re.compile(r"""(?:echo|printf)\s+(?:-[a-zA-Z]+\s+)*["']?([A-Za-z_][A-Za-z0-9_]*)(?:=|<<)""")
 _NON_SHELLS = {"python", "pwsh", "powershell", "cmd"}
+# `if:` conditions that keep a job or step from running for pull requests from forks
+_FORK_GATE = re.compile(
+    r"head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork"
+    r"|head\.repo\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*github\.event\.pull_request\.head"
+    r"\.repo\.full_name|github\.event_name\s*!=\s*'pull_request'|github\.event_name\s*==\s*'push'"
+)
 
 
 def repository_root(path: str) -> str:
@@ -26,10 +33,9 @@ def repository_root(path: str) -> str:
 def _env(source: SourceText, node, origin: str) -> list[EnvBinding]:
     result = []
     for name, key_node, value_node in y.items(node):
-        text = y.scalar_text(value_node)
         location = y.location(source, key_node)
         if isinstance(value_node, y.ScalarNode):
-            result.append(binding(name, text or "", location, origin))
+            result.append(binding(name, y.scalar_text(value_node) or "", location, origin))
         else:
             result.append(EnvBinding(name, location, origin, None, reference=True))
     return result
@@ -39,27 +45,64 @@ def _working_directory(node) -> str | None:
     return y.scalar_text(y.get(y.get(y.get(node, "defaults"), "run"), "working-directory"))
 
 
+def triggers(document) -> tuple[str, ...]:
+    node = y.get(document, "on")
+    if node is None:  # `on:` read as a YAML 1.1 boolean key is still the scalar text "on"
+        node = next((v for k, _, v in y.items(document) if k.lower() in ("on", "true")), None)
+    if isinstance(node, y.ScalarNode):
+        return (str(node.value),)
+    if isinstance(node, y.SequenceNode):
+        return tuple(y.scalar_text(n) or "" for n in node.value)
+    return tuple(name for name, _, _ in y.items(node))
+
+
+def _gated(node) -> bool:
+    return bool(_FORK_GATE.search(y.scalar_text(y.get(node, "if")) or ""))
+
+
 def extract(source: SourceText, documents: list) -> list[Fact]:
     facts: list[Fact] = []
     for document in documents:
         root_dir = repository_root(source.path)
         workflow_env = _env(source, y.get(document, "env"), "workflow env")
-        workflow_dir = _working_directory(document)
+        events = triggers(document)
         for job_id, job_key, job in y.items(y.get(document, "jobs")):
-            facts.extend(_job(source, job_id, job, root_dir, workflow_env, workflow_dir))
+            facts.extend(_job(source, job_id, job_key, job, root_dir, workflow_env, _working_directory(document), events))
+        facts.extend(EnvDeclaration(b, LAUNCHER) for b in workflow_env)
     return facts
 
 
-def _job(source: SourceText, job_id: str, job, root_dir: str, workflow_env, workflow_dir) -> list[Fact]:
+def _fan_out(source: SourceText, job) -> tuple[str | None, object]:
+    strategy = y.get(job, "strategy")
+    matrix = y.get(strategy, "matrix")
+    if matrix is None:
+        return None, None
+    return "a matrix", y.location(source, y.get_item(strategy, "matrix")[0])
+
+
+def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_env, workflow_dir, events) -> list[Fact]:
     facts: list[Fact] = []
-    env = [*workflow_env, *_env(source, y.get(job, "env"), f"job '{job_id}' env")]
-    container = y.get(job, "container")
-    env += _env(source, y.get(container, "env"), f"job '{job_id}' container env")
+    uses = y.scalar_text(y.get(job, "uses"))
+    if uses is not None:
+        secrets_node = y.get(job, "secrets")
+        mode = "inherit" if y.scalar_text(secrets_node) == "inherit" else "map" if secrets_node is not None else None
+        names = tuple(name for name, _, _ in y.items(secrets_node))
+        facts.append(WorkflowCall(y.location(source, y.get(job, "uses")), job_id, uses, mode, names))
+        return facts
+    job_env = _env(source, y.get(job, "env"), f"job '{job_id}' env")
+    container_env = _env(source, y.get(y.get(job, "container"), "env"), f"job '{job_id}' container env")
+    facts.extend(EnvDeclaration(b, LAUNCHER) for b in [*job_env, *container_env])
+    env = [*workflow_env, *job_env, *container_env]
     job_dir = _working_directory(job) or workflow_dir
     github_env: list[EnvBinding] = []
     credentials: list[Credential] = []
     default_shell = y.scalar_text(y.get(y.get(y.get(job, "defaults"), "run"), "shell"))
+    fan_out, fan_out_location = _fan_out(source, job)
+    job_gated = _gated(job)
     for index, step in enumerate(y.sequence(y.get(job, "steps")), start=1):
+        step_name = y.scalar_text(y.get(step, "name")) or y.scalar_text(y.get(step, "id")) or f"#{index}"
+        step_env = _env(source, y.get(step, "env"), f"step '{step_name}' env")
+        facts.extend(EnvDeclaration(b, LAUNCHER) for b in step_env)
         run_node = y.get(step, "run")
         script = y.scalar_text(run_node)
         if script is None:
@@ -67,21 +110,26 @@ def _job(source: SourceText, job_id: str, job, root_dir: str, workflow_env, work
         shell_name = (y.scalar_text(y.get(step, "shell")) or default_shell or "bash").split()[0]
         if shell_name in _NON_SHELLS:
             continue
-        step_name = y.scalar_text(y.get(step, "name")) or y.scalar_text(y.get(step, "id")) or f"#{index}"
         step_dir = y.scalar_text(y.get(step, "working-directory")) or job_dir
         base_dir = root_dir
         if step_dir and "${{" not in step_dir:
             base_dir = posixpath.normpath(posixpath.join(root_dir, step_dir))
         context = LaunchContext(
-            launcher="GitHub Actions",
+            launcher=LAUNCHER,
             label=f"job '{job_id}', step '{step_name}'",
             base_dir=base_dir,
-            env=[*env, *github_env, *_env(source, y.get(step, "env"), f"step '{step_name}' env")],
+            env=[*env, *github_env, *step_env],
             credentials=list(credentials),
+            fan_out=fan_out,
+            fan_out_location=fan_out_location,
+            group=job_id,
+            triggers=events,
+            fork_gated=job_gated or _gated(step),
         )
-        launches, left_behind = launches_from_script(script, context, ScalarLocator(source, run_node, script))
-        facts.extend(launches)
-        credentials.extend(left_behind)
+        result = launches_from_script(script, context, ScalarLocator(source, run_node, script))
+        facts.extend(result.launches)
+        facts.extend(result.facts)
+        credentials.extend(result.left_behind)
         if "GITHUB_ENV" in script:
             location = y.location(source, run_node)
             for name in _GITHUB_ENV_WRITE.findall(script):

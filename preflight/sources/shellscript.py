@@ -1,0 +1,51 @@
+"""Shell and Slurm batch scripts: `#SBATCH` directives and the commands the script runs.
+
+A script inherits the environment of whoever runs it (sbatch exports the submitting shell's
+environment by default), so a missing key is never assumed here; what a script can get wrong is
+what crosses a container boundary, what `--export` drops, and a constant run id in an array job.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from preflight.model import EnvDeclaration, Fact
+from preflight.sources.launching import LaunchContext, TextLocator, binding, launches_from_script
+from preflight.sources.text import SourceText
+
+_SBATCH = re.compile(r"^#SBATCH\s+(?P<option>--?[\w-]+)(?:[= ](?P<value>\S+))?", re.MULTILINE)
+
+
+def extract(source: SourceText) -> list[Fact]:
+    facts: list[Fact] = []
+    name = posixpath.basename(source.path)
+    fan_out = fan_out_location = export_policy = export_location = None
+    env = []
+    directives = list(_SBATCH.finditer(source.text))
+    for match in directives:
+        option, value = match.group("option"), match.group("value") or ""
+        location = source.location(match.start(), match.end())
+        if option in ("--array", "-a"):
+            fan_out, fan_out_location = f"an sbatch array job (--array={value})", location
+        elif option == "--export":
+            export_policy, export_location = value, location
+            for item in value.split(","):
+                variable, has_value, literal = item.partition("=")
+                if has_value:
+                    env.append(binding(variable, literal, location, "#SBATCH --export"))
+    facts.extend(EnvDeclaration(b, "Slurm") for b in env)
+    context = LaunchContext(
+        launcher="Slurm (sbatch)" if directives else "shell script",
+        label=f"{'sbatch script' if directives else 'script'} {name}",
+        base_dir=posixpath.dirname(source.path) or ".",
+        env=env,
+        inherits_env=True,
+        fan_out=fan_out,
+        fan_out_location=fan_out_location,
+        group=source.path,
+        export_policy=export_policy,
+        export_location=export_location,
+    )
+    result = launches_from_script(source.text, context, TextLocator(source))
+    return [*facts, *result.launches, *result.facts]

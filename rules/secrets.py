@@ -1,0 +1,157 @@
+"""Credentials written where they leak. Messages show only the last 4 characters of a secret."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from preflight.findings import Finding, Severity
+from preflight.model import EnvDeclaration, ImageInstruction, SecretArgument, SecretLiteral, WandbLogin
+from preflight.project import Project
+from preflight.rule import Bad, Good, Rule
+from preflight.secrets import TRACKING_KEYS, is_placeholder, mask
+
+_EXAMPLE_KEY = "wandb_v1_" + "Q7rT2mXb9LkP4sVn8cZ1yW6hJ3d" + "_" + "f5Gk2Lm9Nq4Rt7Vx1Zb8Cd3Eh6Jp0Ks5Mw2Py9Ua4Xc7Hb1Tg6"
+
+
+class HardcodedWandbKey(Rule):
+    code = "SEC001"
+    name = "hardcoded-wandb-key"
+    severity = Severity.ERROR
+    summary = "A W&B API key is written in a file"
+    why = (
+        "Anyone who can read the repository (every fork, every CI log that prints the file, every copy of the "
+        "image) can log runs, read artifacts and delete projects in your W&B account. The `wandb_v1_...` key "
+        "form is recognised anywhere, comments included; a 40-character hex key only where W&B context says "
+        "so (`WANDB_API_KEY=`, `wandb.login(key=...)`, `wandb login KEY`, a netrc `machine api.wandb.ai`), "
+        "because a bare 40-hex string is usually a git commit. Revoke the key, then pass it from a secret "
+        "store as WANDB_API_KEY."
+    )
+    examples = [
+        Bad("train.py", f'import wandb\n\nwandb.login(key="{_EXAMPLE_KEY}")\nwandb.init(name="r1")\n',
+            expect="train.py:3:18"),
+        Good("train.py", 'import wandb\n\nwandb.init(name="r1")  # the key comes from WANDB_API_KEY\n'),
+        Good("requirements.txt.sh", "pip install git+https://github.com/wandb/wandb@"
+             "3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39\n", note="a commit hash is not a key"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for literal in project.facts(SecretLiteral):
+            yield self.finding(literal.location, f"{literal.what} is written here ({literal.masked}): anyone who can "
+                               "read this file can use your W&B account; revoke the key and pass it as "
+                               "WANDB_API_KEY from a secret store")
+
+
+class WandbLoginWithKey(Rule):
+    code = "SEC002"
+    name = "wandb-login-with-key"
+    severity = Severity.ERROR
+    summary = "`wandb.login(key=...)` in a script"
+    why = (
+        "A literal key in `wandb.login(key=...)` is a leaked key (error). With a key from elsewhere "
+        "(`key=args.key`) the call still writes the key in clear text to `~/.netrc`, where it outlives the job "
+        "on shared machines and in images built from the container (info, shown when selected). W&B reads "
+        "WANDB_API_KEY by itself: set the variable and drop the call."
+    )
+    examples = [
+        Bad("train.py", 'import wandb\n\nwandb.login(key="0123456789abcdef0123456789abcdef01234567")\n',
+            expect="train.py:3:1"),
+        Good("train.py", 'import wandb\n\nwandb.init(project="p", name="r1")\n'),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for login in project.facts(WandbLogin):
+            if login.key_literal:
+                yield self.finding(login.location, "wandb.login() is given the API key literally: the key is leaked "
+                                   "with the source; revoke it and let W&B read WANDB_API_KEY from the environment")
+            elif login.has_key:
+                yield self.finding(login.location, "wandb.login(key=...) writes the key in clear text to ~/.netrc, "
+                                   "where it outlives the job; set WANDB_API_KEY instead and drop the call",
+                                   severity=Severity.INFO)
+
+
+class SecretInImage(Rule):
+    code = "SEC003"
+    name = "secret-in-image"
+    severity = Severity.ERROR
+    summary = "A tracking key is set with ENV/ARG or `RUN wandb login` in a Dockerfile"
+    why = (
+        "ENV values and ARG values used by a build are stored in the image's layers and history: anyone who can "
+        "pull the image can read the key with `docker history` or `docker inspect`. `RUN wandb login` leaves "
+        "the key in a netrc inside a layer. Use a build secret (`RUN --mount=type=secret,id=wandb ...`) for "
+        "build steps and pass the key at run time (`docker run -e WANDB_API_KEY`)."
+    )
+    examples = [
+        Bad("Dockerfile", "FROM python:3.11-slim\nARG WANDB_API_KEY\nENV WANDB_API_KEY=$WANDB_API_KEY\n"
+            "CMD [\"python\", \"train.py\"]\n", expect=["Dockerfile:2:1", "Dockerfile:3:1"]),
+        Good("Dockerfile", "FROM python:3.11-slim\nRUN --mount=type=secret,id=wandb,env=WANDB_API_KEY python "
+             "prefetch.py\nCMD [\"python\", \"train.py\"]\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for instruction in project.facts(ImageInstruction):
+            if instruction.instruction in ("ENV", "ARG") and instruction.name in TRACKING_KEYS:
+                yield self.finding(instruction.location, f"{instruction.instruction} {instruction.name} stores the key "
+                                   "in the image (visible in `docker history`/`docker inspect`); use a build secret "
+                                   "(RUN --mount=type=secret) and pass it at run time")
+            elif instruction.instruction == "RUN" and re.search(r"\bwandb\s+login\b", instruction.text) \
+                    and "type=secret" not in instruction.text:
+                yield self.finding(instruction.location, "RUN wandb login writes the key into a netrc inside an image "
+                                   "layer; use RUN --mount=type=secret for build steps and pass WANDB_API_KEY at "
+                                   "run time")
+
+
+class LiteralSecretInEnv(Rule):
+    code = "SEC004"
+    name = "literal-secret-in-env"
+    severity = Severity.ERROR
+    summary = "A tracking key's value is written literally in an env map, env file or config"
+    why = (
+        "A literal value in a workflow `env:`, a compose `environment:`, a Kubernetes `env:` value, a TRL "
+        "`env:` block, an sbatch `--export`, a committed `.env` or Axolotl's `comet_api_key` is committed with "
+        "the file and readable by everyone who can read it. Reference a secret instead: "
+        "`${{ secrets.WANDB_API_KEY }}`, `${WANDB_API_KEY:?}`, `valueFrom: secretKeyRef:`."
+    )
+    examples = [
+        Bad("docker-compose.yml", f"services:\n  t:\n    image: trainer\n    environment:\n"
+            f"      HF_TOKEN: hf_Xq7Lm2Nb9Vc4Zr8Tp1Ks6Jd3Wf5Gh0Ay\n", expect="docker-compose.yml:5:7"),
+        Good("docker-compose.yml", "services:\n  t:\n    image: trainer\n    environment:\n"
+             "      HF_TOKEN: ${HF_TOKEN:?}\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for declaration in project.facts(EnvDeclaration):
+            binding = declaration.binding
+            if declaration.where == "Dockerfile" or binding.name not in TRACKING_KEYS or binding.reference:
+                continue
+            value = (binding.value or "").strip()
+            if not value or is_placeholder(value) or binding.location in seen:
+                continue
+            seen.add(binding.location)
+            yield self.finding(binding.location, f"{binding.name} is set to a literal value ({mask(value)}) in this "
+                               f"{declaration.where} file: it is committed with the file; reference a secret instead")
+
+
+class SecretOnCommandLine(Rule):
+    code = "SEC005"
+    name = "secret-on-command-line"
+    severity = Severity.WARNING
+    summary = "A tracking key is passed as a command-line argument"
+    why = (
+        "Command-line arguments are visible to every user of the machine in `ps` and `/proc/*/cmdline`, and "
+        "end up in shell histories and CI logs. `docker run -e WANDB_API_KEY` (without a value) takes the "
+        "caller's value without putting it on the command line; `wandb login` reads the key from "
+        "WANDB_API_KEY or stdin."
+    )
+    examples = [
+        Bad("run.sh", "#!/bin/bash\ndocker run -e WANDB_API_KEY=$WANDB_API_KEY trainer python train.py\n",
+            expect="run.sh:2:1"),
+        Good("run.sh", "#!/bin/bash\ndocker run -e WANDB_API_KEY trainer python train.py\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for argument in project.facts(SecretArgument):
+            yield self.finding(argument.location, f"`{argument.flag}` puts the key on the command line, visible in "
+                               "`ps` to every user of the machine and in logs; pass it through the environment "
+                               "(`-e WANDB_API_KEY` without a value, or WANDB_API_KEY for wandb login)")
