@@ -3,6 +3,7 @@ model, then filter (selection, per-file ignores, inline suppressions) into the r
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import traceback
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from preflight import classify
 from preflight import config as config_module
 from preflight import discover as discovery
-from preflight import selection
+from preflight import secrets, selection
 from preflight.extract import extract
 from preflight.findings import Finding, Location, Severity
 from preflight.model import FileFacts, ParseError
@@ -125,11 +126,17 @@ def check(
             internal_errors.append(f"rule {rule_class.code} failed:\n{traceback.format_exc()}")
 
     reported_paths = None if found.reported is None else {discovery.display_path(p, cwd) for p in found.reported}
-    raw = [f for f in raw if f.severity is not Severity.INFO or f.code in show_info]
+    raw = [_scrubbed(f) for f in raw if f.severity is not Severity.INFO or f.code in show_info]
     findings = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
     for message in internal_errors:
         print(f"preflight: internal error: {message}", file=sys.stderr)
     return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(files), enabled, internal_errors)
+
+
+def _scrubbed(finding: Finding) -> Finding:
+    """No output format may carry a secret: mask anything key-shaped in the messages."""
+    related = tuple(dataclasses.replace(r, message=secrets.scrub(r.message)) for r in finding.related)
+    return dataclasses.replace(finding, message=secrets.scrub(finding.message), related=related)
 
 
 def _relative_to_base(display: str, base: Path, cwd: Path) -> str | None:

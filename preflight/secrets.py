@@ -20,8 +20,10 @@ _WANDB_CONTEXT = [
     re.compile(r"(?is)machine\s+api\.wandb\.ai\b.{0,200}?\bpassword\s+" + _HEX_KEY),
 ]
 _HF_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
+_PASSWORD = re.compile(r"(?i)(\bpassword\s+)(\S{16,})")
 _ASSIGNED = re.compile(
-    r"(?P<name>\b(?:" + "|".join(sorted(TRACKING_KEYS)) + r"))(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"'`,;)}]+)"
+    r"(?P<name>(?i:\b[\w.-]*(?:api[_-]?key|_key|token|secret|password)))"
+    r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"'`,;)}]+)"
 )
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:<.*>|\{.*\}|\[.*\]|x+|\.+|\*+|your[\w-]*|changeme|change[_-]?me|dummy|placeholder|replace[\w-]*|todo|"
@@ -61,6 +63,7 @@ def scrub(text: str) -> str:
     for start, end in reversed(find_wandb_keys(text)):
         text = text[:start] + mask(text[start:end]) + text[end:]
     text = _HF_TOKEN.sub(lambda m: mask(m.group(0)), text)
+    text = _PASSWORD.sub(lambda m: m.group(1) + mask(m.group(2)), text)
 
     def assigned(match: re.Match) -> str:
         value = match.group("value")

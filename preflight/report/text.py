@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from preflight import secrets
 from preflight.findings import Finding, Severity
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
@@ -49,7 +50,7 @@ def _frame(finding: Finding, lines: _Lines, style) -> list[str]:
     text = lines.get(loc.path, loc.line)
     if text is None:
         return []
-    text = text.expandtabs(1)
+    text = secrets.scrub(text.expandtabs(1))
     gutter = " " * len(str(loc.line))
     width = (loc.end_column - loc.column) if loc.end_line == loc.line and loc.end_column > loc.column else 1
     width = max(1, min(width, max(1, len(text) - loc.column + 1)))

@@ -1,0 +1,129 @@
+"""SEC rules, and the guarantee behind them: no output of preflight ever contains a secret it read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from preflight.cli import main
+from preflight.secrets import find_wandb_keys, mask, scrub
+
+NEW_KEY = "wandb_v1_" + "Hx4Kq9Lm2Nb7Vc1Zr8Tp3Ks6Jd5" + "_" + "Wf0Gh2Ay7Bq4Cx9Dz1Ew6Fv3Gu8Ht5Is2Jr7Kq4Lp9Mo1Nn6Om"
+OLD_KEY = "8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f"
+HF = "hf_Zq8Wx3Ec7Rv1Tb5Yn9Um2Ik6Ol4Pa0SdFgHj"
+
+PLANTED = {
+    "train.py": f'import wandb\n\n# old key: WANDB_API_KEY={OLD_KEY}\nwandb.login(key="{NEW_KEY}")\nwandb.init()\n',
+    "configs/sft.yaml": f"output_dir: o\nlogging_steps: 5\nreport_to: wandb\nenv:\n  WANDB_API_KEY: {NEW_KEY}\n",
+    "configs/ax.yml": f"base_model: m\ndatasets: []\nwandb_project: p\ncomet_api_key: {OLD_KEY}\n",
+    ".github/workflows/t.yml": f"on: push\njobs:\n  t:\n    runs-on: x\n    env:\n      WANDB_API_KEY: {NEW_KEY}\n"
+                              f"    steps:\n      - run: wandb login {OLD_KEY} && python train.py\n",
+    "docker-compose.yml": f"services:\n  t:\n    command: python train.py\n    environment:\n      - WANDB_API_KEY={NEW_KEY}\n"
+                          f"      - HF_TOKEN={HF}\n",
+    "Dockerfile": f"FROM python:3.11\nENV WANDB_API_KEY={NEW_KEY}\nRUN wandb login {OLD_KEY}\nCMD python train.py\n",
+    "k8s/job.yaml": f"apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j}}\nspec:\n  template:\n    spec:\n      containers:\n"
+                    f"        - name: c\n          command: [python, train.py]\n          env:\n"
+                    f"            - {{name: WANDB_API_KEY, value: {NEW_KEY}}}\n",
+    "run.sbatch": f"#!/bin/bash\n#SBATCH --export=ALL\nexport WANDB_API_KEY={NEW_KEY}\n"
+                  f"docker run -e WANDB_API_KEY={OLD_KEY} img python train.py\n",
+    "Makefile": f"train:\n\tWANDB_API_KEY={NEW_KEY} python train.py\n",
+    ".env.production": f"WANDB_API_KEY={NEW_KEY}\nHF_TOKEN={HF}\n",
+    ".netrc": f"machine api.wandb.ai\n  login user\n  password {OLD_KEY}\n",
+}
+
+
+@pytest.fixture
+def planted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name, content in PLANTED.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return tmp_path
+
+
+@pytest.mark.parametrize("args", [
+    ["check"], ["check", "--select", "ALL"], ["check", "--format", "json", "--select", "ALL"],
+    ["check", "--statistics", "--select", "ALL"], ["check", "--no-show-source", "--select", "ALL"],
+])
+def test_no_output_contains_a_planted_secret(planted, args):
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    output = result.output + (result.stderr if result.stderr_bytes else "")
+    for secret in (NEW_KEY, OLD_KEY, HF, NEW_KEY[9:30], OLD_KEY[:20]):
+        assert secret not in output
+
+
+def test_every_file_kind_reports_its_secret(planted):
+    result = CliRunner().invoke(main, ["check", "--format", "json", "--select", "SEC"], catch_exceptions=False)
+    found = {(f["location"]["path"], f["code"]) for f in json.loads(result.output)["findings"]}
+    for path in PLANTED:
+        assert any(p == path for p, _ in found), path
+    assert ("Dockerfile", "SEC003") in found and (".github/workflows/t.yml", "SEC005") in found
+    assert ("docker-compose.yml", "SEC004") in found and ("train.py", "SEC002") in found
+
+
+def test_masking():
+    assert mask(NEW_KEY) == "****" + NEW_KEY[-4:]
+    assert mask("short") == "****"
+    assert scrub(f"x = '{OLD_KEY}'") == f"x = '{OLD_KEY}'"  # no W&B context: a commit hash
+    assert OLD_KEY not in scrub(f"WANDB_API_KEY={OLD_KEY}")
+
+
+@pytest.mark.parametrize("text", [
+    "git checkout 8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f",
+    "pip install git+https://github.com/wandb/wandb@8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f",
+    "WANDB_API_KEY=0000000000000000000000000000000000000000",
+    "WANDB_API_KEY=<your key>",
+    "wandb.login(key=os.environ['WANDB_API_KEY'])",
+])
+def test_not_keys(text):
+    assert find_wandb_keys(text) == []
+
+
+SEC_CASES = {
+    "literal-login": ('import wandb\nwandb.login(key="8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f")\n', ["train.py:2:1: SEC002",
+                                                                                                  "train.py:2:18: SEC001"]),
+    "login-without-key": ("import wandb\nwandb.login()\n", []),
+}
+
+
+@pytest.mark.parametrize("source, expected", SEC_CASES.values(), ids=SEC_CASES.keys())
+def test_python_logins(project, source, expected):
+    assert project({"train.py": source}, select=["SEC"]) == expected
+
+
+def test_login_with_a_variable_is_info_shown_only_when_selected(project):
+    from preflight import engine
+
+    files = {"train.py": "import wandb\nwandb.login(key=args.key)\nwandb.init(name='x')\n"}
+    assert project(files) == []
+    [finding] = engine.check(["."], select=["SEC002"]).findings
+    assert finding.severity.value == "info" and finding.location.line == 2
+
+
+@pytest.mark.parametrize("value", ["${{ secrets.WANDB_API_KEY }}", "''", "changeme", "<your-key>", "${WANDB_API_KEY}"])
+def test_references_and_placeholders_are_not_literal_secrets(project, value):
+    files = {".github/workflows/t.yml": f"on: push\njobs:\n  t:\n    env:\n      WANDB_API_KEY: {value}\n    steps: []\n"}
+    assert project(files, select=["SEC004"]) == []
+
+
+def test_dockerfile_build_secret_and_runtime_env(project):
+    files = {"Dockerfile": "FROM x\nRUN --mount=type=secret,id=wandb wandb login $(cat /run/secrets/wandb)\n"
+                           "ENV WANDB_PROJECT=p\n"}
+    assert project(files, select=["SEC003"]) == []
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("docker run -e WANDB_API_KEY=$WANDB_API_KEY img", ["run.sh:1:1: SEC005"]),
+    ("docker run --env=HF_TOKEN=$HF_TOKEN img", ["run.sh:1:1: SEC005"]),
+    ("python train.py --wandb_key $KEY", ["run.sh:1:1: SEC005"]),
+    ("wandb login $WANDB_API_KEY", ["run.sh:1:1: SEC005"]),
+    ("docker run -e WANDB_API_KEY img", []),
+    ("echo $WANDB_API_KEY | wandb login", []),
+    ("wandb login --relogin", []),
+])
+def test_secret_on_command_line(project, command, expected):
+    assert project({"run.sh": command + "\n"}, select=["SEC005"]) == expected
