@@ -154,7 +154,11 @@ def _crossing(pairs, outer: dict[str, EnvBinding], location: Location, origin: s
 def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, locate) -> Launch | None:
     argv, wrapper_env = entrypoints.unwrap(argv)
     location = locate(command)
-    prefix = [binding(k, v, location, "the command's prefix") for k, v in {**wrapper_env, **command.env}.items()]
+    prefix = [binding(k, v, location, "the command's prefix") for k, v in wrapper_env.items()]
+    for name, value in command.env.items():
+        where = command.env_offsets.get(name)
+        at = locate(dataclasses.replace(command, offset=where)) if where is not None else location
+        prefix.append(binding(name, value, at, "the command's prefix"))
     caller_env = [*env, *prefix]
     outer = {b.name: b for b in caller_env}
     boundary = compose_service = None
@@ -247,9 +251,12 @@ class ScalarLocator:
         words = needle.split()
         if not words:
             return self._fallback
-        found = yamltree.find_in_node(self._source, self._node, needle, self._cursor)
-        if found is None:
-            found = yamltree.find_in_node(self._source, self._node, words[0], self._cursor)
+        found = None
+        for after in dict.fromkeys((self._cursor, 0)):  # in order; a prefix may sit before the cursor
+            found = yamltree.find_in_node(self._source, self._node, needle, after) or \
+                yamltree.find_in_node(self._source, self._node, words[0], after)
+            if found is not None:
+                break
         if found is None:
             return self._fallback
         self._cursor = self._source.offset(found.line, found.column) - self._node.start_mark.index + 1

@@ -27,6 +27,7 @@ class SimpleCommand:
     redirects: list[tuple[str, str]] = field(default_factory=list)
     text: str = ""  # the logical line it comes from, for messages
     in_loop: bool = False  # inside a `for`/`while`/`until` body: it may run several times
+    env_offsets: dict[str, int] = field(default_factory=dict)  # where each `VAR=x` prefix is written
 
 
 def _logical_lines(script: str) -> list[tuple[int, str]]:
@@ -137,16 +138,22 @@ def _simple_command(words: list[str], redirects, text: str, line_offset: int, se
     if not words or words[0] in _SKIPPED_KEYWORDS:
         return None
     env: dict[str, str] = {}
+    env_offsets: dict[str, int] = {}
     while words and _ASSIGNMENT.match(words[0]) and len(words) > 1:
         name, _, value = words[0].partition("=")
         env[name] = value
+        found = text.find(name + "=", search_from)
+        if found >= 0:
+            env_offsets[name] = line_offset + found
+            search_from = found + len(name) + 1
         words = words[1:]
     first = words[0] if not (len(words) == 1 and _ASSIGNMENT.match(words[0])) else words[0].split("=")[0]
     found = text.find(first, search_from)
     if found < 0:
         found = text.find(first.split("/")[-1], search_from)
     offset = line_offset + (found if found >= 0 else len(text) - len(text.lstrip()))
-    return SimpleCommand(argv=words, offset=offset, env=env, redirects=list(redirects), text=text.strip())
+    return SimpleCommand(argv=words, offset=offset, env=env, redirects=list(redirects), text=text.strip(),
+                         env_offsets=env_offsets)
 
 
 def assignments(command: SimpleCommand) -> dict[str, str]:

@@ -1,0 +1,210 @@
+"""Launchers beyond workflows and compose: shell and sbatch scripts, Kubernetes, Dockerfiles,
+Makefiles; and the launcher rules ENV002-ENV008, ENV012, ENV013, WB003. One case per trap."""
+
+from __future__ import annotations
+
+import pytest
+
+SCRIPT = "import wandb\n\nwandb.init(project='p', name='baseline')\n"
+NO_WANDB = "print('hello')\n"
+
+
+def run(project, files, select=("ENV", "WB003")):
+    return project({"train.py": SCRIPT, **files}, select=list(select))
+
+
+# -- shell and sbatch scripts ---------------------------------------------------------------------
+
+SHELL = {
+    "inherits-the-callers-env": ("python train.py\n", []),
+    "sbatch-default-export": ("#!/bin/bash\n#SBATCH -N 1\nsrun python train.py\n", []),
+    "sbatch-export-all-with-vars": ("#!/bin/bash\n#SBATCH --export=ALL,NCCL_DEBUG=INFO\nsrun python train.py\n", []),
+    "sbatch-export-nil": ("#!/bin/bash\n#SBATCH --export=NIL\nsrun python train.py\n", ["job.sh:2:1: ENV007"]),
+    "sbatch-export-list-without-key": ("#!/bin/bash\n#SBATCH --export=PATH,HOME\npython train.py\n",
+                                       ["job.sh:2:1: ENV007"]),
+    "sbatch-export-list-with-key": ("#!/bin/bash\n#SBATCH --export=PATH,WANDB_API_KEY\npython train.py\n", []),
+    "sbatch-export-none-key-in-script": (
+        "#!/bin/bash\n#SBATCH --export=NONE\nexport WANDB_API_KEY=$(cat ~/.wandb_key)\nsrun python train.py\n", []),
+    "sbatch-export-none-no-wandb": ("#!/bin/bash\n#SBATCH --export=NONE\npython other.py\n", []),
+    "docker-run-without-key": ("docker run --gpus all img python train.py\n", ["job.sh:1:1: ENV001"]),
+    "docker-run-passes-inherited-key": ("docker run --gpus all -e WANDB_API_KEY img python train.py\n", []),
+    "docker-run-env-file-not-committed": ("docker run --env-file secrets.env img python train.py\n", []),
+    "docker-run-after-export": ("export WANDB_API_KEY=$(cat key)\ndocker run img python train.py\n",
+                                ["job.sh:2:1: ENV004"]),
+    "apptainer-cleanenv": ("apptainer exec --cleanenv --nv train.sif python train.py\n", ["job.sh:1:1: ENV001"]),
+    "apptainer-cleanenv-with-prefix": (
+        "export APPTAINERENV_WANDB_API_KEY=$WANDB_API_KEY\napptainer exec -e train.sif python train.py\n", []),
+    "apptainer-cleanenv-with-env": ("singularity exec --cleanenv --env WANDB_API_KEY=$K x.sif python train.py\n", []),
+    "apptainer-inherits": ("apptainer exec --nv train.sif python train.py\n", []),
+    "compose-run-service-has-key": ("docker compose run trainer\n", []),
+    "compose-run-service-without-key": ("docker compose run evaluator python train.py\n", ["job.sh:1:1: ENV001"]),
+    "array-constant-run-id": ("#!/bin/bash\n#SBATCH --array=1-4\nexport WANDB_RUN_ID=sft-run\nsrun python train.py\n",
+                              ["job.sh:3:1: WB003"]),
+    "array-run-id-from-index": (
+        "#!/bin/bash\n#SBATCH --array=1-4\nexport WANDB_RUN_ID=sft-$SLURM_ARRAY_TASK_ID\nsrun python train.py\n", []),
+    "loop-constant-run-id": ("for seed in 1 2 3; do\n  WANDB_RUN_ID=exp python train.py --seed $seed &\ndone\n",
+                             ["job.sh:2:3: WB003"]),
+    "loop-run-id-from-variable": ("for seed in 1 2 3; do\n  WANDB_RUN_ID=exp-$seed python train.py &\ndone\n", []),
+    "no-fan-out-constant-id": ("export WANDB_RUN_ID=sft-run\npython train.py\n", []),
+    "deepspeed-multinode": ("deepspeed --hostfile hosts --num_nodes 2 train.py\n", ["job.sh:1:1: ENV013"]),
+    "deepspeed-single-node": ("deepspeed --num_gpus 8 train.py\n", []),
+    "deepspeed-hostfile-one-node": ("deepspeed --hostfile hosts --num_nodes 1 train.py\n", []),
+}
+COMPOSE_FOR_RUN = ("services:\n  trainer:\n    image: t\n    command: python train.py\n    environment:\n"
+                   "      WANDB_API_KEY: ${WANDB_API_KEY:?}\n  evaluator:\n    image: t\n")
+
+
+@pytest.mark.parametrize("script, expected", SHELL.values(), ids=SHELL.keys())
+def test_shell_scripts(project, script, expected):
+    assert run(project, {"job.sh": script, "docker-compose.yml": COMPOSE_FOR_RUN}) == expected
+
+
+def test_constant_id_in_the_program_of_an_array_job(project):
+    files = {"train.py": "import wandb\nwandb.init(project='p', id='sft-1', resume='allow')\n",
+             "job.sbatch": "#!/bin/bash\n#SBATCH --array=0-9\nsrun python train.py\n"}
+    assert project(files, select=["WB003"]) == ["train.py:2:25: WB003"]
+
+
+def test_deepspeed_env_file_forwards_wandb(project):
+    files = {"job.sh": "deepspeed --hostfile hosts train.py\n", ".deepspeed_env": "WANDB_API_KEY=abc\nWANDB_PROJECT=p\n"}
+    assert run(project, files) == []
+
+
+# -- Kubernetes -------------------------------------------------------------------------------------
+
+def job(env: str = "", extra: str = "", spec: str = "", command: str = "command: [python, train.py]") -> str:
+    return ("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: finetune\nspec:\n" + spec +
+            "  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: trainer\n"
+            f"          image: trainer:1\n          {command}\n" + env + extra)
+
+
+K8S = {
+    "missing-key": (job(), ["k8s/job.yaml:12:21: ENV001"]),
+    "secret-key-ref": (job("          env:\n            - name: WANDB_API_KEY\n              valueFrom:\n"
+                           "                secretKeyRef: {name: wandb, key: api-key}\n"), []),
+    "env-from-secret": (job("          envFrom:\n            - secretRef: {name: tracking}\n"), []),
+    "optional-secret-ref": (job("          env:\n            - name: WANDB_API_KEY\n              valueFrom:\n"
+                                "                secretKeyRef: {name: wandb, key: k, optional: true}\n"),
+                            ["k8s/job.yaml:14:21: ENV006"]),
+    "mode-disabled": (job("          env:\n            - {name: WANDB_MODE, value: disabled}\n"),
+                      ["k8s/job.yaml:14:22: ENV008"]),
+    "bash-c": (job(command='command: ["bash", "-c", "cd /app && python train.py --lr 1e-4"]'),
+               ["k8s/job.yaml:12:47: ENV001"]),
+    "no-command": (job(command="args: [--lr, '1e-4']"), []),
+    "parallel-constant-id": (job("          env:\n            - {name: WANDB_API_KEY, valueFrom: {secretKeyRef: "
+                                 "{name: w, key: k}}}\n            - {name: WANDB_RUN_ID, value: finetune}\n",
+                                 spec="  parallelism: 4\n"), ["k8s/job.yaml:16:22: WB003"]),
+    "parallel-id-from-index": (job("          env:\n            - {name: WANDB_API_KEY, valueFrom: {secretKeyRef: "
+                                   "{name: w, key: k}}}\n            - {name: WANDB_RUN_ID, value: "
+                                   "'ft-$(JOB_COMPLETION_INDEX)'}\n", spec="  parallelism: 4\n"), []),
+}
+
+
+@pytest.mark.parametrize("manifest, expected", K8S.values(), ids=K8S.keys())
+def test_kubernetes(project, manifest, expected):
+    assert run(project, {"k8s/job.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: w}\n---\n" + manifest}) \
+        == [e.replace("yaml:", "yaml:", 1) for e in _shift(expected, 4)]
+
+
+def _shift(expected: list[str], lines: int) -> list[str]:
+    """The manifests above are prefixed with a 4-line Secret document."""
+    shifted = []
+    for item in expected:
+        where, code = item.rsplit(": ", 1)
+        path, line, column = where.split(":")
+        shifted.append(f"{path}:{int(line) + lines}:{column}: {code}")
+    return shifted
+
+
+# -- Dockerfiles and compose services that run the image's CMD --------------------------------------
+
+DOCKERFILE = "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"train.py\"]\n"
+
+
+def test_dockerfile_alone_is_never_asked_for_the_key(project):
+    assert run(project, {"Dockerfile": DOCKERFILE}) == []
+
+
+def test_compose_service_running_the_image_cmd(project):
+    files = {"Dockerfile": DOCKERFILE, "docker-compose.yml": "services:\n  trainer:\n    build: .\n"}
+    assert run(project, files) == ["docker-compose.yml:2:3: ENV001"]
+    files["docker-compose.yml"] += "    environment:\n      - WANDB_API_KEY\n"
+    assert run(project, files) == []
+
+
+def test_dockerfile_offline_mode_and_sync(project):
+    files = {"Dockerfile": "FROM x\nENV WANDB_MODE=offline\nCMD [\"bash\", \"-c\", \"python train.py && wandb sync\"]\n"}
+    assert run(project, files, select=["ENV008"]) == ["Dockerfile:2:1: ENV008"]
+
+
+# -- Makefiles --------------------------------------------------------------------------------------
+
+def test_makefile_recipes(project):
+    files = {"Makefile": "IMAGE ?= trainer\n\ntrain:\n\tpython train.py --lr 1e-4\n\ntrain-docker:\n"
+                         "\t@docker run --gpus all $(IMAGE) python train.py\n"}
+    assert run(project, files) == ["Makefile:7:3: ENV001"]
+
+
+# -- GitHub Actions ---------------------------------------------------------------------------------
+
+SECRET = "${{ secrets.WANDB_API_KEY }}"
+
+
+def workflow(on: str, job_extra: str = "", env: str = f"      WANDB_API_KEY: {SECRET}\n", run: str = "python train.py") -> str:
+    return (f"on: {on}\njobs:\n  train:\n    runs-on: ubuntu-latest\n{job_extra}    env:\n{env}    steps:\n"
+            f"      - run: {run}\n")
+
+
+WORKFLOWS = {
+    "pull-request": (workflow("[push, pull_request]"), [".github/workflows/t.yml:8:14: ENV002"]),
+    "pull-request-map": (workflow("{pull_request: {branches: [main]}}"), [".github/workflows/t.yml:8:14: ENV002"]),
+    "pull-request-target": (workflow("pull_request_target"), []),
+    "push-only": (workflow("push"), []),
+    "fork-gated-job": (workflow("pull_request", "    if: github.event.pull_request.head.repo.fork == false\n"), []),
+    "same-repo-gate": (workflow("pull_request", "    if: github.event.pull_request.head.repo.full_name == "
+                                                "github.repository\n"), []),
+    "matrix-constant-id": (workflow("push", "    strategy:\n      matrix:\n        seed: [1, 2, 3]\n",
+                                    env=f"      WANDB_API_KEY: {SECRET}\n      WANDB_RUN_ID: sft\n"),
+                           [".github/workflows/t.yml:10:7: WB003"]),
+    "matrix-id-from-matrix": (workflow("push", "    strategy:\n      matrix:\n        seed: [1, 2, 3]\n",
+                                       env=f"      WANDB_API_KEY: {SECRET}\n      WANDB_RUN_ID: sft-${{{{ matrix.seed }}}}\n"),
+                              []),
+    "offline-without-sync": (workflow("push", env="      WANDB_MODE: offline\n"),
+                             [".github/workflows/t.yml:6:7: ENV008"]),
+    "offline-with-sync": (workflow("push", env="      WANDB_MODE: offline\n",
+                                   run="|\n          python train.py\n          wandb sync --sync-all"), []),
+}
+
+
+@pytest.mark.parametrize("text, expected", WORKFLOWS.values(), ids=WORKFLOWS.keys())
+def test_workflows(project, text, expected):
+    assert run(project, {".github/workflows/t.yml": text}, select=("ENV", "WB003")) == expected
+
+
+CALLEE = (f"on:\n  workflow_call:\n    secrets:\n      WANDB_API_KEY: {{required: true}}\njobs:\n  train:\n"
+          f"    runs-on: ubuntu-latest\n    steps:\n      - env:\n          WANDB_API_KEY: {SECRET}\n"
+          "        run: python train.py\n")
+
+
+@pytest.mark.parametrize("caller_secrets, expected", [
+    ("", [".github/workflows/nightly.yml:4:11: ENV003"]),
+    ("    secrets: inherit\n", []),
+    (f"    secrets:\n      WANDB_API_KEY: {SECRET}\n", []),
+    ("    secrets:\n      HF_TOKEN: ${{ secrets.HF_TOKEN }}\n", [".github/workflows/nightly.yml:4:11: ENV003"]),
+], ids=["no-secrets", "inherit", "map-with-key", "map-without-key"])
+def test_reusable_workflows(project, caller_secrets, expected):
+    files = {".github/workflows/train.yml": CALLEE,
+             ".github/workflows/nightly.yml": "on: push\njobs:\n  nightly:\n    uses: ./.github/workflows/train.yml\n"
+                                              + caller_secrets}
+    assert run(project, files) == expected
+
+
+def test_remote_reusable_workflow_is_not_guessed(project):
+    files = {".github/workflows/nightly.yml": "on: push\njobs:\n  n:\n    uses: org/repo/.github/workflows/t.yml@v1\n"}
+    assert run(project, files) == []
+
+
+def test_prefix_assignment_position_in_a_run_block(project):
+    text = workflow("push", "    strategy:\n      matrix:\n        seed: [1, 2]\n",
+                    run="WANDB_RUN_ID=fixed python train.py --seed ${{ matrix.seed }}")
+    assert run(project, {".github/workflows/t.yml": text}, select=("WB003",)) == [".github/workflows/t.yml:11:14: WB003"]
