@@ -231,6 +231,7 @@ class Launch:
     entry: EntryPoint
     base_dir: str  # where relative paths of the command resolve
     in_container: bool = False  # paths are container paths: match scanned files by suffix
+    cwd_known: bool = True  # False for scripts: they run wherever they are started (often the project root)
     env: tuple[EnvBinding, ...] = ()  # in order of precedence: later bindings override earlier
     credentials: tuple[Credential, ...] = ()
     inherits_env: bool = False  # the caller's environment flows in, unseen (shell, sbatch, make, image CMD)

@@ -97,13 +97,18 @@ class Project:
         return None
 
     def entry(self, launch: Launch) -> ResolvedEntry:
+        """The scanned script and config a launch runs. A script that may be started from anywhere
+        resolves its paths against its own folder first, then the folders above it."""
         entry = launch.entry
-        script = None
-        if entry.kind == "python-script":
-            script = self.resolve(launch.base_dir, entry.target, launch.in_container)
-        elif entry.kind == "python-module":
-            script = self.resolve_module(launch.base_dir, entry.target, launch.in_container)
-        config = self.resolve(launch.base_dir, entry.config, launch.in_container) if entry.config else None
+        bases = [launch.base_dir] if launch.cwd_known else self._ancestors(launch.base_dir)
+        script = config = None
+        for base in bases:
+            if script is None and entry.kind == "python-script":
+                script = self.resolve(base, entry.target, launch.in_container)
+            elif script is None and entry.kind == "python-module":
+                script = self.resolve_module(base, entry.target, launch.in_container)
+            if config is None and entry.config:
+                config = self.resolve(base, entry.config, launch.in_container)
         return ResolvedEntry(script, config)
 
     # -- imports and W&B use --------------------------------------------------------------------

@@ -36,9 +36,13 @@ def test_readme_starts_with_the_two_setup_commands():
 
 EXPECTED_EXAMPLE_FINDINGS = [
     "examples/.github/workflows/train.yml:22:11: ENV001",
+    "examples/Dockerfile:2:1: SEC003",
     "examples/configs/axolotl-lora.yml:25:1: HF001",
     "examples/configs/axolotl-lora.yml:29:1: WB001",
     "examples/docker-compose.yml:20:15: ENV001",
+    "examples/k8s/finetune-job.yaml:15:21: ENV006",
+    "examples/slurm/sft-array.sbatch:5:1: ENV007",
+    "examples/slurm/sft-array.sbatch:10:1: WB003",
     "examples/train.py:37:9: HF001",
     "examples/train.py:39:9: WB001",
     "examples/train.py:50:5: MLF001",
@@ -52,5 +56,5 @@ def test_example_project(monkeypatch):
     assert found == EXPECTED_EXAMPLE_FINDINGS
     assert {f.code for f in result.findings} >= {"ENV001", "HF001", "MLF001", "WB001"}
     clean = {"examples/sft.py", "examples/configs/sft.yaml", "examples/configs/axolotl-qlora.yml",
-             "examples/scripts/evaluate.py", "examples/sweep.yaml"}
+             "examples/scripts/evaluate.py", "examples/sweep.yaml", "examples/slurm/eval.sbatch"}
     assert not clean & {f.location.path for f in result.findings}

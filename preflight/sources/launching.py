@@ -45,6 +45,7 @@ class LaunchContext:
     label: str
     base_dir: str
     in_container: bool = False
+    cwd_known: bool = True
     env: list[EnvBinding] = field(default_factory=list)
     credentials: list[Credential] = field(default_factory=list)
     inherits_env: bool = False
@@ -213,6 +214,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         entry=entry,
         base_dir=base_dir,
         in_container=in_container,
+        cwd_known=context.cwd_known or in_container,
         env=tuple(env),
         credentials=tuple(credentials),
         inherits_env=inherits,

@@ -38,6 +38,7 @@ def extract(source: SourceText) -> list[Fact]:
                 label=f"make target '{target}'",
                 base_dir=posixpath.dirname(source.path) or ".",
                 inherits_env=True,
+        cwd_known=False,
                 group=f"{source.path}:{target}",
             )
             result = launches_from_script(script, context, TextLocator(source, start))

@@ -41,6 +41,7 @@ def extract(source: SourceText) -> list[Fact]:
         base_dir=posixpath.dirname(source.path) or ".",
         env=env,
         inherits_env=True,
+        cwd_known=False,
         fan_out=fan_out,
         fan_out_location=fan_out_location,
         group=source.path,
