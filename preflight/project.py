@@ -103,7 +103,7 @@ class Project:
         bases = [launch.base_dir] if launch.cwd_known else self._ancestors(launch.base_dir)
         script = config = None
         for base in bases:
-            if script is None and entry.kind == "python-script":
+            if script is None and entry.kind in ("python-script", "shell-script"):
                 script = self.resolve(base, entry.target, launch.in_container)
             elif script is None and entry.kind == "python-module":
                 script = self.resolve_module(base, entry.target, launch.in_container)

@@ -30,10 +30,18 @@ _HOW_TO_PASS = {
 # -- what every launcher rule asks ---------------------------------------------------------------
 
 
-def wandb_uses(project: Project, launch: Launch) -> list[tuple[Location, str]]:
-    """Where the launched program uses W&B, as (location, description), honouring CLI overrides."""
+def wandb_uses(project: Project, launch: Launch, depth: int = 0) -> list[tuple[Location, str]]:
+    """Where the launched program uses W&B, as (location, description), honouring CLI overrides.
+    A launched shell script counts through the commands it runs with the environment it inherits."""
     entry = launch.entry
     resolved = project.entry(launch)
+    if entry.kind == "shell-script":
+        uses = []
+        for inner in project.facts_in(resolved.script, Launch) if resolved.script and depth < 4 else []:
+            if inner.inherits_env and not switched_off(project, inner) and not key_reaches(project, inner):
+                uses += [(loc, f"{text} (run by {inner.location.path}:{inner.location.line})")
+                         for loc, text in wandb_uses(project, inner, depth + 1)]
+        return uses
     report_to = entry.arg("report_to")
     cli_items = None if report_to is None else [i.strip().lower() for i in report_to.split(",")]
     uses: list[tuple[Location, str]] = []

@@ -208,3 +208,17 @@ def test_prefix_assignment_position_in_a_run_block(project):
     text = workflow("push", "    strategy:\n      matrix:\n        seed: [1, 2]\n",
                     run="WANDB_RUN_ID=fixed python train.py --seed ${{ matrix.seed }}")
     assert run(project, {".github/workflows/t.yml": text}, select=("WB003",)) == [".github/workflows/t.yml:11:14: WB003"]
+
+
+@pytest.mark.parametrize("command", ["bash scripts/train.sh", "./scripts/train.sh --fast", "sbatch scripts/train.sh",
+                                     "sbatch --parsable -p gpu scripts/train.sh"])
+def test_workflow_step_running_a_script_that_runs_wandb(project, command):
+    files = {"scripts/train.sh": "#!/bin/bash\nset -e\npython train.py --lr 1e-4\n",
+             ".github/workflows/t.yml": f"on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: {command}\n"}
+    assert run(project, files) == [".github/workflows/t.yml:6:14: ENV001"]
+
+
+def test_script_that_sets_the_key_itself(project):
+    files = {"scripts/train.sh": "#!/bin/bash\nexport WANDB_API_KEY=$(cat /run/secrets/wandb)\npython train.py\n",
+             ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: bash scripts/train.sh\n"}
+    assert run(project, files) == []

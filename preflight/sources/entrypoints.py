@@ -12,6 +12,9 @@ _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _CONFIG_FLAGS = {"config", "config_file", "cfg", "config_path", "args_file"}
 _CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
 _PYTHON_VALUE_OPTIONS = {"-W", "-X", "--check-hash-based-pycs"}
+_SHELL_SCRIPT_SUFFIXES = (".sh", ".bash", ".sbatch", ".slurm")
+_SBATCH_FLAGS = {"--wait", "-W", "--parsable", "--hold", "-H", "--exclusive", "--requeue", "--no-requeue", "-Q",
+                 "--quiet", "--test-only", "-v", "--verbose"}
 _WRAPPERS_PLAIN = {"exec", "nohup", "time", "command", "xvfb-run", "stdbuf"}
 _SRUN_VALUE_OPTIONS = {
     "-n", "-N", "-c", "-p", "-t", "-J", "-o", "-e", "-w", "-G", "-A", "-q", "--ntasks", "--nodes", "--cpus-per-task",
@@ -132,6 +135,16 @@ def recognize(argv: list[str]) -> Recognized | None:
         return found
     if head.endswith(".py") and ("/" in argv[0] or head == argv[0]) and argv[0].startswith(("./", "/")):
         return _script(argv[0], rest)
+    if head in ("bash", "sh", "zsh", "dash") and rest and rest[0].endswith(_SHELL_SCRIPT_SUFFIXES):
+        return Recognized("shell-script", rest[0])
+    if head == "sbatch":
+        for index, token in enumerate(rest):
+            if not token.startswith("-") and (index == 0 or "=" in rest[index - 1] or not rest[index - 1].startswith("-")
+                                              or rest[index - 1] in _SBATCH_FLAGS):
+                return Recognized("shell-script", token, launcher="sbatch")
+        return None
+    if argv[0].startswith(("./", "/")) and head.endswith(_SHELL_SCRIPT_SUFFIXES):
+        return Recognized("shell-script", argv[0])
     return None
 
 
