@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import textwrap
+from pathlib import Path
 
 import click
 
@@ -35,47 +36,152 @@ def main() -> None:
     """preflight: find what would crash or corrupt an ML training run, before it is launched."""
 
 
+FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, help="Rule codes, prefixes or names to enable (comma-separated). "
                                               "Replaces the configured `select`.")
 @click.option("--extend-select", multiple=True, help="Codes or prefixes to enable in addition.")
 @click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A pyproject.toml or preflight.toml.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per rule instead of each finding.")
 @click.option("--no-show-source", is_flag=True, help="Do not print the code frame under each finding.")
-def check(paths, select, extend_select, ignore, output_format, config_path, exit_zero, statistics, no_show_source):
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
+              help="Report only findings that are not in this baseline file.")
+@click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False),
+              help="Record the current findings in a baseline file and exit 0.")
+@click.option("--add-ignores", "add_ignores", is_flag=False, flag_value="", default=None, metavar="[REASON]",
+              help="Write `# preflight: ignore[...]` comments (with an optional reason) for the current findings.")
+@click.option("--fix", is_flag=True, help="Apply the safe automatic fixes.")
+@click.option("--diff", "show_diff", is_flag=True, help="Show the fixes as a diff instead of applying them.")
+@click.option("--force-exclude", is_flag=True, help="Apply `exclude` even to paths named on the command line.")
+@click.option("--stdin-filename", type=click.Path(), help="The name of the file read from stdin (`-`).")
+def check(paths, select, extend_select, ignore, output_format, output_file, config_path, exit_zero, statistics,
+          no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude, stdin_filename):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import engine
-    from preflight.report import json as json_report
-    from preflight.report import text as text_report
 
-    try:
-        result = engine.check(
-            list(paths) or ["."],
-            config_path=config_path,
-            select=_split(select) or None,
-            extend_select=_split(extend_select),
-            ignore=_split(ignore),
-        )
-    except engine.UsageError as exc:
-        click.echo(f"preflight: error: {exc}", err=True)
-        sys.exit(2)
+    stdin = None
+    if "-" in paths:
+        if not stdin_filename:
+            _usage("reading from stdin (`-`) needs --stdin-filename")
+        stdin = (stdin_filename, click.get_binary_stream("stdin").read().decode("utf-8", errors="replace"))
+    options = dict(config_path=config_path, select=_split(select) or None, extend_select=_split(extend_select),
+                   ignore=_split(ignore), force_exclude=force_exclude, stdin=stdin)
+    targets = [p for p in paths if p != "-"] or ([] if stdin else ["."])
+    result = _run(engine, targets, options)
+    if fix or show_diff:
+        result = _fixes(engine, targets, options, result, apply=fix and not show_diff)
+        if show_diff:
+            sys.exit(1 if result else 0)
+    if add_ignores is not None:
+        _add_ignores(result, add_ignores)
+        result = _run(engine, targets, options)
+    from preflight import baseline
+
+    prints = baseline.fingerprints(result.findings + [f for f, _ in result.suppressed], result.sources)
+    if write_baseline:
+        count = baseline.write(Path(write_baseline), result.findings, prints)
+        click.echo(f"preflight: wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}", err=True)
+        sys.exit(0)
     findings = result.findings
-    if output_format == "json":
-        click.echo(json_report.render(findings, result.files), nl=False)
-    elif statistics:
-        click.echo(text_report.statistics(findings), nl=False)
-        click.echo(text_report.summary(findings, result.files))
-    else:
-        colour = _use_colour(sys.stdout)
-        click.echo(text_report.render(findings, result.files, colour=colour, show_source=not no_show_source),
-                   nl=False, color=colour)
+    if baseline_path:
+        try:
+            applied = baseline.apply(findings, prints, baseline.load(Path(baseline_path)), result.checked_paths)
+        except baseline.BaselineError as exc:
+            _usage(str(exc))
+        findings = applied.kept
+        if applied.hidden or applied.stale:
+            click.echo(f"preflight: {applied.hidden} finding{'s' if applied.hidden != 1 else ''} hidden by the "
+                       f"baseline", err=True)
+        for entry in applied.stale:
+            click.echo(f"preflight: stale baseline entry: {entry.code} in {entry.path} no longer matches a finding "
+                       f"(fixed or changed); refresh it with --write-baseline", err=True)
+    _report(result, findings, prints, output_format, output_file, statistics, no_show_source)
     if result.internal_errors:
         sys.exit(2)
     sys.exit(0 if exit_zero or not findings else 1)
+
+
+def _usage(message: str) -> None:
+    click.echo(f"preflight: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _run(engine, targets, options):
+    try:
+        return engine.check(targets, **options)
+    except engine.UsageError as exc:
+        _usage(str(exc))
+
+
+def _fixes(engine, targets, options, result, apply: bool):
+    from preflight import fixes
+
+    changes = fixes.plan(result.findings, result.cwd)
+    if not apply:
+        for change in changes:
+            click.echo(change.diff(), nl=False)
+        fixed = sum(c.fixed for c in changes)
+        click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} files.", err=True)
+        return changes
+    fixes.write(changes, result.cwd)
+    fixed = sum(c.fixed for c in changes)
+    if fixed:
+        click.echo(f"preflight: fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} files", err=True)
+    return _run(engine, targets, options)
+
+
+def _add_ignores(result, reason: str) -> None:
+    from preflight import fixes, ignores
+    from preflight.findings import Finding, Fix, Location, Severity
+
+    edits, skipped = ignores.edits(result.findings, result.sources, reason)
+    carriers = [Finding("PF000", "add-ignores", Severity.INFO, "", Location(e.location.path, 1, 1),
+                        fix=Fix("add an ignore comment", (e,))) for e in edits]
+    changes = fixes.plan(carriers, result.cwd)
+    fixes.write(changes, result.cwd)
+    click.echo(f"preflight: added {len(edits)} ignore comment{'s' if len(edits) != 1 else ''} in {len(changes)} "
+               f"files" + (f"; {skipped} findings cannot be suppressed inline" if skipped else ""), err=True)
+
+
+def _report(result, findings, prints, output_format, output_file, statistics, no_show_source) -> None:
+    from preflight.report import github, gitlab, junit, sarif
+    from preflight.report import json as json_report
+    from preflight.report import text as text_report
+
+    colour = output_file is None and output_format == "text" and _use_colour(sys.stdout)
+    if output_format == "json":
+        out = json_report.render(findings, result.files)
+    elif output_format == "json-lines":
+        out = json_report.render_lines(findings)
+    elif output_format == "sarif":
+        suppressed = [(f, reason) for f, reason in result.suppressed]
+        out = sarif.render(findings, suppressed, result.rules, prints)
+    elif output_format == "github":
+        out = github.render(findings)
+        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary_file:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(github.summary(findings, result.files))
+    elif output_format == "gitlab":
+        out = gitlab.render(findings, prints)
+    elif output_format == "junit":
+        out = junit.render(findings, result.files)
+    elif statistics:
+        out = text_report.statistics(findings) + text_report.summary(findings, result.files) + "\n"
+    else:
+        out = text_report.render(findings, result.files, colour=colour, show_source=not no_show_source,
+                                 lines=result.sources)
+    if output_file:
+        Path(output_file).write_text(out, encoding="utf-8")
+    else:
+        click.echo(out, nl=False, color=colour)
 
 
 def _rule_dict(rule: type[Rule]) -> dict:
@@ -132,6 +238,7 @@ def explanation(rule: type[Rule]) -> str:
                 loc = finding.location
                 out += textwrap.wrap(f"{loc.path}:{loc.line}:{loc.column}: {rule.code} {finding.message}", width=86,
                                      initial_indent="  -> ", subsequent_indent="     ")
+    out += ["", "Fix", f"  {rule.autofix}" if rule.autofix else "  No automatic fix."]
     options = _rule_dict(rule)["options"]
     out += ["", "Options"]
     if options:

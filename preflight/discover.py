@@ -107,8 +107,11 @@ def project_root(start: Path) -> Path:
     return start
 
 
-def discover(paths: list[str], exclude: list[str], base: Path) -> Discovery:
-    """Expand the given paths into files. `exclude` patterns are relative to `base` (the config's folder)."""
+def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bool = False,
+             context_of: list[Path] = ()) -> Discovery:
+    """Expand the given paths into files. `exclude` patterns are relative to `base` (the config's folder).
+    With `force_exclude`, excluded files stay excluded even when named explicitly (as pre-commit does);
+    `context_of` names files (not on disk, e.g. stdin) whose project is read for context."""
     explicit_files: list[Path] = []
     directories: list[Path] = []
     for raw in paths:
@@ -116,7 +119,7 @@ def discover(paths: list[str], exclude: list[str], base: Path) -> Discovery:
         if not path.exists() and not path.is_symlink():
             raise DiscoveryError(f"{raw}: no such file or directory")
         (directories if path.is_dir() else explicit_files).append(path.absolute())
-    named = [p.resolve() for p in [*directories, *explicit_files]]
+    named = [p.resolve() for p in directories] + ([] if force_exclude else [p.resolve() for p in explicit_files])
     patterns = globs.pattern_set(tuple(exclude))
     base_text = base.as_posix().rstrip("/") + "/"
 
@@ -143,15 +146,17 @@ def discover(paths: list[str], exclude: list[str], base: Path) -> Discovery:
     for directory in directories:
         collected.update(dict.fromkeys(listing(directory)))
     reported: set[Path] | None = None
-    if explicit_files:
+    if explicit_files or context_of:
         reported = set(collected)
         for file in explicit_files:
-            if not _safe(file, file.parent.resolve()) or classify.kind_by_path(file.name) is None:
+            if not _safe(file, project_root(file).resolve()) or classify.kind_by_path(file.name) is None:
+                continue
+            if force_exclude and excluded(file):
                 continue
             reported.add(file)
             collected[file] = None
-        for root in dict.fromkeys(project_root(f) for f in explicit_files):
-            collected.update(dict.fromkeys(listing(root)))
+        for root in dict.fromkeys(project_root(f) for f in [*explicit_files, *context_of]):
+            collected.update(dict.fromkeys(f for f in listing(root) if f not in context_of))
     return Discovery(files=list(collected), reported=reported)
 
 

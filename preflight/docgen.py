@@ -53,7 +53,7 @@ def rules_markdown() -> str:
             for finding in examples.run(rule, example) if example.bad else []:
                 loc = finding.location
                 out += [f"> `{loc.path}:{loc.line}:{loc.column}` {rule.code} {finding.message}", ""]
-        out += ["### Options", ""]
+        out += ["### Fix", "", rule.autofix or "No automatic fix.", "", "### Options", ""]
         if info["options"]:
             out += [f"- `{name}` (default `{json.dumps(spec['default'])}`): {spec['description']}"
                     for name, spec in info["options"].items()]

@@ -17,10 +17,11 @@ from preflight import config as config_module
 from preflight import discover as discovery
 from preflight import secrets, selection
 from preflight.extract import extract
-from preflight.findings import Finding, Location, Severity
+from preflight.findings import Finding, Fix, Location, Severity
 from preflight.model import FileFacts, ParseError
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
+from preflight.sourcelines import SourceLines
 from preflight.suppress import Suppression
 
 UNUSED_SUPPRESSION = "PF002"
@@ -36,6 +37,10 @@ class CheckResult:
     files: int
     rules: list[type[Rule]]
     internal_errors: list[str] = field(default_factory=list)
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, the suppression's reason)
+    cwd: Path = field(default_factory=Path.cwd)
+    sources: SourceLines = field(default_factory=SourceLines)
+    checked_paths: set[str] = field(default_factory=set)
 
 
 def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, BaseModel]:
@@ -80,10 +85,17 @@ def check(
     extend_select: list[str] | None = None,
     ignore: list[str] | None = None,
     cwd: Path | None = None,
+    force_exclude: bool = False,
+    stdin: tuple[str, str] | None = None,
 ) -> CheckResult:
+    """Check `paths`; `stdin` is (filename, text) for one file given on standard input."""
     cwd = (cwd or Path.cwd()).absolute()
     paths = [raw if Path(raw).is_absolute() else str(cwd / raw) for raw in (list(paths) or ["."])]
-    start = Path(paths[0])
+    stdin_path = None
+    if stdin is not None:
+        stdin_path = Path(stdin[0]) if Path(stdin[0]).is_absolute() else cwd / stdin[0]
+        paths = [p for p in paths if p != str(cwd / "-")]
+    start = Path(paths[0]) if paths else stdin_path
     root = discovery.project_root(start.absolute()).resolve()
     try:
         loaded = config_module.load(config_path, start, fallback_base=root)
@@ -109,12 +121,20 @@ def check(
     exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
     exclude += settings.extend_exclude
     try:
-        found = discovery.discover(paths, exclude, loaded.base)
+        found = discovery.discover(paths, exclude, loaded.base, force_exclude,
+                                   context_of=[stdin_path] if stdin_path else [])
     except discovery.DiscoveryError as exc:
         raise UsageError(str(exc)) from None
 
     internal_errors: list[str] = []
     files = [read_facts(path, discovery.display_path(path, cwd), internal_errors) for path in found.files]
+    overrides: dict[str, str] = {}
+    if stdin_path is not None and stdin is not None:
+        display = discovery.display_path(stdin_path, cwd)
+        files = [f for f in files if f.path != display]
+        files.append(extract(display, stdin[1].encode("utf-8", errors="surrogateescape")))
+        overrides[display] = stdin[1]
+        found.reported = (found.reported or set()) | {stdin_path}
     project = Project(files, root, dict(settings.versions), cwd)
 
     raw: list[Finding] = []
@@ -127,10 +147,13 @@ def check(
 
     reported_paths = None if found.reported is None else {discovery.display_path(p, cwd) for p in found.reported}
     raw = [_scrubbed(f) for f in raw if f.severity is not Severity.INFO or f.code in show_info]
-    findings = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
+    findings, suppressed = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
     for message in internal_errors:
         print(f"preflight: internal error: {message}", file=sys.stderr)
-    return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(files), enabled, internal_errors)
+    checked = reported_paths if reported_paths is not None else set(project.files)
+    return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(files), enabled, internal_errors,
+                       sorted(set(suppressed), key=lambda s: s[0].sort_key), cwd, SourceLines(cwd, overrides),
+                       checked)
 
 
 def _scrubbed(finding: Finding) -> Finding:
@@ -152,6 +175,7 @@ def _filter(raw, project: Project, settings, base: Path, cwd: Path, reported_pat
     enabled_codes = {r.code for r in enabled}
     used: set[tuple[Suppression, str]] = set()
     kept: list[Finding] = []
+    suppressed_findings: list[tuple[Finding, str]] = []
     for finding in raw:
         if reported_paths is not None and not (finding.paths() & reported_paths):
             continue
@@ -164,6 +188,8 @@ def _filter(raw, project: Project, settings, base: Path, cwd: Path, reported_pat
             if suppression.matches(finding):
                 used.add((suppression, finding.code))
                 used.add((suppression, finding.name))
+                if not suppressed:
+                    suppressed_findings.append((finding, suppression.reason))
                 suppressed = True
         if not suppressed:
             kept.append(finding)
@@ -174,7 +200,7 @@ def _filter(raw, project: Project, settings, base: Path, cwd: Path, reported_pat
                 continue
             for suppression in file.suppressions:
                 kept.extend(_unused(unused_rule, suppression, used, enabled_codes, settings, base, cwd))
-    return kept
+    return kept, suppressed_findings
 
 
 def _unused(rule, suppression: Suppression, used, enabled_codes, settings, base, cwd) -> list[Finding]:
@@ -182,17 +208,21 @@ def _unused(rule, suppression: Suppression, used, enabled_codes, settings, base,
     if selection.ignored_by_path(rule.code, rule.name, relative, settings.per_file_ignores):
         return []
     if suppression.codes is None:
-        if not any(s is suppression for s, _ in used):
-            return [rule.finding(suppression.location, "`# preflight: ignore` suppresses nothing on line "
-                                 f"{suppression.target_line}: remove it")]
-        return []
-    results = []
+        if any(s is suppression for s, _ in used):
+            return []
+        fix = Fix("remove the unused suppression", (suppression.without(set()),))
+        return [rule.finding(suppression.location, "`# preflight: ignore` suppresses nothing on line "
+                             f"{suppression.target_line}: remove it", fix=fix)]
+    messages: list[tuple[str, str]] = []
     for code in suppression.codes:
         target = rule_by_key(code)
         if target is None:
-            results.append(rule.finding(suppression.location, f"`{code}` in this suppression is not a preflight "
-                                        "rule: fix the code or remove it"))
+            messages.append((code, f"`{code}` in this suppression is not a preflight rule: fix the code or remove it"))
         elif target.code in enabled_codes and (suppression, code) not in used:
-            results.append(rule.finding(suppression.location, f"the suppression of {target.code} ({target.name}) "
-                                        f"matches no finding on line {suppression.target_line}: remove it"))
-    return results
+            messages.append((code, f"the suppression of {target.code} ({target.name}) matches no finding on line "
+                                   f"{suppression.target_line}: remove it"))
+    if not messages:
+        return []
+    fix = Fix("remove the unused codes", (suppression.without({code for code, _ in messages}),))
+    return [rule.finding(suppression.location, message, fix=fix if index == 0 else None)
+            for index, (_, message) in enumerate(messages)]

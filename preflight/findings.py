@@ -54,6 +54,21 @@ class Related:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text between two positions (end column exclusive) with `replacement`."""
+
+    location: Location
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     name: str
@@ -61,6 +76,7 @@ class Finding:
     message: str
     location: Location
     related: tuple[Related, ...] = field(default=())
+    fix: Fix | None = None
 
     @property
     def sort_key(self) -> tuple:

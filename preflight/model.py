@@ -307,6 +307,8 @@ class SecretArgument:
 
     location: Location
     flag: str
+    value_location: Location | None = None  # `NAME=value` in `-e NAME=value`: `-e NAME` passes the same value
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

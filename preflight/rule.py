@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from preflight.findings import Finding, Location, Related, Severity
+from preflight.findings import Finding, Fix, Location, Related, Severity
 
 if TYPE_CHECKING:
     from preflight.project import Project
@@ -57,7 +57,7 @@ class Rule:
     why: ClassVar[str]
     examples: ClassVar[list[Example]] = []
     Options: ClassVar[type[BaseModel]] = NoOptions
-    fix: ClassVar[str | None] = None  # how a finding is fixed automatically, when it can be
+    autofix: ClassVar[str | None] = None  # what `--fix` does, and why it is safe; None: no automatic fix
 
     def __init__(self, options: BaseModel | None = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -66,8 +66,8 @@ class Rule:
         raise NotImplementedError
 
     def finding(self, location: Location, message: str, *, severity: Severity | None = None,
-                related: tuple[Related, ...] | list[Related] = ()) -> Finding:
-        return Finding(self.code, self.name, severity or self.severity, message, location, tuple(related))
+                related: tuple[Related, ...] | list[Related] = (), fix: Fix | None = None) -> Finding:
+        return Finding(self.code, self.name, severity or self.severity, message, location, tuple(related), fix)
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-from preflight.findings import Finding, Location
+from preflight.findings import Edit, Finding, Location
 
 _DIRECTIVE = re.compile(r"#\s*preflight:\s*ignore(?:\[(?P<codes>[^\]]*)\])?(?P<reason>.*)$", re.IGNORECASE)
 _YAML_COMMENT = re.compile(r"(?:^|\s)(#.*)$")
@@ -24,6 +24,19 @@ class Suppression:
     target_line: int
     codes: tuple[str, ...] | None  # None: every code
     reason: str = ""
+    alone: bool = False  # the comment is the only thing on its line
+    gap: int = 0  # whitespace between the code and a trailing comment
+
+    def without(self, unused: set[str]) -> Edit:
+        """The edit that drops `unused` codes: the whole comment (or line) when nothing is left."""
+        loc = self.location
+        kept = [c for c in self.codes or () if c not in unused]
+        if kept:
+            reason = f" {self.reason}" if self.reason else ""
+            return Edit(loc, f"# preflight: ignore[{', '.join(kept)}]{reason}")
+        if self.alone:
+            return Edit(Location(loc.path, loc.line, 1, loc.line + 1, 1), "")
+        return Edit(Location(loc.path, loc.line, loc.column - self.gap, loc.line, loc.end_column), "")
 
     def matches(self, finding: Finding) -> bool:
         return finding.location.line == self.target_line and (
@@ -72,18 +85,21 @@ def find(path: str, text: str, language: str) -> list[Suppression]:
         return []
     comments = _comments_python(text) if language == "python" else _comments_hash(text)
     result: list[Suppression] = []
+    lines = text.splitlines()
     standalone_lines = {line for line, _, _, alone in comments if alone}
     for line, column, comment, alone in comments:
         parsed = _parse(comment)
         if parsed is None:
             continue
         codes, reason = parsed
-        location = Location(path, line, column, line, column + len(comment))
+        location = Location(path, line, column, line, column + len(comment.rstrip()))
         if not alone:
-            result.append(Suppression(location, line, codes, reason))
+            before = lines[line - 1][: column - 1] if line <= len(lines) else ""
+            gap = len(before) - len(before.rstrip())
+            result.append(Suppression(location, line, codes, reason, False, gap))
             continue
         target = line + 1  # the next line that is not itself a comment
         while target in standalone_lines:
             target += 1
-        result.append(Suppression(location, target, codes, reason))
+        result.append(Suppression(location, target, codes, reason, True))
     return result

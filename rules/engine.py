@@ -51,5 +51,7 @@ class UnusedSuppression(Rule):
              also_select=("WB001",)),
     ]
 
+    autofix = "Removes the unused codes, or the whole comment when none is left. Safe: it suppressed nothing."
+
     def check(self, project: Project) -> Iterator[Finding]:
         return iter(())

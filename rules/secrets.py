@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Severity
+from preflight.findings import Edit, Finding, Fix, Severity
 from preflight.model import EnvDeclaration, ImageInstruction, SecretArgument, SecretLiteral, WandbLogin
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
@@ -150,8 +150,14 @@ class SecretOnCommandLine(Rule):
         Good("run.sh", "#!/bin/bash\ndocker run -e WANDB_API_KEY trainer python train.py\n"),
     ]
 
+    autofix = ("`-e NAME=$VALUE` becomes `-e NAME`: docker takes the same value from the caller's environment, "
+               "without putting it on the command line. Safe.")
+
     def check(self, project: Project) -> Iterator[Finding]:
         for argument in project.facts(SecretArgument):
+            fix = None
+            if argument.value_location is not None and argument.name:
+                fix = Fix(f"pass {argument.name} without a value", (Edit(argument.value_location, argument.name),))
             yield self.finding(argument.location, f"`{argument.flag}` puts the key on the command line, visible in "
                                "`ps` to every user of the machine and in logs; pass it through the environment "
-                               "(`-e WANDB_API_KEY` without a value, or WANDB_API_KEY for wandb login)")
+                               "(`-e WANDB_API_KEY` without a value, or WANDB_API_KEY for wandb login)", fix=fix)

@@ -57,17 +57,18 @@ class JsonReport(BaseModel):
     summary: JsonSummary
 
 
+def finding(f: Finding) -> JsonFinding:
+    return JsonFinding(
+        code=f.code, name=f.name, severity=f.severity.value, message=f.message,
+        location=JsonLocation.of(f.location),
+        related=[JsonRelated(location=JsonLocation.of(r.location), message=r.message) for r in f.related],
+    )
+
+
 def build(findings: list[Finding], files: int) -> JsonReport:
     count = {s: sum(1 for f in findings if f.severity.value == s) for s in ("error", "warning", "info")}
     return JsonReport(
-        findings=[
-            JsonFinding(
-                code=f.code, name=f.name, severity=f.severity.value, message=f.message,
-                location=JsonLocation.of(f.location),
-                related=[JsonRelated(location=JsonLocation.of(r.location), message=r.message) for r in f.related],
-            )
-            for f in findings
-        ],
+        findings=[finding(f) for f in findings],
         summary=JsonSummary(files=files, findings=len(findings), errors=count["error"], warnings=count["warning"],
                             infos=count["info"]),
     )
@@ -75,6 +76,11 @@ def build(findings: list[Finding], files: int) -> JsonReport:
 
 def render(findings: list[Finding], files: int) -> str:
     return build(findings, files).model_dump_json(indent=2) + "\n"
+
+
+def render_lines(findings: list[Finding]) -> str:
+    """json-lines: one finding object (the `findings[]` item schema) per line."""
+    return "".join(finding(f).model_dump_json() + "\n" for f in findings)
 
 
 def schema() -> dict:

@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
-
 import click
 
 from preflight import secrets
 from preflight.findings import Finding, Severity
+from preflight.sourcelines import SourceLines
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
 
-class _Lines:
-    """Source lines for code frames, read once per file and only for files with findings."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, list[str]] = {}
-
-    def get(self, path: str, number: int) -> str | None:
-        if path not in self._cache:
-            try:
-                data = Path(path).read_bytes()
-                self._cache[path] = data.decode("utf-8", errors="replace").splitlines() if len(data) < 8 << 20 else []
-            except OSError:
-                self._cache[path] = []
-        lines = self._cache[path]
-        return lines[number - 1] if 0 < number <= len(lines) else None
-
-
-def render(findings: list[Finding], files: int, *, colour: bool, show_source: bool = True) -> str:
+def render(findings: list[Finding], files: int, *, colour: bool, show_source: bool = True,
+           lines: SourceLines | None = None) -> str:
     style = (lambda text, **kw: click.style(text, **kw)) if colour else (lambda text, **kw: text)
     out: list[str] = []
-    lines = _Lines()
+    lines = lines or SourceLines()
     for finding in findings:
         loc = finding.location
         head = style(f"{loc.path}:{loc.line}:{loc.column}:", bold=True)
@@ -45,7 +28,7 @@ def render(findings: list[Finding], files: int, *, colour: bool, show_source: bo
     return "\n".join(out) + "\n"
 
 
-def _frame(finding: Finding, lines: _Lines, style) -> list[str]:
+def _frame(finding: Finding, lines: SourceLines, style) -> list[str]:
     loc = finding.location
     text = lines.get(loc.path, loc.line)
     if text is None:

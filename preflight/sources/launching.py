@@ -76,7 +76,7 @@ def launches_from_script(
     base_dir = context.base_dir
     for command in shell.parse(script):
         argv = command.argv
-        result.facts.extend(_secret_arguments(command, locate))
+        result.facts.extend(_secret_arguments(command, locate, script))
         exported = shell.assignments(command)
         if exported:
             location = locate(command)
@@ -115,7 +115,7 @@ def launch_from_argv(argv: list[str], context: LaunchContext, location: Location
                    lambda _: location)
 
 
-def _secret_arguments(command: shell.SimpleCommand, locate) -> list[SecretArgument]:
+def _secret_arguments(command: shell.SimpleCommand, locate, script: str) -> list[SecretArgument]:
     found = []
     argv = command.argv
     for index, word in enumerate(argv):
@@ -125,7 +125,8 @@ def _secret_arguments(command: shell.SimpleCommand, locate) -> list[SecretArgume
         if assignment is not None:
             name, has_value, value = assignment.partition("=")
             if name in TRACKING_KEYS and has_value and value:
-                found.append(SecretArgument(locate(command), f"-e {name}=..."))
+                found.append(SecretArgument(locate(command), f"-e {name}=...",
+                                            _assignment_location(command, locate, script, name), name))
         elif word.startswith("--"):
             flag, eq, value = word[2:].partition("=")
             has_value = bool(value) if eq else index + 1 < len(argv) and not argv[index + 1].startswith("-")
@@ -136,6 +137,15 @@ def _secret_arguments(command: shell.SimpleCommand, locate) -> list[SecretArgume
         if positional:
             found.append(SecretArgument(locate(command), "wandb login KEY"))
     return found
+
+
+def _assignment_location(command: shell.SimpleCommand, locate, script: str, name: str) -> Location | None:
+    """The exact span of `NAME=value` as written, so that a fix can rewrite it to `NAME`."""
+    match = re.compile(re.escape(name) + r"=[^\s\"']*").search(script, command.offset)
+    if match is None or "\n" in script[command.offset: match.start()].replace("\\\n", ""):
+        return None
+    start = locate(dataclasses.replace(command, offset=match.start()))
+    return Location(start.path, start.line, start.column, start.line, start.column + len(match.group(0)))
 
 
 def _crossing(pairs, outer: dict[str, EnvBinding], location: Location, origin: str,

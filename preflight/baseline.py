@@ -1,0 +1,89 @@
+"""Baselines: adopt preflight in an existing repository by recording today's findings and
+reporting only new ones.
+
+A finding's fingerprint is its rule, its path and the whitespace-normalised text of the flagged
+line, plus its rank among identical ones, so it stays matched when lines above it move. Entries
+that no longer match any finding are stale (fixed, or changed beyond recognition) and reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from preflight import __version__
+from preflight.findings import Finding
+from preflight.sourcelines import SourceLines
+
+
+class BaselineEntry(BaseModel):
+    code: str
+    path: str
+    fingerprint: str
+    message: str = ""
+
+
+class BaselineFile(BaseModel):
+    tool: str = "preflight"
+    version: str = __version__
+    entries: list[BaselineEntry]
+
+
+class BaselineError(Exception):
+    pass
+
+
+def fingerprints(findings: list[Finding], lines: SourceLines) -> dict[Finding, str]:
+    seen: Counter = Counter()
+    result = {}
+    for finding in sorted(findings, key=lambda f: f.sort_key):
+        text = " ".join((lines.get(finding.location.path, finding.location.line) or "").split())
+        key = (finding.code, finding.location.path, text)
+        seen[key] += 1
+        digest = hashlib.sha256("\x1f".join([*key, str(seen[key])]).encode("utf-8")).hexdigest()
+        result[finding] = digest[:32]
+    return result
+
+
+def write(path: Path, findings: list[Finding], prints: dict[Finding, str]) -> int:
+    entries = [BaselineEntry(code=f.code, path=f.location.path, fingerprint=prints[f], message=f.message[:120])
+               for f in sorted(findings, key=lambda f: f.sort_key)]
+    path.write_text(BaselineFile(entries=entries).model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return len(entries)
+
+
+def load(path: Path) -> BaselineFile:
+    try:
+        return BaselineFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
+    except (ValueError, ValidationError) as exc:
+        raise BaselineError(f"{path}: not a preflight baseline ({str(exc).splitlines()[0]})") from None
+
+
+@dataclass
+class Applied:
+    kept: list[Finding]
+    hidden: int
+    stale: list[BaselineEntry]
+
+
+def apply(findings: list[Finding], prints: dict[Finding, str], baseline: BaselineFile,
+          checked_paths: set[str] | None = None) -> Applied:
+    known = {entry.fingerprint: entry for entry in baseline.entries}
+    matched: set[str] = set()
+    kept = []
+    for finding in findings:
+        fingerprint = prints.get(finding)
+        if fingerprint in known:
+            matched.add(fingerprint)
+        else:
+            kept.append(finding)
+    stale = [e for e in baseline.entries if e.fingerprint not in matched
+             and (checked_paths is None or e.path in checked_paths)]
+    return Applied(kept, len(findings) - len(kept), stale)

@@ -1,0 +1,53 @@
+"""GitHub Actions workflow commands (annotations), and the Markdown step summary.
+
+Only a handful of annotations show per step in the UI, so the full list goes to
+`$GITHUB_STEP_SUMMARY` as a table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from preflight.findings import Finding, Severity
+
+_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(findings: list[Finding]) -> str:
+    lines = []
+    for finding in findings:
+        loc = finding.location
+        properties = [f"file={escape_property(loc.path)}", f"line={loc.line}", f"col={loc.column}"]
+        if loc.end_line > loc.line:
+            properties = [f"file={escape_property(loc.path)}", f"line={loc.line}", f"endLine={loc.end_line}"]
+        elif loc.end_column > loc.column:
+            properties.append(f"endColumn={loc.end_column}")
+        properties.append(f"title={escape_property(f'{finding.code} {finding.name}')}")
+        lines.append(f"::{_COMMAND[finding.severity]} {','.join(properties)}::{escape_data(finding.message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def summary(findings: list[Finding], files: int) -> str:
+    if not findings:
+        return f"### preflight\n\nNo findings in {files} files.\n"
+    counts = Counter(f.severity for f in findings)
+    parts = ", ".join(f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s])
+    out = [f"### preflight: {len(findings)} finding{'s' if len(findings) != 1 else ''} ({parts})", "",
+           "| Location | Rule | Message |", "|---|---|---|"]
+    for finding in findings:
+        loc = finding.location
+        out.append(f"| `{_cell(loc.path)}:{loc.line}:{loc.column}` | {finding.code} `{finding.name}` | "
+                   f"{_cell(finding.message)} |")
+    return "\n".join(out) + "\n"

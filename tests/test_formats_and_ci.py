@@ -1,0 +1,208 @@
+"""Output formats, each checked by a real consumer or schema; baselines, --add-ignores, --fix/--diff,
+stdin and --force-exclude."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from preflight.cli import main
+
+DATA = Path(__file__).parent / "data"
+BAD = "import wandb\n\nwandb.init(project='p')  # preflight: ignore[WB001] scratch run\nwandb.init(project='q')\n"
+FILES = {
+    "train.py": BAD,
+    "mlf.py": "import mlflow\nmlflow.log_artifacts('out,put%s:x')\n",
+    "run.sh": "docker run -e WANDB_API_KEY=$WANDB_API_KEY img python train.py\n",
+}
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    def invoke(*args, files=None, input=None):
+        for name, content in (files or {}).items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+    invoke.root = tmp_path
+    return invoke
+
+
+def test_sarif_is_valid_and_complete(cli):
+    result = cli("check", "--format", "sarif", files=FILES)
+    assert result.exit_code == 1
+    document = json.loads(result.output)
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(document)
+    run = document["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert {"WB001", "MLF001", "SEC005"} <= set(rules)
+    assert rules["MLF001"]["defaultConfiguration"]["level"] == "error" and rules["MLF001"]["help"]["text"]
+    by_rule = {}
+    for item in run["results"]:
+        by_rule.setdefault(item["ruleId"], []).append(item)
+        assert run["tool"]["driver"]["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
+    suppressed = [r for r in by_rule["WB001"] if r.get("suppressions")]
+    assert len(suppressed) == 1 and suppressed[0]["suppressions"][0]["justification"] == "scratch run"
+    active = [r for r in by_rule["WB001"] if not r.get("suppressions")][0]
+    region = active["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (4, 1)
+    assert by_rule["SEC005"][0]["level"] == "warning"
+
+
+def _unescape(value: str) -> str:
+    return value.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+
+
+def test_github_annotations_and_summary(cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = cli("check", "--format", "github", files=FILES)
+    commands = [re.fullmatch(r"::(error|warning|notice) ([^:]*)::(.*)", line) for line in result.output.splitlines()]
+    assert all(commands) and len(commands) == 3
+    parsed = [(m.group(1), dict(p.split("=", 1) for p in m.group(2).split(",")), _unescape(m.group(3))) for m in commands]
+    mlf = next(p for p in parsed if p[1]["title"].startswith("MLF001"))
+    assert mlf[0] == "error" and mlf[1]["file"] == "mlf.py" and mlf[1]["line"] == "2"
+    assert "'out,put%s:x'" in mlf[2] and "%25" in result.output
+    assert "| `mlf.py:2:1` | MLF001 `unchecked-artifact-path` |" in summary.read_text()
+
+
+GITLAB_SCHEMA = {  # the fields GitLab's Code Quality widget requires (docs: ci/testing/code_quality)
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["description", "check_name", "fingerprint", "severity", "location"],
+        "properties": {
+            "description": {"type": "string"}, "check_name": {"type": "string"}, "fingerprint": {"type": "string"},
+            "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
+            "location": {"type": "object", "required": ["path"], "properties": {
+                "path": {"type": "string"},
+                "positions": {"type": "object", "required": ["begin"]},
+                "lines": {"type": "object", "required": ["begin"]}}, "anyOf": [
+                {"required": ["positions"]}, {"required": ["lines"]}]},
+        },
+    },
+}
+
+
+def test_gitlab_code_quality(cli):
+    files = {**FILES, "twice.py": "import wandb\nwandb.init()\nwandb.init()\n"}
+    issues = json.loads(cli("check", "--format", "gitlab", files=files).output)
+    jsonschema.validate(issues, GITLAB_SCHEMA)
+    fingerprints = [i["fingerprint"] for i in issues]
+    assert len(fingerprints) == len(set(fingerprints)) == 5
+
+
+def test_junit_parses(cli):
+    root = ElementTree.fromstring(cli("check", "--format", "junit", files=FILES).output.encode())
+    cases = root.findall(".//testcase")
+    assert root.get("failures") == "3" and len(cases) == 3
+    assert {c.find("failure").get("type") for c in cases} == {"WB001", "MLF001", "SEC005"}
+    clean = ElementTree.fromstring(cli("check", "--format", "junit", "--select", "ENV").output.encode())
+    assert clean.get("failures") == "0" and len(clean.findall(".//testcase")) == 1
+
+
+def test_json_lines_items_match_the_schema(cli):
+    from preflight import docgen
+
+    schema = docgen.json_schema()
+    item_schema = {**schema["$defs"]["JsonFinding"], "$defs": schema["$defs"]}
+    lines = cli("check", "--format", "json-lines", files=FILES).output.splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        jsonschema.validate(json.loads(line), item_schema)
+
+
+def test_output_file(cli):
+    result = cli("check", "--format", "json", "--output-file", "report.json", files=FILES)
+    assert result.exit_code == 1 and result.output == ""
+    assert json.loads((cli.root / "report.json").read_text())["summary"]["findings"] == 3
+
+
+# -- baselines ------------------------------------------------------------------------------------
+
+def test_baseline_survives_moved_lines_and_reports_new_and_stale(cli):
+    cli("check", files=FILES)
+    written = cli("check", "--write-baseline", "preflight-baseline.json")
+    assert written.exit_code == 0 and "wrote 3 findings" in written.output
+    assert cli("check", "--baseline", "preflight-baseline.json").exit_code == 0
+    # lines move: still matched; a new finding is reported; a fixed one makes its entry stale
+    moved = "# header\n# more header\n" + BAD + "wandb.init(project='new')\n"
+    result = cli("check", "--no-show-source", "--baseline", "preflight-baseline.json",
+                 files={"train.py": moved, "mlf.py": "print('fixed')\n"})
+    assert result.exit_code == 1
+    assert [l.split(":")[:3] for l in result.output.splitlines() if ": WB001" in l or "WB001 [" in l] == [
+        ["train.py", "7", "1"]]
+    assert "stale baseline entry: MLF001 in mlf.py" in result.output
+
+
+def test_bad_baseline_is_a_usage_error(cli):
+    assert cli("check", "--baseline", "missing.json", files=FILES).exit_code == 2
+    assert cli("check", "--baseline", "train.py").exit_code == 2
+
+
+# -- bulk suppression and fixes -------------------------------------------------------------------
+
+def test_add_ignores(cli):
+    files = {**FILES, "Dockerfile": "FROM x\nARG WANDB_API_KEY\n", "ax.yml": "base_model: m\ndatasets: []\nwandb_project: p\n"}
+    result = cli("check", "--add-ignores", "legacy, tracked in JIRA-12", files=files)
+    assert result.exit_code == 0, result.output
+    assert "wandb.init(project='q')  # preflight: ignore[WB001] legacy, tracked in JIRA-12" in \
+        (cli.root / "train.py").read_text()
+    assert (cli.root / "Dockerfile").read_text() == \
+        "FROM x\n# preflight: ignore[SEC003] legacy, tracked in JIRA-12\nARG WANDB_API_KEY\n"
+    assert cli("check").exit_code == 0
+
+
+def test_fix_and_diff(cli):
+    files = {"run.sh": "docker run -e \"WANDB_API_KEY=$KEY\" -e WANDB_PROJECT=p img\n",
+             "a.py": "x = 1  # preflight: ignore[WB001, MLF001] old\ny = 2\n",
+             "b.py": "# preflight: ignore[WB001]\nz = 3\n"}
+    diff = cli("check", "--diff", files=files)
+    assert diff.exit_code == 1
+    assert "-docker run -e \"WANDB_API_KEY=$KEY\" -e WANDB_PROJECT=p img" in diff.output
+    assert "+docker run -e \"WANDB_API_KEY\" -e WANDB_PROJECT=p img" in diff.output
+    assert (cli.root / "run.sh").read_text() == files["run.sh"]  # --diff writes nothing
+    fixed = cli("check", "--fix")
+    assert fixed.exit_code == 0, fixed.output
+    assert (cli.root / "run.sh").read_text() == "docker run -e \"WANDB_API_KEY\" -e WANDB_PROJECT=p img\n"
+    assert (cli.root / "a.py").read_text() == "x = 1\ny = 2\n"
+    assert (cli.root / "b.py").read_text() == "z = 3\n"
+
+
+def test_fix_keeps_the_used_codes(cli):
+    source = "import wandb\nwandb.init()  # preflight: ignore[WB001, MLF001] reviewed\n"
+    assert cli("check", "--fix", files={"t.py": source}).exit_code == 0
+    assert (cli.root / "t.py").read_text() == "import wandb\nwandb.init()  # preflight: ignore[WB001] reviewed\n"
+
+
+# -- editors and pre-commit -----------------------------------------------------------------------
+
+def test_stdin(cli):
+    cli("check", files={".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
+                                                   "      - run: python train.py\n"})
+    result = cli("check", "-", "--stdin-filename", "train.py", "--no-show-source",
+                 input="import wandb\nwandb.init(project='p')\n")
+    assert result.exit_code == 1
+    locations = [l.split(" ")[0] for l in result.output.splitlines()[:-1]]
+    assert locations == [".github/workflows/t.yml:6:14:", "train.py:2:1:"]
+    assert not (cli.root / "train.py").exists()
+    assert cli("check", "-", input="x").exit_code == 2
+
+
+def test_force_exclude(cli):
+    files = {"pyproject.toml": '[tool.preflight]\nextend-exclude = ["legacy"]\n', "legacy/old.py": BAD}
+    assert cli("check", "legacy/old.py", files=files).exit_code == 1
+    assert cli("check", "--force-exclude", "legacy/old.py").exit_code == 0
