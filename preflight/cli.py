@@ -70,7 +70,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
     if "-" in paths:
         if not stdin_filename:
             _usage("reading from stdin (`-`) needs --stdin-filename")
-        stdin = (stdin_filename, click.get_binary_stream("stdin").read().decode("utf-8", errors="replace"))
+        with click.open_file("-", "rb") as handle:
+            stdin = (stdin_filename, handle.read().decode("utf-8", errors="replace"))
     options = dict(config_path=config_path, select=_split(select) or None, extend_select=_split(extend_select),
                    ignore=_split(ignore), force_exclude=force_exclude, stdin=stdin)
     targets = [p for p in paths if p != "-"] or ([] if stdin else ["."])

@@ -36,9 +36,9 @@ def user_repo(tmp_path, env):
     return tmp_path
 
 
-def try_repo(user_repo: Path, env, *files: str):
-    return _run([sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "preflight", "--files", *files],
-                user_repo, env)
+def try_repo(user_repo: Path, env, *files: str, hook: str = "preflight"):
+    args = ["--files", *files] if files else ["--all-files"]
+    return _run([sys.executable, "-m", "pre_commit", "try-repo", str(REPO), hook, *args], user_repo, env)
 
 
 def test_hook_blocks_a_finding(user_repo, env):
@@ -55,6 +55,28 @@ def test_hook_passes_a_clean_file(user_repo, env):
     result = try_repo(user_repo, env, "train.py")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Passed" in result.stdout
+
+
+def test_project_hook_checks_the_whole_project(user_repo, env):
+    """A commit that touches only the README still fails while a workflow lacks the key."""
+    (user_repo / "train.py").write_text(GOOD)
+    (user_repo / ".github" / "workflows").mkdir(parents=True)
+    (user_repo / ".github" / "workflows" / "t.yml").write_text(
+        "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: python train.py\n")
+    (user_repo / "README.md").write_text("hello\n")
+    _run(["git", "add", "."], user_repo, env, check=True)
+    result = try_repo(user_repo, env, "README.md", hook="preflight-project")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ".github/workflows/t.yml:6:14: ENV001" in result.stdout
+
+
+def test_force_exclude_keeps_excluded_files_out(user_repo, env):
+    (user_repo / "pyproject.toml").write_text('[tool.preflight]\nextend-exclude = ["legacy"]\n')
+    (user_repo / "legacy").mkdir()
+    (user_repo / "legacy" / "old.py").write_text(BAD)
+    _run(["git", "add", "."], user_repo, env, check=True)
+    result = try_repo(user_repo, env, "legacy/old.py")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_installed_hook_blocks_the_commit(user_repo, env):
