@@ -58,3 +58,37 @@ def test_example_project(monkeypatch):
     clean = {"examples/sft.py", "examples/configs/sft.yaml", "examples/configs/axolotl-qlora.yml",
              "examples/scripts/evaluate.py", "examples/sweep.yaml", "examples/slurm/eval.sbatch"}
     assert not clean & {f.location.path for f in result.findings}
+
+
+def _blocks(language: str) -> list[str]:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return [block.split("```", 1)[0] for block in readme.split(f"```{language}\n")[1:]]
+
+
+def test_readme_yaml_snippets_are_valid_and_match_the_repository():
+    import yaml
+
+    hooks = {hook["id"] for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    snippets = [yaml.safe_load(block) for block in _blocks("yaml")]
+    assert len(snippets) >= 3
+    for snippet in snippets:
+        for repo in snippet.get("repos", []) if isinstance(snippet, dict) else []:
+            assert {hook["id"] for hook in repo["hooks"]} <= hooks
+    steps = [step for s in snippets if isinstance(s, dict) and "jobs" in s for job in s["jobs"].values()
+             for step in job["steps"]]
+    uses = [step for step in steps if "preflight" in step.get("uses", "")]
+    assert uses and set(uses[0].get("with", {})) <= set(action["inputs"])
+    assert action["runs"]["using"] == "composite"
+
+
+def test_readme_commands_use_real_options():
+    from click.testing import CliRunner
+
+    from preflight.cli import main
+
+    help_text = CliRunner().invoke(main, ["check", "--help"]).output
+    for block in _blocks("sh"):
+        for option in __import__("re").findall(r"(--[a-z][a-z-]+)", block):
+            if "preflight check" in block:
+                assert option in help_text or option in ("--all-files",), option
