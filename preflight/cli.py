@@ -61,8 +61,12 @@ FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
 @click.option("--diff", "show_diff", is_flag=True, help="Show the fixes as a diff instead of applying them.")
 @click.option("--force-exclude", is_flag=True, help="Apply `exclude` even to paths named on the command line.")
 @click.option("--stdin-filename", type=click.Path(), help="The name of the file read from stdin (`-`).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where the facts cache lives "
+                                                                     "(default: .preflight_cache beside the configuration).")
 def check(paths, select, extend_select, ignore, output_format, output_file, config_path, exit_zero, statistics,
-          no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude, stdin_filename):
+          no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude, stdin_filename,
+          no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import engine
 
@@ -73,7 +77,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
         with click.open_file("-", "rb") as handle:
             stdin = (stdin_filename, handle.read().decode("utf-8", errors="replace"))
     options = dict(config_path=config_path, select=_split(select) or None, extend_select=_split(extend_select),
-                   ignore=_split(ignore), force_exclude=force_exclude, stdin=stdin)
+                   ignore=_split(ignore), force_exclude=force_exclude, stdin=stdin, use_cache=not no_cache,
+                   cache_dir=Path(cache_dir) if cache_dir else None)
     targets = [p for p in paths if p != "-"] or ([] if stdin else ["."])
     result = _run(engine, targets, options)
     if fix or show_diff:

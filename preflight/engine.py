@@ -12,13 +12,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from preflight import classify
 from preflight import config as config_module
 from preflight import discover as discovery
 from preflight import secrets, selection
+from preflight.cache import DIRECTORY as CACHE_DIRECTORY
+from preflight.cache import FactsCache
+from preflight.collect import collect
 from preflight.extract import extract
-from preflight.findings import Finding, Fix, Location, Severity
-from preflight.model import FileFacts, ParseError
+from preflight.findings import Finding, Fix, Severity
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
 from preflight.sourcelines import SourceLines
@@ -61,22 +62,6 @@ def _rule_options(settings: config_module.Settings, source: Path | None) -> dict
     return options
 
 
-def read_facts(path: Path, display: str, internal_errors: list[str]) -> FileFacts:
-    """One file's facts. Unreadable input is a PF001 fact; a bug in an extractor is an internal
-    error (exit 2) that still leaves every other file's findings in the report."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        error = ParseError(Location.start_of(display), f"cannot read the file: {reason}")
-        return FileFacts(display, classify.kind_by_path(display), [error])
-    try:
-        return extract(display, data)
-    except Exception:
-        internal_errors.append(f"analysing {display} failed:\n{traceback.format_exc()}")
-        return FileFacts(display, None)
-
-
 def check(
     paths: Sequence[str],
     *,
@@ -87,8 +72,13 @@ def check(
     cwd: Path | None = None,
     force_exclude: bool = False,
     stdin: tuple[str, str] | None = None,
+    use_cache: bool = False,
+    cache_dir: Path | None = None,
+    workers: int | None = None,
 ) -> CheckResult:
-    """Check `paths`; `stdin` is (filename, text) for one file given on standard input."""
+    """Check `paths`; `stdin` is (filename, text) for one file given on standard input. With
+    `use_cache`, facts are cached in `cache_dir` (default: .preflight_cache beside the configuration);
+    `workers` caps the process pool (1: serial)."""
     cwd = (cwd or Path.cwd()).absolute()
     paths = [raw if Path(raw).is_absolute() else str(cwd / raw) for raw in (list(paths) or ["."])]
     stdin_path = None
@@ -127,7 +117,13 @@ def check(
         raise UsageError(str(exc)) from None
 
     internal_errors: list[str] = []
-    files = [read_facts(path, discovery.display_path(path, cwd), internal_errors) for path in found.files]
+    cache = FactsCache(cache_dir or loaded.base / CACHE_DIRECTORY) if use_cache else None
+    try:
+        files = collect([(path, discovery.display_path(path, cwd)) for path in found.files], cache, internal_errors,
+                        workers)
+    finally:
+        if cache is not None:
+            cache.close()
     overrides: dict[str, str] = {}
     if stdin_path is not None and stdin is not None:
         display = discovery.display_path(stdin_path, cwd)

@@ -51,6 +51,21 @@ _DOCUMENT_EXTRACTORS = {
 }
 
 
+def quick(path: str, data: bytes) -> FileFacts | None:
+    """The facts of a file that needs no parse (most files of a large repository), else None.
+    This is the pre-filter: it costs a substring search, and never changes what is reported."""
+    path_kind = classify.kind_by_path(path)
+    if path_kind is None:
+        return FileFacts(path, None)
+    if secretscan.might_contain(data):
+        return None
+    if path_kind == classify.PYTHON and not mentions_tracking(data):
+        return FileFacts(path, classify.PYTHON, imports_pending=b"import" in data)
+    if path_kind == "json" and not _JSON_PREFILTER.search(data):
+        return FileFacts(path, None)
+    return None
+
+
 def extract(path: str, data: bytes) -> FileFacts:
     path_kind = classify.kind_by_path(path)
     if path_kind is None:
@@ -66,8 +81,6 @@ def extract(path: str, data: bytes) -> FileFacts:
 
 def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
     if path_kind == classify.PYTHON and not mentions_tracking(data):
-        if b"import" not in data:
-            return FileFacts(path, classify.PYTHON)
         return FileFacts(path, classify.PYTHON, python.imports_only(data.decode("utf-8", errors="replace")))
     if path_kind == "json" and not _JSON_PREFILTER.search(data):
         return FileFacts(path, None)

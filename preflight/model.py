@@ -348,3 +348,4 @@ class FileFacts:
     kind: str | None
     facts: list = field(default_factory=list)
     suppressions: list = field(default_factory=list)
+    imports_pending: bool = False  # a pre-filtered Python file: its imports are read only if a launcher needs them

@@ -113,11 +113,24 @@ class Project:
 
     # -- imports and W&B use --------------------------------------------------------------------
 
+    def _imports(self, path: str) -> list[LocalImport]:
+        file = self.files.get(path)
+        if file is not None and file.imports_pending:  # pre-filtered: read its imports now, once
+            from preflight.sources.python import imports_only
+
+            try:
+                text = (self.cwd / path).read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                text = ""
+            file.facts.extend(imports_only(text))
+            file.imports_pending = False
+        return self.facts_in(path, LocalImport)
+
     def imported_files(self, path: str) -> list[str]:
         """Scanned modules a Python file imports (relative imports, and absolute ones that resolve)."""
         result: list[str] = []
         directory = posixpath.dirname(path)
-        for imp in self.facts_in(path, LocalImport):
+        for imp in self._imports(path):
             if imp.level:
                 base = directory
                 for _ in range(imp.level - 1):

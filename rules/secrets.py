@@ -113,8 +113,8 @@ class LiteralSecretInEnv(Rule):
         "`${{ secrets.WANDB_API_KEY }}`, `${WANDB_API_KEY:?}`, `valueFrom: secretKeyRef:`."
     )
     examples = [
-        Bad("docker-compose.yml", f"services:\n  t:\n    image: trainer\n    environment:\n"
-            f"      HF_TOKEN: hf_Xq7Lm2Nb9Vc4Zr8Tp1Ks6Jd3Wf5Gh0Ay\n", expect="docker-compose.yml:5:7"),
+        Bad("docker-compose.yml", "services:\n  t:\n    image: trainer\n    environment:\n"
+            "      HF_TOKEN: hf_Xq7Lm2Nb9Vc4Zr8Tp1Ks6Jd3Wf5Gh0Ay\n", expect="docker-compose.yml:5:7"),
         Good("docker-compose.yml", "services:\n  t:\n    image: trainer\n    environment:\n"
              "      HF_TOKEN: ${HF_TOKEN:?}\n"),
     ]

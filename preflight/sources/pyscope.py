@@ -307,6 +307,3 @@ def argument(call: ast.Call, name: str, index: int | None = None) -> ast.expr | 
             return positional[index]
     return None
 
-
-def has_unpacking(call: ast.Call) -> bool:
-    return any(kw.arg is None for kw in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args)

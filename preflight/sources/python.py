@@ -12,7 +12,7 @@ from preflight.model import (
     WandbRun,
 )
 from preflight.sources import pyartifacts
-from preflight.sources.pyscope import Module, Scope, argument, has_unpacking, position
+from preflight.sources.pyscope import Module, Scope, argument, position
 from preflight.sources.text import SourceText
 
 WANDB_INIT = {"wandb.init", "wandb.sdk.init", "wandb.sdk.wandb_init.init"}

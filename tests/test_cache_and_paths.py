@@ -1,0 +1,122 @@
+"""The facts cache, the process pool and the pre-filter change how fast results come, never what
+they are: each is checked against the plain serial, uncached, unfiltered run."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from preflight import collect, engine, extract
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def corpus(tmp_path, monkeypatch):
+    """The example project plus files from the test suite's own inputs, in a folder of their own."""
+    root = tmp_path / "corpus"
+    shutil.copytree(REPO / "examples", root)
+    for index in range(30):  # files the pre-filter skips, and some it does not
+        (root / f"pkg/mod_{index}.py").parent.mkdir(exist_ok=True)
+        (root / f"pkg/mod_{index}.py").write_text(f"import os\n\ndef f{index}():\n    return {index}\n" * 50)
+    (root / "pkg/tracked.py").write_text("import wandb\n\nwandb.init(project='p')\n" + "x = 1\n" * 5000)
+    monkeypatch.chdir(root)
+    return root
+
+
+def findings(result) -> list[str]:
+    return [f"{f.location}: {f.code} {f.message}" for f in result.findings]
+
+
+def test_warm_run_equals_cold_run(corpus):
+    cold = engine.check(["."], use_cache=True)
+    database = corpus / ".preflight_cache" / "facts.sqlite3"
+    entries = sqlite3.connect(database).execute("SELECT COUNT(*) FROM facts").fetchone()[0]
+    assert entries >= 10
+    warm = engine.check(["."], use_cache=True)
+    assert findings(warm) == findings(cold) == findings(engine.check(["."]))
+    assert (corpus / ".preflight_cache" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_a_changed_file_is_recomputed(corpus):
+    engine.check(["."], use_cache=True)
+    (corpus / "train.py").write_text("import wandb\nwandb.init(project='p', name='named')\n")
+    after = engine.check(["."], use_cache=True)
+    assert not [f for f in after.findings if f.location.path == "train.py"]
+
+
+def test_a_corrupt_cache_is_set_aside(corpus):
+    expected = findings(engine.check(["."]))
+    directory = corpus / ".preflight_cache"
+    directory.mkdir()
+    (directory / "facts.sqlite3").write_bytes(b"this is not a database" * 100)
+    assert findings(engine.check(["."], use_cache=True)) == expected
+    assert findings(engine.check(["."], use_cache=True)) == expected
+
+
+def test_a_poisoned_entry_cannot_change_results(corpus):
+    expected = findings(engine.check(["."]))
+    engine.check(["."], use_cache=True)
+    database = sqlite3.connect(corpus / ".preflight_cache" / "facts.sqlite3")
+    database.execute("UPDATE facts SET facts = ?", (json.dumps({"$": "os.system", "cmd": "echo"}),))
+    database.commit()
+    assert findings(engine.check(["."], use_cache=True)) == expected
+
+
+def _run_in_process(root: str, queue) -> None:
+    import os
+
+    os.chdir(root)
+    queue.put([f"{f.location}: {f.code}" for f in engine.check(["."], use_cache=True).findings])
+
+
+def test_concurrent_runs_share_the_cache(corpus):
+    expected = [f"{f.location}: {f.code}" for f in engine.check(["."]).findings]
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_run_in_process, args=(str(corpus), queue)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    results = [queue.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=120)
+    assert all(result == expected for result in results)
+    assert findings(engine.check(["."], use_cache=True))  # the shared cache is still valid
+    count = sqlite3.connect(corpus / ".preflight_cache" / "facts.sqlite3").execute(
+        "PRAGMA integrity_check").fetchone()[0]
+    assert count == "ok"
+
+
+def test_pool_equals_serial(corpus, monkeypatch):
+    serial = findings(engine.check(["."], workers=1))
+    monkeypatch.setattr(collect, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(collect, "POOL_MIN_FILES", 1)
+    assert findings(engine.check(["."], workers=2)) == serial
+
+
+def test_prefilter_equals_full_path(corpus, monkeypatch):
+    filtered = findings(engine.check(["."]))
+    monkeypatch.setattr(extract, "mentions_tracking", lambda data: True)  # parse every Python file
+    full = findings(engine.check(["."]))
+    assert full == filtered
+
+
+def test_prefilter_equals_full_path_on_the_test_inputs(tmp_path, monkeypatch):
+    """Every rule example and trap file set, through the cheap and the full path."""
+    from preflight import examples as run_examples
+    from preflight.rule import all_rules
+
+    for rule in all_rules():
+        for example in rule.examples:
+            folder = tmp_path / f"{rule.code}-{rule.examples.index(example)}"
+            folder.mkdir()
+            run_examples.write(example, rule, folder)
+    monkeypatch.chdir(tmp_path)
+    filtered = findings(engine.check(["."], select=["ALL"]))
+    monkeypatch.setattr(extract, "mentions_tracking", lambda data: True)
+    assert findings(engine.check(["."], select=["ALL"])) == filtered
