@@ -8,30 +8,31 @@ that no longer match any finding are stale (fixed, or changed beyond recognition
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
-
 from preflight import __version__
 from preflight.findings import Finding
 from preflight.sourcelines import SourceLines
 
 
-class BaselineEntry(BaseModel):
+@dataclass(frozen=True)
+class BaselineEntry:
     code: str
     path: str
     fingerprint: str
     message: str = ""
 
 
-class BaselineFile(BaseModel):
+@dataclass(frozen=True)
+class BaselineFile:
+    entries: list[BaselineEntry]
     tool: str = "preflight"
     version: str = __version__
-    entries: list[BaselineEntry]
 
 
 class BaselineError(Exception):
@@ -53,16 +54,23 @@ def fingerprints(findings: list[Finding], lines: SourceLines) -> dict[Finding, s
 def write(path: Path, findings: list[Finding], prints: dict[Finding, str]) -> int:
     entries = [BaselineEntry(code=f.code, path=f.location.path, fingerprint=prints[f], message=f.message[:120])
                for f in sorted(findings, key=lambda f: f.sort_key)]
-    path.write_text(BaselineFile(entries=entries).model_dump_json(indent=2) + "\n", encoding="utf-8")
+    document = {"tool": "preflight", "version": __version__, "entries": [dataclasses.asdict(e) for e in entries]}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return len(entries)
 
 
 def load(path: Path) -> BaselineFile:
     try:
-        return BaselineFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or document.get("tool") != "preflight":
+            raise ValueError("the file was not written by preflight --write-baseline")
+        entries = [BaselineEntry(**{k: str(v) for k, v in item.items() if k in ("code", "path", "fingerprint",
+                                                                                  "message")})
+                   for item in document["entries"]]
+        return BaselineFile(entries, document["tool"], str(document.get("version", "")))
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise BaselineError(f"{path}: not a preflight baseline ({str(exc).splitlines()[0]})") from None
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from preflight import __version__, examples
+from preflight import __version__
 from preflight.findings import Severity
 from preflight.rule import Rule, all_rules, rule_by_key
 
@@ -90,15 +90,21 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
         result = _run(engine, targets, options)
     from preflight import baseline
 
-    prints = baseline.fingerprints(result.findings + [f for f, _ in result.suppressed], result.sources)
+    computed: dict = {}
+
+    def prints() -> dict:  # fingerprints read the flagged lines: only formats that need them pay
+        if not computed:
+            computed.update(baseline.fingerprints(result.findings + [f for f, _ in result.suppressed], result.sources))
+        return computed
+
     if write_baseline:
-        count = baseline.write(Path(write_baseline), result.findings, prints)
+        count = baseline.write(Path(write_baseline), result.findings, prints())
         click.echo(f"preflight: wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}", err=True)
         sys.exit(0)
     findings = result.findings
     if baseline_path:
         try:
-            applied = baseline.apply(findings, prints, baseline.load(Path(baseline_path)), result.checked_paths)
+            applied = baseline.apply(findings, prints(), baseline.load(Path(baseline_path)), result.checked_paths)
         except baseline.BaselineError as exc:
             _usage(str(exc))
         findings = applied.kept
@@ -156,34 +162,46 @@ def _add_ignores(result, reason: str) -> None:
                f"files" + (f"; {skipped} findings cannot be suppressed inline" if skipped else ""), err=True)
 
 
-def _report(result, findings, prints, output_format, output_file, statistics, no_show_source) -> None:
-    from preflight.report import github, gitlab, junit, sarif
-    from preflight.report import json as json_report
-    from preflight.report import text as text_report
-
-    colour = output_file is None and output_format == "text" and _use_colour(sys.stdout)
+def _render(result, findings, prints, output_format, statistics, no_show_source, colour) -> str:
     if output_format == "json":
-        out = json_report.render(findings, result.files)
-    elif output_format == "json-lines":
-        out = json_report.render_lines(findings)
-    elif output_format == "sarif":
-        suppressed = [(f, reason) for f, reason in result.suppressed]
-        out = sarif.render(findings, suppressed, result.rules, prints)
-    elif output_format == "github":
-        out = github.render(findings)
+        from preflight.report import json as json_report
+
+        return json_report.render(findings, result.files)
+    if output_format == "json-lines":
+        from preflight.report import json as json_report
+
+        return json_report.render_lines(findings)
+    if output_format == "sarif":
+        from preflight.report import sarif
+
+        return sarif.render(findings, list(result.suppressed), result.rules, prints())
+    if output_format == "github":
+        from preflight.report import github
+
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_file:
             with open(summary_file, "a", encoding="utf-8") as handle:
                 handle.write(github.summary(findings, result.files))
-    elif output_format == "gitlab":
-        out = gitlab.render(findings, prints)
-    elif output_format == "junit":
-        out = junit.render(findings, result.files)
-    elif statistics:
-        out = text_report.statistics(findings) + text_report.summary(findings, result.files) + "\n"
-    else:
-        out = text_report.render(findings, result.files, colour=colour, show_source=not no_show_source,
-                                 lines=result.sources)
+        return github.render(findings)
+    if output_format == "gitlab":
+        from preflight.report import gitlab
+
+        return gitlab.render(findings, prints())
+    if output_format == "junit":
+        from preflight.report import junit
+
+        return junit.render(findings, result.files)
+    from preflight.report import text as text_report
+
+    if statistics:
+        return text_report.statistics(findings) + text_report.summary(findings, result.files) + "\n"
+    return text_report.render(findings, result.files, colour=colour, show_source=not no_show_source,
+                              lines=result.sources)
+
+
+def _report(result, findings, prints, output_format, output_file, statistics, no_show_source) -> None:
+    colour = output_file is None and output_format == "text" and _use_colour(sys.stdout)
+    out = _render(result, findings, prints, output_format, statistics, no_show_source, colour)
     if output_file:
         Path(output_file).write_text(out, encoding="utf-8")
     else:
@@ -191,7 +209,8 @@ def _report(result, findings, prints, output_format, output_file, statistics, no
 
 
 def _rule_dict(rule: type[Rule]) -> dict:
-    options = rule.Options.model_json_schema().get("properties", {})
+    from preflight.options import describe
+
     return {
         "code": rule.code,
         "name": rule.name,
@@ -199,8 +218,7 @@ def _rule_dict(rule: type[Rule]) -> dict:
         "default": rule.severity is not Severity.INFO,
         "summary": rule.summary,
         "why": rule.why,
-        "options": {name: {"type": spec.get("type"), "default": spec.get("default"),
-                           "description": spec.get("description", "")} for name, spec in options.items()},
+        "options": describe(rule.Options),
     }
 
 
@@ -240,6 +258,8 @@ def explanation(rule: type[Rule]) -> str:
         if example.options:
             out.append(f"  (with options {example.options})")
         if example.bad:
+            from preflight import examples
+
             for finding in examples.run(rule, example):
                 loc = finding.location
                 out += textwrap.wrap(f"{loc.path}:{loc.line}:{loc.column}: {rule.code} {finding.message}", width=86,

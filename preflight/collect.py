@@ -18,7 +18,7 @@ from preflight.extract import extract, quick
 from preflight.findings import Location
 from preflight.model import FileFacts, ParseError
 
-POOL_MIN_BYTES = 1 << 20  # below this, starting worker processes costs more than it saves
+POOL_MIN_BYTES = 256 << 10  # below this, starting worker processes costs more than it saves
 POOL_MIN_FILES = 8
 
 
@@ -74,7 +74,8 @@ def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None
 def _extract_all(pending, workers: int | None):
     items = [(display, data) for _, display, data, _ in pending]
     size = sum(len(data) for _, data in items)
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers is None:
+        workers = int(os.environ.get("PREFLIGHT_WORKERS") or 0) or (os.cpu_count() or 1)
     if workers < 2 or len(items) < POOL_MIN_FILES or size < POOL_MIN_BYTES:
         return [_extract_safely(item) for item in items]
     # largest files first, so that no worker is left with the biggest file at the end

@@ -6,20 +6,16 @@ silently ignoring a misspelt `extend-select` would let a CI gate pass that shoul
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-Library = Literal["transformers", "trl", "axolotl", "wandb", "mlflow"]
-_VERSION = re.compile(r"^\d+(\.\d+){0,3}([a-z]+\d*)?$")
 CONFIG_FILES = (".preflight.toml", "preflight.toml", "pyproject.toml")
 
 
@@ -27,35 +23,22 @@ class ConfigError(Exception):
     pass
 
 
-class Settings(BaseModel):
-    """The `[tool.preflight]` table."""
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The validated `[tool.preflight]` table (see config_schema.SettingsModel for the rules)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    select: list[str] | None = Field(None, description="Rule codes or prefixes to enable (default: all E and W rules).")
-    extend_select: list[str] = Field(default_factory=list, alias="extend-select",
-                                     description="Codes or prefixes to enable in addition to `select`.")
-    ignore: list[str] = Field(default_factory=list, description="Codes or prefixes to disable.")
-    per_file_ignores: dict[str, list[str]] = Field(
-        default_factory=dict, alias="per-file-ignores", description="Glob pattern -> codes ignored in matching files.")
-    exclude: list[str] | None = Field(None, description="Patterns to skip (replaces the defaults).")
-    extend_exclude: list[str] = Field(default_factory=list, alias="extend-exclude",
-                                      description="Patterns to skip in addition to the defaults.")
-    rules: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-rule options, keyed by code or name: [tool.preflight.rules.HF001].")
-    versions: dict[Library, str] = Field(
-        default_factory=dict, description="Library versions the rules assume, e.g. transformers = \"4.57.1\".")
-
-    @field_validator("versions")
-    @classmethod
-    def _versions(cls, value: dict[str, str]) -> dict[str, str]:
-        for library, version in value.items():
-            if not _VERSION.match(str(version)):
-                raise ValueError(f"{library} = {version!r} is not a version number like \"4.57.1\"")
-        return value
+    select: list[str] | None = None
+    extend_select: list[str] = dataclasses.field(default_factory=list)
+    ignore: list[str] = dataclasses.field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    exclude: list[str] | None = None
+    extend_exclude: list[str] = dataclasses.field(default_factory=list)
+    rules: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-class LoadedConfig(BaseModel):
+@dataclasses.dataclass(frozen=True)
+class LoadedConfig:
     settings: Settings
     path: Path | None
     base: Path  # patterns and per-file-ignores are relative to this folder
@@ -74,7 +57,7 @@ def _table(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _format(path: Path, error: ValidationError) -> str:
+def _format(path: Path, error) -> str:
     prefix = "[tool.preflight]" if path.name == "pyproject.toml" else ""
     lines = [f"{path}: invalid configuration"]
     for item in error.errors():
@@ -87,10 +70,17 @@ def _format(path: Path, error: ValidationError) -> str:
 
 
 def parse(path: Path, table: dict[str, Any]) -> Settings:
+    if not table:
+        return Settings()
+    from pydantic import ValidationError
+
+    from preflight.config_schema import SettingsModel
+
     try:
-        return Settings.model_validate(table)
+        model = SettingsModel.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(_format(path, exc)) from None
+    return Settings(**model.model_dump())
 
 
 def find(start: Path) -> Path | None:

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
-
 from preflight import config as config_module
 from preflight import discover as discovery
+from preflight import options as rule_options
 from preflight import secrets, selection
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache
@@ -44,21 +43,17 @@ class CheckResult:
     checked_paths: set[str] = field(default_factory=set)
 
 
-def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, BaseModel]:
-    options: dict[str, BaseModel] = {}
+def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, object]:
+    options: dict[str, object] = {}
     where = f"{source}: " if source else ""
     for key, values in settings.rules.items():
         rule = rule_by_key(key)
         if rule is None:
             raise UsageError(f"{where}[tool.preflight.rules.{key}]: unknown rule")
         try:
-            options[rule.code] = rule.Options.model_validate(values)
-        except ValidationError as exc:
-            details = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {'unknown option' if e['type'] == 'extra_forbidden' else e['msg']}"
-                for e in exc.errors()
-            )
-            raise UsageError(f"{where}[tool.preflight.rules.{key}]: {details}") from None
+            options[rule.code] = rule_options.validate(rule.Options, values)
+        except rule_options.OptionsError as exc:
+            raise UsageError(f"{where}[tool.preflight.rules.{key}]: {exc}") from None
     return options
 
 

@@ -18,15 +18,37 @@ from preflight.sources import (
 from preflight.sources import yamltree as y
 from preflight.sources.text import DecodeFailure, SourceText, decode
 
-# A Python file that mentions none of these cannot produce a fact: skip its parse entirely.
-# (Substring tests run at memchr speed; one regex alternation over every file costs several times more.)
-PYTHON_KEYWORDS = (b"wandb", b"WANDB", b"mlflow", b"weave", b"TrainingArguments", b"WandbLogger", b"log_artifact",
-                   b"preflight")
-_TRL = re.compile(rb"\btrl\b")
+# The pre-filter. A Python file produces facts only where it imports a package absolutely (that is
+# how `wb.init` is known to be `wandb.init`) and uses that package's tracked API, or where it carries
+# a suppression comment. Substring tests run at memchr speed; only a file that passes them gets the
+# line-anchored import regex (docstrings full of `>>> from transformers import ...` do not count).
+_TRACKED_APIS = (
+    (b"wandb", (b"wandb",)),
+    (b"mlflow", (b"mlflow",)),
+    (b"weave", (b"weave",)),
+    (b"transformers", (b"TrainingArguments", b"HfArgumentParser")),
+    (b"trl", (b"Config", b"TrlParser")),
+    (b"lightning", (b"WandbLogger",)),
+    (b"accelerate", (b"log_with", b"init_trackers")),
+)
+
+
+def _imports(package: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"^[ \t]*(?:from[ \t]+|import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*)"
+                      rb"(?:[\w]*_)?" + package + rb"\b", re.MULTILINE)
+
+
+_IMPORT_PATTERNS = {package: _imports(package) for package, _ in _TRACKED_APIS}
 
 
 def mentions_tracking(data: bytes) -> bool:
-    return any(keyword in data for keyword in PYTHON_KEYWORDS) or (b"trl" in data and bool(_TRL.search(data)))
+    if b"preflight" in data:
+        return True
+    for package, symbols in _TRACKED_APIS:
+        if package in data and any(symbol in data for symbol in symbols) and _IMPORT_PATTERNS[package].search(data):
+            return True
+    return False
+
 
 _JSON_PREFILTER = re.compile(rb'"(report_to|eval_steps|logging_steps|per_device_train_batch_size|eval_strategy)"')
 _TEMPLATE = re.compile(r"\{\{[^}]*\}\}|\{%")
@@ -57,10 +79,16 @@ def quick(path: str, data: bytes) -> FileFacts | None:
     path_kind = classify.kind_by_path(path)
     if path_kind is None:
         return FileFacts(path, None)
+    if path_kind == classify.PYTHON and not mentions_tracking(data):
+        facts = FileFacts(path, classify.PYTHON, imports_pending=b"import" in data)
+        if secretscan.might_contain(data):
+            try:
+                facts.facts.extend(secretscan.scan(SourceText(path, decode(data))))
+            except DecodeFailure:
+                pass
+        return facts
     if secretscan.might_contain(data):
         return None
-    if path_kind == classify.PYTHON and not mentions_tracking(data):
-        return FileFacts(path, classify.PYTHON, imports_pending=b"import" in data)
     if path_kind == "json" and not _JSON_PREFILTER.search(data):
         return FileFacts(path, None)
     return None

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from preflight.findings import Finding, Fix, Location, Related, Severity
+from preflight.options import NoOptions
 
 if TYPE_CHECKING:
     from preflight.project import Project
@@ -45,10 +44,6 @@ def Good(path: str, content: str, *, files: dict[str, str] | None = None, option
     return Example(False, {path: content, **(files or {})}, (), options or {}, note, also_select)
 
 
-class NoOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
@@ -56,10 +51,10 @@ class Rule:
     summary: ClassVar[str]
     why: ClassVar[str]
     examples: ClassVar[list[Example]] = []
-    Options: ClassVar[type[BaseModel]] = NoOptions
+    Options: ClassVar[type] = NoOptions  # a frozen dataclass; fields carry metadata={"description": ...}
     autofix: ClassVar[str | None] = None  # what `--fix` does, and why it is safe; None: no automatic fix
 
-    def __init__(self, options: BaseModel | None = None) -> None:
+    def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()
 
     def check(self, project: "Project") -> Iterator[Finding]:

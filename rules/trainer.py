@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
-
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import dataclass, field
 
 from preflight.findings import Finding, Location, Severity
 from preflight.model import ArgumentParserUse, Launch, TrainingConfig, Value
@@ -45,10 +43,11 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    strict: bool = Field(False, description="Report any difference between the eval and logging cadences, "
-                                            "not only the ones that distort curves or a sweep metric.")
+@dataclass(frozen=True)
+class Options:
+    strict: bool = field(default=False, metadata={"description": "Report any difference between the eval and "
+                                                  "logging cadences, not only the ones that distort curves or a "
+                                                  "sweep metric."})
 
 
 class _Unknown(Exception):

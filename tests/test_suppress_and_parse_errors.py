@@ -66,8 +66,8 @@ def test_suppression_of_a_disabled_rule_is_not_reported(project):
 BROKEN = {
     "syntax-error.py": ("import wandb\ndef f(:\n", "syntax-error.py:2:7"),
     "python2.py": ("import wandb\nprint 'hello'\n", "python2.py:2:1"),
-    "latin1.py": ("# wandb caf\xe9\n".encode("latin-1"), "latin1.py:1:1"),
-    "binary.py": (b"wandb\x00\x01\x02", "binary.py:1:1"),
+    "latin1.py": ("import wandb  # caf\xe9\n".encode("latin-1"), "latin1.py:1:1"),
+    "binary.py": (b"import wandb\x00\x01\x02", "binary.py:1:1"),
     ".github/workflows/bad.yml": ("on: push\njobs:\n  a: [\n", ".github/workflows/bad.yml:4:1"),
     "compose.yaml": ("services:\n\tapp: x\n", "compose.yaml:2:1"),
     "axolotl.yml": ("base_model: m\nwandb_project: [\n", "axolotl.yml:3:1"),

@@ -74,11 +74,18 @@ class _Analysis:
         self.output_dirs: list[tuple[str, ...]] = []
 
     def run(self) -> list[ArtifactLog]:
+        # Only the scopes that upload artifacts need their events, and the module scope (it runs first).
+        wanted = [self.module.module_scope]
+        for call, scope, _ in self.module.calls:
+            if isinstance(call.func, (ast.Attribute, ast.Name)) and \
+                    getattr(call.func, "attr", getattr(call.func, "id", "")) in ("log_artifact", "log_artifacts"):
+                if all(scope is not seen for seen in wanted):
+                    wanted.append(scope)
         per_scope: list[tuple[Scope, list[_Event], list[_Upload]]] = []
-        for scope in list(self.module.scopes.values()):
+        for scope in wanted:
             events, uploads = self._scan(scope)
             per_scope.append((scope, events, uploads))
-        module_events = next(events for scope, events, _ in per_scope if scope is self.module.module_scope)
+        module_events = per_scope[0][1]
         results: list[ArtifactLog] = []
         for scope, events, uploads in per_scope:
             for upload in uploads:

@@ -55,6 +55,22 @@ class Scope:
         self.bindings.setdefault(name, []).append(binding)
 
 
+_SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_AST = ast.AST
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """ast.iter_child_nodes without the generator overhead (the walk is the extractor's hot loop)."""
+    result = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            result.extend(item for item in value if isinstance(item, _AST))
+        elif isinstance(value, _AST):
+            result.append(value)
+    return result
+
+
 def position(node: ast.AST) -> Position:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 
@@ -69,54 +85,67 @@ class Module:
         self.scopes: dict[int, Scope] = {}
         self.module_scope = Scope(tree, None)
         self.scopes[id(tree)] = self.module_scope
+        # what the extractors visit, gathered in the same single walk as the bindings
+        self.calls: list[tuple[ast.Call, Scope, tuple[str, ...]]] = []
+        self.imports: list[ast.Import | ast.ImportFrom] = []
+        self.assignments: list[tuple[ast.Assign, Scope]] = []
         self._collect(tree, self.module_scope)
 
     # -- building -------------------------------------------------------------------------------
 
     def _collect(self, root: ast.AST, scope: Scope) -> None:
-        stack: list[tuple[ast.AST, Scope]] = [(child, scope) for child in reversed(list(ast.iter_child_nodes(root)))]
+        stack: list[tuple[ast.AST, Scope, tuple[str, ...]]] = [
+            (child, scope, ()) for child in reversed(_children(root))]
+        calls, pop, push = self.calls, stack.pop, stack.append
         while stack:
-            node, current = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                if not isinstance(node, ast.Lambda):
+            node, current, chain = pop()
+            kind = type(node)
+            if kind is ast.Call:
+                calls.append((node, current, chain))
+            elif kind in _SCOPE_TYPES:
+                is_function = kind is not ast.ClassDef
+                if kind is not ast.Lambda:
                     current.bind(node.name, Binding(position(node), "other"))
                     for deco in node.decorator_list:
-                        stack.append((deco, current))
+                        push((deco, current, chain))
                 inner = Scope(node, current)
                 self.scopes[id(node)] = inner
-                if not isinstance(node, ast.ClassDef):
+                if is_function:
                     args = node.args
                     for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
                         if arg is not None:
                             inner.params.add(arg.arg)
                     for default in [*args.defaults, *args.kw_defaults]:
                         if default is not None:
-                            stack.append((default, current))
+                            push((default, current, chain))
+                inner_chain = (*chain, node.name) if kind in (ast.FunctionDef, ast.AsyncFunctionDef) else chain
                 body = node.body if isinstance(node.body, list) else [node.body]
                 for child in reversed(body):
-                    stack.append((child, inner))
+                    push((child, inner, inner_chain))
                 continue
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
+            elif kind is ast.Import or kind is ast.ImportFrom:
+                self.imports.append(node)
                 self._record_import(node, current)
-            elif isinstance(node, ast.Assign):
+            elif kind is ast.Assign:
+                self.assignments.append((node, current))
                 for target in node.targets:
                     self._bind_target(target, current, "assign", node.value, node)
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            elif kind is ast.AnnAssign and node.value is not None:
                 self._bind_target(node.target, current, "assign", node.value, node)
-            elif isinstance(node, ast.AugAssign):
+            elif kind is ast.AugAssign:
                 self._bind_target(node.target, current, "other", None, node)
-            elif isinstance(node, ast.NamedExpr):
+            elif kind is ast.NamedExpr:
                 self._bind_target(node.target, current, "assign", node.value, node)
-            elif isinstance(node, (ast.For, ast.AsyncFor)):
+            elif kind is ast.For or kind is ast.AsyncFor:
                 self._bind_target(node.target, current, "loop", None, node)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
+            elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:
                     if item.optional_vars is not None:
                         self._bind_target(item.optional_vars, current, "with", item.context_expr, node)
-            elif isinstance(node, ast.ExceptHandler) and node.name:
+            elif kind is ast.ExceptHandler and node.name:
                 current.bind(node.name, Binding(position(node), "other"))
-            for child in reversed(list(ast.iter_child_nodes(node))):
-                stack.append((child, current))
+            for child in reversed(_children(node)):
+                push((child, current, chain))
 
     def _bind_target(self, target: ast.AST, scope: Scope, kind: str, value: ast.expr | None, stmt: ast.AST) -> None:
         if isinstance(target, ast.Name):
@@ -216,7 +245,11 @@ class Module:
         return Location(source.path, line, column, end_line, end_column)
 
     def text(self, node: ast.AST, limit: int = 80) -> str:
-        segment = ast.get_source_segment(self.source.text, node) or ""
+        """The node's source, whitespace folded (ast.get_source_segment re-splits the whole file)."""
+        location = self.location(node)
+        source = self.source
+        segment = source.text[source.offset(location.line, location.column):
+                              source.offset(location.end_line, location.end_column)]
         segment = " ".join(segment.split())
         return segment if len(segment) <= limit else segment[: limit - 3] + "..."
 

@@ -104,7 +104,13 @@ class _Extractor:
         self.init_trackers: list[tuple[ast.Call, Scope, tuple[str, ...]]] = []
 
     def run(self) -> list[Fact]:
-        self._visit(self.module.tree, self.module.module_scope, ())
+        module = self.module
+        for node in module.imports:
+            self._import(node)
+        for node, scope in module.assignments:
+            self._environ_assignment(node, scope)
+        for call, scope, chain in module.calls:
+            self._call(call, scope, chain)
         self._resolve_init_trackers()
         reachable = self._reachable(self.agent_functions)
         for run, chain in self.runs:
@@ -112,34 +118,6 @@ class _Extractor:
                 run = dataclasses.replace(run, in_sweep_function=True)
             self.facts.append(run)
         return self.facts
-
-    # -- traversal ------------------------------------------------------------------------------
-
-    def _visit(self, root: ast.AST, scope: Scope, chain: tuple[str, ...]) -> None:
-        stack: list[tuple[ast.AST, Scope, tuple[str, ...]]] = [(root, scope, chain)]
-        while stack:
-            node, scope, chain = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not root:
-                inner = self.module.scope_of(node)
-                for child in reversed(node.body):
-                    stack.append((child, inner, (*chain, node.name)))
-                for deco in node.decorator_list:
-                    stack.append((deco, scope, chain))
-                continue
-            if isinstance(node, (ast.Lambda, ast.ClassDef)) and node is not root:
-                inner = self.module.scope_of(node)
-                body = node.body if isinstance(node.body, list) else [node.body]
-                for child in reversed(body):
-                    stack.append((child, inner, chain))
-                continue
-            if isinstance(node, ast.Call):
-                self._call(node, scope, chain)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._import(node)
-            elif isinstance(node, ast.Assign):
-                self._environ_assignment(node, scope)
-            for child in reversed(list(ast.iter_child_nodes(node))):
-                stack.append((child, scope, chain))
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):

@@ -1,0 +1,44 @@
+"""Per-rule options: plain dataclasses on the rule class, validated with pydantic only when a
+configuration sets some (so that a check without options never imports pydantic)."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    pass
+
+
+def describe(options_type: type) -> dict[str, dict[str, Any]]:
+    """name -> {type, default, description} for docs, `preflight explain` and `rules --format json`."""
+    hints = typing.get_type_hints(options_type)
+    result = {}
+    for field in dataclasses.fields(options_type):
+        kind = hints.get(field.name)
+        result[field.name] = {
+            "type": {bool: "boolean", int: "integer", float: "number", str: "string"}.get(kind, str(kind)),
+            "default": field.default,
+            "description": field.metadata.get("description", ""),
+        }
+    return result
+
+
+class OptionsError(ValueError):
+    pass
+
+
+def validate(options_type: type, values: dict[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(options_type)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise OptionsError("; ".join(f"{name}: unknown option" for name in unknown))
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(options_type).validate_python(values)
+    except ValidationError as exc:
+        raise OptionsError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
