@@ -18,7 +18,13 @@ from preflight import __version__, serialize
 from preflight.model import FileFacts
 
 DIRECTORY = ".preflight_cache"
-_SCHEMA = "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL, used REAL NOT NULL)"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL, used REAL NOT NULL)",
+    # what a file's stat said when its bytes had this key: lets a warm run skip reading unchanged files
+    "CREATE TABLE IF NOT EXISTS stats (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER,"
+    " key TEXT, seen REAL)",
+)
+RACY_SECONDS = 2.0  # a file modified this close to when it was recorded may change again unseen (as in git)
 
 
 def key(path: str, data: bytes) -> str:
@@ -33,6 +39,7 @@ class FactsCache:
         self.directory = directory
         self._db: sqlite3.Connection | None = None
         self._pending: dict[str, str] = {}
+        self._stats: dict[str, tuple[int, int, int, str]] = {}
         self._open()
 
     def _open(self) -> None:
@@ -43,7 +50,8 @@ class FactsCache:
                 ignore.write_text("# created by preflight\n*\n")
             self._db = sqlite3.connect(self.directory / "facts.sqlite3", timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                self._db.execute(statement)
         except (OSError, sqlite3.Error):
             self._set_aside()
 
@@ -80,16 +88,41 @@ class FactsCache:
     def put(self, cache_key: str, facts: FileFacts) -> None:
         self._pending[cache_key] = serialize.dumps(facts)
 
+    def keys_by_stat(self, stats: dict[str, tuple[int, int, int]]) -> dict[str, str]:
+        """path -> content key, for files whose size, mtime and inode are as recorded (and were not
+        recorded racily, within RACY_SECONDS of their modification)."""
+        if self._db is None or not stats:
+            return {}
+        found = {}
+        try:
+            paths = list(stats)
+            for start in range(0, len(paths), 500):
+                chunk = paths[start:start + 500]
+                rows = self._db.execute("SELECT path, size, mtime_ns, inode, key, seen FROM stats WHERE path IN "
+                                        f"({','.join('?' * len(chunk))})", chunk).fetchall()
+                for path, size, mtime_ns, inode, key_value, seen in rows:
+                    if stats[path] == (size, mtime_ns, inode) and seen - mtime_ns / 1e9 > RACY_SECONDS:
+                        found[path] = key_value
+        except sqlite3.Error:
+            self._set_aside()
+            return {}
+        return found
+
+    def record_stat(self, path: str, stat: tuple[int, int, int], cache_key: str) -> None:
+        self._stats[path] = (*stat, cache_key)
+
     def close(self) -> None:
         if self._db is None:
             return
         try:
-            if self._pending:
+            if self._pending or self._stats:
                 now = time.time()
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
                     self._db.executemany("INSERT OR REPLACE INTO facts (key, facts, used) VALUES (?, ?, ?)",
                                          [(k, v, now) for k, v in self._pending.items()])
+                    self._db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
+                                         [(p, *v, now) for p, v in self._stats.items()])
             self._db.close()
         except sqlite3.Error:
             self._set_aside()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import posixpath
 import re
 
-from preflight.sources import yamltree as y
 
 PYTHON = "python"
 WORKFLOW = "workflow"
@@ -78,6 +77,8 @@ def kind_by_path(path: str) -> str | None:
 
 
 def kind_by_content(path_kind: str, documents: list) -> str | None:
+    from preflight.sources import yamltree as y
+
     if path_kind in (WORKFLOW, COMPOSE):
         return path_kind
     first = documents[0] if documents else None

@@ -38,21 +38,49 @@ def _read(path: Path, display: str) -> bytes | FileFacts:
         return FileFacts(display, classify.kind_by_path(display), [error])
 
 
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
+
+
 def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None, internal_errors: list[str],
             workers: int | None = None) -> list[FileFacts]:
     """Facts for (path, display path) pairs, in the same order."""
     results: list[FileFacts | None] = [None] * len(files)
+    stats: dict[str, tuple[int, int, int]] = {}
+    known: dict[str, str] = {}
+    if cache is not None:  # unchanged files (same size, mtime and inode) are not even read
+        for path, display in files:
+            stat = _stat(path)
+            if stat is not None:
+                stats[display] = stat
+        known = cache.keys_by_stat(stats)
+        hits = cache.get_many(list(dict.fromkeys(known.values())))
+        for index, (_, display) in enumerate(files):
+            facts = hits.get(known.get(display, ""))
+            if facts is not None:
+                results[index] = facts
     pending: list[tuple[int, str, bytes, str | None]] = []
     for index, (path, display) in enumerate(files):
+        if results[index] is not None:
+            continue
         data = _read(path, display)
         if isinstance(data, FileFacts):
             results[index] = data
             continue
+        cache_key = cache_module.key(display, data) if cache is not None else None
+        if cache_key is not None and display in stats:
+            cache.record_stat(display, stats[display], cache_key)
         cheap = quick(display, data)
         if cheap is not None:
             results[index] = cheap
+            if cache_key is not None:
+                cache.put(cache_key, cheap)
             continue
-        pending.append((index, display, data, cache_module.key(display, data) if cache else None))
+        pending.append((index, display, data, cache_key))
     if cache is not None and pending:
         hits = cache.get_many([k for *_, k in pending if k])
         still = []

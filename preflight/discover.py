@@ -9,7 +9,9 @@ project, so that a workflow and the script it runs are seen together.
 
 from __future__ import annotations
 
+import functools
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ class Discovery:
     reported: set[Path] | None  # files whose findings are shown (None: all of them)
 
 
+@functools.lru_cache(maxsize=64)
 def git_root(directory: Path) -> Path | None:
     try:
         out = subprocess.run(
@@ -87,10 +90,11 @@ def _inside(path: Path, root: Path) -> bool:
 def _safe(path: Path, boundary: Path) -> bool:
     """A regular file (or a link to one) that stays inside the scanned tree."""
     try:
-        if path.is_symlink():
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
             target = path.resolve(strict=True)
             return target.is_file() and _inside(target, boundary)
-        return path.is_file()
+        return stat.S_ISREG(mode)
     except (OSError, RuntimeError):  # broken links, link loops, permission problems
         return False
 
@@ -162,8 +166,8 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
 
 def display_path(path: Path, cwd: Path) -> str:
     """Paths are shown relative to the working directory when below it, as ruff does."""
-    absolute = path.absolute()
-    try:
-        return absolute.relative_to(cwd).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    text = os.path.abspath(path)
+    prefix = str(cwd).rstrip(os.sep) + os.sep
+    if text.startswith(prefix):
+        text = text[len(prefix):]
+    return text.replace(os.sep, "/") if os.sep != "/" else text

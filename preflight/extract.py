@@ -6,16 +6,14 @@ cannot be read, decoded or parsed yields a `ParseError` fact (reported as PF001)
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 
 from preflight import classify, suppress
 from preflight.findings import Location
 from preflight.model import FileFacts, ParseError
-from preflight.sources import (
-    compose, configs, dockerfile, dotenv, kubernetes, makefile, python, secretscan, shellscript, workflow,
-)
-from preflight.sources import yamltree as y
+from preflight.sources import secretscan
 from preflight.sources.text import DecodeFailure, SourceText, decode
 
 # The pre-filter. A Python file produces facts only where it imports a package absolutely (that is
@@ -53,24 +51,30 @@ def mentions_tracking(data: bytes) -> bool:
 _JSON_PREFILTER = re.compile(rb'"(report_to|eval_steps|logging_steps|per_device_train_batch_size|eval_strategy)"')
 _TEMPLATE = re.compile(r"\{\{[^}]*\}\}|\{%")
 
+# kind -> (module, function): source modules are imported only when a file of their kind needs a
+# parse, so a warm run (everything cached) never loads them.
 _YAML_EXTRACTORS = {
-    classify.WORKFLOW: workflow.extract,
-    classify.COMPOSE: compose.extract,
-    classify.KUBERNETES: kubernetes.extract,
+    classify.WORKFLOW: ("workflow", "extract"),
+    classify.COMPOSE: ("compose", "extract"),
+    classify.KUBERNETES: ("kubernetes", "extract"),
 }
 _TEXT_EXTRACTORS = {
-    classify.DOCKERFILE: (dockerfile.extract, "hash"),
-    classify.SHELL: (shellscript.extract, "hash"),
-    classify.MAKEFILE: (makefile.extract, "hash"),
-    classify.DOTENV: (dotenv.extract, "hash"),
-    classify.NETRC: (lambda source: [], "hash"),
+    classify.DOCKERFILE: ("dockerfile", "extract"),
+    classify.SHELL: ("shellscript", "extract"),
+    classify.MAKEFILE: ("makefile", "extract"),
+    classify.DOTENV: ("dotenv", "extract"),
 }
 _DOCUMENT_EXTRACTORS = {
-    classify.AXOLOTL: configs.axolotl,
-    classify.HF_ARGS: configs.training_arguments,
-    classify.SWEEP: configs.sweep,
-    classify.HYDRA: configs.hydra,
+    classify.AXOLOTL: ("configs", "axolotl"),
+    classify.HF_ARGS: ("configs", "training_arguments"),
+    classify.SWEEP: ("configs", "sweep"),
+    classify.HYDRA: ("configs", "hydra"),
 }
+
+
+def _extractor(entry: tuple[str, str]):
+    module = importlib.import_module(f"preflight.sources.{entry[0]}")
+    return getattr(module, entry[1])
 
 
 def quick(path: str, data: bytes) -> FileFacts | None:
@@ -109,6 +113,8 @@ def extract(path: str, data: bytes) -> FileFacts:
 
 def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
     if path_kind == classify.PYTHON and not mentions_tracking(data):
+        from preflight.sources import python
+
         return FileFacts(path, classify.PYTHON, python.imports_only(data.decode("utf-8", errors="replace")))
     if path_kind == "json" and not _JSON_PREFILTER.search(data):
         return FileFacts(path, None)
@@ -118,14 +124,19 @@ def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
         return FileFacts(path, path_kind, [ParseError(Location.start_of(path), f"cannot read the file: {exc}")])
     source = SourceText(path, text)
     if path_kind == classify.PYTHON:
+        from preflight.sources import python
+
         return FileFacts(path, path_kind, python.extract(source), suppress.find(path, text, "python"))
+    if path_kind == classify.NETRC:
+        return FileFacts(path, path_kind, [], suppress.find(path, text, "hash"))
     if path_kind in _TEXT_EXTRACTORS:
-        extractor, comments = _TEXT_EXTRACTORS[path_kind]
-        return FileFacts(path, path_kind, extractor(source), suppress.find(path, text, comments))
+        return FileFacts(path, path_kind, _extractor(_TEXT_EXTRACTORS[path_kind])(source), suppress.find(path, text, "hash"))
     return _structured(source, path_kind)
 
 
 def _structured(source: SourceText, path_kind: str) -> FileFacts:
+    from preflight.sources import yamltree as y
+
     path, text = source.path, source.text
     if path_kind == "json":
         try:
@@ -148,8 +159,8 @@ def _structured(source: SourceText, path_kind: str) -> FileFacts:
     if kind is None:
         return FileFacts(path, None)
     if kind in _YAML_EXTRACTORS:
-        facts = _YAML_EXTRACTORS[kind](source, documents)
+        facts = _extractor(_YAML_EXTRACTORS[kind])(source, documents)
     else:
-        facts = _DOCUMENT_EXTRACTORS[kind](source, documents[0])
+        facts = _extractor(_DOCUMENT_EXTRACTORS[kind])(source, documents[0])
     return FileFacts(path, kind, facts, suppress.find(path, text, "yaml"))
 

@@ -20,7 +20,6 @@ from preflight.model import (
     ArgumentParserUse, ComposeService, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse,
     TrainingConfig, WandbRun,
 )
-from preflight.sources import entrypoints
 
 T = TypeVar("T")
 _DOTENV = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
@@ -219,6 +218,8 @@ class Project:
     @cached_property
     def _sweep_index(self) -> dict[str, SweepSpec]:
         """Files (programs and configs) that a sweep configuration in the project runs."""
+        from preflight.sources import entrypoints
+
         index: dict[str, SweepSpec] = {}
         for file in self.files.values():
             for spec in (f for f in file.facts if isinstance(f, SweepSpec)):

@@ -13,7 +13,7 @@ from preflight.model import (
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.secrets import TRACKING_KEYS
-from preflight.sources.workflow import repository_root
+from preflight.paths import repository_root
 
 KEY = "WANDB_API_KEY"
 OFF_MODES = {"offline", "disabled", "dryrun"}

@@ -9,6 +9,7 @@ from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact, Workfl
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script
 from preflight.sources.text import SourceText
+from preflight.paths import repository_root
 
 LAUNCHER = "GitHub Actions"
 _GITHUB_ENV_WRITE = re.compile(r"""(?:echo|printf)\s+(?:-[a-zA-Z]+\s+)*["']?([A-Za-z_][A-Za-z0-9_]*)(?:=|<<)""")
@@ -19,15 +20,6 @@ _FORK_GATE = re.compile(
     r"|head\.repo\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*github\.event\.pull_request\.head"
     r"\.repo\.full_name|github\.event_name\s*!=\s*'pull_request'|github\.event_name\s*==\s*'push'"
 )
-
-
-def repository_root(path: str) -> str:
-    """The directory that holds `.github/` (paths in `run:` resolve against the checkout)."""
-    parts = path.split("/")
-    if ".github" in parts:
-        index = len(parts) - 1 - parts[::-1].index(".github")
-        return "/".join(parts[:index]) or "."
-    return posixpath.dirname(path) or "."
 
 
 def _env(source: SourceText, node, origin: str) -> list[EnvBinding]:
