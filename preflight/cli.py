@@ -61,12 +61,13 @@ FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
 @click.option("--diff", "show_diff", is_flag=True, help="Show the fixes as a diff instead of applying them.")
 @click.option("--force-exclude", is_flag=True, help="Apply `exclude` even to paths named on the command line.")
 @click.option("--stdin-filename", type=click.Path(), help="The name of the file read from stdin (`-`).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list the files that were not analysed, and why.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where the facts cache lives "
                                                                      "(default: .preflight_cache beside the configuration).")
 def check(paths, select, extend_select, ignore, output_format, output_file, config_path, exit_zero, statistics,
           no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude, stdin_filename,
-          no_cache, cache_dir):
+          verbose, no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import engine
 
@@ -88,6 +89,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
     if add_ignores is not None:
         _add_ignores(result, add_ignores)
         result = _run(engine, targets, options)
+    if verbose:
+        for path, why in result.skipped:
+            click.echo(f"preflight: skipped {path}: {why}", err=True)
     from preflight import baseline
 
     computed: dict = {}
@@ -206,6 +210,37 @@ def _report(result, findings, prints, output_format, output_file, statistics, no
         Path(output_file).write_text(out, encoding="utf-8")
     else:
         click.echo(out, nl=False, color=colour)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--online", is_flag=True, help="Also check that the W&B host and an HTTP MLflow server answer.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds for each --online check.")
+@click.option("--min-free-gb", type=float, default=5.0, show_default=True,
+              help="Free disk space required where output_dir lives.")
+@click.option("--warn-only", is_flag=True, help="Report, but always start the command.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A pyproject.toml or preflight.toml.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def run(online, timeout, min_free_gb, warn_only, output_format, config_path, command):
+    """Check the live environment for COMMAND, then replace this process with it.
+
+    Use it as the job's entry point: `preflight run -- accelerate launch train.py --config cfg.yaml`.
+    The report goes to stderr; a failed error-level check stops the job with exit code 2 before any
+    model is loaded (unless --warn-only)."""
+    from preflight import launchrun
+
+    argv = [word for word in command if word != "--"] if command[:1] == ("--",) else list(command)
+    code = launchrun.check_and_report(argv, online=online, timeout=timeout, min_free_gb=min_free_gb,
+                                      output_format=output_format, config_path=config_path, warn_only=warn_only)
+    if code:
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        click.echo(f"preflight: cannot start {argv[0]}: {exc.strerror}", err=True)
+        sys.exit(127)
 
 
 def _rule_dict(rule: type[Rule]) -> dict:

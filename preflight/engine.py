@@ -21,6 +21,7 @@ from preflight.extract import extract
 from preflight.findings import Finding, Fix, Severity
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
+from preflight.model import FileFacts
 from preflight.sourcelines import SourceLines
 from preflight.suppress import Suppression
 
@@ -41,6 +42,8 @@ class CheckResult:
     cwd: Path = field(default_factory=Path.cwd)
     sources: SourceLines = field(default_factory=SourceLines)
     checked_paths: set[str] = field(default_factory=set)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of files not analysed
+    project: Project | None = None
 
 
 def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, object]:
@@ -140,11 +143,16 @@ def check(
     raw = [_scrubbed(f) for f in raw if f.severity is not Severity.INFO or f.code in show_info]
     findings, suppressed = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
     for message in internal_errors:
-        print(f"preflight: internal error: {message}", file=sys.stderr)
+        print(f"preflight: internal error: {secrets.scrub(message)}", file=sys.stderr)
     checked = reported_paths if reported_paths is not None else set(project.files)
     return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(files), enabled, internal_errors,
                        sorted(set(suppressed), key=lambda s: s[0].sort_key), cwd, SourceLines(cwd, overrides),
-                       checked)
+                       checked, _skipped(files), project)
+
+
+def _skipped(files: list[FileFacts]) -> list[tuple[str, str]]:
+    """Files preflight looked at but did not analyse, and why (for --verbose)."""
+    return [(file.path, file.note) for file in files if file.note]
 
 
 def _scrubbed(finding: Finding) -> Finding:

@@ -42,6 +42,8 @@ _IMPORT_PATTERNS = {package: _imports(package) for package, _ in _TRACKED_APIS}
 def mentions_tracking(data: bytes) -> bool:
     if b"preflight" in data:
         return True
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark before the first import
+        data = data[3:]
     for package, symbols in _TRACKED_APIS:
         if package in data and any(symbol in data for symbol in symbols) and _IMPORT_PATTERNS[package].search(data):
             return True
@@ -82,9 +84,10 @@ def quick(path: str, data: bytes) -> FileFacts | None:
     This is the pre-filter: it costs a substring search, and never changes what is reported."""
     path_kind = classify.kind_by_path(path)
     if path_kind is None:
-        return FileFacts(path, None)
+        return FileFacts(path, None, note="not a file kind preflight checks")
     if path_kind == classify.PYTHON and not mentions_tracking(data):
-        facts = FileFacts(path, classify.PYTHON, imports_pending=b"import" in data)
+        facts = FileFacts(path, classify.PYTHON, imports_pending=b"import" in data,
+                          note="no tracker or trainer imported (pre-filter)")
         if secretscan.might_contain(data):
             try:
                 facts.facts.extend(secretscan.scan(SourceText(path, decode(data))))
@@ -94,14 +97,14 @@ def quick(path: str, data: bytes) -> FileFacts | None:
     if secretscan.might_contain(data):
         return None
     if path_kind == "json" and not _JSON_PREFILTER.search(data):
-        return FileFacts(path, None)
+        return FileFacts(path, None, note="JSON without training arguments")
     return None
 
 
 def extract(path: str, data: bytes) -> FileFacts:
     path_kind = classify.kind_by_path(path)
     if path_kind is None:
-        return FileFacts(path, None)
+        return FileFacts(path, None, note="not a file kind preflight checks")
     facts = _extract(path, path_kind, data)
     if secretscan.might_contain(data) and not any(isinstance(f, ParseError) for f in facts.facts):
         try:
@@ -117,7 +120,7 @@ def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
 
         return FileFacts(path, classify.PYTHON, python.imports_only(data.decode("utf-8", errors="replace")))
     if path_kind == "json" and not _JSON_PREFILTER.search(data):
-        return FileFacts(path, None)
+        return FileFacts(path, None, note="JSON without training arguments")
     try:
         text = decode(data)
     except DecodeFailure as exc:
@@ -130,7 +133,8 @@ def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
     if path_kind == classify.NETRC:
         return FileFacts(path, path_kind, [], suppress.find(path, text, "hash"))
     if path_kind in _TEXT_EXTRACTORS:
-        return FileFacts(path, path_kind, _extractor(_TEXT_EXTRACTORS[path_kind])(source), suppress.find(path, text, "hash"))
+        facts = _extractor(_TEXT_EXTRACTORS[path_kind])(source)
+        return FileFacts(path, path_kind, facts, suppress.find(path, text, "hash"))
     return _structured(source, path_kind)
 
 
@@ -152,12 +156,13 @@ def _structured(source: SourceText, path_kind: str) -> FileFacts:
             path_kind == "yaml" and classify.LOOKS_RELEVANT.search(text) and not _TEMPLATE.search(text)
         )
         if not relevant:
-            return FileFacts(path, None)
+            reason = "a template (Jinja/Helm)" if _TEMPLATE.search(text) else "YAML that does not parse"
+            return FileFacts(path, None, note=f"{reason}, and not of a kind preflight checks")
         error = ParseError(Location(path, failure.line, failure.column), f"invalid YAML: {failure}")
         return FileFacts(path, path_kind, [error], suppress.find(path, text, "yaml"))
     kind = classify.kind_by_content(path_kind, documents)
     if kind is None:
-        return FileFacts(path, None)
+        return FileFacts(path, None, note="YAML/JSON of no kind preflight checks (by content)")
     if kind in _YAML_EXTRACTORS:
         facts = _extractor(_YAML_EXTRACTORS[kind])(source, documents)
     else:

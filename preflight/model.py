@@ -82,6 +82,7 @@ class WandbRun:
     api: str
     name: Value | None = None
     run_id: Value | None = None
+    project: Value | None = None
     identity_known: bool = True  # False when `**kwargs`/settings hide whether a name is given
     mode: Value | None = None
     function: str | None = None  # enclosing function, for Python sources
@@ -349,3 +350,4 @@ class FileFacts:
     facts: list = field(default_factory=list)
     suppressions: list = field(default_factory=list)
     imports_pending: bool = False  # a pre-filtered Python file: its imports are read only if a launcher needs them
+    note: str | None = None  # why a file was skipped (shown with --verbose)

@@ -62,15 +62,15 @@ def _load(value: Any) -> Any:
 
 def dumps(file: model.FileFacts) -> str:
     if not file.facts and not file.suppressions:  # most files of a large tree: skip the generic encoder
-        return json.dumps(["empty", file.path, file.kind, file.imports_pending])
+        return json.dumps(["empty", file.path, file.kind, file.imports_pending, file.note])
     return json.dumps(_dump(file), separators=(",", ":"))
 
 
 def loads(text: str) -> model.FileFacts:
     try:
         raw = json.loads(text)
-        if isinstance(raw, list) and len(raw) == 4 and raw[0] == "empty":
-            return model.FileFacts(str(raw[1]), raw[2], imports_pending=bool(raw[3]))
+        if isinstance(raw, list) and len(raw) == 5 and raw[0] == "empty":
+            return model.FileFacts(str(raw[1]), raw[2], imports_pending=bool(raw[3]), note=raw[4])
         value = _load(raw)
     except (ValueError, RecursionError) as exc:
         raise CorruptEntry(str(exc)) from None

@@ -24,7 +24,8 @@ def value(source: SourceText, key_node, value_node) -> Value:
     known, literal = y.to_python(value_node)
     text = y.scalar_text(value_node)
     if text is None:
-        text = str(literal) if known else "..."
+        text = "[...]" if isinstance(value_node, y.SequenceNode) else "{...}" if isinstance(value_node, y.MappingNode) \
+            else ""
     nondeterministic = None
     if text and _HYDRA_NOW.search(text):
         nondeterministic = _HYDRA_NOW.search(text).group(0)
@@ -73,6 +74,7 @@ def axolotl(source: SourceText, document) -> list[Fact]:
             api="Axolotl wandb_project",
             name=_non_empty(args.get("wandb_name")),
             run_id=_non_empty(args.get("wandb_run_id")),
+            project=project,
             mode=args.get("wandb_mode"),
         ))
     return facts

@@ -182,19 +182,22 @@ class _Extractor:
                 complete = complete and settings_complete
             else:
                 complete = False
-        self._add_run("wandb.init", call, scope, chain, name, run_id, kwargs.get("mode"), complete)
+        self._add_run("wandb.init", call, scope, chain, name, run_id, kwargs.get("mode"), complete,
+                      kwargs.get("project"))
 
     def _wandb_logger(self, call: ast.Call, scope: Scope, chain: tuple[str, ...]) -> None:
         kwargs, complete = self._kwargs(call, scope, positional=("name", "save_dir", "version"))
         run_id = kwargs.get("id") or kwargs.get("version")
-        self._add_run("WandbLogger", call, scope, chain, kwargs.get("name"), run_id, kwargs.get("mode"), complete)
+        self._add_run("WandbLogger", call, scope, chain, kwargs.get("name"), run_id, kwargs.get("mode"), complete,
+                      kwargs.get("project"))
 
-    def _add_run(self, api, call, scope, chain, name, run_id, mode, complete) -> None:
+    def _add_run(self, api, call, scope, chain, name, run_id, mode, complete, project=None) -> None:
         run = WandbRun(
             location=self.module.location(call),
             api=api,
             name=name,
             run_id=run_id,
+            project=project,
             identity_known=complete,
             mode=mode,
             function=chain[-1] if chain else None,

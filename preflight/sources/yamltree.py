@@ -119,10 +119,34 @@ class _Constructor(yaml.constructor.SafeConstructor):
     pass
 
 
+_VALUE_BUDGET = 5000  # nodes, counting every alias use: an alias bomb is never expanded into a value
+
+
+def _expanded_size(node: Node, budget: int) -> int:
+    """How many nodes the value would have once aliases are expanded, stopping past `budget`."""
+    count = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        count += 1
+        if count > budget:
+            return count
+        if isinstance(current, SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, MappingNode):
+            for key_node, value_node in current.value:
+                stack.append(key_node)
+                stack.append(value_node)
+    return count
+
+
 def to_python(node: Node | None) -> tuple[bool, Any]:
-    """(known, value): the plain Python value of a node, built by the safe constructor only."""
+    """(known, value): the plain Python value of a node, built by the safe constructor only, and
+    only when it is small: a value that would expand past the budget is treated as unknown."""
     if node is None:
         return True, None
+    if not isinstance(node, ScalarNode) and _expanded_size(node, _VALUE_BUDGET) > _VALUE_BUDGET:
+        return False, None
     constructor = _Constructor()
     try:
         return True, constructor.construct_object(node, deep=True)

@@ -1,0 +1,98 @@
+"""`preflight run`: resolve what the command runs, check those files statically, check the live
+environment (preflight/launchcheck.py), and decide whether the job may start."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from preflight import launchcheck
+from preflight.findings import Severity
+
+_SYMBOL = {"ok": "ok  ", "info": "--  ", "warning": "WARN", "error": "FAIL"}
+
+
+def _targets(argv: list[str], cwd: Path) -> list[str]:
+    from preflight.sources import entrypoints
+
+    found = entrypoints.recognize(argv)
+    if found is None:
+        return []
+    candidates = []
+    if found.kind in ("python-script", "shell-script"):
+        candidates.append(found.target)
+    elif found.kind == "python-module":
+        relative = found.target.replace(".", "/")
+        candidates += [f"{relative}.py", f"{relative}/__main__.py"]
+    if found.config:
+        candidates.append(found.config)
+    return [c for c in candidates if (cwd / c).is_file()]
+
+
+def check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_gb: float, output_format: str,
+                     config_path: str | None, warn_only: bool) -> int:
+    """0 when the command may start, 2 when an error-level check failed (and not warn_only)."""
+    from preflight import engine
+
+    cwd = Path.cwd()
+    targets = _targets(argv, cwd)
+    checks: list[launchcheck.Check] = []
+    findings = []
+    project = None
+    try:
+        result = engine.check(targets or ["."], config_path=config_path, cwd=cwd) if targets else None
+    except engine.UsageError as exc:
+        click.echo(f"preflight: error: {exc}", err=True)
+        return 2
+    if result is not None:
+        findings, project = result.findings, result.project
+    else:
+        checks.append(launchcheck.Check("command", "info", "not a training command preflight recognises: only the "
+                                        "environment checks apply"))
+    launch = launchcheck.describe_launch(argv, cwd)
+    if project is not None and launch is not None:
+        from preflight.rules.launchers import switched_off, wandb_uses
+
+        uses = wandb_uses(project, launch)
+        if uses:
+            checks += launchcheck.wandb_checks(project, launch, uses)  # says so when W&B is switched off
+            if online and not switched_off(project, launch):
+                checks.append(launchcheck.wandb_reachable(timeout))
+        if launchcheck.uses_mlflow(project, launch):
+            checks += launchcheck.mlflow_checks(online, timeout)
+        checks += launchcheck.path_checks(project, launch, cwd, min_free_gb)
+    from preflight import config as config_module
+
+    try:
+        assumed = config_module.load(config_path, cwd, cwd).settings.versions
+    except config_module.ConfigError:
+        assumed = {}
+    checks += launchcheck.version_checks(dict(assumed))
+
+    static_errors = [f for f in findings if f.severity is Severity.ERROR]
+    failed = [c for c in checks if c.status == "error"]
+    blocked = bool(static_errors or failed) and not warn_only
+    if output_format == "json":
+        document = {
+            "command": argv,
+            "checks": [launchcheck.as_dict(c) for c in checks],
+            "findings": [{"code": f.code, "severity": f.severity.value, "message": f.message,
+                          "location": str(f.location)} for f in findings],
+            "start": not blocked,
+        }
+        click.echo(json.dumps(document), err=True)
+    else:
+        lines = [f"preflight run: {' '.join(argv)[:120]}"]
+        for finding in findings:
+            lines.append(f"  {'FAIL' if finding.severity is Severity.ERROR else 'WARN'} {finding.location}: "
+                         f"{finding.code} {finding.message}")
+        lines += [f"  {_SYMBOL[c.status]} {c.name}: {c.message}" for c in checks]
+        verdict = ("not starting: fix the failures above (or use --warn-only)" if blocked else
+                   "starting the job" + (" despite failures (--warn-only)" if (static_errors or failed) else ""))
+        lines.append(f"preflight run: {verdict}")
+        click.echo("\n".join(lines), err=True)
+    sys.stderr.flush()
+    return 2 if blocked else 0

@@ -1,0 +1,117 @@
+"""Property-based tests: for generated and mutated Python sources and YAML documents, the engine
+never raises, always returns, and every finding has a valid 1-based position inside its file.
+
+`.ci/run` runs the `ci` profile (a bounded number of examples); `HYPOTHESIS_PROFILE=long pytest
+tests/test_fuzz.py` runs thousands."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from preflight import engine
+
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+NAMES = st.sampled_from(["run", "args", "out", "cfg", "name", "path", "wb", "os", "wandb", "mlflow", "kw"])
+VALUES = st.sampled_from(["'outputs'", "f'{out}/x'", "time.time()", "args.output_dir", "100", "0.1", "None",
+                          "True", "[]", "{'a': 1}", "**kw", "'wandb'", "uuid.uuid4().hex", "os.environ['WANDB_API_KEY']"])
+CALLEES = st.sampled_from(["wandb.init", "wb.init", "mlflow.log_artifacts", "mlflow.log_artifact", "TrainingArguments",
+                           "SFTConfig", "wandb.agent", "wandb.login", "os.makedirs", "open", "Accelerator",
+                           "acc.init_trackers", "WandbLogger", "os.environ.setdefault", "weave.init", "print"])
+KEYWORDS = st.sampled_from(["name", "id", "project", "mode", "eval_steps", "logging_steps", "eval_strategy",
+                            "report_to", "run_name", "function", "key", "log_with", "init_kwargs", "local_dir"])
+IMPORTS = ["import wandb", "import wandb as wb", "import mlflow", "import os, time, uuid",
+           "from transformers import TrainingArguments", "from trl import SFTConfig", "from accelerate import Accelerator",
+           "from lightning.pytorch.loggers import WandbLogger", "import weave", "import trackio as wandb"]
+
+
+@st.composite
+def python_sources(draw) -> str:
+    lines = draw(st.lists(st.sampled_from(IMPORTS), min_size=1, max_size=4))
+    indent = ""
+    for _ in range(draw(st.integers(1, 14))):
+        kind = draw(st.integers(0, 6))
+        if kind == 0:
+            lines.append(f"{indent}{draw(NAMES)} = {draw(VALUES)}")
+        elif kind == 1:
+            arguments = ", ".join(f"{draw(KEYWORDS)}={draw(VALUES)}" for _ in range(draw(st.integers(0, 3))))
+            lines.append(f"{indent}{draw(NAMES)} = {draw(CALLEES)}({arguments})")
+        elif kind == 2:
+            lines.append(f"{indent}{draw(CALLEES)}({draw(VALUES)})")
+        elif kind == 3 and len(indent) < 12:
+            lines.append(f"{indent}{draw(st.sampled_from(['def f(args):', 'for i in range(3):', 'try:', 'with open(out) as fh:', 'if True:']))}")
+            indent += "    "
+            lines.append(f"{indent}pass")
+        elif kind == 4 and indent:
+            indent = indent[:-4]
+            if draw(st.booleans()):
+                lines.append(f"{indent}x = 1")
+        elif kind == 5:
+            lines.append(f"{indent}# preflight: ignore[{draw(st.sampled_from(['WB001', 'MLF001', 'XX', 'HF001, WB001']))}]")
+        else:
+            lines.append(f"{indent}os.environ[{draw(st.sampled_from(['WANDB_NAME', 'WANDB_MODE', 'X']))!r}] = {draw(VALUES)}")
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def mutated(draw, base):
+    text = draw(base)
+    for _ in range(draw(st.integers(0, 4))):
+        position = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            text = text[:position] + draw(st.sampled_from(["(", ")", "'", '"', ":", "\n", "\t", "é", "\\", "[", "{"])) \
+                + text[position:]
+        else:
+            text = text[:position] + text[position + 1:]
+    return text
+
+
+YAML_KEYS = st.sampled_from(["base_model", "datasets", "wandb_project", "wandb_name", "eval_steps", "logging_steps",
+                             "val_set_size", "services", "command", "environment", "jobs", "steps", "run", "env",
+                             "method", "parameters", "program", "metric", "report_to", "output_dir", "apiVersion",
+                             "kind", "spec", "containers", "WANDB_API_KEY", "_target_", "on"])
+YAML_SCALARS = st.one_of(st.integers(-5, 1000), st.sampled_from(["wandb", "python train.py", "${WANDB_API_KEY}",
+                                                                  "steps", "epoch", "bayes", "", "0.1", "~"]))
+YAML_VALUES = st.recursive(YAML_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(YAML_KEYS, inner, max_size=5)), max_leaves=25)
+
+
+@st.composite
+def yaml_documents(draw) -> str:
+    return yaml.safe_dump(draw(st.dictionaries(YAML_KEYS, YAML_VALUES, min_size=1, max_size=8)), sort_keys=False)
+
+
+def _check(files: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8", errors="surrogatepass")
+        result = engine.check(["."], select=["ALL"], cwd=root)
+        assert not result.internal_errors, result.internal_errors
+        for finding in result.findings:
+            loc = finding.location
+            text = (root / loc.path).read_text(encoding="utf-8", errors="replace")
+            assert 1 <= loc.line <= text.count("\n") + 1, finding
+            assert loc.column >= 1 and (loc.end_line, loc.end_column) >= (loc.line, loc.column), finding
+
+
+@given(mutated(python_sources()))
+def test_python_sources(source):
+    _check({"train.py": source})
+
+
+@given(mutated(yaml_documents()), st.sampled_from(["cfg.yml", "docker-compose.yml", ".github/workflows/t.yml",
+                                                    "sweep.yaml", "k8s.yaml"]))
+def test_yaml_documents(document, name):
+    _check({name: document, "train.py": "import wandb\nwandb.init()\n"})

@@ -1,0 +1,175 @@
+"""Hostile input: every row of docs/hostile-inputs.md is one of these tests. Each input is thrown at
+a project that also holds a real finding, which must still be reported."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from pathlib import Path
+
+import pytest
+
+from preflight import engine
+
+REAL = {"train.py": "import wandb\n\nwandb.init(project='p')\n"}
+REAL_FINDING = "train.py:3:1: WB001"
+
+
+def scan(root: Path, files: dict[str, bytes | str], select=("ALL",), seconds: float = 20.0) -> list[str]:
+    for name, content in {**REAL, **files}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    start = time.monotonic()
+    result = engine.check(["."], select=list(select), cwd=root)
+    assert time.monotonic() - start < seconds
+    assert not result.internal_errors
+    found = [f"{f.location.path}:{f.location.line}:{f.location.column}: {f.code}" for f in result.findings]
+    assert REAL_FINDING in found
+    lines = {}
+    for name in files:
+        if (root / name).exists():
+            with open(root / name, "rb") as handle:
+                lines[name] = handle.read().count(b"\n") + 1
+    for finding in result.findings:
+        assert finding.location.line >= 1 and finding.location.column >= 1
+        if finding.location.path in lines:
+            assert finding.location.line <= lines[finding.location.path]
+    return [f for f in found if f != REAL_FINDING]
+
+
+CASES = {
+    # name: (files, expected findings other than the real one)
+    "binary-py": ({"model.py": b"import wandb\x00\x00\xff\xfe" * 100}, ["model.py:1:1: PF001"]),
+    "binary-irrelevant": ({"blob.py": b"\x00\x01\x02\xff" * 1000}, []),
+    "invalid-utf8": ({"bad.py": "import wandb\nname = 'caf\xe9'\n".encode("latin-1")}, ["bad.py:1:1: PF001"]),
+    "mixed-encodings": ({"mixed.py": "import wandb\n# é\n".encode() + "x = 'é'\n".encode("latin-1")},
+                        ["mixed.py:1:1: PF001"]),
+    "bom": ({"bom.py": "\ufeffimport wandb\nwandb.init(project='p')\n".encode("utf-8")}, ["bom.py:2:1: WB001"]),
+    "crlf": ({"crlf.py": b"import wandb\r\n\r\nwandb.init(project='p')\r\n"}, ["crlf.py:3:1: WB001"]),
+    "crlf-yaml": ({"ax.yml": b"base_model: m\r\ndatasets: []\r\nwandb_project: p\r\n"}, ["ax.yml:3:1: WB001"]),
+    "empty-files": ({"empty.py": b"", "empty.yml": b"", ".github/workflows/e.yml": b"", "Dockerfile": b""}, []),
+    "whitespace-only": ({"blank.yml": b"\n\n   \n", "blank.py": b"\n\n"}, []),
+    "python2": ({"old.py": "import wandb\nprint 'hello'\n"}, ["old.py:2:1: PF001"]),
+    "unterminated-string": ({"open.py": "import wandb\nx = 'abc\n"}, ["open.py:2:5: PF001"]),
+    "unterminated-triple": ({"open3.py": 'import wandb\nx = """abc\n'}, ["open3.py:2:5: PF001"]),
+    "yaml-tabs": ({"docker-compose.yml": "services:\n\tt:\n\t\timage: x\n"}, ["docker-compose.yml:2:1: PF001"]),
+    "yaml-duplicate-keys": ({"ax.yml": "base_model: m\ndatasets: []\nwandb_project: p\nwandb_project: q\n"},
+                            ["ax.yml:4:1: WB001"]),
+    "yaml-multi-document": ({"k8s.yaml": "apiVersion: v1\nkind: Secret\n---\n---\napiVersion: v1\nkind: Pod\n"
+                                         "metadata: {name: p}\nspec:\n  containers: []\n"}, []),
+    "yaml-python-tag": ({"ax.yml": "base_model: !!python/object/apply:os.system ['touch pwned']\n"
+                                   "datasets: []\nwandb_project: p\n"}, ["ax.yml:3:1: WB001"]),
+    "jinja-template": ({"templates/job.yaml": "apiVersion: batch/v1\n{% if x %}\nkind: Job\n{% endif %}\n"}, []),
+    "helm-template": ({"chart/templates/d.yaml": "apiVersion: apps/v1\nkind: {{ .Values.kind }}\nspec:\n"
+                                                 "  replicas: {{ .Values.n }}\n"}, []),
+    "chat-template-in-yaml": ({"ax.yml": "base_model: m\ndatasets: []\nchat_template_jinja: \"{{ bos_token }}{% for m in "
+                                         "messages %}{{ m.content }}{% endfor %}\"\nwandb_project: p\nwandb_name: n\n"}, []),
+    "notebook-invalid-json": ({"analysis.ipynb": b"{ not json"}, []),
+    "json-invalid": ({"args.json": '{"report_to": "wandb", "eval_steps": }'}, ["args.json:1:38: PF001"]),
+    "shell-unbalanced-quotes": ({"run.sh": "python train.py --name 'oops\ndocker run img python train.py\n"},
+                                ["run.sh:2:1: ENV001"]),
+    "dockerfile-garbage": ({"Dockerfile": "FROM\n\\\n\\\nRUN \\\n"}, []),
+    "makefile-garbage": ({"Makefile": "\t\t\n:::\n\tpython train.py\n"}, []),
+}
+
+
+@pytest.mark.parametrize("files, expected", CASES.values(), ids=CASES.keys())
+def test_hostile_file(tmp_path, files, expected):
+    assert scan(tmp_path, files) == expected
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_ten_megabyte_files(tmp_path):
+    big_python = b"import wandb\n" + b"x = [1, 2, 3]  # padding\n" * 420_000  # ~10 MB: over the Python limit
+    big_yaml = b"base_model: m\ndatasets: []\nwandb_project: p\n" + b"# padding line for the size\n" * 380_000
+    irrelevant = b"x = 1\n" * 1_700_000  # ~10 MB that names no tracker: read, never parsed
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    found = scan(tmp_path, {"big.py": big_python, "big.yml": big_yaml, "other.py": irrelevant}, seconds=30)
+    assert found == ["big.py:1:1: PF001", "big.yml:3:1: WB001"]
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 500
+
+
+def test_deep_nesting(tmp_path):
+    files = {
+        "deep.py": "import wandb\nx = " + "(" * 5000 + "1" + ")" * 5000 + "\n",
+        "deep_lists.py": "import wandb\nx = " + "[" * 300 + "]" * 300 + "\n",
+        "deep.yml": "base_model: " + "[" * 20000 + "]" * 20000 + "\n",
+        "deep_map.yml": "".join("  " * i + f"k{i}:\n" for i in range(3000)) + "wandb_project: p\n",
+    }
+    found = scan(tmp_path, files, seconds=60)
+    assert "deep.py:2:5: PF001" in found or any(f.startswith("deep.py:") and f.endswith("PF001") for f in found)
+
+
+def test_alias_bomb(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9))
+    files = {"bomb.yml": "base_model: m\nwandb_project: p\nwandb_name: n\n" + bomb,
+             "docker-compose.yml": "x-a: &a [1, 1, 1, 1, 1, 1, 1, 1]\nx-b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+                                   "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nservices:\n  t:\n    image: x\n"
+                                   "    command: [*c, *c, *c, *c]\n"}
+    assert scan(tmp_path, files, seconds=30) == []
+
+
+def test_symlink_loop_and_escape(tmp_path):
+    root = tmp_path / "project"
+    root.mkdir()
+    (tmp_path / "outside.py").write_text(REAL["train.py"])
+    (root / "escape.py").symlink_to(tmp_path / "outside.py")
+    (root / "loop").symlink_to(root / "loop")
+    (root / "a").symlink_to(root / "b")
+    (root / "b").symlink_to(root / "a")
+    (root / "dir_escape").symlink_to(tmp_path, target_is_directory=True)
+    assert scan(root, {}) == []
+
+
+def test_unreadable_file_and_directory(tmp_path, monkeypatch):
+    """Permission problems (simulated: the tests run as root, which reads everything)."""
+    original = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "locked.py":
+            raise PermissionError(13, "Permission denied")
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    found = scan(tmp_path, {"locked.py": "import wandb\n"})
+    assert found == ["locked.py:1:1: PF001"]
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    (closed / "x.py").write_text("import wandb\nwandb.init()\n")
+    if os.geteuid() != 0:
+        closed.chmod(0)
+        try:
+            assert scan(tmp_path, {}) == ["locked.py:1:1: PF001"]
+        finally:
+            closed.chmod(0o755)
+
+
+def test_file_deleted_during_the_scan(tmp_path, monkeypatch):
+    from preflight import collect
+
+    original = collect._read
+
+    def vanish(path, display):
+        if display == "gone.py":
+            path.unlink()
+        return original(path, display)
+
+    monkeypatch.setattr(collect, "_read", vanish)
+    assert scan(tmp_path, {"gone.py": "import wandb\nwandb.init()\n"}) == []
+
+
+def test_nothing_is_executed(tmp_path):
+    marker = tmp_path / "executed"
+    files = {
+        "evil.py": f"import wandb\nopen({str(marker)!r}, 'w').write('x')\nraise SystemExit(3)\n",
+        "conftest.py": f"open({str(marker)!r}, 'w').write('x')\n",
+        "setup.py": f"import wandb\n__import__('os').system('touch {marker}')\n",
+        "evil.yml": f"base_model: !!python/object/apply:os.system ['touch {marker}']\nwandb_project: p\nwandb_name: n\n",
+    }
+    scan(tmp_path, files)
+    assert not marker.exists()
