@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preflight import classify
 from preflight import config as config_module
 from preflight import discover as discovery
 from preflight import options as rule_options
@@ -117,20 +118,33 @@ def check(
     internal_errors: list[str] = []
     cache = FactsCache(cache_dir or loaded.base / CACHE_DIRECTORY) if use_cache else None
     try:
-        files = collect([(path, discovery.display_path(path, cwd)) for path in found.files], cache, internal_errors,
-                        workers)
+        pairs = [(path, discovery.display_path(path, cwd)) for path in found.files]
+        lazy: dict[str, Path] = {}
+        if found.reported is not None:  # explicit files: the project's other Python files are read on demand
+            reported_set = set(found.reported)
+            lazy = {display: path for path, display in pairs
+                    if path not in reported_set and classify.kind_by_path(display) == classify.PYTHON}
+            pairs = [(path, display) for path, display in pairs if display not in lazy]
+        files = collect(pairs, cache, internal_errors, workers)
+        overrides: dict[str, str] = {}
+        if stdin_path is not None and stdin is not None:
+            display = discovery.display_path(stdin_path, cwd)
+            files = [f for f in files if f.path != display]
+            lazy.pop(display, None)
+            files.append(extract(display, stdin[1].encode("utf-8", errors="surrogateescape")))
+            overrides[display] = stdin[1]
+            found.reported = (found.reported or set()) | {stdin_path}
+        project = Project(files, root, dict(settings.versions), cwd, lazy,
+                          lambda items: collect(items, cache, internal_errors, 1))
+        return _run_rules(project, files, enabled, options, settings, loaded, cwd, found, show_info, overrides,
+                          internal_errors)
     finally:
         if cache is not None:
             cache.close()
-    overrides: dict[str, str] = {}
-    if stdin_path is not None and stdin is not None:
-        display = discovery.display_path(stdin_path, cwd)
-        files = [f for f in files if f.path != display]
-        files.append(extract(display, stdin[1].encode("utf-8", errors="surrogateescape")))
-        overrides[display] = stdin[1]
-        found.reported = (found.reported or set()) | {stdin_path}
-    project = Project(files, root, dict(settings.versions), cwd)
 
+
+def _run_rules(project, files, enabled, options, settings, loaded, cwd, found, show_info, overrides,
+               internal_errors) -> CheckResult:
     raw: list[Finding] = []
     for rule_class in enabled:
         rule = rule_class(options.get(rule_class.code))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,22 +34,36 @@ class ResolvedEntry:
 
 class Project:
     def __init__(self, files: list[FileFacts], root: Path, versions: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> None:
+                 cwd: Path | None = None, lazy: dict[str, Path] | None = None,
+                 loader: Callable[[list[tuple[Path, str]]], list[FileFacts]] | None = None) -> None:
         self.files: dict[str, FileFacts] = {f.path: f for f in files}
         self.root = root
         self.versions = versions or {}
         self.cwd = cwd or Path.cwd()  # reported paths are relative to it
+        # Files known to exist whose facts are read only when a question needs them (the Python files
+        # of a large project, when a commit changed one workflow).
+        self._lazy: dict[str, Path] = dict(lazy or {})
+        self._loader = loader
+
+    def known(self, path: str) -> bool:
+        return path in self.files or path in self._lazy
+
+    def file(self, path: str) -> FileFacts | None:
+        if path in self._lazy and self._loader is not None:
+            for facts in self._loader([(self._lazy.pop(path), path)]):
+                self.files[facts.path] = facts
+        return self.files.get(path)
 
     # -- facts ----------------------------------------------------------------------------------
 
     def facts(self, kind: type[T]) -> Iterator[T]:
-        for file in self.files.values():
+        for file in list(self.files.values()):  # a snapshot: answering a question may load a lazy file
             for fact in file.facts:
                 if isinstance(fact, kind):
                     yield fact
 
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
-        file = self.files.get(path)
+        file = self.file(path)
         return [f for f in file.facts if isinstance(f, kind)] if file else []
 
     # -- resolving paths ------------------------------------------------------------------------
@@ -57,7 +71,7 @@ class Project:
     @cached_property
     def _by_basename(self) -> dict[str, list[str]]:
         index: dict[str, list[str]] = {}
-        for path in self.files:
+        for path in [*self.files, *self._lazy]:
             index.setdefault(posixpath.basename(path), []).append(path)
         return index
 
@@ -67,11 +81,11 @@ class Project:
             return None
         if not target.startswith("/"):
             candidate = posixpath.normpath(posixpath.join(base_dir, target))
-            if candidate in self.files:
+            if self.known(candidate):
                 return candidate
         if not in_container:
             if target.startswith("/"):
-                return posixpath.normpath(target) if posixpath.normpath(target) in self.files else None
+                return posixpath.normpath(target) if self.known(posixpath.normpath(target)) else None
             return None
         # A container path (`/app/src/train.py`): the scanned file under the launcher's folder
         # whose path ends with the longest part of it, when exactly one does.
@@ -113,7 +127,7 @@ class Project:
     # -- imports and W&B use --------------------------------------------------------------------
 
     def _imports(self, path: str) -> list[LocalImport]:
-        file = self.files.get(path)
+        file = self.file(path)
         if file is not None and file.imports_pending:  # pre-filtered: read its imports now, once
             from preflight.sources.python import imports_only
 
@@ -148,7 +162,7 @@ class Project:
                 for stem in stems:
                     stem = posixpath.normpath(stem) if stem else stem
                     for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
-                        if candidate in self.files and candidate != path:
+                        if candidate != path and self.known(candidate):
                             result.append(candidate)
         return list(dict.fromkeys(result))
 
@@ -221,7 +235,7 @@ class Project:
         from preflight.sources import entrypoints
 
         index: dict[str, SweepSpec] = {}
-        for file in self.files.values():
+        for file in list(self.files.values()):
             for spec in (f for f in file.facts if isinstance(f, SweepSpec)):
                 directory = posixpath.dirname(file.path)
                 words = list(spec.command) if spec.command else ["${env}", "${interpreter}", "${program}", "${args}"]

@@ -78,7 +78,7 @@ wandb.init(project="llama-sft")
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for file in project.files.values():
+        for file in list(project.files.values()):
             runs = [f for f in file.facts if isinstance(f, WandbRun)]
             if not runs:
                 continue
