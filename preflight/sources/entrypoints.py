@@ -22,6 +22,8 @@ _SRUN_VALUE_OPTIONS = {
     "--gpus", "--gpus-per-node", "--gpus-per-task", "--account", "--qos", "--container-image", "--container-mounts",
     "--nodelist", "--mpi", "--cpu-bind", "--mem-per-cpu", "--mem-per-gpu", "--kill-on-bad-exit",
 }
+_COMPOSE_RUN_VALUE_OPTIONS = {"-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish",
+                              "--entrypoint", "--name", "-l", "--label"}
 _APPTAINER_VALUE_OPTIONS = {"-B", "--bind", "--env", "--env-file", "-H", "--home", "--pwd", "-W", "--workdir",
                             "--overlay", "-o", "--mount", "--security", "--network", "--hostname"}
 _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run")}
@@ -245,6 +247,34 @@ def _parse_args(rest: list[str], found: Recognized) -> None:
             found.config = token
 
 
+def _options(rest: list[str], value_options: set[str]) -> tuple[list[tuple[str, str | None]], list[str] | None]:
+    """The `--option value` pairs before the first operand, and the operand onwards (None: no operand)."""
+    options: list[tuple[str, str | None]] = []
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if not token.startswith("-"):
+            return options, rest[index:]
+        option, eq, inline = token.partition("=")
+        takes_value = option in value_options
+        value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
+        index += 1 if eq or not takes_value else 2
+        options.append((option, value))
+    return options, None
+
+
+def _env_pairs(options, flags: tuple[str, ...], lists: bool = False) -> list[tuple[str, str | None]]:
+    """`-e NAME=value` / `-e NAME` (the caller's value) options as (name, value or None); with
+    `lists`, one option may carry several comma-separated assignments (apptainer's --env)."""
+    pairs = []
+    for option, value in options:
+        if option in flags and value is not None:
+            for item in value.split(",") if lists else [value]:
+                name, has_value, literal = item.partition("=")
+                pairs.append((name, literal if has_value else None))
+    return pairs
+
+
 def docker_run(argv: list[str]) -> DockerRun | None:
     """`docker run [options] IMAGE [command]` (also `podman run`, `nvidia-docker run`)."""
     argv, _ = unwrap(argv)
@@ -257,26 +287,12 @@ def docker_run(argv: list[str]) -> DockerRun | None:
         rest = rest[1:]
     else:
         return None
-    env: list[tuple[str, str | None]] = []
-    env_files: list[str] = []
-    netrc = False
-    index = 0
-    while index < len(rest):
-        token = rest[index]
-        if not token.startswith("-"):
-            return DockerRun(env, env_files, rest[index + 1:], netrc)
-        option, eq, inline = token.partition("=")
-        takes_value = option in _DOCKER_VALUE_OPTIONS
-        value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
-        index += 1 if eq or not takes_value else 2
-        if option in ("-e", "--env") and value is not None:
-            name, has_value, literal = value.partition("=")
-            env.append((name, literal if has_value else None))
-        elif option == "--env-file" and value is not None:
-            env_files.append(value)
-        elif option in ("-v", "--volume", "--mount") and value is not None and "netrc" in value:
-            netrc = True
-    return None
+    options, operands = _options(rest, _DOCKER_VALUE_OPTIONS)
+    if operands is None:
+        return None
+    env_files = [value for option, value in options if option == "--env-file" and value is not None]
+    netrc = any(option in ("-v", "--volume", "--mount") and value and "netrc" in value for option, value in options)
+    return DockerRun(_env_pairs(options, ("-e", "--env")), env_files, operands[1:], netrc)
 
 
 def container_exec(argv: list[str]) -> ContainerExec | None:
@@ -284,28 +300,12 @@ def container_exec(argv: list[str]) -> ContainerExec | None:
     argv, _ = unwrap(argv)
     if len(argv) < 3 or os.path.basename(argv[0]) not in ("apptainer", "singularity") or argv[1] not in ("exec", "run"):
         return None
-    rest = argv[2:]
-    clean = False
-    env: list[tuple[str, str | None]] = []
-    env_files: list[str] = []
-    index = 0
-    while index < len(rest):
-        token = rest[index]
-        if not token.startswith("-"):
-            return ContainerExec(clean, env, env_files, rest[index + 1:])
-        option, eq, inline = token.partition("=")
-        takes_value = option in _APPTAINER_VALUE_OPTIONS
-        value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
-        index += 1 if eq or not takes_value else 2
-        if option in ("-e", "--cleanenv", "-C", "--containall", "-c", "--contain"):
-            clean = clean or option in ("-e", "--cleanenv", "-C", "--containall")
-        elif option == "--env" and value:
-            for item in value.split(","):
-                name, has_value, literal = item.partition("=")
-                env.append((name, literal if has_value else None))
-        elif option == "--env-file" and value:
-            env_files.append(value)
-    return None
+    options, operands = _options(argv[2:], _APPTAINER_VALUE_OPTIONS)
+    if operands is None:
+        return None
+    clean = any(option in ("-e", "--cleanenv", "-C", "--containall") for option, _ in options)
+    env_files = [value for option, value in options if option == "--env-file" and value]
+    return ContainerExec(clean, _env_pairs(options, ("--env",), lists=True), env_files, operands[1:])
 
 
 def compose_run(argv: list[str]) -> ComposeRun | None:
@@ -321,23 +321,10 @@ def compose_run(argv: list[str]) -> ComposeRun | None:
         rest = rest[2:] if rest[0] in ("-f", "--file", "-p", "--project-name", "--env-file", "--profile") else rest[1:]
     if rest[:1] != ["run"]:
         return None
-    rest = rest[1:]
-    env: list[tuple[str, str | None]] = []
-    index = 0
-    value_options = {"-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish",
-                     "--entrypoint", "--name", "-l", "--label"}
-    while index < len(rest):
-        token = rest[index]
-        if not token.startswith("-"):
-            return ComposeRun(token, env, rest[index + 1:])
-        option, eq, inline = token.partition("=")
-        takes_value = option in value_options
-        value = inline if eq else (rest[index + 1] if takes_value and index + 1 < len(rest) else None)
-        index += 1 if eq or not takes_value else 2
-        if option in ("-e", "--env") and value is not None:
-            name, has_value, literal = value.partition("=")
-            env.append((name, literal if has_value else None))
-    return None
+    options, operands = _options(rest[1:], _COMPOSE_RUN_VALUE_OPTIONS)
+    if operands is None:
+        return None
+    return ComposeRun(operands[0], _env_pairs(options, ("-e", "--env")), operands[1:])
 
 
 def is_wandb_command(argv: list[str], command: str) -> bool:
