@@ -27,9 +27,23 @@ _SCHEMA = (
 RACY_SECONDS = 2.0  # a file modified this close to when it was recorded may change again unseen (as in git)
 
 
+def _tool_fingerprint() -> str:
+    """The version plus a digest of preflight's own source files (size and mtime): facts from other
+    extractor code are never reused, even between two builds of one version."""
+    digest = hashlib.blake2b(__version__.encode(), digest_size=12)
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        info = source.stat()
+        digest.update(f"{source.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+TOOL = _tool_fingerprint()
+
+
 def key(path: str, data: bytes) -> str:
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{__version__}\x00{path}\x00".encode("utf-8", errors="surrogateescape"))
+    digest.update(f"{TOOL}\x00{path}\x00".encode("utf-8", errors="surrogateescape"))
     digest.update(data)
     return digest.hexdigest()
 
