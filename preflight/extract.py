@@ -24,19 +24,21 @@ _TRACKED_APIS = (
     (b"wandb", (b"wandb",)),
     (b"mlflow", (b"mlflow",)),
     (b"weave", (b"weave",)),
-    (b"transformers", (b"TrainingArguments", b"HfArgumentParser")),
+    (b"transformers", (b"TrainingArguments", b"HfArgumentParser", b"NeptuneCallback")),
     (b"trl", (b"Config", b"TrlParser")),
     (b"lightning", (b"WandbLogger",)),
     (b"accelerate", (b"log_with", b"init_trackers")),
+    (b"neptune", (b"neptune",)),
+    (b"lightning", (b"NeptuneLogger",)),
 )
 
 
 def _imports(package: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"^[ \t]*(?:from[ \t]+|import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*)"
-                      rb"(?:[\w]*_)?" + package + rb"\b", re.MULTILINE)
+                      rb"(?:[\w]*_)?" + package + rb"(?:_\w+)?\b", re.MULTILINE)
 
 
-_IMPORT_PATTERNS = {package: _imports(package) for package, _ in _TRACKED_APIS}
+_IMPORT_PATTERNS = {package: _imports(package) for package, _ in dict(_TRACKED_APIS).items()}
 
 
 def mentions_tracking(data: bytes) -> bool:

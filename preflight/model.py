@@ -167,6 +167,27 @@ class SweepSpec:
     program: str | None
     command: tuple[str, ...] | None
     command_location: Location | None = None
+    metric: str | None = None
+    goal: str | None = None
+    metric_location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleImport:
+    """An import of a tracker package (or one of its integrations) that a rule cares about by itself."""
+
+    location: Location
+    name: str  # the qualified name imported, e.g. "neptune" or "lightning.pytorch.loggers.NeptuneLogger"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerCall:
+    """A call to a tracker API that a rule judges by its arguments alone (mlflow.start_run, registry stages)."""
+
+    location: Location
+    api: str
+    keywords: tuple[str, ...] = ()  # the keyword arguments given (all of them known when `complete`)
+    complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Severity
-from preflight.model import ArtifactLog
+from preflight.model import ArtifactLog, TrackerCall
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -76,3 +76,54 @@ with mlflow.start_run(), tempfile.TemporaryDirectory() as tmp:
                     "hides the real error); write it in this function or check os.path.exists() first",
                     severity=Severity.WARNING,
                 )
+
+
+class DeprecatedRegistryStages(Rule):
+    code = "MLF005"
+    name = "deprecated-registry-stages"
+    severity = Severity.WARNING
+    summary = "MLflow model registry stages (deprecated since 2.9)"
+    why = (
+        "`transition_model_version_stage`, `get_latest_versions(stages=...)` and `models:/name/Production` URIs "
+        "use registry stages, deprecated since MLflow 2.9 and slated for removal; two pipelines promoting at once "
+        "race, and the model a stage URI resolves to changes under a running job. Use aliases "
+        "(`set_registered_model_alias`, `models:/name@champion`)."
+    )
+    examples = [
+        Bad("promote.py", "from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
+            "client.transition_model_version_stage('llm', 3, 'Production')\n", expect="promote.py:4:1"),
+        Bad("serve.py", "import mlflow\n\nmodel = mlflow.pyfunc.load_model('models:/llm/Production')\n",
+            expect="serve.py:3:35"),
+        Good("promote.py", "from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
+             "client.set_registered_model_alias('llm', 'champion', 3)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api.startswith("MlflowClient.") or call.api == "models:/ stage URI":
+                what = call.api if call.api != "models:/ stage URI" else "a models:/name/<stage> URI"
+                yield self.finding(call.location, f"{what} uses model registry stages, deprecated since MLflow 2.9 "
+                                   "(concurrent promotions race); use aliases: set_registered_model_alias and "
+                                   "models:/name@alias")
+
+
+class UnnamedMlflowRun(Rule):
+    code = "MLF006"
+    name = "unnamed-mlflow-run"
+    severity = Severity.INFO
+    summary = "mlflow.start_run() without run_name"
+    why = (
+        "An unnamed MLflow run gets a random name (`bright-owl-42`): reruns of one configuration cannot be told "
+        "apart in the UI or matched by search. Pass a run_name derived from the configuration."
+    )
+    examples = [
+        Bad("train.py", "import mlflow\n\nwith mlflow.start_run():\n    mlflow.log_param('lr', 1e-4)\n",
+            expect="train.py:3:6"),
+        Good("train.py", "import mlflow\n\nwith mlflow.start_run(run_name='sft-lr1e-4'):\n    mlflow.log_param('lr', 1e-4)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api == "mlflow.start_run" and call.complete and not {"run_name", "run_id"} & set(call.keywords):
+                yield self.finding(call.location, "mlflow.start_run() without run_name: MLflow picks a random name, so "
+                                   "reruns cannot be matched; pass run_name (e.g. built from the configuration)")

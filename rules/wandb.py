@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Related, Severity
-from preflight.model import EnvWrite, Launch, Value, WandbRun
+from preflight.model import EnvDeclaration, EnvWrite, Launch, Value, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -190,3 +190,73 @@ srun python train.py --seed $SLURM_ARRAY_TASK_ID
                     continue
                 return value.anchor, f"the run id {value.literal!r}"
         return None
+
+
+def _declared(project: Project, variable: str):
+    """Every place a launcher, config or script sets `variable`: (location, value or None, where)."""
+    seen = set()
+    for declaration in project.facts(EnvDeclaration):
+        binding = declaration.binding
+        if binding.name == variable and binding.location not in seen:
+            seen.add(binding.location)
+            yield binding.location, binding.value, declaration.where
+    for launch in project.launches():
+        for binding in launch.env:
+            if binding.name == variable and binding.origin == "the command's prefix" and binding.location not in seen:
+                seen.add(binding.location)
+                yield binding.location, binding.value, launch.launcher
+    for write in project.facts(EnvWrite):
+        if write.name == variable and write.location not in seen:
+            seen.add(write.location)
+            yield write.location, str(write.value.literal) if write.value.known else None, "script"
+
+
+_TRUE = {"true", "1", "yes", "on", "y", "t"}
+
+
+class WandbDisabledVariable(Rule):
+    code = "WB010"
+    name = "wandb-disabled-variable"
+    severity = Severity.WARNING
+    summary = "WANDB_DISABLED is used to switch W&B off"
+    why = (
+        "WANDB_DISABLED is not a W&B setting: the wandb library ignores it, so a direct `wandb.init` still needs a "
+        "key and still logs. Only the HF integration read it, and transformers 5 removed it: with transformers >= 5 "
+        "`report_to=\"wandb\"` logs (or crashes for want of a key) even with WANDB_DISABLED=true. Use "
+        "`WANDB_MODE=disabled` (every W&B call becomes a no-op) or `report_to=\"none\"`."
+    )
+    examples = [
+        Bad(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
+            "      WANDB_DISABLED: \"true\"\n    steps:\n      - run: pytest\n", expect=".github/workflows/test.yml:6:7"),
+        Good(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
+             "      WANDB_MODE: disabled\n    steps:\n      - run: pytest\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for location, value, where in _declared(project, "WANDB_DISABLED"):
+            if value is not None and value.strip().lower() not in _TRUE:
+                continue
+            yield self.finding(location, "WANDB_DISABLED is not a W&B variable: wandb ignores it and transformers 5 "
+                               "no longer reads it, so W&B stays on; use WANDB_MODE=disabled (or report_to none)")
+
+
+class WandbSilentHidesLoss(Rule):
+    code = "WB012"
+    name = "wandb-silent-hides-loss"
+    severity = Severity.INFO
+    summary = "WANDB_SILENT=true hides W&B's warnings, including dropped steps"
+    why = (
+        "When a step is logged out of order, W&B drops the data with only a warning (\"Tried to log to step 3 that "
+        "is less than the current step 5 ... this data will be ignored\"). WANDB_SILENT=true removes that warning "
+        "too, so lost metrics go unnoticed. Keep W&B's warnings, or silence only the noisy logger."
+    )
+    examples = [
+        Bad("run.sh", "#!/bin/bash\nexport WANDB_SILENT=true\npython train.py\n", expect="run.sh:2:1"),
+        Good("run.sh", "#!/bin/bash\nexport WANDB_CONSOLE=off\npython train.py\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for location, value, where in _declared(project, "WANDB_SILENT"):
+            if value is not None and value.strip().lower() in _TRUE:
+                yield self.finding(location, "WANDB_SILENT=true also hides the warning W&B prints when it drops "
+                                   "out-of-order steps: lost metrics go unnoticed")

@@ -107,11 +107,16 @@ def sweep(source: SourceText, document) -> list[Fact]:
     words = None
     if isinstance(command, y.SequenceNode):
         words = tuple(w for w in (y.scalar_text(n) for n in command.value) if w is not None)
+    metric = y.get_item(document, "metric")
+    metric_node = metric[1] if metric else None
     return [SweepSpec(
         location=y.location(source, document),
         program=y.scalar_text(program),
         command=words,
         command_location=y.location(source, command) if command is not None else None,
+        metric=y.scalar_text(y.get(metric_node, "name")),
+        goal=y.scalar_text(y.get(metric_node, "goal")),
+        metric_location=y.location(source, metric[0]) if metric else None,
     )]
 
 

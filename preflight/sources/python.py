@@ -8,7 +8,7 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, EnvWrite, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    ArgumentParserUse, EnvWrite, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
 from preflight.sources import pyartifacts
@@ -25,6 +25,10 @@ HF_ARGUMENTS = {
     "transformers.Seq2SeqTrainingArguments", "transformers.training_args_seq2seq.Seq2SeqTrainingArguments",
 }
 TRL_NON_TRAINING_CONFIGS = {"ModelConfig"}
+NEPTUNE_PACKAGES = {"neptune", "neptune_scale", "neptune_client"}
+NEPTUNE_INTEGRATIONS = {"NeptuneLogger", "NeptuneCallback"}
+MLFLOW_START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
+REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions"}
 ARGUMENT_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.HfArgumentParser",
                     "trl.TrlParser", "trl.scripts.utils.TrlParser"}
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
@@ -32,6 +36,7 @@ LIGHTNING_PREFIXES = ("lightning.", "pytorch_lightning.", "lightning_fabric.")
 ENVIRON = "os.environ"
 
 
+_STAGE_URI = re.compile(r"models:/[^/\s'\"]+/(?:Production|Staging|Archived|None)\b")
 _IMPORT = re.compile(
     r"^[ \t]*(?:from[ \t]+(?P<module>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^#\n]*)"
     r"|import[ \t]+(?P<plain>[^#\n]+))",
@@ -105,6 +110,7 @@ class _Extractor:
 
     def run(self) -> list[Fact]:
         module = self.module
+        self._registry_uris()
         for node in module.imports:
             self._import(node)
         for node, scope in module.assignments:
@@ -119,13 +125,26 @@ class _Extractor:
             self.facts.append(run)
         return self.facts
 
+    def _registry_uris(self) -> None:
+        """`models:/name/Production` URIs: stage-based registry references, in any string."""
+        source = self.module.source
+        for match in _STAGE_URI.finditer(source.text):
+            self.facts.append(TrackerCall(source.location(match.start(), match.end()), "models:/ stage URI"))
+
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 self.facts.append(LocalImport(alias.name, 0, ()))
+                if alias.name.split(".")[0] in NEPTUNE_PACKAGES:
+                    self.facts.append(ModuleImport(self.module.location(node), alias.name))
         else:
             names = tuple(a.name for a in node.names if a.name != "*")
             self.facts.append(LocalImport(node.module or "", node.level, names))
+            if node.level == 0 and node.module:
+                top = node.module.split(".")[0]
+                for name in names:
+                    if top in NEPTUNE_PACKAGES or name in NEPTUNE_INTEGRATIONS:
+                        self.facts.append(ModuleImport(self.module.location(node), f"{node.module}.{name}"))
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -134,6 +153,11 @@ class _Extractor:
         if chain and isinstance(call.func, ast.Name):
             self.calls_by_function.setdefault(chain[-1], set()).add(call.func.id)
         name = module.qualname(call.func, scope)
+        if isinstance(call.func, ast.Attribute) and call.func.attr in REGISTRY_STAGE_METHODS and \
+                any(v.split(".")[0] == "mlflow" for v in module.aliases.values()):
+            keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
+            if call.func.attr == "transition_model_version_stage" or "stages" in keywords or len(call.args) >= 2:
+                self.facts.append(TrackerCall(module.location(call), f"MlflowClient.{call.func.attr}", keywords))
         if name is None:
             if isinstance(call.func, ast.Attribute):
                 if call.func.attr == "init_trackers":
@@ -151,6 +175,10 @@ class _Extractor:
             self._training_config(call, name, scope, chain)
         elif name in ARGUMENT_PARSERS:
             self._argument_parser(call, name, scope)
+        elif name in MLFLOW_START_RUN:
+            keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
+            complete = not any(kw.arg is None for kw in call.keywords) and not call.args[2:3]
+            self.facts.append(TrackerCall(module.location(call), "mlflow.start_run", keywords, complete))
         elif name in WANDB_AGENT:
             self.facts.append(SweepDriver(module.location(call), "wandb.agent"))
             function = argument(call, "function", 1)

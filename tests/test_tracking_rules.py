@@ -1,0 +1,83 @@
+"""NEP001, WB010, WB012, MLF005, MLF006, SWP002: triggers and traps."""
+
+from __future__ import annotations
+
+import pytest
+
+NEP = {
+    "import": ("import neptune\nrun = neptune.init_run()\n", ["train.py:1:1: NEP001"]),
+    "neptune-scale": ("from neptune_scale import Run\nRun(experiment_name='x')\n", ["train.py:1:1: NEP001"]),
+    "lightning-logger": ("from lightning.pytorch.loggers import NeptuneLogger\n", ["train.py:1:1: NEP001"]),
+    "hf-callback": ("from transformers.integrations import NeptuneCallback\n", ["train.py:1:1: NEP001"]),
+    "report-to": ("from transformers import TrainingArguments\nTrainingArguments(output_dir='o', report_to=['neptune'], "
+                  "run_name='r')\n", ["train.py:2:35: NEP001"]),
+    "choice-list": ("import argparse\np = argparse.ArgumentParser()\np.add_argument('--tracker', "
+                    "choices=['wandb', 'neptune'])\n", []),
+    "cluster-name": ("import wandb\nwandb.init(project='neptune', name='on-neptune-cluster')\n", []),
+    "aws-neptune": ("import neptune_python_utils\nfrom gremlin_python import statics\n", []),
+}
+
+
+@pytest.mark.parametrize("source, expected", NEP.values(), ids=NEP.keys())
+def test_neptune(project, source, expected):
+    assert project({"train.py": source}, select=["NEP001"]) == expected
+
+
+def test_neptune_environment(project):
+    files = {"docker-compose.yml": "services:\n  t:\n    image: x\n    environment:\n      NEPTUNE_API_TOKEN: ${TOKEN}\n"
+                                   "      NEPTUNE_ENDPOINT: db.cluster.neptune.amazonaws.com\n"}
+    assert project(files, select=["NEP001"]) == ["docker-compose.yml:5:7: NEP001"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"train.py": "import os, wandb\nos.environ['WANDB_DISABLED'] = 'true'\nwandb.init(name='x')\n"},
+     ["train.py:2:12: WB010"]),
+    ({"train.py": "import os, wandb\nos.environ['WANDB_DISABLED'] = 'false'\nwandb.init(name='x')\n"}, []),
+    ({"run.sh": "export WANDB_DISABLED=1\npython train.py\n"}, ["run.sh:1:1: WB010"]),
+    ({"run.sh": "WANDB_DISABLED=true python train.py\n"}, ["run.sh:1:1: WB010"]),
+    ({"run.sh": "export WANDB_MODE=disabled\npython train.py\n"}, []),
+], ids=["python", "python-false", "export", "prefix", "wandb-mode"])
+def test_wandb_disabled(project, files, expected):
+    assert project(files, select=["WB010"]) == expected
+
+
+def test_wandb_silent_is_info(project):
+    files = {"run.sh": "export WANDB_SILENT=true\npython train.py\n"}
+    assert project(files) == []
+    assert project({}, select=["WB012"]) == ["run.sh:1:1: WB012"]
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("from mlflow import MlflowClient\nc = MlflowClient()\nc.get_latest_versions('m', stages=['Production'])\n",
+     ["r.py:3:1: MLF005"]),
+    ("from mlflow import MlflowClient\nc = MlflowClient()\nc.get_latest_versions('m')\n", []),
+    ("import mlflow\nmlflow.pyfunc.load_model('models:/m@champion')\n", []),
+    ("import mlflow\nmlflow.pyfunc.load_model('models:/m/3')\n", []),
+    ("client.transition_model_version_stage('m', 1, 'Staging')\n", []),  # no MLflow in the file
+], ids=["get-latest-with-stages", "get-latest", "alias-uri", "version-uri", "not-mlflow"])
+def test_registry_stages(project, source, expected):
+    assert project({"r.py": source}, select=["MLF005"]) == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import mlflow\nmlflow.start_run()\n", ["t.py:2:1: MLF006"]),
+    ("import mlflow\nmlflow.start_run(run_name='x')\n", []),
+    ("import mlflow\nmlflow.start_run(run_id=previous)\n", []),
+    ("import mlflow\nmlflow.start_run(**options)\n", []),
+], ids=["unnamed", "named", "resumed", "opaque"])
+def test_unnamed_mlflow_run(project, source, expected):
+    assert project({"t.py": source}, select=["MLF006"]) == expected
+
+
+@pytest.mark.parametrize("metric, expected", [
+    ("name: eval/accuracy", ["sweep.yaml:3:1: SWP002"]),
+    ("name: train/reward_mean", ["sweep.yaml:3:1: SWP002"]),
+    ("name: eval/f1\n  goal: maximize", []),
+    ("name: eval/rouge1\n  goal: minimize", []),  # an explicit choice is respected
+    ("name: eval/loss", []),
+    ("name: val_error", []),
+    ("name: eval/accuracy_loss", []),
+], ids=["accuracy", "reward", "maximize", "explicit-minimize", "loss", "error", "mixed"])
+def test_sweep_goal(project, metric, expected):
+    files = {"sweep.yaml": f"program: train.py\nmethod: bayes\nmetric:\n  {metric}\nparameters:\n  lr: {{values: [1, 2]}}\n"}
+    assert project(files, select=["SWP002"]) == expected
