@@ -83,6 +83,7 @@ class WandbRun:
     name: Value | None = None
     run_id: Value | None = None
     project: Value | None = None
+    resume: Value | None = None
     identity_known: bool = True  # False when `**kwargs`/settings hide whether a name is given
     mode: Value | None = None
     function: str | None = None  # enclosing function, for Python sources

@@ -59,7 +59,7 @@ with mlflow.start_run(), tempfile.TemporaryDirectory() as tmp:
 
     def check(self, project: Project) -> Iterator[Finding]:
         for log in project.facts(ArtifactLog):
-            if not log.path_static or log.evidence is not None:
+            if not log.api.startswith(("mlflow.", "MlflowClient.")) or not log.path_static or log.evidence is not None:
                 continue
             if log.is_directory:
                 yield self.finding(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Related, Severity
-from preflight.model import EnvDeclaration, EnvWrite, Launch, Value, WandbRun
+from preflight.model import ArtifactLog, EnvDeclaration, EnvWrite, Launch, Value, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -260,3 +261,149 @@ class WandbSilentHidesLoss(Rule):
             if value is not None and value.strip().lower() in _TRUE:
                 yield self.finding(location, "WANDB_SILENT=true also hides the warning W&B prints when it drops "
                                    "out-of-order steps: lost metrics go unnoticed")
+
+
+_RESUMING = {"allow", "must", "auto", "true"}
+
+
+class ResumeWithoutId(Rule):
+    code = "WB002"
+    name = "resume-without-id"
+    severity = Severity.WARNING
+    summary = "`resume` is set but the run has no id to resume"
+    why = (
+        "W&B resumes a run by its id. Without `id=` (or WANDB_RUN_ID) every launch gets a fresh random id: "
+        "`resume=\"allow\"` then never resumes anything, `resume=\"must\"` fails, and `resume=\"auto\"`/True "
+        "resumes whatever crashed last in the same folder. Give the run a stable id (from the config or the job)."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nwandb.init(project='p', name='sft', resume='allow')\n", expect="train.py:3:1"),
+        Good("train.py", "import wandb\n\nwandb.init(project='p', name='sft', id='sft-r16-seed0', resume='allow')\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for file in list(project.files.values()):
+            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
+            if not runs:
+                continue
+            id_from_env = any(w.name == "WANDB_RUN_ID" for w in file.facts if isinstance(w, EnvWrite)) or any(
+                "WANDB_RUN_ID" in launch.env_map() for launch in project.launches_of(file.path))
+            for run in runs:
+                resume = run.resume
+                if resume is None or not resume.known or run.disabled or not run.identity_known:
+                    continue
+                mode = str(resume.literal).lower()
+                if mode not in _RESUMING or run.run_id is not None or id_from_env or run.in_sweep_function:
+                    continue
+                outcome = {"allow": "never resumes anything", "must": "fails: there is no run to resume"}.get(
+                    mode, "resumes whatever run crashed last in this folder")
+                yield self.finding(run.location, f"wandb.init(resume={resume.text}) without id= (or WANDB_RUN_ID) "
+                                   f"{outcome}: every launch gets a new random id; pass a stable id")
+
+
+_BAD_ID = re.compile(r"[:;,#?/']")
+_BAD_PROJECT = re.compile(r"[/\\#?%:]")
+
+
+class InvalidRunIdentifier(Rule):
+    code = "WB006"
+    name = "invalid-run-identifier"
+    severity = Severity.ERROR
+    summary = "A literal W&B run id or project name that W&B rejects"
+    why = (
+        "wandb.init raises UsageError for a run id that is blank or contains any of `: ; , # ? / '`, and for a "
+        "project name longer than 128 characters or containing any of `/ \\ # ? % :`, so the job dies at start "
+        "(under the HF Trainer: after the model has loaded)."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nwandb.init(project='llm/sft', name='r1')\n", expect="train.py:3:12"),
+        Good("train.py", "import wandb\n\nwandb.init(project='llm-sft', name='r1', id='sft-2026-11-26')\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for run in project.facts(WandbRun):
+            for value, kind in ((run.run_id, "id"), (run.project, "project")):
+                problem = _identifier_problem(value.literal, kind) if value is not None and value.known else None
+                if problem:
+                    yield self.finding(value.anchor, f"the W&B run {kind} {str(value.literal)!r} {problem}: "
+                                       "wandb.init raises UsageError at start")
+        for name, kind in (("WANDB_RUN_ID", "id"), ("WANDB_PROJECT", "project")):
+            for location, value, _ in _declared(project, name):
+                problem = _identifier_problem(value, kind) if value is not None and "$" not in value else None
+                if problem and value.strip():
+                    yield self.finding(location, f"{name}={value!r} {problem}: wandb.init raises UsageError at start")
+
+
+def _identifier_problem(value, kind: str) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if kind == "id":
+        if not value.strip():
+            return "is blank"
+        bad = _BAD_ID.search(value)
+        return f"contains {bad.group(0)!r}" if bad else None
+    if len(value) > 128:
+        return f"is {len(value)} characters long (at most 128)"
+    bad = _BAD_PROJECT.search(value)
+    return f"contains {bad.group(0)!r}" if bad else None
+
+
+class UncheckedWandbSave(Rule):
+    code = "WB008"
+    name = "unchecked-wandb-save"
+    severity = Severity.WARNING
+    summary = "`wandb.save(path)` on a path the script never writes or checks"
+    why = (
+        "`wandb.save` (and `run.save`) on a path that does not exist saves nothing, silently, and returns `[]`: "
+        "the run looks complete but the file is missing from it. Write the file earlier in the same function, or "
+        "check that it exists. Glob patterns and paths produced at run time are not reported."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r1')\nwandb.save('outputs/model.safetensors')\n",
+            expect="train.py:4:1"),
+        Good("train.py", "import wandb\n\nrun = wandb.init(name='r1')\nmodel.save_pretrained('outputs')\n"
+             "wandb.save('outputs/model.safetensors')\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for log in project.facts(ArtifactLog):
+            if log.api != "wandb.save" or not log.path_static or log.evidence is not None or "*" in log.path_text:
+                continue
+            yield self.finding(log.location, f"wandb.save({log.path_text}) saves a file this script never writes or "
+                               "checks: if it is missing, nothing is saved and no error is raised; write it in this "
+                               "function or check that it exists")
+
+
+class FixedIdentityInSweep(Rule):
+    code = "WB011"
+    name = "fixed-identity-in-sweep"
+    severity = Severity.INFO
+    summary = "A sweep program passes a literal name, id or project to wandb.init"
+    why = (
+        "Inside a sweep, wandb.init ignores `project`, `entity` and `id` (W&B warns \"Ignoring project/entity/run_id "
+        "... when running a sweep\"), and a literal `name` gives every trial the same display name. Let the sweep "
+        "name its trials, or build the name from the trial's config."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nwandb.init(project='llm', name='baseline')\n",
+            files={"sweep.yaml": "program: train.py\nmethod: random\nparameters:\n  lr: {values: [1, 2]}\n"},
+            expect="train.py:3:12"),
+        Good("train.py", "import wandb\n\nwith wandb.init() as run:\n    run.name = f\"lr{run.config.lr}\"\n",
+             files={"sweep.yaml": "program: train.py\nmethod: random\nparameters:\n  lr: {values: [1, 2]}\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for file in list(project.files.values()):
+            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
+            if not runs:
+                continue
+            swept = project.sweep_running(file.path) is not None
+            for run in runs:
+                if not (swept or run.in_sweep_function):
+                    continue
+                for value, what in ((run.project, "project"), (run.run_id, "id"), (run.name, "name")):
+                    if value is not None and value.known and isinstance(value.literal, str):
+                        effect = "is the same for every trial" if what == "name" else "is ignored inside a sweep"
+                        yield self.finding(value.anchor, f"{what}={value.literal!r} {effect}; let the sweep name "
+                                           "its trials (or build the name from the trial's config)")
+                        break

@@ -81,3 +81,65 @@ def test_unnamed_mlflow_run(project, source, expected):
 def test_sweep_goal(project, metric, expected):
     files = {"sweep.yaml": f"program: train.py\nmethod: bayes\nmetric:\n  {metric}\nparameters:\n  lr: {{values: [1, 2]}}\n"}
     assert project(files, select=["SWP002"]) == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import wandb\nwandb.init(name='r', resume='must')\n", ["t.py:2:1: WB002"]),
+    ("import wandb\nwandb.init(name='r', resume=True)\n", ["t.py:2:1: WB002"]),
+    ("import wandb\nwandb.init(name='r', id='fixed', resume='allow')\n", []),
+    ("import wandb\nwandb.init(name='r', resume='never')\n", []),
+    ("import os, wandb\nos.environ['WANDB_RUN_ID'] = 'x'\nwandb.init(name='r', resume='allow')\n", []),
+    ("import wandb\nwandb.init(name='r', resume=args.resume)\n", []),
+], ids=["must", "true", "with-id", "never", "id-from-env", "non-literal"])
+def test_resume_without_id(project, source, expected):
+    assert project({"t.py": source}, select=["WB002"]) == expected
+
+
+def test_resume_with_id_from_the_launcher(project):
+    files = {"t.py": "import wandb\nwandb.init(name='r', resume='allow')\n",
+             "docker-compose.yml": "services:\n  t:\n    command: python t.py\n    environment:\n"
+                                   "      WANDB_RUN_ID: ft-1\n      WANDB_API_KEY: ${K:?}\n"}
+    assert project(files, select=["WB002"]) == []
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import wandb\nwandb.init(name='r', id='run:1')\n", ["t.py:2:22: WB006"]),
+    ("import wandb\nwandb.init(name='r', id='  ')\n", ["t.py:2:22: WB006"]),
+    ("import wandb\nwandb.init(project='a' * 1, name='r')\n", []),
+    ("import wandb\nwandb.init(project='p' + 'q', name='r')\n", []),
+    ("import wandb\nwandb.init(project='team-llm_v2.1', name='r', id='sft-2026-11-26T10-00')\n", []),
+], ids=["colon-id", "blank-id", "non-literal", "expression", "valid"])
+def test_invalid_identifiers(project, source, expected):
+    assert project({"t.py": source}, select=["WB006"]) == expected
+
+
+def test_invalid_identifiers_in_configs_and_env(project):
+    files = {"ax.yml": "base_model: m\ndatasets: []\nwandb_project: team/llm\nwandb_name: n\n",
+             "run.sh": "export WANDB_RUN_ID='run#1'\nexport WANDB_PROJECT=${PROJECT}\npython t.py\n"}
+    assert project(files, select=["WB006"]) == ["ax.yml:3:1: WB006", "run.sh:1:1: WB006"]
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import wandb\nrun = wandb.init(name='r')\nrun.save('model.pt')\n", ["t.py:3:1: WB008"]),
+    ("import wandb\nwandb.init(name='r')\nwandb.save('checkpoints/*.pt')\n", []),
+    ("import torch, wandb\nwandb.init(name='r')\ntorch.save(m, 'model.pt')\nwandb.save('model.pt')\n", []),
+    ("import wandb\nwandb.init(name='r')\nwandb.save(path)\n", []),
+    ("import mlflow, wandb\nwandb.init(name='r')\nwandb.save('model.pt')\n", ["t.py:3:1: WB008"]),
+], ids=["run-save", "glob", "written", "unknown-path", "not-mlf001"])
+def test_unchecked_wandb_save(project, source, expected):
+    found = project({"t.py": source}, select=["WB008", "MLF001"])
+    assert found == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import wandb\nwandb.init(project='p')\n", ["t.py:2:12: WB011"]),
+    ("import wandb\nwandb.init(id='fixed')\n", ["t.py:2:12: WB011"]),
+    ("import wandb\nwandb.init(config={'a': 1})\n", []),
+], ids=["project", "id", "nothing-fixed"])
+def test_fixed_identity_in_sweep(project, source, expected):
+    files = {"t.py": source, "sweep.yaml": "program: t.py\nmethod: grid\nparameters:\n  a: {values: [1, 2]}\n"}
+    assert project(files, select=["WB011"]) == expected
+
+
+def test_fixed_identity_outside_a_sweep_is_fine(project):
+    assert project({"t.py": "import wandb\nwandb.init(project='p', name='n')\n"}, select=["WB011"]) == []

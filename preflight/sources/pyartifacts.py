@@ -17,7 +17,9 @@ from preflight.sources.pyscope import Module, Position, Scope, argument, positio
 FLUENT = {
     "mlflow.log_artifacts": True, "mlflow.log_artifact": False,
     "mlflow.tracking.fluent.log_artifacts": True, "mlflow.tracking.fluent.log_artifact": False,
+    "wandb.save": False,  # silently saves nothing for a missing path (WB008)
 }
+_PATH_ARGUMENT = {"wandb.save": "glob_str"}
 CLIENTS = {"mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.client.MlflowClient",
            "mlflow.tracking.client.MlflowClient"}
 PATH_BUILDERS = {"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath",
@@ -51,6 +53,11 @@ class _Event:
     position: Position
     parts: tuple[str, ...]
     description: str
+    fills_folder: bool = False  # writes files inside the path (save_pretrained into a folder)
+
+
+# Calls that write a folder's files: a file inside the folder they were given counts as written.
+FOLDER_WRITERS = {"save_pretrained", "save_model", "save_state", "save_to_disk", "push_to_hub", "save_checkpoint"}
 
 
 @dataclass(slots=True)
@@ -63,7 +70,7 @@ class _Upload:
 
 
 def extract(module: Module) -> list[ArtifactLog]:
-    if "log_artifact" not in module.source.text:
+    if "log_artifact" not in module.source.text and "save(" not in module.source.text:
         return []
     return _Analysis(module).run()
 
@@ -78,7 +85,7 @@ class _Analysis:
         wanted = [self.module.module_scope]
         for call, scope, _ in self.module.calls:
             if isinstance(call.func, (ast.Attribute, ast.Name)) and \
-                    getattr(call.func, "attr", getattr(call.func, "id", "")) in ("log_artifact", "log_artifacts"):
+                    getattr(call.func, "attr", getattr(call.func, "id", "")) in ("log_artifact", "log_artifacts", "save"):
                 if all(scope is not seen for seen in wanted):
                     wanted.append(scope)
         per_scope: list[tuple[Scope, list[_Event], list[_Upload]]] = []
@@ -125,9 +132,15 @@ class _Analysis:
         name = module.qualname(call.func, scope)
         if name in FLUENT:
             is_dir = FLUENT[name]
-            path = argument(call, "local_dir" if is_dir else "local_path", 0)
+            path = argument(call, _PATH_ARGUMENT.get(name, "local_dir" if is_dir else "local_path"), 0)
             if path is not None:
                 uploads.append(_Upload(call, name, is_dir, path, in_try))
+            return
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "save" \
+                and module.constructor_of(call.func.value, scope) in ("wandb.init", "wandb.sdk.init"):
+            path = argument(call, "glob_str", 0)
+            if path is not None:
+                uploads.append(_Upload(call, "wandb.save", False, path, in_try))
             return
         if isinstance(call.func, ast.Attribute) and call.func.attr in ("log_artifact", "log_artifacts"):
             if module.constructor_of(call.func.value, scope) in CLIENTS:
@@ -158,7 +171,8 @@ class _Analysis:
                 arg = arg.value
             parts = self._parts(arg, scope)
             if parts:
-                events.append(_Event(position(call), parts[0], f"passed to {described}() on line {call.lineno}"))
+                events.append(_Event(position(call), parts[0], f"passed to {described}() on line {call.lineno}",
+                                     described.rsplit(".", 1)[-1] in FOLDER_WRITERS))
 
     def _callee(self, call: ast.Call, name: str | None) -> str:
         if name:
@@ -186,7 +200,8 @@ class _Analysis:
             if scope is not module.module_scope:
                 candidates += module_events
             for event in candidates:
-                if self._covers(event.parts, target, upload.is_directory):
+                if self._covers(event.parts, target, upload.is_directory) or (
+                        event.fills_folder and target[:len(event.parts)] == event.parts):
                     evidence = event.description
                     break
         return ArtifactLog(
@@ -236,7 +251,9 @@ class _Analysis:
                 return None
             if kind == "param":
                 return "{" + expr.id + "}", False
-            return "{" + expr.id + "}", True
+            if kind == "import":  # a constant from another module: configured, not produced here
+                return "{" + expr.id + "}", True
+            return None  # a name bound nowhere in sight: nothing can be said
         if isinstance(expr, (ast.Attribute, ast.Subscript)):
             root = expr
             while isinstance(root, (ast.Attribute, ast.Subscript)):

@@ -211,7 +211,7 @@ class _Extractor:
             else:
                 complete = False
         self._add_run("wandb.init", call, scope, chain, name, run_id, kwargs.get("mode"), complete,
-                      kwargs.get("project"))
+                      kwargs.get("project"), kwargs.get("resume"))
 
     def _wandb_logger(self, call: ast.Call, scope: Scope, chain: tuple[str, ...]) -> None:
         kwargs, complete = self._kwargs(call, scope, positional=("name", "save_dir", "version"))
@@ -219,13 +219,14 @@ class _Extractor:
         self._add_run("WandbLogger", call, scope, chain, kwargs.get("name"), run_id, kwargs.get("mode"), complete,
                       kwargs.get("project"))
 
-    def _add_run(self, api, call, scope, chain, name, run_id, mode, complete, project=None) -> None:
+    def _add_run(self, api, call, scope, chain, name, run_id, mode, complete, project=None, resume=None) -> None:
         run = WandbRun(
             location=self.module.location(call),
             api=api,
             name=name,
             run_id=run_id,
             project=project,
+            resume=resume,
             identity_known=complete,
             mode=mode,
             function=chain[-1] if chain else None,
