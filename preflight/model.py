@@ -189,6 +189,7 @@ class TrackerCall:
     api: str
     keywords: tuple[str, ...] = ()  # the keyword arguments given (all of them known when `complete`)
     complete: bool = True
+    context: str | None = None  # e.g. "inside `with mlflow.start_run()` (line 3)", "in a loop without finish()"
 
 
 @dataclass(frozen=True, slots=True)

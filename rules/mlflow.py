@@ -127,3 +127,29 @@ class UnnamedMlflowRun(Rule):
             if call.api == "mlflow.start_run" and call.complete and not {"run_name", "run_id"} & set(call.keywords):
                 yield self.finding(call.location, "mlflow.start_run() without run_name: MLflow picks a random name, so "
                                    "reruns cannot be matched; pass run_name (e.g. built from the configuration)")
+
+
+class NestedRunWithoutFlag(Rule):
+    code = "MLF003"
+    name = "nested-run-without-flag"
+    severity = Severity.ERROR
+    summary = "mlflow.start_run() inside an active run without nested=True"
+    why = (
+        "A second `mlflow.start_run()` while a run is active raises \"Run with UUID ... is already active. To start "
+        "a new run, first end the current run with mlflow.end_run(). To start a nested run, call start_run with "
+        "nested=True\" — at the point where the inner run starts, often after the first training phase."
+    )
+    examples = [
+        Bad("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
+            "        with mlflow.start_run(run_name=f'lr{lr}'):\n            mlflow.log_param('lr', lr)\n",
+            expect="sweep.py:5:14"),
+        Good("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
+             "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):\n            mlflow.log_param('lr', lr)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api == "mlflow.start_run" and call.context and call.complete and "nested" not in call.keywords \
+                    and "run_id" not in call.keywords:
+                yield self.finding(call.location, f"mlflow.start_run() {call.context} without nested=True raises "
+                                   "\"Run ... is already active\"; pass nested=True (or end the outer run first)")

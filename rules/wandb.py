@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Related, Severity
-from preflight.model import ArtifactLog, EnvDeclaration, EnvWrite, Launch, Value, WandbRun
+from preflight.model import ArtifactLog, EnvDeclaration, EnvWrite, Launch, TrackerCall, Value, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -407,3 +407,32 @@ class FixedIdentityInSweep(Rule):
                         yield self.finding(value.anchor, f"{what}={value.literal!r} {effect}; let the sweep name "
                                            "its trials (or build the name from the trial's config)")
                         break
+
+
+class InitInLoopWithoutFinish(Rule):
+    code = "WB004"
+    name = "init-in-loop-without-finish"
+    severity = Severity.ERROR
+    summary = "wandb.init in a loop with no finish(), `with` block or reinit"
+    why = (
+        "With the default `reinit`, a second wandb.init while a run is active returns the active run (\"wandb.init() "
+        "called while a run is active ... returning the previous run\"): every fold, seed or trial of the loop logs "
+        "into run #1, with colliding steps. Use `with wandb.init(...) as run:`, call `run.finish()` in the loop, or "
+        "pass `reinit=\"finish_previous\"`/`\"create_new\"`."
+    )
+    examples = [
+        Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
+            "    run.log({'acc': 0.9})\n", expect="cv.py:4:11"),
+        Good("cv.py", "import wandb\n\nfor fold in range(5):\n    with wandb.init(project='p', name=f'fold{fold}') as run:\n"
+             "        run.log({'acc': 0.9})\n"),
+        Good("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
+             "    run.log({'acc': 0.9})\n    run.finish()\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api == "wandb.init" and call.context and call.complete:
+                yield self.finding(call.location, f"wandb.init {call.context} with nothing finishing the run: from the "
+                                   "second iteration on it returns the active run, so every iteration logs into run "
+                                   "#1; use `with wandb.init(...) as run:`, run.finish() in the loop, or "
+                                   "reinit=\"finish_previous\"")

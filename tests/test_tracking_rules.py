@@ -143,3 +143,29 @@ def test_fixed_identity_in_sweep(project, source, expected):
 
 def test_fixed_identity_outside_a_sweep_is_fine(project):
     assert project({"t.py": "import wandb\nwandb.init(project='p', name='n')\n"}, select=["WB011"]) == []
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import wandb\nwhile True:\n    wandb.init(name='x')\n", ["t.py:3:5: WB004"]),
+    ("import wandb\nfor s in seeds:\n    r = wandb.init(name='x', reinit='finish_previous')\n", []),
+    ("import wandb\nfor s in seeds:\n    r = wandb.init(name='x', reinit=True)\n", []),
+    ("import wandb\nfor s in seeds:\n    r = wandb.init(name='x')\n    wandb.finish()\n", []),
+    ("import wandb\ndef train():\n    wandb.init(name='x')\nfor s in seeds:\n    train()\n", []),
+    ("import wandb\nfor s in seeds:\n    pass\nwandb.init(name='x')\n", []),
+], ids=["while", "reinit-finish", "reinit-true", "wandb-finish", "in-called-function", "after-loop"])
+def test_init_in_loop(project, source, expected):
+    assert project({"t.py": source}, select=["WB004"]) == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import mlflow\nwith mlflow.start_run():\n    mlflow.start_run(run_name='x')\n", ["t.py:3:5: MLF003"]),
+    ("import mlflow\nwith mlflow.start_run():\n    pass\nwith mlflow.start_run(run_name='b'):\n    pass\n", []),
+    ("import mlflow\nwith mlflow.start_run():\n    def child():\n        mlflow.start_run()\n", []),
+    ("import mlflow\nwith mlflow.start_run():\n    mlflow.start_run(run_id=existing)\n", []),
+], ids=["nested", "sequential", "in-function", "resume-by-id"])
+def test_nested_mlflow_run(project, source, expected):
+    assert project({"t.py": source}, select=["MLF003"]) == expected
+
+
+def test_a_single_with_start_run_is_not_nested(project):
+    assert project({"t.py": "import mlflow\nwith mlflow.start_run(run_name='a'):\n    pass\n"}, select=["MLF003"]) == []

@@ -107,6 +107,7 @@ class _Extractor:
         self.calls_by_function: dict[str, set[str]] = {}
         self.accelerator_wandb: list[bool | None] = []
         self.init_trackers: list[tuple[ast.Call, Scope, tuple[str, ...]]] = []
+        self._parent_map: dict[int, ast.AST] | None = None
 
     def run(self) -> list[Fact]:
         module = self.module
@@ -178,7 +179,11 @@ class _Extractor:
         elif name in MLFLOW_START_RUN:
             keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
             complete = not any(kw.arg is None for kw in call.keywords) and not call.args[2:3]
-            self.facts.append(TrackerCall(module.location(call), "mlflow.start_run", keywords, complete))
+            outer = next((w for w in self._enclosing(call, (ast.With, ast.AsyncWith))
+                          if all(item.context_expr is not call for item in w.items)
+                          and any(self._is_start_run(item.context_expr, scope) for item in w.items)), None)
+            context = f"inside `with mlflow.start_run()` (line {outer.lineno})" if outer is not None else None
+            self.facts.append(TrackerCall(module.location(call), "mlflow.start_run", keywords, complete, context))
         elif name in WANDB_AGENT:
             self.facts.append(SweepDriver(module.location(call), "wandb.agent"))
             function = argument(call, "function", 1)
@@ -198,8 +203,57 @@ class _Extractor:
         elif name.startswith(ENVIRON + "."):
             self._environ_method(call, name.rsplit(".", 1)[-1], scope)
 
+    # -- structure around a call (computed only for the few calls that need it) ---------------------
+
+    def _parents(self) -> dict[int, ast.AST]:
+        if self._parent_map is None:
+            from preflight.sources.pyscope import _children
+
+            parents: dict[int, ast.AST] = {}
+            stack = [self.module.tree]
+            while stack:
+                node = stack.pop()
+                for child in _children(node):
+                    parents[id(child)] = node
+                    stack.append(child)
+            self._parent_map = parents
+        return self._parent_map
+
+    def _enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> list[ast.AST]:
+        """Ancestors of the given kinds, innermost first, up to the enclosing function."""
+        parents, found = self._parents(), []
+        current = parents.get(id(node))
+        while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if isinstance(current, kinds):
+                found.append(current)
+            current = parents.get(id(current))
+        return found
+
+    def _is_start_run(self, expr: ast.AST, scope: Scope) -> bool:
+        return isinstance(expr, ast.Call) and self.module.qualname(expr.func, scope) in MLFLOW_START_RUN
+
+    def _loop_without_finish(self, call: ast.Call, kwargs: dict[str, Value]) -> int | None:
+        """The line of a loop that runs this wandb.init repeatedly with nothing finishing the run."""
+        reinit = kwargs.get("reinit")
+        if reinit is not None and (not reinit.known or reinit.literal in (True, "finish_previous", "create_new")):
+            return None
+        parent = self._parents().get(id(call))
+        if isinstance(parent, ast.withitem):
+            return None  # `with wandb.init() as run:` finishes the run at the end of the block
+        for loop in self._enclosing(call, (ast.For, ast.AsyncFor, ast.While)):
+            finishes = any(isinstance(n, ast.Call) and isinstance(n.func, (ast.Attribute, ast.Name))
+                           and getattr(n.func, "attr", getattr(n.func, "id", "")) == "finish" for n in ast.walk(loop))
+            if not finishes:
+                return loop.lineno
+        return None
+
     def _wandb_init(self, call: ast.Call, scope: Scope, chain: tuple[str, ...]) -> None:
         kwargs, complete = self._kwargs(call, scope)
+        loop = self._loop_without_finish(call, kwargs)
+        if loop is not None:
+            keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
+            self.facts.append(TrackerCall(self.module.location(call), "wandb.init", keywords, complete,
+                                          f"in the loop at line {loop}"))
         name, run_id = kwargs.get("name"), kwargs.get("id")
         settings = argument(call, "settings")
         if settings is not None:
