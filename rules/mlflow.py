@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Severity
+from preflight.findings import Finding, Related, Severity
 from preflight.model import ArtifactLog, TrackerCall
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
@@ -153,3 +153,58 @@ class NestedRunWithoutFlag(Rule):
                     and "run_id" not in call.keywords:
                 yield self.finding(call.location, f"mlflow.start_run() {call.context} without nested=True raises "
                                    "\"Run ... is already active\"; pass nested=True (or end the outer run first)")
+
+
+class MetricWithoutStep(Rule):
+    code = "MLF002"
+    name = "metric-without-step"
+    severity = Severity.WARNING
+    summary = "mlflow.log_metric(s) without step= inside a training loop"
+    why = (
+        "MLflow logs a metric without `step` at step 0 (\"Defaults to zero if unspecified\"): every point of the "
+        "loop lands on the same x position and the curve collapses to a vertical line. Pass `step=` (the global "
+        "step or the epoch)."
+    )
+    examples = [
+        Bad("train.py", "import mlflow\n\nfor epoch in range(10):\n    loss = train_one_epoch()\n"
+            "    mlflow.log_metric('loss', loss)\n", expect="train.py:5:5"),
+        Good("train.py", "import mlflow\n\nfor epoch in range(10):\n    loss = train_one_epoch()\n"
+             "    mlflow.log_metric('loss', loss, step=epoch)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api in ("mlflow.log_metric", "mlflow.log_metrics") and call.context:
+                yield self.finding(call.location, f"{call.api}() without step= {call.context}: every point is logged "
+                                   "at step 0, so the curve collapses; pass step= (the global step or the epoch)")
+
+
+class SharedMlflowRunId(Rule):
+    code = "MLF004"
+    name = "shared-mlflow-run-id"
+    severity = Severity.WARNING
+    summary = "A constant MLFLOW_RUN_ID in a launcher that starts several jobs at once"
+    why = (
+        "With MLFLOW_RUN_ID set, `start_run()` resumes that run. An array job, matrix or parallel Job that gives "
+        "every task the same id makes them all log into one run: parameters collide, metrics interleave. Build "
+        "the id per task, or leave it unset."
+    )
+    examples = [
+        Bad("sweep.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nexport MLFLOW_RUN_ID=4f1c2e7a9b\nsrun python train.py\n",
+            expect="sweep.sbatch:3:1"),
+        Good("sweep.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nsrun python train.py --seed $SLURM_ARRAY_TASK_ID\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for launch in project.launches():
+            binding = launch.env_map().get("MLFLOW_RUN_ID")
+            if launch.fan_out is None or binding is None or binding.reference or not (binding.value or "").strip():
+                continue
+            if binding.location in seen:
+                continue
+            seen.add(binding.location)
+            yield self.finding(binding.location, f"MLFLOW_RUN_ID={binding.value.strip()} is the same for every job of "
+                               f"{launch.fan_out} ({launch.label}): they all log into one MLflow run; build the id per "
+                               "task or leave it unset", related=[Related(launch.fan_out_location or launch.location,
+                                                                          f"the fan-out: {launch.fan_out}")])

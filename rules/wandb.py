@@ -436,3 +436,35 @@ class InitInLoopWithoutFinish(Rule):
                                    "second iteration on it returns the active run, so every iteration logs into run "
                                    "#1; use `with wandb.init(...) as run:`, run.finish() in the loop, or "
                                    "reinit=\"finish_previous\"")
+
+
+NEWEST_TRANSFORMERS = "5.24.0"  # the newest version the rules know (research/evidence.md)
+
+
+class LogModelTrueIgnored(Rule):
+    code = "WB009"
+    name = "log-model-true-ignored"
+    severity = Severity.WARNING
+    summary = "WANDB_LOG_MODEL=true with transformers 5, which ignores it"
+    why = (
+        "transformers 4.46–4.57 accepted WANDB_LOG_MODEL=true as a deprecated alias for `end`; transformers 5 "
+        "treats any value but `end`, `checkpoint` and `false` as unrecognised and disables model logging, with "
+        "only a log line: the model you expected in W&B is not uploaded. Use WANDB_LOG_MODEL=end (or "
+        "checkpoint). The transformers version comes from [tool.preflight.versions], else the newest the rules know."
+    )
+    examples = [
+        Bad("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=true\naccelerate launch train.py\n", expect="run.sh:2:1"),
+        Good("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=end\naccelerate launch train.py\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        version = project.versions.get("transformers")
+        assumed = version or NEWEST_TRANSFORMERS
+        if int(re.match(r"\d+", assumed).group(0)) < 5:
+            return
+        source = "[tool.preflight.versions]" if version else "the newest version the rules know"
+        for location, value, _ in _declared(project, "WANDB_LOG_MODEL"):
+            if value is not None and value.strip().lower() in _TRUE:
+                yield self.finding(location, f"WANDB_LOG_MODEL={value.strip()} is not a value transformers "
+                                   f"{assumed} ({source}) knows: it disables model logging, so no model is uploaded; "
+                                   "use WANDB_LOG_MODEL=end (or checkpoint)")

@@ -169,3 +169,32 @@ def test_nested_mlflow_run(project, source, expected):
 
 def test_a_single_with_start_run_is_not_nested(project):
     assert project({"t.py": "import mlflow\nwith mlflow.start_run(run_name='a'):\n    pass\n"}, select=["MLF003"]) == []
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import mlflow\nfor e in range(3):\n    mlflow.log_metrics({'l': 1})\n", ["t.py:3:5: MLF002"]),
+    ("import mlflow\nfor e in range(3):\n    mlflow.log_metric('l', 1, e)\n", []),
+    ("import mlflow\nfor e in range(3):\n    mlflow.log_metrics({'l': 1}, step=e)\n", []),
+    ("import mlflow\nmlflow.log_metric('final_accuracy', 0.9)\n", []),
+], ids=["no-step", "positional-step", "keyword-step", "outside-loop"])
+def test_metric_without_step(project, source, expected):
+    assert project({"t.py": source}, select=["MLF002"]) == expected
+
+
+def test_shared_mlflow_run_id(project):
+    files = {"a.sbatch": "#!/bin/bash\n#SBATCH --array=1-3\nexport MLFLOW_RUN_ID=r-$SLURM_ARRAY_TASK_ID\npython t.py\n",
+             "b.sh": "export MLFLOW_RUN_ID=abc\npython t.py\n"}
+    assert project(files, select=["MLF004"]) == []
+
+
+@pytest.mark.parametrize("version, expected", [(None, ["run.sh:1:1: WB009"]), ("4.57.1", []), ("5.2", ["run.sh:1:1: WB009"])])
+def test_log_model_true_depends_on_the_version(project, version, expected):
+    files = {"run.sh": "export WANDB_LOG_MODEL=true\npython t.py\n"}
+    if version:
+        files["pyproject.toml"] = f'[tool.preflight.versions]\ntransformers = "{version}"\n'
+    assert project(files, select=["WB009"]) == expected
+
+
+def test_log_model_true_in_axolotl(project):
+    files = {"ax.yml": "base_model: m\ndatasets: []\nwandb_project: p\nwandb_name: n\nwandb_log_model: 'true'\n"}
+    assert project(files, select=["WB009"]) == ["ax.yml:5:1: WB009"]

@@ -29,6 +29,7 @@ NEPTUNE_PACKAGES = {"neptune", "neptune_scale", "neptune_client"}
 NEPTUNE_INTEGRATIONS = {"NeptuneLogger", "NeptuneCallback"}
 MLFLOW_START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
 REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions"}
+MLFLOW_LOG_METRIC = {"mlflow.log_metric": 2, "mlflow.log_metrics": 1}  # positional index of `step`
 ARGUMENT_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.HfArgumentParser",
                     "trl.TrlParser", "trl.scripts.utils.TrlParser"}
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
@@ -184,6 +185,13 @@ class _Extractor:
                           and any(self._is_start_run(item.context_expr, scope) for item in w.items)), None)
             context = f"inside `with mlflow.start_run()` (line {outer.lineno})" if outer is not None else None
             self.facts.append(TrackerCall(module.location(call), "mlflow.start_run", keywords, complete, context))
+        elif name in MLFLOW_LOG_METRIC:
+            keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
+            has_step = "step" in keywords or len(call.args) > MLFLOW_LOG_METRIC[name]
+            loops = self._enclosing(call, (ast.For, ast.AsyncFor, ast.While)) if not has_step else []
+            if loops and not any(kw.arg is None for kw in call.keywords):
+                self.facts.append(TrackerCall(module.location(call), name, keywords, True,
+                                              f"in the loop at line {loops[0].lineno}"))
         elif name in WANDB_AGENT:
             self.facts.append(SweepDriver(module.location(call), "wandb.agent"))
             function = argument(call, "function", 1)
