@@ -13,6 +13,7 @@ SWEEP = "sweep"
 AXOLOTL = "axolotl"
 HF_ARGS = "hf-args"
 HYDRA = "hydra"
+NOTEBOOK = "notebook"
 KUBERNETES = "kubernetes"
 DOCKERFILE = "dockerfile"
 SHELL = "shell"
@@ -55,6 +56,8 @@ def kind_by_path(path: str) -> str | None:
     lower = name.lower()
     if lower.endswith(".py"):
         return PYTHON
+    if lower.endswith(".ipynb"):
+        return NOTEBOOK
     if _DOCKERFILE.match(lower):
         return DOCKERFILE
     if lower.endswith(_SHELL_SUFFIXES):

@@ -41,6 +41,10 @@ def _imports(package: bytes) -> re.Pattern[bytes]:
 _IMPORT_PATTERNS = {package: _imports(package) for package, _ in dict(_TRACKED_APIS).items()}
 
 
+_NOTEBOOK_NAMES = (b"wandb", b"mlflow", b"weave", b"transformers", b"trl", b"lightning", b"accelerate", b"neptune",
+                   b"preflight")
+
+
 def mentions_tracking(data: bytes) -> bool:
     if b"preflight" in data:
         return True
@@ -67,6 +71,7 @@ _TEXT_EXTRACTORS = {
     classify.SHELL: ("shellscript", "extract"),
     classify.MAKEFILE: ("makefile", "extract"),
     classify.DOTENV: ("dotenv", "extract"),
+    classify.NOTEBOOK: ("notebook", "extract"),
 }
 _DOCUMENT_EXTRACTORS = {
     classify.AXOLOTL: ("configs", "axolotl"),
@@ -87,6 +92,8 @@ def quick(path: str, data: bytes) -> FileFacts | None:
     path_kind = classify.kind_by_path(path)
     if path_kind is None:
         return FileFacts(path, None, note="not a file kind preflight checks")
+    if path_kind == classify.NOTEBOOK and not any(name in data for name in _NOTEBOOK_NAMES):
+        return FileFacts(path, None, note="a notebook that imports no tracker or trainer (pre-filter)")
     if path_kind == classify.PYTHON and not mentions_tracking(data):
         facts = FileFacts(path, classify.PYTHON, imports_pending=b"import" in data,
                           note="no tracker or trainer imported (pre-filter)")

@@ -19,13 +19,23 @@ def render(findings: list[Finding], files: int, *, colour: bool, show_source: bo
     lines = lines or SourceLines()
     for finding in findings:
         loc = finding.location
-        head = style(f"{loc.path}:{loc.line}:{loc.column}:", bold=True)
+        head = style(f"{loc.path}:{loc.line}:{loc.column}:", bold=True) + _cell(loc, lines)
         code = style(finding.code, fg=_COLOURS[finding.severity], bold=True)
         out.append(f"{head} {code} [{finding.severity.value}] {finding.message}")
         if show_source:
             out.extend(_frame(finding, lines, style))
     out.append(summary(findings, files, style))
     return "\n".join(out) + "\n"
+
+
+def _cell(loc, lines: SourceLines) -> str:
+    """For a notebook, where the finding is in cell terms (the position itself is the JSON file's)."""
+    if not loc.path.endswith(".ipynb"):
+        return ""
+    from preflight.sources.notebook import cell_of
+
+    where = cell_of("\n".join(lines.lines(loc.path)), loc.line)
+    return f" (cell {where[0]}, line {where[1]})" if where else ""
 
 
 def _frame(finding: Finding, lines: SourceLines, style) -> list[str]:
