@@ -98,7 +98,8 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
         ):
             return COMPOSE
         method = (y.scalar_text(y.get(first, "method")) or "").lower()
-        if method in _SWEEP_METHODS and keys & {"parameters", "metric", "program", "command"}:
+        if (method in _SWEEP_METHODS and keys & {"parameters", "metric", "program", "command"}) or (
+                method and isinstance(y.get(first, "parameters"), y.MappingNode)):
             return SWEEP
         if "base_model" in keys and keys & _AXOLOTL_KEYS:
             return AXOLOTL

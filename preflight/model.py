@@ -171,6 +171,7 @@ class SweepSpec:
     metric: str | None = None
     goal: str | None = None
     metric_location: Location | None = None
+    problems: tuple[tuple[str, Location], ...] = ()  # schema violations: (message, where)
 
 
 @dataclass(frozen=True, slots=True)

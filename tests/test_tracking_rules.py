@@ -198,3 +198,15 @@ def test_log_model_true_depends_on_the_version(project, version, expected):
 def test_log_model_true_in_axolotl(project):
     files = {"ax.yml": "base_model: m\ndatasets: []\nwandb_project: p\nwandb_name: n\nwandb_log_model: 'true'\n"}
     assert project(files, select=["WB009"]) == ["ax.yml:5:1: WB009"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("method: bayesian\nparameters:\n  lr: {values: [1, 2]}\n", ["sweep.yaml:2:1: SWP004"]),
+    ("method: random\nmetric: {name: x, goal: up}\nparameters:\n  lr: {values: [1, 2]}\n", ["sweep.yaml:3:19: SWP004"]),
+    ("method: bayes\nparameters:\n  lr: {min: 0.1, max: 1.0}\n", ["sweep.yaml:2:1: SWP004"]),
+    ("method: grid\nparameters:\n  lr: {distribution: uniform}\n", ["sweep.yaml:4:3: SWP004"]),
+    ("method: random\nparameters:\n  lr: {values: [1, 2]}\nearly_terminate: {type: hyperband, min_iter: 3}\n", []),
+    ("method: grid\nmetric: {name: eval/loss}\nparameters:\n  lr: {values: [0.1, 0.01]}\n  layers: {value: 2}\n", []),
+], ids=["method-typo", "goal-typo", "bayes-without-metric", "distribution-without-bounds", "hyperband", "valid"])
+def test_sweep_schema(project, body, expected):
+    assert project({"sweep.yaml": "program: train.py\n" + body}, select=["SWP004"]) == expected

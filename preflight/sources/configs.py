@@ -109,6 +109,7 @@ def sweep(source: SourceText, document) -> list[Fact]:
         words = tuple(w for w in (y.scalar_text(n) for n in command.value) if w is not None)
     metric = y.get_item(document, "metric")
     metric_node = metric[1] if metric else None
+    problems = tuple(_schema_problems(source, document))
     return [SweepSpec(
         location=y.location(source, document),
         program=y.scalar_text(program),
@@ -117,7 +118,30 @@ def sweep(source: SourceText, document) -> list[Fact]:
         metric=y.scalar_text(y.get(metric_node, "name")),
         goal=y.scalar_text(y.get(metric_node, "goal")),
         metric_location=y.location(source, metric[0]) if metric else None,
+        problems=problems,
     )]
+
+
+def _schema_problems(source: SourceText, document) -> list[tuple[str, object]]:
+    """Violations of W&B's own sweep schema (shipped in preflight/data), each at the node it concerns."""
+    from preflight.sources import sweepschema
+
+    known, value = y.to_python(document)
+    if not known or not isinstance(value, dict):
+        return []
+    problems = []
+    for message, path in sweepschema.violations(value):
+        node, key = document, None
+        for part in path:
+            item = y.get_item(node, str(part)) if isinstance(node, y.MappingNode) else None
+            if item is not None:
+                key, node = item
+            elif isinstance(node, y.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                key, node = None, node.value[part]
+            else:
+                break
+        problems.append((message, y.location(source, key if key is not None else node)))
+    return problems
 
 
 def hydra(source: SourceText, document) -> list[Fact]:
