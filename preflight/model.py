@@ -175,6 +175,15 @@ class SweepSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedMetrics:
+    """The metric keys a script logs to W&B, as far as they are literal."""
+
+    keys: tuple[str, ...]
+    unknown: bool  # some logging call has keys that cannot be read statically
+    trainer: bool  # an HF/TRL Trainer logs through W&B: keys become eval/<x>, train/<x>
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleImport:
     """An import of a tracker package (or one of its integrations) that a rule cares about by itself."""
 

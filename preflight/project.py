@@ -273,6 +273,10 @@ class Project:
             current = parent or "."
         return result
 
+    def sweep_targets(self, spec: SweepSpec) -> list[str]:
+        """The scanned files (program, configs) a sweep configuration runs."""
+        return [path for path, found in self._sweep_index.items() if found is spec]
+
     def sweep_running(self, path: str) -> SweepSpec | None:
         """The sweep configuration whose program or command runs this file, if any."""
         return self._sweep_index.get(path)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Severity
-from preflight.model import SweepSpec
+from preflight.model import LoggedMetrics, SweepSpec, TrainingConfig
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -46,3 +46,75 @@ class SweepGoalDirection(Rule):
             if _HIGHER_IS_BETTER.search(name) and not _LOWER_IS_BETTER.search(name):
                 yield self.finding(spec.metric_location, f"the sweep optimises {name!r} with no goal, so it minimises "
                                    "it (the default): the search steers toward the worst runs; add `goal: maximize`")
+
+
+_HF_PREFIX = re.compile(r"^(eval|train|test)/\S")
+
+
+class SweepMetricNeverLogged(Rule):
+    code = "SWP001"
+    name = "sweep-metric-never-logged"
+    severity = Severity.ERROR
+    summary = "The sweep's metric is not a key the program logs"
+    why = (
+        "The sweep reads `metric.name` from the runs' history and must find that exact key. The HF, TRL and "
+        "Axolotl integrations log `eval_loss` as `eval/loss` and training values as `train/<name>`, so `eval_loss` "
+        "or `val_loss` never match a Trainer script. A run without the metric gets the worst imputed value: Bayesian "
+        "search then learns nothing and early termination misfires, while every run looks fine. Use the key "
+        "exactly as logged. Not reported when the program logs keys preflight cannot read."
+    )
+    examples = [
+        Bad("sweep.yaml", "program: train.py\nmethod: bayes\nmetric:\n  name: eval_loss\n  goal: minimize\n"
+            "parameters:\n  learning_rate: {min: 0.00001, max: 0.001}\n",
+            files={"train.py": "from transformers import Trainer, TrainingArguments\n\n"
+                               "args = TrainingArguments(output_dir='o', report_to='wandb', run_name='s', "
+                               "eval_strategy='epoch')\n"},
+            expect="sweep.yaml:3:1"),
+        Good("sweep.yaml", "program: train.py\nmethod: bayes\nmetric:\n  name: eval/loss\n  goal: minimize\n"
+             "parameters:\n  learning_rate: {min: 0.00001, max: 0.001}\n",
+             files={"train.py": "from transformers import Trainer, TrainingArguments\n\n"
+                                "args = TrainingArguments(output_dir='o', report_to='wandb', run_name='s', "
+                                "eval_strategy='epoch')\n"}),
+        Good("sweep.yaml", "program: train.py\nmethod: random\nmetric:\n  name: val_acc\n  goal: maximize\n"
+             "parameters:\n  lr: {values: [0.1, 0.01]}\n",
+             files={"train.py": "import wandb\n\nrun = wandb.init()\nrun.log({'val_acc': 0.9, 'epoch': 1})\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for spec in project.facts(SweepSpec):
+            if not spec.metric or spec.metric_location is None:
+                continue
+            keys, unknown, trainer, seen_any = set(), False, False, False
+            for path in self._program_files(project, spec):
+                for logged in project.facts_in(path, LoggedMetrics):
+                    seen_any = True
+                    keys.update(logged.keys)
+                    unknown = unknown or logged.unknown
+                    trainer = trainer or logged.trainer
+                if project.facts_in(path, TrainingConfig) and not path.endswith(".py"):
+                    seen_any = trainer = True  # an Axolotl/TRL config: the Trainer's W&B integration logs
+            metric = spec.metric
+            if not seen_any or unknown or metric in keys or (trainer and _HF_PREFIX.match(metric)):
+                continue
+            if trainer:
+                stem = metric.split("/")[-1]
+                suggestion = f"eval/{stem[5:]}" if stem.startswith("eval_") else f"eval/{stem.removeprefix('val_')}"
+                hint = (f"the Trainer's W&B integration logs eval_* metrics as eval/<name> and training values as "
+                        f"train/<name>; did you mean {suggestion!r}?")
+            else:
+                listed = ", ".join(sorted(keys)[:8]) or "none"
+                hint = f"the program logs: {listed}"
+            yield self.finding(spec.metric_location, f"the sweep's metric {metric!r} is never logged by the program "
+                               f"({hint}): every run gets the worst imputed value and the search learns nothing")
+
+    @staticmethod
+    def _program_files(project: Project, spec: SweepSpec) -> list[str]:
+        files, queue = [], list(project.sweep_targets(spec))
+        while queue and len(files) < 30:
+            path = queue.pop(0)
+            if path in files:
+                continue
+            files.append(path)
+            if path.endswith(".py"):
+                queue.extend(project.imported_files(path))
+        return files

@@ -210,3 +210,31 @@ def test_log_model_true_in_axolotl(project):
 ], ids=["method-typo", "goal-typo", "bayes-without-metric", "distribution-without-bounds", "hyperband", "valid"])
 def test_sweep_schema(project, body, expected):
     assert project({"sweep.yaml": "program: train.py\n" + body}, select=["SWP004"]) == expected
+
+
+SWEEP = "program: train.py\nmethod: random\nmetric:\n  name: {metric}\n  goal: minimize\nparameters:\n  lr: {{values: [1, 2]}}\n"
+
+
+@pytest.mark.parametrize("script, metric, expected", [
+    ("import wandb\nrun = wandb.init()\nrun.log({'loss': 1.0})\n", "val_loss", ["sweep.yaml:3:1: SWP001"]),
+    ("import wandb\nwandb.init()\nwandb.log({'val/loss': 1.0, 'epoch': 2})\n", "val/loss", []),
+    ("import wandb\nwandb.init()\nwandb.log(metrics)\n", "anything", []),
+    ("import wandb\nwandb.init()\nwandb.log({f'{split}_loss': 1.0})\n", "val_loss", []),
+    ("from trl import SFTConfig\nSFTConfig(output_dir='o', report_to='wandb', run_name='r')\n", "eval_loss",
+     ["sweep.yaml:3:1: SWP001"]),
+    ("from trl import SFTConfig\nSFTConfig(output_dir='o', report_to='wandb', run_name='r')\n", "train/loss", []),
+    ("import lightning as L\nclass M(L.LightningModule):\n    def validation_step(self, b, i):\n"
+     "        self.log('val_loss', 1.0)\n", "val_loss", []),
+    ("print('no tracking')\n", "val_loss", []),
+], ids=["custom-miss", "custom-hit", "opaque-dict", "opaque-key", "trainer-eval_loss", "trainer-train-loss",
+        "lightning", "program-logs-nothing-known"])
+def test_sweep_metric_logged(project, script, metric, expected):
+    files = {"train.py": script, "sweep.yaml": SWEEP.format(metric=metric)}
+    assert project(files, select=["SWP001"]) == expected
+
+
+def test_sweep_metric_for_an_axolotl_config(project):
+    files = {"cfg.yml": "base_model: m\ndatasets: []\nval_set_size: 0.1\nwandb_project: p\nwandb_name: n\n",
+             "sweep.yaml": "method: random\nmetric:\n  name: eval_loss\ncommand: [axolotl, train, cfg.yml]\n"
+                           "parameters:\n  learning_rate: {values: [0.1]}\n"}
+    assert project(files, select=["SWP001"]) == ["sweep.yaml:2:1: SWP001"]

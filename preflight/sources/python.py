@@ -8,7 +8,7 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, EnvWrite, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    ArgumentParserUse, EnvWrite, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
 from preflight.sources import pyartifacts
@@ -109,6 +109,9 @@ class _Extractor:
         self.accelerator_wandb: list[bool | None] = []
         self.init_trackers: list[tuple[ast.Call, Scope, tuple[str, ...]]] = []
         self._parent_map: dict[int, ast.AST] | None = None
+        self.logged: list[str] = []
+        self.logged_unknown = False
+        self.uses_trainer = False
 
     def run(self) -> list[Fact]:
         module = self.module
@@ -120,6 +123,8 @@ class _Extractor:
         for call, scope, chain in module.calls:
             self._call(call, scope, chain)
         self._resolve_init_trackers()
+        if self.logged or self.logged_unknown or self.uses_trainer:
+            self.facts.append(LoggedMetrics(tuple(dict.fromkeys(self.logged)), self.logged_unknown, self.uses_trainer))
         reachable = self._reachable(self.agent_functions)
         for run, chain in self.runs:
             if reachable.intersection(chain):
@@ -155,6 +160,7 @@ class _Extractor:
         if chain and isinstance(call.func, ast.Name):
             self.calls_by_function.setdefault(chain[-1], set()).add(call.func.id)
         name = module.qualname(call.func, scope)
+        self._logged_keys(call, name, scope)
         if isinstance(call.func, ast.Attribute) and call.func.attr in REGISTRY_STAGE_METHODS and \
                 any(v.split(".")[0] == "mlflow" for v in module.aliases.values()):
             keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
@@ -295,6 +301,39 @@ class _Extractor:
         )
         self.runs.append((run, chain))
 
+    def _logged_keys(self, call: ast.Call, name: str | None, scope: Scope) -> None:
+        """Keys of wandb.log / run.log / Lightning's self.log and log_dict (for SWP001)."""
+        func = call.func
+        is_wandb_log = name in ("wandb.log",) or (
+            isinstance(func, ast.Attribute) and func.attr == "log"
+            and self.module.constructor_of(func.value, scope) in ("wandb.init", "wandb.sdk.init"))
+        is_lightning = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id == "self" and func.attr in ("log", "log_dict") and any(
+                v.startswith(LIGHTNING_PREFIXES) for v in self.module.aliases.values())
+        if name and (name.endswith(("Trainer", "SFTTrainer")) and name.split(".")[0] in ("transformers", "trl")):
+            self.uses_trainer = True
+        if not (is_wandb_log or is_lightning):
+            return
+        first = call.args[0] if call.args else argument(call, "data") or argument(call, "name") or argument(
+            call, "dictionary")
+        if is_lightning and func.attr == "log":
+            known, key = self.module.literal(first, scope) if first is not None else (False, None)
+            if known and isinstance(key, str):
+                self.logged.append(key)
+            else:
+                self.logged_unknown = True
+            return
+        entries = self._dict_expression(first, scope) if first is not None else None
+        if isinstance(entries, ast.Dict) and all(k is not None for k in entries.keys):
+            for key in entries.keys:
+                known, text = self.module.literal(key, scope)
+                if known and isinstance(text, str):
+                    self.logged.append(text)
+                else:
+                    self.logged_unknown = True
+        else:
+            self.logged_unknown = True
+
     def _training_config(self, call: ast.Call, qualname: str, scope: Scope, chain: tuple[str, ...]) -> None:
         kwargs, complete = self._kwargs(call, scope, positional=("output_dir",))
         class_name = qualname.rsplit(".", 1)[-1]
@@ -306,6 +345,7 @@ class _Extractor:
             complete=complete,
         )
         self.facts.append(config)
+        self.uses_trainer = True
         if config.reports_to("wandb"):
             report_to = kwargs["report_to"]
             run = WandbRun(
