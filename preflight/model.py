@@ -84,6 +84,8 @@ class WandbRun:
     run_id: Value | None = None
     project: Value | None = None
     resume: Value | None = None
+    config_given: bool = True  # config= passed, or updated later in the file (wandb.config.update, ...)
+    directory: Value | None = None  # dir=
     identity_known: bool = True  # False when `**kwargs`/settings hide whether a name is given
     mode: Value | None = None
     function: str | None = None  # enclosing function, for Python sources
@@ -181,6 +183,15 @@ class LoggedMetrics:
     keys: tuple[str, ...]
     unknown: bool  # some logging call has keys that cannot be read statically
     trainer: bool  # an HF/TRL Trainer logs through W&B: keys become eval/<x>, train/<x>
+    explicit_steps: tuple[Location, ...] = ()  # wandb.log(..., step=...) calls
+    implicit_steps: tuple[Location, ...] = ()  # wandb.log(...) calls without step=
+
+
+@dataclass(frozen=True, slots=True)
+class Hyperparameters:
+    """The script takes hyperparameters (argparse, dataclass arguments, click/typer options, Hydra)."""
+
+    how: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Related, Severity
-from preflight.model import ArtifactLog, EnvDeclaration, EnvWrite, Launch, TrackerCall, Value, WandbRun
+from preflight.model import (
+    ArtifactLog, EnvDeclaration, EnvWrite, Launch, LoggedMetrics, TrackerCall, Value, WandbRun,
+)
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -468,3 +470,78 @@ class LogModelTrueIgnored(Rule):
                 yield self.finding(location, f"WANDB_LOG_MODEL={value.strip()} is not a value transformers "
                                    f"{assumed} ({source}) knows: it disables model logging, so no model is uploaded; "
                                    "use WANDB_LOG_MODEL=end (or checkpoint)")
+
+
+class MixedExplicitStep(Rule):
+    code = "WB005"
+    name = "mixed-explicit-step"
+    severity = Severity.WARNING
+    summary = "wandb.log(step=...) mixed with implicit-step logging"
+    why = (
+        "Every wandb.log without `step=` advances W&B's own step counter; a call with an explicit `step=` lower "
+        "than that counter is dropped with only a warning (\"Tried to log to step 3 that is less than the current "
+        "step 5 ... this data will be ignored\"). Mixing the two in one run, or logging with `step=` next to the HF "
+        "Trainer's W&B integration (which logs without it), silently loses points. Log with `step=` everywhere, or "
+        "nowhere and put the step in the dict (`{\"epoch\": e, ...}`, with `define_metric`)."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+            "    run.log({'loss': 0.1}, step=step)\n    run.log({'lr': 1e-4})\n", expect="train.py:5:5"),
+        Good("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+             "    run.log({'loss': 0.1, 'lr': 1e-4}, step=step)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for logged in project.facts(LoggedMetrics):
+            if not logged.explicit_steps or not (logged.implicit_steps or logged.trainer):
+                continue
+            other = "the HF Trainer's W&B integration, which logs without step" if not logged.implicit_steps else \
+                f"wandb.log without step (line {logged.implicit_steps[0].line})"
+            yield self.finding(logged.explicit_steps[0], f"wandb.log(..., step=) is mixed with {other}: each implicit "
+                               "call advances W&B's step, and an explicit step below it is dropped with only a "
+                               "warning; log with step= everywhere or nowhere")
+
+
+class ResumeAutoSharedDir(Rule):
+    code = "WB007"
+    name = "resume-auto-shared-dir"
+    severity = Severity.WARNING
+    summary = "resume=\"auto\" in jobs launched side by side without a directory of their own"
+    why = (
+        "`resume=\"auto\"` (and `resume=True`, WANDB_RESUME=auto) keeps the run id in `<dir>/wandb/wandb-resume.json` "
+        "and resumes whatever run that file names. Jobs started together from one folder (an array job, a matrix, "
+        "parallel pods) share the file and resume each other's runs. Give each job its own `dir=`/WANDB_DIR, or "
+        "resume by an explicit id."
+    )
+    examples = [
+        Bad("seeds.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nsrun python train.py --seed $SLURM_ARRAY_TASK_ID\n",
+            files={"train.py": "import wandb\nwandb.init(project='p', name='sft', resume='auto')\n"},
+            expect="train.py:2:1"),
+        Good("seeds.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nexport WANDB_DIR=runs/$SLURM_ARRAY_TASK_ID\n"
+             "srun python train.py --seed $SLURM_ARRAY_TASK_ID\n",
+             files={"train.py": "import wandb\nwandb.init(project='p', name='sft', resume='auto')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for launch in project.launches():
+            if launch.fan_out is None:
+                continue
+            env = launch.env_map()
+            directory = env.get("WANDB_DIR")
+            if directory is not None and (directory.reference or "$" in (directory.value or "")):
+                continue  # a directory per job
+            auto_env = (env.get("WANDB_RESUME").value or "").lower() in ("auto", "true") if "WANDB_RESUME" in env \
+                else False
+            script = project.entry(launch).script
+            for run in project.facts_in(script, WandbRun) if script else []:
+                resume = run.resume
+                auto = auto_env or (resume is not None and resume.known and str(resume.literal).lower() in ("auto", "true"))
+                if not auto or run.directory is not None or run.location in seen:
+                    continue
+                seen.add(run.location)
+                yield self.finding(run.location, f"resume=\"auto\" keeps the run id in wandb/wandb-resume.json, and "
+                                   f"{launch.fan_out} ({launch.label}) starts several jobs that share it: they resume "
+                                   "each other's runs; give each job its own dir=/WANDB_DIR or resume by id",
+                                   related=[Related(launch.fan_out_location or launch.location,
+                                                    f"the fan-out: {launch.fan_out}")])

@@ -238,3 +238,34 @@ def test_sweep_metric_for_an_axolotl_config(project):
              "sweep.yaml": "method: random\nmetric:\n  name: eval_loss\ncommand: [axolotl, train, cfg.yml]\n"
                            "parameters:\n  learning_rate: {values: [0.1]}\n"}
     assert project(files, select=["SWP001"]) == ["sweep.yaml:2:1: SWP001"]
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import wandb\nfrom transformers import TrainingArguments\nTrainingArguments(output_dir='o', report_to='wandb', "
+     "run_name='r')\nwandb.log({'extra': 1}, step=3)\n", ["t.py:4:1: WB005"]),
+    ("import wandb\nwandb.init(name='r')\nwandb.log({'a': 1}, step=1)\nwandb.log({'b': 2}, step=2)\n", []),
+    ("import wandb\nwandb.init(name='r')\nwandb.log({'a': 1})\nwandb.log({'b': 2})\n", []),
+], ids=["with-trainer", "all-explicit", "all-implicit"])
+def test_mixed_explicit_step(project, source, expected):
+    assert project({"t.py": source}, select=["WB005"]) == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import argparse, wandb\np = argparse.ArgumentParser()\np.add_argument('--lr')\na = p.parse_args()\n"
+     "run = wandb.init(name='x')\nrun.config.update(vars(a))\n", []),
+    ("import wandb\nwandb.init(name='x')\n", []),
+    ("import click, wandb\n@click.command()\n@click.option('--lr')\ndef main(lr):\n    wandb.init(name='x')\n",
+     ["t.py:5:5: REP002"]),
+    ("import argparse, wandb\np = argparse.ArgumentParser()\np.add_argument('--lr')\nwandb.init(name='x', **opts)\n", []),
+], ids=["config-updated", "no-hyperparameters", "click", "opaque-kwargs"])
+def test_untracked_hyperparameters(project, source, expected):
+    assert project({"t.py": source}, select=["REP002"]) == expected
+
+
+def test_resume_auto_in_a_matrix(project):
+    files = {"train.py": "import wandb\nwandb.init(name='x', resume=True)\n",
+             ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    strategy:\n      matrix:\n"
+                                        "        seed: [1, 2]\n    env:\n      WANDB_API_KEY: ${{ secrets.K }}\n"
+                                        "    steps:\n      - run: python train.py\n",
+             "single.sh": "python train.py\n"}
+    assert project(files, select=["WB007"]) == ["train.py:2:1: WB007"]

@@ -15,7 +15,7 @@ def main():
     args = parser.parse_args()
 
     run_name = f"eval-{os.path.basename(args.checkpoint)}"
-    run = wandb.init(project="llama-qlora", name=run_name, job_type="eval")
+    run = wandb.init(project="llama-qlora", name=run_name, job_type="eval", config=vars(args))
     scores = {"accuracy": 0.71, "f1": 0.69}  # computed by the evaluation harness
     run.log(scores)
 

@@ -8,7 +8,7 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, EnvWrite, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    ArgumentParserUse, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
 from preflight.sources import pyartifacts
@@ -37,6 +37,8 @@ LIGHTNING_PREFIXES = ("lightning.", "pytorch_lightning.", "lightning_fabric.")
 ENVIRON = "os.environ"
 
 
+_HYPERPARAMETERS = re.compile(r"\.add_argument\(\s*['\"]--|@dataclass|typer\.Option|click\.option|hydra\.main|"
+                              r"HfArgumentParser|TrlParser|OmegaConf\.load")
 _STAGE_URI = re.compile(r"models:/[^/\s'\"]+/(?:Production|Staging|Archived|None)\b")
 _IMPORT = re.compile(
     r"^[ \t]*(?:from[ \t]+(?P<module>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^#\n]*)"
@@ -112,10 +114,15 @@ class _Extractor:
         self.logged: list[str] = []
         self.logged_unknown = False
         self.uses_trainer = False
+        self.explicit_steps: list[Location] = []
+        self.implicit_steps: list[Location] = []
 
     def run(self) -> list[Fact]:
         module = self.module
         self._registry_uris()
+        takes = _HYPERPARAMETERS.search(module.source.text)
+        if takes:
+            self.facts.append(Hyperparameters(takes.group(0).strip("(@.'\"")))
         for node in module.imports:
             self._import(node)
         for node, scope in module.assignments:
@@ -124,7 +131,8 @@ class _Extractor:
             self._call(call, scope, chain)
         self._resolve_init_trackers()
         if self.logged or self.logged_unknown or self.uses_trainer:
-            self.facts.append(LoggedMetrics(tuple(dict.fromkeys(self.logged)), self.logged_unknown, self.uses_trainer))
+            self.facts.append(LoggedMetrics(tuple(dict.fromkeys(self.logged)), self.logged_unknown, self.uses_trainer,
+                                            tuple(self.explicit_steps), tuple(self.implicit_steps)))
         reachable = self._reachable(self.agent_functions)
         for run, chain in self.runs:
             if reachable.intersection(chain):
@@ -279,7 +287,8 @@ class _Extractor:
             else:
                 complete = False
         self._add_run("wandb.init", call, scope, chain, name, run_id, kwargs.get("mode"), complete,
-                      kwargs.get("project"), kwargs.get("resume"))
+                      kwargs.get("project"), kwargs.get("resume"), "config" in kwargs or not complete,
+                      kwargs.get("dir"))
 
     def _wandb_logger(self, call: ast.Call, scope: Scope, chain: tuple[str, ...]) -> None:
         kwargs, complete = self._kwargs(call, scope, positional=("name", "save_dir", "version"))
@@ -287,7 +296,8 @@ class _Extractor:
         self._add_run("WandbLogger", call, scope, chain, kwargs.get("name"), run_id, kwargs.get("mode"), complete,
                       kwargs.get("project"))
 
-    def _add_run(self, api, call, scope, chain, name, run_id, mode, complete, project=None, resume=None) -> None:
+    def _add_run(self, api, call, scope, chain, name, run_id, mode, complete, project=None, resume=None,
+                 config_given=True, directory=None) -> None:
         run = WandbRun(
             location=self.module.location(call),
             api=api,
@@ -295,11 +305,18 @@ class _Extractor:
             run_id=run_id,
             project=project,
             resume=resume,
+            config_given=config_given or self._config_updated(),
+            directory=directory,
             identity_known=complete,
             mode=mode,
             function=chain[-1] if chain else None,
         )
         self.runs.append((run, chain))
+
+    def _config_updated(self) -> bool:
+        """`wandb.config.update(...)`, `run.config.update(...)` or `wandb.config[...] = ...` anywhere."""
+        text = self.module.source.text
+        return bool(re.search(r"\.config\.(update|setdefaults)\(|\.config\[[^\]]+\]\s*=|\.config\.\w+\s*=(?!=)", text))
 
     def _logged_keys(self, call: ast.Call, name: str | None, scope: Scope) -> None:
         """Keys of wandb.log / run.log / Lightning's self.log and log_dict (for SWP001)."""
@@ -314,6 +331,9 @@ class _Extractor:
             self.uses_trainer = True
         if not (is_wandb_log or is_lightning):
             return
+        if is_wandb_log:
+            has_step = argument(call, "step", 1) is not None
+            (self.explicit_steps if has_step else self.implicit_steps).append(self.module.location(call))
         first = call.args[0] if call.args else argument(call, "data") or argument(call, "name") or argument(
             call, "dictionary")
         if is_lightning and func.attr == "log":
