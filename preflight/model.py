@@ -174,6 +174,7 @@ class SweepSpec:
     goal: str | None = None
     metric_location: Location | None = None
     problems: tuple[tuple[str, Location], ...] = ()  # schema violations: (message, where)
+    parameters: tuple[tuple[str, Location], ...] = ()  # swept parameter names and where they are declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,15 @@ class Hyperparameters:
     """The script takes hyperparameters (argparse, dataclass arguments, click/typer options, Hydra)."""
 
     how: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReads:
+    """What a script reads from `wandb.config` and which command-line options it defines."""
+
+    keys: tuple[str, ...]
+    options: tuple[str, ...]
+    opaque: bool  # the whole config is used (dict(wandb.config), **wandb.config, passed on) or keys are computed
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,3 +118,53 @@ class SweepMetricNeverLogged(Rule):
             if path.endswith(".py"):
                 queue.extend(project.imported_files(path))
         return files
+
+
+class SweptParameterUnused(Rule):
+    code = "SWP005"
+    name = "swept-parameter-unused"
+    severity = Severity.INFO
+    summary = "A swept parameter the program never reads"
+    why = (
+        "A parameter the program ignores multiplies the search space for nothing: grid search runs every "
+        "combination, and Bayesian search fits noise to it. Usually it is a typo (`learning-rate` for "
+        "`learning_rate`) or a leftover. The program reads a parameter through `wandb.config` (attribute, key or "
+        "get) or, when the sweep passes `${args}`, through a command-line option of that name. Programs that hand "
+        "the whole config on, or parse arguments with HfArgumentParser/TrlParser, are not judged."
+    )
+    examples = [
+        Bad("sweep.yaml", "program: train.py\nmethod: grid\nparameters:\n  lr: {values: [0.1, 0.01]}\n"
+            "  dropout: {values: [0.0, 0.1]}\n",
+            files={"train.py": "import wandb\n\nrun = wandb.init()\noptimizer = make_optimizer(run.config.lr)\n"},
+            expect="sweep.yaml:5:3"),
+        Good("sweep.yaml", "program: train.py\nmethod: grid\nparameters:\n  lr: {values: [0.1, 0.01]}\n",
+             files={"train.py": "import wandb\n\nrun = wandb.init()\noptimizer = make_optimizer(run.config.lr)\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        from preflight.model import ArgumentParserUse, ConfigReads
+
+        for spec in project.facts(SweepSpec):
+            if not spec.parameters:
+                continue
+            passes_args = spec.command is None or any("${args" in word for word in spec.command)
+            keys, options, judged = set(), set(), False
+            skip = False
+            for path in SweepMetricNeverLogged._program_files(project, spec):
+                if not path.endswith(".py"):
+                    skip = True  # a config run by a CLI (axolotl, trl): parameters map to its keys
+                if project.facts_in(path, ArgumentParserUse):
+                    skip = True
+                for reads in project.facts_in(path, ConfigReads):
+                    judged = True
+                    skip = skip or reads.opaque
+                    keys.update(reads.keys)
+                    options.update(reads.options)
+            if skip or not judged:
+                continue
+            for name, location in spec.parameters:
+                if name in keys or (passes_args and name.replace("-", "_") in options):
+                    continue
+                yield self.finding(location, f"the swept parameter {name!r} is never read by the program (neither "
+                                   "from wandb.config nor as a command-line option): every value runs the same "
+                                   "training; fix the name or drop it")

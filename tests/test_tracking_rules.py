@@ -269,3 +269,18 @@ def test_resume_auto_in_a_matrix(project):
                                         "    steps:\n      - run: python train.py\n",
              "single.sh": "python train.py\n"}
     assert project(files, select=["WB007"]) == ["train.py:2:1: WB007"]
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("import wandb\nrun = wandb.init()\nlr = wandb.config['lr']\nbs = wandb.config.get('batch_size')\n", []),
+    ("import wandb\nrun = wandb.init()\nlr = wandb.config.lr\n", ["sweep.yaml:5:3: SWP005"]),
+    ("import wandb\nrun = wandb.init()\ntrain(**wandb.config)\n", []),
+    ("import argparse, wandb\np = argparse.ArgumentParser()\np.add_argument('--lr')\np.add_argument('--batch-size')\n"
+     "wandb.init()\n", []),
+    ("from transformers import HfArgumentParser, TrainingArguments\n"
+     "HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n", []),
+], ids=["key-and-get", "one-unused", "whole-config", "argparse", "hf-parser"])
+def test_swept_parameter_unused(project, script, expected):
+    files = {"train.py": script, "sweep.yaml": "program: train.py\nmethod: grid\nparameters:\n  lr: {values: [1, 2]}\n"
+                                               "  batch_size: {values: [8, 16]}\n"}
+    assert project(files, select=["SWP005"]) == expected

@@ -119,6 +119,7 @@ def sweep(source: SourceText, document) -> list[Fact]:
         goal=y.scalar_text(y.get(metric_node, "goal")),
         metric_location=y.location(source, metric[0]) if metric else None,
         problems=problems,
+        parameters=tuple((name, y.location(source, key)) for name, key, _ in y.items(y.get(document, "parameters"))),
     )]
 
 

@@ -8,7 +8,7 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    ArgumentParserUse, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
 from preflight.sources import pyartifacts
@@ -123,6 +123,8 @@ class _Extractor:
         takes = _HYPERPARAMETERS.search(module.source.text)
         if takes:
             self.facts.append(Hyperparameters(takes.group(0).strip("(@.'\"")))
+        if "config" in module.source.text or "add_argument" in module.source.text:
+            self.facts.append(self._config_reads())
         for node in module.imports:
             self._import(node)
         for node, scope in module.assignments:
@@ -312,6 +314,45 @@ class _Extractor:
             function=chain[-1] if chain else None,
         )
         self.runs.append((run, chain))
+
+    def _config_reads(self) -> ConfigReads:
+        """Keys read from wandb.config / run.config, argparse options, and whether the config escapes whole."""
+        module, keys, options, opaque = self.module, [], [], False
+        parents = self._parents()
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("--"):
+                        options.append(arg.value[2:].replace("-", "_"))
+            if not (isinstance(node, ast.Attribute) and node.attr == "config"):
+                continue
+            base = module.qualname(node.value) or ""
+            is_run = isinstance(node.value, ast.Name) and module.constructor_of(node.value, module.module_scope) in (
+                "wandb.init", "wandb.sdk.init")
+            if base != "wandb" and not is_run and not (isinstance(node.value, ast.Name) and node.value.id == "run"):
+                continue
+            parent = parents.get(id(node))
+            if isinstance(parent, ast.Attribute) and parent.attr not in ("update", "setdefaults", "keys", "items"):
+                keys.append(parent.attr)
+            elif isinstance(parent, ast.Subscript):
+                known, key = module.literal(parent.slice, module.module_scope)
+                if known and isinstance(key, str):
+                    keys.append(key)
+                else:
+                    opaque = True
+            elif isinstance(parent, ast.Attribute) and parent.attr in ("keys", "items"):
+                opaque = True
+            elif isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr == "get":
+                pass
+            elif not isinstance(parent, ast.Attribute):
+                opaque = True  # the whole config is handed on
+        for node in ast.walk(module.tree):  # wandb.config.get("key")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                    and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "config" and node.args:
+                known, key = module.literal(node.args[0], module.module_scope)
+                if known and isinstance(key, str):
+                    keys.append(key)
+        return ConfigReads(tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(options)), opaque)
 
     def _config_updated(self) -> bool:
         """`wandb.config.update(...)`, `run.config.update(...)` or `wandb.config[...] = ...` anywhere."""
