@@ -175,6 +175,8 @@ class SweepSpec:
     metric_location: Location | None = None
     problems: tuple[tuple[str, Location], ...] = ()  # schema violations: (message, where)
     parameters: tuple[tuple[str, Location], ...] = ()  # swept parameter names and where they are declared
+    early_terminate: str | None = None  # its `type` (hyperband)
+    early_terminate_location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)

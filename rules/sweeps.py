@@ -168,3 +168,56 @@ class SweptParameterUnused(Rule):
                 yield self.finding(location, f"the swept parameter {name!r} is never read by the program (neither "
                                    "from wandb.config nor as a command-line option): every value runs the same "
                                    "training; fix the name or drop it")
+
+
+_CADENCE_PARAMETERS = {"eval_steps", "eval_strategy", "evaluation_strategy", "evals_per_epoch", "logging_steps"}
+
+
+class HyperbandOnSparseMetric(Rule):
+    code = "SWP003"
+    name = "hyperband-on-sparse-metric"
+    severity = Severity.WARNING
+    summary = "Hyperband early termination on an eval metric logged per epoch or at swept cadences"
+    why = (
+        "Hyperband compares runs by how many times the metric has been logged (its brackets are counts of history "
+        "rows, not steps or time). An eval metric logged once per epoch reaches the first bracket only after "
+        "`min_iter` epochs, so nothing is stopped early; an eval cadence that is itself swept makes trials reach the "
+        "brackets at different training progress, so runs are stopped for evaluating often, not for being bad. Log "
+        "the eval metric every N steps, the same N in every trial."
+    )
+    examples = [
+        Bad("sweep.yaml", "program: train.py\nmethod: bayes\nmetric: {name: eval/loss, goal: minimize}\n"
+            "early_terminate: {type: hyperband, min_iter: 3}\nparameters:\n  learning_rate: {min: 0.00001, max: 0.001}\n",
+            files={"train.py": "from transformers import TrainingArguments\n\nTrainingArguments(output_dir='o', "
+                               "eval_strategy='epoch', logging_steps=50, report_to='wandb', run_name='r')\n"},
+            expect="sweep.yaml:4:1"),
+        Good("sweep.yaml", "program: train.py\nmethod: bayes\nmetric: {name: eval/loss, goal: minimize}\n"
+             "early_terminate: {type: hyperband, min_iter: 3}\nparameters:\n  learning_rate: {min: 0.00001, max: 0.001}\n",
+             files={"train.py": "from transformers import TrainingArguments\n\nTrainingArguments(output_dir='o', "
+                                "eval_strategy='steps', eval_steps=50, logging_steps=50, report_to='wandb', "
+                                "run_name='r')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for spec in project.facts(SweepSpec):
+            if (spec.early_terminate or "").lower() != "hyperband" or spec.early_terminate_location is None:
+                continue
+            metric = (spec.metric or "").lower()
+            if not metric.startswith(("eval", "val", "test")):
+                continue
+            swept = sorted(_CADENCE_PARAMETERS & {name for name, _ in spec.parameters})
+            if swept:
+                yield self.finding(spec.early_terminate_location, f"hyperband stops runs by how often {metric!r} has "
+                                   f"been logged, and the sweep varies the eval cadence ({', '.join(swept)}): trials "
+                                   "reach its brackets at different training progress; fix the cadence across trials")
+                continue
+            for path in SweepMetricNeverLogged._program_files(project, spec):
+                epochs = [c for c in project.facts_in(path, TrainingConfig)
+                          if (c.get("eval_strategy") or c.get("evaluation_strategy"))
+                          and (c.get("eval_strategy") or c.get("evaluation_strategy")).is_str("epoch")]
+                if epochs:
+                    yield self.finding(spec.early_terminate_location, f"hyperband stops runs by how often {metric!r} "
+                                       "has been logged, but the program evaluates once per epoch "
+                                       f"({epochs[0].location.path}:{epochs[0].location.line}): nothing is stopped "
+                                       "before min_iter epochs; evaluate every N steps")
+                    break

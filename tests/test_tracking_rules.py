@@ -284,3 +284,18 @@ def test_swept_parameter_unused(project, script, expected):
     files = {"train.py": script, "sweep.yaml": "program: train.py\nmethod: grid\nparameters:\n  lr: {values: [1, 2]}\n"
                                                "  batch_size: {values: [8, 16]}\n"}
     assert project(files, select=["SWP005"]) == expected
+
+
+def test_hyperband_with_a_swept_cadence(project):
+    files = {"sweep.yaml": "program: train.py\nmethod: random\nmetric: {name: eval/loss}\n"
+                           "early_terminate: {type: hyperband, min_iter: 2}\nparameters:\n  eval_steps: {values: [50, 100]}\n",
+             "train.py": "import wandb\nwandb.init()\n"}
+    assert project(files, select=["SWP003"]) == ["sweep.yaml:4:1: SWP003"]
+
+
+def test_hyperband_on_a_train_metric_is_fine(project):
+    files = {"sweep.yaml": "program: train.py\nmethod: random\nmetric: {name: train/loss}\n"
+                           "early_terminate: {type: hyperband, min_iter: 2}\nparameters:\n  lr: {values: [1, 2]}\n",
+             "train.py": "from transformers import TrainingArguments\nTrainingArguments(output_dir='o', "
+                         "eval_strategy='epoch', report_to='wandb', run_name='r')\n"}
+    assert project(files, select=["SWP003"]) == []

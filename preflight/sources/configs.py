@@ -120,6 +120,9 @@ def sweep(source: SourceText, document) -> list[Fact]:
         metric_location=y.location(source, metric[0]) if metric else None,
         problems=problems,
         parameters=tuple((name, y.location(source, key)) for name, key, _ in y.items(y.get(document, "parameters"))),
+        early_terminate=y.scalar_text(y.get(y.get(document, "early_terminate"), "type")),
+        early_terminate_location=(y.location(source, y.get_item(document, "early_terminate")[0])
+                                  if y.get_item(document, "early_terminate") else None),
     )]
 
 
