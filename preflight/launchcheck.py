@@ -49,10 +49,6 @@ def describe_launch(argv: list[str], cwd: Path) -> Launch | None:
     return Launch("preflight run", "this job", entry, base_dir=".", env=env)
 
 
-def _display(path: str, cwd: Path) -> str:
-    return os.path.relpath(Path(path).resolve(), cwd) if not path.startswith(("$", "~")) else path
-
-
 # -- W&B ------------------------------------------------------------------------------------------
 
 def _netrc_has_wandb() -> bool:

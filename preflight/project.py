@@ -16,8 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
+from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, ComposeService, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse,
+    ArgumentParserUse, ComposeService, EnvDeclaration, EnvWrite, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse,
     TrainingConfig, WandbRun,
 )
 
@@ -277,6 +278,18 @@ class Project:
         """The scanned files (program, configs) a sweep configuration runs."""
         return [path for path, found in self._sweep_index.items() if found is spec]
 
+    def sweep_program_files(self, spec: SweepSpec, limit: int = 30) -> list[str]:
+        """What a sweep runs: its program and configs, and the modules the program imports."""
+        files, queue = [], list(self.sweep_targets(spec))
+        while queue and len(files) < limit:
+            path = queue.pop(0)
+            if path in files:
+                continue
+            files.append(path)
+            if path.endswith(".py"):
+                queue.extend(self.imported_files(path))
+        return files
+
     def sweep_running(self, path: str) -> SweepSpec | None:
         """The sweep configuration whose program or command runs this file, if any."""
         return self._sweep_index.get(path)
@@ -302,6 +315,28 @@ class Project:
             for parser in self.facts_in(script, ArgumentParserUse) if script else []:
                 return parser.framework
         return "unknown"
+
+    # -- environment settings -------------------------------------------------------------------
+
+    def env_settings(self, variable: str, scripts: bool = True) -> Iterator[tuple[Location, str | None, str]]:
+        """Every place that sets `variable`, once each: (location, literal value or None, what sets it).
+        Launcher files, images and configs always; with `scripts`, `os.environ` writes in Python too."""
+        seen: set[Location] = set()
+        found: list[tuple[Location, str | None, str]] = []
+        for declaration in self.facts(EnvDeclaration):
+            binding = declaration.binding
+            if binding.name == variable:
+                found.append((binding.location, binding.value, declaration.where))
+        for launch in self.launches():
+            found += [(b.location, b.value, launch.launcher) for b in launch.env
+                      if b.name == variable and b.origin == "the command's prefix"]
+        if scripts:
+            found += [(w.location, str(w.value.literal) if w.value.known else None, "script")
+                      for w in self.facts(EnvWrite) if w.name == variable]
+        for location, value, where in found:
+            if location not in seen:
+                seen.add(location)
+                yield location, value, where
 
     # -- files outside the model ----------------------------------------------------------------
 

@@ -578,20 +578,13 @@ wandb sync --sync-all
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        bindings = [(d.binding, d.where) for d in project.facts(EnvDeclaration)]
-        bindings += [(b, launch.launcher) for launch in project.launches() for b in launch.env
-                     if b.origin == "the command's prefix"]
-        seen: set[Location] = set()
-        for binding, where in bindings:
-            mode = (binding.value or "").strip().lower()
-            if binding.name != "WANDB_MODE" or mode not in OFF_MODES or binding.location in seen:
-                continue
-            seen.add(binding.location)
-            if project.facts_in(binding.location.path, SyncCommand):
+        for location, value, where in project.env_settings("WANDB_MODE", scripts=False):
+            mode = (value or "").strip().lower()
+            if mode not in OFF_MODES or project.facts_in(location.path, SyncCommand):
                 continue
             what = "nothing is recorded" if mode == "disabled" else "the run stays in a local wandb/ folder that is " \
                                                                  "lost with the container or runner"
-            yield self.finding(binding.location, f"WANDB_MODE={mode} is set in this {where} file and nothing runs "
+            yield self.finding(location, f"WANDB_MODE={mode} is set in this {where} file and nothing runs "
                                f"`wandb sync`: {what}; set it per run, or sync the offline runs afterwards")
 
 

@@ -85,7 +85,7 @@ class SweepMetricNeverLogged(Rule):
             if not spec.metric or spec.metric_location is None:
                 continue
             keys, unknown, trainer, seen_any = set(), False, False, False
-            for path in self._program_files(project, spec):
+            for path in project.sweep_program_files(spec):
                 for logged in project.facts_in(path, LoggedMetrics):
                     seen_any = True
                     keys.update(logged.keys)
@@ -107,17 +107,6 @@ class SweepMetricNeverLogged(Rule):
             yield self.finding(spec.metric_location, f"the sweep's metric {metric!r} is never logged by the program "
                                f"({hint}): every run gets the worst imputed value and the search learns nothing")
 
-    @staticmethod
-    def _program_files(project: Project, spec: SweepSpec) -> list[str]:
-        files, queue = [], list(project.sweep_targets(spec))
-        while queue and len(files) < 30:
-            path = queue.pop(0)
-            if path in files:
-                continue
-            files.append(path)
-            if path.endswith(".py"):
-                queue.extend(project.imported_files(path))
-        return files
 
 
 class SweptParameterUnused(Rule):
@@ -150,7 +139,7 @@ class SweptParameterUnused(Rule):
             passes_args = spec.command is None or any("${args" in word for word in spec.command)
             keys, options, judged = set(), set(), False
             skip = False
-            for path in SweepMetricNeverLogged._program_files(project, spec):
+            for path in project.sweep_program_files(spec):
                 if not path.endswith(".py"):
                     skip = True  # a config run by a CLI (axolotl, trl): parameters map to its keys
                 if project.facts_in(path, ArgumentParserUse):
@@ -211,7 +200,7 @@ class HyperbandOnSparseMetric(Rule):
                                    f"been logged, and the sweep varies the eval cadence ({', '.join(swept)}): trials "
                                    "reach its brackets at different training progress; fix the cadence across trials")
                 continue
-            for path in SweepMetricNeverLogged._program_files(project, spec):
+            for path in project.sweep_program_files(spec):
                 epochs = [c for c in project.facts_in(path, TrainingConfig)
                           if (c.get("eval_strategy") or c.get("evaluation_strategy"))
                           and (c.get("eval_strategy") or c.get("evaluation_strategy")).is_str("epoch")]

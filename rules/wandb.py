@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from preflight.findings import Finding, Related, Severity
 from preflight.model import (
-    ArtifactLog, EnvDeclaration, EnvWrite, Launch, LoggedMetrics, TrackerCall, Value, WandbRun,
+    ArtifactLog, EnvWrite, Launch, LoggedMetrics, TrackerCall, Value, WandbRun,
 )
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
@@ -195,25 +195,6 @@ srun python train.py --seed $SLURM_ARRAY_TASK_ID
         return None
 
 
-def _declared(project: Project, variable: str):
-    """Every place a launcher, config or script sets `variable`: (location, value or None, where)."""
-    seen = set()
-    for declaration in project.facts(EnvDeclaration):
-        binding = declaration.binding
-        if binding.name == variable and binding.location not in seen:
-            seen.add(binding.location)
-            yield binding.location, binding.value, declaration.where
-    for launch in project.launches():
-        for binding in launch.env:
-            if binding.name == variable and binding.origin == "the command's prefix" and binding.location not in seen:
-                seen.add(binding.location)
-                yield binding.location, binding.value, launch.launcher
-    for write in project.facts(EnvWrite):
-        if write.name == variable and write.location not in seen:
-            seen.add(write.location)
-            yield write.location, str(write.value.literal) if write.value.known else None, "script"
-
-
 _TRUE = {"true", "1", "yes", "on", "y", "t"}
 
 
@@ -236,7 +217,7 @@ class WandbDisabledVariable(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for location, value, where in _declared(project, "WANDB_DISABLED"):
+        for location, value, where in project.env_settings("WANDB_DISABLED"):
             if value is not None and value.strip().lower() not in _TRUE:
                 continue
             yield self.finding(location, "WANDB_DISABLED is not a W&B variable: wandb ignores it and transformers 5 "
@@ -259,7 +240,7 @@ class WandbSilentHidesLoss(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for location, value, where in _declared(project, "WANDB_SILENT"):
+        for location, value, where in project.env_settings("WANDB_SILENT"):
             if value is not None and value.strip().lower() in _TRUE:
                 yield self.finding(location, "WANDB_SILENT=true also hides the warning W&B prints when it drops "
                                    "out-of-order steps: lost metrics go unnoticed")
@@ -330,7 +311,7 @@ class InvalidRunIdentifier(Rule):
                     yield self.finding(value.anchor, f"the W&B run {kind} {str(value.literal)!r} {problem}: "
                                        "wandb.init raises UsageError at start")
         for name, kind in (("WANDB_RUN_ID", "id"), ("WANDB_PROJECT", "project")):
-            for location, value, _ in _declared(project, name):
+            for location, value, _ in project.env_settings(name):
                 problem = _identifier_problem(value, kind) if value is not None and "$" not in value else None
                 if problem and value.strip():
                     yield self.finding(location, f"{name}={value!r} {problem}: wandb.init raises UsageError at start")
@@ -465,7 +446,7 @@ class LogModelTrueIgnored(Rule):
         if int(re.match(r"\d+", assumed).group(0)) < 5:
             return
         source = "[tool.preflight.versions]" if version else "the newest version the rules know"
-        for location, value, _ in _declared(project, "WANDB_LOG_MODEL"):
+        for location, value, _ in project.env_settings("WANDB_LOG_MODEL"):
             if value is not None and value.strip().lower() in _TRUE:
                 yield self.finding(location, f"WANDB_LOG_MODEL={value.strip()} is not a value transformers "
                                    f"{assumed} ({source}) knows: it disables model logging, so no model is uploaded; "
