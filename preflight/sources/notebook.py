@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from functools import lru_cache
 from typing import Any
 
 from preflight.findings import Location
@@ -59,6 +60,7 @@ def _json_lines(text: str, cells: list[list[str]]) -> list[list[tuple[int, int]]
     return positions
 
 
+@lru_cache(maxsize=8)  # the text output asks once per finding of the same notebook
 def joined_source(text: str) -> tuple[str, list[tuple[int, int, int, int]]] | None:
     """The code cells as one source, and for each of its lines: (cell, line in cell, file line, file column)."""
     cells = _cells(text)
