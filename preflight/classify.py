@@ -20,6 +20,8 @@ SHELL = "shell"
 MAKEFILE = "makefile"
 DOTENV = "dotenv"
 NETRC = "netrc"
+REQUIREMENTS = "requirements"
+PYPROJECT = "pyproject"
 
 _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 _SWEEP_METHODS = {"grid", "random", "bayes", "custom"}
@@ -48,6 +50,7 @@ _DISTINCTIVE = re.compile(r"per_device_|_steps$|_strategy$|^report_to$|^run_name
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:[.-][\w.-]+)?|[\w.-]+\.(?:docker|container)file)$")
 _SHELL_SUFFIXES = (".sh", ".bash", ".sbatch", ".slurm", ".zsh")
 _MAKEFILES = {"makefile", "gnumakefile"}
+_REQUIREMENTS = re.compile(r"^(?:[\w.-]*[._-])?(?:requirements|constraints)(?:[._-][\w.-]*)?\.(?:txt|in)$")
 
 
 def kind_by_path(path: str) -> str | None:
@@ -68,6 +71,11 @@ def kind_by_path(path: str) -> str | None:
         return DOTENV
     if lower in (".netrc", "_netrc"):
         return NETRC
+    if lower == "pyproject.toml":
+        return PYPROJECT
+    if _REQUIREMENTS.match(lower) or (lower.endswith(".txt") and posixpath.basename(posixpath.dirname(path)) ==
+                                      "requirements"):
+        return REQUIREMENTS
     if lower.endswith((".yml", ".yaml")):
         if "/.github/workflows/" in f"/{path}" and posixpath.dirname(path).endswith(".github/workflows"):
             return WORKFLOW

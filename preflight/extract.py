@@ -72,6 +72,8 @@ _TEXT_EXTRACTORS = {
     classify.MAKEFILE: ("makefile", "extract"),
     classify.DOTENV: ("dotenv", "extract"),
     classify.NOTEBOOK: ("notebook", "extract"),
+    classify.REQUIREMENTS: ("requirements", "requirements_file"),
+    classify.PYPROJECT: ("requirements", "pyproject"),
 }
 _DOCUMENT_EXTRACTORS = {
     classify.AXOLOTL: ("configs", "axolotl"),

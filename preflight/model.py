@@ -215,6 +215,16 @@ class ModuleImport:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionPin:
+    """A project's requirement on a library it runs with (requirements*.txt, pyproject, `pip install`)."""
+
+    location: Location
+    library: str  # normalised distribution name: "transformers", "neptune-client"
+    specifier: str  # PEP 440, e.g. "==4.57.1", ">=4.40,<5", "" for an unpinned requirement
+    where: str  # "requirements.txt", "pyproject dependencies", "Dockerfile pip install"
+
+
+@dataclass(frozen=True, slots=True)
 class TrackerCall:
     """A call to a tracker API that a rule judges by its arguments alone (mlflow.start_run, registry stages)."""
 

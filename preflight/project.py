@@ -14,13 +14,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from preflight.findings import Location
 from preflight.model import (
     ArgumentParserUse, ComposeService, EnvDeclaration, EnvWrite, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse,
-    TrainingConfig, WandbRun,
+    TrainingConfig, VersionPin, WandbRun,
 )
+
+if TYPE_CHECKING:
+    from preflight.versions import Assumed
 
 T = TypeVar("T")
 _DOTENV = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
@@ -45,6 +48,7 @@ class Project:
         # of a large project, when a commit changed one workflow).
         self._lazy: dict[str, Path] = dict(lazy or {})
         self._loader = loader
+        self._versions_cache: dict[str, Assumed] = {}
 
     def known(self, path: str) -> bool:
         return path in self.files or path in self._lazy
@@ -66,6 +70,26 @@ class Project:
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
         file = self.file(path)
         return [f for f in file.facts if isinstance(f, kind)] if file else []
+
+    # -- library versions -----------------------------------------------------------------------
+
+    @cached_property
+    def pins(self) -> list[VersionPin]:
+        return list(self.facts(VersionPin))
+
+    def version(self, library: str) -> "Assumed":
+        """The version of `library` the rules assume, and why (see preflight.versions)."""
+        from preflight import versions
+
+        if library not in self._versions_cache:
+            self._versions_cache[library] = versions.effective(library, self.versions, self.pins)
+        return self._versions_cache[library]
+
+    def installs(self, library: str) -> VersionPin | None:
+        """The requirement through which the project installs `library`, if any."""
+        from preflight import versions
+
+        return versions.installed(library, self.pins)
 
     # -- resolving paths ------------------------------------------------------------------------
 

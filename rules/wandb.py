@@ -421,7 +421,6 @@ class InitInLoopWithoutFinish(Rule):
                                    "reinit=\"finish_previous\"")
 
 
-NEWEST_TRANSFORMERS = "5.24.0"  # the newest version the rules know (research/evidence.md)
 
 
 class LogModelTrueIgnored(Rule):
@@ -433,7 +432,8 @@ class LogModelTrueIgnored(Rule):
         "transformers 4.46–4.57 accepted WANDB_LOG_MODEL=true as a deprecated alias for `end`; transformers 5 "
         "treats any value but `end`, `checkpoint` and `false` as unrecognised and disables model logging, with "
         "only a log line: the model you expected in W&B is not uploaded. Use WANDB_LOG_MODEL=end (or "
-        "checkpoint). The transformers version comes from [tool.preflight.versions], else the newest the rules know."
+        "checkpoint). The transformers version comes from [tool.preflight.versions], else the project's pins "
+        "(requirements, pyproject, `pip install`), else the newest the rules know."
     )
     examples = [
         Bad("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=true\naccelerate launch train.py\n", expect="run.sh:2:1"),
@@ -441,15 +441,13 @@ class LogModelTrueIgnored(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        version = project.versions.get("transformers")
-        assumed = version or NEWEST_TRANSFORMERS
-        if int(re.match(r"\d+", assumed).group(0)) < 5:
+        assumed = project.version("transformers")
+        if assumed.major < 5:
             return
-        source = "[tool.preflight.versions]" if version else "the newest version the rules know"
         for location, value, _ in project.env_settings("WANDB_LOG_MODEL"):
             if value is not None and value.strip().lower() in _TRUE:
-                yield self.finding(location, f"WANDB_LOG_MODEL={value.strip()} is not a value transformers "
-                                   f"{assumed} ({source}) knows: it disables model logging, so no model is uploaded; "
+                yield self.finding(location, f"WANDB_LOG_MODEL={value.strip()} is not a value "
+                                   f"{assumed.describe()} knows: it disables model logging, so no model is uploaded; "
                                    "use WANDB_LOG_MODEL=end (or checkpoint)")
 
 

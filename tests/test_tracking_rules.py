@@ -299,3 +299,31 @@ def test_hyperband_on_a_train_metric_is_fine(project):
              "train.py": "from transformers import TrainingArguments\nTrainingArguments(output_dir='o', "
                          "eval_strategy='epoch', report_to='wandb', run_name='r')\n"}
     assert project(files, select=["SWP003"]) == []
+
+
+NEP002_ARGS = "from transformers import TrainingArguments\nargs = TrainingArguments(output_dir='o', run_name='r'{})\n"
+
+
+@pytest.mark.parametrize("extra, requirements, expected", [
+    ("", "transformers==4.57.1\nneptune==1.14.0\n", ["train.py:2:8: NEP002"]),
+    (", report_to='all'", "transformers==4.57.1\nneptune-client\n", ["train.py:2:56: NEP002"]),
+    (", report_to=None", "transformers>=4.40,<5\nneptune-client\n", ["train.py:2:56: NEP002"]),
+    (", report_to='none'", "transformers==4.57.1\nneptune==1.14.0\n", []),
+    ("", "transformers==4.57.1\nwandb\n", []),
+    ("", "transformers==4.57.1\nneptune-scale\n", []),  # not what is_neptune_available looks for
+    (", **extra", "transformers==4.57.1\nneptune\n", []),  # report_to may be in **extra
+], ids=["unset", "all", "none-literal", "explicit", "no-neptune", "neptune-scale", "unknown-kwargs"])
+def test_neptune_auto_enabled(project, extra, requirements, expected):
+    files = {"train.py": NEP002_ARGS.format(extra), "requirements.txt": requirements}
+    assert project(files, select=["NEP002"]) == expected
+
+
+def test_neptune_auto_enabled_not_for_axolotl(project):
+    files = {"axolotl.yaml": "base_model: m\ndatasets: []\nsequence_len: 512\nnum_epochs: 1\n",
+             "requirements.txt": "transformers==4.57.1\nneptune\n"}
+    assert project(files, select=["NEP002"]) == []
+
+
+def test_neptune_requirement_is_neptune_use(project):
+    assert project({"requirements.txt": "torch\nneptune-client==1.14\n"}, select=["NEP001"]) == [
+        "requirements.txt:2:1: NEP001"]

@@ -13,6 +13,7 @@ import shlex
 
 from preflight.findings import Location
 from preflight.model import EnvDeclaration, Fact, ImageInstruction
+from preflight.sources import requirements
 from preflight.sources.launching import LaunchContext, binding, launch_from_argv
 from preflight.sources.text import SourceText
 
@@ -89,6 +90,7 @@ def extract(source: SourceText) -> list[Fact]:
                     env.append(binding(name, value, location, "Dockerfile ENV"))
         elif keyword == "RUN":
             facts.append(ImageInstruction(location, "RUN", text=arguments[:300]))
+            facts.extend(requirements.pip_installs(source, start, end, arguments, "Dockerfile pip install"))
         elif keyword in ("CMD", "ENTRYPOINT"):
             argv = _argv(arguments) or []
             if keyword == "ENTRYPOINT":

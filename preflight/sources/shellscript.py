@@ -12,6 +12,7 @@ import re
 
 from preflight.model import EnvDeclaration, Fact
 from preflight.sources.launching import LaunchContext, TextLocator, binding, launches_from_script
+from preflight.sources import requirements
 from preflight.sources.text import SourceText
 
 _SBATCH = re.compile(r"^#SBATCH\s+(?P<option>--?[\w-]+)(?:[= ](?P<value>\S+))?", re.MULTILINE)
@@ -35,6 +36,10 @@ def extract(source: SourceText) -> list[Fact]:
                 if has_value:
                     env.append(binding(variable, literal, location, "#SBATCH --export"))
     facts.extend(EnvDeclaration(b, "Slurm") for b in env)
+    if "install" in source.text:
+        for line in re.finditer(r"^[^#\n]*\binstall\b.*$", source.text, re.MULTILINE):
+            facts.extend(requirements.pip_installs(source, line.start(), line.end(), line.group(0),
+                                                   f"{name} pip install"))
     context = LaunchContext(
         launcher="Slurm (sbatch)" if directives else "shell script",
         label=f"{'sbatch script' if directives else 'script'} {name}",

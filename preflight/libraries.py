@@ -1,0 +1,126 @@
+"""What each version of transformers, TRL and Axolotl accepts: the generated field data.
+
+`tools/generate_library_data.py` reads the released wheels and writes preflight/data/libraries/*.json;
+this module answers the rules' questions from those files (loaded on first use, never at import).
+Versions between two examined releases are answered by the examined release of the same minor
+version (field sets change with minor releases); versions outside the examined range by the nearest end.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+from packaging.version import InvalidVersion, Version
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str = ""
+    default: object = None
+    has_default: bool = False
+    choices: tuple = ()
+    alias: str | None = None
+
+
+class Library:
+    def __init__(self, data: dict) -> None:
+        self.name: str = data["library"]
+        self.versions: list[str] = data["versions"]
+        self._parsed = [Version(v) for v in self.versions]
+        self._index = {v: i for i, v in enumerate(self.versions)}
+        self._classes: dict = data["classes"]
+        self.enums: dict[str, list[str]] = data.get("enums", {})
+        self._scripts: dict[str, list[dict]] = data.get("scripts", {})
+
+    @property
+    def newest(self) -> str:
+        return self.versions[-1]
+
+    def snapshot(self, version: str) -> int:
+        """The index of the examined release that stands for `version`."""
+        try:
+            wanted = Version(version)
+        except InvalidVersion:
+            return len(self.versions) - 1
+        for index, examined in enumerate(self._parsed):
+            if (examined.major, examined.minor) == (wanted.major, wanted.minor):
+                return index
+        older = [i for i, examined in enumerate(self._parsed) if examined < wanted]
+        return older[-1] if older else 0
+
+    def _present(self, ranges: list[list[str]], index: int) -> bool:
+        return any(self._index[a] <= index <= self._index[b] for a, b in ranges)
+
+    def has_class(self, name: str, version: str) -> bool:
+        record = self._classes.get(name)
+        return bool(record) and self._present(record["present"], self.snapshot(version))
+
+    def bases(self, name: str) -> list[str]:
+        return list(self._classes.get(name, {}).get("bases", []))
+
+    def fields(self, class_name: str, version: str) -> dict[str, Field]:
+        """The fields `class_name` has at `version`, without inherited classes of another library."""
+        record = self._classes.get(class_name)
+        if not record:
+            return {}
+        index = self.snapshot(version)
+        return {name: _field(name, info) for name, info in record["fields"].items()
+                if self._present(info["present"], index)}
+
+    def history(self, class_name: str, field: str) -> list[tuple[str, str | None]]:
+        """[(first examined version with the field, first examined version without it or None)]."""
+        info = self._classes.get(class_name, {}).get("fields", {}).get(field)
+        if not info:
+            return []
+        spans = []
+        for first, last in info["present"]:
+            after = self._index[last] + 1
+            spans.append((first, self.versions[after] if after < len(self.versions) else None))
+        return spans
+
+    def removed_before(self, class_name: str, field: str, version: str) -> str | None:
+        """The minor release that dropped `field`, when it existed before `version` and not at it."""
+        index = self.snapshot(version)
+        spans = [(self._index[first], None if gone is None else self._index[gone])
+                 for first, gone in self.history(class_name, field)]
+        if any(first <= index and (gone is None or gone > index) for first, gone in spans):
+            return None
+        dropped = [gone for _, gone in spans if gone is not None and gone <= index]
+        if not dropped:
+            return None
+        parsed = self._parsed[max(dropped)]
+        return f"{parsed.major}.{parsed.minor}"
+
+    def script_dataclasses(self, command: str, version: str) -> list[str] | None:
+        index = self.snapshot(version)
+        chosen = None
+        for entry in self._scripts.get(command, []):
+            if self._index[entry["since"]] <= index:
+                chosen = entry["dataclasses"]
+        return chosen
+
+    @property
+    def commands(self) -> list[str]:
+        return sorted(self._scripts)
+
+
+def _field(name: str, info: dict) -> Field:
+    return Field(name, info.get("type", ""), info.get("default"), "default" in info, tuple(info.get("choices", ())),
+                 info.get("alias"))
+
+
+@functools.cache
+def library(name: str) -> Library:
+    text = resources.files("preflight.data").joinpath(f"libraries/{name}.json").read_text(encoding="utf-8")
+    return Library(json.loads(text))
+
+
+def did_you_mean(word: str, candidates) -> str:
+    """" (did you mean `x`?)" for the closest candidate, or ""."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.75)
+    return f" (did you mean `{close[0]}`?)" if close else ""
