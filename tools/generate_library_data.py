@@ -182,14 +182,28 @@ def enums(package: Package, module_hints: tuple[str, ...]) -> dict[str, list[str
 # -- per-library readers ------------------------------------------------------------------------
 
 def read_transformers(package: Package) -> dict:
-    return {
-        "classes": {
-            "TrainingArguments": {"fields": all_fields(package, "TrainingArguments", hint="training_args.py")},
-            "Seq2SeqTrainingArguments": {"fields": own_fields(package.find("Seq2SeqTrainingArguments")),
-                                         "bases": ["TrainingArguments"]},
-        },
-        "enums": enums(package, ("trainer_utils.py", "training_args.py", "debug_utils.py")),
+    """TrainingArguments (and Seq2Seq) fields; each enum's values and the `report_to` integrations as
+    pseudo-classes (`enum:IntervalStrategy`, `report_to`) so that their history per version is kept too."""
+    classes = {
+        "TrainingArguments": {"fields": all_fields(package, "TrainingArguments", hint="training_args.py")},
+        "Seq2SeqTrainingArguments": {"fields": own_fields(package.find("Seq2SeqTrainingArguments")),
+                                     "bases": ["TrainingArguments"]},
     }
+    for name, values in enums(package, ("trainer_utils.py", "training_args.py", "debug_utils.py")).items():
+        classes[f"enum:{name}"] = {"fields": {value: {} for value in values}}
+    classes["report_to"] = {"fields": {name: {} for name in report_integrations(package)}}
+    return {"classes": classes}
+
+
+def report_integrations(package: Package) -> list[str]:
+    """The keys of `INTEGRATION_TO_CALLBACK` (integrations/integration_utils.py): every valid report_to value."""
+    for module, tree in package.modules.items():
+        if module.endswith("integration_utils.py"):
+            for node in tree.body:
+                if (isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "INTEGRATION_TO_CALLBACK"
+                                                         for t in node.targets) and isinstance(node.value, ast.Dict)):
+                    return [k for k in (_literal(key) for key in node.value.keys) if isinstance(k, str)]
+    raise SystemExit("INTEGRATION_TO_CALLBACK not found")
 
 
 TRL_CLASS_PATTERN = re.compile(r"^(\w+Config|\w*ScriptArguments|ModelConfig)$")
@@ -279,7 +293,8 @@ def plugin_args(package: Package) -> dict[str, dict]:
 READERS = {"transformers": read_transformers, "trl": read_trl, "axolotl": read_axolotl}
 # The modules each reader needs (transformers has thousands of model files that define no arguments).
 MODULES = {
-    "transformers": re.compile(r"^transformers/(training_args\w*|trainer_utils|debug_utils)\.py$"),
+    "transformers": re.compile(r"^transformers/(training_args\w*|trainer_utils|debug_utils|"
+                               r"integrations/integration_utils)\.py$"),
     "trl": re.compile(r"^trl/(trainer|scripts|commands|cli)/|^trl/\w+\.py$"),
     "axolotl": re.compile(r"^axolotl/utils/(schemas|config)/|^axolotl/utils/\w+\.py$|^axolotl/integrations/\w+/args\.py$"),
 }
@@ -318,8 +333,6 @@ def merge(library: str, per_version: dict[str, dict]) -> dict:
     result = {"library": library, "versions": versions, "classes": classes,
               "generated_by": "tools/generate_library_data.py"}
     newest = per_version[versions[-1]]
-    if "enums" in newest:
-        result["enums"] = {name: values for name, values in sorted(newest["enums"].items())}
     if "scripts" in newest:
         scripts: dict[str, dict[str, list[str]]] = {}
         for version, data in per_version.items():
