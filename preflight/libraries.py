@@ -69,8 +69,16 @@ class Library:
         if not record:
             return {}
         index = self.snapshot(version)
-        return {name: _field(name, info) for name, info in record["fields"].items()
+        return {name: self._field(name, info, index) for name, info in record["fields"].items()
                 if self._present(info["present"], index)}
+
+    def _field(self, name: str, info: dict, index: int) -> Field:
+        default, has_default = info.get("default"), "default" in info
+        for since, value in info.get("defaults", []):  # the default changed between releases
+            if self._index[since] <= index:
+                default, has_default = value, True
+        return Field(name, info.get("type", ""), default, has_default, tuple(info.get("choices", ())),
+                     info.get("alias"))
 
     def history(self, class_name: str, field: str) -> list[tuple[str, str | None]]:
         """[(first examined version with the field, first examined version without it or None)]."""
@@ -107,11 +115,6 @@ class Library:
     @property
     def commands(self) -> list[str]:
         return sorted(self._scripts)
-
-
-def _field(name: str, info: dict) -> Field:
-    return Field(name, info.get("type", ""), info.get("default"), "default" in info, tuple(info.get("choices", ())),
-                 info.get("alias"))
 
 
 @functools.cache

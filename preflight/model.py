@@ -139,6 +139,20 @@ class ArgumentParserUse:
 
     location: Location
     framework: Framework
+    dataclasses: tuple[str, ...] = ()  # the library classes it parses into: "TrainingArguments", "SFTConfig"
+    local_fields: tuple[str, ...] = ()  # fields of the script's own dataclasses (ModelArguments, ...)
+    accepted_known: bool = False  # every dataclass resolved: a key none of them has is rejected
+    config_file: str | None = None  # the literal file given to parse_yaml_file / parse_json_file
+
+
+@dataclass(frozen=True, slots=True)
+class TrainerCall:
+    """`Trainer(...)`/`SFTTrainer(...)`: which training arguments it gets and whether it gets an eval set."""
+
+    location: Location
+    api: str
+    args_at: Location | None = None  # where the TrainingArguments/config it is given were built, if known
+    eval_dataset: bool | None = None  # None: hidden in **kwargs
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ class Project:
         self._lazy: dict[str, Path] = dict(lazy or {})
         self._loader = loader
         self._versions_cache: dict[str, Assumed] = {}
+        self.memo: dict[str, object] = {}  # answers derived once per check (e.g. preflight.runs)
 
     def known(self, path: str) -> bool:
         return path in self.files or path in self._lazy

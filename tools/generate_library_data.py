@@ -325,8 +325,13 @@ def merge(library: str, per_version: dict[str, dict]) -> dict:
             for field_name, info in cls["fields"].items():
                 entry = record["fields"].setdefault(field_name, {"present": []})
                 _extend(entry["present"], index)
+                if "default" in info and entry.get("default", _NONE) != info["default"]:
+                    entry.setdefault("defaults", []).append([version, info["default"]])
                 entry.update(info)
     for record in classes.values():
+        for entry in record["fields"].values():
+            if len(entry.get("defaults", [])) < 2:
+                entry.pop("defaults", None)  # one default for every version: `default` says it
         record["present"] = [[versions[a], versions[b]] for a, b in record["present"]]
         for entry in record["fields"].values():
             entry["present"] = [[versions[a], versions[b]] for a, b in entry["present"]]
@@ -340,6 +345,9 @@ def merge(library: str, per_version: dict[str, dict]) -> dict:
                 scripts.setdefault(command, {})[version] = names
         result["scripts"] = {command: _compress(by_version, versions) for command, by_version in scripts.items()}
     return result
+
+
+_NONE = object()
 
 
 def _extend(ranges: list[list[int]], index: int) -> None:

@@ -8,11 +8,11 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    ArgumentParserUse, TrainerCall, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
 from preflight.sources import pyartifacts
-from preflight.sources.pyscope import Module, Scope, argument, position
+from preflight.sources.pyscope import Module, Scope, argument, keyword_map, position
 from preflight.sources.text import SourceText
 
 WANDB_INIT = {"wandb.init", "wandb.sdk.init", "wandb.sdk.wandb_init.init"}
@@ -32,6 +32,8 @@ REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions
 MLFLOW_LOG_METRIC = {"mlflow.log_metric": 2, "mlflow.log_metrics": 1}  # positional index of `step`
 ARGUMENT_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.HfArgumentParser",
                     "trl.TrlParser", "trl.scripts.utils.TrlParser"}
+TRAINERS = {"transformers.Trainer", "transformers.trainer.Trainer", "transformers.Seq2SeqTrainer",
+            "transformers.trainer_seq2seq.Seq2SeqTrainer"}
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
 LIGHTNING_PREFIXES = ("lightning.", "pytorch_lightning.", "lightning_fabric.")
 ENVIRON = "os.environ"
@@ -116,6 +118,7 @@ class _Extractor:
         self.uses_trainer = False
         self.explicit_steps: list[Location] = []
         self.implicit_steps: list[Location] = []
+        self.parsed_files: list[str] = []
 
     def run(self) -> list[Fact]:
         module = self.module
@@ -132,6 +135,9 @@ class _Extractor:
         for call, scope, chain in module.calls:
             self._call(call, scope, chain)
         self._resolve_init_trackers()
+        if self.parsed_files:
+            self.facts = [dataclasses.replace(f, config_file=self.parsed_files[0]) if isinstance(f, ArgumentParserUse)
+                          else f for f in self.facts]
         if self.logged or self.logged_unknown or self.uses_trainer:
             self.facts.append(LoggedMetrics(tuple(dict.fromkeys(self.logged)), self.logged_unknown, self.uses_trainer,
                                             tuple(self.explicit_steps), tuple(self.implicit_steps)))
@@ -178,6 +184,10 @@ class _Extractor:
                 self.facts.append(TrackerCall(module.location(call), f"MlflowClient.{call.func.attr}", keywords))
         if name is None:
             if isinstance(call.func, ast.Attribute):
+                if call.func.attr in ("parse_yaml_file", "parse_json_file") and call.args:
+                    known, path = module.literal(call.args[0], scope)
+                    if known and isinstance(path, str):
+                        self.parsed_files.append(path)
                 if call.func.attr == "init_trackers":
                     self.init_trackers.append((call, scope, chain))
                 elif self._is_environ(call.func.value, scope):
@@ -193,6 +203,8 @@ class _Extractor:
             self._training_config(call, name, scope, chain)
         elif name in ARGUMENT_PARSERS:
             self._argument_parser(call, name, scope)
+        elif name in TRAINERS or (name.startswith("trl.") and name.endswith("Trainer")):
+            self._trainer(call, name, scope)
         elif name in MLFLOW_START_RUN:
             keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
             complete = not any(kw.arg is None for kw in call.keywords) and not call.args[2:3]
@@ -420,15 +432,64 @@ class _Extractor:
 
     def _argument_parser(self, call: ast.Call, name: str, scope: Scope) -> None:
         classes = argument(call, "dataclass_types", 0)
+        if isinstance(classes, ast.Name):
+            classes = self.module.resolve_name(classes, scope) or classes
         elements = classes.elts if isinstance(classes, (ast.Tuple, ast.List)) else [classes] if classes else []
         frameworks = {training_framework(self.module.qualname(e, scope)) for e in elements}
         framework = "trl" if "trl" in frameworks else "hf" if "hf" in frameworks else None
         if framework is None and name.startswith("trl."):
             framework = "trl"
-        if framework:
-            self.facts.append(ArgumentParserUse(self.module.location(call), framework))
+        if not framework:
+            return
+        library: list[str] = []
+        local: list[str] = []
+        known = bool(elements) and not isinstance(classes, ast.Starred)
+        for element in elements:
+            found = self._dataclass_fields(element, scope, library, local)
+            known = known and found
+        self.facts.append(ArgumentParserUse(self.module.location(call), framework, tuple(dict.fromkeys(library)),
+                                            tuple(dict.fromkeys(local)), known))
 
-    # -- accelerate -----------------------------------------------------------------------------
+    def _dataclass_fields(self, expr: ast.AST, scope: Scope, library: list[str], local: list[str],
+                          depth: int = 0) -> bool:
+        """Adds the library class or the script's own dataclass fields `expr` names; False when unknown."""
+        qualname = self.module.qualname(expr, scope)
+        if qualname is not None:
+            if qualname in HF_ARGUMENTS or qualname.startswith("trl."):
+                library.append(qualname.rsplit(".", 1)[-1])
+                return True
+            return False
+        if not isinstance(expr, ast.Name) or depth > 5:
+            return False
+        definition = next((node for node in self.module.tree.body
+                           if isinstance(node, ast.ClassDef) and node.name == expr.id), None)
+        if definition is None:
+            return False
+        known = True
+        for base in definition.bases:
+            known = self._dataclass_fields(base, scope, library, local, depth + 1) and known
+        local.extend(statement.target.id for statement in definition.body
+                     if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name))
+        return known
+
+    def _trainer(self, call: ast.Call, name: str, scope: Scope) -> None:
+        """A Trainer and the arguments it is built with (for the eval-dataset check)."""
+        args = argument(call, "args", 1)
+        args_at = None
+        if isinstance(args, ast.Name):
+            args = self.module.resolve_name(args, scope)
+        if isinstance(args, ast.Call) and training_framework(self.module.qualname(args.func, scope)):
+            args_at = self.module.location(args)
+        eval_dataset: bool | None = None
+        keywords = keyword_map(call)
+        if "eval_dataset" in keywords:
+            eval_dataset = not (isinstance(keywords["eval_dataset"].value, ast.Constant)
+                                and keywords["eval_dataset"].value.value is None)
+        elif len(call.args) >= 5:  # Trainer(model, args, data_collator, train_dataset, eval_dataset, ...)
+            eval_dataset = True
+        elif not any(kw.arg is None for kw in call.keywords) and not any(isinstance(a, ast.Starred) for a in call.args):
+            eval_dataset = False
+        self.facts.append(TrainerCall(self.module.location(call), name.rsplit(".", 1)[-1], args_at, eval_dataset))
 
     def _accelerator_uses_wandb(self, call: ast.Call, scope: Scope) -> bool | None:
         log_with = argument(call, "log_with", 3)

@@ -1,0 +1,223 @@
+"""What TrainingArguments does with a run's arguments, for the version the project uses.
+
+`simulate` replays the statically decidable part of `TrainingArguments.__post_init__` (enum
+conversion, the derived eval_steps and best-model metric, `_validate_args`) on the effective values:
+the given ones, else the defaults of the effective transformers (and TRL) release, read from the
+generated field data. The rules built on it report what the library would raise, with its words.
+A value the analysis does not know stops every check that depends on it: no guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from preflight.findings import Location
+from preflight.libraries import library
+from preflight.runs import Arguments
+from preflight.versions import Assumed
+
+_UNKNOWN = object()
+ENUM_KEYS = {
+    "eval_strategy": "IntervalStrategy", "evaluation_strategy": "IntervalStrategy",
+    "logging_strategy": "IntervalStrategy", "save_strategy": "SaveStrategy", "hub_strategy": "HubStrategy",
+    "lr_scheduler_type": "SchedulerType", "optim": "OptimizerNames",
+}
+HF_CLASSES = ("TrainingArguments", "Seq2SeqTrainingArguments")
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    keys: tuple[str, ...]  # the settings involved, the first one set is where the finding points
+    message: str
+
+
+class Effective:
+    """The values TrainingArguments will hold: given, else the default of the effective release."""
+
+    def __init__(self, run: Arguments, transformers: Assumed, trl: Assumed | None) -> None:
+        self.run = run
+        self.transformers = transformers
+        data = library("transformers")
+        self.fields = data.fields("TrainingArguments", transformers.version)
+        self.defaults = {name: f.default for name, f in self.fields.items() if f.has_default}
+        self.trl_classes: list[str] = []
+        if trl is not None:
+            trl_data = library("trl")
+            names = [c for c in run.classes if c not in HF_CLASSES and "TrainingArguments" in trl_data.bases(c)]
+            if not names and run.framework == "trl" and not run.classes:
+                names = ["_BaseConfig"]  # a TRL file of unknown script: the defaults every TRL config shares
+            for name in names:
+                for key, found in trl_data.fields(name, trl.version).items():
+                    self.fields.setdefault(key, found)
+                    if found.has_default:
+                        self.defaults[key] = found.default
+                self.trl_classes.append(name)
+        self.values: dict[str, object] = {}
+        for key in set(self.defaults) | set(run.args):
+            known, value = run.literal(key, self.defaults.get(key))
+            self.values[key] = value if known else _UNKNOWN
+
+    def get(self, key: str) -> object:
+        """The value, `None` when unset, or `UNKNOWN`."""
+        return self.values.get(key, None if self.run.complete else _UNKNOWN)
+
+    def known(self, *keys: str) -> bool:
+        return all(self.get(k) is not _UNKNOWN for k in keys)
+
+    def given(self, key: str) -> bool:
+        return key in self.run.args
+
+    def enum_values(self, enum: str) -> list[str]:
+        """The enum's values at the effective release, in the library's order."""
+        return list(library("transformers").fields(f"enum:{enum}", self.transformers.version))
+
+    @property
+    def v5(self) -> bool:
+        return self.transformers.major >= 5
+
+
+UNKNOWN = _UNKNOWN
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def strategy_name(enum: str, value: str) -> str:
+    """How the library prints an enum member in its messages: `IntervalStrategy.STEPS`."""
+    return f"{enum}.{value.upper()}"
+
+
+def applies(run: Arguments) -> bool:
+    """TrainingArguments receives these arguments: an HF/TRL argument file, constructor or command line
+    (whether HF or TRL defaults apply may be unknown); not Axolotl, which builds its own."""
+    if run.framework == "axolotl":
+        return False
+    if run.classes:
+        trl = library("trl")
+        return any(c in HF_CLASSES or "TrainingArguments" in trl.bases(c) for c in run.classes)
+    return True
+
+
+def simulate(e: Effective) -> list[Problem]:
+    """The errors `TrainingArguments(**args)` raises, in the library's order (each independent one)."""
+    problems: list[Problem] = []
+    strategies: dict[str, object] = {}
+    for key, enum in ENUM_KEYS.items():
+        if key == "evaluation_strategy" and key not in e.fields:
+            continue
+        if key == "save_strategy" and not e.enum_values("SaveStrategy"):
+            enum = "IntervalStrategy"  # before 4.47 the save strategy was an IntervalStrategy
+        value = e.get(key)
+        allowed = e.enum_values(enum)
+        if isinstance(value, str) and allowed and value not in allowed:
+            if e.given(key):
+                problems.append(Problem("HF010", (key,), f"{value} is not a valid {enum}, please select one of "
+                                        f"{allowed}"))
+            value = _UNKNOWN
+        strategies[key] = value
+    evaluation = strategies["eval_strategy"]
+    logging, saving = strategies["logging_strategy"], strategies["save_strategy"]
+    scheduler = strategies["lr_scheduler_type"]
+    eval_steps, logging_steps, save_steps = e.get("eval_steps"), e.get("logging_steps"), e.get("save_steps")
+
+    empty_cache = e.get("torch_empty_cache_steps")
+    if empty_cache is not None and empty_cache is not _UNKNOWN and not (
+            isinstance(empty_cache, int) and not isinstance(empty_cache, bool) and empty_cache > 0):
+        problems.append(Problem("HF010", ("torch_empty_cache_steps",), "`torch_empty_cache_steps` must be an "
+                                f"integer bigger than 0, got {empty_cache}."))
+
+    if evaluation == "steps" and (eval_steps is None or eval_steps == 0) and is_number(logging_steps):
+        if logging_steps > 0:
+            eval_steps = logging_steps
+        else:
+            problems.append(Problem("HF010", ("eval_strategy", "eval_steps", "logging_steps"),
+                                    "evaluation strategy IntervalStrategy.STEPS requires either non-zero "
+                                    "--eval_steps or --logging_steps"))
+            eval_steps = _UNKNOWN
+    if logging == "steps" and is_number(logging_steps) and logging_steps == 0:
+        problems.append(Problem("HF010", ("logging_steps", "logging_strategy"), "logging strategy "
+                                "IntervalStrategy.STEPS requires non-zero --logging_steps"))
+    for key, strategy, steps in (("logging_steps", logging, logging_steps), ("eval_steps", evaluation, eval_steps),
+                                 ("save_steps", saving, save_steps)):
+        if strategy == "steps" and is_number(steps) and steps > 1 and steps != int(steps):
+            problems.append(Problem("HF010", (key,), f"--{key} must be an integer if bigger than 1: {steps}"))
+
+    problems += _load_best(e, evaluation, saving, eval_steps, save_steps)
+
+    if e.get("fp16") is True and e.get("bf16") is True:
+        problems.append(Problem("HF010", ("bf16", "fp16"), "At most one of fp16 and bf16 can be True, but not both"))
+    if e.get("fp16_full_eval") is True and e.get("bf16_full_eval") is True:
+        problems.append(Problem("HF010", ("bf16_full_eval", "fp16_full_eval"),
+                                "At most one of fp16 and bf16 can be True for full eval, but not both"))
+    if scheduler in ("reduce_lr_on_plateau", "greedy") and evaluation == "no":
+        problems.append(Problem("HF010", ("lr_scheduler_type", "eval_strategy"),
+                                f"lr_scheduler_type {scheduler} requires an eval strategy"))
+    problems += _warmup(e)
+    prefetch, workers = e.get("dataloader_prefetch_factor"), e.get("dataloader_num_workers")
+    if prefetch is not None and prefetch is not _UNKNOWN and workers == 0:
+        problems.append(Problem("HF010", ("dataloader_prefetch_factor", "dataloader_num_workers"),
+                                "--dataloader_prefetch_factor can only be set when data is loaded in a different "
+                                f"process, i.e. when --dataloader_num_workers > {0 if e.v5 else 1}."))
+    return problems
+
+
+def _load_best(e: Effective, evaluation, saving, eval_steps, save_steps) -> list[Problem]:
+    load_best = e.get("load_best_model_at_end")
+    if load_best is not True or saving == "best" or _UNKNOWN in (evaluation, saving):
+        return []
+    keys = ("load_best_model_at_end", "save_strategy", "eval_strategy")
+    if evaluation != saving:
+        exception = ', except when --save_strategy="best"' if e.v5 else ""
+        return [Problem("HF004", keys, f"--load_best_model_at_end requires the save and eval strategy to match"
+                        f"{exception}, but found\n- Evaluation strategy: {strategy_name('IntervalStrategy', evaluation)}"
+                        f"\n- Save strategy: {strategy_name('SaveStrategy', saving)}")]
+    if evaluation != "steps" or not (is_number(eval_steps) and is_number(save_steps)) or eval_steps == 0:
+        return []
+    eval_steps = int(eval_steps) if eval_steps > 1 else eval_steps
+    save_steps = int(save_steps) if save_steps > 1 else save_steps
+    keys = ("save_steps", "eval_steps", "load_best_model_at_end")
+    if save_steps % eval_steps == 0:
+        return []
+    if eval_steps < 1 or save_steps < 1:
+        if not (eval_steps < 1 and save_steps < 1):
+            return [Problem("HF004", keys, "--load_best_model_at_end requires the saving steps to be a multiple of "
+                            "the evaluation steps, which cannot get guaranteed when mixing ratio and absolute steps "
+                            f"for save_steps {save_steps} and eval_steps {eval_steps}.")]
+        if (save_steps * 1_000_000) % (eval_steps * 1_000_000) != 0:
+            return [Problem("HF004", keys, "--load_best_model_at_end requires the saving steps to be a multiple of "
+                            f"the evaluation steps, but found {save_steps}, which is not a multiple of {eval_steps}.")]
+        return []
+    return [Problem("HF004", keys, "--load_best_model_at_end requires the saving steps to be a round multiple of "
+                    f"the evaluation steps, but found {save_steps}, which is not a round multiple of {eval_steps}.")]
+
+
+def _warmup(e: Effective) -> list[Problem]:
+    steps = e.get("warmup_steps")
+    if e.v5:
+        if is_number(steps) and steps < 0:
+            return [Problem("HF010", ("warmup_steps",), f"Got warmup_steps = {steps}, Expected value warmup_steps >= 0")]
+        return []
+    problems = []
+    ratio = e.get("warmup_ratio")
+    if is_number(ratio) and (ratio < 0 or ratio > 1):
+        problems.append(Problem("HF010", ("warmup_ratio",), "warmup_ratio must lie in range [0,1]"))
+    if steps is not _UNKNOWN and steps is not None and (not isinstance(steps, int) or isinstance(steps, bool)
+                                                        or steps < 0):
+        problems.append(Problem("HF010", ("warmup_steps",), "warmup_steps must be of type int and must be 0 or a "
+                                "positive integer."))
+    return problems
+
+
+def best_metric(e: Effective) -> object:
+    """metric_for_best_model after __post_init__: "loss" when a best-model feature needs one."""
+    metric = e.get("metric_for_best_model")
+    if metric is None and (e.get("load_best_model_at_end") is True
+                           or e.get("lr_scheduler_type") in ("reduce_lr_on_plateau", "greedy")):
+        return "loss"
+    return metric
+
+
+def anchor(run: Arguments, keys: tuple[str, ...]) -> Location:
+    return run.anchor(*keys)
