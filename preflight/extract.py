@@ -112,11 +112,12 @@ def quick(path: str, data: bytes) -> FileFacts | None:
     return None
 
 
-def extract(path: str, data: bytes) -> FileFacts:
+def extract(path: str, data: bytes, force_kind: str | None = None) -> FileFacts:
+    """`force_kind` reads a YAML/JSON file as that kind whatever its content (a file a launcher names)."""
     path_kind = classify.kind_by_path(path)
     if path_kind is None:
         return FileFacts(path, None, note="not a file kind preflight checks")
-    facts = _extract(path, path_kind, data)
+    facts = _extract(path, path_kind, data, force_kind)
     if secretscan.might_contain(data) and not any(isinstance(f, ParseError) for f in facts.facts):
         try:
             facts.facts.extend(secretscan.scan(SourceText(path, decode(data))))
@@ -125,12 +126,12 @@ def extract(path: str, data: bytes) -> FileFacts:
     return facts
 
 
-def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
+def _extract(path: str, path_kind: str, data: bytes, force_kind: str | None = None) -> FileFacts:
     if path_kind == classify.PYTHON and not mentions_tracking(data):
         from preflight.sources import python
 
         return FileFacts(path, classify.PYTHON, python.imports_only(data.decode("utf-8", errors="replace")))
-    if path_kind == "json" and not _JSON_PREFILTER.search(data):
+    if path_kind == "json" and not _JSON_PREFILTER.search(data) and force_kind is None:
         return FileFacts(path, None, note="JSON without training arguments")
     try:
         text = decode(data)
@@ -146,10 +147,10 @@ def _extract(path: str, path_kind: str, data: bytes) -> FileFacts:
     if path_kind in _TEXT_EXTRACTORS:
         facts = _extractor(_TEXT_EXTRACTORS[path_kind])(source)
         return FileFacts(path, path_kind, facts, suppress.find(path, text, "hash"))
-    return _structured(source, path_kind)
+    return _structured(source, path_kind, force_kind)
 
 
-def _structured(source: SourceText, path_kind: str) -> FileFacts:
+def _structured(source: SourceText, path_kind: str, force_kind: str | None = None) -> FileFacts:
     from preflight.sources import yamltree as y
 
     path, text = source.path, source.text
@@ -172,6 +173,8 @@ def _structured(source: SourceText, path_kind: str) -> FileFacts:
         error = ParseError(Location(path, failure.line, failure.column), f"invalid YAML: {failure}")
         return FileFacts(path, path_kind, [error], suppress.find(path, text, "yaml"))
     kind = classify.kind_by_content(path_kind, documents)
+    if kind is None and force_kind is not None and documents and isinstance(documents[0], y.MappingNode):
+        kind = force_kind
     if kind is None:
         return FileFacts(path, None, note="YAML/JSON of no kind preflight checks (by content)")
     if kind in _YAML_EXTRACTORS:

@@ -329,6 +329,28 @@ class Project:
             return f"the sweep {spec.location.path} runs it"
         return None
 
+    def training_arguments_file(self, path: str) -> TrainingConfig | None:
+        """The arguments in a file a parser or `trl` command reads. A file with only a few keys is not
+        recognised by its content alone; once a launcher or parser names it, it is read as one (and
+        takes the place of the unrecognised file, suppressions included)."""
+        found = self.facts_in(path, TrainingConfig)
+        if found:
+            return found[0]
+        file = self.file(path)
+        if file is None or file.kind is not None:
+            return None  # not scanned, unparsable (PF001), or a file of another kind
+        data = self._read_inside(path, 16 << 20)
+        if data is None:
+            return None
+        from preflight import classify
+        from preflight.extract import extract
+
+        promoted = extract(path, data, force_kind=classify.HF_ARGS)
+        if promoted.kind != classify.HF_ARGS:
+            return None
+        self.files[path] = promoted
+        return next((f for f in promoted.facts if isinstance(f, TrainingConfig)), None)
+
     def framework_of(self, config: TrainingConfig) -> str:
         """Whose defaults apply to an argument file: the launcher's parser decides, else its keys."""
         if config.framework != "unknown":
@@ -365,19 +387,26 @@ class Project:
 
     # -- files outside the model ----------------------------------------------------------------
 
-    def env_file(self, path: str) -> dict[str, str] | None:
-        """The variables an env file sets (`.env`, `--env-file`, `.deepspeed_env`), or None when it
-        cannot be read here: often it is created at deploy time and not committed. Never read
-        outside the project, never through a link that leaves it."""
+    def _read_inside(self, path: str, limit: int = _MAX_ENV_FILE) -> bytes | None:
+        """A file's bytes, or None when it cannot be read here. Never outside the project, never
+        through a link that leaves it."""
         absolute = Path(path) if Path(path).is_absolute() else self.cwd / path
         try:
             resolved = absolute.resolve(strict=True)
-            if not resolved.is_file() or resolved.stat().st_size > _MAX_ENV_FILE:
+            if not resolved.is_file() or resolved.stat().st_size > limit:
                 return None
             resolved.relative_to(self.root)
-            text = resolved.read_text(encoding="utf-8", errors="replace")
+            return resolved.read_bytes()
         except (OSError, ValueError, RuntimeError):
             return None
+
+    def env_file(self, path: str) -> dict[str, str] | None:
+        """The variables an env file sets (`.env`, `--env-file`, `.deepspeed_env`), or None when it
+        cannot be read here: often it is created at deploy time and not committed."""
+        data = self._read_inside(path)
+        if data is None:
+            return None
+        text = data.decode("utf-8", errors="replace")
         variables = {}
         for line in text.splitlines():
             match = _DOTENV.match(line)

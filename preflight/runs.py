@@ -69,7 +69,7 @@ def _assemble(project):
         if parser.config_file:
             base = parser.location.path.rsplit("/", 1)[0] if "/" in parser.location.path else "."
             target = project.resolve(base, parser.config_file) or project.resolve(".", parser.config_file)
-            if target:
+            if target and project.training_arguments_file(target) is not None:
                 parsers.setdefault(target, parser)
     seen_files: set[str] = set()
     for config in project.facts(TrainingConfig):
@@ -106,9 +106,9 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
     if entry.kind not in ("python-script", "python-module", "trl"):
         return None
     resolved = project.entry(launch)
-    configs = [c for c in project.facts_in(resolved.config, TrainingConfig)
-               if c.framework != "axolotl"] if resolved.config else []
-    config = configs[0] if configs else None
+    config = project.training_arguments_file(resolved.config) if resolved.config else None
+    if config is not None and config.framework == "axolotl":
+        config = None
     parser = None
     if entry.kind != "trl" and resolved.script:
         parsers = project.facts_in(resolved.script, ArgumentParserUse)

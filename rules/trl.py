@@ -1,0 +1,195 @@
+"""TRL configs and the keys their parsers accept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.findings import Finding, Severity
+from preflight.libraries import did_you_mean, library
+from preflight.project import Project
+from preflight.rule import Bad, Good, Rule
+from preflight.runs import Arguments, training_runs
+from preflight.rules.arguments import HF_CLASSES, is_number
+
+
+def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
+    """Every key the run's dataclasses accept at the effective versions, or None when not known."""
+    if not run.accepted_known or not run.classes:
+        return None
+    trl, transformers = library("trl"), library("transformers")
+    trl_version, hf_version = project.version("trl").version, project.version("transformers").version
+    keys = set(run.local_fields)
+    for name in run.classes:
+        if name in HF_CLASSES:
+            keys |= set(transformers.fields("TrainingArguments", hf_version))
+            keys |= set(transformers.fields(name, hf_version))
+        elif trl.has_class(name, trl_version) or trl.fields(name, trl_version):
+            keys |= set(trl.fields(name, trl_version))
+            if "TrainingArguments" in trl.bases(name):
+                keys |= set(transformers.fields("TrainingArguments", hf_version))
+        else:
+            return None  # a class the data does not describe at this version
+    return keys
+
+
+class UnknownTrlKey(Rule):
+    code = "TRL001"
+    name = "unknown-trl-key"
+    severity = Severity.ERROR
+    summary = "A key that no dataclass of the parser (or the config class) accepts"
+    why = (
+        "`trl sft --config cfg.yaml` re-parses the file with `fail_with_unknown_args=False`: a key that none of "
+        "the script's dataclasses has (`max_seq_length` since TRL 0.20, a typo such as `eval_step`) is dropped "
+        "without a word and the run trains with the default. `HfArgumentParser` and a config class's constructor "
+        "reject the same key at start-up instead. The key sets of every TRL and transformers release come from "
+        "the released wheels; keys that transformers removed are HF007."
+    )
+    examples = [
+        Bad("sft.yaml", "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\n"
+            "max_seq_length: 2048\nper_device_train_batch_size: 4\n", expect="sft.yaml:3:1",
+            files={"run.sh": "trl sft --config sft.yaml\n"}),
+        Good("sft.yaml", "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\n"
+             "max_length: 2048\nper_device_train_batch_size: 4\n", files={"run.sh": "trl sft --config sft.yaml\n"}),
+        Good("sft.yaml", "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\n"
+             "max_seq_length: 2048\nper_device_train_batch_size: 4\n",
+             files={"run.sh": "trl sft --config sft.yaml\n", "requirements.txt": "trl==0.19.1\n"},
+             note="TRL 0.19 still had max_seq_length"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        transformers = library("transformers")
+        hf_version = project.version("transformers").version
+        seen = set()
+        for run in training_runs(project):
+            if run.framework == "axolotl":
+                continue
+            accepted = accepted_keys(project, run)
+            if accepted is None:
+                continue
+            for key, value in run.args.items():
+                if key in accepted or key in run.from_command_line or (value.anchor, key) in seen:
+                    continue
+                if transformers.removed_before("TrainingArguments", key, hf_version):
+                    continue  # HF007 reports it, with the replacement
+                seen.add((value.anchor, key))
+                yield self.finding(value.anchor, self._message(project, run, key, accepted))
+
+    def _message(self, project: Project, run: Arguments, key: str, accepted: set[str]) -> str:
+        trl = library("trl")
+        assumed = project.version("trl")
+        removed = next((trl.removed_before(c, key, assumed.version) for c in run.classes
+                        if trl.removed_before(c, key, assumed.version)), None)
+        history = f" (removed in TRL {removed})" if removed else ""
+        if run.unknown_keys == "dropped":
+            outcome = f"{run.via} drops it silently and the default applies"
+        elif run.origin.endswith("(...)"):
+            outcome = f"{run.origin[:-5]}() raises TypeError at start-up"
+        else:
+            outcome = "HfArgumentParser raises \"Some keys are not used\" at start-up"
+        versions = f"{assumed.describe()}" if any(c not in HF_CLASSES for c in run.classes) else \
+            project.version("transformers").describe()
+        return (f"`{key}` is not an argument of {', '.join(run.classes)}{history} with {versions}: {outcome}"
+                f"{did_you_mean(key, accepted) or '; remove it'}")
+
+
+class GrpoConfigInvariant(Rule):
+    code = "TRL002"
+    name = "grpo-config-invariant"
+    severity = Severity.ERROR
+    summary = "A GRPOConfig combination that its __post_init__ rejects"
+    why = (
+        "GRPO groups `num_generations` completions per prompt, and GRPOConfig checks the batch arithmetic when it "
+        "is built: fewer than 2 generations, a `generation_batch_size` that is not a multiple of `num_generations`, "
+        "`generation_batch_size` together with `steps_per_generation`, `auto_find_batch_size`, or "
+        "`log_completions_hub_repo` without `log_completions` each raise a ValueError at start-up. Checks that depend "
+        "on the number of processes are left to the run."
+    )
+    examples = [
+        Bad("train.py", "from trl import GRPOConfig\n\nconfig = GRPOConfig(output_dir='out', num_generations=6, "
+            "generation_batch_size=64)\n", expect="train.py:3:58"),
+        Good("train.py", "from trl import GRPOConfig\n\nconfig = GRPOConfig(output_dir='out', num_generations=8, "
+             "generation_batch_size=64)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        trl = library("trl")
+        assumed = project.version("trl")
+        for run in training_runs(project):
+            if "GRPOConfig" not in run.classes:
+                continue
+            fields = trl.fields("GRPOConfig", assumed.version)
+
+            def get(key: str):
+                known, value = run.literal(key, fields[key].default if key in fields else None)
+                return value if known else _UNKNOWN
+
+            for keys, message in _grpo_problems(get, fields):
+                yield self.finding(run.anchor(*keys), f"GRPOConfig ({assumed.describe()}) raises at start-up: "
+                                   f"{message}")
+
+
+_UNKNOWN = object()
+
+
+def _grpo_problems(get, fields) -> Iterator[tuple[tuple[str, ...], str]]:
+    repo = get("log_completions_hub_repo")
+    if "log_completions_hub_repo" in fields and repo not in (None, _UNKNOWN) and get("log_completions") is False:
+        yield (("log_completions_hub_repo", "log_completions"),
+               "log_completions_hub_repo is set, but log_completions is False. Enable log_completions to upload "
+               "completions to the Hub, or unset log_completions_hub_repo.")
+    if get("auto_find_batch_size") is True:
+        yield (("auto_find_batch_size",), "auto_find_batch_size is not supported by GRPO, because the generation "
+               "batch must contain full prompt groups of num_generations completions; set auto_find_batch_size=False "
+               "and lower per_device_train_batch_size instead.")
+    generation, steps = get("generation_batch_size"), get("steps_per_generation")
+    if generation is not None and steps is not None and _UNKNOWN not in (generation, steps):
+        yield (("steps_per_generation", "generation_batch_size"),
+               "'generation_batch_size' and 'steps_per_generation' can not be both configured at the same time")
+    generations = get("num_generations")
+    if is_number(generation) and is_number(generations) and generations > 0 and generation % generations != 0:
+        yield (("generation_batch_size", "num_generations"), f"generation_batch_size ({generation}) must be "
+               f"divisible by num_generations ({generations}).")
+    if is_number(generations) and generations < 2:
+        yield (("num_generations",), "GRPO requires at least 2 generations per prompt to calculate the advantages. "
+               f"You provided {generations}, which is less than the minimum required.")
+    low, high = get("vllm_importance_sampling_clip_min"), get("vllm_importance_sampling_clip_max")
+    if is_number(low) and is_number(high) and low >= high:
+        yield (("vllm_importance_sampling_clip_min", "vllm_importance_sampling_clip_max"),
+               f"vllm_importance_sampling_clip_min ({low}) must be less than vllm_importance_sampling_clip_max "
+               f"({high}).")
+
+
+class DpoLossWeightsLength(Rule):
+    code = "TRL003"
+    name = "dpo-loss-weights-length"
+    severity = Severity.ERROR
+    summary = "DPOConfig loss_weights and loss_type of different lengths"
+    why = (
+        "DPO combines several losses by weighting them pairwise: `loss_weights[i]` weights `loss_type[i]`. "
+        "DPOConfig raises \"loss_weights must have the same length as loss_type\" when it is built if the two "
+        "lists differ (a single `loss_type` string counts as one)."
+    )
+    examples = [
+        Bad("dpo.yaml", "model_name_or_path: m\nloss_type: [sigmoid, bco_pair]\nloss_weights: [0.8, 0.1, 0.1]\n"
+            "per_device_train_batch_size: 2\n", expect="dpo.yaml:3:1", files={"run.sh": "trl dpo --config dpo.yaml\n"}),
+        Good("dpo.yaml", "model_name_or_path: m\nloss_type: [sigmoid, bco_pair]\nloss_weights: [0.8, 0.2]\n"
+             "per_device_train_batch_size: 2\n", files={"run.sh": "trl dpo --config dpo.yaml\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for run in training_runs(project):
+            if "DPOConfig" not in run.classes:
+                continue
+            weights, types = run.get("loss_weights"), run.get("loss_type")
+            if weights is None or not weights.known or not isinstance(weights.literal, list):
+                continue
+            if types is None:
+                count = 1  # the default, ["sigmoid"]
+            elif types.known and isinstance(types.literal, (list, str)):
+                count = 1 if isinstance(types.literal, str) else len(types.literal)
+            else:
+                continue
+            if len(weights.literal) != count:
+                yield self.finding(weights.anchor, "`loss_weights` must have the same length as `loss_type` when "
+                                   f"combining multiple losses. Got {len(weights.literal)} weights for {count} loss "
+                                   "types: DPOConfig raises at start-up")
