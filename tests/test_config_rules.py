@@ -1,0 +1,324 @@
+"""HF002-HF012, TRL001-TRL003, AXO001-AXO006: triggers, version awareness and the traps of RULES.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from preflight import engine
+
+TA = "from transformers import TrainingArguments\nargs = TrainingArguments(output_dir='o', report_to='none'{})\n"
+BASE = "base_model: m\ndatasets:\n  - path: d.jsonl\n    type: alpaca\n"
+PARSER_SCRIPT = ("from dataclasses import dataclass\nfrom transformers import HfArgumentParser, TrainingArguments\n\n"
+                 "@dataclass\nclass ScriptArguments:\n    logging_dir: str = 'tb'\n    model: str = 'gpt2'\n\n"
+                 "script, args = HfArgumentParser((ScriptArguments, TrainingArguments)).parse_yaml_file('args.yaml')\n")
+
+
+def pins(transformers: str = "", trl: str = "") -> dict[str, str]:
+    lines = [f"transformers=={transformers}"] * bool(transformers) + [f"trl=={trl}"] * bool(trl)
+    return {"requirements.txt": "\n".join(lines) + "\n"} if lines else {}
+
+
+# -- HF007 removed keys --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("files, expected", [
+    ({"train.py": TA.format(", evaluation_strategy='epoch'")}, ["train.py:2:60: HF007"]),
+    ({"train.py": TA.format(", evaluation_strategy='epoch'"), **pins("4.50.3")}, []),
+    ({"train.py": TA.format(", logging_dir='tb'"), **pins("5.14.1")}, []),
+    ({"train.py": TA.format(", logging_dir='tb'"), **pins("5.15.0")}, ["train.py:2:60: HF007"]),
+    ({"train.py": PARSER_SCRIPT, "args.yaml": "output_dir: o\nlogging_dir: tb\nper_device_train_batch_size: 2\n"}, []),
+    ({"train.py": PARSER_SCRIPT, "args.yaml": "output_dir: o\nwarmup_ratio: 0.1\nper_device_train_batch_size: 2\n"},
+     ["args.yaml:2:1: HF007"]),
+    ({"train.py": PARSER_SCRIPT.replace("parse_yaml_file('args.yaml')", "parse_args_into_dataclasses()"),
+      "run.sh": "python train.py --output_dir o --evaluation_strategy steps\n"}, ["run.sh:1:1: HF007"]),
+], ids=["python", "still-there-in-4.50", "logging-dir-5.14", "logging-dir-5.15", "user-dataclass-field",
+        "yaml-through-parser", "command-line"])
+def test_removed_training_argument(project, files, expected):
+    assert project(files, select=["HF007"]) == expected
+
+
+def test_removed_argument_fix_renames_python_and_yaml(project):
+    from click.testing import CliRunner
+
+    from preflight.cli import main
+
+    files = {"train.py": TA.format(", evaluation_strategy='epoch'"), "train_args.py": PARSER_SCRIPT,
+             "args.yaml": "output_dir: o\nevaluation_strategy: epoch  # keep\nper_device_train_batch_size: 2\n"}
+    assert project(files, select=["HF007"]) == ["args.yaml:2:1: HF007", "train.py:2:60: HF007"]
+    result = CliRunner().invoke(main, ["check", "--select", "HF007", "--fix", "--no-cache", "."])
+    assert result.exit_code == 0, result.output
+    root = project.root
+    assert "eval_strategy='epoch'" in (root / "train.py").read_text()
+    assert (root / "args.yaml").read_text() == "output_dir: o\neval_strategy: epoch  # keep\n" \
+                                               "per_device_train_batch_size: 2\n"
+    assert project({}, select=["HF007"]) == []
+
+
+# -- HF002 / HF003 / HF004 / HF010 / HF011 / HF012 ------------------------------------------------
+
+@pytest.mark.parametrize("extra, expected", [
+    (", eval_steps=100", ["train.py:2:60: HF002"]),
+    (", eval_steps=100, eval_strategy='no'", ["train.py:2:60: HF002"]),
+    (", eval_steps=100, eval_strategy='steps'", []),
+    (", eval_steps=1000, eval_strategy='steps', max_steps=500", ["train.py:2:60: HF002"]),
+    (", eval_steps=100, eval_strategy='steps', max_steps=-1", []),
+    (", eval_steps=100, **more", []),
+], ids=["unset", "no", "steps", "beyond-max-steps", "max-steps-unset", "unknown-kwargs"])
+def test_eval_never_runs(project, extra, expected):
+    assert project({"train.py": TA.format(extra)}, select=["HF002"]) == expected
+
+
+def test_eval_never_runs_not_for_axolotl(project):
+    assert project({"a.yaml": BASE + "val_set_size: 0.1\neval_steps: 100\n"}, select=["HF002"]) == []
+
+
+def test_legacy_evaluation_strategy_counts_before_4_51(project):
+    files = {"train.py": TA.format(", evaluation_strategy='steps', eval_steps=100"), **pins("4.46.3")}
+    assert project(files, select=["HF002", "HF007"]) == []
+
+
+TRAINER = ("from transformers import Trainer, TrainingArguments\n"
+           "args = TrainingArguments(output_dir='o', eval_strategy={strategy!r})\n"
+           "trainer = Trainer({call})\n")
+
+
+@pytest.mark.parametrize("strategy, call, expected", [
+    ("steps", "model=m, args=args, train_dataset=t", ["train.py:3:11: HF003"]),
+    ("steps", "model=m, args=args, train_dataset=t, eval_dataset=None", ["train.py:3:11: HF003"]),
+    ("steps", "m, args, None, t, e", []),
+    ("steps", "model=m, args=args, train_dataset=t, eval_dataset=e", []),
+    ("steps", "model=m, args=args, **datasets", []),
+    ("no", "model=m, args=args, train_dataset=t", []),
+], ids=["missing", "none", "positional", "given", "kwargs", "eval-off"])
+def test_eval_without_dataset(project, strategy, call, expected):
+    assert project({"train.py": TRAINER.format(strategy=strategy, call=call)}, select=["HF003"]) == expected
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (", load_best_model_at_end=True, eval_strategy='epoch'", ["train.py:2:60: HF004"]),  # save is steps
+    (", load_best_model_at_end=True, eval_strategy='epoch', save_strategy='epoch'", []),
+    (", load_best_model_at_end=True, eval_strategy='steps', save_strategy='best'", []),
+    (", load_best_model_at_end=True, eval_strategy='steps', eval_steps=0.1, save_steps=500", ["train.py:2:128: HF004"]),
+    (", load_best_model_at_end=True, eval_strategy='steps', logging_steps=100", []),  # eval follows logging: 500 % 100
+    (", load_best_model_at_end=True, eval_strategy='steps', logging_steps=300", ["train.py:2:60: HF004"]),
+], ids=["strategies", "epoch", "best", "ratio-with-absolute", "derived-eval-steps", "derived-not-multiple"])
+def test_load_best_constraints(project, extra, expected):
+    assert project({"train.py": TA.format(extra)}, select=["HF004"]) == expected
+
+
+@pytest.mark.parametrize("extra, requirements, expected", [
+    (", save_strategy='best', metric_for_best_model='eval_loss'", "5.24.0", []),
+    (", save_strategy='best', metric_for_best_model='eval_loss'", "4.46.3", ["train.py:2:60: HF010"]),
+    (", lr_scheduler_type='greedy', eval_strategy='epoch'", "4.57.1", ["train.py:2:60: HF010"]),
+    (", lr_scheduler_type='greedy', eval_strategy='epoch'", "5.24.0", []),
+    (", lr_scheduler_type='greedy'", "5.24.0", ["train.py:2:60: HF010"]),
+    (", warmup_steps=0.1", "4.57.1", ["train.py:2:60: HF010"]),
+    (", warmup_steps=0.1", "5.24.0", []),
+    (", eval_strategy=IntervalStrategy.STEPS, eval_steps=12.5", "5.24.0", []),
+], ids=["best-5.x", "best-before-4.47", "greedy-4.x", "greedy-5.x", "greedy-without-eval", "float-warmup-4.x",
+        "float-warmup-5.x", "enum-object-unknown"])
+def test_invalid_values_per_version(project, extra, requirements, expected):
+    files = {"train.py": TA.format(extra), "requirements.txt": f"transformers=={requirements}\n"}
+    assert project(files, select=["HF010"]) == expected
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (", save_strategy='best', eval_strategy='epoch'", ["train.py:2:60: HF011"]),
+    (", save_strategy='best', eval_strategy='epoch', load_best_model_at_end=True", []),
+    (", save_strategy='best', eval_strategy='epoch', metric_for_best_model='f1'", []),
+], ids=["missing", "load-best-defaults-to-loss", "given"])
+def test_save_best_without_metric(project, extra, expected):
+    assert project({"train.py": TA.format(extra)}, select=["HF011"]) == expected
+
+
+def test_implicit_eval_cadence_names_the_effective_default(project):
+    files = {"a.yaml": "output_dir: o\neval_strategy: steps\nper_device_train_batch_size: 2\n",
+             "run.sh": "trl sft --config a.yaml\n"}
+    assert project(files, select=["HF012"]) == ["a.yaml:2:1: HF012"]
+    result = engine.check(["."], select=["HF012"], cwd=project.root)
+    assert [f.message for f in result.findings] == [
+        "eval_steps is unset: evaluation runs every logging_steps = 10 steps (the TRL default); set eval_steps "
+        "explicitly"]
+
+
+def test_implicit_eval_cadence_silent_when_defaults_unknown(project):
+    assert project({"a.yaml": "output_dir: o\neval_strategy: steps\nper_device_train_batch_size: 2\n"},
+                   select=["HF012"]) == []
+
+
+# -- HF005 / HF006 / HF008 / HF009 ------------------------------------------------------------------
+
+@pytest.mark.parametrize("metric, extra, expected", [
+    ("eval_perplexity", "", ["a.yaml:2:1: HF005"]),
+    ("eval_wer", "", ["a.yaml:2:1: HF005"]),
+    ("eval_loss", "", []),
+    ("eval_accuracy", "", []),
+    ("eval_perplexity", "greater_is_better: false\n", []),
+    ("eval_error_free_rate", "greater_is_better: true\n", []),
+], ids=["perplexity", "wer", "loss", "accuracy", "explicit", "explicit-true"])
+def test_inverted_best_metric(project, metric, extra, expected):
+    text = f"output_dir: o\nmetric_for_best_model: {metric}\nper_device_train_batch_size: 2\n{extra}"
+    assert project({"a.yaml": text}, select=["HF005"]) == expected
+
+
+def test_wandb_style_metric_in_axolotl(project):
+    assert project({"a.yaml": BASE + "metric_for_best_model: eval/loss\n"}, select=["HF006"]) == ["a.yaml:5:1: HF006"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"train.py": TA.replace("report_to='none'", "run_name='r'").format("")}, ["train.py:2:8: HF008"]),
+    ({"train.py": TA.format("")}, []),
+    ({"train.py": TA.replace("report_to='none'", "run_name='r'").format(", **extra")}, []),
+    ({"a.yaml": BASE + "wandb_project: p\n"}, []),
+    ({"train.py": TA.replace("report_to='none'", "run_name='r'").format(""),
+      "requirements.txt": "transformers==4.57.1\nneptune\n"}, []),  # NEP002 reports it
+], ids=["unset", "set", "kwargs", "axolotl", "neptune-case"])
+def test_implicit_report_to(project, files, expected):
+    assert project(files, select=["HF008"]) == expected
+
+
+def test_implicit_report_to_message_depends_on_version(project):
+    files = {"train.py": TA.replace("report_to='none'", "run_name='r'").format(""), **pins("4.57.1")}
+    project(files)
+    result = engine.check(["."], select=["HF008"], cwd=project.root)
+    assert "transformers 4.57.1 (pinned ==4.57.1 in requirements.txt:1) reports to every integration installed" \
+        in result.findings[0].message
+
+
+@pytest.mark.parametrize("value, requirements, expected", [
+    ("[wandb, mlflow]", "", []),
+    ("all", "", []),
+    ("none", "", []),
+    ("[wandb, weights_and_biases]", "", ["a.yaml:2:1: HF009"]),
+    ("'wandb,mlflow'", "", ["a.yaml:2:1: HF009"]),
+    ("[trackio]", "4.53.3", ["a.yaml:2:1: HF009"]),
+    ("[trackio]", "4.54.1", []),
+    ("${TRACKERS}", "", []),
+], ids=["known", "all", "none", "unknown", "comma-string", "trackio-too-early", "trackio", "interpolated"])
+def test_unknown_report_to(project, value, requirements, expected):
+    files = {"a.yaml": f"output_dir: o\nreport_to: {value}\nper_device_train_batch_size: 2\n"}
+    if requirements:
+        files["requirements.txt"] = f"transformers=={requirements}\n"
+    assert project(files, select=["HF009"]) == expected
+
+
+# -- TRL -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("files, expected", [
+    ({"a.yaml": "output_dir: o\neval_step: 100\nper_device_train_batch_size: 2\n", "train.py": PARSER_SCRIPT},
+     ["a.yaml:2:1: TRL001"]),
+    ({"args.yaml": "output_dir: o\nmodel: gpt2\nper_device_train_batch_size: 2\n", "train.py": PARSER_SCRIPT}, []),
+    ({"args.yaml": "output_dir: o\nlr: 0.1\nper_device_train_batch_size: 2\n",
+      "train.py": PARSER_SCRIPT.replace("class ScriptArguments:", "class ScriptArguments(Base):")}, []),
+    ({"args.yaml": "output_dir: o\nlr: 0.1\nper_device_train_batch_size: 2\n"}, []),
+    ({"train.py": "from trl import SFTConfig\nSFTConfig(output_dir='o', max_seq_length=1024)\n"},
+     ["train.py:2:27: TRL001"]),
+    ({"train.py": "from trl import SFTConfig\nSFTConfig(output_dir='o', max_seq_length=1024)\n", **pins(trl="0.19.1")},
+     []),
+    ({"sft.yaml": "model_name_or_path: m\nper_device_train_batch_size: 2\nlearning_rate: 1e-5\n",
+      "run.sh": "trl sft --config sft.yaml --max_seq_len 10\n"}, []),
+], ids=["typo", "user-field", "unknown-base-class", "no-parser", "python-constructor", "older-trl",
+        "command-line-flags-not-judged"])
+def test_unknown_trl_key(project, files, expected):
+    if "a.yaml" in files:
+        files["train.py"] = files["train.py"].replace("args.yaml", "a.yaml")
+    assert project(files, select=["TRL001"]) == expected
+
+
+def test_unknown_trl_key_message_suggests(project):
+    project({"sft.yaml": "model_name_or_path: m\nper_device_train_batch_size: 2\nlerning_rate: 1e-5\n",
+             "run.sh": "trl sft --config sft.yaml\n"})
+    result = engine.check(["."], select=["TRL001"], cwd=project.root)
+    assert "`trl sft` drops it silently" in result.findings[0].message
+    assert result.findings[0].message.endswith("(did you mean `learning_rate`?)")
+
+
+GRPO = "from trl import GRPOConfig\nGRPOConfig(output_dir='o'{})\n"
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (", num_generations=1", ["train.py:2:28: TRL002"]),
+    (", generation_batch_size=64, steps_per_generation=4", ["train.py:2:54: TRL002"]),
+    (", steps_per_generation=4", []),
+    (", generation_batch_size=64", []),
+    (", auto_find_batch_size=True", ["train.py:2:28: TRL002"]),
+    (", log_completions_hub_repo='me/c'", ["train.py:2:28: TRL002"]),
+    (", log_completions_hub_repo='me/c', log_completions=True", []),
+], ids=["one-generation", "both-batch-settings", "steps-only", "divisible", "auto-batch", "hub-without-log",
+        "hub-with-log"])
+def test_grpo_invariants(project, extra, expected):
+    assert project({"train.py": GRPO.format(extra)}, select=["TRL002"]) == expected
+
+
+@pytest.mark.parametrize("yaml, expected", [
+    ("loss_type: sigmoid\nloss_weights: [0.5, 0.5]\n", ["dpo.yaml:3:1: TRL003"]),
+    ("loss_weights: [1.0]\n", []),
+    ("loss_type: [sigmoid, sft]\nloss_weights: [0.5, 0.5]\n", []),
+], ids=["string-type", "default-type", "same-length"])
+def test_dpo_loss_weights(project, yaml, expected):
+    files = {"dpo.yaml": "model_name_or_path: m\n" + yaml, "run.sh": "trl dpo --config dpo.yaml\n"}
+    assert project(files, select=["TRL003"]) == expected
+
+
+# -- Axolotl --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("extra, expected", [
+    ("save_strategy: epoch\nsave_steps: 100\n", ["a.yaml:6:1: AXO001"]),
+    ("save_strategy: steps\nsave_steps: 100\n", []),
+    ("val_set_size: 0\neval_steps: 50\n", ["a.yaml:5:1: AXO001"]),
+    ("val_set_size: 0\neval_strategy: 'no'\n", []),
+    ("eval_steps: 50\n", []),  # val_set_size absent: the "before" validator sees None, not 0
+    ("warmup_steps: 10\nwarmup_ratio: 0.1\n", ["a.yaml:6:1: AXO001"]),
+    ("warmup_steps: 0\nwarmup_ratio: 0.1\n", []),
+    ("save_strategy: best\n", ["a.yaml:5:1: AXO001"]),
+    ("test_datasets:\n  - path: t.jsonl\nval_set_size: 0.1\n", ["a.yaml:7:1: AXO001"]),
+], ids=["save-mismatch", "save-steps", "no-val-set", "no-val-set-eval-off", "val-set-absent", "warmup-both",
+        "warmup-zero", "best-without-metric", "val-with-test-datasets"])
+def test_axolotl_validators(project, extra, expected):
+    assert project({"a.yaml": BASE + extra}, select=["AXO001"]) == expected
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("val_set_size: 0.1\nevals_per_epoch: 1\n", ["a.yaml:6:1: AXO002"]),
+    ("val_set_size: 0.1\nevals_per_epoch: 2\nnum_epochs: 0.5\n", ["a.yaml:6:1: AXO002"]),
+    ("val_set_size: 0.1\nevals_per_epoch: 1\neval_strategy: epoch\n", []),
+    ("evals_per_epoch: 1\n", []),
+    ("val_set_size: 0.1\nevals_per_epoch: 1\nnum_epochs: 3\n", []),
+], ids=["one-by-one", "two-by-half", "strategy-set", "no-eval-set", "three-epochs"])
+def test_axolotl_evaluation_silently_off(project, extra, expected):
+    assert project({"a.yaml": BASE + extra}, select=["AXO002"]) == expected
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("val_set_size: 0.1\nevals_per_epoch: 4\nsaves_per_epoch: 2\nload_best_model_at_end: true\n", []),
+    ("val_set_size: 0.1\nevals_per_epoch: 2\nsaves_per_epoch: 4\nload_best_model_at_end: true\n",
+     ["a.yaml:8:1: AXO003"]),
+    ("evals_per_epoch: 4\nsaves_per_epoch: 2\nearly_stopping_patience: 3\n", ["a.yaml:7:1: AXO003"]),
+    ("val_set_size: 0.1\neval_steps: 50\nsave_steps: 100\nload_best_model_at_end: true\n", []),
+    ("val_set_size: 0.1\neval_steps: 50\nsave_steps: 100\n", []),
+], ids=["multiple", "not-multiple", "no-eval-set", "numeric", "not-wanted"])
+def test_axolotl_load_best_dropped(project, extra, expected):
+    assert project({"a.yaml": BASE + extra}, select=["AXO003"]) == expected
+
+
+def test_axolotl_tracker_flags(project):
+    text = BASE + "use_wandb: false\nwandb_project: ''\nuse_mlflow: false\nmlflow_experiment_name: exp\n"
+    assert project({"a.yaml": text}, select=["AXO004"]) == ["a.yaml:7:1: AXO004"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"a.yaml": BASE + "use_wandb: true\n"}, ["a.yaml:5:1: AXO005"]),
+    ({"a.yaml": BASE + "use_wandb: true\n", "run.sh": "export WANDB_PROJECT=llm\naxolotl train a.yaml\n"}, []),
+], ids=["unset", "from-launcher"])
+def test_axolotl_wandb_without_project(project, files, expected):
+    assert project(files, select=["AXO005"]) == expected
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("wandb_projetc: x\n", ["a.yaml:5:1: AXO006"]),
+    ("wandb_project: x\n", []),
+    ("plugins:\n  - axolotl.integrations.liger.LigerPlugin\nliger_rope: true\n", []),
+    ("liger_rope: true\n", ["a.yaml:5:1: AXO006"]),
+    ("plugins:\n  - my_company.plugins.Custom\nanything_goes: 1\n", []),
+], ids=["typo", "known", "plugin-key", "plugin-key-without-plugin", "third-party-plugin"])
+def test_unknown_axolotl_key(project, extra, expected):
+    assert project({"a.yaml": BASE + extra}, select=["AXO006"]) == expected
