@@ -143,6 +143,7 @@ class ArgumentParserUse:
     local_fields: tuple[str, ...] = ()  # fields of the script's own dataclasses (ModelArguments, ...)
     accepted_known: bool = False  # every dataclass resolved: a key none of them has is rejected
     config_file: str | None = None  # the literal file given to parse_yaml_file / parse_json_file
+    unknown_keys: str = "error"  # "error", "dropped" (fail_with_unknown_args=False), "kept" (allow_extra_keys=True)
 
 
 @dataclass(frozen=True, slots=True)

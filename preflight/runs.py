@@ -93,7 +93,8 @@ def _with_parser(run: Arguments, parser: ArgumentParserUse | None) -> Arguments:
         return run
     return Arguments(run.args, parser.framework if run.framework == "unknown" else run.framework, run.location,
                      run.origin, run.complete, parser.dataclasses, frozenset(parser.local_fields),
-                     parser.accepted_known, "error", _parser_name(parser), run.path, run.from_command_line)
+                     parser.accepted_known and parser.unknown_keys != "kept", parser.unknown_keys,
+                     _parser_name(parser), run.path, run.from_command_line)
 
 
 def _parser_name(parser: ArgumentParserUse) -> str:

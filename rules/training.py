@@ -285,7 +285,8 @@ class RemovedTrainingArgument(Rule):
                 seen.add((value.anchor, key))
                 replacement = REPLACEMENTS.get(key)
                 outcome = {"error": "TrainingArguments rejects it at start-up",
-                           "dropped": f"{run.via} drops it silently"}[run.unknown_keys]
+                           "dropped": f"{run.via} drops it silently",
+                           "kept": f"{run.via} ignores it (allow_extra_keys=True)"}[run.unknown_keys]
                 hint = f"; use {replacement}" if replacement else "; remove it"
                 yield self.finding(value.anchor, f"`{key}` was removed in transformers {removed} and "
                                    f"{e.transformers.describe()} has no such argument: {outcome}{hint}",

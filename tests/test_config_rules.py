@@ -322,3 +322,28 @@ def test_axolotl_wandb_without_project(project, files, expected):
 ], ids=["typo", "known", "plugin-key", "plugin-key-without-plugin", "third-party-plugin"])
 def test_unknown_axolotl_key(project, extra, expected):
     assert project({"a.yaml": BASE + extra}, select=["AXO006"]) == expected
+
+
+TRL_SCRIPT = ("from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser\n\n"
+              "parser = TrlParser((ScriptArguments, SFTConfig, ModelConfig))\n"
+              "script, config, model = parser.parse_args_and_config({})\n")
+
+
+@pytest.mark.parametrize("call, expected", [
+    ("", ["sft.yaml:2:1: TRL001"]),
+    ("fail_with_unknown_args=False", ["sft.yaml:2:1: TRL001"]),
+], ids=["fails", "drops"])
+def test_trl_parser_script_with_config(project, call, expected):
+    files = {"sft.py": TRL_SCRIPT.format(call), "sft.yaml": "model_name_or_path: m\nlerning_rate: 1e-5\n",
+             "run.sh": "accelerate launch sft.py --config sft.yaml\n"}
+    assert project(files, select=["TRL001"]) == expected
+    message = engine.check(["."], select=["TRL001"], cwd=project.root).findings[0].message
+    assert ("drops it silently" in message) == bool(call)
+
+
+def test_allow_extra_keys_accepts_anything_but_removed_keys_still_do_nothing(project):
+    script = PARSER_SCRIPT.replace("parse_yaml_file('args.yaml')", "parse_yaml_file('args.yaml', allow_extra_keys=True)")
+    files = {"train.py": script, "args.yaml": "output_dir: o\nmy_extra: 1\nevaluation_strategy: steps\n"}
+    assert project(files, select=["TRL001", "HF007"]) == ["args.yaml:3:1: HF007"]
+    message = engine.check(["."], select=["HF007"], cwd=project.root).findings[0].message
+    assert "ignores it (allow_extra_keys=True)" in message

@@ -119,6 +119,7 @@ class _Extractor:
         self.explicit_steps: list[Location] = []
         self.implicit_steps: list[Location] = []
         self.parsed_files: list[str] = []
+        self.unknown_key_policy = "error"
 
     def run(self) -> list[Fact]:
         module = self.module
@@ -135,9 +136,10 @@ class _Extractor:
         for call, scope, chain in module.calls:
             self._call(call, scope, chain)
         self._resolve_init_trackers()
-        if self.parsed_files:
-            self.facts = [dataclasses.replace(f, config_file=self.parsed_files[0]) if isinstance(f, ArgumentParserUse)
-                          else f for f in self.facts]
+        if self.parsed_files or self.unknown_key_policy != "error":
+            self.facts = [dataclasses.replace(f, config_file=self.parsed_files[0] if self.parsed_files else None,
+                                              unknown_keys=self.unknown_key_policy)
+                          if isinstance(f, ArgumentParserUse) else f for f in self.facts]
         if self.logged or self.logged_unknown or self.uses_trainer:
             self.facts.append(LoggedMetrics(tuple(dict.fromkeys(self.logged)), self.logged_unknown, self.uses_trainer,
                                             tuple(self.explicit_steps), tuple(self.implicit_steps)))
@@ -184,10 +186,7 @@ class _Extractor:
                 self.facts.append(TrackerCall(module.location(call), f"MlflowClient.{call.func.attr}", keywords))
         if name is None:
             if isinstance(call.func, ast.Attribute):
-                if call.func.attr in ("parse_yaml_file", "parse_json_file") and call.args:
-                    known, path = module.literal(call.args[0], scope)
-                    if known and isinstance(path, str):
-                        self.parsed_files.append(path)
+                self._parse_call(call, scope)
                 if call.func.attr == "init_trackers":
                     self.init_trackers.append((call, scope, chain))
                 elif self._is_environ(call.func.value, scope):
@@ -471,6 +470,19 @@ class _Extractor:
         local.extend(statement.target.id for statement in definition.body
                      if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name))
         return known
+
+    def _parse_call(self, call: ast.Call, scope: Scope) -> None:
+        """`parser.parse_yaml_file("args.yaml")` and how a parse call treats keys no dataclass has."""
+        method = call.func.attr  # type: ignore[attr-defined]
+        if method in ("parse_yaml_file", "parse_json_file") and call.args:
+            known, path = self.module.literal(call.args[0], scope)
+            if known and isinstance(path, str):
+                self.parsed_files.append(path)
+        for keyword, literal, policy in (("allow_extra_keys", True, "kept"), ("fail_with_unknown_args", False,
+                                                                            "dropped")):
+            node = keyword_map(call).get(keyword)
+            if node is not None and self.module.literal(node.value, scope) == (True, literal):
+                self.unknown_key_policy = policy
 
     def _trainer(self, call: ast.Call, name: str, scope: Scope) -> None:
         """A Trainer and the arguments it is built with (for the eval-dataset check)."""
