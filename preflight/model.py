@@ -147,6 +147,15 @@ class ArgumentParserUse:
 
 
 @dataclass(frozen=True, slots=True)
+class TrainingLoop:
+    """A script that runs its own training steps (`loss.backward()`, `optimizer.step()`), and how it seeds."""
+
+    location: Location  # the first training step
+    seeding: str  # "always", "never", "conditional" (only when a --seed option is given)
+    seed_option: Location | None = None  # the `--seed` option whose default None leaves the run unseeded
+
+
+@dataclass(frozen=True, slots=True)
 class TrainerCall:
     """`Trainer(...)`/`SFTTrainer(...)`: which training arguments it gets and whether it gets an eval set."""
 

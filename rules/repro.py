@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Severity
-from preflight.model import Hyperparameters, WandbRun
+from preflight.model import Hyperparameters, TrainingLoop, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -41,3 +41,43 @@ class UntrackedHyperparameters(Rule):
                 yield self.finding(run.location, "this W&B run records no configuration, though the script takes "
                                    "hyperparameters: the run cannot be reproduced or compared from W&B; pass "
                                    "config=vars(args) (or update run.config)")
+
+
+class UnseededTraining(Rule):
+    code = "REP001"
+    name = "unseeded-training"
+    severity = Severity.WARNING
+    summary = "A tracked training loop that never seeds its random generators (or only when --seed is given)"
+    why = (
+        "A run whose weights initialisation, data order and dropout come from unseeded generators cannot be "
+        "reproduced, and two runs that differ in one hyperparameter differ in noise too: the comparison the "
+        "tracker exists for is meaningless. Seed once at start-up (`transformers.set_seed`, "
+        "`lightning.seed_everything`, or `random`/`numpy`/`torch` together). A `--seed` option whose default is "
+        "None, with seeding only `if args.seed is not None`, leaves every run launched without it unseeded. "
+        "Scripts built on the HF Trainer (TRL, Axolotl) are seeded by TrainingArguments.seed and never reported; "
+        "only scripts that run their own training steps (`loss.backward()`, `optimizer.step()`) and log to a "
+        "tracker are checked."
+    )
+    examples = [
+        Bad("train.py", "import torch\nimport wandb\n\nrun = wandb.init(project='p', name='r', config={'lr': 1e-3})\n"
+            "for batch in loader:\n    loss = model(batch).loss\n    loss.backward()\n    optimizer.step()\n",
+            expect="train.py:7:5"),
+        Bad("train.py", "import argparse\nimport torch\nimport wandb\n\nparser = argparse.ArgumentParser()\n"
+            "parser.add_argument('--seed', type=int)\nargs = parser.parse_args()\nif args.seed is not None:\n"
+            "    torch.manual_seed(args.seed)\nrun = wandb.init(project='p', name='r', config=vars(args))\n"
+            "for batch in loader:\n    model(batch).loss.backward()\n", expect="train.py:6:1"),
+        Good("train.py", "import torch\nimport wandb\nfrom transformers import set_seed\n\nset_seed(42)\n"
+             "run = wandb.init(project='p', name='r', config={'lr': 1e-3})\nfor batch in loader:\n"
+             "    model(batch).loss.backward()\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for loop in project.facts(TrainingLoop):
+            if loop.seeding == "never":
+                yield self.finding(loop.location, "this script trains and logs runs but never seeds its random "
+                                   "generators: no run can be reproduced; seed once at start-up (e.g. "
+                                   "transformers.set_seed(args.seed) or lightning.seed_everything)")
+            elif loop.seeding == "conditional" and loop.seed_option is not None:
+                yield self.finding(loop.seed_option, "--seed defaults to None and the script seeds only when it is "
+                                   "given: every run launched without it is unseeded; give --seed a default "
+                                   "(e.g. default=42)")

@@ -327,3 +327,33 @@ def test_neptune_auto_enabled_not_for_axolotl(project):
 def test_neptune_requirement_is_neptune_use(project):
     assert project({"requirements.txt": "torch\nneptune-client==1.14\n"}, select=["NEP001"]) == [
         "requirements.txt:2:1: NEP001"]
+
+
+LOOP = "import torch\nimport wandb\n{setup}\nrun = wandb.init(project='p', name='r', config={{}})\n" \
+       "for batch in loader:\n    loss = model(batch)\n    loss.backward()\n    optimizer.step()\n"
+
+
+@pytest.mark.parametrize("setup, expected", [
+    ("", ["train.py:7:5: REP001"]),
+    ("torch.manual_seed(0)", []),
+    ("import lightning as L\nL.seed_everything(1)", []),
+    ("from utils import fix_seed\nfix_seed()", []),
+    ("import argparse\np = argparse.ArgumentParser()\np.add_argument('--seed', type=int, default=None)\n"
+     "args = p.parse_args()\nif args.seed is not None:\n    torch.manual_seed(args.seed)", ["train.py:5:1: REP001"]),
+    ("import argparse\np = argparse.ArgumentParser()\np.add_argument('--seed', type=int, default=7)\n"
+     "args = p.parse_args()\nif args.seed is not None:\n    torch.manual_seed(args.seed)", []),
+    ("import argparse\ndef set_seed(s):\n    torch.manual_seed(s)\np = argparse.ArgumentParser()\n"
+     "p.add_argument('--seed', type=int)\nargs = p.parse_args()\nif args.seed:\n    set_seed(args.seed)",
+     ["train.py:7:1: REP001"]),
+], ids=["never", "torch", "lightning", "helper", "conditional", "default-seed", "conditional-helper"])
+def test_unseeded_training(project, setup, expected):
+    assert project({"train.py": LOOP.format(setup=setup)}, select=["REP001"]) == expected
+
+
+@pytest.mark.parametrize("source", [
+    "from transformers import Trainer, TrainingArguments\nimport wandb\nargs = TrainingArguments(output_dir='o')\n"
+    "Trainer(model=m, args=args).train()\nloss.backward()\n",
+    "import torch\nfor batch in loader:\n    model(batch).backward()\n    optimizer.step()\n",
+], ids=["hf-trainer-seeds", "not-tracked"])
+def test_unseeded_training_traps(project, source):
+    assert project({"train.py": source}, select=["REP001"]) == []

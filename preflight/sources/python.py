@@ -8,7 +8,7 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, TrainerCall, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
 from preflight.sources import pyartifacts
@@ -92,6 +92,26 @@ def extract(source: SourceText) -> list[Fact]:
     return facts
 
 
+_TRACKER_PACKAGES = {"wandb", "mlflow", "neptune", "neptune_scale"}
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _is_training_step(call: ast.Call) -> bool:
+    """`loss.backward()`, `optimizer.step()`, `accelerator.backward(loss)`: the script trains by itself."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return False
+    if func.attr == "backward":
+        return True
+    owner = func.value
+    name = owner.attr if isinstance(owner, ast.Attribute) else owner.id if isinstance(owner, ast.Name) else ""
+    return func.attr == "step" and ("optim" in name.lower() or name.lower() in ("opt", "optimiser"))
+
+
 def training_framework(qualname: str | None) -> str | None:
     if not qualname:
         return None
@@ -136,6 +156,9 @@ class _Extractor:
         for call, scope, chain in module.calls:
             self._call(call, scope, chain)
         self._resolve_init_trackers()
+        loop = self._training_loop()
+        if loop is not None:
+            self.facts.append(loop)
         if self.parsed_files or self.unknown_key_policy != "error":
             self.facts = [dataclasses.replace(f, config_file=self.parsed_files[0] if self.parsed_files else None,
                                               unknown_keys=self.unknown_key_policy)
@@ -470,6 +493,47 @@ class _Extractor:
         local.extend(statement.target.id for statement in definition.body
                      if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name))
         return known
+
+    def _training_loop(self) -> TrainingLoop | None:
+        """The script's own training steps and its seeding; None for Trainer-based scripts, which the
+        HF Trainer seeds (TrainingArguments.seed = 42)."""
+        if self.uses_trainer or any(isinstance(f, (TrainerCall, ArgumentParserUse)) for f in self.facts):
+            return None
+        if not {name.split(".")[0] for name in self.module.aliases.values()} & _TRACKER_PACKAGES:
+            return None  # only runs that are logged to a tracker are checked (and the pre-filter keeps exactly those)
+        step = next((call for call, _, _ in self.module.calls if _is_training_step(call)), None)
+        if step is None:
+            return None
+        # seed calls, not counting the body of a seeding helper (`def set_seed(s): torch.manual_seed(s)`):
+        # whether the helper's own call is conditional is what matters
+        seeds = [call for call, _, chain in self.module.calls if "seed" in _called_name(call).lower()
+                 and not any("seed" in function.lower() for function in chain)]
+        if not seeds:
+            return TrainingLoop(self.module.location(step), "never")
+        option = self._seed_option_without_default()
+        if option is not None and all(self._guarded_by_seed(call) for call in seeds):
+            return TrainingLoop(self.module.location(step), "conditional", option)
+        return TrainingLoop(self.module.location(step), "always")
+
+    def _seed_option_without_default(self) -> Location | None:
+        for call, scope, _ in self.module.calls:
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument" and call.args:
+                known, flag = self.module.literal(call.args[0], scope)
+                if not (known and isinstance(flag, str) and flag.lstrip("-").replace("-", "_") == "seed"):
+                    continue
+                default = keyword_map(call).get("default")
+                if default is None or self.module.literal(default.value, scope) == (True, None):
+                    return self.module.location(call)
+        return None
+
+    def _guarded_by_seed(self, call: ast.Call) -> bool:
+        """Inside an `if` whose test reads a seed (`if args.seed is not None:`, `if args.seed:`)."""
+        for statement in self._enclosing(call, (ast.If,)):
+            if any(isinstance(n, (ast.Name, ast.Attribute)) and "seed" in (getattr(n, "attr", None) or
+                                                                            getattr(n, "id", "")).lower()
+                   for n in ast.walk(statement.test)):
+                return True
+        return False
 
     def _parse_call(self, call: ast.Call, scope: Scope) -> None:
         """`parser.parse_yaml_file("args.yaml")` and how a parse call treats keys no dataclass has."""
