@@ -30,6 +30,7 @@ _TRACKED_APIS = (
     (b"accelerate", (b"log_with", b"init_trackers")),
     (b"neptune", (b"neptune",)),
     (b"lightning", (b"NeptuneLogger",)),
+    (b"aim", (b"Run", b"AimCallback", b"AimLogger", b"Session")),
 )
 
 
@@ -42,7 +43,7 @@ _IMPORT_PATTERNS = {package: _imports(package) for package, _ in dict(_TRACKED_A
 
 
 _NOTEBOOK_NAMES = (b"wandb", b"mlflow", b"weave", b"transformers", b"trl", b"lightning", b"accelerate", b"neptune",
-                   b"preflight")
+                   b"aim", b"preflight")
 
 
 def mentions_tracking(data: bytes) -> bool:

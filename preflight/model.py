@@ -147,6 +147,16 @@ class ArgumentParserUse:
 
 
 @dataclass(frozen=True, slots=True)
+class AimRun:
+    """`aim.Run()`, `AimCallback()`, `AimLogger()`: an Aim run and the repository it writes to."""
+
+    location: Location
+    api: str
+    repo: Value | None = None  # None: the default, `.aim` in the working directory
+    complete: bool = True  # False when `**kwargs` may hold the repo
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingLoop:
     """A script that runs its own training steps (`loss.backward()`, `optimizer.step()`), and how it seeds."""
 
@@ -336,6 +346,7 @@ class Launch:
     export_policy: str | None = None  # sbatch `--export` value
     export_location: Location | None = None
     compose_service: str | None = None  # `docker compose run SERVICE`: the service's own env applies
+    volumes: tuple[str, ...] | None = None  # a container's mount targets; None when not known here
 
     @property
     def location(self) -> Location:
@@ -423,6 +434,7 @@ class ComposeService:
     build_context: str | None = None  # folder of the image it builds, when it builds one
     dockerfile: str | None = None
     has_command: bool = False
+    volumes: tuple[str, ...] = ()  # mount targets in the container
 
 
 Fact = (

@@ -228,6 +228,7 @@ class Project:
                 credentials=service.credentials,
                 inherits_env=False,
                 group=service.name,
+                volumes=service.volumes,
             ))
         return launches
 

@@ -357,3 +357,30 @@ def test_unseeded_training(project, setup, expected):
 ], ids=["hf-trainer-seeds", "not-tracked"])
 def test_unseeded_training_traps(project, source):
     assert project({"train.py": source}, select=["REP001"]) == []
+
+
+AIM = "from aim.hugging_face import AimCallback\n\ncallback = AimCallback({})\n"
+K8S = ("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: t\nspec:\n  template:\n    spec:\n      containers:\n"
+       "        - name: t\n          image: x\n          command: [python, train.py]\n{}")
+
+
+@pytest.mark.parametrize("argument, launcher, expected", [
+    ("", {"run.sh": "docker run --rm img python train.py\n"}, ["train.py:3:12: AIM001"]),
+    ("", {"run.sh": "docker run --rm -v $PWD/aim:/workspace img python train.py\n"}, []),
+    ("", {"run.sh": "python train.py\n"}, []),
+    ("repo='/data/aim'", {"run.sh": "docker run img python train.py\n"}, []),
+    ("repo=None", {"run.sh": "docker run img python train.py\n"}, ["train.py:3:12: AIM001"]),
+    ("", {"run.sh": "docker run -e __AIM_REPO_NAME__=/mnt/aim img python train.py\n"}, []),
+    ("", {"job.yaml": K8S.format("")}, ["train.py:3:12: AIM001"]),
+    ("", {"job.yaml": K8S.format("          volumeMounts:\n            - name: runs\n              mountPath: /app\n")},
+     []),
+    ("", {"Dockerfile": "FROM python\nCMD [\"python\", \"train.py\"]\n"}, []),  # who runs the image decides
+    ("", {"Dockerfile": "FROM python\nCMD [\"python\", \"train.py\"]\n",
+          "docker-compose.yml": "services:\n  t:\n    build: .\n"}, ["train.py:3:12: AIM001"]),
+    ("", {"Dockerfile": "FROM python\nCMD [\"python\", \"train.py\"]\n",
+          "docker-compose.yml": "services:\n  t:\n    build: .\n    volumes:\n      - type: volume\n"
+                                "        source: runs\n        target: /app\n"}, []),
+], ids=["docker-run", "docker-run-volume", "not-in-container", "explicit-repo", "repo-none", "repo-env", "k8s",
+        "k8s-volume", "image-alone", "compose-image-cmd", "compose-long-volume"])
+def test_aim_repo_in_container(project, argument, launcher, expected):
+    assert project({"train.py": AIM.format(argument), **launcher}, select=["AIM001"]) == expected

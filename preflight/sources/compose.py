@@ -7,6 +7,7 @@ import shlex
 
 from preflight.model import ComposeService, Credential, EnvBinding, EnvDeclaration, Fact
 from preflight.sources import yamltree as y
+from preflight.sources.entrypoints import mount_target
 from preflight.sources.launching import (
     LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script,
 )
@@ -57,6 +58,17 @@ def _netrc_mounts(source: SourceText, node) -> list[Credential]:
         if "netrc" in text:
             result.append(Credential("netrc", y.location(source, entry), f"netrc mounted by `{text}`"))
     return result
+
+
+def _volume_targets(node) -> tuple[str, ...]:
+    """The service's mount targets (short `src:dst` or long `target:` syntax)."""
+    targets = []
+    for entry in y.sequence(node):
+        text = y.scalar_text(entry)
+        target = mount_target(text) if text else y.scalar_text(y.get(entry, "target"))
+        if target:
+            targets.append(target)
+    return tuple(targets)
 
 
 def _argv(node) -> list[str] | None:
@@ -111,8 +123,9 @@ def _service(source: SourceText, service: str, key_node, spec, compose_dir: str)
     argv = [*entrypoint, *command]
     context_dir, dockerfile = _build(spec, compose_dir)
     facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
+    volumes = _volume_targets(y.get(spec, "volumes"))
     facts.append(ComposeService(y.location(source, key_node), service, tuple(env), tuple(credentials),
-                                context_dir, dockerfile, bool(argv)))
+                                context_dir, dockerfile, bool(argv), volumes))
     if not argv:
         return facts
     fan_out, fan_out_location = _replicas(source, spec)
@@ -126,6 +139,7 @@ def _service(source: SourceText, service: str, key_node, spec, compose_dir: str)
         fan_out=fan_out,
         fan_out_location=fan_out_location,
         group=service,
+        volumes=volumes,
     )
     anchor = command_node if command else entrypoint_node
     if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):

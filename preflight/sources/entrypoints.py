@@ -77,6 +77,7 @@ class DockerRun:
     env_files: list[str]
     inner: list[str]  # the command run in the container; empty means the image's CMD
     netrc_mounted: bool = False
+    volumes: list[str] = field(default_factory=list)  # mount targets (`-v src:dst`, `--mount target=dst`)
 
 
 def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -292,7 +293,18 @@ def docker_run(argv: list[str]) -> DockerRun | None:
         return None
     env_files = [value for option, value in options if option == "--env-file" and value is not None]
     netrc = any(option in ("-v", "--volume", "--mount") and value and "netrc" in value for option, value in options)
-    return DockerRun(_env_pairs(options, ("-e", "--env")), env_files, operands[1:], netrc)
+    volumes = [mount_target(value) for option, value in options
+               if option in ("-v", "--volume", "--mount") and value]
+    return DockerRun(_env_pairs(options, ("-e", "--env")), env_files, operands[1:], netrc, volumes)
+
+
+def mount_target(spec: str) -> str:
+    """Where a volume lands in the container: `src:dst[:mode]`, `type=bind,source=x,target=dst`, or `dst`."""
+    if "=" in spec:
+        fields = dict(part.partition("=")[::2] for part in spec.split(","))
+        return fields.get("target") or fields.get("destination") or fields.get("dst") or spec
+    parts = spec.split(":")
+    return parts[1] if len(parts) >= 2 else parts[0]
 
 
 def container_exec(argv: list[str]) -> ContainerExec | None:

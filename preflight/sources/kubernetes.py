@@ -82,9 +82,11 @@ def _container(source: SourceText, kind: str, name: str, container, fan_out, fan
     argv = [*command, *args]
     if not argv:
         return facts
+    volumes = tuple(filter(None, (y.scalar_text(y.get(m, "mountPath")) for m in y.sequence(y.get(container,
+                                                                                                 "volumeMounts")))))
     context = LaunchContext(
         launcher=LAUNCHER, label=label, base_dir=".", in_container=True, env=env, credentials=credentials,
-        fan_out=fan_out, fan_out_location=fan_out_location, group=f"{kind}/{name}",
+        fan_out=fan_out, fan_out_location=fan_out_location, group=f"{kind}/{name}", volumes=volumes,
     )
     nodes = [*y.sequence(command_node), *y.sequence(args_node)]
     if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):

@@ -56,6 +56,7 @@ class LaunchContext:
     fork_gated: bool = False
     export_policy: str | None = None
     export_location: Location | None = None
+    volumes: tuple[str, ...] | None = None  # a container's mount targets, when the launcher declares them
 
 
 @dataclass(slots=True)
@@ -174,11 +175,13 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
     outer = {b.name: b for b in caller_env}
     boundary = compose_service = None
     in_container, inherits = context.in_container, context.inherits_env
+    volumes = context.volumes
     docker = entrypoints.docker_run(argv)
     apptainer = entrypoints.container_exec(argv) if docker is None else None
     compose = entrypoints.compose_run(argv) if docker is None and apptainer is None else None
     if docker is not None:
         boundary, argv, in_container, inherits = "docker run", docker.inner, True, False
+        volumes = tuple(docker.volumes)
         env = _crossing(docker.env, outer, location, "`docker run -e`", context.inherits_env)
         credentials = [Credential("env-file", location, path) for path in docker.env_files]
         if docker.netrc_mounted:
@@ -196,6 +199,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         env = caller_env
     elif compose is not None:
         boundary, argv, in_container, inherits = "docker compose run", compose.inner, True, False
+        volumes = None  # the service's, which the project resolves
         env = _crossing(compose.env, outer, location, "`docker compose run -e`", context.inherits_env)
         credentials, compose_service = [], compose.service
     else:
@@ -232,6 +236,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         outer_env=tuple(caller_env) if boundary else (),
         fan_out=fan_out,
         fan_out_location=fan_out_location,
+        volumes=volumes if in_container else None,
         group=context.group,
         triggers=context.triggers,
         fork_gated=context.fork_gated,

@@ -8,7 +8,7 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
+    AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
 from preflight.sources import pyartifacts
@@ -32,6 +32,10 @@ REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions
 MLFLOW_LOG_METRIC = {"mlflow.log_metric": 2, "mlflow.log_metrics": 1}  # positional index of `step`
 ARGUMENT_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.HfArgumentParser",
                     "trl.TrlParser", "trl.scripts.utils.TrlParser"}
+# Aim's run starts -> the positional index of `repo` (None: keyword only). aim/sdk/run.py, sdk/adapters.
+AIM_RUNS = {"aim.Run": None, "aim.sdk.Run": None, "aim.sdk.run.Run": None, "aim.Session": 0,
+            "aim.hugging_face.AimCallback": 0, "aim.sdk.adapters.hugging_face.AimCallback": 0,
+            "aim.pytorch_lightning.AimLogger": 0, "aim.sdk.adapters.pytorch_lightning.AimLogger": 0}
 TRAINERS = {"transformers.Trainer", "transformers.trainer.Trainer", "transformers.Seq2SeqTrainer",
             "transformers.trainer_seq2seq.Seq2SeqTrainer"}
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
@@ -92,7 +96,7 @@ def extract(source: SourceText) -> list[Fact]:
     return facts
 
 
-_TRACKER_PACKAGES = {"wandb", "mlflow", "neptune", "neptune_scale"}
+_TRACKER_PACKAGES = {"wandb", "mlflow", "neptune", "neptune_scale", "aim"}
 
 
 def _called_name(call: ast.Call) -> str:
@@ -249,6 +253,12 @@ class _Extractor:
                 self.agent_functions.update(self._function_names(function))
         elif name in WANDB_SWEEP:
             self.facts.append(SweepDriver(module.location(call), "wandb.sweep"))
+        elif name in AIM_RUNS:
+            kwargs, complete = self._kwargs(call, scope)
+            repo = kwargs.get("repo")
+            if repo is None and call.args and AIM_RUNS[name] is not None and len(call.args) > AIM_RUNS[name]:
+                repo = module.value(call.args[AIM_RUNS[name]], scope)
+            self.facts.append(AimRun(module.location(call), name.rsplit(".", 1)[-1], repo, complete))
         elif name in WEAVE_INIT:
             self.facts.append(TrackerUse(module.location(call), "wandb", "weave.init"))
         elif name in WANDB_LOGIN:
