@@ -211,6 +211,7 @@ class SweepSpec:
     parameters: tuple[tuple[str, Location], ...] = ()  # swept parameter names and where they are declared
     early_terminate: str | None = None  # its `type` (hyperband)
     early_terminate_location: Location | None = None
+    runs_here: bool = False  # a dict given to wandb.sweep in a file whose wandb.agent runs a function of it
 
 
 @dataclass(frozen=True, slots=True)

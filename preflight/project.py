@@ -264,6 +264,8 @@ class Project:
         index: dict[str, SweepSpec] = {}
         for file in list(self.files.values()):
             for spec in (f for f in file.facts if isinstance(f, SweepSpec)):
+                if spec.runs_here:  # wandb.agent(function=...) runs the trials in this very file
+                    index.setdefault(file.path, spec)
                 directory = posixpath.dirname(file.path)
                 words = list(spec.command) if spec.command else ["${env}", "${interpreter}", "${program}", "${args}"]
                 argv = []

@@ -78,6 +78,11 @@ class SweepMetricNeverLogged(Rule):
         Good("sweep.yaml", "program: train.py\nmethod: random\nmetric:\n  name: val_acc\n  goal: maximize\n"
              "parameters:\n  lr: {values: [0.1, 0.01]}\n",
              files={"train.py": "import wandb\n\nrun = wandb.init()\nrun.log({'val_acc': 0.9, 'epoch': 1})\n"}),
+        Bad("tune.py", "import wandb\n\nsweep = {\n    'method': 'random',\n    'metric': {'name': 'val_loss', 'goal': "
+            "'minimize'},\n    'parameters': {'lr': {'values': [0.1, 0.01]}},\n}\n\n\ndef train():\n"
+            "    run = wandb.init()\n    run.log({'valid/loss': 0.3})\n\n\n"
+            "wandb.agent(wandb.sweep(sweep, project='p'), function=train)\n", expect="tune.py:5:5",
+            note="a sweep given to wandb.sweep as a dict, its trials run by wandb.agent in the same file"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:

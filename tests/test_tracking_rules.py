@@ -384,3 +384,37 @@ K8S = ("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: t\nspec:\n  template
         "k8s-volume", "image-alone", "compose-image-cmd", "compose-long-volume"])
 def test_aim_repo_in_container(project, argument, launcher, expected):
     assert project({"train.py": AIM.format(argument), **launcher}, select=["AIM001"]) == expected
+
+
+DICT_SWEEP = ("import wandb\n\nconfig = {{\n    'method': {method!r},\n    'metric': {{'name': {metric!r}}},\n"
+              "    'parameters': {{'lr': {{'values': [0.1, 0.01]}}, 'dropout': {{'values': [0.1]}}}},\n}}\n{after}\n\n"
+              "def train():\n    run = wandb.init()\n    lr = run.config.lr\n    run.log({{'val/acc': 0.9, 'loss': 0.1}})\n\n\n"
+              "sweep_id = wandb.sweep(sweep=config, project='p')\nwandb.agent(sweep_id, function=train)\n")
+
+
+@pytest.mark.parametrize("method, metric, after, select, expected", [
+    ("random", "val_acc", "", ["SWP001"], ["tune.py:5:5: SWP001"]),
+    ("random", "val/acc", "", ["SWP001"], []),
+    ("random", "val/acc", "", ["SWP002"], ["tune.py:5:5: SWP002"]),
+    ("random", "loss", "", ["SWP002"], []),
+    ("randm", "loss", "", ["SWP004"], ["tune.py:4:5: SWP004"]),
+    ("random", "loss", "", ["SWP005"], ["tune.py:6:51: SWP005"]),
+    ("random", "val_acc", "config['metric']['name'] = 'val/acc'", ["SWP001", "SWP002"], []),
+    ("random", "val_acc", "config.update(metric={'name': 'val/acc'})", ["SWP001"], []),
+], ids=["metric-not-logged", "metric-logged", "goal", "goal-loss", "schema", "unused-parameter", "mutated",
+        "updated"])
+def test_dict_sweeps(project, method, metric, after, select, expected):
+    source = DICT_SWEEP.format(method=method, metric=metric, after=after)
+    assert project({"tune.py": source}, select=select) == expected
+
+
+def test_dict_sweep_running_another_program(project):
+    files = {"launch.py": "import wandb\n\nwandb.sweep({'program': 'train.py', 'method': 'grid', "
+                          "'metric': {'name': 'eval_loss', 'goal': 'minimize'}, 'parameters': {'lr': {'values': [1]}}})\n",
+             "train.py": "import wandb\nrun = wandb.init()\nrun.log({'eval/loss': 1.0})\n"}
+    assert project(files, select=["SWP001"]) == ["launch.py:3:55: SWP001"]
+
+
+def test_dict_sweep_built_from_unknown_values_is_not_judged(project):
+    source = "import wandb\nfrom settings import METRIC\n\nwandb.sweep({'method': 'rand', 'metric': {'name': METRIC}})\n"
+    assert project({"tune.py": source}, select=["SWP001", "SWP002", "SWP004"]) == []

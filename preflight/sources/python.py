@@ -11,7 +11,7 @@ from preflight.model import (
     AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
-from preflight.sources import pyartifacts
+from preflight.sources import pyartifacts, pysweeps
 from preflight.sources.pyscope import Module, Scope, argument, keyword_map, position
 from preflight.sources.text import SourceText
 
@@ -143,6 +143,7 @@ class _Extractor:
         self.explicit_steps: list[Location] = []
         self.implicit_steps: list[Location] = []
         self.parsed_files: list[str] = []
+        self.sweep_calls: list[tuple[ast.Call, Scope]] = []
         self.unknown_key_policy = "error"
 
     def run(self) -> list[Fact]:
@@ -160,6 +161,10 @@ class _Extractor:
         for call, scope, chain in module.calls:
             self._call(call, scope, chain)
         self._resolve_init_trackers()
+        for call, scope in self.sweep_calls:
+            spec = pysweeps.sweep_spec(self.module, call, scope, runs_here=bool(self.agent_functions))
+            if spec is not None:
+                self.facts.append(spec)
         loop = self._training_loop()
         if loop is not None:
             self.facts.append(loop)
@@ -253,6 +258,7 @@ class _Extractor:
                 self.agent_functions.update(self._function_names(function))
         elif name in WANDB_SWEEP:
             self.facts.append(SweepDriver(module.location(call), "wandb.sweep"))
+            self.sweep_calls.append((call, scope))
         elif name in AIM_RUNS:
             kwargs, complete = self._kwargs(call, scope)
             repo = kwargs.get("repo")
