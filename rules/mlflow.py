@@ -87,7 +87,8 @@ class DeprecatedRegistryStages(Rule):
         "`transition_model_version_stage`, `get_latest_versions(stages=...)` and `models:/name/Production` URIs "
         "use registry stages, deprecated since MLflow 2.9 and slated for removal; two pipelines promoting at once "
         "race, and the model a stage URI resolves to changes under a running job. Use aliases "
-        "(`set_registered_model_alias`, `models:/name@champion`)."
+        "(`set_registered_model_alias`, `models:/name@champion`). A project pinned to an MLflow before 2.9, where "
+        "stages were the supported API, is not reported."
     )
     examples = [
         Bad("promote.py", "from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
@@ -99,12 +100,15 @@ class DeprecatedRegistryStages(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
+        mlflow = project.version("mlflow")
+        if not mlflow.at_least("2.9"):
+            return
         for call in project.facts(TrackerCall):
             if call.api.startswith("MlflowClient.") or call.api == "models:/ stage URI":
                 what = call.api if call.api != "models:/ stage URI" else "a models:/name/<stage> URI"
                 yield self.finding(call.location, f"{what} uses model registry stages, deprecated since MLflow 2.9 "
-                                   "(concurrent promotions race); use aliases: set_registered_model_alias and "
-                                   "models:/name@alias")
+                                   f"({mlflow.describe()}; concurrent promotions race); use aliases: "
+                                   "set_registered_model_alias and models:/name@alias")
 
 
 class UnnamedMlflowRun(Rule):

@@ -418,3 +418,16 @@ def test_dict_sweep_running_another_program(project):
 def test_dict_sweep_built_from_unknown_values_is_not_judged(project):
     source = "import wandb\nfrom settings import METRIC\n\nwandb.sweep({'method': 'rand', 'metric': {'name': METRIC}})\n"
     assert project({"tune.py": source}, select=["SWP001", "SWP002", "SWP004"]) == []
+
+
+@pytest.mark.parametrize("requirements, expected", [
+    ("mlflow==2.8.1\n", []),
+    ("mlflow-skinny>=2.9\n", ["promote.py:3:1: MLF005"]),
+    ("", ["promote.py:3:1: MLF005"]),
+], ids=["before-deprecation", "range", "newest"])
+def test_registry_stages_depend_on_mlflow_version(project, requirements, expected):
+    files = {"promote.py": "from mlflow import MlflowClient\nclient = MlflowClient()\n"
+                           "client.transition_model_version_stage('llm', 3, 'Production')\n"}
+    if requirements:
+        files["requirements.txt"] = requirements
+    assert project(files, select=["MLF005"]) == expected
