@@ -118,7 +118,7 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
             return None  # the script builds its arguments itself (or is not a trainer)
     if entry.kind != "trl" and parser is None and config is None:
         return None
-    flags = {key: _command_line_value(value, launch.location) for key, value in entry.args
+    flags = {key: command_line_value(value, launch.location) for key, value in entry.args
              if key not in _NOT_ARGUMENTS}
     if config is None and not flags:
         return None
@@ -139,7 +139,7 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
     return _with_parser(run, parser)
 
 
-def _command_line_value(raw: str | None, location: Location) -> Value:
+def command_line_value(raw: str | None, location: Location) -> Value:
     """`--key value` as HfArgumentParser would type it: numbers, booleans, and a bare flag as True."""
     if raw is None:
         return Value(location=location, text="", known=True, literal=True)

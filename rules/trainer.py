@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from preflight.findings import Finding, Location, Severity
 from preflight.model import ArgumentParserUse, Launch, TrainingConfig, Value
 from preflight.project import Project
+from preflight.runs import command_line_value
 from preflight.rule import Bad, Good, Rule
 
 CADENCE_KEYS = ("eval_steps", "logging_steps", "eval_strategy", "evaluation_strategy", "logging_strategy")
@@ -138,7 +139,7 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
             framework = "trl"
         for key, raw in launch.entry.args:
             if key in CADENCE_KEYS:
-                base[key] = _cli_value(raw, launch.location)
+                base[key] = command_line_value(raw, launch.location)
         if framework == "unknown" and resolved.script:
             parsers = project.facts_in(resolved.script, ArgumentParserUse)
             framework = parsers[0].framework if parsers else "unknown"
@@ -268,13 +269,3 @@ def _suggest(evaluation: float | None, logging: float | None) -> str:
     return _number(max(1, round(evaluation / logging)) * logging)
 
 
-def _cli_value(raw: str | None, location: Location) -> Value:
-    text = raw or ""
-    literal: object = text
-    for convert in (int, float):
-        try:
-            literal = convert(text)
-            break
-        except ValueError:
-            continue
-    return Value(location=location, text=text, known=raw is not None and "$" not in text, literal=literal)
