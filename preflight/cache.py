@@ -28,11 +28,11 @@ RACY_SECONDS = 2.0  # a file modified this close to when it was recorded may cha
 
 
 def _tool_fingerprint() -> str:
-    """The version plus a digest of preflight's own source files (size and mtime): facts from other
-    extractor code are never reused, even between two builds of one version."""
+    """The version plus a digest of preflight's own source and data files (size and mtime): facts from
+    other extractor code (or another sweep schema) are never reused, even between two builds of one version."""
     digest = hashlib.blake2b(__version__.encode(), digest_size=12)
     package = Path(__file__).resolve().parent
-    for source in sorted(package.rglob("*.py")):
+    for source in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
         info = source.stat()
         digest.update(f"{source.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}".encode())
     return digest.hexdigest()
@@ -46,6 +46,11 @@ def key(path: str, data: bytes) -> str:
     digest.update(f"{TOOL}\x00{path}\x00".encode("utf-8", errors="surrogateescape"))
     digest.update(data)
     return digest.hexdigest()
+
+
+def _stat_row(path: str) -> str:
+    """The stat index is per tool build too: a row recorded by other code points at facts it extracted."""
+    return f"{TOOL}\x00{path}"
 
 
 class FactsCache:
@@ -113,8 +118,9 @@ class FactsCache:
             for start in range(0, len(paths), 500):
                 chunk = paths[start:start + 500]
                 rows = self._db.execute("SELECT path, size, mtime_ns, inode, key, seen FROM stats WHERE path IN "
-                                        f"({','.join('?' * len(chunk))})", chunk).fetchall()
-                for path, size, mtime_ns, inode, key_value, seen in rows:
+                                        f"({','.join('?' * len(chunk))})", [_stat_row(p) for p in chunk]).fetchall()
+                for row_path, size, mtime_ns, inode, key_value, seen in rows:
+                    path = row_path.split("\x00", 1)[1]
                     if stats[path] == (size, mtime_ns, inode) and seen - mtime_ns / 1e9 > RACY_SECONDS:
                         found[path] = key_value
         except sqlite3.Error:
@@ -136,7 +142,7 @@ class FactsCache:
                     self._db.executemany("INSERT OR REPLACE INTO facts (key, facts, used) VALUES (?, ?, ?)",
                                          [(k, v, now) for k, v in self._pending.items()])
                     self._db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
-                                         [(p, *v, now) for p, v in self._stats.items()])
+                                         [(_stat_row(p), *v, now) for p, v in self._stats.items()])
             self._db.close()
         except sqlite3.Error:
             self._set_aside()

@@ -50,6 +50,22 @@ def test_a_changed_file_is_recomputed(corpus):
     assert not [f for f in after.findings if f.location.path == "train.py"]
 
 
+def test_facts_from_another_build_are_never_reused(corpus, monkeypatch):
+    """A cache written by other extractor code (an upgrade, an edited checkout) must not answer, not
+    even through the index of unchanged files."""
+    from preflight import cache
+
+    expected = findings(engine.check(["."]))
+    monkeypatch.setattr(cache, "TOOL", "an older build")
+    engine.check(["."], use_cache=True)
+    database = sqlite3.connect(corpus / ".preflight_cache" / "facts.sqlite3")
+    database.execute("UPDATE facts SET facts = ?", (json.dumps({"$": "FileFacts", "path": "x", "kind": None}),))
+    database.commit()
+    monkeypatch.undo()
+    monkeypatch.chdir(corpus)
+    assert findings(engine.check(["."], use_cache=True)) == expected
+
+
 def test_a_corrupt_cache_is_set_aside(corpus):
     expected = findings(engine.check(["."]))
     directory = corpus / ".preflight_cache"
