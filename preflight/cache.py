@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 from preflight import __version__, serialize
+from preflight.config import CACHE_DIRECTORY
 from preflight.model import FileFacts
 
-DIRECTORY = ".preflight_cache"
+DIRECTORY = CACHE_DIRECTORY
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL, used REAL NOT NULL)",
     # what a file's stat said when its bytes had this key: lets a warm run skip reading unchanged files

@@ -6,6 +6,7 @@ silently ignoring a misspelt `extend-select` would let a CI gate pass that shoul
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIG_FILES = (".preflight.toml", "preflight.toml", "pyproject.toml")
+CACHE_DIRECTORY = ".preflight_cache"  # beside the configuration, unless --cache-dir says otherwise
 
 
 class ConfigError(Exception):
@@ -69,9 +71,16 @@ def _format(path: Path, error) -> str:
     return "\n".join(lines)
 
 
-def parse(path: Path, table: dict[str, Any]) -> Settings:
+def parse(path: Path, table: dict[str, Any], memo_dir: Path | None = None) -> Settings:
+    """Validate the table with pydantic. A valid table's settings are remembered in `memo_dir` (the
+    facts cache, when it exists), keyed by the table's content and this code: a warm run of the
+    pre-commit hook then never imports pydantic, and a changed table is validated again."""
     if not table:
         return Settings()
+    memo = _memo_path(memo_dir, table) if memo_dir is not None and memo_dir.is_dir() else None
+    remembered = _recall(memo) if memo is not None else None
+    if remembered is not None:
+        return remembered
     from pydantic import ValidationError
 
     from preflight.config_schema import SettingsModel
@@ -80,7 +89,46 @@ def parse(path: Path, table: dict[str, Any]) -> Settings:
         model = SettingsModel.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(_format(path, exc)) from None
-    return Settings(**model.model_dump())
+    settings = Settings(**model.model_dump())
+    if memo is not None:
+        _remember(memo, settings)
+    return settings
+
+
+def _memo_path(directory: Path, table: dict[str, Any]) -> Path:
+    import hashlib
+    import json
+
+    from preflight import __version__
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(json.dumps(table, sort_keys=True, default=repr).encode())
+    digest.update(__version__.encode())
+    for module in ("config.py", "config_schema.py"):
+        with contextlib.suppress(OSError):
+            info = (Path(__file__).parent / module).stat()
+            digest.update(f"{module}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return directory / f"settings-{digest.hexdigest()}.json"
+
+
+def _recall(memo: Path) -> Settings | None:
+    import json
+
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+        return Settings(**data)
+    except (OSError, ValueError, TypeError):
+        return None  # absent or damaged: validate again
+
+
+def _remember(memo: Path, settings: Settings) -> None:
+    import json
+    import os
+
+    temporary = memo.with_suffix(f".{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):
+        temporary.write_text(json.dumps(dataclasses.asdict(settings)), encoding="utf-8")
+        os.replace(temporary, memo)
 
 
 def find(start: Path) -> Path | None:
@@ -95,7 +143,10 @@ def find(start: Path) -> Path | None:
     return None
 
 
-def load(explicit: str | None, start: Path, fallback_base: Path) -> LoadedConfig:
+def load(explicit: str | None, start: Path, fallback_base: Path, remember: bool = False,
+         cache_dir: Path | None = None) -> LoadedConfig:
+    """The configuration that applies to `start`. With `remember`, validated settings are kept in the
+    cache folder (`cache_dir`, else the one beside the configuration) when it exists."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
@@ -109,4 +160,6 @@ def load(explicit: str | None, start: Path, fallback_base: Path) -> LoadedConfig
         if explicit:
             raise ConfigError(f"{path}: has no [tool.preflight] table")
         table = {}
-    return LoadedConfig(settings=parse(path, table), path=path, base=path.parent.absolute())
+    base = path.parent.absolute()
+    memo_dir = (cache_dir or base / CACHE_DIRECTORY) if remember else None
+    return LoadedConfig(settings=parse(path, table, memo_dir), path=path, base=base)

@@ -140,7 +140,9 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
         return not any(_inside(n, matched) for n in named)  # never exclude what the user named
 
     def listing(directory: Path) -> list[Path]:
-        files = _git_files(directory) if git_root(directory) and not _git_ignored(directory) else None
+        top = git_root(directory)
+        tracked = top is not None and (top == directory.resolve() or not _git_ignored(directory))
+        files = _git_files(directory) if tracked else None
         if files is None:
             files = _walk(directory, excluded)
         boundary = directory.resolve()

@@ -87,7 +87,7 @@ def check(
     start = Path(paths[0]) if paths else stdin_path
     root = discovery.project_root(start.absolute()).resolve()
     try:
-        loaded = config_module.load(config_path, start, fallback_base=root)
+        loaded = config_module.load(config_path, start, fallback_base=root, remember=use_cache, cache_dir=cache_dir)
     except config_module.ConfigError as exc:
         raise UsageError(str(exc)) from None
     settings = loaded.settings

@@ -33,6 +33,8 @@ class Library:
         self.versions: list[str] = data["versions"]
         self._parsed = [Version(v) for v in self.versions]
         self._index = {v: i for i, v in enumerate(self.versions)}
+        self._snapshots: dict[str, int] = {}
+        self._fields: dict[tuple[str, int], dict[str, Field]] = {}
         self._classes: dict = data["classes"]
         self.enums: dict[str, list[str]] = data.get("enums", {})
         self._scripts: dict[str, list[dict]] = data.get("scripts", {})
@@ -43,6 +45,11 @@ class Library:
 
     def snapshot(self, version: str) -> int:
         """The index of the examined release that stands for `version`."""
+        if version not in self._snapshots:
+            self._snapshots[version] = self._snapshot(version)
+        return self._snapshots[version]
+
+    def _snapshot(self, version: str) -> int:
         try:
             wanted = Version(version)
         except InvalidVersion:
@@ -64,13 +71,15 @@ class Library:
         return list(self._classes.get(name, {}).get("bases", []))
 
     def fields(self, class_name: str, version: str) -> dict[str, Field]:
-        """The fields `class_name` has at `version`, without inherited classes of another library."""
-        record = self._classes.get(class_name)
-        if not record:
-            return {}
+        """The fields `class_name` has at `version`, without inherited classes of another library.
+        Shared between callers: read it, copy it before changing it."""
         index = self.snapshot(version)
-        return {name: self._field(name, info, index) for name, info in record["fields"].items()
-                if self._present(info["present"], index)}
+        key = (class_name, index)
+        if key not in self._fields:
+            record = self._classes.get(class_name)
+            self._fields[key] = {name: self._field(name, info, index) for name, info in record["fields"].items()
+                                 if self._present(info["present"], index)} if record else {}
+        return self._fields[key]
 
     def _field(self, name: str, info: dict, index: int) -> Field:
         default, has_default = info.get("default"), "default" in info

@@ -10,6 +10,7 @@ A value the analysis does not know stops every check that depends on it: no gues
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from preflight.findings import Location
 from preflight.libraries import library
@@ -39,7 +40,7 @@ class Effective:
         self.run = run
         self.transformers = transformers
         data = library("transformers")
-        self.fields = data.fields("TrainingArguments", transformers.version)
+        self.fields = dict(data.fields("TrainingArguments", transformers.version))
         self.defaults = {name: f.default for name, f in self.fields.items() if f.has_default}
         self.trl_classes: list[str] = []
         if trl is not None:
@@ -71,6 +72,11 @@ class Effective:
     def enum_values(self, enum: str) -> list[str]:
         """The enum's values at the effective release, in the library's order."""
         return list(library("transformers").fields(f"enum:{enum}", self.transformers.version))
+
+    @cached_property
+    def problems(self) -> list["Problem"]:
+        """What TrainingArguments raises for these values (computed once, read by several rules)."""
+        return simulate(self)
 
     @property
     def v5(self) -> bool:

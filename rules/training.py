@@ -15,18 +15,20 @@ from preflight.model import TrainerCall
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import UNKNOWN, Effective, applies, best_metric, is_number, simulate
+from preflight.rules.arguments import UNKNOWN, Effective, applies, best_metric, is_number
 
 _LOWER_IS_BETTER = ("perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "error")
 
 
-def trainer_runs(project: Project) -> Iterator[tuple[Arguments, Effective]]:
-    """The runs whose arguments reach TrainingArguments, with their effective values."""
-    transformers = project.version("transformers")
-    trl = project.version("trl")
-    for run in training_runs(project):
-        if applies(run):
-            yield run, Effective(run, transformers, trl if run.framework == "trl" or run.classes else None)
+def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
+    """The runs whose arguments reach TrainingArguments, with their effective values (once per check)."""
+    found = project.memo.get("trainer_runs")
+    if found is None:
+        transformers, trl = project.version("transformers"), project.version("trl")
+        found = project.memo["trainer_runs"] = [
+            (run, Effective(run, transformers, trl if run.framework == "trl" or run.classes else None))
+            for run in training_runs(project) if applies(run)]
+    return found
 
 
 class _SimulatedRule(Rule):
@@ -35,7 +37,7 @@ class _SimulatedRule(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         seen = set()
         for run, effective in trainer_runs(project):
-            for problem in simulate(effective):
+            for problem in effective.problems:
                 if problem.code != self.code:
                     continue
                 location = run.anchor(*problem.keys)

@@ -136,3 +136,26 @@ def test_prefilter_equals_full_path_on_the_test_inputs(tmp_path, monkeypatch):
     filtered = findings(engine.check(["."], select=["ALL"]))
     monkeypatch.setattr(extract, "mentions_tracking", lambda data: True)
     assert findings(engine.check(["."], select=["ALL"])) == filtered
+
+
+def test_validated_settings_are_remembered_by_content(tmp_path, monkeypatch):
+    """A warm run does not validate an unchanged configuration again (no pydantic import); a changed
+    or damaged one is validated from scratch."""
+    from preflight import config
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.preflight]\nignore = ["WB001"]\n')
+    (tmp_path / "train.py").write_text("import wandb\nwandb.init(project='p')\n")
+    assert engine.check(["."], use_cache=True).findings == []  # creates the cache folder
+    assert engine.check(["."], use_cache=True).findings == []  # validates and remembers
+    memos = list((tmp_path / ".preflight_cache").glob("settings-*.json"))
+    assert len(memos) == 1
+    calls = []
+    monkeypatch.setattr(config, "_remember", lambda memo, settings: calls.append(memo))
+    assert engine.check(["."], use_cache=True).findings == []
+    assert calls == []  # recalled, not validated and written again
+    memos[0].write_text("{not json")
+    assert engine.check(["."], use_cache=True).findings == []
+    (tmp_path / "pyproject.toml").write_text('[tool.preflight]\nignore = ["WB999"]\n')
+    with pytest.raises(engine.UsageError):
+        engine.check(["."], use_cache=True)
