@@ -235,6 +235,14 @@ class Project:
     def launches(self) -> list[Launch]:
         return self._launches
 
+    def container_volumes(self, launch: Launch) -> tuple[str, ...] | None:
+        """The mount targets of the container a launch runs in: () for a container without volumes
+        (whatever it writes locally is lost with it), None when not a container or not known here."""
+        if launch.compose_service:
+            service = self.compose_service(launch.base_dir, launch.compose_service)
+            return service.volumes if service else None
+        return launch.volumes if launch.in_container else None
+
     def compose_service(self, base_dir: str, name: str) -> ComposeService | None:
         """The service `docker compose run NAME` starts: from a compose file in that folder."""
         prefix = "" if base_dir in ("", ".") else base_dir.rstrip("/") + "/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Severity
-from preflight.model import AimRun, Launch
+from preflight.model import AimRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -35,7 +35,7 @@ class AimRepoInContainer(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         reported = set()
         for launch in project.launches():
-            volumes = self._volumes(project, launch)
+            volumes = project.container_volumes(launch)
             if volumes is None or volumes or any(b.name == "__AIM_REPO_NAME__" for b in launch.env):
                 continue
             script = project.entry(launch).script
@@ -50,13 +50,6 @@ class AimRepoInContainer(Rule):
                                        f"{launch.location.line}) runs it in a container without a volume: the runs "
                                        "are lost with the container; pass repo= a mounted path or aim:// server, or "
                                        "mount a volume")
-
-    @staticmethod
-    def _volumes(project: Project, launch: Launch) -> tuple[str, ...] | None:
-        if launch.compose_service:
-            service = project.compose_service(launch.base_dir, launch.compose_service)
-            return service.volumes if service else None
-        return launch.volumes if launch.in_container else None
 
 
 def _default_repo(run: AimRun) -> bool:

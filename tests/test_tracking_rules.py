@@ -431,3 +431,41 @@ def test_registry_stages_depend_on_mlflow_version(project, requirements, expecte
     if requirements:
         files["requirements.txt"] = requirements
     assert project(files, select=["MLF005"]) == expected
+
+
+MLFLOW_SCRIPT = "import mlflow\n\nwith mlflow.start_run(run_name='r'):\n    mlflow.log_param('lr', 1)\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"run.sh": "docker run --rm img python train.py\n"}, ["run.sh:1:1: ENV009"]),
+    ({"run.sh": "docker run --rm -v /data:/app img python train.py\n"}, []),
+    ({"run.sh": "docker run --rm -e MLFLOW_TRACKING_URI=http://mlflow:5000 img python train.py\n"}, []),
+    ({"run.sh": "python train.py\n"}, []),
+    ({"Dockerfile": "FROM python\nENV MLFLOW_TRACKING_URI=http://mlflow:5000\nCMD [\"python\", \"train.py\"]\n",
+      "docker-compose.yml": "services:\n  t:\n    build: .\n"}, []),
+    ({"run.sh": "docker run img python train.py\n",
+      "train.py": "import mlflow\nmlflow.set_tracking_uri('http://mlflow:5000')\n" + MLFLOW_SCRIPT}, []),
+    ({"run.sh": "docker run img python train.py\n",
+      "train.py": "from transformers import TrainingArguments\nTrainingArguments(output_dir='o', report_to=['mlflow'], "
+                  "run_name='r')\n"}, ["run.sh:1:1: ENV009"]),
+    ({"run.sh": "docker run img python train.py\n", "train.py": "import wandb\nwandb.init(name='r')\n"}, []),
+], ids=["container", "volume", "uri-passed", "not-container", "image-env", "set-in-script", "trainer-reports",
+        "no-mlflow"])
+def test_mlflow_store_in_container(project, files, expected):
+    files = {"train.py": MLFLOW_SCRIPT, **files}
+    assert project(files, select=["ENV009"]) == expected
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"docker-compose.yml": "services:\n  t:\n    image: x\n    environment:\n      MLFLOW_TRACKING_URI: ./mlruns\n"},
+     ["docker-compose.yml:5:7: ENV010"]),
+    ({"run.sh": "export MLFLOW_TRACKING_URI=file:///data/mlruns\npython train.py\n"}, ["run.sh:1:1: ENV010"]),
+    ({"run.sh": "export MLFLOW_TRACKING_URI=sqlite:///mlflow.db\n"}, []),
+    ({"run.sh": "export MLFLOW_TRACKING_URI=databricks\n"}, []),
+    ({"run.sh": "export MLFLOW_TRACKING_URI=./mlruns\nexport MLFLOW_ALLOW_FILE_STORE=true\n"}, []),
+    ({"run.sh": "export MLFLOW_TRACKING_URI=./mlruns\n", "requirements.txt": "mlflow==3.12.0\n"}, []),
+    ({"a.yaml": "base_model: m\ndatasets: []\nmlflow_tracking_uri: ./mlruns\nmlflow_experiment_name: e\n"},
+     ["a.yaml:3:1: ENV010"]),
+], ids=["compose-path", "file-scheme", "sqlite", "databricks", "allowed", "old-mlflow", "axolotl"])
+def test_mlflow_file_store(project, files, expected):
+    assert project(files, select=["ENV010"]) == expected

@@ -29,6 +29,12 @@ NEPTUNE_PACKAGES = {"neptune", "neptune_scale", "neptune_client"}
 NEPTUNE_INTEGRATIONS = {"NeptuneLogger", "NeptuneCallback"}
 MLFLOW_START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
 REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions"}
+MLFLOW_SET_URI = {"mlflow.set_tracking_uri", "mlflow.tracking.set_tracking_uri"}
+MLFLOW_CLIENT = {"mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.client.MlflowClient"}
+# Calls that write to the tracking store (the fluent API, autologging, the client).
+MLFLOW_USES = {"start_run", "log_metric", "log_metrics", "log_param", "log_params", "log_artifact", "log_artifacts",
+               "autolog", "log_model", "set_experiment", "log_dict", "log_text", "log_figure", "log_table",
+               "MlflowClient"}
 MLFLOW_LOG_METRIC = {"mlflow.log_metric": 2, "mlflow.log_metrics": 1}  # positional index of `step`
 ARGUMENT_PARSERS = {"transformers.HfArgumentParser", "transformers.hf_argparser.HfArgumentParser",
                     "trl.TrlParser", "trl.scripts.utils.TrlParser"}
@@ -143,6 +149,7 @@ class _Extractor:
         self.explicit_steps: list[Location] = []
         self.implicit_steps: list[Location] = []
         self.parsed_files: list[str] = []
+        self.mlflow_used = False
         self.sweep_calls: list[tuple[ast.Call, Scope]] = []
         self.unknown_key_policy = "error"
 
@@ -224,6 +231,13 @@ class _Extractor:
                 elif self._is_environ(call.func.value, scope):
                     self._environ_method(call, call.func.attr, scope)
             return
+        if name.startswith("mlflow.") and name.rsplit(".", 1)[-1] in MLFLOW_USES and not self.mlflow_used:
+            self.mlflow_used = True
+            self.facts.append(TrackerUse(module.location(call), "mlflow", name))
+        if name in MLFLOW_SET_URI or (name in MLFLOW_CLIENT and argument(call, "tracking_uri", 0) is not None):
+            uri = argument(call, "uri", 0) if name in MLFLOW_SET_URI else argument(call, "tracking_uri", 0)
+            if uri is not None:  # the same setting as MLFLOW_TRACKING_URI, for this process
+                self.facts.append(EnvWrite(module.location(call), "MLFLOW_TRACKING_URI", module.value(uri, scope)))
         if name in WANDB_INIT:
             self._wandb_init(call, scope, chain)
         elif name.startswith(LIGHTNING_PREFIXES) and name.endswith(".WandbLogger"):
