@@ -179,7 +179,9 @@ def _structured(source: SourceText, path_kind: str, force_kind: str | None = Non
     if kind is None:
         return FileFacts(path, None, note="YAML/JSON of no kind preflight checks (by content)")
     if kind in _YAML_EXTRACTORS:
-        facts = _extractor(_YAML_EXTRACTORS[kind])(source, documents)
+        from preflight.sources import hosts
+
+        facts = _extractor(_YAML_EXTRACTORS[kind])(source, documents) + hosts.mentions(source)
     else:
         facts = _extractor(_DOCUMENT_EXTRACTORS[kind])(source, documents[0])
     return FileFacts(path, kind, facts, suppress.find(path, text, "yaml"))

@@ -147,6 +147,14 @@ class ArgumentParserUse:
 
 
 @dataclass(frozen=True, slots=True)
+class HostMention:
+    """A tracker host named in launcher configuration (an egress allow-list, NO_PROXY, a URL)."""
+
+    location: Location
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
 class AimRun:
     """`aim.Run()`, `AimCallback()`, `AimLogger()`: an Aim run and the repository it writes to."""
 

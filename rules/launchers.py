@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from preflight.findings import Finding, Location, Related, Severity
 from preflight.model import (
-    ComposeService, EnvDeclaration, EnvWrite, Launch, LoginCommand, SyncCommand, TrackerUse, TrainingConfig,
+    ComposeService, EnvDeclaration, EnvWrite, HostMention, Launch, LoginCommand, SyncCommand, TrackerUse, TrainingConfig,
     WandbLogin, WandbRun, WorkflowCall,
 )
 from preflight.project import Project
@@ -679,3 +679,36 @@ deepspeed --hostfile hostfile --num_nodes 2 train.py --deepspeed ds.json
                 "other nodes, whose ranks then run without the key or the W&B settings; add the WANDB_* lines to "
                 ".deepspeed_env",
             )
+
+
+class WandbHostChanged(Rule):
+    code = "ENV011"
+    name = "wandb-host-changed"
+    severity = Severity.INFO
+    summary = "Network configuration allows api.wandb.ai, but wandb 0.31+ talks to a new default host"
+    why = (
+        "wandb 0.31 changed its default server from `https://api.wandb.ai` to `https://api.forge.coreweave.com`. "
+        "A cluster whose egress policy, proxy bypass or firewall allow-list names only `api.wandb.ai` blocks the "
+        "new host: runs fail to connect (or hang behind the proxy) after an upgrade. Allow the new host too, or "
+        "pin the server with WANDB_BASE_URL=https://api.wandb.ai. The wandb version comes from "
+        "[tool.preflight.versions] or the project's pins."
+    )
+    examples = [
+        Bad("k8s/egress.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: train-egress\n"
+            "spec:\n  egress:\n    - toFQDNs:\n        - matchName: api.wandb.ai\n", expect="k8s/egress.yaml:8:22"),
+        Good("k8s/egress.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: train-egress\n"
+             "spec:\n  egress:\n    - toFQDNs:\n        - matchName: api.wandb.ai\n"
+             "        - matchName: api.forge.coreweave.com\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        wandb = project.version("wandb")
+        if not wandb.at_least("0.31") or any(True for _ in project.env_settings("WANDB_BASE_URL")):
+            return
+        mentions = list(project.facts(HostMention))
+        allows_new = {m.location.path for m in mentions if m.host == "api.forge.coreweave.com"}
+        for mention in mentions:
+            if mention.host == "api.wandb.ai" and mention.location.path not in allows_new:
+                yield self.finding(mention.location, f"only api.wandb.ai is named here, but {wandb.describe()} "
+                                   "connects to https://api.forge.coreweave.com by default: allow that host too, or "
+                                   "set WANDB_BASE_URL=https://api.wandb.ai")

@@ -469,3 +469,17 @@ def test_mlflow_store_in_container(project, files, expected):
 ], ids=["compose-path", "file-scheme", "sqlite", "databricks", "allowed", "old-mlflow", "axolotl"])
 def test_mlflow_file_store(project, files, expected):
     assert project(files, select=["ENV010"]) == expected
+
+
+PROXY = "services:\n  t:\n    image: x\n    environment:\n      NO_PROXY: localhost,api.wandb.ai\n{}"
+
+
+@pytest.mark.parametrize("extra, files, expected", [
+    ("", {}, ["docker-compose.yml:5:27: ENV011"]),
+    ("      WANDB_BASE_URL: https://api.wandb.ai\n", {}, []),
+    ("", {"requirements.txt": "wandb==0.30.0\n"}, []),
+    ("      # egress: api.forge.coreweave.com is not allowed yet\n", {}, ["docker-compose.yml:5:27: ENV011"]),
+    ("      HTTPS_PROXY_BYPASS: api.forge.coreweave.com\n", {}, []),
+], ids=["proxy-bypass", "base-url-pinned", "old-wandb", "comment-does-not-count", "new-host-allowed"])
+def test_wandb_host_changed(project, extra, files, expected):
+    assert project({"docker-compose.yml": PROXY.format(extra), **files}, select=["ENV011"]) == expected
