@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass
 
 from preflight.model import ArtifactLog
-from preflight.sources.pyscope import Module, Position, Scope, argument, position
+from preflight.sources.pyscope import Module, Position, Scope, child_nodes, argument, position
 
 FLUENT = {
     "mlflow.log_artifacts": True, "mlflow.log_artifact": False,
@@ -123,7 +123,7 @@ class _Analysis:
                 in_try = True
             if isinstance(current, ast.Call):
                 self._call(current, scope, in_try, events, uploads)
-            for child in reversed(list(ast.iter_child_nodes(current))):
+            for child in reversed(child_nodes(current)):
                 stack.append((child, in_try))
         return events, uploads
 

@@ -59,7 +59,7 @@ _SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _AST = ast.AST
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
+def child_nodes(node: ast.AST) -> list[ast.AST]:
     """ast.iter_child_nodes without the generator overhead (the walk is the extractor's hot loop)."""
     result = []
     for name in node._fields:
@@ -89,13 +89,14 @@ class Module:
         self.calls: list[tuple[ast.Call, Scope, tuple[str, ...]]] = []
         self.imports: list[ast.Import | ast.ImportFrom] = []
         self.assignments: list[tuple[ast.Assign, Scope]] = []
+        self.config_uses: list[tuple[ast.Attribute, ast.AST]] = []  # `<x>.config` and the node around it
         self._collect(tree, self.module_scope)
 
     # -- building -------------------------------------------------------------------------------
 
     def _collect(self, root: ast.AST, scope: Scope) -> None:
         stack: list[tuple[ast.AST, Scope, tuple[str, ...]]] = [
-            (child, scope, ()) for child in reversed(_children(root))]
+            (child, scope, ()) for child in reversed(child_nodes(root))]
         calls, pop, push = self.calls, stack.pop, stack.append
         while stack:
             node, current, chain = pop()
@@ -144,7 +145,9 @@ class Module:
                         self._bind_target(item.optional_vars, current, "with", item.context_expr, node)
             elif kind is ast.ExceptHandler and node.name:
                 current.bind(node.name, Binding(position(node), "other"))
-            for child in reversed(_children(node)):
+            for child in reversed(child_nodes(node)):
+                if type(child) is ast.Attribute and child.attr == "config":
+                    self.config_uses.append((child, node))
                 push((child, current, chain))
 
     def _bind_target(self, target: ast.AST, scope: Scope, kind: str, value: ast.expr | None, stmt: ast.AST) -> None:

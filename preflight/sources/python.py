@@ -295,13 +295,13 @@ class _Extractor:
 
     def _parents(self) -> dict[int, ast.AST]:
         if self._parent_map is None:
-            from preflight.sources.pyscope import _children
+            from preflight.sources.pyscope import child_nodes
 
             parents: dict[int, ast.AST] = {}
             stack = [self.module.tree]
             while stack:
                 node = stack.pop()
-                for child in _children(node):
+                for child in child_nodes(node):
                     parents[id(child)] = node
                     stack.append(child)
             self._parent_map = parents
@@ -380,25 +380,31 @@ class _Extractor:
         self.runs.append((run, chain))
 
     def _config_reads(self) -> ConfigReads:
-        """Keys read from wandb.config / run.config, argparse options, and whether the config escapes whole."""
+        """Keys read from wandb.config / run.config, argparse options, and whether the config escapes whole.
+        Reads what the module walk gathered (calls, `.config` attributes with their parents): no walk of its own."""
         module, keys, options, opaque = self.module, [], [], False
-        parents = self._parents()
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
-                for arg in node.args:
+        for call, _, _ in module.calls:
+            func = call.func
+            if not isinstance(func, ast.Attribute):
+                continue
+            if func.attr == "add_argument":
+                for arg in call.args:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("--"):
                         options.append(arg.value[2:].replace("-", "_"))
-            if not (isinstance(node, ast.Attribute) and node.attr == "config"):
-                continue
+            elif func.attr == "get" and isinstance(func.value, ast.Attribute) and func.value.attr == "config" \
+                    and call.args:  # wandb.config.get("key")
+                known, key = module.literal(call.args[0], module.module_scope)
+                if known and isinstance(key, str):
+                    keys.append(key)
+        for node, parent in module.config_uses:
             base = module.qualname(node.value) or ""
             is_run = isinstance(node.value, ast.Name) and module.constructor_of(node.value, module.module_scope) in (
                 "wandb.init", "wandb.sdk.init")
             if base != "wandb" and not is_run and not (isinstance(node.value, ast.Name) and node.value.id == "run"):
                 continue
-            parent = parents.get(id(node))
             if isinstance(parent, ast.Attribute) and parent.attr not in ("update", "setdefaults", "keys", "items"):
                 keys.append(parent.attr)
-            elif isinstance(parent, ast.Subscript):
+            elif isinstance(parent, ast.Subscript) and parent.value is node:
                 known, key = module.literal(parent.slice, module.module_scope)
                 if known and isinstance(key, str):
                     keys.append(key)
@@ -410,12 +416,6 @@ class _Extractor:
                 pass
             elif not isinstance(parent, ast.Attribute):
                 opaque = True  # the whole config is handed on
-        for node in ast.walk(module.tree):  # wandb.config.get("key")
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
-                    and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "config" and node.args:
-                known, key = module.literal(node.args[0], module.module_scope)
-                if known and isinstance(key, str):
-                    keys.append(key)
         return ConfigReads(tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(options)), opaque)
 
     def _config_updated(self) -> bool:
