@@ -1,15 +1,16 @@
 """Stage 2 for a whole scan: every file's facts, as cheaply as they can be had.
 
-Each file is read once. The pre-filter answers for most files without a parse; the cache answers
-for files seen before with the same bytes; the rest are extracted, in a process pool when there
-is enough work to pay for one.
+Files whose size, mtime and inode are as the cache recorded are not even read. Every other file goes
+through `_process`, once: read, pre-filter (most files of a large repository end there), look the
+content up in the cache, else extract. For a large scan that whole step runs in worker processes, so
+that reading and pre-filtering are shared too; only facts cross the process boundary.
 """
 
 from __future__ import annotations
 
 import os
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from preflight import cache as cache_module
@@ -18,20 +19,23 @@ from preflight.extract import extract, quick
 from preflight.findings import Location
 from preflight.model import FileFacts, ParseError
 
-POOL_MIN_BYTES = 4 << 20  # below this, starting worker processes costs more than it saves (measured)
+# Worker processes pay for themselves only on large scans (measured on the benchmark corpus: below
+# ~8 MB of files, or a few files, starting them costs more than it saves).
+POOL_MIN_BYTES = 8 << 20
 POOL_MIN_FILES = 8
+CHUNK_BYTES = 1 << 20  # work is handed out in chunks of about this many bytes, largest files first
 # A training script or config is never this large, and parsing one would cost seconds to minutes
 # (a 10 MB Python file: ~30 s and 2.4 GB for `ast` and the walk); YAML is parsed in C.
 MAX_BYTES = {"python": 2 << 20}
 MAX_BYTES_OTHER = 16 << 20
 
 
-def _extract_safely(item: tuple[str, bytes]) -> tuple[FileFacts, str | None]:
-    display, data = item
-    try:
-        return extract(display, data), None
-    except Exception:  # a bug in an extractor must not stop the scan
-        return FileFacts(display, None), f"analysing {display} failed:\n{traceback.format_exc()}"
+@dataclass(slots=True)
+class Outcome:
+    facts: FileFacts
+    cache_key: str | None = None  # the content key, when caching
+    cached: bool = False  # the facts came from the cache
+    error: str | None = None  # an extractor bug, reported as an internal error
 
 
 def _read(path: Path, display: str) -> bytes | FileFacts:
@@ -42,6 +46,41 @@ def _read(path: Path, display: str) -> bytes | FileFacts:
     except OSError as exc:
         error = ParseError(Location.start_of(display), f"cannot read the file: {exc.strerror or type(exc).__name__}")
         return FileFacts(display, classify.kind_by_path(display), [error])
+
+
+def _process(path: Path, display: str, cache: cache_module.FactsCache | None) -> Outcome:
+    data = _read(path, display)
+    if isinstance(data, FileFacts):
+        return Outcome(data)
+    cache_key = cache_module.key(display, data) if cache is not None else None
+    cheap = quick(display, data)
+    if cheap is not None:
+        return Outcome(cheap, cache_key)
+    limit = MAX_BYTES.get(classify.kind_by_path(display) or "", MAX_BYTES_OTHER)
+    if len(data) > limit:
+        message = (f"the file is too large to analyse ({len(data) / (1 << 20):.1f} MiB; the limit for this kind "
+                   f"is {limit >> 20} MiB)")
+        return Outcome(FileFacts(display, classify.kind_by_path(display),
+                                 [ParseError(Location.start_of(display), message)]))
+    if cache is not None:  # same bytes seen before (a fresh checkout: new mtimes, known content)
+        hit = cache.get_many([cache_key]).get(cache_key)
+        if hit is not None:
+            return Outcome(hit, cache_key, cached=True)
+    try:
+        return Outcome(extract(display, data), cache_key)
+    except Exception:  # a bug in an extractor must not stop the scan
+        return Outcome(FileFacts(display, None), None, error=f"analysing {display} failed:\n{traceback.format_exc()}")
+
+
+# In a worker process: its own read-only view of the cache, opened on first use.
+_WORKER_CACHE: dict[Path, cache_module.FactsCache] = {}
+
+
+def _process_chunk(chunk: list[tuple[Path, str]], cache_dir: Path | None) -> list[Outcome]:
+    cache = None
+    if cache_dir is not None:
+        cache = _WORKER_CACHE.get(cache_dir) or _WORKER_CACHE.setdefault(cache_dir, cache_module.FactsCache(cache_dir))
+    return [_process(path, display, cache) for path, display in chunk]
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:
@@ -57,7 +96,6 @@ def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None
     """Facts for (path, display path) pairs, in the same order."""
     results: list[FileFacts | None] = [None] * len(files)
     stats: dict[str, tuple[int, int, int]] = {}
-    known: dict[str, str] = {}
     if cache is not None:  # unchanged files (same size, mtime and inode) are not even read
         for path, display in files:
             stat = _stat(path)
@@ -69,58 +107,56 @@ def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None
             facts = hits.get(known.get(display, ""))
             if facts is not None:
                 results[index] = facts
-    pending: list[tuple[int, str, bytes, str | None]] = []
-    for index, (path, display) in enumerate(files):
-        if results[index] is not None:
-            continue
-        data = _read(path, display)
-        if isinstance(data, FileFacts):
-            results[index] = data
-            continue
-        cache_key = cache_module.key(display, data) if cache is not None else None
-        if cache_key is not None and display in stats:
-            cache.record_stat(display, stats[display], cache_key)
-        cheap = quick(display, data)
-        if cheap is not None:
-            results[index] = cheap
-            if cache_key is not None:
-                cache.put(cache_key, cheap)
-            continue
-        limit = MAX_BYTES.get(classify.kind_by_path(display) or "", MAX_BYTES_OTHER)
-        if len(data) > limit:
-            message = (f"the file is too large to analyse ({len(data) / (1 << 20):.1f} MiB; the limit for this kind "
-                       f"is {limit >> 20} MiB)")
-            results[index] = FileFacts(display, classify.kind_by_path(display),
-                                       [ParseError(Location.start_of(display), message)])
-            continue
-        pending.append((index, display, data, cache_key))
-    if cache is not None and pending:
-        hits = cache.get_many([k for *_, k in pending if k])
-        still = []
-        for item in pending:
-            if item[3] in hits:
-                results[item[0]] = hits[item[3]]
-            else:
-                still.append(item)
-        pending = still
-    for (index, display, data, cache_key), (facts, error) in zip(pending, _extract_all(pending, workers)):
-        results[index] = facts
-        if error:
-            internal_errors.append(error)
-        elif cache is not None and cache_key:
-            cache.put(cache_key, facts)
+    todo = [index for index in range(len(files)) if results[index] is None]
+    outcomes = _process_all([files[i] for i in todo], cache, workers, stats)
+    for index, outcome in zip(todo, outcomes):
+        display = files[index][1]
+        results[index] = outcome.facts
+        if outcome.error:
+            internal_errors.append(outcome.error)
+        elif cache is not None and outcome.cache_key is not None:
+            if display in stats:
+                cache.record_stat(display, stats[display], outcome.cache_key)
+            if not outcome.cached:
+                cache.put(outcome.cache_key, outcome.facts)
     return [r for r in results if r is not None]
 
 
-def _extract_all(pending, workers: int | None):
-    items = [(display, data) for _, display, data, _ in pending]
-    size = sum(len(data) for _, data in items)
-    if workers is None:
-        workers = int(os.environ.get("PREFLIGHT_WORKERS") or 0) or (os.cpu_count() or 1)
-    if workers < 2 or len(items) < POOL_MIN_FILES or size < POOL_MIN_BYTES:
-        return [_extract_safely(item) for item in items]
-    # largest files first, so that no worker is left with the biggest file at the end
-    order = sorted(range(len(items)), key=lambda i: -len(items[i][1]))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        done = dict(zip(order, pool.map(_extract_safely, [items[i] for i in order], chunksize=1)))
-    return [done[i] for i in range(len(items))]
+def _workers(workers: int | None) -> int:
+    return workers if workers is not None else int(os.environ.get("PREFLIGHT_WORKERS") or 0) or (os.cpu_count() or 1)
+
+
+def _process_all(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None, workers: int | None,
+                 stats: dict[str, tuple[int, int, int]]) -> list[Outcome]:
+    count = _workers(workers)
+    if count < 2 or len(files) < POOL_MIN_FILES:
+        return [_process(path, display, cache) for path, display in files]
+    sizes = [stats[display][0] if display in stats else _size(path) for path, display in files]
+    if sum(sizes) < POOL_MIN_BYTES:
+        return [_process(path, display, cache) for path, display in files]
+    chunks: list[list[int]] = [[]]
+    filled = 0
+    for index in sorted(range(len(files)), key=lambda i: -sizes[i]):  # largest first: no straggler at the end
+        if filled >= CHUNK_BYTES:
+            chunks.append([])
+            filled = 0
+        chunks[-1].append(index)
+        filled += sizes[index]
+    from concurrent.futures import ProcessPoolExecutor
+
+    cache_dir = cache.directory if cache is not None else None
+    outcomes: list[Outcome | None] = [None] * len(files)
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        batches = pool.map(_process_chunk, [[files[i] for i in chunk] for chunk in chunks],
+                           [cache_dir] * len(chunks))
+        for chunk, batch in zip(chunks, batches):
+            for index, outcome in zip(chunk, batch):
+                outcomes[index] = outcome
+    return outcomes  # type: ignore[return-value]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -152,6 +152,10 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
     for directory in directories:
         collected.update(dict.fromkeys(listing(directory)))
     reported: set[Path] | None = None
+    pins = [f for d in directories for f in _pin_files(project_root(d)) if f not in collected]
+    if pins:  # a scanned folder below the project root still runs with the root's requirements
+        reported = set(collected)
+        collected.update(dict.fromkeys(pins))
     if explicit_files or context_of:
         reported = set(collected)
         for file in explicit_files:
@@ -164,6 +168,22 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
         for root in dict.fromkeys(project_root(f) for f in [*explicit_files, *context_of]):
             collected.update(dict.fromkeys(f for f in listing(root) if f not in context_of))
     return Discovery(files=list(collected), reported=reported)
+
+
+def _pin_files(root: Path) -> list[Path]:
+    """The project root's requirement files (requirements*.txt, pyproject.toml, requirements/*.txt):
+    context for library versions when only a folder below the root is checked."""
+    found = []
+    for folder in (root, root / "requirements"):
+        try:
+            entries = sorted(folder.iterdir()) if folder.is_dir() else []
+        except OSError:
+            continue
+        for entry in entries:
+            if classify.kind_by_path(entry.relative_to(root).as_posix()) in (classify.REQUIREMENTS, classify.PYPROJECT) \
+                    and _safe(entry, root.resolve()):
+                found.append(entry)
+    return found
 
 
 def display_path(path: Path, cwd: Path) -> str:

@@ -115,6 +115,25 @@ def test_pool_equals_serial(corpus, monkeypatch):
     assert findings(engine.check(["."], workers=2)) == serial
 
 
+def test_pool_reads_the_cache_by_content(corpus, monkeypatch):
+    """In worker processes too, a file with new mtime but known bytes (a fresh checkout, a restored CI
+    cache) comes from the cache, not from a parse."""
+    import os
+
+    expected = findings(engine.check(["."], use_cache=True, workers=1))
+    for path in corpus.rglob("*"):
+        if path.is_file() and ".preflight_cache" not in path.parts:
+            os.utime(path, (1_000_000_000, 1_000_000_000))
+    monkeypatch.setattr(collect, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(collect, "POOL_MIN_FILES", 1)
+
+    def no_parse(display, data):
+        raise AssertionError(f"{display} was parsed again")
+
+    monkeypatch.setattr(collect, "extract", no_parse)  # inherited by the forked workers
+    assert findings(engine.check(["."], use_cache=True, workers=2)) == expected
+
+
 def test_prefilter_equals_full_path(corpus, monkeypatch):
     filtered = findings(engine.check(["."]))
     monkeypatch.setattr(extract, "mentions_tracking", lambda data: True)  # parse every Python file

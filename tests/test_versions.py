@@ -79,3 +79,18 @@ def test_field_history_from_generated_data():
     assert "max_seq_length" in trl.fields("SFTConfig", "0.19.1")
     assert "max_seq_length" not in trl.fields("SFTConfig", "0.20.0")
     assert trl.script_dataclasses("sft", "1.16.0")[:3] == ["ScriptArguments", "SFTConfig", "ModelConfig"]
+
+
+def test_a_subfolder_check_uses_the_root_pins(project):
+    from preflight import engine
+
+    files = {"requirements.txt": "transformers==4.50.3\n", "pyproject.toml": "[project]\nname = 'x'\n",
+             "src/train.py": "from transformers import TrainingArguments\n"
+                             "TrainingArguments(output_dir='o', evaluation_strategy='epoch', report_to='none')\n"}
+    assert project(files, select=["HF007"]) == []  # 4.50 still accepts it
+    result = engine.check(["src"], select=["HF007"], cwd=project.root)
+    assert result.findings == []
+    (project.root / "requirements.txt").write_text("transformers==4.57.1\n")
+    result = engine.check(["src"], select=["HF007"], cwd=project.root)
+    assert [f"{f.location.path}:{f.location.line}" for f in result.findings] == ["src/train.py:2"]
+    assert "pinned ==4.57.1 in requirements.txt:1" in result.findings[0].message
