@@ -92,15 +92,17 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
     if verbose:
         for path, why in result.skipped:
             click.echo(f"preflight: skipped {path}: {why}", err=True)
-    from preflight import baseline
-
     computed: dict = {}
 
     def prints() -> dict:  # fingerprints read the flagged lines: only formats that need them pay
+        from preflight import baseline
+
         if not computed:
             computed.update(baseline.fingerprints(result.findings + [f for f, _ in result.suppressed], result.sources))
         return computed
 
+    if write_baseline or baseline_path:
+        from preflight import baseline
     if write_baseline:
         count = baseline.write(Path(write_baseline), result.findings, prints())
         click.echo(f"preflight: wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}", err=True)

@@ -129,9 +129,9 @@ def extract(path: str, data: bytes, force_kind: str | None = None) -> FileFacts:
 
 def _extract(path: str, path_kind: str, data: bytes, force_kind: str | None = None) -> FileFacts:
     if path_kind == classify.PYTHON and not mentions_tracking(data):
-        from preflight.sources import python
+        from preflight.sources.pyimports import imports_only
 
-        return FileFacts(path, classify.PYTHON, python.imports_only(data.decode("utf-8", errors="replace")))
+        return FileFacts(path, classify.PYTHON, imports_only(data.decode("utf-8", errors="replace")))
     if path_kind == "json" and not _JSON_PREFILTER.search(data) and force_kind is None:
         return FileFacts(path, None, note="JSON without training arguments")
     try:

@@ -12,9 +12,9 @@ import difflib
 import functools
 import json
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
+from preflight.versions import release
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Library:
     def __init__(self, data: dict) -> None:
         self.name: str = data["library"]
         self.versions: list[str] = data["versions"]
-        self._parsed = [Version(v) for v in self.versions]
+        self._parsed = [release(v) for v in self.versions]
         self._index = {v: i for i, v in enumerate(self.versions)}
         self._snapshots: dict[str, int] = {}
         self._fields: dict[tuple[str, int], dict[str, Field]] = {}
@@ -50,12 +50,9 @@ class Library:
         return self._snapshots[version]
 
     def _snapshot(self, version: str) -> int:
-        try:
-            wanted = Version(version)
-        except InvalidVersion:
-            return len(self.versions) - 1
+        wanted = release(version)
         for index, examined in enumerate(self._parsed):
-            if (examined.major, examined.minor) == (wanted.major, wanted.minor):
+            if examined[:2] == wanted[:2]:
                 return index
         older = [i for i, examined in enumerate(self._parsed) if examined < wanted]
         return older[-1] if older else 0
@@ -111,7 +108,7 @@ class Library:
         if not dropped:
             return None
         parsed = self._parsed[max(dropped)]
-        return f"{parsed.major}.{parsed.minor}"
+        return f"{parsed[0]}.{parsed[1]}"
 
     def script_dataclasses(self, command: str, version: str) -> list[str] | None:
         index = self.snapshot(version)
@@ -128,7 +125,7 @@ class Library:
 
 @functools.cache
 def library(name: str) -> Library:
-    text = resources.files("preflight.data").joinpath(f"libraries/{name}.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "data" / "libraries" / f"{name}.json").read_text(encoding="utf-8")
     return Library(json.loads(text))
 
 

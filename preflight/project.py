@@ -155,7 +155,7 @@ class Project:
     def _imports(self, path: str) -> list[LocalImport]:
         file = self.file(path)
         if file is not None and file.imports_pending:  # pre-filtered: read its imports now, once
-            from preflight.sources.python import imports_only
+            from preflight.sources.pyimports import imports_only
 
             try:
                 text = (self.cwd / path).read_bytes().decode("utf-8", errors="replace")

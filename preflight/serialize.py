@@ -41,23 +41,19 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def _load(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_load(v) for v in value]
-    if isinstance(value, dict):
-        if "$t" in value:
-            return tuple(_load(v) for v in value["$t"])
-        if "$d" in value:
-            return {_load(k): _load(v) for k, v in value["$d"]}
-        cls = _TYPES.get(value.get("$"))
-        if cls is None:
-            raise CorruptEntry(f"unknown type {value.get('$')!r}")
-        kwargs = {k: _load(v) for k, v in value.items() if k != "$"}
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:
-            raise CorruptEntry(str(exc)) from None
-    return value
+def _hook(value: dict) -> Any:
+    """One JSON object back to what `_dump` made of it: a tuple, a dict, or a known fact type."""
+    if "$t" in value:
+        return tuple(value["$t"])
+    if "$d" in value:
+        return {key if not isinstance(key, list) else tuple(key): item for key, item in value["$d"]}
+    cls = _TYPES.get(value.pop("$", None))
+    if cls is None:
+        raise CorruptEntry("unknown type")
+    try:
+        return cls(**value)
+    except TypeError as exc:
+        raise CorruptEntry(str(exc)) from None
 
 
 def dumps(file: model.FileFacts) -> str:
@@ -68,10 +64,11 @@ def dumps(file: model.FileFacts) -> str:
 
 def loads(text: str) -> model.FileFacts:
     try:
-        raw = json.loads(text)
-        if isinstance(raw, list) and len(raw) == 5 and raw[0] == "empty":
-            return model.FileFacts(str(raw[1]), raw[2], imports_pending=bool(raw[3]), note=raw[4])
-        value = _load(raw)
+        if text.startswith('["empty"'):
+            raw = json.loads(text)
+            if isinstance(raw, list) and len(raw) == 5 and raw[0] == "empty":
+                return model.FileFacts(str(raw[1]), raw[2], imports_pending=bool(raw[3]), note=raw[4])
+        value = json.loads(text, object_hook=_hook)  # objects are rebuilt inside out, as the C parser meets them
     except (ValueError, RecursionError) as exc:
         raise CorruptEntry(str(exc)) from None
     if not isinstance(value, model.FileFacts):

@@ -7,10 +7,8 @@ that depends on a version names the version and where it came from, so a wrong a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
 from preflight.model import VersionPin
 
@@ -29,21 +27,22 @@ class Assumed:
     source: str  # "[tool.preflight.versions]", "pinned in requirements.txt:3", "the newest version preflight knows"
 
     @property
-    def parsed(self) -> Version:
-        try:
-            return Version(self.version)
-        except InvalidVersion:
-            return Version("0")
-
-    @property
     def major(self) -> int:
-        return self.parsed.major
+        return release(self.version)[0]
 
     def at_least(self, version: str) -> bool:
-        return self.parsed >= Version(version)
+        return release(self.version) >= release(version)
 
     def describe(self) -> str:
         return f"{self.library} {self.version} ({self.source})"
+
+
+def release(version: str) -> tuple[int, ...]:
+    """The release numbers of a version (`4.57.1` -> (4, 57, 1)), padded for comparison; enough for
+    the thresholds the rules compare against, without importing a version parser on every run."""
+    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", version)
+    numbers = tuple(int(part) for part in match.group(1).split(".")) if match else (0,)
+    return numbers + (0,) * (3 - len(numbers))
 
 
 def known_versions(library: str) -> list[str]:
@@ -69,6 +68,11 @@ def effective(library: str, configured: dict[str, str], pins: list[VersionPin]) 
 
 
 def _satisfying(specifier: str, known: list[str], *, exact_only: bool) -> str | None:
+    exact = re.fullmatch(r"===?\s*([0-9][\w.+!-]*)", specifier.strip())
+    if exact and "*" not in exact.group(1):
+        return exact.group(1)  # the common case, answered without a specifier parser
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # pins with a range are rare: load on use
+
     try:
         specifiers = SpecifierSet(specifier)
     except InvalidSpecifier:
@@ -76,13 +80,15 @@ def _satisfying(specifier: str, known: list[str], *, exact_only: bool) -> str | 
     exact = [s.version for s in specifiers if s.operator in ("==", "===") and "*" not in s.version]
     if exact_only:
         return exact[0] if exact else None
-    candidates = [v for v in known if Version(v) in specifiers]
+    candidates = [v for v in known if _admits(specifiers, v)]
     candidates += [s.version.rstrip(".*") for s in specifiers if s.operator in (">=", "~=", "==")]
     admitted = [v for v in candidates if _admits(specifiers, v)]
-    return max(admitted, key=Version) if admitted else None
+    return max(admitted, key=release) if admitted else None
 
 
-def _admits(specifiers: SpecifierSet, version: str) -> bool:
+def _admits(specifiers, version: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(version) in specifiers
     except InvalidVersion:
