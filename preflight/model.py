@@ -313,6 +313,7 @@ class EntryPoint:
     command: str  # the command as written, for messages
     config: str | None = None  # a config file argument, as written
     args: tuple[tuple[str, str | None], ...] = ()  # `--flag value` pairs after the target
+    arg_locations: tuple[Location | None, ...] = ()  # where each flag of `args` is written, when known
     launcher: str | None = None  # "accelerate", "torchrun", "deepspeed" when one wraps the target
     launcher_args: tuple[tuple[str, str | None], ...] = ()  # the wrapping launcher's own options
 

@@ -118,8 +118,11 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
             return None  # the script builds its arguments itself (or is not a trainer)
     if entry.kind != "trl" and parser is None and config is None:
         return None
-    flags = {key: command_line_value(value, launch.location) for key, value in entry.args
-             if key not in _NOT_ARGUMENTS}
+    flags = {}
+    for index, (key, value) in enumerate(entry.args):
+        if key not in _NOT_ARGUMENTS:
+            at = entry.arg_locations[index] if index < len(entry.arg_locations) else None
+            flags[key] = command_line_value(value, launch.location, at)
     if config is None and not flags:
         return None
     args = dict(config.args) if config else {}
@@ -139,10 +142,11 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
     return _with_parser(run, parser)
 
 
-def command_line_value(raw: str | None, location: Location) -> Value:
-    """`--key value` as HfArgumentParser would type it: numbers, booleans, and a bare flag as True."""
+def command_line_value(raw: str | None, location: Location, flag_at: Location | None = None) -> Value:
+    """`--key value` as HfArgumentParser would type it: numbers, booleans, and a bare flag as True.
+    Findings point at the flag when its position is known, else at the command."""
     if raw is None:
-        return Value(location=location, text="", known=True, literal=True)
+        return Value(location=location, text="", known=True, literal=True, key_location=flag_at)
     literal: object = raw
     lowered = raw.lower()
     if lowered == "true":
@@ -156,4 +160,4 @@ def command_line_value(raw: str | None, location: Location) -> Value:
                 break
             except ValueError:
                 continue
-    return Value(location=location, text=raw, known="$" not in raw, literal=literal)
+    return Value(location=location, text=raw, known="$" not in raw, literal=literal, key_location=flag_at)

@@ -137,9 +137,11 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
             base, framework, complete = dict(config.args), project.framework_of(config), config.complete
         if launch.entry.kind == "trl":
             framework = "trl"
-        for key, raw in launch.entry.args:
+        entry = launch.entry
+        for index, (key, raw) in enumerate(entry.args):
             if key in CADENCE_KEYS:
-                base[key] = command_line_value(raw, launch.location)
+                at = entry.arg_locations[index] if index < len(entry.arg_locations) else None
+                base[key] = command_line_value(raw, launch.location, at)
         if framework == "unknown" and resolved.script:
             parsers = project.facts_in(resolved.script, ArgumentParserUse)
             framework = parsers[0].framework if parsers else "unknown"

@@ -29,7 +29,7 @@ def pins(transformers: str = "", trl: str = "") -> dict[str, str]:
     ({"train.py": PARSER_SCRIPT, "args.yaml": "output_dir: o\nwarmup_ratio: 0.1\nper_device_train_batch_size: 2\n"},
      ["args.yaml:2:1: HF007"]),
     ({"train.py": PARSER_SCRIPT.replace("parse_yaml_file('args.yaml')", "parse_args_into_dataclasses()"),
-      "run.sh": "python train.py --output_dir o --evaluation_strategy steps\n"}, ["run.sh:1:1: HF007"]),
+      "run.sh": "python train.py --output_dir o --evaluation_strategy steps\n"}, ["run.sh:1:32: HF007"]),
 ], ids=["python", "still-there-in-4.50", "logging-dir-5.14", "logging-dir-5.15", "user-dataclass-field",
         "yaml-through-parser", "command-line"])
 def test_removed_training_argument(project, files, expected):
@@ -347,3 +347,13 @@ def test_allow_extra_keys_accepts_anything_but_removed_keys_still_do_nothing(pro
     assert project(files, select=["TRL001", "HF007"]) == ["args.yaml:3:1: HF007"]
     message = engine.check(["."], select=["HF007"], cwd=project.root).findings[0].message
     assert "ignores it (allow_extra_keys=True)" in message
+
+
+def test_command_line_findings_point_at_the_flag_across_continuations(project):
+    files = {"train.py": PARSER_SCRIPT.replace("parse_yaml_file('args.yaml')", "parse_args_into_dataclasses()"),
+             "run.sh": "#!/bin/bash\naccelerate launch --num_processes 8 \\\n    train.py \\\n    --output_dir out \\\n"
+                       "    --eval-steps 200 \\\n    --report_to none\n"}
+    assert project(files, select=["HF002"]) == ["run.sh:5:5: HF002"]
+    result = engine.check(["."], select=["HF002"], cwd=project.root)
+    location = result.findings[0].location
+    assert (location.end_line, location.end_column) == (5, 17)  # `--eval-steps`

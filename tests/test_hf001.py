@@ -138,4 +138,4 @@ def test_command_line_flags(project):
         ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    steps:\n      - run: >-\n          python train.py "
                                    "--eval_strategy steps --eval_steps 250 --logging_steps 100\n",
     }
-    assert project(files, select=["HF001"]) == [".github/workflows/t.yml:6:11: HF001"]
+    assert project(files, select=["HF001"]) == [".github/workflows/t.yml:6:49: HF001"]

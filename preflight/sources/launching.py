@@ -149,6 +149,27 @@ def _assignment_location(command: shell.SimpleCommand, locate, script: str, name
     return Location(start.path, start.line, start.column, start.line, start.column + len(match.group(0)))
 
 
+def _flag_locations(command: shell.SimpleCommand, found, locate) -> tuple[Location | None, ...]:
+    """Where each `--flag` of the entry point's arguments is written (after its target), for findings
+    that point at the flag rather than at the whole command."""
+    words, offsets = command.argv, command.word_offsets
+    if not offsets or not found.args:
+        return ()
+    cursor = next((i for i, w in enumerate(words) if w == found.target or w.endswith("/" + found.target)), 0)
+    located: list[Location | None] = []
+    for key, _ in found.args:
+        index = next((i for i in range(cursor, len(words)) if words[i].startswith("-")
+                      and words[i].lstrip("-").partition("=")[0].replace("-", "_") == key), None)
+        if index is None or offsets[index] is None:
+            located.append(None)
+            continue
+        cursor = index + 1
+        start = locate(dataclasses.replace(command, offset=offsets[index]))
+        width = len(words[index].partition("=")[0])
+        located.append(Location(start.path, start.line, start.column, start.line, start.column + width))
+    return tuple(located)
+
+
 def _crossing(pairs, outer: dict[str, EnvBinding], location: Location, origin: str,
               inherited: bool) -> list[EnvBinding]:
     """Env passed across a container boundary: `-e NAME` takes the caller's value, if it has one
@@ -216,6 +237,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         command=" ".join(command.argv)[:160] if command.argv else command.text,
         config=found.config,
         args=tuple(found.args),
+        arg_locations=_flag_locations(command, found, locate),
         launcher=found.launcher,
         launcher_args=tuple(found.launcher_args),
     )

@@ -28,6 +28,7 @@ class SimpleCommand:
     text: str = ""  # the logical line it comes from, for messages
     in_loop: bool = False  # inside a `for`/`while`/`until` body: it may run several times
     env_offsets: dict[str, int] = field(default_factory=dict)  # where each `VAR=x` prefix is written
+    word_offsets: list[int | None] = field(default_factory=list)  # where each word of argv is written
 
 
 def _logical_lines(script: str) -> list[tuple[int, str]]:
@@ -52,7 +53,9 @@ def _logical_lines(script: str) -> list[tuple[int, str]]:
             pending_start = line_offset
         stripped = line.rstrip()
         if stripped.endswith("\\") and not stripped.endswith("\\\\"):
-            pending.append(stripped[:-1] + " ")
+            # the backslash, any trailing blanks and the newline become blanks: offsets in the joined
+            # line stay offsets in the script
+            pending.append(stripped[:-1] + " " * (len(line) - len(stripped) + 2))
             continue
         pending.append(line)
         text = "".join(pending)
@@ -152,8 +155,15 @@ def _simple_command(words: list[str], redirects, text: str, line_offset: int, se
     if found < 0:
         found = text.find(first.split("/")[-1], search_from)
     offset = line_offset + (found if found >= 0 else len(text) - len(text.lstrip()))
+    word_offsets: list[int | None] = []
+    cursor = found if found >= 0 else search_from
+    for word in words:  # words written without quotes are found as they are; others get no offset
+        position = text.find(word, cursor) if word else -1
+        word_offsets.append(line_offset + position if position >= 0 else None)
+        if position >= 0:
+            cursor = position + len(word)
     return SimpleCommand(argv=words, offset=offset, env=env, redirects=list(redirects), text=text.strip(),
-                         env_offsets=env_offsets)
+                         env_offsets=env_offsets, word_offsets=word_offsets)
 
 
 def assignments(command: SimpleCommand) -> dict[str, str]:
