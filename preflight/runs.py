@@ -30,6 +30,12 @@ class Arguments:
     via: str = ""  # the parser or command that reads them, for messages
     path: str | None = None  # the argument file, when there is one
     from_command_line: frozenset[str] = field(default_factory=frozenset)  # keys given as --flags
+    converted: bool = False  # values pass through argparse (a `trl` command's config): "100" becomes 100
+
+    def typed(self, key: str) -> bool:
+        """Is this key's value converted to the field's type before the dataclass sees it? Command-line
+        flags and `trl` configs are (argparse); HfArgumentParser.parse_yaml_file and constructors are not."""
+        return self.converted or key in self.from_command_line
 
     def get(self, key: str) -> Value | None:
         return self.args.get(key)
@@ -138,7 +144,8 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
         version = project.version("trl").version
         classes = library("trl").script_dataclasses(entry.target.replace("-", "_"), version)
         return Arguments(args, "trl", location, origin, complete, tuple(classes or ()), frozenset(),
-                         classes is not None, "dropped", f"`trl {entry.target}`", run.path, run.from_command_line)
+                         classes is not None, "dropped", f"`trl {entry.target}`", run.path, run.from_command_line,
+                         converted=True)
     return _with_parser(run, parser)
 
 

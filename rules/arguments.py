@@ -106,9 +106,42 @@ def applies(run: Arguments) -> bool:
     return True
 
 
+# Compared with numbers in __post_init__ (when their strategy is "steps"): a string raises TypeError there.
+_COMPARED = {"logging_steps": "logging_strategy", "eval_steps": "eval_strategy", "save_steps": "save_strategy",
+             "warmup_steps": None}
+
+
+def _strings_for_numbers(e: Effective) -> list[Problem]:
+    """A number written as a string in an argument file (`learning_rate: 1e-5` is a string in YAML, which
+    wants `1.0e-5`; `eval_steps: "100"`). HfArgumentParser hands file values to the dataclass unconverted."""
+    problems = []
+    for key, value in e.run.args.items():
+        field = e.fields.get(key)
+        if field is None or not value.known or not isinstance(value.literal, str) or e.run.typed(key):
+            continue
+        annotation = field.type.replace("Optional", "").replace("None", "")
+        if "str" in annotation or not ("float" in annotation or "int" in annotation):
+            continue
+        hint = " (YAML reads 1e-5 as a string: write 1.0e-5)" if "e" in value.literal.lower() else ""
+        if key in _COMPARED:
+            strategy = _COMPARED[key]
+            compared = strategy is None or e.get(strategy) == "steps"
+            if key == "logging_steps" and e.get("eval_strategy") == "steps" and e.get("eval_steps") in (None, 0):
+                compared = True  # the eval cadence falls back to it: `if self.logging_steps > 0`
+            if not compared or (key == "warmup_steps" and not e.v5):
+                continue  # not compared (an unused cadence), or reported by the 4.x warmup check
+            outcome = "TrainingArguments compares it with a number and raises TypeError at start-up"
+        else:
+            outcome = "TrainingArguments keeps the string and training fails with TypeError when it is used"
+        problems.append(Problem("HF010", (key,), f"{key} is the string {value.literal!r}, not a number: {outcome}"
+                                f"{hint}"))
+        e.values[key] = _UNKNOWN
+    return problems
+
+
 def simulate(e: Effective) -> list[Problem]:
     """The errors `TrainingArguments(**args)` raises, in the library's order (each independent one)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _strings_for_numbers(e)
     strategies: dict[str, object] = {}
     for key, enum in ENUM_KEYS.items():
         if key == "evaluation_strategy" and key not in e.fields:

@@ -357,3 +357,20 @@ def test_command_line_findings_point_at_the_flag_across_continuations(project):
     result = engine.check(["."], select=["HF002"], cwd=project.root)
     location = result.findings[0].location
     assert (location.end_line, location.end_column) == (5, 17)  # `--eval-steps`
+
+
+@pytest.mark.parametrize("yaml, expected", [
+    ("learning_rate: 1e-5\n", ["args.yaml:2:1: HF010"]),
+    ("learning_rate: 1.0e-5\n", []),
+    ("eval_strategy: steps\neval_steps: '100'\n", ["args.yaml:3:1: HF010"]),
+    ("eval_steps: '100'\n", []),  # evaluation is off: the string is never compared
+    ("run_name: '100'\n", []),
+], ids=["yaml-exponent", "yaml-float", "quoted-steps", "unused-steps", "string-field"])
+def test_numbers_written_as_strings(project, yaml, expected):
+    files = {"train.py": PARSER_SCRIPT, "args.yaml": "output_dir: o\n" + yaml}
+    assert project(files, select=["HF010"]) == expected
+
+
+def test_numbers_written_as_strings_are_fine_for_trl_commands(project):
+    files = {"sft.yaml": "model_name_or_path: m\nlearning_rate: 2e-5\n", "run.sh": "trl sft --config sft.yaml\n"}
+    assert project(files, select=["HF010"]) == []
