@@ -15,7 +15,7 @@ from preflight.model import VersionPin
 # The newest release of each library the rules were checked against (research/evidence.md §0);
 # for the libraries with generated field data, the data's newest release is used instead.
 NEWEST_KNOWN = {"wandb": "0.31.0", "mlflow": "3.17.2", "neptune": "1.14.0", "aim": "3.29.1"}
-WITH_FIELD_DATA = ("transformers", "trl", "axolotl")
+WITH_FIELD_DATA = ("transformers", "trl", "axolotl", "accelerate")
 # Distributions that install the same library.
 ALIASES = {"mlflow-skinny": "mlflow", "neptune-client": "neptune"}
 

@@ -29,6 +29,11 @@ def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
                 keys |= set(transformers.fields("TrainingArguments", hf_version))
         else:
             return None  # a class the data does not describe at this version
+    if run.unknown_keys == "dropped" and run.via.startswith("`trl "):
+        # `trl <command>` hands config keys its dataclasses lack to `accelerate launch` (num_processes,
+        # mixed_precision, ...), and resolves its own `accelerate_config`
+        keys |= set(library("accelerate").fields("launch", project.version("accelerate").version))
+        keys.add("accelerate_config")
     return keys
 
 
@@ -38,11 +43,13 @@ class UnknownTrlKey(Rule):
     severity = Severity.ERROR
     summary = "A key that no dataclass of the parser (or the config class) accepts"
     why = (
-        "`trl sft --config cfg.yaml` re-parses the file with `fail_with_unknown_args=False`: a key that none of "
-        "the script's dataclasses has (`max_seq_length` since TRL 0.20, a typo such as `eval_step`) is dropped "
-        "without a word and the run trains with the default. `HfArgumentParser` and a config class's constructor "
-        "reject the same key at start-up instead. The key sets of every TRL and transformers release come from "
-        "the released wheels; keys that transformers removed are HF007."
+        "`trl sft --config cfg.yaml` gives the training script only the keys its dataclasses have: a key that "
+        "none of them has (`max_seq_length` since TRL 0.20, a typo such as `eval_step`) is handed to "
+        "`accelerate launch` instead and re-parsed away by the script (`fail_with_unknown_args=False`), so the run "
+        "trains with the default without a word. `accelerate launch` options (`num_processes`, ...) are legitimate "
+        "there. `HfArgumentParser` and a config class's constructor reject an unknown key at start-up instead. The "
+        "key sets of every TRL, transformers and accelerate release come from the released wheels; keys that "
+        "transformers removed are HF007."
     )
     examples = [
         Bad("sft.yaml", "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\n"
@@ -80,7 +87,10 @@ class UnknownTrlKey(Rule):
         removed = next((trl.removed_before(c, key, assumed.version) for c in run.classes
                         if trl.removed_before(c, key, assumed.version)), None)
         history = f" (removed in TRL {removed})" if removed else ""
-        if run.unknown_keys == "dropped":
+        if run.unknown_keys == "dropped" and run.via.startswith("`trl "):
+            outcome = (f"the training script never receives it ({run.via} hands keys its dataclasses lack to "
+                       "`accelerate launch`) and the default applies")
+        elif run.unknown_keys == "dropped":
             outcome = f"{run.via} drops it silently and the default applies"
         elif run.origin.endswith("(...)"):
             outcome = f"{run.origin[:-5]}() raises TypeError at start-up"

@@ -228,7 +228,7 @@ def test_unknown_trl_key_message_suggests(project):
     project({"sft.yaml": "model_name_or_path: m\nper_device_train_batch_size: 2\nlerning_rate: 1e-5\n",
              "run.sh": "trl sft --config sft.yaml\n"})
     result = engine.check(["."], select=["TRL001"], cwd=project.root)
-    assert "`trl sft` drops it silently" in result.findings[0].message
+    assert "the training script never receives it" in result.findings[0].message
     assert result.findings[0].message.endswith("(did you mean `learning_rate`?)")
 
 
@@ -374,3 +374,10 @@ def test_numbers_written_as_strings(project, yaml, expected):
 def test_numbers_written_as_strings_are_fine_for_trl_commands(project):
     files = {"sft.yaml": "model_name_or_path: m\nlearning_rate: 2e-5\n", "run.sh": "trl sft --config sft.yaml\n"}
     assert project(files, select=["HF010"]) == []
+
+
+def test_trl_config_may_carry_accelerate_launch_options(project):
+    files = {"sft.yaml": "model_name_or_path: m\nnum_processes: 8\nmixed_precision: bf16\n"
+                         "accelerate_config: zero2\nper_device_train_batch_size: 2\n",
+             "run.sh": "trl sft --config sft.yaml\n"}
+    assert project(files, select=["TRL001"]) == []

@@ -32,7 +32,8 @@ CACHE = Path.home() / ".cache" / "preflight-library-data"
 
 # The oldest minor release examined per library. Axolotl published wheels with its sources only from
 # 0.17 on (older releases are sdists, whose metadata pip can only get by running setup.py).
-OLDEST = {"transformers": Version("4.36"), "trl": Version("0.12"), "axolotl": Version("0.17")}
+OLDEST = {"transformers": Version("4.36"), "trl": Version("0.12"), "axolotl": Version("0.17"),
+          "accelerate": Version("1.0")}
 ENUM_BASES = {"ExplicitEnum", "Enum", "str", "StrEnum"}
 
 
@@ -290,12 +291,27 @@ def plugin_args(package: Package) -> dict[str, dict]:
     return plugins
 
 
-READERS = {"transformers": read_transformers, "trl": read_trl, "axolotl": read_axolotl}
+def read_accelerate(package: Package) -> dict:
+    """The options of `accelerate launch`: `trl <command> --config` forwards config keys that no dataclass
+    of the script has to it, so they are not unknown keys there."""
+    options: dict[str, dict] = {}
+    for module, tree in package.modules.items():
+        if module.endswith("commands/launch.py"):
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+                    for arg in node.args:
+                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("--"):
+                            options[arg.value[2:].replace("-", "_")] = {}
+    return {"classes": {"launch": {"fields": dict(sorted(options.items()))}}}
+
+
+READERS = {"transformers": read_transformers, "trl": read_trl, "axolotl": read_axolotl, "accelerate": read_accelerate}
 # The modules each reader needs (transformers has thousands of model files that define no arguments).
 MODULES = {
     "transformers": re.compile(r"^transformers/(training_args\w*|trainer_utils|debug_utils|"
                                r"integrations/integration_utils)\.py$"),
     "trl": re.compile(r"^trl/(trainer|scripts|commands|cli)/|^trl/\w+\.py$"),
+    "accelerate": re.compile(r"^accelerate/commands/launch\.py$"),
     "axolotl": re.compile(r"^axolotl/utils/(schemas|config)/|^axolotl/utils/\w+\.py$|^axolotl/integrations/\w+/args\.py$"),
 }
 

@@ -18,10 +18,10 @@ from preflight.model import Fact, ParseError, VersionPin
 from preflight.sources.text import SourceText
 
 TRACKED = frozenset({
-    "transformers", "trl", "axolotl", "wandb", "mlflow", "mlflow-skinny", "neptune", "neptune-client",
+    "transformers", "trl", "axolotl", "accelerate", "wandb", "mlflow", "mlflow-skinny", "neptune", "neptune-client",
     "neptune-scale", "aim",
 })
-_NAME_HINT = re.compile(r"transformers|trl|axolotl|wandb|mlflow|neptune|aim", re.IGNORECASE)
+_NAME_HINT = re.compile(r"transformers|trl|axolotl|accelerate|wandb|mlflow|neptune|aim", re.IGNORECASE)
 _PIP_INSTALL = re.compile(r"\b(?:pip3?|uv\s+pip|python3?\s+-m\s+pip)\s+install\b")
 
 
