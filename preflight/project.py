@@ -411,6 +411,11 @@ class Project:
         except (OSError, ValueError, RuntimeError):
             return None
 
+    def read_text(self, path: str) -> str | None:
+        """A scanned file's text, for the rare question its facts do not answer (None if unreadable)."""
+        data = self._read_inside(path, 16 << 20)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
     def env_file(self, path: str) -> dict[str, str] | None:
         """The variables an env file sets (`.env`, `--env-file`, `.deepspeed_env`), or None when it
         cannot be read here: often it is created at deploy time and not committed."""

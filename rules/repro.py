@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Severity
@@ -56,7 +57,7 @@ class UnseededTraining(Rule):
         "None, with seeding only `if args.seed is not None`, leaves every run launched without it unseeded. "
         "Scripts built on the HF Trainer (TRL, Axolotl) are seeded by TrainingArguments.seed and never reported; "
         "only scripts that run their own training steps (`loss.backward()`, `optimizer.step()`) and log to a "
-        "tracker are checked."
+        "tracker are checked, and a script that imports a project module with a seeding call is trusted to use it."
     )
     examples = [
         Bad("train.py", "import torch\nimport wandb\n\nrun = wandb.init(project='p', name='r', config={'lr': 1e-3})\n"
@@ -73,6 +74,8 @@ class UnseededTraining(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for loop in project.facts(TrainingLoop):
+            if loop.seeding == "never" and self._seeds_elsewhere(project, loop.location.path):
+                continue  # a module of the project it imports may seed (`setup(args)`): no guess
             if loop.seeding == "never":
                 yield self.finding(loop.location, "this script trains and logs runs but never seeds its random "
                                    "generators: no run can be reproduced; seed once at start-up (e.g. "
@@ -81,3 +84,14 @@ class UnseededTraining(Rule):
                 yield self.finding(loop.seed_option, "--seed defaults to None and the script seeds only when it is "
                                    "given: every run launched without it is unseeded; give --seed a default "
                                    "(e.g. default=42)")
+
+    @staticmethod
+    def _seeds_elsewhere(project: Project, path: str) -> bool:
+        for module in project.imported_files(path):
+            text = project.read_text(module) or ""
+            if _SEED_CALL.search(text):
+                return True
+        return False
+
+
+_SEED_CALL = re.compile(r"\w*seed\w*\s*\(", re.IGNORECASE)

@@ -483,3 +483,11 @@ PROXY = "services:\n  t:\n    image: x\n    environment:\n      NO_PROXY: localh
 ], ids=["proxy-bypass", "base-url-pinned", "old-wandb", "comment-does-not-count", "new-host-allowed"])
 def test_wandb_host_changed(project, extra, files, expected):
     assert project({"docker-compose.yml": PROXY.format(extra), **files}, select=["ENV011"]) == expected
+
+
+def test_unseeded_training_trusts_a_project_module_that_seeds(project):
+    files = {"train.py": LOOP.format(setup="from common import setup\nsetup()"),
+             "common.py": "import random\n\ndef setup():\n    random.seed(0)\n"}
+    assert project(files, select=["REP001"]) == []
+    files["common.py"] = "def setup():\n    print('hello')\n"
+    assert project(files, select=["REP001"]) == ["train.py:8:5: REP001"]
