@@ -118,10 +118,6 @@ class Library:
                 chosen = entry["dataclasses"]
         return chosen
 
-    @property
-    def commands(self) -> list[str]:
-        return sorted(self._scripts)
-
 
 @functools.cache
 def library(name: str) -> Library:
