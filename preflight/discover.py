@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import posixpath
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -47,7 +48,8 @@ def git_root(directory: Path) -> Path | None:
     return Path(out.stdout.strip()).resolve() if out.returncode == 0 and out.stdout.strip() else None
 
 
-def _git_files(directory: Path) -> list[Path] | None:
+def _git_names(directory: Path) -> list[str] | None:
+    """Tracked and untracked-but-not-ignored files below `directory`, relative to it (git's view)."""
     try:
         out = subprocess.run(
             ["git", "-C", str(directory), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
@@ -58,7 +60,7 @@ def _git_files(directory: Path) -> list[Path] | None:
     if out.returncode != 0:
         return None
     names = out.stdout.decode("utf-8", errors="surrogateescape").split("\0")
-    return [directory / name for name in dict.fromkeys(names) if name]
+    return [name for name in dict.fromkeys(names) if name]
 
 
 def _git_ignored(directory: Path) -> bool:
@@ -87,12 +89,12 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _safe(path: Path, boundary: Path) -> bool:
+def _safe(path: Path | str, boundary: Path) -> bool:
     """A regular file (or a link to one) that stays inside the scanned tree."""
     try:
         mode = os.lstat(path).st_mode
         if stat.S_ISLNK(mode):
-            target = path.resolve(strict=True)
+            target = Path(path).resolve(strict=True)
             return target.is_file() and _inside(target, boundary)
         return stat.S_ISREG(mode)
     except (OSError, RuntimeError):  # broken links, link loops, permission problems
@@ -128,9 +130,9 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
     base_text = base.as_posix().rstrip("/") + "/"
 
     def excluded(file: Path) -> bool:
-        if not patterns:
-            return False
-        absolute = file.absolute().as_posix()
+        return bool(patterns) and excluded_text(file.absolute().as_posix())
+
+    def excluded_text(absolute: str) -> bool:
         # outside the configuration's folder only unanchored patterns can match the full path
         relative = absolute[len(base_text):] if absolute.startswith(base_text) else absolute.lstrip("/")
         prefix = patterns.matching_prefix(relative)
@@ -142,11 +144,21 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
     def listing(directory: Path) -> list[Path]:
         top = git_root(directory)
         tracked = top is not None and (top == directory.resolve() or not _git_ignored(directory))
-        files = _git_files(directory) if tracked else None
-        if files is None:
-            files = _walk(directory, excluded)
+        names = _git_names(directory) if tracked else None
         boundary = directory.resolve()
-        return [f for f in files if classify.kind_by_path(f.name) is not None and not excluded(f) and _safe(f, boundary)]
+        if names is None:
+            return [f for f in _walk(directory, excluded)
+                    if classify.kind_by_path(f.name) is not None and not excluded(f) and _safe(f, boundary)]
+        prefix = directory.as_posix().rstrip("/") + "/"
+        kept = []
+        for name in names:  # strings until a file is kept: thousands of paths, most of them kept
+            if classify.kind_by_path(posixpath.basename(name)) is None:
+                continue
+            absolute = prefix + name
+            if (patterns and excluded_text(absolute)) or not _safe(absolute, boundary):
+                continue
+            kept.append(Path(absolute))
+        return kept
 
     collected: dict[Path, None] = {}
     for directory in directories:

@@ -8,7 +8,22 @@ immutable, JSON-friendly dataclasses so they can be cached per file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields as _fields
+
+
+class _Record:
+    """Facts are immutable values: nothing assigns to one after it is built (`dataclasses.replace`
+    makes a new one). They are not declared frozen because a frozen slotted dataclass costs twice
+    the generated methods, and creating ~50 fact classes was the largest single cost of start-up;
+    one shared __repr__ saves another method per class."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in _fields(self))})"
+
+
+_record = dataclass(slots=True, unsafe_hash=True, repr=False)
 from typing import Any, Literal
 
 from preflight.findings import Location
@@ -16,8 +31,8 @@ from preflight.findings import Location
 Framework = Literal["hf", "trl", "axolotl", "unknown"]
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+@_record
+class Value(_Record):
     """One configuration value as written: where it is and, when statically known, what it is."""
 
     location: Location
@@ -45,14 +60,14 @@ class Value:
         return [i.strip().lower() for part in items for i in part.split(",") if i.strip()]
 
 
-@dataclass(frozen=True, slots=True)
-class ParseError:
+@_record
+class ParseError(_Record):
     location: Location
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class TrainingConfig:
+@_record
+class TrainingConfig(_Record):
     """The training arguments of one run (HF TrainingArguments, a TRL config, an Axolotl config)."""
 
     location: Location
@@ -74,8 +89,8 @@ class TrainingConfig:
         return integration in items
 
 
-@dataclass(frozen=True, slots=True)
-class WandbRun:
+@_record
+class WandbRun(_Record):
     """A W&B run start in any form: wandb.init, WandbLogger, init_trackers, report_to, Axolotl, Hydra."""
 
     location: Location
@@ -96,8 +111,8 @@ class WandbRun:
         return bool(self.mode and self.mode.is_str("disabled", "offline", "dryrun"))
 
 
-@dataclass(frozen=True, slots=True)
-class TrackerUse:
+@_record
+class TrackerUse(_Record):
     """A use of a tracker that needs its credentials but is not a run start (e.g. `weave.init`)."""
 
     location: Location
@@ -105,8 +120,8 @@ class TrackerUse:
     api: str
 
 
-@dataclass(frozen=True, slots=True)
-class EnvWrite:
+@_record
+class EnvWrite(_Record):
     """An environment variable the file itself sets for the process (os.environ, a TRL `env:` block)."""
 
     location: Location
@@ -114,8 +129,8 @@ class EnvWrite:
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
-class WandbLogin:
+@_record
+class WandbLogin(_Record):
     """`wandb.login(...)` in a script; `key_from_env` when the key it passes is read from WANDB_API_KEY."""
 
     location: Location
@@ -124,16 +139,16 @@ class WandbLogin:
     key_literal: bool = False  # the key is written in the call itself
 
 
-@dataclass(frozen=True, slots=True)
-class SweepDriver:
+@_record
+class SweepDriver(_Record):
     """The script calls `wandb.agent`/`wandb.sweep`: its runs are sweep trials."""
 
     location: Location
     api: str
 
 
-@dataclass(frozen=True, slots=True)
-class ArgumentParserUse:
+@_record
+class ArgumentParserUse(_Record):
     """`HfArgumentParser((..., SFTConfig))`/`TrlParser(...)`: the script reads its training arguments
     from the command line or a config file, with the defaults of `framework`."""
 
@@ -146,16 +161,16 @@ class ArgumentParserUse:
     unknown_keys: str = "error"  # "error", "dropped" (fail_with_unknown_args=False), "kept" (allow_extra_keys=True)
 
 
-@dataclass(frozen=True, slots=True)
-class HostMention:
+@_record
+class HostMention(_Record):
     """A tracker host named in launcher configuration (an egress allow-list, NO_PROXY, a URL)."""
 
     location: Location
     host: str
 
 
-@dataclass(frozen=True, slots=True)
-class AimRun:
+@_record
+class AimRun(_Record):
     """`aim.Run()`, `AimCallback()`, `AimLogger()`: an Aim run and the repository it writes to."""
 
     location: Location
@@ -164,8 +179,8 @@ class AimRun:
     complete: bool = True  # False when `**kwargs` may hold the repo
 
 
-@dataclass(frozen=True, slots=True)
-class TrainingLoop:
+@_record
+class TrainingLoop(_Record):
     """A script that runs its own training steps (`loss.backward()`, `optimizer.step()`), and how it seeds."""
 
     location: Location  # the first training step
@@ -173,8 +188,8 @@ class TrainingLoop:
     seed_option: Location | None = None  # the `--seed` option whose default None leaves the run unseeded
 
 
-@dataclass(frozen=True, slots=True)
-class TrainerCall:
+@_record
+class TrainerCall(_Record):
     """`Trainer(...)`/`SFTTrainer(...)`: which training arguments it gets and whether it gets an eval set."""
 
     location: Location
@@ -183,8 +198,8 @@ class TrainerCall:
     eval_dataset: bool | None = None  # None: hidden in **kwargs
 
 
-@dataclass(frozen=True, slots=True)
-class ArtifactLog:
+@_record
+class ArtifactLog(_Record):
     """An MLflow artifact upload and what the script did to the path before it."""
 
     location: Location
@@ -195,8 +210,8 @@ class ArtifactLog:
     evidence: str | None  # why the path is known to exist ("written by os.makedirs at line 3")
 
 
-@dataclass(frozen=True, slots=True)
-class LocalImport:
+@_record
+class LocalImport(_Record):
     """An import that may name a module of the scanned project (for cross-file W&B use)."""
 
     module: str
@@ -204,8 +219,8 @@ class LocalImport:
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class SweepSpec:
+@_record
+class SweepSpec(_Record):
     """A W&B sweep configuration and the program it runs."""
 
     location: Location
@@ -222,8 +237,8 @@ class SweepSpec:
     runs_here: bool = False  # a dict given to wandb.sweep in a file whose wandb.agent runs a function of it
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedMetrics:
+@_record
+class LoggedMetrics(_Record):
     """The metric keys a script logs to W&B, as far as they are literal."""
 
     keys: tuple[str, ...]
@@ -233,15 +248,15 @@ class LoggedMetrics:
     implicit_steps: tuple[Location, ...] = ()  # wandb.log(...) calls without step=
 
 
-@dataclass(frozen=True, slots=True)
-class Hyperparameters:
+@_record
+class Hyperparameters(_Record):
     """The script takes hyperparameters (argparse, dataclass arguments, click/typer options, Hydra)."""
 
     how: str
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigReads:
+@_record
+class ConfigReads(_Record):
     """What a script reads from `wandb.config` and which command-line options it defines."""
 
     keys: tuple[str, ...]
@@ -249,16 +264,16 @@ class ConfigReads:
     opaque: bool  # the whole config is used (dict(wandb.config), **wandb.config, passed on) or keys are computed
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleImport:
+@_record
+class ModuleImport(_Record):
     """An import of a tracker package (or one of its integrations) that a rule cares about by itself."""
 
     location: Location
     name: str  # the qualified name imported, e.g. "neptune" or "lightning.pytorch.loggers.NeptuneLogger"
 
 
-@dataclass(frozen=True, slots=True)
-class VersionPin:
+@_record
+class VersionPin(_Record):
     """A project's requirement on a library it runs with (requirements*.txt, pyproject, `pip install`)."""
 
     location: Location
@@ -267,8 +282,8 @@ class VersionPin:
     where: str  # "requirements.txt", "pyproject dependencies", "Dockerfile pip install"
 
 
-@dataclass(frozen=True, slots=True)
-class TrackerCall:
+@_record
+class TrackerCall(_Record):
     """A call to a tracker API that a rule judges by its arguments alone (mlflow.start_run, registry stages)."""
 
     location: Location
@@ -278,8 +293,8 @@ class TrackerCall:
     context: str | None = None  # e.g. "inside `with mlflow.start_run()` (line 3)", "in a loop without finish()"
 
 
-@dataclass(frozen=True, slots=True)
-class EnvBinding:
+@_record
+class EnvBinding(_Record):
     """An environment variable a launcher gives the process, and where it comes from."""
 
     name: str
@@ -294,8 +309,8 @@ class EnvBinding:
         return not self.reference and not (self.value or "").strip()
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
+@_record
+class Credential(_Record):
     """A way a tracking key reaches the process other than an environment variable."""
 
     kind: str  # "wandb-login", "env-file"
@@ -303,8 +318,8 @@ class Credential:
     description: str
 
 
-@dataclass(frozen=True, slots=True)
-class EntryPoint:
+@_record
+class EntryPoint(_Record):
     """What a launcher command runs: a script, a module, `axolotl train cfg`, `trl sft --config cfg`."""
 
     kind: str  # "python-script", "python-module", "axolotl", "trl"
@@ -333,8 +348,8 @@ class EntryPoint:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Launch:
+@_record
+class Launch(_Record):
     """A launcher (workflow step, compose service, ...) running an entry point with some environment."""
 
     launcher: str  # "GitHub Actions", "docker compose"
@@ -369,8 +384,8 @@ class Launch:
         return result
 
 
-@dataclass(frozen=True, slots=True)
-class EnvDeclaration:
+@_record
+class EnvDeclaration(_Record):
     """An environment variable a launcher file, image or config declares, whether or not preflight
     recognised the command it reaches (for the secret and offline-mode rules)."""
 
@@ -378,8 +393,8 @@ class EnvDeclaration:
     where: str  # "GitHub Actions", "docker compose", "Kubernetes", "Dockerfile", "TRL config", ...
 
 
-@dataclass(frozen=True, slots=True)
-class WorkflowCall:
+@_record
+class WorkflowCall(_Record):
     """A job that calls a reusable workflow (`uses: ./.github/workflows/x.yml`)."""
 
     location: Location
@@ -389,23 +404,23 @@ class WorkflowCall:
     secret_names: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class LoginCommand:
+@_record
+class LoginCommand(_Record):
     """`wandb login` in a launcher file; `group` is the unit whose machine keeps the netrc."""
 
     location: Location
     group: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class SyncCommand:
+@_record
+class SyncCommand(_Record):
     """`wandb sync` in a launcher file: offline runs are uploaded afterwards."""
 
     location: Location
 
 
-@dataclass(frozen=True, slots=True)
-class SecretLiteral:
+@_record
+class SecretLiteral(_Record):
     """A credential written literally in a file. Only its masked form is kept."""
 
     location: Location
@@ -413,8 +428,8 @@ class SecretLiteral:
     masked: str
 
 
-@dataclass(frozen=True, slots=True)
-class SecretArgument:
+@_record
+class SecretArgument(_Record):
     """A credential passed on a command line (`-e WANDB_API_KEY=$KEY`, `wandb login KEY`)."""
 
     location: Location
@@ -423,8 +438,8 @@ class SecretArgument:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ImageInstruction:
+@_record
+class ImageInstruction(_Record):
     """A Dockerfile instruction that can persist a secret in an image layer (ENV, ARG, RUN)."""
 
     location: Location
@@ -433,8 +448,8 @@ class ImageInstruction:
     text: str = ""  # the RUN command
 
 
-@dataclass(frozen=True, slots=True)
-class ComposeService:
+@_record
+class ComposeService(_Record):
     """A compose service's environment, for `docker compose run SERVICE` and image-CMD launches."""
 
     location: Location
