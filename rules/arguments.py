@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from preflight.findings import Location
-from preflight.libraries import library
+from preflight.libraries import did_you_mean, library
 from preflight.runs import Arguments
 from preflight.versions import Assumed
 
@@ -153,7 +153,7 @@ def simulate(e: Effective) -> list[Problem]:
         if isinstance(value, str) and allowed and value not in allowed:
             if e.given(key):
                 problems.append(Problem("HF010", (key,), f"{value} is not a valid {enum}, please select one of "
-                                        f"{allowed}"))
+                                        f"{allowed}{did_you_mean(value, allowed)}"))
             value = _UNKNOWN
         strategies[key] = value
     evaluation = strategies["eval_strategy"]

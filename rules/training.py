@@ -80,7 +80,9 @@ class InvalidTrainingArgumentValue(_SimulatedRule):
         "name, a fractional step count above 1, zero logging steps with the steps strategy, fp16 together with "
         "bf16, a plateau scheduler without evaluation, negative warmup, a prefetch factor without workers. Each "
         "raises a ValueError at start-up, after the GPU is allocated. The message is the library's own, for the "
-        "transformers release the project uses."
+        "transformers release the project uses. A number written as a string in an argument file read by "
+        "HfArgumentParser (`learning_rate: 1e-5` is a string in YAML, which wants `1.0e-5`) is passed on "
+        "unconverted and fails with TypeError."
     )
     examples = [
         Bad("args.yaml", "output_dir: out\neval_strategy: step\neval_steps: 200\nper_device_train_batch_size: 8\n",
