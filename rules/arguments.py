@@ -31,6 +31,7 @@ class Problem:
     code: str
     keys: tuple[str, ...]  # the settings involved, the first one set is where the finding points
     message: str
+    hint: str = ""  # what to change, when the library's message does not say
 
 
 class Effective:
@@ -181,18 +182,21 @@ def simulate(e: Effective) -> list[Problem]:
     for key, strategy, steps in (("logging_steps", logging, logging_steps), ("eval_steps", evaluation, eval_steps),
                                  ("save_steps", saving, save_steps)):
         if strategy == "steps" and is_number(steps) and steps > 1 and steps != int(steps):
-            problems.append(Problem("HF010", (key,), f"--{key} must be an integer if bigger than 1: {steps}"))
+            problems.append(Problem("HF010", (key,), f"--{key} must be an integer if bigger than 1: {steps}",
+                                    f"use {round(steps)} (or a ratio below 1)"))
 
     problems += _load_best(e, evaluation, saving, eval_steps, save_steps)
 
     if e.get("fp16") is True and e.get("bf16") is True:
-        problems.append(Problem("HF010", ("bf16", "fp16"), "At most one of fp16 and bf16 can be True, but not both"))
+        problems.append(Problem("HF010", ("bf16", "fp16"), "At most one of fp16 and bf16 can be True, but not both",
+                                "keep bf16 on hardware that has it, else fp16"))
     if e.get("fp16_full_eval") is True and e.get("bf16_full_eval") is True:
         problems.append(Problem("HF010", ("bf16_full_eval", "fp16_full_eval"),
                                 "At most one of fp16 and bf16 can be True for full eval, but not both"))
     if scheduler in ("reduce_lr_on_plateau", "greedy") and evaluation == "no":
         problems.append(Problem("HF010", ("lr_scheduler_type", "eval_strategy"),
-                                f"lr_scheduler_type {scheduler} requires an eval strategy"))
+                                f"lr_scheduler_type {scheduler} requires an eval strategy",
+                                "set eval_strategy (and an eval set), or another scheduler"))
     problems += _warmup(e)
     prefetch, workers = e.get("dataloader_prefetch_factor"), e.get("dataloader_num_workers")
     if prefetch is not None and prefetch is not _UNKNOWN and workers == 0:
@@ -211,7 +215,8 @@ def _load_best(e: Effective, evaluation, saving, eval_steps, save_steps) -> list
         exception = ', except when --save_strategy="best"' if e.v5 else ""
         return [Problem("HF004", keys, f"--load_best_model_at_end requires the save and eval strategy to match"
                         f"{exception}, but found\n- Evaluation strategy: {strategy_name('IntervalStrategy', evaluation)}"
-                        f"\n- Save strategy: {strategy_name('SaveStrategy', saving)}")]
+                        f"\n- Save strategy: {strategy_name('SaveStrategy', saving)}",
+                        f"set save_strategy to {evaluation!r}" + (" (or 'best')" if e.v5 else ""))]
     if evaluation != "steps" or not (is_number(eval_steps) and is_number(save_steps)) or eval_steps == 0:
         return []
     eval_steps = int(eval_steps) if eval_steps > 1 else eval_steps
@@ -223,13 +228,17 @@ def _load_best(e: Effective, evaluation, saving, eval_steps, save_steps) -> list
         if not (eval_steps < 1 and save_steps < 1):
             return [Problem("HF004", keys, "--load_best_model_at_end requires the saving steps to be a multiple of "
                             "the evaluation steps, which cannot get guaranteed when mixing ratio and absolute steps "
-                            f"for save_steps {save_steps} and eval_steps {eval_steps}.")]
+                            f"for save_steps {save_steps} and eval_steps {eval_steps}.",
+                            "give both as ratios (below 1) or both as step counts")]
         if (save_steps * 1_000_000) % (eval_steps * 1_000_000) != 0:
             return [Problem("HF004", keys, "--load_best_model_at_end requires the saving steps to be a multiple of "
-                            f"the evaluation steps, but found {save_steps}, which is not a multiple of {eval_steps}.")]
+                            f"the evaluation steps, but found {save_steps}, which is not a multiple of {eval_steps}.",
+                            "make save_steps a multiple of eval_steps")]
         return []
+    suggestion = max(1, round(save_steps / eval_steps)) * eval_steps
     return [Problem("HF004", keys, "--load_best_model_at_end requires the saving steps to be a round multiple of "
-                    f"the evaluation steps, but found {save_steps}, which is not a round multiple of {eval_steps}.")]
+                    f"the evaluation steps, but found {save_steps}, which is not a round multiple of {eval_steps}.",
+                    f"use save_steps={suggestion:g}")]
 
 
 def _warmup(e: Effective) -> list[Problem]:

@@ -44,8 +44,10 @@ class _SimulatedRule(Rule):
                 if (location, problem.message) in seen:
                     continue
                 seen.add((location, problem.message))
-                yield self.finding(location, f"{effective.transformers.describe()} raises at start-up: "
-                                   f"{problem.message.replace(chr(10), ' ')}")
+                message = problem.message.replace("\n", " ")
+                if problem.hint:
+                    message = f"{message.rstrip('.')}; {problem.hint}"
+                yield self.finding(location, f"{effective.transformers.describe()} raises at start-up: {message}")
 
 
 class LoadBestConstraints(_SimulatedRule):
