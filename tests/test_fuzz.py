@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from preflight import engine
@@ -113,5 +113,10 @@ def test_python_sources(source):
 
 @given(mutated(yaml_documents()), st.sampled_from(["cfg.yml", "docker-compose.yml", ".github/workflows/t.yml",
                                                     "sweep.yaml", "k8s.yaml"]))
+@example(  # found by the long profile: an error at the end of a stream without a final newline
+    document="command: []\nbase_model:\n- base_model: 0\ndatasets: []\nwandb_project:\n  datasets: 0\nwandb_name:\n"
+             "  parameters: []\n  base_model: 0\nparameters:\n- -1\n- wandb\neval_steps: []\n(",
+    name="cfg.yml",
+)
 def test_yaml_documents(document, name):
     _check({name: document, "train.py": "import wandb\nwandb.init()\n"})
