@@ -61,12 +61,15 @@ def main() -> int:
     parser.add_argument("--install", action="store_true", help="pip install the peers (bench/requirements.txt)")
     parser.add_argument("--skip-fixit", action="store_true")
     parser.add_argument("--work", type=Path, default=HERE / ".work")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter whose preflight is measured: a regular (not editable) install is what "
+                             "pre-commit and users run; an editable one adds its import hook to every start-up")
     options = parser.parse_args()
     if options.install:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", str(HERE / "requirements.txt")], check=True)
     corpus = corpus_module.build(options.work)
     python = sys.executable
-    preflight = [python, "-m", "preflight", "check", "--exit-zero", "--no-show-source"]
+    preflight = [options.python, "-m", "preflight", "check", "--exit-zero", "--no-show-source"]
     cache_dir = options.work / "cache"
     one_file = "finetune/scripts/train_007.py"
     bin_dir = Path(python).parent

@@ -14,7 +14,7 @@ import os
 import posixpath
 import stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from preflight import classify, globs
@@ -34,6 +34,9 @@ class DiscoveryError(Exception):
 class Discovery:
     files: list[Path]  # every file whose facts the project model needs
     reported: set[Path] | None  # files whose findings are shown (None: all of them)
+    # With explicit files: the project's other Python files, as absolute paths, read only if a
+    # cross-file question needs them (kept as text: thousands of them, most never opened)
+    lazy_python: list[str] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=64)
@@ -141,7 +144,8 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
         matched = (base / prefix if absolute.startswith(base_text) else Path("/" + prefix)).resolve()
         return not any(_inside(n, matched) for n in named)  # never exclude what the user named
 
-    def listing(directory: Path) -> list[Path]:
+    def listing(directory: Path, lazy_python: list[str] | None = None) -> list[Path]:
+        """The directory's files; with `lazy_python`, Python files go there as text instead."""
         top = git_root(directory)
         tracked = top is not None and (top == directory.resolve() or not _git_ignored(directory))
         names = _git_names(directory) if tracked else None
@@ -152,12 +156,16 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
         prefix = directory.as_posix().rstrip("/") + "/"
         kept = []
         for name in names:  # strings until a file is kept: thousands of paths, most of them kept
-            if classify.kind_by_path(posixpath.basename(name)) is None:
+            kind = classify.kind_by_path(posixpath.basename(name))
+            if kind is None:
                 continue
             absolute = prefix + name
             if (patterns and excluded_text(absolute)) or not _safe(absolute, boundary):
                 continue
-            kept.append(Path(absolute))
+            if lazy_python is not None and kind == classify.PYTHON:
+                lazy_python.append(absolute)
+            else:
+                kept.append(Path(absolute))
         return kept
 
     collected: dict[Path, None] = {}
@@ -177,8 +185,12 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
                 continue
             reported.add(file)
             collected[file] = None
+        lazy: list[str] = []
         for root in dict.fromkeys(project_root(f) for f in [*explicit_files, *context_of]):
-            collected.update(dict.fromkeys(f for f in listing(root) if f not in context_of))
+            collected.update(dict.fromkeys(f for f in listing(root, lazy) if f not in context_of))
+        named_text = {p.as_posix() for p in [*collected, *context_of]}
+        return Discovery(files=list(collected), reported=reported,
+                         lazy_python=[p for p in dict.fromkeys(lazy) if p not in named_text])
     return Discovery(files=list(collected), reported=reported)
 
 
@@ -196,6 +208,13 @@ def _pin_files(root: Path) -> list[Path]:
                     and _safe(entry, root.resolve()):
                 found.append(entry)
     return found
+
+
+def display_text(absolute: str, cwd: Path) -> str:
+    """`display_path` for an absolute, normalised path given as text (no Path object needed)."""
+    prefix = str(cwd).rstrip(os.sep) + os.sep
+    text = absolute[len(prefix):] if absolute.startswith(prefix) else absolute
+    return text.replace(os.sep, "/") if os.sep != "/" else text
 
 
 def display_path(path: Path, cwd: Path) -> str:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preflight import classify
 from preflight import config as config_module
 from preflight import discover as discovery
 from preflight import options as rule_options
@@ -119,12 +118,8 @@ def check(
     cache = FactsCache(cache_dir or loaded.base / CACHE_DIRECTORY) if use_cache else None
     try:
         pairs = [(path, discovery.display_path(path, cwd)) for path in found.files]
-        lazy: dict[str, Path] = {}
-        if found.reported is not None:  # explicit files: the project's other Python files are read on demand
-            reported_set = set(found.reported)
-            lazy = {display: path for path, display in pairs
-                    if path not in reported_set and classify.kind_by_path(display) == classify.PYTHON}
-            pairs = [(path, display) for path, display in pairs if display not in lazy]
+        # explicit files: the project's other Python files are read on demand
+        lazy: dict[str, str] = {discovery.display_text(text, cwd): text for text in found.lazy_python}
         files = collect(pairs, cache, internal_errors, workers)
         overrides: dict[str, str] = {}
         if stdin_path is not None and stdin is not None:

@@ -38,7 +38,7 @@ class ResolvedEntry:
 
 class Project:
     def __init__(self, files: list[FileFacts], root: Path, versions: dict[str, str] | None = None,
-                 cwd: Path | None = None, lazy: dict[str, Path] | None = None,
+                 cwd: Path | None = None, lazy: dict[str, str] | None = None,
                  loader: Callable[[list[tuple[Path, str]]], list[FileFacts]] | None = None) -> None:
         self.files: dict[str, FileFacts] = {f.path: f for f in files}
         self.root = root
@@ -46,7 +46,7 @@ class Project:
         self.cwd = cwd or Path.cwd()  # reported paths are relative to it
         # Files known to exist whose facts are read only when a question needs them (the Python files
         # of a large project, when a commit changed one workflow).
-        self._lazy: dict[str, Path] = dict(lazy or {})
+        self._lazy: dict[str, str] = dict(lazy or {})  # display path -> absolute path
         self._loader = loader
         self._versions_cache: dict[str, Assumed] = {}
         self.memo: dict[str, object] = {}  # answers derived once per check (e.g. preflight.runs)
@@ -56,7 +56,7 @@ class Project:
 
     def file(self, path: str) -> FileFacts | None:
         if path in self._lazy and self._loader is not None:
-            for facts in self._loader([(self._lazy.pop(path), path)]):
+            for facts in self._loader([(Path(self._lazy.pop(path)), path)]):
                 self.files[facts.path] = facts
         return self.files.get(path)
 
