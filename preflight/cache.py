@@ -24,6 +24,8 @@ _SCHEMA = (
     # what a file's stat said when its bytes had this key: lets a warm run skip reading unchanged files
     "CREATE TABLE IF NOT EXISTS stats (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER,"
     " key TEXT, seen REAL)",
+    # a whole run's findings, under a key of everything it depended on (see preflight.runcache)
+    "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, payload TEXT NOT NULL, used REAL NOT NULL)",
 )
 RACY_SECONDS = 2.0  # a file modified this close to when it was recorded may change again unseen (as in git)
 
@@ -60,6 +62,7 @@ class FactsCache:
         self._db: sqlite3.Connection | None = None
         self._pending: dict[str, str] = {}
         self._stats: dict[str, tuple[int, int, int, str]] = {}
+        self._results: dict[str, str] = {}
         self._open()
 
     def _open(self) -> None:
@@ -105,6 +108,19 @@ class FactsCache:
             return {}
         return found
 
+    def result(self, run_key: str) -> str | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT payload FROM results WHERE key = ?", (run_key,)).fetchone()
+        except sqlite3.Error:
+            self._set_aside()
+            return None
+        return row[0] if row else None
+
+    def put_result(self, run_key: str, payload: str) -> None:
+        self._results[run_key] = payload
+
     def put(self, cache_key: str, facts: FileFacts) -> None:
         self._pending[cache_key] = serialize.dumps(facts)
 
@@ -136,10 +152,12 @@ class FactsCache:
         if self._db is None:
             return
         try:
-            if self._pending or self._stats:
+            if self._pending or self._stats or self._results:
                 now = time.time()
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
+                    self._db.executemany("INSERT OR REPLACE INTO results (key, payload, used) VALUES (?, ?, ?)",
+                                         [(k, v, now) for k, v in self._results.items()])
                     self._db.executemany("INSERT OR REPLACE INTO facts (key, facts, used) VALUES (?, ?, ?)",
                                          [(k, v, now) for k, v in self._pending.items()])
                     self._db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",

@@ -14,6 +14,7 @@ from preflight import config as config_module
 from preflight import discover as discovery
 from preflight import options as rule_options
 from preflight import secrets, selection
+from preflight import runcache
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache
 from preflight.collect import collect
@@ -120,6 +121,16 @@ def check(
         pairs = [(path, discovery.display_path(path, cwd)) for path in found.files]
         # explicit files: the project's other Python files are read on demand
         lazy: dict[str, str] = {discovery.display_text(text, cwd): text for text in found.lazy_python}
+        run_key = None
+        if cache is not None and found.reported is None and stdin is None:  # a whole-tree scan: reusable
+            stats = {display: runcache.stat(path) for path, display in pairs}
+            run_key = runcache.key(stats, settings, {
+                "select": select, "extend_select": extend_select, "ignore": ignore, "force_exclude": force_exclude,
+                "cwd": str(cwd), "config": str(loaded.path), "paths": paths})
+            reused = runcache.decode(cache.result(run_key) or "null") if run_key else None
+            if reused is not None:
+                return CheckResult(reused.findings, reused.files, enabled, [], reused.suppressed, cwd,
+                                   SourceLines(cwd), reused.checked, reused.skipped, None)
         files = collect(pairs, cache, internal_errors, workers)
         overrides: dict[str, str] = {}
         if stdin_path is not None and stdin is not None:
@@ -131,8 +142,12 @@ def check(
             found.reported = (found.reported or set()) | {stdin_path}
         project = Project(files, root, dict(settings.versions), cwd, lazy,
                           lambda items: collect(items, cache, internal_errors, 1))
-        return _run_rules(project, files, enabled, options, settings, loaded, cwd, found, show_info, overrides,
-                          internal_errors)
+        result = _run_rules(project, files, enabled, options, settings, loaded, cwd, found, show_info, overrides,
+                            internal_errors)
+        if run_key is not None and not internal_errors:
+            cache.put_result(run_key, runcache.encode(result.findings, result.suppressed, result.files,
+                                                      result.checked_paths, result.skipped, project.reads))
+        return result
     finally:
         if cache is not None:
             cache.close()

@@ -50,6 +50,8 @@ class Project:
         self._loader = loader
         self._versions_cache: dict[str, Assumed] = {}
         self.memo: dict[str, object] = {}  # answers derived once per check (e.g. preflight.runs)
+        # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
+        self.reads: dict[str, tuple[int, int, int] | None] = {}
 
     def known(self, path: str) -> bool:
         return path in self.files or path in self._lazy
@@ -402,6 +404,11 @@ class Project:
         """A file's bytes, or None when it cannot be read here. Never outside the project, never
         through a link that leaves it."""
         absolute = Path(path) if Path(path).is_absolute() else self.cwd / path
+        try:
+            info = absolute.stat()
+            self.reads[str(absolute)] = (info.st_size, info.st_mtime_ns, info.st_ino)
+        except OSError:
+            self.reads[str(absolute)] = None
         try:
             resolved = absolute.resolve(strict=True)
             if not resolved.is_file() or resolved.stat().st_size > limit:

@@ -9,13 +9,14 @@ import json
 from typing import Any
 
 from preflight import model
-from preflight.findings import Location, Severity
+from preflight.findings import Edit, Finding, Fix, Location, Related, Severity
 from preflight.suppress import Suppression
 
 
 def _registry() -> dict[str, type]:
     types = {cls.__name__: cls for cls in vars(model).values() if dataclasses.is_dataclass(cls)}
-    types.update({"Location": Location, "Suppression": Suppression})
+    types.update({"Location": Location, "Suppression": Suppression, "Finding": Finding, "Related": Related,
+                  "Fix": Fix, "Edit": Edit})
     return types
 
 
@@ -54,6 +55,16 @@ def _hook(value: dict) -> Any:
         return cls(**value)
     except TypeError as exc:
         raise CorruptEntry(str(exc)) from None
+
+
+def dump_value(value: Any) -> Any:
+    """Any known value (a finding, a fact) as JSON-ready data."""
+    return _dump(value)
+
+
+def load_json(text: str) -> Any:
+    """JSON text of `dump_value` data (inside lists), rebuilt through the registry of known types."""
+    return json.loads(text, object_hook=_hook)
 
 
 def dumps(file: model.FileFacts) -> str:

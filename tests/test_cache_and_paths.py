@@ -178,3 +178,50 @@ def test_validated_settings_are_remembered_by_content(tmp_path, monkeypatch):
     (tmp_path / "pyproject.toml").write_text('[tool.preflight]\nignore = ["WB999"]\n')
     with pytest.raises(engine.UsageError):
         engine.check(["."], use_cache=True)
+
+
+def _age(root: Path, seconds: float = 60) -> None:
+    """Files written by the test are older than the racy window, as files in a repository are."""
+    import os
+    import time
+
+    then = time.time() - seconds
+    for path in root.rglob("*"):
+        if path.is_file() and ".preflight_cache" not in path.parts:
+            os.utime(path, (then, then))
+
+
+def test_an_unchanged_tree_reuses_the_whole_run(corpus, monkeypatch):
+    from preflight import runcache
+
+    _age(corpus)
+    expected = findings(engine.check(["."], use_cache=True))
+    monkeypatch.setattr(engine, "_run_rules", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rules ran")))
+    assert findings(engine.check(["."], use_cache=True)) == expected  # reused: no rule ran
+    monkeypatch.undo()
+    monkeypatch.chdir(corpus)
+    (corpus / "train.py").write_text("import wandb\nwandb.init(project='p', name='named')\n")
+    _age(corpus)
+    changed = findings(engine.check(["."], use_cache=True))
+    assert changed != expected and changed == findings(engine.check(["."]))
+    assert runcache.key({"x": None}, engine.config_module.Settings(), {}) is None  # a missing file: no reuse
+
+
+def test_a_file_read_but_not_discovered_invalidates_the_reused_run(tmp_path, monkeypatch):
+    """An env file a compose service names is read by the rules; excluded from the scan, it is not
+    discovered, so its own change must still count."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.preflight]\nextend-exclude = ["secrets"]\n')
+    (tmp_path / "train.py").write_text("import wandb\nwandb.init(project='p', name='r')\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  t:\n    image: x\n    env_file: secrets/train.env\n    command: python train.py\n")
+    (tmp_path / "secrets").mkdir()
+    env = tmp_path / "secrets" / "train.env"
+    env.write_text("OTHER=1\n")
+    _age(tmp_path)
+    first = findings(engine.check(["."], use_cache=True))
+    assert findings(engine.check(["."], use_cache=True)) == first
+    env.write_text("WANDB_API_KEY=${FROM_VAULT}\n")
+    _age(tmp_path)
+    after = findings(engine.check(["."], use_cache=True))
+    assert after == findings(engine.check(["."])) and after != first
