@@ -180,7 +180,7 @@ def _render(result, findings, prints, output_format, statistics, no_show_source,
     if output_format == "sarif":
         from preflight.report import sarif
 
-        return sarif.render(findings, list(result.suppressed), result.rules, prints())
+        return sarif.render(findings, list(result.suppressed), result.enabled_rules(), prints())
     if output_format == "github":
         from preflight.report import github
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,7 @@ class UsageError(Exception):
 class CheckResult:
     findings: list[Finding]
     files: int
-    rules: list[type[Rule]]
+    rules: list[type[Rule]] | Callable[[], list[type[Rule]]]  # enabled rules (computed on demand for a reused run)
     internal_errors: list[str] = field(default_factory=list)
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, the suppression's reason)
     cwd: Path = field(default_factory=Path.cwd)
@@ -45,6 +45,11 @@ class CheckResult:
     checked_paths: set[str] = field(default_factory=set)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of files not analysed
     project: Project | None = None
+
+    def enabled_rules(self) -> list[type[Rule]]:
+        if callable(self.rules):
+            self.rules = self.rules()
+        return self.rules
 
 
 def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, object]:
@@ -91,22 +96,26 @@ def check(
     except config_module.ConfigError as exc:
         raise UsageError(str(exc)) from None
     settings = loaded.settings
-    rules = all_rules()
-    try:
-        enabled = selection.enabled_rules(
-            rules,
-            select if select else settings.select,
-            [*settings.extend_select, *(extend_select or [])],
-            [*settings.ignore, *(ignore or [])],
-        )
-        for pattern, selectors in settings.per_file_ignores.items():
-            selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
-    except selection.UnknownSelector as exc:
-        raise UsageError(str(exc)) from None
-    chosen_select = select if select else settings.select
-    chosen_extend = [*settings.extend_select, *(extend_select or [])]
-    show_info = selection.explicitly_selected(rules, chosen_select, chosen_extend)
-    options = _rule_options(settings, loaded.path)
+
+    def choose_rules():
+        """The enabled rules, which info rules show, and their options (importing the rule pack)."""
+        rules = all_rules()
+        try:
+            enabled = selection.enabled_rules(
+                rules,
+                select if select else settings.select,
+                [*settings.extend_select, *(extend_select or [])],
+                [*settings.ignore, *(ignore or [])],
+            )
+            for pattern, selectors in settings.per_file_ignores.items():
+                selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
+        except selection.UnknownSelector as exc:
+            raise UsageError(str(exc)) from None
+        chosen_select = select if select else settings.select
+        chosen_extend = [*settings.extend_select, *(extend_select or [])]
+        show_info = selection.explicitly_selected(rules, chosen_select, chosen_extend)
+        return enabled, show_info, _rule_options(settings, loaded.path)
+
     exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
     exclude += settings.extend_exclude
     try:
@@ -128,9 +137,10 @@ def check(
                 "select": select, "extend_select": extend_select, "ignore": ignore, "force_exclude": force_exclude,
                 "cwd": str(cwd), "config": str(loaded.path), "paths": paths})
             reused = runcache.decode(cache.result(run_key) or "null") if run_key else None
-            if reused is not None:
-                return CheckResult(reused.findings, reused.files, enabled, [], reused.suppressed, cwd,
-                                   SourceLines(cwd), reused.checked, reused.skipped, None)
+            if reused is not None:  # the same selection succeeded before: the rule pack need not even load
+                return CheckResult(reused.findings, reused.files, lambda: choose_rules()[0], [], reused.suppressed,
+                                   cwd, SourceLines(cwd), reused.checked, reused.skipped, None)
+        enabled, show_info, options = choose_rules()
         files = collect(pairs, cache, internal_errors, workers)
         overrides: dict[str, str] = {}
         if stdin_path is not None and stdin is not None:

@@ -225,3 +225,13 @@ def test_a_file_read_but_not_discovered_invalidates_the_reused_run(tmp_path, mon
     _age(tmp_path)
     after = findings(engine.check(["."], use_cache=True))
     assert after == findings(engine.check(["."])) and after != first
+
+
+def test_a_reused_run_still_knows_its_rules(corpus):
+    _age(corpus)
+    first = engine.check(["."], use_cache=True, select=["WB", "ENV001"])
+    reused = engine.check(["."], use_cache=True, select=["WB", "ENV001"])
+    assert reused.project is None  # it was reused
+    assert [r.code for r in reused.enabled_rules()] == [r.code for r in first.enabled_rules()]
+    other = engine.check(["."], use_cache=True, select=["WB001"])  # another selection: not the same run
+    assert {f.code for f in other.findings} <= {"WB001"} and other.project is not None
