@@ -26,10 +26,9 @@ _TRACKED_APIS = (
     (b"weave", (b"weave",)),
     (b"transformers", (b"TrainingArguments", b"HfArgumentParser", b"NeptuneCallback")),
     (b"trl", (b"Config", b"TrlParser")),
-    (b"lightning", (b"WandbLogger",)),
+    (b"lightning", (b"WandbLogger", b"NeptuneLogger")),
     (b"accelerate", (b"log_with", b"init_trackers")),
     (b"neptune", (b"neptune",)),
-    (b"lightning", (b"NeptuneLogger",)),
     (b"aim", (b"Run", b"AimCallback", b"AimLogger", b"Session")),
 )
 
