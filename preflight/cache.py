@@ -27,6 +27,7 @@ _SCHEMA = (
     # a whole run's findings, under a key of everything it depended on (see preflight.runcache)
     "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, payload TEXT NOT NULL, used REAL NOT NULL)",
 )
+KEPT_RESULTS = 4  # reusable whole runs kept (each is one state of the tree)
 RACY_SECONDS = 2.0  # a file modified this close to when it was recorded may change again unseen (as in git)
 
 
@@ -156,8 +157,11 @@ class FactsCache:
                 now = time.time()
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
-                    self._db.executemany("INSERT OR REPLACE INTO results (key, payload, used) VALUES (?, ?, ?)",
-                                         [(k, v, now) for k, v in self._results.items()])
+                    if self._results:  # a whole run per tree state: keep only the latest few
+                        self._db.executemany("INSERT OR REPLACE INTO results (key, payload, used) VALUES (?, ?, ?)",
+                                             [(k, v, now) for k, v in self._results.items()])
+                        self._db.execute("DELETE FROM results WHERE key NOT IN "
+                                         f"(SELECT key FROM results ORDER BY used DESC LIMIT {KEPT_RESULTS})")
                     self._db.executemany("INSERT OR REPLACE INTO facts (key, facts, used) VALUES (?, ?, ?)",
                                          [(k, v, now) for k, v in self._pending.items()])
                     self._db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",

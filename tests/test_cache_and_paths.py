@@ -235,3 +235,14 @@ def test_a_reused_run_still_knows_its_rules(corpus):
     assert [r.code for r in reused.enabled_rules()] == [r.code for r in first.enabled_rules()]
     other = engine.check(["."], use_cache=True, select=["WB001"])  # another selection: not the same run
     assert {f.code for f in other.findings} <= {"WB001"} and other.project is not None
+
+
+def test_only_the_latest_runs_are_kept(corpus):
+    from preflight import cache
+
+    for index in range(cache.KEPT_RESULTS + 3):
+        (corpus / "pkg" / "extra.py").write_text(f"x = {index}\n")
+        _age(corpus)
+        engine.check(["."], use_cache=True)
+    database = sqlite3.connect(corpus / ".preflight_cache" / "facts.sqlite3")
+    assert database.execute("SELECT COUNT(*) FROM results").fetchone()[0] == cache.KEPT_RESULTS
