@@ -23,15 +23,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 NAMES = st.sampled_from(["run", "args", "out", "cfg", "name", "path", "wb", "os", "wandb", "mlflow", "kw"])
 VALUES = st.sampled_from(["'outputs'", "f'{out}/x'", "time.time()", "args.output_dir", "100", "0.1", "None",
-                          "True", "[]", "{'a': 1}", "**kw", "'wandb'", "uuid.uuid4().hex", "os.environ['WANDB_API_KEY']"])
+                          "True", "[]", "{'a': 1}", "**kw", "'wandb'", "uuid.uuid4().hex", "os.environ['WANDB_API_KEY']",
+                          "{'method': 'grid', 'metric': {'name': 'loss'}, 'parameters': {'lr': {'values': [1]}}}",
+                          "'1e-5'", "'file:./mlruns'", "cfg"])
 CALLEES = st.sampled_from(["wandb.init", "wb.init", "mlflow.log_artifacts", "mlflow.log_artifact", "TrainingArguments",
                            "SFTConfig", "wandb.agent", "wandb.login", "os.makedirs", "open", "Accelerator",
-                           "acc.init_trackers", "WandbLogger", "os.environ.setdefault", "weave.init", "print"])
+                           "acc.init_trackers", "WandbLogger", "os.environ.setdefault", "weave.init", "print",
+                           "wandb.sweep", "Run", "AimCallback", "Trainer", "HfArgumentParser", "loss.backward",
+                           "optimizer.step", "torch.manual_seed", "mlflow.set_tracking_uri", "mlflow.start_run",
+                           "parser.parse_yaml_file", "GRPOConfig"])
 KEYWORDS = st.sampled_from(["name", "id", "project", "mode", "eval_steps", "logging_steps", "eval_strategy",
-                            "report_to", "run_name", "function", "key", "log_with", "init_kwargs", "local_dir"])
+                            "report_to", "run_name", "function", "key", "log_with", "init_kwargs", "local_dir",
+                            "sweep", "repo", "args", "eval_dataset", "num_generations", "allow_extra_keys", "seed"])
 IMPORTS = ["import wandb", "import wandb as wb", "import mlflow", "import os, time, uuid",
            "from transformers import TrainingArguments", "from trl import SFTConfig", "from accelerate import Accelerator",
-           "from lightning.pytorch.loggers import WandbLogger", "import weave", "import trackio as wandb"]
+           "from lightning.pytorch.loggers import WandbLogger", "import weave", "import trackio as wandb",
+           "from aim import Run", "from aim.hugging_face import AimCallback", "from transformers import Trainer",
+           "from transformers import HfArgumentParser", "from trl import GRPOConfig", "import torch"]
 
 
 @st.composite
