@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -43,6 +44,15 @@ def _tool_fingerprint() -> str:
 
 
 TOOL = _tool_fingerprint()
+
+
+def file_stat(path: Path | str) -> tuple[int, int, int] | None:
+    """What says a file is unchanged: its size, mtime and inode (None when it cannot be stat'ed)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
 
 
 def key(path: str, data: bytes) -> str:

@@ -83,22 +83,16 @@ def _process_chunk(chunk: list[tuple[Path, str]], cache_dir: Path | None) -> lis
     return [_process(path, display, cache) for path, display in chunk]
 
 
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_size, info.st_mtime_ns, info.st_ino
-
-
 def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None, internal_errors: list[str],
-            workers: int | None = None) -> list[FileFacts]:
-    """Facts for (path, display path) pairs, in the same order."""
+            workers: int | None = None,
+            stats_by_display: dict[str, tuple[int, int, int] | None] | None = None) -> list[FileFacts]:
+    """Facts for (path, display path) pairs, in the same order. `stats_by_display`: the files' stats
+    when the caller has taken them already."""
     results: list[FileFacts | None] = [None] * len(files)
     stats: dict[str, tuple[int, int, int]] = {}
     if cache is not None:  # unchanged files (same size, mtime and inode) are not even read
         for path, display in files:
-            stat = _stat(path)
+            stat = stats_by_display[display] if stats_by_display is not None else cache_module.file_stat(path)
             if stat is not None:
                 stats[display] = stat
         known = cache.keys_by_stat(stats)

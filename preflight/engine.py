@@ -16,7 +16,7 @@ from preflight import options as rule_options
 from preflight import secrets, selection
 from preflight import runcache
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
-from preflight.cache import FactsCache
+from preflight.cache import FactsCache, file_stat
 from preflight.collect import collect
 from preflight.extract import extract
 from preflight.findings import Finding, Fix, Severity
@@ -130,18 +130,19 @@ def check(
         pairs = [(path, discovery.display_path(path, cwd)) for path in found.files]
         # explicit files: the project's other Python files are read on demand
         lazy: dict[str, str] = {discovery.display_text(text, cwd): text for text in found.lazy_python}
-        run_key = None
+        run_key = stats = None
         if cache is not None and found.reported is None and stdin is None:  # a whole-tree scan: reusable
-            stats = {display: runcache.stat(path) for path, display in pairs}
+            stats = {display: file_stat(path) for path, display in pairs}
             run_key = runcache.key(stats, settings, {
                 "select": select, "extend_select": extend_select, "ignore": ignore, "force_exclude": force_exclude,
                 "cwd": str(cwd), "config": str(loaded.path), "paths": paths})
-            reused = runcache.decode(cache.result(run_key) or "null") if run_key else None
+            payload = cache.result(run_key) if run_key else None
+            reused = runcache.decode(payload) if payload else None
             if reused is not None:  # the same selection succeeded before: the rule pack need not even load
                 return CheckResult(reused.findings, reused.files, lambda: choose_rules()[0], [], reused.suppressed,
                                    cwd, SourceLines(cwd), reused.checked, reused.skipped, None)
         enabled, show_info, options = choose_rules()
-        files = collect(pairs, cache, internal_errors, workers)
+        files = collect(pairs, cache, internal_errors, workers, stats)
         overrides: dict[str, str] = {}
         if stdin_path is not None and stdin is not None:
             display = discovery.display_path(stdin_path, cwd)

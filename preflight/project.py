@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from preflight.cache import file_stat
 from preflight.findings import Location
 from preflight.model import (
     ArgumentParserUse, ComposeService, EnvDeclaration, EnvWrite, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse,
@@ -404,11 +405,7 @@ class Project:
         """A file's bytes, or None when it cannot be read here. Never outside the project, never
         through a link that leaves it."""
         absolute = Path(path) if Path(path).is_absolute() else self.cwd / path
-        try:
-            info = absolute.stat()
-            self.reads[str(absolute)] = (info.st_size, info.st_mtime_ns, info.st_ino)
-        except OSError:
-            self.reads[str(absolute)] = None
+        self.reads[str(absolute)] = file_stat(absolute)
         try:
             resolved = absolute.resolve(strict=True)
             if not resolved.is_file() or resolved.stat().st_size > limit:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -33,14 +32,6 @@ def _rules_fingerprint() -> str:
             info = source.stat()
             digest.update(f"{source.name}:{info.st_size}:{info.st_mtime_ns}".encode())
     return digest.hexdigest()
-
-
-def stat(path: Path | str) -> Stat | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_size, info.st_mtime_ns, info.st_ino
 
 
 def key(stats: dict[str, Stat | None], settings: object, options: dict) -> str | None:
@@ -80,7 +71,7 @@ def decode(payload: str) -> Reused | None:
     try:
         findings, suppressed, files, checked, skipped, reads = serialize.load_json(payload)
         for path, recorded in reads:
-            if stat(path) != (tuple(recorded) if recorded else None):
+            if cache_module.file_stat(path) != (tuple(recorded) if recorded else None):
                 return None
         return Reused([_finding(f) for f in findings], [(_finding(f), reason) for f, reason in suppressed],
                       int(files), set(checked), [tuple(s) for s in skipped])
