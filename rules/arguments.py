@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from preflight.findings import Location
 from preflight.libraries import did_you_mean, library
 from preflight.runs import Arguments
 from preflight.versions import Assumed
 
-_UNKNOWN = object()
+UNKNOWN = object()  # a value the analysis cannot know: every check that needs it stays silent
 ENUM_KEYS = {
     "eval_strategy": "IntervalStrategy", "evaluation_strategy": "IntervalStrategy",
     "logging_strategy": "IntervalStrategy", "save_strategy": "SaveStrategy", "hub_strategy": "HubStrategy",
@@ -46,7 +45,7 @@ class Effective:
         self.trl_classes: list[str] = []
         if trl is not None:
             trl_data = library("trl")
-            names = [c for c in run.classes if c not in HF_CLASSES and "TrainingArguments" in trl_data.bases(c)]
+            names = [c for c in run.classes if c not in HF_CLASSES and extends_training_arguments(c)]
             if not names and run.framework == "trl" and not run.classes:
                 names = ["_BaseConfig"]  # a TRL file of unknown script: the defaults every TRL config shares
             for name in names:
@@ -58,14 +57,14 @@ class Effective:
         self.values: dict[str, object] = {}
         for key in set(self.defaults) | set(run.args):
             known, value = run.literal(key, self.defaults.get(key))
-            self.values[key] = value if known else _UNKNOWN
+            self.values[key] = value if known else UNKNOWN
 
     def get(self, key: str) -> object:
         """The value, `None` when unset, or `UNKNOWN`."""
-        return self.values.get(key, None if self.run.complete else _UNKNOWN)
+        return self.values.get(key, None if self.run.complete else UNKNOWN)
 
     def known(self, *keys: str) -> bool:
-        return all(self.get(k) is not _UNKNOWN for k in keys)
+        return all(self.get(k) is not UNKNOWN for k in keys)
 
     def given(self, key: str) -> bool:
         return key in self.run.args
@@ -84,11 +83,20 @@ class Effective:
         return self.transformers.major >= 5
 
 
-UNKNOWN = _UNKNOWN
-
-
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def number_text(value: float | None) -> str:
+    """A step count or cadence as messages show it: `250`, `0.1`, `?` when unknown."""
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def extends_training_arguments(name: str) -> bool:
+    """Is this library class TrainingArguments, or a TRL config built on it?"""
+    return name in HF_CLASSES or "TrainingArguments" in library("trl").bases(name)
 
 
 def strategy_name(enum: str, value: str) -> str:
@@ -102,8 +110,7 @@ def applies(run: Arguments) -> bool:
     if run.framework == "axolotl":
         return False
     if run.classes:
-        trl = library("trl")
-        return any(c in HF_CLASSES or "TrainingArguments" in trl.bases(c) for c in run.classes)
+        return any(extends_training_arguments(c) for c in run.classes)
     return True
 
 
@@ -136,7 +143,7 @@ def _strings_for_numbers(e: Effective) -> list[Problem]:
             outcome = "TrainingArguments keeps the string and training fails with TypeError when it is used"
         problems.append(Problem("HF010", (key,), f"{key} is the string {value.literal!r}, not a number: {outcome}"
                                 f"{hint}"))
-        e.values[key] = _UNKNOWN
+        e.values[key] = UNKNOWN
     return problems
 
 
@@ -155,7 +162,7 @@ def simulate(e: Effective) -> list[Problem]:
             if e.given(key):
                 problems.append(Problem("HF010", (key,), f"{value} is not a valid {enum}, please select one of "
                                         f"{allowed}{did_you_mean(value, allowed)}"))
-            value = _UNKNOWN
+            value = UNKNOWN
         strategies[key] = value
     evaluation = strategies["eval_strategy"]
     logging, saving = strategies["logging_strategy"], strategies["save_strategy"]
@@ -163,7 +170,7 @@ def simulate(e: Effective) -> list[Problem]:
     eval_steps, logging_steps, save_steps = e.get("eval_steps"), e.get("logging_steps"), e.get("save_steps")
 
     empty_cache = e.get("torch_empty_cache_steps")
-    if empty_cache is not None and empty_cache is not _UNKNOWN and not (
+    if empty_cache is not None and empty_cache is not UNKNOWN and not (
             isinstance(empty_cache, int) and not isinstance(empty_cache, bool) and empty_cache > 0):
         problems.append(Problem("HF010", ("torch_empty_cache_steps",), "`torch_empty_cache_steps` must be an "
                                 f"integer bigger than 0, got {empty_cache}."))
@@ -175,7 +182,7 @@ def simulate(e: Effective) -> list[Problem]:
             problems.append(Problem("HF010", ("eval_strategy", "eval_steps", "logging_steps"),
                                     "evaluation strategy IntervalStrategy.STEPS requires either non-zero "
                                     "--eval_steps or --logging_steps"))
-            eval_steps = _UNKNOWN
+            eval_steps = UNKNOWN
     if logging == "steps" and is_number(logging_steps) and logging_steps == 0:
         problems.append(Problem("HF010", ("logging_steps", "logging_strategy"), "logging strategy "
                                 "IntervalStrategy.STEPS requires non-zero --logging_steps"))
@@ -199,7 +206,7 @@ def simulate(e: Effective) -> list[Problem]:
                                 "set eval_strategy (and an eval set), or another scheduler"))
     problems += _warmup(e)
     prefetch, workers = e.get("dataloader_prefetch_factor"), e.get("dataloader_num_workers")
-    if prefetch is not None and prefetch is not _UNKNOWN and workers == 0:
+    if prefetch is not None and prefetch is not UNKNOWN and workers == 0:
         problems.append(Problem("HF010", ("dataloader_prefetch_factor", "dataloader_num_workers"),
                                 "--dataloader_prefetch_factor can only be set when data is loaded in a different "
                                 f"process, i.e. when --dataloader_num_workers > {0 if e.v5 else 1}."))
@@ -208,7 +215,7 @@ def simulate(e: Effective) -> list[Problem]:
 
 def _load_best(e: Effective, evaluation, saving, eval_steps, save_steps) -> list[Problem]:
     load_best = e.get("load_best_model_at_end")
-    if load_best is not True or saving == "best" or _UNKNOWN in (evaluation, saving):
+    if load_best is not True or saving == "best" or UNKNOWN in (evaluation, saving):
         return []
     keys = ("load_best_model_at_end", "save_strategy", "eval_strategy")
     if evaluation != saving:
@@ -251,7 +258,7 @@ def _warmup(e: Effective) -> list[Problem]:
     ratio = e.get("warmup_ratio")
     if is_number(ratio) and (ratio < 0 or ratio > 1):
         problems.append(Problem("HF010", ("warmup_ratio",), "warmup_ratio must lie in range [0,1]"))
-    if steps is not _UNKNOWN and steps is not None and (not isinstance(steps, int) or isinstance(steps, bool)
+    if steps is not UNKNOWN and steps is not None and (not isinstance(steps, int) or isinstance(steps, bool)
                                                         or steps < 0):
         problems.append(Problem("HF010", ("warmup_steps",), "warmup_steps must be of type int and must be 0 or a "
                                 "positive integer."))
@@ -266,6 +273,3 @@ def best_metric(e: Effective) -> object:
         return "loss"
     return metric
 
-
-def anchor(run: Arguments, keys: tuple[str, ...]) -> Location:
-    return run.anchor(*keys)

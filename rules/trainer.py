@@ -10,6 +10,7 @@ from preflight.findings import Finding, Location, Severity
 from preflight.model import ArgumentParserUse, Launch, TrainingConfig, Value
 from preflight.project import Project
 from preflight.runs import command_line_value
+from preflight.rules.arguments import number_text
 from preflight.rule import Bad, Good, Rule
 
 CADENCE_KEYS = ("eval_steps", "logging_steps", "eval_strategy", "evaluation_strategy", "logging_strategy")
@@ -32,16 +33,10 @@ class Cadence:
     def describe(self) -> str:
         if self.strategy == "epoch":
             return "once per epoch"
-        return f"every {_number(self.steps)} steps{' (' + self.source + ')' if self.source else ''}"
+        return f"every {number_text(self.steps)} steps{' (' + self.source + ')' if self.source else ''}"
 
     def same_as(self, other: "Cadence") -> bool:
         return self.strategy == other.strategy and (self.strategy == "epoch" or self.steps == other.steps)
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +160,7 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
             suggestion = _suggest(evaluation.steps, logging.steps)
             return self.finding(
                 anchor,
-                f"eval_steps={_number(evaluation.steps)} is not a multiple of logging_steps={_number(logging.steps)}"
+                f"eval_steps={number_text(evaluation.steps)} is not a multiple of logging_steps={number_text(logging.steps)}"
                 f"{' (' + logging.source + ')' if logging.source else ''}: every evaluation lands on a step with no "
                 f"training-loss point, so train and eval curves cannot be compared; use eval_steps={suggestion} "
                 "or another multiple of logging_steps",
@@ -268,6 +263,6 @@ def _multiple(evaluation: float | None, logging: float | None) -> bool:
 def _suggest(evaluation: float | None, logging: float | None) -> str:
     if not evaluation or not logging:
         return "?"
-    return _number(max(1, round(evaluation / logging)) * logging)
+    return number_text(max(1, round(evaluation / logging)) * logging)
 
 

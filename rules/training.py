@@ -15,7 +15,7 @@ from preflight.model import TrainerCall
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import UNKNOWN, Effective, applies, best_metric, is_number
+from preflight.rules.arguments import Effective, applies, best_metric, is_number, number_text
 
 _LOWER_IS_BETTER = ("perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "error")
 
@@ -120,22 +120,19 @@ class EvalNeverRuns(Rule):
                 continue
             if evaluation == "no" and not _legacy_strategy(e):
                 strategy = '"no"' if e.given("eval_strategy") else 'unset (default "no")'
-                yield self.finding(run.anchor("eval_steps"), f"eval_steps={_n(eval_steps)} is set but eval_strategy "
-                                   f"is {strategy}: the run never evaluates; set eval_strategy to \"steps\"")
+                yield self.finding(run.anchor("eval_steps"), f"eval_steps={number_text(eval_steps)} is set but "
+                                   f"eval_strategy is {strategy}: the run never evaluates; set eval_strategy to "
+                                   "\"steps\"")
             elif evaluation == "steps" and is_number(max_steps) and max_steps > 0 and eval_steps >= 1 \
                     and eval_steps >= max_steps:
-                yield self.finding(run.anchor("eval_steps"), f"eval_steps={_n(eval_steps)} is not below max_steps="
-                                   f"{_n(max_steps)}: evaluation runs at most once, at the end of training; lower "
-                                   "eval_steps")
+                yield self.finding(run.anchor("eval_steps"), f"eval_steps={number_text(eval_steps)} is not below "
+                                   f"max_steps={number_text(max_steps)}: evaluation runs at most once, at the end of "
+                                   "training; lower eval_steps")
 
 
 def _legacy_strategy(e: Effective) -> bool:
     """`evaluation_strategy` (before 4.51) sets the strategy under its old name."""
     return e.given("evaluation_strategy") and e.get("evaluation_strategy") not in ("no", None)
-
-
-def _n(value: object) -> str:
-    return str(int(value)) if is_number(value) and float(value).is_integer() else str(value)
 
 
 class EvalWithoutDataset(Rule):
@@ -248,10 +245,9 @@ REPLACEMENTS = {
     "logging_dir": "the TENSORBOARD_LOGGING_DIR environment variable",
     "warmup_ratio": "warmup_steps (a value below 1 is a ratio of the total steps)",
 }
-RENAMES = {"evaluation_strategy": "eval_strategy", "no_cuda": "use_cpu",
-           "per_gpu_train_batch_size": "per_device_train_batch_size",
-           "per_gpu_eval_batch_size": "per_device_eval_batch_size",
-           "include_inputs_for_metrics": "include_for_metrics"}
+# The replacements that are the same setting under a new name: safe to rename in place (--fix).
+PURE_RENAMES = {"evaluation_strategy", "no_cuda", "per_gpu_train_batch_size", "per_gpu_eval_batch_size",
+                "include_inputs_for_metrics"}
 
 
 class RemovedTrainingArgument(Rule):
@@ -299,9 +295,9 @@ class RemovedTrainingArgument(Rule):
                                    fix=self._fix(value, key))
 
     def _fix(self, value, key: str) -> Fix | None:
-        new = RENAMES.get(key)
-        if new is None or value.key_location is None:
+        if key not in PURE_RENAMES or value.key_location is None:
             return None
+        new = REPLACEMENTS[key]
         location = value.key_location
         if location.end_line != location.line or location.end_column - location.column != len(key):
             return None  # the key is not written as a plain name (quoted, a dict entry, ...)
@@ -424,12 +420,12 @@ class ImplicitEvalCadence(Rule):
             if e.get("eval_strategy") != "steps" or "eval_steps" in run.args or not run.complete:
                 continue
             logging = e.get("logging_steps")
-            if logging is UNKNOWN or not is_number(logging) or logging <= 0:
+            if not is_number(logging) or logging <= 0:
                 continue
             if run.framework == "unknown" and "logging_steps" not in run.args:
                 continue  # 500 for HF, 10 for TRL: which one applies is not known
             source = "given" if "logging_steps" in run.args else (
                 "the TRL default" if e.trl_classes else "the TrainingArguments default")
             yield self.finding(run.anchor("eval_strategy"), f"eval_steps is unset: evaluation runs every logging_steps "
-                               f"= {_n(logging)} steps ({source}); set eval_steps explicitly")
+                               f"= {number_text(logging)} steps ({source}); set eval_steps explicitly")
 

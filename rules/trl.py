@@ -9,7 +9,7 @@ from preflight.libraries import did_you_mean, library
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import HF_CLASSES, is_number
+from preflight.rules.arguments import HF_CLASSES, UNKNOWN, extends_training_arguments, is_number
 
 
 def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
@@ -25,7 +25,7 @@ def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
             keys |= set(transformers.fields(name, hf_version))
         elif trl.has_class(name, trl_version) or trl.fields(name, trl_version):
             keys |= set(trl.fields(name, trl_version))
-            if "TrainingArguments" in trl.bases(name):
+            if extends_training_arguments(name):
                 keys |= set(transformers.fields("TrainingArguments", hf_version))
         else:
             return None  # a class the data does not describe at this version
@@ -84,8 +84,7 @@ class UnknownTrlKey(Rule):
     def _message(self, project: Project, run: Arguments, key: str, accepted: set[str]) -> str:
         trl = library("trl")
         assumed = project.version("trl")
-        removed = next((trl.removed_before(c, key, assumed.version) for c in run.classes
-                        if trl.removed_before(c, key, assumed.version)), None)
+        removed = next(filter(None, (trl.removed_before(c, key, assumed.version) for c in run.classes)), None)
         history = f" (removed in TRL {removed})" if removed else ""
         if run.unknown_keys == "dropped" and run.via.startswith("`trl "):
             outcome = (f"the training script never receives it ({run.via} hands keys its dataclasses lack to "
@@ -131,19 +130,17 @@ class GrpoConfigInvariant(Rule):
 
             def get(key: str):
                 known, value = run.literal(key, fields[key].default if key in fields else None)
-                return value if known else _UNKNOWN
+                return value if known else UNKNOWN
 
             for keys, message in _grpo_problems(get, fields):
                 yield self.finding(run.anchor(*keys), f"GRPOConfig ({assumed.describe()}) raises at start-up: "
                                    f"{message}")
 
 
-_UNKNOWN = object()
-
 
 def _grpo_problems(get, fields) -> Iterator[tuple[tuple[str, ...], str]]:
     repo = get("log_completions_hub_repo")
-    if "log_completions_hub_repo" in fields and repo not in (None, _UNKNOWN) and get("log_completions") is False:
+    if "log_completions_hub_repo" in fields and repo not in (None, UNKNOWN) and get("log_completions") is False:
         yield (("log_completions_hub_repo", "log_completions"),
                "log_completions_hub_repo is set, but log_completions is False. Enable log_completions to upload "
                "completions to the Hub, or unset log_completions_hub_repo.")
@@ -152,7 +149,7 @@ def _grpo_problems(get, fields) -> Iterator[tuple[tuple[str, ...], str]]:
                "batch must contain full prompt groups of num_generations completions; set auto_find_batch_size=False "
                "and lower per_device_train_batch_size instead.")
     generation, steps = get("generation_batch_size"), get("steps_per_generation")
-    if generation is not None and steps is not None and _UNKNOWN not in (generation, steps):
+    if generation is not None and steps is not None and UNKNOWN not in (generation, steps):
         yield (("steps_per_generation", "generation_batch_size"),
                "'generation_batch_size' and 'steps_per_generation' can not be both configured at the same time")
     generations = get("num_generations")
