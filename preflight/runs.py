@@ -8,12 +8,12 @@ this module, so that every syntax that expresses an argument is judged once, the
 
 from __future__ import annotations
 
+import dataclasses
+import posixpath
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
 from preflight.model import ArgumentParserUse, Launch, TrainingConfig, Value
-
-_NOT_ARGUMENTS = {"config", "config_file", "cfg", "config_path", "args_file", "accelerate_config"}
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,12 @@ class Arguments:
     via: str = ""  # the parser or command that reads them, for messages
     path: str | None = None  # the argument file, when there is one
     from_command_line: frozenset[str] = field(default_factory=frozenset)  # keys given as --flags
-    converted: bool = False  # values pass through argparse (a `trl` command's config): "100" becomes 100
+    trl_command: str | None = None  # `trl <command> --config`: "sft", "dpo", ...
 
     def typed(self, key: str) -> bool:
         """Is this key's value converted to the field's type before the dataclass sees it? Command-line
         flags and `trl` configs are (argparse); HfArgumentParser.parse_yaml_file and constructors are not."""
-        return self.converted or key in self.from_command_line
+        return self.trl_command is not None or key in self.from_command_line
 
     def get(self, key: str) -> Value | None:
         return self.args.get(key)
@@ -73,7 +73,7 @@ def _assemble(project):
     parsers = {}
     for parser in project.facts(ArgumentParserUse):
         if parser.config_file:
-            base = parser.location.path.rsplit("/", 1)[0] if "/" in parser.location.path else "."
+            base = posixpath.dirname(parser.location.path) or "."
             target = project.resolve(base, parser.config_file) or project.resolve(".", parser.config_file)
             if target and project.training_arguments_file(target) is not None:
                 parsers.setdefault(target, parser)
@@ -97,10 +97,11 @@ def _assemble(project):
 def _with_parser(run: Arguments, parser: ArgumentParserUse | None) -> Arguments:
     if parser is None:
         return run
-    return Arguments(run.args, parser.framework if run.framework == "unknown" else run.framework, run.location,
-                     run.origin, run.complete, parser.dataclasses, frozenset(parser.local_fields),
-                     parser.accepted_known and parser.unknown_keys != "kept", parser.unknown_keys,
-                     _parser_name(parser), run.path, run.from_command_line)
+    return dataclasses.replace(
+        run, framework=parser.framework if run.framework == "unknown" else run.framework,
+        classes=parser.dataclasses, local_fields=frozenset(parser.local_fields),
+        accepted_known=parser.accepted_known and parser.unknown_keys != "kept", unknown_keys=parser.unknown_keys,
+        via=_parser_name(parser))
 
 
 def _parser_name(parser: ArgumentParserUse) -> str:
@@ -124,9 +125,11 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
             return None  # the script builds its arguments itself (or is not a trainer)
     if entry.kind != "trl" and parser is None and config is None:
         return None
+    from preflight.sources.entrypoints import CONFIG_FLAGS  # loaded by whatever made the launch
+
     flags = {}
     for index, (key, value) in enumerate(entry.args):
-        if key not in _NOT_ARGUMENTS:
+        if key not in CONFIG_FLAGS and key != "accelerate_config":  # the launcher's options, not arguments
             at = entry.arg_locations[index] if index < len(entry.arg_locations) else None
             flags[key] = command_line_value(value, launch.location, at)
     if config is None and not flags:
@@ -143,9 +146,9 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
 
         version = project.version("trl").version
         classes = library("trl").script_dataclasses(entry.target.replace("-", "_"), version)
-        return Arguments(args, "trl", location, origin, complete, tuple(classes or ()), frozenset(),
-                         classes is not None, "dropped", f"`trl {entry.target}`", run.path, run.from_command_line,
-                         converted=True)
+        return dataclasses.replace(run, framework="trl", classes=tuple(classes or ()),
+                                   accepted_known=classes is not None, unknown_keys="dropped",
+                                   via=f"`trl {entry.target}`", trl_command=entry.target)
     return _with_parser(run, parser)
 
 

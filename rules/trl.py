@@ -29,7 +29,7 @@ def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
                 keys |= set(transformers.fields("TrainingArguments", hf_version))
         else:
             return None  # a class the data does not describe at this version
-    if run.unknown_keys == "dropped" and run.via.startswith("`trl "):
+    if run.trl_command is not None:
         # `trl <command>` hands config keys its dataclasses lack to `accelerate launch` (num_processes,
         # mixed_precision, ...), and resolves its own `accelerate_config`
         keys |= set(library("accelerate").fields("launch", project.version("accelerate").version))
@@ -86,7 +86,7 @@ class UnknownTrlKey(Rule):
         assumed = project.version("trl")
         removed = next(filter(None, (trl.removed_before(c, key, assumed.version) for c in run.classes)), None)
         history = f" (removed in TRL {removed})" if removed else ""
-        if run.unknown_keys == "dropped" and run.via.startswith("`trl "):
+        if run.trl_command is not None:
             outcome = (f"the training script never receives it ({run.via} hands keys its dataclasses lack to "
                        "`accelerate launch`) and the default applies")
         elif run.unknown_keys == "dropped":

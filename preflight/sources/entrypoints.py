@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?w?$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
-_CONFIG_FLAGS = {"config", "config_file", "cfg", "config_path", "args_file"}
+CONFIG_FLAGS = {"config", "config_file", "cfg", "config_path", "args_file"}
 _CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
 _PYTHON_VALUE_OPTIONS = {"-W", "-X", "--check-hash-based-pycs"}
 _SHELL_SCRIPT_SUFFIXES = (".sh", ".bash", ".sbatch", ".slurm")
@@ -242,7 +242,7 @@ def _parse_args(rest: list[str], found: Recognized) -> None:
                 else:
                     value = None  # type: ignore[assignment]
             found.args.append((key, value))
-            if key in _CONFIG_FLAGS and value and found.config is None:
+            if key in CONFIG_FLAGS and value and found.config is None:
                 found.config = value
         elif found.config is None and token.lower().endswith(_CONFIG_SUFFIXES):
             found.config = token
