@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass
 
 from preflight.model import ArtifactLog
-from preflight.sources.pyscope import Module, Position, Scope, child_nodes, argument, position
+from preflight.sources.pyscope import Module, Position, Scope, argument, child_nodes, position, simple_name
 
 FLUENT = {
     "mlflow.log_artifacts": True, "mlflow.log_artifact": False,
@@ -84,8 +84,7 @@ class _Analysis:
         # Only the scopes that upload artifacts need their events, and the module scope (it runs first).
         wanted = [self.module.module_scope]
         for call, scope, _ in self.module.calls:
-            if isinstance(call.func, (ast.Attribute, ast.Name)) and \
-                    getattr(call.func, "attr", getattr(call.func, "id", "")) in ("log_artifact", "log_artifacts", "save"):
+            if simple_name(call.func) in ("log_artifact", "log_artifacts", "save"):
                 if all(scope is not seen for seen in wanted):
                     wanted.append(scope)
         per_scope: list[tuple[Scope, list[_Event], list[_Upload]]] = []

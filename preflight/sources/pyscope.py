@@ -71,6 +71,11 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
     return result
 
 
+def simple_name(node: ast.AST) -> str:
+    """The last name of `x` or `a.b.x` ("" for anything else): how a call or owner is named as written."""
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+
+
 def position(node: ast.AST) -> Position:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 

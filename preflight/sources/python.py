@@ -12,7 +12,7 @@ from preflight.model import (
     WandbRun,
 )
 from preflight.sources import pyartifacts, pysweeps
-from preflight.sources.pyscope import Module, Scope, argument, keyword_map, position
+from preflight.sources.pyscope import Module, Scope, argument, keyword_map, position, simple_name
 from preflight.sources.text import SourceText
 
 WANDB_INIT = {"wandb.init", "wandb.sdk.init", "wandb.sdk.wandb_init.init"}
@@ -80,11 +80,6 @@ def extract(source: SourceText) -> list[Fact]:
 _TRACKER_PACKAGES = {"wandb", "mlflow", "neptune", "neptune_scale", "aim"}
 
 
-def _called_name(call: ast.Call) -> str:
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-
-
 def _is_training_step(call: ast.Call) -> bool:
     """`loss.backward()`, `optimizer.step()`, `accelerator.backward(loss)`: the script trains by itself."""
     func = call.func
@@ -92,8 +87,7 @@ def _is_training_step(call: ast.Call) -> bool:
         return False
     if func.attr == "backward":
         return True
-    owner = func.value
-    name = owner.attr if isinstance(owner, ast.Attribute) else owner.id if isinstance(owner, ast.Name) else ""
+    name = simple_name(func.value)
     return func.attr == "step" and ("optim" in name.lower() or name.lower() in ("opt", "optimiser"))
 
 
@@ -304,8 +298,7 @@ class _Extractor:
         if isinstance(parent, ast.withitem):
             return None  # `with wandb.init() as run:` finishes the run at the end of the block
         for loop in self._enclosing(call, (ast.For, ast.AsyncFor, ast.While)):
-            finishes = any(isinstance(n, ast.Call) and isinstance(n.func, (ast.Attribute, ast.Name))
-                           and getattr(n.func, "attr", getattr(n.func, "id", "")) == "finish" for n in ast.walk(loop))
+            finishes = any(isinstance(n, ast.Call) and simple_name(n.func) == "finish" for n in ast.walk(loop))
             if not finishes:
                 return loop.lineno
         return None
@@ -511,7 +504,7 @@ class _Extractor:
             return None
         # seed calls, not counting the body of a seeding helper (`def set_seed(s): torch.manual_seed(s)`):
         # whether the helper's own call is conditional is what matters
-        seeds = [call for call, _, chain in self.module.calls if "seed" in _called_name(call).lower()
+        seeds = [call for call, _, chain in self.module.calls if "seed" in simple_name(call.func).lower()
                  and not any("seed" in function.lower() for function in chain)]
         if not seeds:
             return TrainingLoop(self.module.location(step), "never")
@@ -534,9 +527,7 @@ class _Extractor:
     def _guarded_by_seed(self, call: ast.Call) -> bool:
         """Inside an `if` whose test reads a seed (`if args.seed is not None:`, `if args.seed:`)."""
         for statement in self._enclosing(call, (ast.If,)):
-            if any(isinstance(n, (ast.Name, ast.Attribute)) and "seed" in (getattr(n, "attr", None) or
-                                                                            getattr(n, "id", "")).lower()
-                   for n in ast.walk(statement.test)):
+            if any("seed" in simple_name(n).lower() for n in ast.walk(statement.test)):
                 return True
         return False
 
