@@ -57,7 +57,7 @@ def effective(library: str, configured: dict[str, str], pins: list[VersionPin]) 
     if configured.get(library):
         return Assumed(library, configured[library], "[tool.preflight.versions]")
     known = known_versions(library)
-    mine = [p for p in pins if ALIASES.get(p.library, p.library) == library and p.specifier]
+    mine = [p for p in pins if _installs(p, library) and p.specifier]
     for exact_first in (True, False):
         for found in mine:
             version = _satisfying(found.specifier, known, exact_only=exact_first)
@@ -80,8 +80,7 @@ def _satisfying(specifier: str, known: list[str], *, exact_only: bool) -> str | 
     exact = [s.version for s in specifiers if s.operator in ("==", "===") and "*" not in s.version]
     if exact_only:
         return exact[0] if exact else None
-    candidates = [v for v in known if _admits(specifiers, v)]
-    candidates += [s.version.rstrip(".*") for s in specifiers if s.operator in (">=", "~=", "==")]
+    candidates = [*known, *(s.version.rstrip(".*") for s in specifiers if s.operator in (">=", "~=", "=="))]
     admitted = [v for v in candidates if _admits(specifiers, v)]
     return max(admitted, key=release) if admitted else None
 
@@ -97,4 +96,8 @@ def _admits(specifiers, version: str) -> bool:
 
 def installed(library: str, pins: list[VersionPin]) -> VersionPin | None:
     """The first requirement that installs `library` (any specifier)."""
-    return next((p for p in pins if ALIASES.get(p.library, p.library) == library), None)
+    return next((p for p in pins if _installs(p, library)), None)
+
+
+def _installs(pin: VersionPin, library: str) -> bool:
+    return ALIASES.get(pin.library, pin.library) == library
