@@ -76,11 +76,13 @@ def _git_ignored(directory: Path) -> bool:
     return out.returncode == 0
 
 
-def _walk(directory: Path, excluded) -> list[Path]:
+def _walk(directory: Path, excluded) -> list[str]:
+    """Files below `directory` outside git's view, as absolute POSIX paths; excluded folders are not entered."""
     result = []
     for current, dirs, files in os.walk(directory, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d != ".git" and not excluded(Path(current) / d))
-        result.extend(Path(current) / f for f in sorted(files))
+        base = current.replace(os.sep, "/").rstrip("/") + "/"
+        result.extend(base + f for f in sorted(files))
     return result
 
 
@@ -149,17 +151,14 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
         top = git_root(directory)
         tracked = top is not None and (top == directory.resolve() or not _git_ignored(directory))
         names = _git_names(directory) if tracked else None
-        boundary = directory.resolve()
-        if names is None:
-            return [f for f in _walk(directory, excluded)
-                    if classify.kind_by_path(f.name) is not None and not excluded(f) and _safe(f, boundary)]
         prefix = directory.as_posix().rstrip("/") + "/"
+        absolutes = [prefix + name for name in names] if names is not None else _walk(directory, excluded)
+        boundary = directory.resolve()
         kept = []
-        for name in names:  # strings until a file is kept: thousands of paths, most of them kept
-            kind = classify.kind_by_path(posixpath.basename(name))
+        for absolute in absolutes:  # strings until a file is kept: thousands of paths, most of them kept
+            kind = classify.kind_by_path(posixpath.basename(absolute))
             if kind is None:
                 continue
-            absolute = prefix + name
             if (patterns and excluded_text(absolute)) or not _safe(absolute, boundary):
                 continue
             if lazy_python is not None and kind == classify.PYTHON:
