@@ -381,3 +381,10 @@ def test_trl_config_may_carry_accelerate_launch_options(project):
                          "accelerate_config: zero2\nper_device_train_batch_size: 2\n",
              "run.sh": "trl sft --config sft.yaml\n"}
     assert project(files, select=["TRL001"]) == []
+
+
+@pytest.mark.parametrize("change", ["del extra['eval_steps']", "extra['nested']['x'] = 1", "extra.clear()"])
+def test_keyword_dicts_changed_after_they_are_built_are_not_judged(project, change):
+    source = ("from transformers import TrainingArguments\nextra = {'eval_steps': 100, 'nested': {}}\n"
+              f"{change}\nTrainingArguments(output_dir='o', report_to='none', **extra)\n")
+    assert project({"train.py": source}, select=["HF002"]) == []

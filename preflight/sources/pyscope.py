@@ -76,6 +76,26 @@ def simple_name(node: ast.AST) -> str:
     return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
 
 
+_MUTATORS = {"update", "setdefault", "pop", "popitem", "clear", "append", "extend", "__setitem__"}
+
+
+def dict_mutated(name: str, scope: Scope) -> bool:
+    """Is the dict bound to `name` changed after it is built (`cfg["a"]["b"] = 1`, `del cfg["x"]`,
+    `cfg.update(...)`)? Then its literal is not what the code ends up using."""
+    for node in ast.walk(scope.node):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            target = node
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+            target = node.func.value
+        else:
+            continue
+        while isinstance(target, (ast.Subscript, ast.Attribute)):
+            target = target.value
+        if isinstance(target, ast.Name) and target.id == name:
+            return True
+    return False
+
+
 def position(node: ast.AST) -> Position:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import ast
 
 from preflight.model import SweepSpec
-from preflight.sources.pyscope import Module, Scope, argument
+from preflight.sources.pyscope import Module, Scope, argument, dict_mutated
 
 
 def sweep_spec(module: Module, call: ast.Call, scope: Scope, runs_here: bool) -> SweepSpec | None:
     expr = argument(call, "sweep", 0)
     if isinstance(expr, ast.Name):
-        if _mutated(expr.id, scope):
+        if dict_mutated(expr.id, scope):
             return None
         expr = module.resolve_name(expr, scope)
     if not isinstance(expr, ast.Dict):
@@ -65,21 +65,3 @@ def _node(expr: ast.AST, path: tuple) -> ast.AST | None:
         else:
             return found
     return found
-
-
-def _mutated(name: str, scope: Scope) -> bool:
-    """Is the dict changed after it is built (`config["parameters"]["lr"] = ...`, `.update(...)`)?"""
-    for node in ast.walk(scope.node):
-        target = None
-        if isinstance(node, (ast.Assign, ast.AugAssign)):
-            for item in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                if isinstance(item, ast.Subscript):
-                    target = item
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in ("update", "setdefault", "pop", "append", "extend", "__setitem__"):
-            target = node.func.value
-        while isinstance(target, (ast.Subscript, ast.Attribute)):
-            target = target.value
-        if isinstance(target, ast.Name) and target.id == name:
-            return True
-    return False

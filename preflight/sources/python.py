@@ -12,7 +12,7 @@ from preflight.model import (
     WandbRun,
 )
 from preflight.sources import pyartifacts, pysweeps
-from preflight.sources.pyscope import Module, Scope, argument, keyword_map, position, simple_name
+from preflight.sources.pyscope import Module, Scope, argument, dict_mutated, keyword_map, position, simple_name
 from preflight.sources.text import SourceText
 
 WANDB_INIT = {"wandb.init", "wandb.sdk.init", "wandb.sdk.wandb_init.init"}
@@ -677,7 +677,7 @@ class _Extractor:
             if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict" \
                     and self.module.lookup("dict", scope, position(expr))[0] == "unknown":
                 return expr
-            if isinstance(expr, ast.Name) and not self._dict_mutated(expr.id, scope):
+            if isinstance(expr, ast.Name) and not dict_mutated(expr.id, scope):
                 target = self.module.resolve_name(expr, scope)
                 if target is None:
                     return None
@@ -685,18 +685,6 @@ class _Extractor:
                 continue
             return None
         return None
-
-    def _dict_mutated(self, name: str, scope: Scope) -> bool:
-        """A dict that is updated after it is built is not statically known."""
-        for node in ast.walk(scope.node):
-            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
-                    and isinstance(node.value, ast.Name) and node.value.id == name:
-                return True
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == name \
-                    and node.func.attr in ("update", "setdefault", "pop", "__setitem__"):
-                return True
-        return False
 
     def _dict_entries(self, expr: ast.AST, scope: Scope) -> tuple[dict[str, Value], bool]:
         module = self.module
