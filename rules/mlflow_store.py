@@ -15,9 +15,9 @@ _FILE_STORE = re.compile(r"^(file:|\./|\.\./|~|/(?!/)|mlruns\b)")
 _LOGS = "import mlflow\n\nwith mlflow.start_run(run_name='sft'):\n    mlflow.log_metric('loss', 0.1, step=1)\n"
 
 
-def uses_mlflow(project: Project, path: str) -> bool:
-    """The file (or a module it imports) writes to MLflow, or its Trainer reports to it."""
-    for current in [path, *project.imported_files(path)]:
+def uses_mlflow(project: Project, files: list[str]) -> bool:
+    """One of the files (a script and the modules it imports) writes to MLflow, or its Trainer reports to it."""
+    for current in files:
         if any(u.tracker == "mlflow" for u in project.facts_in(current, TrackerUse)):
             return True
         if any(c.reports_to("mlflow") for c in project.facts_in(current, TrainingConfig)):
@@ -54,10 +54,11 @@ class MlflowStoreInContainer(Rule):
             if any(b.name == "MLFLOW_TRACKING_URI" for b in launch.env):
                 continue
             resolved = project.entry(launch)
-            if not resolved.script or not uses_mlflow(project, resolved.script):
+            if not resolved.script:
                 continue
             files = [resolved.script, *project.imported_files(resolved.script)]
-            if any(w.name == "MLFLOW_TRACKING_URI" for f in files for w in project.facts_in(f, EnvWrite)):
+            sets_uri = any(w.name == "MLFLOW_TRACKING_URI" for f in files for w in project.facts_in(f, EnvWrite))
+            if sets_uri or not uses_mlflow(project, files):
                 continue
             yield self.finding(launch.location, f"{launch.label} runs {resolved.script}, which logs to MLflow without "
                                f"a tracking URI: {mlflow.describe()} writes {store} in the container's working "
