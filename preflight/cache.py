@@ -32,18 +32,19 @@ KEPT_RESULTS = 4  # reusable whole runs kept (each is one state of the tree)
 RACY_SECONDS = 2.0  # a file modified this close to when it was recorded may change again unseen (as in git)
 
 
-def _tool_fingerprint() -> str:
-    """The version plus a digest of preflight's own source and data files (size and mtime): facts from
-    other extractor code (or another sweep schema) are never reused, even between two builds of one version."""
-    digest = hashlib.blake2b(__version__.encode(), digest_size=12)
-    package = Path(__file__).resolve().parent
-    for source in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
+def files_fingerprint(folder: Path, files: list[Path], salt: str = "") -> str:
+    """A digest of files' names, sizes and mtimes: what identifies a build of the code that read them."""
+    digest = hashlib.blake2b(salt.encode(), digest_size=12)
+    for source in sorted(files):
         info = source.stat()
-        digest.update(f"{source.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}".encode())
+        digest.update(f"{source.relative_to(folder)}:{info.st_size}:{info.st_mtime_ns}".encode())
     return digest.hexdigest()
 
 
-TOOL = _tool_fingerprint()
+# The version plus preflight's own source and data files: facts from other extractor code (or another
+# sweep schema) are never reused, even between two builds of one version.
+_PACKAGE = Path(__file__).resolve().parent
+TOOL = files_fingerprint(_PACKAGE, [*_PACKAGE.rglob("*.py"), *_PACKAGE.rglob("*.json")], __version__)
 
 
 def file_stat(path: Path | str) -> tuple[int, int, int] | None:

@@ -99,15 +99,11 @@ def _memo_path(directory: Path, table: dict[str, Any]) -> Path:
     import hashlib
     import json
 
-    from preflight import __version__
+    from preflight.cache import TOOL  # the build that validates (loaded by the run that caches anyway)
 
     digest = hashlib.blake2b(digest_size=16)
     digest.update(json.dumps(table, sort_keys=True, default=repr).encode())
-    digest.update(__version__.encode())
-    for module in ("config.py", "config_schema.py"):
-        with contextlib.suppress(OSError):
-            info = (Path(__file__).parent / module).stat()
-            digest.update(f"{module}:{info.st_size}:{info.st_mtime_ns}".encode())
+    digest.update(TOOL.encode())
     return directory / f"settings-{digest.hexdigest()}.json"
 
 

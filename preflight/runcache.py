@@ -24,14 +24,11 @@ Stat = tuple[int, int, int]
 
 
 def _rules_fingerprint() -> str:
+    """The rule pack's build (in a development checkout it lives outside the package TOOL covers)."""
     import preflight.rules as pack
 
-    digest = hashlib.blake2b(digest_size=12)
-    for folder in pack.__path__:
-        for source in sorted(Path(folder).glob("*.py")):
-            info = source.stat()
-            digest.update(f"{source.name}:{info.st_size}:{info.st_mtime_ns}".encode())
-    return digest.hexdigest()
+    folder = Path(next(iter(pack.__path__)))
+    return cache_module.files_fingerprint(folder, list(folder.glob("*.py")))
 
 
 def key(stats: dict[str, Stat | None], settings: object, options: dict) -> str | None:
