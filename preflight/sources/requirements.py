@@ -8,6 +8,7 @@ requirements of a tracked library and are skipped, never reported.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 
@@ -46,6 +47,7 @@ def pin(text: str, location: Location, where: str) -> VersionPin | None:
 def requirements_file(source: SourceText) -> list[Fact]:
     facts: list[Fact] = []
     offset = 0
+    where = posixpath.basename(source.path)
     for line in source.text.split("\n"):
         start = offset
         offset += len(line) + 1
@@ -53,8 +55,7 @@ def requirements_file(source: SourceText) -> list[Fact]:
         if not content or content.startswith("-"):
             continue
         leading = len(line) - len(line.lstrip())
-        found = pin(content, source.location(start + leading, start + leading + len(content)),
-                    source.path.rsplit("/", 1)[-1])
+        found = pin(content, source.location(start + leading, start + leading + len(content)), where)
         if found:
             facts.append(found)
     return facts
