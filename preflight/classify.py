@@ -22,6 +22,13 @@ DOTENV = "dotenv"
 NETRC = "netrc"
 REQUIREMENTS = "requirements"
 PYPROJECT = "pyproject"
+SETUP_PY = "setup.py"
+SETUP_CFG = "setup.cfg"
+TOML_LOCK = "toml-lock"
+PIPFILE_LOCK = "pipfile-lock"
+CONDA = "conda"
+# The kinds that declare which library versions a project installs (read for a folder below the root too).
+DECLARES_VERSIONS = frozenset({REQUIREMENTS, PYPROJECT, SETUP_PY, SETUP_CFG, TOML_LOCK, PIPFILE_LOCK, CONDA})
 
 _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 _SWEEP_METHODS = {"grid", "random", "bayes", "custom"}
@@ -50,13 +57,21 @@ _DISTINCTIVE = re.compile(r"per_device_|_steps$|_strategy$|^report_to$|^run_name
 _DOCKERFILE = re.compile(r"^(?:(?:docker|container)file(?:[.-][\w.-]+)?|[\w.-]+\.(?:docker|container)file)$")
 _SHELL_SUFFIXES = (".sh", ".bash", ".sbatch", ".slurm", ".zsh")
 _MAKEFILES = {"makefile", "gnumakefile"}
-_REQUIREMENTS = re.compile(r"^(?:[\w.-]*[._-])?(?:requirements|constraints)(?:[._-][\w.-]*)?\.(?:txt|in)$")
+_REQUIREMENTS = re.compile(r"^(?:[\w.-]*[._-])?(?:requirements|constraints)(?:[._-][\w.-]*)?\.(?:txt|in|lock)$")
+_DECLARATIONS = {
+    "pyproject.toml": PYPROJECT, "setup.py": SETUP_PY, "setup.cfg": SETUP_CFG, "uv.lock": TOML_LOCK,
+    "poetry.lock": TOML_LOCK, "pdm.lock": TOML_LOCK, "pylock.toml": TOML_LOCK, "pipfile.lock": PIPFILE_LOCK,
+    "environment.yml": CONDA, "environment.yaml": CONDA, "conda.yml": CONDA, "conda.yaml": CONDA,
+}
+_NAMED_PYLOCK = re.compile(r"^pylock\.[\w-]+\.toml$")  # PEP 751: pylock.<name>.toml
 
 
 def kind_by_path(path: str) -> str | None:
     """The kind a path implies before reading it; 'yaml'/'json' mean: decide by content."""
     name = posixpath.basename(path)
     lower = name.lower()
+    if lower in _DECLARATIONS and not (_DECLARATIONS[lower] == CONDA and _in_workflows(path)):
+        return _DECLARATIONS[lower]
     if lower.endswith(".py"):
         return PYTHON
     if lower.endswith(".ipynb"):
@@ -71,13 +86,13 @@ def kind_by_path(path: str) -> str | None:
         return DOTENV
     if lower in (".netrc", "_netrc"):
         return NETRC
-    if lower == "pyproject.toml":
-        return PYPROJECT
+    if _NAMED_PYLOCK.match(lower):
+        return TOML_LOCK
     if _REQUIREMENTS.match(lower) or (lower.endswith(".txt") and posixpath.basename(posixpath.dirname(path)) ==
                                       "requirements"):
         return REQUIREMENTS
     if lower.endswith((".yml", ".yaml")):
-        if "/.github/workflows/" in f"/{path}" and posixpath.dirname(path).endswith(".github/workflows"):
+        if _in_workflows(path):
             return WORKFLOW
         if _COMPOSE_NAME.match(lower):
             return COMPOSE
@@ -85,6 +100,10 @@ def kind_by_path(path: str) -> str | None:
     if lower.endswith(".json"):
         return "json"
     return None
+
+
+def _in_workflows(path: str) -> bool:
+    return "/.github/workflows/" in f"/{path}" and posixpath.dirname(path).endswith(".github/workflows")
 
 
 def kind_by_content(path_kind: str, documents: list) -> str | None:

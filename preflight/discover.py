@@ -194,8 +194,9 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
 
 
 def _pin_files(root: Path) -> list[Path]:
-    """The project root's requirement files (requirements*.txt, pyproject.toml, requirements/*.txt):
-    context for library versions when only a folder below the root is checked."""
+    """The project root's declaration files (requirements*.txt, pyproject.toml, setup.py, lock files,
+    environment.yml, requirements/*.txt): context for library versions when only a folder below the
+    root is checked."""
     found = []
     for folder in (root, root / "requirements"):
         try:
@@ -203,7 +204,7 @@ def _pin_files(root: Path) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
-            if classify.kind_by_path(entry.relative_to(root).as_posix()) in (classify.REQUIREMENTS, classify.PYPROJECT) \
+            if classify.kind_by_path(entry.relative_to(root).as_posix()) in classify.DECLARES_VERSIONS \
                     and _safe(entry, root.resolve()):
                 found.append(entry)
     return found

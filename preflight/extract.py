@@ -30,7 +30,6 @@ _TRACKED_APIS = (
     (b"accelerate", (b"log_with", b"init_trackers")),
     (b"neptune", (b"neptune",)),
     (b"aim", (b"Run", b"AimCallback", b"AimLogger", b"Session")),
-    (b"hydra", (b"main",)),  # its config folder is the program's own configuration (preflight.link)
 )
 
 
@@ -74,14 +73,31 @@ _TEXT_EXTRACTORS = {
     classify.DOTENV: ("dotenv", "extract"),
     classify.NOTEBOOK: ("notebook", "extract"),
     classify.REQUIREMENTS: ("requirements", "requirements_file"),
-    classify.PYPROJECT: ("requirements", "pyproject"),
+    classify.PYPROJECT: ("pyproject", "extract"),
+    classify.SETUP_PY: ("setupfiles", "setup_py"),
+    classify.SETUP_CFG: ("setupfiles", "setup_cfg"),
+    classify.TOML_LOCK: ("lockfiles", "toml_lock"),
+    classify.PIPFILE_LOCK: ("lockfiles", "pipfile_lock"),
+    classify.CONDA: ("conda", "environment"),
 }
+# Declaration kinds whose only facts are the tracked libraries' requirements: a file that names none of
+# them needs no parse. (pyproject.toml is parsed anyway: a broken one is reported, and it holds settings.)
+_DECLARATIONS = classify.DECLARES_VERSIONS - {classify.PYPROJECT}
+# Written by a resolver, never by hand: no credential to find there, and a scan of a large lock for one
+# would cost more than reading its tracked entries.
+_GENERATED = frozenset({classify.TOML_LOCK, classify.PIPFILE_LOCK})
 _DOCUMENT_EXTRACTORS = {
     classify.AXOLOTL: ("configs", "axolotl"),
     classify.HF_ARGS: ("configs", "training_arguments"),
     classify.SWEEP: ("configs", "sweep"),
     classify.HYDRA: ("configs", "hydra"),
 }
+
+
+def _names_a_tracked_library(data: bytes) -> bool:
+    from preflight.sources.requirements import mentions_tracked
+
+    return mentions_tracked(data)
 
 
 def _extractor(entry: tuple[str, str]):
@@ -106,8 +122,10 @@ def quick(path: str, data: bytes) -> FileFacts | None:
             except DecodeFailure:
                 pass
         return facts
-    if secretscan.might_contain(data):
+    if secretscan.might_contain(data) and path_kind not in _GENERATED:
         return None
+    if path_kind in _DECLARATIONS and not _names_a_tracked_library(data):
+        return FileFacts(path, path_kind, note="names none of the libraries whose version matters (pre-filter)")
     if path_kind == "json" and not _JSON_PREFILTER.search(data):
         return FileFacts(path, None, note="JSON without training arguments")
     return None
@@ -119,7 +137,8 @@ def extract(path: str, data: bytes, force_kind: str | None = None) -> FileFacts:
     if path_kind is None:
         return FileFacts(path, None, note="not a file kind preflight checks")
     facts = _extract(path, path_kind, data, force_kind)
-    if secretscan.might_contain(data) and not any(isinstance(f, ParseError) for f in facts.facts):
+    scan = path_kind not in _GENERATED and secretscan.might_contain(data)
+    if scan and not any(isinstance(f, ParseError) for f in facts.facts):
         try:
             facts.facts.extend(secretscan.scan(SourceText(path, decode(data))))
         except DecodeFailure:

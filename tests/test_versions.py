@@ -1,19 +1,29 @@
-"""Effective library versions: pins in requirements, pyproject, Dockerfile and shell `pip install`,
-`[tool.preflight.versions]`, and the generated field data they select."""
+"""Effective library versions: the declarations a project installs from (requirements files, pyproject
+with Poetry, setup.py and setup.cfg, lock files, conda environments, Dockerfile and shell `pip install`),
+their precedence, `[tool.preflight.versions]`, and the generated field data they select."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from preflight import versions
 from preflight.extract import extract
 from preflight.libraries import library
-from preflight.model import VersionPin
+from preflight.model import ParseError, VersionPin
 
 
 def pins(path: str, text: str) -> list[tuple[str, str, int, int]]:
     facts = extract(path, text.encode()).facts
     return [(p.library, p.specifier, p.location.line, p.location.column) for p in facts if isinstance(p, VersionPin)]
+
+
+def declared(path: str, text: str) -> list[tuple[str, str, str, str, str]]:
+    """Each pin as (library, specifier, `line:column-end_column`, where, role)."""
+    facts = extract(path, text.encode()).facts
+    return [(p.library, p.specifier, f"{p.location.line}:{p.location.column}-{p.location.end_column}", p.where, p.role)
+            for p in facts if isinstance(p, VersionPin)]
 
 
 @pytest.mark.parametrize("path, text, expected", [
@@ -94,3 +104,188 @@ def test_a_subfolder_check_uses_the_root_pins(project):
     result = engine.check(["src"], select=["HF007"], cwd=project.root)
     assert [f"{f.location.path}:{f.location.line}" for f in result.findings] == ["src/train.py:2"]
     assert "pinned ==4.57.1 in requirements.txt:1" in result.findings[0].message
+
+
+# -- every place a project declares its versions ------------------------------------------------------
+
+SETUP_PY = """\
+from setuptools import setup
+
+REQUIRED = [
+    "torch",
+    "transformers>=4.48.2",
+]
+extras = {"track": ["wandb>=0.19"]}
+extras["all"] = extras["track"] + ['trl==0.20.0']
+setup(name="x", install_requires=REQUIRED + ["accelerate"], extras_require=extras)
+"""
+SETUP_PY_TABLE = """\
+import re
+from setuptools import setup
+
+_deps = [
+    "accelerate>=1.4.0",
+    "transformers==4.52.3",
+]
+deps = {b: a for a, b in (re.findall(r"^(([^!=<>~ ]+)(?:[!=<>~ ].*)?$)", x)[0] for x in _deps)}
+install_requires = [deps["accelerate"], deps["transformers"]]
+setup(install_requires=install_requires)
+"""
+SETUP_CFG = """\
+[isort]
+known_third_party =
+    transformers
+[options]
+install_requires =
+    torch
+    transformers>=4.40  # a comment
+    wandb ; python_version > "3.8"
+[options.extras_require]
+track = mlflow>=2.9
+"""
+POETRY = """\
+[tool.poetry]
+name = "x"
+[tool.poetry.dependencies]
+python = "^3.10"
+transformers = "^4.40"
+wandb = { version = "~0.19", optional = true }
+[tool.poetry.group.dev.dependencies]
+trl = "0.20.0"
+"""
+UV_LOCK = """\
+version = 1
+[manifest]
+overrides = [{ name = "transformers", specifier = ">=4.40" }]
+
+[[package]]
+name = "torch"
+version = "2.4.0"
+dependencies = [
+    { name = "transformers" },
+]
+
+[[package]]
+name = "transformers"
+version = "4.57.1"
+source = { registry = "https://pypi.org/simple" }
+
+[package.optional-dependencies]
+torch = [{ name = "accelerate" }]
+"""
+POETRY_LOCK = """\
+[[package]]
+name = "wandb"
+version = "0.19.1"
+description = "x"
+
+[package.dependencies]
+transformers = ">=4"
+
+[metadata]
+lock-version = "2.0"
+"""
+PIPFILE_LOCK = """\
+{
+    "_meta": {"hash": {"sha256": "x"}},
+    "default": {
+        "transformers": {"hashes": [], "version": "==4.57.1"}
+    },
+    "develop": {
+        "wandb": {"version": "==0.19.1"}
+    }
+}
+"""
+ENVIRONMENT = """\
+name: train
+channels: [conda-forge]
+dependencies:
+  - python=3.10
+  - conda-forge::transformers=4.46
+  - "accelerate==1.2.1"
+  - mlflow=2.14.1=pyhd8ed1ab_0
+  - pip:
+      - wandb>=0.19
+      - -r requirements.txt
+"""
+
+
+@pytest.mark.parametrize("path, text, expected", [
+    ("setup.py", SETUP_PY, [
+        ("transformers", ">=4.48.2", "5:6-26", "setup.py install_requires", "main"),
+        ("accelerate", "", "9:47-57", "setup.py install_requires", "main"),
+        ("wandb", ">=0.19", "7:22-33", "setup.py extras_require.track", "optional"),
+        ("trl", "==0.20.0", "8:37-48", "setup.py extras_require.all", "optional")]),
+    ("setup.py", SETUP_PY_TABLE, [
+        ("accelerate", ">=1.4.0", "5:6-23", "setup.py install_requires", "main"),
+        ("transformers", "==4.52.3", "6:6-26", "setup.py install_requires", "main")]),
+    ("pkg/setup.cfg", SETUP_CFG, [
+        ("transformers", ">=4.40", "7:5-23", "setup.cfg install_requires", "main"),
+        ("wandb", "", "8:5-35", "setup.cfg install_requires", "main"),
+        ("mlflow", ">=2.9", "10:9-20", "setup.cfg extras_require.track", "optional")]),
+    ("pyproject.toml", POETRY, [
+        ("transformers", "<5,>=4.40", "5:1-13", "poetry dependencies", "main"),
+        ("wandb", "<0.20,>=0.19", "6:1-6", "poetry dependencies", "optional"),
+        ("trl", "==0.20.0", "8:1-4", "poetry group.dev", "optional")]),
+    ("uv.lock", UV_LOCK, [("transformers", "==4.57.1", "13:9-21", "uv.lock", "lock")]),
+    ("poetry.lock", POETRY_LOCK, [("wandb", "==0.19.1", "2:9-14", "poetry.lock", "lock")]),
+    ("Pipfile.lock", PIPFILE_LOCK, [
+        ("transformers", "==4.57.1", "4:10-22", "Pipfile.lock default", "lock"),
+        ("wandb", "==0.19.1", "7:10-15", "Pipfile.lock develop", "optional")]),
+    ("environment.yml", ENVIRONMENT, [
+        ("transformers", "==4.46.*", "5:5-35", "environment.yml", "main"),
+        ("accelerate", "==1.2.1", "6:6-23", "environment.yml", "main"),
+        ("mlflow", "==2.14.1", "7:5-31", "environment.yml", "main"),
+        ("wandb", ">=0.19", "9:9-20", "environment.yml pip", "main")]),
+    ("requirements.lock", "transformers==4.57.1\n",
+     [("transformers", "==4.57.1", "1:1-21", "requirements.lock", "lock")]),
+    ("requirements-dev.txt", "wandb>=0.19\n", [("wandb", ">=0.19", "1:1-12", "requirements-dev.txt", "optional")]),
+    ("pylock.toml", 'lock-version = "1.0"\n[[packages]]\nname = "trl"\nversion = "0.20.0"\n'
+     '[[packages.wheels]]\nname = "trl-0.20.0-py3-none-any.whl"\n',
+     [("trl", "==0.20.0", "3:9-12", "pylock.toml", "lock")]),
+], ids=["setup.py", "setup.py-deps-table", "setup.cfg", "poetry", "uv.lock", "poetry.lock", "Pipfile.lock",
+        "environment.yml", "requirements.lock", "qualified-requirements", "pylock"])
+def test_declarations(path, text, expected):
+    assert declared(path, text) == expected
+
+
+def test_setup_py_is_read_never_run(tmp_path):
+    marker = tmp_path / "ran"
+    text = f"open({str(marker)!r}, 'w')\nfrom setuptools import setup\nsetup(install_requires=['trl==0.20.0'])\n"
+    assert pins("setup.py", text) == [("trl", "==0.20.0", 3, 26)]
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("path, text, reported", [
+    ("uv.lock", UV_LOCK.replace('version = "4.57.1"', 'version = "4.57.1'), "uv.lock:14:"),
+    ("Pipfile.lock", PIPFILE_LOCK[:-3], "Pipfile.lock:"),
+    ("uv.lock", UV_LOCK.replace('version = "2.4.0"', "version = 2.4.0 <<<<<<<"), None),  # not a tracked entry
+    ("requirements.lock", "transformers==4.57.1\n[[package]] = \"\n", None),  # pip's format, not TOML
+    ("poetry.lock", "[[package]\nname = 'torch'\n", None),  # names no tracked library: not parsed
+], ids=["toml-entry", "json", "untracked-entry", "requirements-format", "pre-filtered"])
+def test_unparsable_lock_files(path, text, reported):
+    errors = [f"{path}:{e.location.line}:" for e in extract(path, text.encode()).facts if isinstance(e, ParseError)]
+    if reported is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and errors[0].startswith(reported), errors
+
+
+DECLARATION_SAMPLES = [("setup.py", SETUP_PY), ("setup.py", SETUP_PY_TABLE), ("setup.cfg", SETUP_CFG),
+                       ("pyproject.toml", POETRY), ("uv.lock", UV_LOCK), ("poetry.lock", POETRY_LOCK),
+                       ("Pipfile.lock", PIPFILE_LOCK), ("environment.yml", ENVIRONMENT),
+                       ("pylock.toml", UV_LOCK.replace("package", "packages"))]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.sampled_from(DECLARATION_SAMPLES), st.lists(st.tuples(st.integers(0, 1000), st.sampled_from(
+    ["", "(", ")", "'", '"', ":", "=", "\n", "\t", " ", "é", "\\", "[", "]", "{", "}", ",", "^", "~", "*",
+     "[[package]]", "+ x", "name = ", "- "])), max_size=6))
+def test_bad_declarations_never_crash(sample, edits):
+    path, text = sample
+    for position, inserted in edits:
+        position %= len(text) + 1
+        text = text[:position] + inserted + text[position + (0 if inserted else 1):]
+    lines = text.count("\n") + 1
+    for fact in extract(path, text.encode()).facts:
+        assert 1 <= fact.location.line <= lines and fact.location.column >= 1, fact

@@ -1,5 +1,6 @@
-"""Which versions of the tracked libraries a project installs: requirements files, pyproject
-dependencies, and `pip install` commands in Dockerfiles and scripts.
+"""Requirement strings of the tracked libraries: requirements files (`.txt`, `.in`, `.lock`) and
+`pip install` commands in Dockerfiles and scripts; every other declaration format hands its
+requirement strings to `pin`.
 
 Only the libraries whose behaviour the rules depend on are recorded. Requirement syntax is PEP 508,
 parsed by `packaging` (pip's own parser): lines it rejects (pip options, URLs, paths) are not
@@ -12,10 +13,8 @@ import posixpath
 import re
 import shlex
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from preflight.findings import Location
-from preflight.model import Fact, ParseError, VersionPin
+from preflight.model import Fact, VersionPin
 from preflight.sources.text import SourceText
 
 TRACKED = frozenset({
@@ -23,6 +22,11 @@ TRACKED = frozenset({
     "neptune-scale", "aim",
 })
 _NAME_HINT = re.compile(r"transformers|trl|axolotl|accelerate|wandb|mlflow|neptune|aim", re.IGNORECASE)
+_NAME_HINT_BYTES = re.compile(_NAME_HINT.pattern.encode(), re.IGNORECASE)
+# The qualifiers of a requirements file that still name the project's main set (`requirements-base.txt`,
+# `requirements/prod.txt`); any other (`-dev`, `_gpu`, `docs`) names an extra set someone opts into.
+_MAIN_QUALIFIERS = frozenset({"", "base", "main", "core", "common", "default", "prod", "production", "runtime"})
+_LOCK_QUALIFIERS = frozenset({"lock", "locked", "frozen", "pinned"})  # pip-compile/pip-freeze output kept as .txt
 _PIP_INSTALL = re.compile(r"\b(?:pip3?|uv\s+pip|python3?\s+-m\s+pip)\s+install\b")
 
 
@@ -30,10 +34,18 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pin(text: str, location: Location, where: str) -> VersionPin | None:
+def mentions_tracked(data: bytes) -> bool:
+    """Whether a declaration file can name a tracked library at all: the pre-filter for every
+    declaration kind, so that a lock file of a project without them costs one regex search."""
+    return _NAME_HINT_BYTES.search(data) is not None
+
+
+def pin(text: str, location: Location, where: str, role: str = VersionPin.MAIN) -> VersionPin | None:
     """The pin a requirement string expresses, if it names a tracked library."""
     if not _NAME_HINT.search(text):
         return None
+    from packaging.requirements import InvalidRequirement, Requirement  # loaded once a file names a library
+
     try:
         requirement = Requirement(text.strip())
     except InvalidRequirement:
@@ -41,13 +53,26 @@ def pin(text: str, location: Location, where: str) -> VersionPin | None:
     library = normalise(requirement.name)
     if library not in TRACKED:
         return None
-    return VersionPin(location, library, str(requirement.specifier), where)
+    return VersionPin(location, library, str(requirement.specifier), where, role)
+
+
+def file_role(path: str) -> str:
+    """A `.lock` file is what a resolver chose; the unqualified file (requirements.txt, constraints.txt,
+    requirements/base.txt) is the project's main set; a qualified one (requirements-dev.txt,
+    requirements/docs.txt) an extra set."""
+    name = posixpath.basename(path).lower()
+    stem, _, suffix = name.rpartition(".")
+    qualifier = re.sub(r"requirements|constraints", "", stem, count=1).strip("._-")
+    if suffix == "lock" or qualifier in _LOCK_QUALIFIERS:
+        return VersionPin.LOCK
+    return VersionPin.MAIN if qualifier in _MAIN_QUALIFIERS else VersionPin.OPTIONAL
 
 
 def requirements_file(source: SourceText) -> list[Fact]:
     facts: list[Fact] = []
     offset = 0
     where = posixpath.basename(source.path)
+    role = file_role(source.path)
     for line in source.text.split("\n"):
         start = offset
         offset += len(line) + 1
@@ -55,52 +80,10 @@ def requirements_file(source: SourceText) -> list[Fact]:
         if not content or content.startswith("-"):
             continue
         leading = len(line) - len(line.lstrip())
-        found = pin(content, source.location(start + leading, start + leading + len(content)), where)
+        found = pin(content, source.location(start + leading, start + leading + len(content)), where, role)
         if found:
             facts.append(found)
     return facts
-
-
-def pyproject(source: SourceText) -> list[Fact]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(source.text)
-    except tomllib.TOMLDecodeError as exc:
-        line, column = _toml_position(str(exc))
-        return [ParseError(Location(source.path, line, column), f"invalid TOML: {exc}")]
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
-    groups: list[tuple[str, object]] = [("pyproject dependencies", project.get("dependencies"))]
-    optional = project.get("optional-dependencies")
-    if isinstance(optional, dict):
-        groups += [(f"pyproject optional-dependencies.{name}", deps) for name, deps in optional.items()]
-    dependency_groups = data.get("dependency-groups")
-    if isinstance(dependency_groups, dict):
-        groups += [(f"pyproject dependency-groups.{name}", deps) for name, deps in dependency_groups.items()]
-    facts: list[Fact] = []
-    for where, requirements in groups:
-        for text in requirements if isinstance(requirements, list) else []:
-            if isinstance(text, str):
-                found = pin(text, _locate(source, text), where)
-                if found:
-                    facts.append(found)
-    return facts
-
-
-def _toml_position(message: str) -> tuple[int, int]:
-    match = re.search(r"line (\d+), column (\d+)", message)
-    return (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-
-
-def _locate(source: SourceText, text: str) -> Location:
-    """tomllib keeps no positions: the requirement string's first quoted occurrence is where it is."""
-    for quote in ('"', "'"):
-        index = source.text.find(quote + text + quote)
-        if index >= 0:
-            return source.location(index + 1, index + 1 + len(text))
-    return Location.start_of(source.path)
 
 
 def pip_installs(source: SourceText, start: int, end: int, command: str, where: str) -> list[Fact]:
