@@ -6,6 +6,7 @@ tests/test_fuzz.py` runs thousands."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -83,6 +84,28 @@ def mutated(draw, base):
     return text
 
 
+IPYTHON_LINES = st.sampled_from(["!pip install -q wandb \\", "    transformers", "%time x = 1", "%%capture", "%%bash",
+                                 "%%writefile train.py", "out = !ls", "path = %env PATH", "wandb.init?", "??wandb",
+                                 "cd repo", "x = '''why?", "'''", "", "\\", "\t!nvidia-smi", "    %env A=1"])
+
+
+@st.composite
+def notebooks(draw) -> str:
+    """Python sources with IPython lines put in, cut into code and markdown cells."""
+    lines = draw(mutated(python_sources())).split("\n")
+    for _ in range(draw(st.integers(0, 5))):
+        indent = draw(st.sampled_from(["", "    ", "        "]))
+        lines.insert(draw(st.integers(0, len(lines))), indent + draw(IPYTHON_LINES))
+    cuts = sorted(draw(st.lists(st.integers(0, len(lines)), max_size=4)))
+    cells = []
+    for start, end in zip([0, *cuts], [*cuts, len(lines)]):
+        kind = draw(st.sampled_from(["code", "code", "markdown"]))
+        cells.append({"cell_type": kind, "metadata": {}, "source": [line + "\n" for line in lines[start:end]],
+                      **({"execution_count": None, "outputs": []} if kind == "code" else {})})
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1,
+                      ensure_ascii=draw(st.booleans()))
+
+
 YAML_KEYS = st.sampled_from(["base_model", "datasets", "wandb_project", "wandb_name", "eval_steps", "logging_steps",
                              "val_set_size", "services", "command", "environment", "jobs", "steps", "run", "env",
                              "method", "parameters", "program", "metric", "report_to", "output_dir", "apiVersion",
@@ -128,3 +151,8 @@ def test_python_sources(source):
 )
 def test_yaml_documents(document, name):
     _check({name: document, "train.py": "import wandb\nwandb.init()\n"})
+
+
+@given(notebooks())
+def test_notebooks(document):
+    _check({"nb.ipynb": document})
