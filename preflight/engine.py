@@ -45,6 +45,7 @@ class CheckResult:
     checked_paths: set[str] = field(default_factory=set)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of files not analysed
     project: Project | None = None
+    yielded: list[Finding] = field(default_factory=list)  # dropped for a more specific rule's finding
 
     def enabled_rules(self) -> list[type[Rule]]:
         if callable(self.rules):
@@ -153,6 +154,9 @@ def check(
             found.reported = (found.reported or set()) | {stdin_path}
         project = Project(files, root, dict(settings.versions), cwd, lazy,
                           lambda items: collect(items, cache, internal_errors, 1))
+        from preflight.link import link  # not needed (nor imported) when a previous run is reused
+
+        link(project)
         result = _run_rules(project, files, enabled, options, settings, loaded, cwd, found, show_info, overrides,
                             internal_errors)
         if run_key is not None and not internal_errors:
@@ -177,12 +181,31 @@ def _run_rules(project, files, enabled, options, settings, loaded, cwd, found, s
     reported_paths = None if found.reported is None else {discovery.display_path(p, cwd) for p in found.reported}
     raw = [_scrubbed(f) for f in raw if f.severity is not Severity.INFO or f.code in show_info]
     findings, suppressed = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
+    findings, yielded = _precedence(findings, enabled)
     for message in internal_errors:
         print(f"preflight: internal error: {secrets.scrub(message)}", file=sys.stderr)
     checked = reported_paths if reported_paths is not None else set(project.files)
     return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(files), enabled, internal_errors,
                        sorted(set(suppressed), key=lambda s: s[0].sort_key), cwd, SourceLines(cwd, overrides),
-                       checked, _skipped(files), project)
+                       checked, _skipped(files), project, yielded)
+
+
+def _precedence(findings: list[Finding], enabled) -> tuple[list[Finding], list[Finding]]:
+    """Drop the findings of general rules about a subject a more specific rule reports (ENV001 yields to
+    ENV004 for a `docker run` that drops the key): one root cause, one finding. Only reported findings
+    count, so ignoring or suppressing the specific rule brings the general one back."""
+    yields = {rule.code: set(rule.yields_to) for rule in enabled if rule.yields_to}
+    if not yields:
+        return findings, []
+    reported = {(f.code, f.subject) for f in findings if f.subject is not None}
+    kept, yielded = [], []
+    for finding in findings:
+        specific = yields.get(finding.code, ())
+        if finding.subject is not None and any((code, finding.subject) in reported for code in specific):
+            yielded.append(finding)
+        else:
+            kept.append(finding)
+    return kept, yielded
 
 
 def _skipped(files: list[FileFacts]) -> list[tuple[str, str]]:

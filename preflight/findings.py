@@ -77,6 +77,9 @@ class Finding:
     location: Location
     related: tuple[Related, ...] = field(default=())
     fix: Fix | None = None
+    # What the finding is about (a launch, a compose service), for declared precedence between rules:
+    # a general rule's finding yields to a more specific rule's finding about the same subject.
+    subject: str | None = field(default=None, compare=False)
 
     @property
     def sort_key(self) -> tuple:

@@ -84,7 +84,7 @@ def wandb_checks(project: Project, launch: Launch, uses: list) -> list[Check]:
     elif _netrc_has_wandb():
         checks.append(Check("W&B key", "ok", "a netrc entry for the W&B host is present"))
     elif mode not in ("offline", "dryrun"):
-        where = f" ({uses[0][1]})" if uses else ""
+        where = f" ({uses[0].description})" if uses else ""
         checks.append(Check("W&B key", "error", f"W&B is used{where} but there is no WANDB_API_KEY, identity token or "
                             "netrc entry: wandb.init will raise UsageError (or wait at the login prompt) after the model "
                             "has loaded"))

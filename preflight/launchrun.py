@@ -54,9 +54,9 @@ def check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_
                                         "environment checks apply"))
     launch = launchcheck.describe_launch(argv, cwd)
     if project is not None and launch is not None:
-        from preflight.rules.launchers import switched_off, wandb_uses
+        from preflight.launches import running_uses, switched_off
 
-        uses = wandb_uses(project, launch)
+        uses = running_uses(project, launch)
         if uses:
             checks += launchcheck.wandb_checks(project, launch, uses)  # says so when W&B is switched off
             if online and not switched_off(project, launch):

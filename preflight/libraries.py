@@ -110,6 +110,12 @@ class Library:
         parsed = self._parsed[max(dropped)]
         return f"{parsed[0]}.{parsed[1]}"
 
+    @functools.cached_property
+    def every_field(self) -> dict[str, frozenset[str]]:
+        """Each class's fields in any examined release (a key this library ever had, renamed or removed
+        since: evidence that a file is this library's arguments)."""
+        return {name: frozenset(record["fields"]) for name, record in self._classes.items()}
+
     def script_dataclasses(self, command: str, version: str) -> list[str] | None:
         index = self.snapshot(version)
         chosen = None
@@ -123,6 +129,14 @@ class Library:
 def library(name: str) -> Library:
     text = (Path(__file__).parent / "data" / "libraries" / f"{name}.json").read_text(encoding="utf-8")
     return Library(json.loads(text))
+
+
+HF_CLASSES = ("TrainingArguments", "Seq2SeqTrainingArguments")
+
+
+def extends_training_arguments(name: str) -> bool:
+    """Is this library class TrainingArguments, or a TRL config built on it?"""
+    return name in HF_CLASSES or "TrainingArguments" in library("trl").bases(name)
 
 
 def did_you_mean(word: str, candidates) -> str:

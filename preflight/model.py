@@ -29,6 +29,7 @@ from typing import Any, Literal
 from preflight.findings import Location
 
 Framework = Literal["hf", "trl", "axolotl", "unknown"]
+ARGUMENTS_FILE = "HF/TRL arguments file"  # the origin of a TrainingConfig read from a YAML/JSON file
 
 
 @_record
@@ -61,6 +62,26 @@ class Value(_Record):
 
 
 @_record
+class Guard(_Record):
+    """A condition a piece of code runs under, as preflight.program evaluates it: `test` is a small
+    tuple language (see preflight.sources.pyoutline), and the code runs when it is truthy (`holds`)
+    or when it is falsy (an `else:` branch, the code after `if x: return`)."""
+
+    test: tuple
+    holds: bool = True
+
+
+@_record
+class CodeSite(_Record):
+    """Where a call sits in its module: the function it is in ("main", "Trainer.train"; None at module
+    level) and the conditions around it inside that function. Whether it runs for a launch is
+    decided by the link stage, which follows the calls from the entry point."""
+
+    function: str | None = None
+    guards: tuple[Guard, ...] = ()
+
+
+@_record
 class ParseError(_Record):
     location: Location
     message: str
@@ -76,6 +97,7 @@ class TrainingConfig(_Record):
     args: dict[str, Value]
     complete: bool = True  # False when some arguments could not be resolved (`**kwargs` from elsewhere)
     env: dict[str, Value] = field(default_factory=dict)  # a TRL `env:` block
+    site: CodeSite | None = None  # a constructor call's place in its module
 
     def get(self, key: str) -> Value | None:
         return self.args.get(key)
@@ -105,6 +127,7 @@ class WandbRun(_Record):
     mode: Value | None = None
     function: str | None = None  # enclosing function, for Python sources
     in_sweep_function: bool = False  # inside a function run by wandb.agent
+    site: CodeSite | None = None  # where the call sits, for reachability (Python sources)
 
     @property
     def disabled(self) -> bool:
@@ -118,6 +141,7 @@ class TrackerUse(_Record):
     location: Location
     tracker: str
     api: str
+    site: CodeSite | None = None
 
 
 @_record
@@ -127,6 +151,7 @@ class EnvWrite(_Record):
     location: Location
     name: str
     value: Value
+    site: CodeSite | None = None
 
 
 @_record
@@ -137,6 +162,7 @@ class WandbLogin(_Record):
     has_key: bool
     key_from_env: bool
     key_literal: bool = False  # the key is written in the call itself
+    site: CodeSite | None = None
 
 
 @_record
@@ -159,6 +185,7 @@ class ArgumentParserUse(_Record):
     accepted_known: bool = False  # every dataclass resolved: a key none of them has is rejected
     config_file: str | None = None  # the literal file given to parse_yaml_file / parse_json_file
     unknown_keys: str = "error"  # "error", "dropped" (fail_with_unknown_args=False), "kept" (allow_extra_keys=True)
+    site: CodeSite | None = None
 
 
 @_record
@@ -196,6 +223,7 @@ class TrainerCall(_Record):
     api: str
     args_at: Location | None = None  # where the TrainingArguments/config it is given were built, if known
     eval_dataset: bool | None = None  # None: hidden in **kwargs
+    site: CodeSite | None = None
 
 
 @_record
@@ -217,6 +245,60 @@ class LocalImport(_Record):
     module: str
     level: int
     names: tuple[str, ...]
+
+
+@_record
+class CallEdge(_Record):
+    """A call (or a function handed to another call: `wandb.agent(function=train)`, `mp.spawn(main)`)
+    from one place of a module to a function preflight may find in the project. `callee` is
+    ("local", "f" | "Class" | "Class.method") for the module's own definitions, ("module", dotted
+    module, name, level) through an import, or ("unknown", name)."""
+
+    callee: tuple
+    site: CodeSite
+    arguments: tuple[tuple[str, tuple], ...] = ()  # (position or keyword, reference) for parameter binding
+
+
+@_record
+class FunctionInfo(_Record):
+    name: str  # qualified in the module: "main", "Trainer.train", "main.inner"
+    params: tuple[str, ...] = ()
+    method: bool = False  # the first parameter is the instance
+    hydra: tuple[str | None, str | None] | None = None  # @hydra.main(config_path, config_name)
+
+
+@_record
+class ProgramOption(_Record):
+    """A command-line option the program defines (argparse) or a field of its own argument dataclass,
+    with its default, so that a condition on it can be decided for a launch's flags."""
+
+    name: str  # the attribute it is read as (argparse dest, dataclass field)
+    default: tuple  # a reference: ("lit", value) or ("unknown",)
+    flag_value: tuple | None = None  # what a bare `--flag` gives (store_true: True), None when it takes a value
+
+
+@_record
+class ConfigLoader(_Record):
+    """How a script reads a configuration file: with which library, from where (`argv`: the command
+    line's config argument; `literal`: a path written in the call)."""
+
+    location: Location
+    loader: str  # "hf-yaml", "hf-json", "hf-dict", "trl", "omegaconf", "yaml", "json", "hydra"
+    source: str  # "argv", "literal"
+    path: str | None = None  # the literal path
+    site: CodeSite | None = None
+
+
+@_record
+class ModuleOutline(_Record):
+    """The structure of a Python module that reachability needs: its functions, its classes and
+    their bases, and every call edge with the conditions around it."""
+
+    functions: tuple[FunctionInfo, ...] = ()
+    classes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, bases as written through imports)
+    calls: tuple[CallEdge, ...] = ()
+    options: tuple[ProgramOption, ...] = ()
+    aliases: tuple[tuple[str, tuple], ...] = ()  # local name -> ("module", dotted, name, level) for re-exports
 
 
 @_record
@@ -338,6 +420,7 @@ class EntryPoint(_Record):
     arg_locations: tuple[Location | None, ...] = ()  # where each flag of `args` is written, when known
     launcher: str | None = None  # "accelerate", "torchrun", "deepspeed" when one wraps the target
     launcher_args: tuple[tuple[str, str | None], ...] = ()  # the wrapping launcher's own options
+    overrides: tuple[tuple[str, str], ...] = ()  # Hydra-style `key.path=value` words after the target
 
     def arg(self, name: str) -> str | None:
         for key, value in reversed(self.args):

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, TypeVar
 from preflight.cache import file_stat
 from preflight.findings import Location
 from preflight.model import (
-    ArgumentParserUse, ComposeService, EnvDeclaration, EnvWrite, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrackerUse,
-    TrainingConfig, VersionPin, WandbRun,
+    ComposeService, EnvDeclaration, EnvWrite, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrainingConfig,
+    VersionPin,
 )
 
 if TYPE_CHECKING:
@@ -53,12 +53,24 @@ class Project:
         self.memo: dict[str, object] = {}  # answers derived once per check (e.g. preflight.runs)
         # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
         self.reads: dict[str, tuple[int, int, int] | None] = {}
+        self._imports_read: dict[str, list[LocalImport]] = {}
+        self._imported: dict[str, list[str]] = {}
+        self.frozen = False
+        from preflight.program import Programs
+
+        self.programs = Programs(self)  # what launched entry points run (preflight.program)
+        self.readers: dict = {}  # who reads each configuration file (preflight.link)
+
+    def freeze(self) -> None:
+        """After the link stage: the files and their facts no longer change (rules only read them)."""
+        self.frozen = True
+        self._loader = None
 
     def known(self, path: str) -> bool:
         return path in self.files or path in self._lazy
 
     def file(self, path: str) -> FileFacts | None:
-        if path in self._lazy and self._loader is not None:
+        if path in self._lazy and self._loader is not None and not self.frozen:
             for facts in self._loader([(Path(self._lazy.pop(path)), path)]):
                 self.files[facts.path] = facts
         return self.files.get(path)
@@ -157,19 +169,24 @@ class Project:
 
     def _imports(self, path: str) -> list[LocalImport]:
         file = self.file(path)
-        if file is not None and file.imports_pending:  # pre-filtered: read its imports now, once
-            from preflight.sources.pyimports import imports_only
+        if file is None and path in self._lazy:  # a lazy file no launch needed: its imports by a regex
+            file = FileFacts(path, "python", imports_pending=True)
+        if file is not None and file.imports_pending:  # pre-filtered: its imports are read once, on demand
+            if path not in self._imports_read:
+                from preflight.sources.pyimports import imports_only
 
-            try:
-                text = (self.cwd / path).read_bytes().decode("utf-8", errors="replace")
-            except OSError:
-                text = ""
-            file.facts.extend(imports_only(text))
-            file.imports_pending = False
+                text = self.read_text(path) or ""
+                self._imports_read[path] = [f for f in imports_only(text) if isinstance(f, LocalImport)]
+            return self._imports_read[path]
         return self.facts_in(path, LocalImport)
 
     def imported_files(self, path: str) -> list[str]:
         """Scanned modules a Python file imports (relative imports, and absolute ones that resolve)."""
+        if path not in self._imported:
+            self._imported[path] = self._resolve_imports(path)
+        return self._imported[path]
+
+    def _resolve_imports(self, path: str) -> list[str]:
         result: list[str] = []
         directory = posixpath.dirname(path)
         for imp in self._imports(path):
@@ -194,21 +211,6 @@ class Project:
                         if candidate != path and self.known(candidate):
                             result.append(candidate)
         return list(dict.fromkeys(result))
-
-    def wandb_uses(self, path: str, limit: int = 50) -> list[WandbRun | TrackerUse]:
-        """W&B run starts (not switched off) and key-needing W&B uses in a file and what it imports."""
-        seen: set[str] = set()
-        queue = [path]
-        found: list[WandbRun | TrackerUse] = []
-        while queue and len(seen) < limit:
-            current = queue.pop(0)
-            if current in seen:
-                continue
-            seen.add(current)
-            found += [r for r in self.facts_in(current, WandbRun) if not r.disabled]
-            found += [u for u in self.facts_in(current, TrackerUse) if u.tracker == "wandb"]
-            queue.extend(self.imported_files(current))
-        return found
 
     # -- launches and sweeps --------------------------------------------------------------------
 
@@ -343,38 +345,15 @@ class Project:
             return f"the sweep {spec.location.path} runs it"
         return None
 
-    def training_arguments_file(self, path: str) -> TrainingConfig | None:
-        """The arguments in a file a parser or `trl` command reads. A file with only a few keys is not
-        recognised by its content alone; once a launcher or parser names it, it is read as one (and
-        takes the place of the unrecognised file, suppressions included)."""
-        found = self.facts_in(path, TrainingConfig)
-        if found:
-            return found[0]
-        file = self.file(path)
-        if file is None or file.kind is not None:
-            return None  # not scanned, unparsable (PF001), or a file of another kind
-        data = self._read_inside(path, 16 << 20)
-        if data is None:
-            return None
-        from preflight import classify
-        from preflight.extract import extract
-
-        promoted = extract(path, data, force_kind=classify.HF_ARGS)
-        if promoted.kind != classify.HF_ARGS:
-            return None
-        self.files[path] = promoted
-        return next((f for f in promoted.facts if isinstance(f, TrainingConfig)), None)
-
     def framework_of(self, config: TrainingConfig) -> str:
-        """Whose defaults apply to an argument file: the launcher's parser decides, else its keys."""
+        """Whose defaults apply to an argument file: the parser that reads it decides, else its keys."""
         if config.framework != "unknown":
             return config.framework
-        for launch in self.launches_of(config.location.path):
-            if launch.entry.kind == "trl":
+        for reader in self.readers.get(config.location.path, []):
+            if reader.kind == "trl":
                 return "trl"
-            script = self.entry(launch).script
-            for parser in self.facts_in(script, ArgumentParserUse) if script else []:
-                return parser.framework
+            if reader.parser is not None:
+                return reader.parser.framework
         return "unknown"
 
     # -- environment settings -------------------------------------------------------------------
@@ -414,6 +393,9 @@ class Project:
             return resolved.read_bytes()
         except (OSError, ValueError, RuntimeError):
             return None
+
+    def read_bytes(self, path: str) -> bytes | None:
+        return self._read_inside(path, 16 << 20)
 
     def read_text(self, path: str) -> str | None:
         """A scanned file's text, for the rare question its facts do not answer (None if unreadable)."""

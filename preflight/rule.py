@@ -53,6 +53,9 @@ class Rule:
     examples: ClassVar[list[Example]] = []
     Options: ClassVar[type] = NoOptions  # a frozen dataclass; fields carry metadata={"description": ...}
     autofix: ClassVar[str | None] = None  # what `--fix` does, and why it is safe; None: no automatic fix
+    # More specific rules this one yields to: a finding of this rule is dropped when one of theirs about
+    # the same subject is reported (and only then: `--ignore` of the specific rule brings this one back).
+    yields_to: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -61,8 +64,10 @@ class Rule:
         raise NotImplementedError
 
     def finding(self, location: Location, message: str, *, severity: Severity | None = None,
-                related: tuple[Related, ...] | list[Related] = (), fix: Fix | None = None) -> Finding:
-        return Finding(self.code, self.name, severity or self.severity, message, location, tuple(related), fix)
+                related: tuple[Related, ...] | list[Related] = (), fix: Fix | None = None,
+                subject: str | None = None) -> Finding:
+        return Finding(self.code, self.name, severity or self.severity, message, location, tuple(related), fix,
+                       subject)
 
 
 @lru_cache(maxsize=1)

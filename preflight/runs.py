@@ -9,11 +9,10 @@ this module, so that every syntax that expresses an argument is judged once, the
 from __future__ import annotations
 
 import dataclasses
-import posixpath
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
-from preflight.model import ArgumentParserUse, Launch, TrainingConfig, Value
+from preflight.model import ARGUMENTS_FILE, Launch, TrainingConfig, Value
 
 
 @dataclass(frozen=True)
@@ -26,16 +25,20 @@ class Arguments:
     classes: tuple[str, ...] = ()  # library dataclasses that receive the arguments
     local_fields: frozenset[str] = frozenset()  # fields of the script's own dataclasses
     accepted_known: bool = False  # a key no class (nor local field) has is not accepted
-    unknown_keys: str = "error"  # what the library does with such a key: "error" or "dropped"
+    unknown_keys: str = "error"  # what the parser does with such a key: "error", "dropped", "kept" or "unknown"
     via: str = ""  # the parser or command that reads them, for messages
     path: str | None = None  # the argument file, when there is one
     from_command_line: frozenset[str] = field(default_factory=frozenset)  # keys given as --flags
     trl_command: str | None = None  # `trl <command> --config`: "sft", "dpo", ...
+    loader: str = "hf-yaml"  # who reads the file (preflight.link.Reader.loader): it decides the values' types
+    inferred: bool = False  # the file's reader was inferred from its keys, no launcher or call names it
 
     def typed(self, key: str) -> bool:
         """Is this key's value converted to the field's type before the dataclass sees it? Command-line
-        flags and `trl` configs are (argparse); HfArgumentParser.parse_yaml_file and constructors are not."""
-        return self.trl_command is not None or key in self.from_command_line
+        flags, TrlParser and `trl` configs are (argparse converts string defaults too), and OmegaConf reads
+        `2e-5` as a number; HfArgumentParser.parse_yaml_file (PyYAML) and constructors do not convert."""
+        return self.trl_command is not None or key in self.from_command_line or \
+            self.loader in ("trl", "hf-omegaconf", "unknown")  # unknown: the claim cannot be made
 
     def get(self, key: str) -> Value | None:
         return self.args.get(key)
@@ -70,43 +73,50 @@ def _assemble(project):
             if run.path:
                 consumed.add(run.path)
             yield run
-    parsers = {}
-    for parser in project.facts(ArgumentParserUse):
-        if parser.config_file:
-            base = posixpath.dirname(parser.location.path) or "."
-            target = project.resolve(base, parser.config_file) or project.resolve(".", parser.config_file)
-            if target and project.training_arguments_file(target) is not None:
-                parsers.setdefault(target, parser)
     seen_files: set[str] = set()
     for config in project.facts(TrainingConfig):
         path = config.location.path
         if config.framework == "axolotl":
             yield Arguments(config.args, "axolotl", config.location, path, config.complete, ("AxolotlInputConfig",),
                             accepted_known=True, unknown_keys="dropped", via="Axolotl", path=path)
-        elif config.origin.endswith("(...)"):
+        elif config.origin != ARGUMENTS_FILE:
             name = config.origin[:-5]
             yield Arguments(config.args, config.framework, config.location, config.origin, config.complete,
                             (name,), accepted_known=True, unknown_keys="error", via=name)
         elif path not in consumed and path not in seen_files:
             seen_files.add(path)
-            parser = parsers.get(path)
-            yield _with_parser(Arguments(config.args, project.framework_of(config), config.location, path,
-                                         config.complete, path=path), parser)
+            run = Arguments(config.args, project.framework_of(config), config.location, path, config.complete,
+                            path=path)
+            yield _with_reader(project, run, _training_reader(project, path))
 
 
-def _with_parser(run: Arguments, parser: ArgumentParserUse | None) -> Arguments:
-    if parser is None:
+def _training_reader(project, path: str):
+    from preflight.link import TRAINING_READERS
+
+    return next((r for r in project.readers.get(path, []) if r.kind in TRAINING_READERS), None)
+
+
+def _with_reader(project, run: Arguments, reader) -> Arguments:
+    if reader is None:
         return run
+    if reader.kind == "keys":
+        return dataclasses.replace(run, via=reader.via, loader=reader.loader, inferred=True, unknown_keys="unknown")
+    if reader.kind == "trl":
+        return _with_trl_command(project, run, reader.trl_command, reader.via, reader.inferred)
+    parser = reader.parser
     return dataclasses.replace(
         run, framework=parser.framework if run.framework == "unknown" else run.framework,
         classes=parser.dataclasses, local_fields=frozenset(parser.local_fields),
         accepted_known=parser.accepted_known and parser.unknown_keys != "kept", unknown_keys=parser.unknown_keys,
-        via=_parser_name(parser))
+        via=reader.via, loader=reader.loader, inferred=reader.inferred)
 
 
-def _parser_name(parser: ArgumentParserUse) -> str:
-    kind = "TrlParser" if parser.framework == "trl" else "HfArgumentParser"
-    return f"{kind}({', '.join(parser.dataclasses)}) in {parser.location.path}:{parser.location.line}"
+def _with_trl_command(project, run: Arguments, command: str, via: str, inferred: bool = False) -> Arguments:
+    from preflight.libraries import library
+
+    classes = library("trl").script_dataclasses(command.replace("-", "_"), project.version("trl").version)
+    return dataclasses.replace(run, framework="trl", classes=tuple(classes or ()), accepted_known=classes is not None,
+                               unknown_keys="dropped", via=via, trl_command=command, loader="trl", inferred=inferred)
 
 
 def _from_launch(project, launch: Launch) -> Arguments | None:
@@ -114,17 +124,16 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
     if entry.kind not in ("python-script", "python-module", "trl"):
         return None
     resolved = project.entry(launch)
-    config = project.training_arguments_file(resolved.config) if resolved.config else None
+    config = next(iter(project.facts_in(resolved.config, TrainingConfig)), None) if resolved.config else None
     if config is not None and config.framework == "axolotl":
         config = None
-    parser = None
-    if entry.kind != "trl" and resolved.script:
-        parsers = project.facts_in(resolved.script, ArgumentParserUse)
-        parser = parsers[0] if parsers else None
-        if parser is None:
+    reader = None
+    if entry.kind != "trl":
+        from preflight.link import script_reader
+
+        reader = script_reader(project, resolved.script) if resolved.script else None
+        if reader is None or reader.kind != "parser":
             return None  # the script builds its arguments itself (or is not a trainer)
-    if entry.kind != "trl" and parser is None and config is None:
-        return None
     from preflight.sources.entrypoints import CONFIG_FLAGS  # loaded by whatever made the launch
 
     flags = {}
@@ -136,20 +145,14 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
         return None
     args = dict(config.args) if config else {}
     args.update(flags)
-    complete = (config.complete if config else True) and (parser is not None or entry.kind == "trl")
+    complete = config.complete if config else True
     location = launch.location if flags or config is None else config.location
     origin = f"`{entry.command}`" if flags else (config.location.path if config else entry.command)
     run = Arguments(args, config.framework if config else "unknown", location, origin, complete,
                     path=resolved.config if config else None, from_command_line=frozenset(flags))
     if entry.kind == "trl":
-        from preflight.libraries import library
-
-        version = project.version("trl").version
-        classes = library("trl").script_dataclasses(entry.target.replace("-", "_"), version)
-        return dataclasses.replace(run, framework="trl", classes=tuple(classes or ()),
-                                   accepted_known=classes is not None, unknown_keys="dropped",
-                                   via=f"`trl {entry.target}`", trl_command=entry.target)
-    return _with_parser(run, parser)
+        return _with_trl_command(project, run, entry.target, f"`trl {entry.target}`")
+    return _with_reader(project, run, reader)
 
 
 def command_line_value(raw: str | None, location: Location, flag_at: Location | None = None) -> Value:
@@ -171,3 +174,30 @@ def command_line_value(raw: str | None, location: Location, flag_at: Location | 
             except ValueError:
                 continue
     return Value(location=location, text=raw, known="$" not in raw, literal=literal, key_location=flag_at)
+
+
+def accepted_keys(project, classes: tuple[str, ...], local_fields, trl_command: str | None) -> set[str] | None:
+    """Every key these dataclasses accept at the effective versions, or None when one is not known."""
+    from preflight.libraries import HF_CLASSES, extends_training_arguments, library
+
+    if not classes:
+        return None
+    trl, transformers = library("trl"), library("transformers")
+    trl_version, hf_version = project.version("trl").version, project.version("transformers").version
+    keys = set(local_fields)
+    for name in classes:
+        if name in HF_CLASSES:
+            keys |= set(transformers.fields("TrainingArguments", hf_version))
+            keys |= set(transformers.fields(name, hf_version))
+        elif trl.has_class(name, trl_version) or trl.fields(name, trl_version):
+            keys |= set(trl.fields(name, trl_version))
+            if extends_training_arguments(name):
+                keys |= set(transformers.fields("TrainingArguments", hf_version))
+        else:
+            return None  # a class the data does not describe at this version
+    if trl_command is not None:
+        # `trl <command>` hands config keys its dataclasses lack to `accelerate launch` (num_processes,
+        # mixed_precision, ...), and resolves its own `accelerate_config`
+        keys |= set(library("accelerate").fields("launch", project.version("accelerate").version))
+        keys.add("accelerate_config")
+    return keys

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from preflight.libraries import did_you_mean, library
+from preflight.libraries import HF_CLASSES, did_you_mean, extends_training_arguments, library
 from preflight.runs import Arguments
 from preflight.versions import Assumed
 
@@ -22,9 +22,6 @@ ENUM_KEYS = {
     "logging_strategy": "IntervalStrategy", "save_strategy": "SaveStrategy", "hub_strategy": "HubStrategy",
     "lr_scheduler_type": "SchedulerType", "optim": "OptimizerNames",
 }
-HF_CLASSES = ("TrainingArguments", "Seq2SeqTrainingArguments")
-
-
 @dataclass(frozen=True)
 class Problem:
     code: str
@@ -92,11 +89,6 @@ def number_text(value: float | None) -> str:
     if value is None:
         return "?"
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def extends_training_arguments(name: str) -> bool:
-    """Is this library class TrainingArguments, or a TRL config built on it?"""
-    return name in HF_CLASSES or "TrainingArguments" in library("trl").bases(name)
 
 
 def strategy_name(enum: str, value: str) -> str:

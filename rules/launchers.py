@@ -5,19 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from preflight import launches
 from preflight.findings import Finding, Location, Related, Severity
 from preflight.model import (
-    ComposeService, EnvDeclaration, EnvWrite, HostMention, Launch, LoginCommand, SyncCommand, TrackerUse, TrainingConfig,
-    WandbLogin, WandbRun, WorkflowCall,
+    ComposeService, EnvDeclaration, HostMention, Launch, LoginCommand, SyncCommand, WorkflowCall,
 )
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.secrets import TRACKING_KEYS
 from preflight.paths import repository_root
 
-KEY = "WANDB_API_KEY"
-OFF_MODES = {"offline", "disabled", "dryrun"}
-KEY_ALTERNATIVES = ("WANDB_IDENTITY_TOKEN_FILE",)
+KEY = launches.KEY
 _SECRET_REF = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 
 _HOW_TO_PASS = {
@@ -27,112 +25,8 @@ _HOW_TO_PASS = {
     "Kubernetes": "add an env entry with `valueFrom: secretKeyRef:` (or `envFrom: secretRef:`) for WANDB_API_KEY",
 }
 
-# -- what every launcher rule asks ---------------------------------------------------------------
-
-
-def wandb_uses(project: Project, launch: Launch, depth: int = 0) -> list[tuple[Location, str]]:
-    """Where the launched program uses W&B, as (location, description), honouring CLI overrides.
-    A launched shell script counts through the commands it runs with the environment it inherits."""
-    entry = launch.entry
-    resolved = project.entry(launch)
-    if entry.kind == "shell-script":
-        uses = []
-        for inner in project.facts_in(resolved.script, Launch) if resolved.script and depth < 4 else []:
-            if inner.inherits_env and not switched_off(project, inner) and not key_reaches(project, inner):
-                uses += [(loc, f"{text} (run by {inner.location.path}:{inner.location.line})")
-                         for loc, text in wandb_uses(project, inner, depth + 1)]
-        return uses
-    report_to = entry.arg("report_to")
-    cli_items = None if report_to is None else [i.strip().lower() for i in report_to.split(",")]
-    uses: list[tuple[Location, str]] = []
-    if cli_items is not None and "wandb" in cli_items:
-        uses.append((launch.location, "reports to W&B (--report_to wandb)"))
-    mode = (entry.arg("wandb_mode") or "").lower()
-    if entry.arg("wandb_project") and mode not in OFF_MODES:
-        uses.append((launch.location, "logs to W&B (--wandb_project)"))
-    for path in (resolved.script, resolved.config):
-        if path is None:
-            continue
-        found = project.wandb_uses(path) if path == resolved.script else [
-            r for r in project.facts_in(path, WandbRun) if not r.disabled
-        ]
-        for use in found:
-            if cli_items is not None and isinstance(use, WandbRun) and use.api == "report_to":
-                continue  # the command line's --report_to replaces the config's
-            if isinstance(use, WandbRun) and use.api == "Axolotl wandb_project" and mode in OFF_MODES:
-                continue
-            uses.append((use.location, _describe(use)))
-    return uses
-
-
-def _describe(use: WandbRun | TrackerUse) -> str:
-    where = f"{use.location.path}:{use.location.line}"
-    if isinstance(use, TrackerUse):
-        return f"calls {use.api} ({where}), which needs the W&B key"
-    if use.api == "report_to":
-        return f"reports to W&B (report_to at {where})"
-    if use.api == "Axolotl wandb_project":
-        return f"logs to W&B (wandb_project at {where})"
-    return f"starts a W&B run ({use.api} at {where})"
-
-
-def launch_files(project: Project, launch: Launch) -> list[str]:
-    resolved = project.entry(launch)
-    return [p for p in (resolved.script, resolved.config) if p]
-
-
-def switched_off(project: Project, launch: Launch) -> bool:
-    binding = launch.env_map().get("WANDB_MODE")
-    if binding is not None and (binding.value or "").strip().lower() in OFF_MODES:
-        return True
-    for path in launch_files(project, launch):
-        for write in project.facts_in(path, EnvWrite):
-            if write.name == "WANDB_MODE" and write.value.is_str(*OFF_MODES):
-                return True
-    return False
-
-
-def key_reaches(project: Project, launch: Launch) -> bool:
-    env = dict(launch.env_map())
-    credentials = list(launch.credentials)
-    if launch.compose_service:
-        service = project.compose_service(launch.base_dir, launch.compose_service)
-        if service is None:
-            return True  # the service is not in the scan: nothing can be said
-        env = {**{b.name: b for b in service.env}, **env}
-        credentials += service.credentials
-    for name in (KEY, *KEY_ALTERNATIVES):
-        if name in env and not env[name].is_empty:
-            return True
-    for credential in credentials:
-        if credential.kind in ("wandb-login", "netrc", "env-from"):
-            return True
-        if credential.kind == "env-file" and project.env_file_defines(credential.description, KEY) is not False:
-            return True
-    for path in launch_files(project, launch):
-        if any(w.name == KEY for w in project.facts_in(path, EnvWrite)):
-            return True
-        if any(login.has_key and not login.key_from_env for login in project.facts_in(path, WandbLogin)):
-            return True
-        if any(config.env.get(KEY) for config in project.facts_in(path, TrainingConfig)):
-            return True
-    return False
-
-
-def _outer_has_key(launch: Launch) -> bool:
-    return any(b.name == KEY and not b.is_empty for b in launch.outer_env)
-
-
 def _logins_elsewhere(project: Project, launch: Launch) -> list[LoginCommand]:
     return [login for login in project.facts_in(launch.location.path, LoginCommand) if login.group != launch.group]
-
-
-def _missing_key(project: Project, launch: Launch) -> list[tuple[Location, str]] | None:
-    """The W&B uses of a launch whose process does not get the key, or None."""
-    uses = wandb_uses(project, launch)
-    if not uses or switched_off(project, launch) or key_reaches(project, launch):
-        return None
-    return uses
 
 
 def _target(launch: Launch) -> str:
@@ -211,27 +105,24 @@ spec:
 """, files={"train.py": 'import wandb\n\nwandb.init(project="p", name="k8s-finetune")\n'}),
     ]
 
+    yields_to = ("ENV004", "ENV005", "ENV012")  # the key dropped at a container boundary, blank, or elsewhere
+
     def check(self, project: Project) -> Iterator[Finding]:
         for launch in project.launches():
             if launch.inherits_env:
                 continue
-            uses = _missing_key(project, launch)
+            uses = launches.missing_key(project, launch)
             if uses is None:
                 continue
-            if launch.boundary in ("docker run", "docker compose run") and _outer_has_key(launch):
-                continue  # ENV004: the key is there, the container boundary drops it
-            if launch.launcher == "docker compose" and KEY in launch.env_map():
-                continue  # ENV005: declared, but blank
-            if launch.launcher == "GitHub Actions" and _logins_elsewhere(project, launch):
-                continue  # ENV012: the login happened on another runner
             how = _HOW_TO_PASS.get(launch.launcher, "pass WANDB_API_KEY to the process")
             if launch.boundary:
                 how = f"pass it into the container (e.g. `{launch.boundary.split()[0]} ... -e WANDB_API_KEY`)"
             yield self.finding(
                 launch.location,
-                f"{launch.label} runs {_target(launch)}, which {uses[0][1]}, but no channel gives the process "
+                f"{launch.label} runs {_target(launch)}, which {uses[0].description}, but no channel gives the process "
                 f"{KEY}: {_CRASH}; {how}",
-                related=[Related(uses[0][0], uses[0][1])],
+                related=[Related(uses[0].location, uses[0].description)],
+                subject=launches.subject(launch),
             )
 
 
@@ -273,9 +164,9 @@ jobs:
             if launch.launcher != "GitHub Actions" or "pull_request" not in launch.triggers or launch.fork_gated:
                 continue
             binding = launch.env_map().get(KEY)
-            if binding is None or "secrets." not in (binding.value or "") or not wandb_uses(project, launch):
+            if binding is None or "secrets." not in (binding.value or "") or not launches.running_uses(project, launch):
                 continue
-            if switched_off(project, launch):
+            if launches.switched_off(project, launch):
                 continue
             yield self.finding(
                 launch.location,
@@ -336,7 +227,7 @@ jobs:
             needed: dict[str, Launch] = {}
             for launch in project.facts_in(callee, Launch):
                 binding = launch.env_map().get(KEY)
-                if binding is None or not wandb_uses(project, launch) or switched_off(project, launch):
+                if binding is None or not launches.running_uses(project, launch) or launches.switched_off(project, launch):
                     continue
                 for secret in _SECRET_REF.findall(binding.value or ""):
                     needed.setdefault(secret, launch)
@@ -389,16 +280,17 @@ jobs:
 
     def check(self, project: Project) -> Iterator[Finding]:
         for launch in project.launches():
-            if launch.boundary not in ("docker run", "docker compose run") or not _outer_has_key(launch):
+            if launch.boundary not in ("docker run", "docker compose run") or not launches.outer_has_key(launch):
                 continue
-            uses = _missing_key(project, launch)
+            uses = launches.missing_key(project, launch)
             if uses is None:
                 continue
             yield self.finding(
                 launch.location,
-                f"{launch.label} runs {_target(launch)}, which {uses[0][1]}, but `{launch.boundary}` does not pass "
+                f"{launch.label} runs {_target(launch)}, which {uses[0].description}, but `{launch.boundary}` does not pass "
                 f"{KEY} into the container although the caller has it: {_CRASH}; add `-e {KEY}`",
-                related=[Related(uses[0][0], uses[0][1])],
+                related=[Related(uses[0].location, uses[0].description)],
+                subject=launches.subject(launch),
             )
 
 
@@ -434,10 +326,11 @@ class BlankComposeInterpolation(Rule):
             if binding is None or binding.value is None:
                 continue  # a pass-through `- WANDB_API_KEY` uses the shell's value
             value = binding.value.strip()
+            subject = launches.compose_subject(service.location.path, service.name)
             if not value:
                 yield self.finding(binding.location, f"service '{service.name}' sets {KEY} to an empty value: the "
                                    f"container starts without a key and the run crashes at wandb.init; pass it "
-                                   f"through with `- {KEY}` or `{KEY}: ${{{KEY}:?...}}`")
+                                   f"through with `- {KEY}` or `{KEY}: ${{{KEY}:?...}}`", subject=subject)
                 continue
             match = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(:?-[^}]*)?\}?", value)
             if match is None or (match.group(2) or "").lstrip(":-"):
@@ -451,6 +344,7 @@ class BlankComposeInterpolation(Rule):
                 f"service '{service.name}' passes {KEY} as {value}: when it is not set in the shell (and no .env "
                 "beside the compose file sets it) compose substitutes an empty string with only a warning and the run "
                 f"crashes at wandb.init; write ${{{match.group(1)}:?set {match.group(1)}}} to fail fast",
+                subject=subject,
             )
 
 
@@ -540,9 +434,9 @@ srun python train.py
             items = [item.split("=")[0] for item in policy.split(",")]
             if "ALL" in items or KEY in items:
                 continue
-            if any(b.name == KEY and not b.is_empty for b in launch.env) or not wandb_uses(project, launch):
+            if any(b.name == KEY and not b.is_empty for b in launch.env) or not launches.running_uses(project, launch):
                 continue
-            if switched_off(project, launch):
+            if launches.switched_off(project, launch):
                 continue
             reported.add(launch.export_location)
             yield self.finding(
@@ -580,7 +474,7 @@ wandb sync --sync-all
     def check(self, project: Project) -> Iterator[Finding]:
         for location, value, where in project.env_settings("WANDB_MODE", scripts=False):
             mode = (value or "").strip().lower()
-            if mode not in OFF_MODES or project.facts_in(location.path, SyncCommand):
+            if mode not in launches.OFF_MODES or project.facts_in(location.path, SyncCommand):
                 continue
             what = "nothing is recorded" if mode == "disabled" else "the run stays in a local wandb/ folder that is " \
                                                                  "lost with the container or runner"
@@ -627,7 +521,7 @@ jobs:
             if launch.launcher != "GitHub Actions" or launch.boundary:
                 continue
             elsewhere = _logins_elsewhere(project, launch)
-            if not elsewhere or _missing_key(project, launch) is None:
+            if not elsewhere or launches.missing_key(project, launch) is None:
                 continue
             yield self.finding(
                 launch.location,
@@ -635,6 +529,7 @@ jobs:
                 f"'{elsewhere[0].group}' (line {elsewhere[0].location.line}), on another runner: its netrc does not "
                 f"exist here and {_CRASH}; log in or pass {KEY} in this job",
                 related=[Related(elsewhere[0].location, "the login, on another runner")],
+                subject=launches.subject(launch),
             )
 
 
@@ -666,7 +561,7 @@ deepspeed --hostfile hostfile --num_nodes 2 train.py --deepspeed ds.json
             nodes = entry.launcher_arg("num_nodes")
             if nodes is not None and nodes.isdigit() and int(nodes) < 2:
                 continue
-            if not wandb_uses(project, launch) or switched_off(project, launch):
+            if not launches.running_uses(project, launch) or launches.switched_off(project, launch):
                 continue
             folder = launch.base_dir
             variables = project.env_file(f"{folder}/.deepspeed_env" if folder not in ("", ".") else ".deepspeed_env")

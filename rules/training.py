@@ -288,7 +288,9 @@ class RemovedTrainingArgument(Rule):
                 replacement = REPLACEMENTS.get(key)
                 outcome = {"error": "TrainingArguments rejects it at start-up",
                            "dropped": f"{run.via} drops it silently",
-                           "kept": f"{run.via} ignores it (allow_extra_keys=True)"}[run.unknown_keys]
+                           "kept": f"{run.via} ignores it (allow_extra_keys=True)",
+                           "unknown": "HfArgumentParser rejects it at start-up (a `trl` command drops it "
+                                      "silently)"}[run.unknown_keys]
                 hint = f"; use {replacement}" if replacement else "; remove it"
                 yield self.finding(value.anchor, f"`{key}` was removed in transformers {removed} and "
                                    f"{e.transformers.describe()} has no such argument: {outcome}{hint}",

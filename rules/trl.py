@@ -8,33 +8,17 @@ from preflight.findings import Finding, Severity
 from preflight.libraries import did_you_mean, library
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
+from preflight import runs
+from preflight.libraries import HF_CLASSES
 from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import HF_CLASSES, UNKNOWN, extends_training_arguments, is_number
+from preflight.rules.arguments import UNKNOWN, is_number
 
 
 def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
-    """Every key the run's dataclasses accept at the effective versions, or None when not known."""
-    if not run.accepted_known or not run.classes:
+    """Every key the run's dataclasses accept, or None when not known."""
+    if not run.accepted_known:
         return None
-    trl, transformers = library("trl"), library("transformers")
-    trl_version, hf_version = project.version("trl").version, project.version("transformers").version
-    keys = set(run.local_fields)
-    for name in run.classes:
-        if name in HF_CLASSES:
-            keys |= set(transformers.fields("TrainingArguments", hf_version))
-            keys |= set(transformers.fields(name, hf_version))
-        elif trl.has_class(name, trl_version) or trl.fields(name, trl_version):
-            keys |= set(trl.fields(name, trl_version))
-            if extends_training_arguments(name):
-                keys |= set(transformers.fields("TrainingArguments", hf_version))
-        else:
-            return None  # a class the data does not describe at this version
-    if run.trl_command is not None:
-        # `trl <command>` hands config keys its dataclasses lack to `accelerate launch` (num_processes,
-        # mixed_precision, ...), and resolves its own `accelerate_config`
-        keys |= set(library("accelerate").fields("launch", project.version("accelerate").version))
-        keys.add("accelerate_config")
-    return keys
+    return runs.accepted_keys(project, run.classes, run.local_fields, run.trl_command)
 
 
 class UnknownTrlKey(Rule):

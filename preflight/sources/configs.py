@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from preflight.model import EnvBinding, EnvDeclaration, EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun
+from preflight.model import ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun
 from preflight.sources import yamltree as y
 from preflight.sources.text import SourceText
 
@@ -92,7 +92,7 @@ def training_arguments(source: SourceText, document) -> list[Fact]:
     env = arguments(source, env_node) if isinstance(env_node, y.MappingNode) else {}
     args.pop("env", None)
     framework = "trl" if (TRL_ONLY_KEYS & set(args)) or env else "unknown"
-    config = TrainingConfig(y.location(source, document), framework, "HF/TRL arguments file", args, env=env)
+    config = TrainingConfig(y.location(source, document), framework, ARGUMENTS_FILE, args, env=env)
     facts: list[Fact] = [config]
     facts.extend(EnvWrite(v.anchor, name, v) for name, v in env.items())
     facts.extend(_declaration(name, v, "TRL config env") for name, v in env.items())

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?w?$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w-]*(?:\.[\w-]+)*=")  # Hydra: `trainer.logger=console`, `+x.y=1`
 CONFIG_FLAGS = {"config", "config_file", "cfg", "config_path", "args_file"}
 _CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
 _PYTHON_VALUE_OPTIONS = {"-W", "-X", "--check-hash-based-pycs"}
@@ -50,6 +51,7 @@ class Recognized:
     args: list[tuple[str, str | None]] = field(default_factory=list)
     launcher: str | None = None
     launcher_args: list[tuple[str, str | None]] = field(default_factory=list)
+    overrides: list[tuple[str, str]] = field(default_factory=list)  # Hydra-style `a.b=c` words
 
 
 @dataclass(slots=True)
@@ -244,6 +246,9 @@ def _parse_args(rest: list[str], found: Recognized) -> None:
             found.args.append((key, value))
             if key in CONFIG_FLAGS and value and found.config is None:
                 found.config = value
+        elif _OVERRIDE.match(token):
+            key, _, value = token.partition("=")
+            found.overrides.append((key, value))
         elif found.config is None and token.lower().endswith(_CONFIG_SUFFIXES):
             found.config = token
 

@@ -240,6 +240,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         arg_locations=_flag_locations(command, found, locate),
         launcher=found.launcher,
         launcher_args=tuple(found.launcher_args),
+        overrides=tuple(found.overrides),
     )
     fan_out, fan_out_location = context.fan_out, context.fan_out_location
     if command.in_loop and fan_out is None:

@@ -107,6 +107,7 @@ class Module:
         self.source = source
         self.tree = tree
         self.aliases: dict[str, str] = {}
+        self.relative: dict[str, tuple[str, int, str]] = {}  # `from .x import y as z`: z -> ("x", 1, "y")
         self.scopes: dict[int, Scope] = {}
         self.module_scope = Scope(tree, None)
         self.scopes[id(tree)] = self.module_scope
@@ -201,6 +202,12 @@ class Module:
                 local = alias.asname or alias.name
                 self.aliases[local] = f"{node.module}.{alias.name}"
                 scope.bind(local, Binding(position(node), "import"))
+        elif node.level:
+            for alias in node.names:
+                if alias.name != "*":
+                    local = alias.asname or alias.name
+                    self.relative[local] = (node.module or "", node.level, alias.name)
+                    scope.bind(local, Binding(position(node), "import"))
 
     # -- queries --------------------------------------------------------------------------------
 

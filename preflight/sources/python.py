@@ -11,7 +11,7 @@ from preflight.model import (
     AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
     WandbRun,
 )
-from preflight.sources import pyartifacts, pysweeps
+from preflight.sources import pyartifacts, pyoutline, pysweeps
 from preflight.sources.pyscope import Module, Scope, argument, dict_mutated, keyword_map, position, simple_name
 from preflight.sources.text import SourceText
 
@@ -121,9 +121,15 @@ class _Extractor:
         self.mlflow_used = False
         self.sweep_calls: list[tuple[ast.Call, Scope]] = []
         self.unknown_key_policy = "error"
+        self.outline = pyoutline.Outline(module)
+
+    def site(self, node: ast.AST):
+        return self.outline.sites.get(id(node))
 
     def run(self) -> list[Fact]:
         module = self.module
+        self.facts.append(self.outline.outline())
+        self.facts.extend(self.outline.loaders)
         self._registry_uris()
         takes = _HYPERPARAMETERS.search(module.source.text)
         if takes:
@@ -202,11 +208,12 @@ class _Extractor:
             return
         if name.startswith("mlflow.") and name.rsplit(".", 1)[-1] in MLFLOW_USES and not self.mlflow_used:
             self.mlflow_used = True
-            self.facts.append(TrackerUse(module.location(call), "mlflow", name))
+            self.facts.append(TrackerUse(module.location(call), "mlflow", name, self.site(call)))
         if name in MLFLOW_SET_URI or (name in MLFLOW_CLIENT and argument(call, "tracking_uri", 0) is not None):
             uri = argument(call, "uri", 0) if name in MLFLOW_SET_URI else argument(call, "tracking_uri", 0)
             if uri is not None:  # the same setting as MLFLOW_TRACKING_URI, for this process
-                self.facts.append(EnvWrite(module.location(call), "MLFLOW_TRACKING_URI", module.value(uri, scope)))
+                self.facts.append(EnvWrite(module.location(call), "MLFLOW_TRACKING_URI", module.value(uri, scope),
+                                           self.site(call)))
         if name in WANDB_INIT:
             self._wandb_init(call, scope, chain)
         elif name.startswith(LIGHTNING_PREFIXES) and name.endswith(".WandbLogger"):
@@ -249,14 +256,14 @@ class _Extractor:
                 repo = module.value(call.args[AIM_RUNS[name]], scope)
             self.facts.append(AimRun(module.location(call), name.rsplit(".", 1)[-1], repo, complete))
         elif name in WEAVE_INIT:
-            self.facts.append(TrackerUse(module.location(call), "wandb", "weave.init"))
+            self.facts.append(TrackerUse(module.location(call), "wandb", "weave.init", self.site(call)))
         elif name in WANDB_LOGIN:
             key = argument(call, "key", 0)
             from_env = key is not None and self._reads_env(key, scope, "WANDB_API_KEY")
             literal = key is not None and module.literal(key, scope)[0]
-            self.facts.append(WandbLogin(module.location(call), key is not None, from_env, literal))
+            self.facts.append(WandbLogin(module.location(call), key is not None, from_env, literal, self.site(call)))
         elif name == "os.putenv":
-            self._env_write(argument(call, "key", 0), argument(call, "value", 1), scope)
+            self._env_write(argument(call, "key", 0), argument(call, "value", 1), scope, call)
         elif name.startswith(ENVIRON + "."):
             self._environ_method(call, name.rsplit(".", 1)[-1], scope)
 
@@ -344,6 +351,7 @@ class _Extractor:
             identity_known=complete,
             mode=mode,
             function=chain[-1] if chain else None,
+            site=self.site(call),
         )
         self.runs.append((run, chain))
 
@@ -436,6 +444,7 @@ class _Extractor:
             origin=f"{class_name}(...)",
             args=kwargs,
             complete=complete,
+            site=self.site(call),
         )
         self.facts.append(config)
         self.uses_trainer = True
@@ -447,6 +456,7 @@ class _Extractor:
                 name=kwargs.get("run_name"),
                 identity_known=complete,
                 function=chain[-1] if chain else None,
+                site=self.site(call),
             )
             self.runs.append((run, chain))
 
@@ -468,7 +478,7 @@ class _Extractor:
             found = self._dataclass_fields(element, scope, library, local)
             known = known and found
         self.facts.append(ArgumentParserUse(self.module.location(call), framework, tuple(dict.fromkeys(library)),
-                                            tuple(dict.fromkeys(local)), known))
+                                            tuple(dict.fromkeys(local)), known, site=self.site(call)))
 
     def _dataclass_fields(self, expr: ast.AST, scope: Scope, library: list[str], local: list[str],
                           depth: int = 0) -> bool:
@@ -561,7 +571,8 @@ class _Extractor:
             eval_dataset = True
         elif not any(kw.arg is None for kw in call.keywords) and not any(isinstance(a, ast.Starred) for a in call.args):
             eval_dataset = False
-        self.facts.append(TrainerCall(self.module.location(call), name.rsplit(".", 1)[-1], args_at, eval_dataset))
+        self.facts.append(TrainerCall(self.module.location(call), name.rsplit(".", 1)[-1], args_at, eval_dataset,
+                                      self.site(call)))
 
     def _accelerator_uses_wandb(self, call: ast.Call, scope: Scope) -> bool | None:
         log_with = argument(call, "log_with", 3)
@@ -582,10 +593,37 @@ class _Extractor:
                 answer = None
         return answer
 
+    def _init_trackers_wandb(self, call: ast.Call, scope: Scope) -> bool | None:
+        """Does the Accelerator this `init_trackers` is called on log to W&B? Its receiver is followed to
+        the `Accelerator(log_with=...)` it was built from; when that cannot be seen, the file's only
+        Accelerator decides, if there is one."""
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        candidates: list[ast.AST] = []
+        for built in self._assigned(receiver, scope) if isinstance(receiver, ast.Name) else []:
+            candidates += [built.body, built.orelse] if isinstance(built, ast.IfExp) else [built]
+        answers = [self._accelerator_uses_wandb(c, scope) for c in candidates
+                   if isinstance(c, ast.Call) and self.module.qualname(c.func, scope) in ACCELERATOR]
+        if answers:
+            return True if True in answers else (None if None in answers else False)
+        return self.accelerator_wandb[0] if len(self.accelerator_wandb) == 1 else None
+
+    def _assigned(self, name: ast.Name, scope: Scope) -> list[ast.expr]:
+        """Every value assigned to `name` in the scope it is bound in (`if tracking: acc = A(log_with=...)
+        else: acc = A()` gives both: the branch a later call runs on is not known here)."""
+        current: Scope | None = scope
+        while current is not None:
+            bindings = current.bindings.get(name.id)
+            if bindings:
+                return [b.value for b in bindings if b.kind == "assign" and b.value is not None]
+            current = current.parent
+        return []
+
     def _resolve_init_trackers(self) -> None:
         if True not in self.accelerator_wandb:
             return
         for call, scope, chain in self.init_trackers:
+            if self._init_trackers_wandb(call, scope) is not True:
+                continue
             init_kwargs = argument(call, "init_kwargs", 2)
             name = run_id = None
             complete = True
@@ -606,21 +644,21 @@ class _Extractor:
     def _environ_assignment(self, node: ast.Assign, scope: Scope) -> None:
         for target in node.targets:
             if isinstance(target, ast.Subscript) and self._is_environ(target.value, scope):
-                self._env_write(target.slice, node.value, scope)
+                self._env_write(target.slice, node.value, scope, node)
 
     def _environ_method(self, call: ast.Call, method: str, scope: Scope) -> None:
         if method == "setdefault":
-            self._env_write(argument(call, "key", 0), argument(call, "default", 1), scope)
+            self._env_write(argument(call, "key", 0), argument(call, "default", 1), scope, call)
         elif method == "update":
             for kw in call.keywords:
                 if kw.arg:
-                    self._env_write(kw, kw.value, scope)
+                    self._env_write(kw, kw.value, scope, call)
             if call.args and isinstance(call.args[0], ast.Dict):
                 for key, value in zip(call.args[0].keys, call.args[0].values):
                     if key is not None:
-                        self._env_write(key, value, scope)
+                        self._env_write(key, value, scope, call)
 
-    def _env_write(self, key: ast.AST | None, value: ast.expr | None, scope: Scope) -> None:
+    def _env_write(self, key: ast.AST | None, value: ast.expr | None, scope: Scope, at: ast.AST) -> None:
         if key is None or value is None:
             return
         if isinstance(key, ast.keyword):
@@ -630,7 +668,7 @@ class _Extractor:
             if not known or not isinstance(name, str):
                 return
             location = self.module.location(key)
-        self.facts.append(EnvWrite(location, name, self.module.value(value, scope, location)))
+        self.facts.append(EnvWrite(location, name, self.module.value(value, scope, location), self.site(at)))
 
     def _reads_env(self, expr: ast.AST, scope: Scope, variable: str) -> bool:
         for node in ast.walk(expr):

@@ -1,0 +1,182 @@
+"""The questions every launcher rule asks about a launch: does the program it runs use W&B (and does
+that code run, with this launch's arguments), is W&B switched off for it, does the key reach it.
+
+They belong to the engine, not the rule pack: ENV001, ENV002, ENV003, ENV004, ENV007, ENV012, ENV013 and
+`preflight run` ask them, and must agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from preflight.findings import Location
+from preflight.model import EnvWrite, Launch, TrackerUse, TrainingConfig, WandbLogin, WandbRun
+from preflight.program import MAYBE, NEVER, RUNS, LaunchArguments
+
+KEY = "WANDB_API_KEY"
+KEY_ALTERNATIVES = ("WANDB_IDENTITY_TOKEN_FILE",)
+OFF_MODES = {"offline", "disabled", "dryrun"}
+_CREDENTIAL_KINDS = ("wandb-login", "netrc", "env-from")
+
+
+@dataclass(frozen=True)
+class Use:
+    """A place where the launched program uses W&B, and whether it runs for this launch."""
+
+    location: Location
+    description: str
+    status: int  # preflight.program.RUNS or MAYBE
+
+    @property
+    def runs(self) -> bool:
+        return self.status == RUNS
+
+
+def launch_files(project, launch: Launch) -> list[str]:
+    resolved = project.entry(launch)
+    return [p for p in (resolved.script, resolved.config) if p]
+
+
+def arguments(project, launch: Launch) -> LaunchArguments:
+    """What this launch gives its entry point, for deciding the program's conditions."""
+    env = list(launch.env)
+    if launch.compose_service:
+        service = project.compose_service(launch.base_dir, launch.compose_service)
+        env = [*(service.env if service else ()), *env]
+    config = project.entry(launch).config
+    values: tuple = ()
+    for found in project.facts_in(config, TrainingConfig) if config else []:
+        values = tuple((k, v.literal) for k, v in found.args.items() if v.known)
+    return LaunchArguments(tuple(launch.entry.args), tuple(launch.entry.overrides), tuple(env),
+                           not launch.inherits_env, values)
+
+
+def wandb_uses(project, launch: Launch, depth: int = 0) -> list[Use]:
+    """Where the launched program uses W&B, honouring command-line overrides and reachability. A
+    launched shell script counts through the commands it runs with the environment it inherits."""
+    entry = launch.entry
+    resolved = project.entry(launch)
+    if entry.kind == "shell-script":
+        uses: list[Use] = []
+        for inner in project.facts_in(resolved.script, Launch) if resolved.script and depth < 4 else []:
+            if inner.inherits_env and not switched_off(project, inner) and not key_reaches(project, inner):
+                where = f"run by {inner.location.path}:{inner.location.line}"
+                uses += [Use(u.location, f"{u.description} ({where})", u.status)
+                         for u in wandb_uses(project, inner, depth + 1)]
+        return uses
+    report_to = entry.arg("report_to")
+    cli_items = None if report_to is None else [i.strip().lower() for i in report_to.split(",")]
+    uses = []
+    if cli_items is not None and "wandb" in cli_items:
+        uses.append(Use(launch.location, "reports to W&B (--report_to wandb)", RUNS))
+    mode = (entry.arg("wandb_mode") or "").lower()
+    if entry.arg("wandb_project") and mode not in OFF_MODES:
+        uses.append(Use(launch.location, "logs to W&B (--wandb_project)", RUNS))
+    if resolved.script is not None:
+        uses += _program_uses(project, launch, resolved.script, cli_items is not None)
+    if resolved.config is not None:
+        for run in project.facts_in(resolved.config, WandbRun):
+            if run.disabled or (cli_items is not None and run.api == "report_to"):
+                continue
+            if run.api == "Axolotl wandb_project" and mode in OFF_MODES:
+                continue
+            uses.append(Use(run.location, describe(run), RUNS))
+    return uses
+
+
+def _program_uses(project, launch: Launch, script: str, report_to_overridden: bool) -> list[Use]:
+    """The W&B uses of a launched Python program, each with the status its code has for this launch."""
+    programs = project.programs
+    reach, evaluator = programs.reach(script, arguments(project, launch))
+    uses = []
+    for path in programs.loaded_modules(script):
+        facts = [r for r in project.facts_in(path, WandbRun) if not r.disabled]
+        facts += [u for u in project.facts_in(path, TrackerUse) if u.tracker == "wandb"]
+        for fact in facts:
+            if report_to_overridden and isinstance(fact, WandbRun) and fact.api == "report_to":
+                continue  # the command line's --report_to replaces the code's
+            status = reach.of(path, fact.site, evaluator.guards)
+            if status != NEVER:
+                uses.append(Use(fact.location, describe(fact), status))
+    return uses
+
+
+def describe(use: WandbRun | TrackerUse) -> str:
+    where = f"{use.location.path}:{use.location.line}"
+    if isinstance(use, TrackerUse):
+        return f"calls {use.api} ({where}), which needs the W&B key"
+    if use.api == "report_to":
+        return f"reports to W&B (report_to at {where})"
+    if use.api == "Axolotl wandb_project":
+        return f"logs to W&B (wandb_project at {where})"
+    return f"starts a W&B run ({use.api} at {where})"
+
+
+def running_uses(project, launch: Launch) -> list[Use]:
+    """The uses that run for this launch: what an error finding may rest on."""
+    return [use for use in wandb_uses(project, launch) if use.runs]
+
+
+def undecided_uses(project, launch: Launch) -> list[Use]:
+    return [use for use in wandb_uses(project, launch) if use.status == MAYBE]
+
+
+def switched_off(project, launch: Launch) -> bool:
+    binding = launch.env_map().get("WANDB_MODE")
+    if binding is not None and (binding.value or "").strip().lower() in OFF_MODES:
+        return True
+    for path in launch_files(project, launch):
+        for write in project.facts_in(path, EnvWrite):
+            if write.name == "WANDB_MODE" and write.value.is_str(*OFF_MODES):
+                return True
+    return False
+
+
+def key_reaches(project, launch: Launch) -> bool:
+    env = dict(launch.env_map())
+    credentials = list(launch.credentials)
+    if launch.compose_service:
+        service = project.compose_service(launch.base_dir, launch.compose_service)
+        if service is None:
+            return True  # the service is not in the scan: nothing can be said
+        env = {**{b.name: b for b in service.env}, **env}
+        credentials += service.credentials
+    for name in (KEY, *KEY_ALTERNATIVES):
+        if name in env and not env[name].is_empty:
+            return True
+    for credential in credentials:
+        if credential.kind in _CREDENTIAL_KINDS:
+            return True
+        if credential.kind == "env-file" and project.env_file_defines(credential.description, KEY) is not False:
+            return True
+    for path in launch_files(project, launch):
+        if any(w.name == KEY for w in project.facts_in(path, EnvWrite)):
+            return True
+        if any(login.has_key and not login.key_from_env for login in project.facts_in(path, WandbLogin)):
+            return True
+        if any(config.env.get(KEY) for config in project.facts_in(path, TrainingConfig)):
+            return True
+    return False
+
+
+def outer_has_key(launch: Launch) -> bool:
+    return any(b.name == KEY and not b.is_empty for b in launch.outer_env)
+
+
+def subject(launch: Launch) -> str:
+    """What launcher findings are about, for declared precedence: a compose service, else the command."""
+    if launch.launcher == "docker compose" and launch.group:
+        return compose_subject(launch.location.path, launch.group)
+    return f"launch:{launch.location}"
+
+
+def compose_subject(path: str, service: str) -> str:
+    return f"compose:{path}:{service}"
+
+
+def missing_key(project, launch: Launch) -> list[Use] | None:
+    """The running W&B uses of a launch whose process does not get the key, or None."""
+    uses = running_uses(project, launch)
+    if not uses or switched_off(project, launch) or key_reaches(project, launch):
+        return None
+    return uses

@@ -1,0 +1,286 @@
+"""The link stage, between extraction and the rules: what the project's files mean together.
+
+Extraction reads each file alone; some answers need the whole project and must be the same whichever
+rules run: which Python modules a launch runs (they are loaded here, not while a rule asks), and above
+all **who reads each configuration file, and how**. A YAML is training arguments because a parser reads
+it as such, not because it shares keys with TrainingArguments:
+
+- a launcher runs `trl sft --config F`, or a script given `F` that parses its arguments with
+  HfArgumentParser/TrlParser, or a script calls `parser.parse_yaml_file("F")`: F is an argument file of
+  that parser, with that parser's loader (PyYAML's types for `parse_yaml_file`, OmegaConf's for
+  `parse_dict(OmegaConf.load(...))`, argparse conversion for TrlParser and the `trl` CLI);
+- a script given F reads it with OmegaConf, Hydra, `yaml.safe_load` or `json.load` and no HF parser,
+  or F sits in a Hydra config folder: F is that program's own configuration, never training arguments;
+- nothing names F: it is an argument file only if its keys are (nearly) all keys of a parser the
+  project has, or of a `trl` command, whose defaults then apply.
+
+After `link`, the model is frozen: rules read it and never change it, so a rule's findings do not depend
+on which other rules run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from dataclasses import dataclass
+
+from preflight import classify
+from preflight.model import (
+    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EnvDeclaration, EnvWrite, ModuleOutline, SweepSpec, TrainingConfig,
+    WandbRun,
+)
+from preflight.sources import entrypoints
+
+HF_LOADERS = {"hf-yaml", "hf-json", "hf-omegaconf", "trl"}
+OTHER_LOADERS = {"omegaconf", "yaml", "json", "hydra"}
+TRAINING_READERS = ("parser", "trl", "keys")
+_MATCHING_SHARE = 0.9  # an unnamed file is a parser's argument file when this share of its keys is accepted
+_MIN_KEYS = 3
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads an argument file: `kind` "parser" (a script's HfArgumentParser/TrlParser), "trl" (the
+    `trl` CLI), "keys" (some HF/TRL parser: its keys say so, nothing names it) or "other" (a loader that
+    makes it the program's own configuration)."""
+
+    kind: str
+    via: str  # for messages: "TrlParser(...) in scripts/sft.py:30", "`trl sft`", "OmegaConf.load in x.py:12"
+    parser: ArgumentParserUse | None = None
+    trl_command: str | None = None
+    loader: str = "hf-yaml"  # whose types the values get
+    inferred: bool = False  # matched by its keys: no launcher or call names the file
+
+
+def link(project) -> None:
+    """Resolve what needs the whole project, once, then freeze the model."""
+    _preload(project)
+    readers = _readers(project)
+    _apply(project, readers)
+    project.readers = readers
+    project.freeze()
+
+
+# -- the Python modules launches run ------------------------------------------------------------
+
+
+def _preload(project) -> None:
+    """Load the lazily kept Python files that launched programs and sweeps import, so that no rule
+    loads a file (and changes the model) while it asks."""
+    entries = set()
+    for launch in project.launches():
+        resolved = project.entry(launch)
+        if resolved.script:
+            entries.add(resolved.script)
+    for spec in project.facts(SweepSpec):
+        entries.update(p for p in project.sweep_targets(spec) if p.endswith(".py"))
+    for entry in sorted(entries):
+        for path in project.programs.loaded_modules(entry):
+            project.file(path)
+
+
+# -- who reads each configuration file ---------------------------------------------------------
+
+
+def _readers(project) -> dict[str, list[Reader]]:
+    found: dict[str, list[Reader]] = {}
+
+    def add(path: str | None, reader: Reader) -> None:
+        if path and reader not in found.setdefault(path, []):
+            found[path].append(reader)
+
+    for launch in project.launches():
+        entry = launch.entry
+        resolved = project.entry(launch)
+        if not resolved.config:
+            continue
+        if entry.kind == "trl":
+            add(resolved.config, Reader("trl", f"`trl {entry.target}`", trl_command=entry.target, loader="trl"))
+        elif entry.kind in ("python-script", "python-module") and resolved.script:
+            reader = script_reader(project, resolved.script)
+            if reader is not None:
+                add(resolved.config, reader)
+    for spec in project.facts(SweepSpec):
+        _sweep_readers(project, spec, add)
+    for parser in project.facts(ArgumentParserUse):
+        if parser.config_file:
+            add(_near(project, parser.location.path, parser.config_file), _parser_reader(project, parser))
+    for loader in project.facts(ConfigLoader):
+        if loader.source == "literal" and loader.path and loader.loader in OTHER_LOADERS:
+            add(_near(project, loader.location.path, loader.path),
+                Reader("other", f"{loader.loader} in {loader.location.path}:{loader.location.line}",
+                       loader=loader.loader))
+    for folder, via in _hydra_folders(project):
+        for path in list(project.files):
+            if path.startswith(folder) and path.endswith((".yaml", ".yml")):
+                add(path, Reader("other", via, loader="omegaconf"))
+    return found
+
+
+def script_reader(project, script: str) -> Reader | None:
+    """How a script reads the configuration file its command line gives it, if that can be told."""
+    parsers = project.facts_in(script, ArgumentParserUse)
+    loaders = project.programs.loaders(script)
+    if parsers:
+        reader = _parser_reader(project, parsers[0])
+        hf = next((item.loader for item in loaders if item.loader in HF_LOADERS), None)
+        return dataclasses.replace(reader, loader=hf) if hf else reader
+    other = next((item for item in loaders if item.loader in OTHER_LOADERS and item.source == "argv"), None)
+    if other is None:
+        outline = project.programs.outline(script)
+        hydra = next((f for f in outline.functions if f.hydra is not None), None) if outline else None
+        if hydra is not None:
+            return Reader("other", f"@hydra.main in {script}", loader="hydra")
+        return None
+    return Reader("other", f"{other.loader} in {script}:{other.location.line}", loader=other.loader)
+
+
+def _parser_reader(project, parser: ArgumentParserUse) -> Reader:
+    kind = "TrlParser" if parser.framework == "trl" else "HfArgumentParser"
+    via = f"{kind}({', '.join(parser.dataclasses)}) in {parser.location.path}:{parser.location.line}"
+    loaders = project.facts_in(parser.location.path, ConfigLoader)
+    loader = next((item.loader for item in loaders if item.loader in HF_LOADERS), None)
+    return Reader("parser", via, parser=parser, loader=loader or ("trl" if parser.framework == "trl" else "hf-yaml"))
+
+
+def _sweep_readers(project, spec: SweepSpec, add) -> None:
+    words = list(spec.command) if spec.command else ["${interpreter}", "${program}", "${args}"]
+    argv = ["python" if w == "${interpreter}" else (spec.program or "") if w == "${program}" else w
+            for w in words if not w.startswith("${") or w in ("${interpreter}", "${program}")]
+    found = entrypoints.recognize(argv)
+    if found is None or not found.config:
+        return
+    base = posixpath.dirname(spec.location.path) or "."
+    config = _near(project, spec.location.path, found.config)
+    if found.kind == "trl":
+        add(config, Reader("trl", f"`trl {found.target}`", trl_command=found.target, loader="trl"))
+    elif found.kind == "python-script":
+        script = project.resolve(base, found.target) or project.resolve(".", found.target)
+        reader = script_reader(project, script) if script else None
+        if reader is not None:
+            add(config, reader)
+
+
+def _near(project, from_path: str, target: str) -> str | None:
+    base = posixpath.dirname(from_path) or "."
+    return project.resolve(base, target) or project.resolve(".", target)
+
+
+def _hydra_folders(project) -> list[tuple[str, str]]:
+    folders = []
+    for file in project.files.values():
+        for outline in (f for f in file.facts if isinstance(f, ModuleOutline)):
+            for function in outline.functions:
+                if function.hydra is not None and function.hydra[0] is not None:
+                    folder = posixpath.normpath(posixpath.join(posixpath.dirname(file.path), function.hydra[0]))
+                    folders.append((folder.rstrip("/") + "/", f"@hydra.main in {file.path}"))
+    return folders
+
+
+# -- applying it -------------------------------------------------------------------------------
+
+
+def _apply(project, readers: dict[str, list[Reader]]) -> None:
+    """Keep the training arguments of files a parser reads, drop those of files something else reads
+    (or nothing does), and read as arguments a file a parser names although its content alone did
+    not say so."""
+    candidates = {f.location.path for f in project.facts(TrainingConfig) if f.origin == ARGUMENTS_FILE}
+    for path in sorted(candidates | {p for p, found in readers.items() if _training_reader(found)}):
+        reading = readers.get(path, [])
+        chosen = _training_reader(reading)
+        if chosen is None and not any(r.kind == "other" for r in reading) and path in candidates:
+            chosen = _matching_reader(project, path)
+            if chosen is not None:
+                readers.setdefault(path, []).append(chosen)
+        if chosen is None:
+            if path in candidates:
+                _drop_arguments(project, path, reading)
+            continue
+        if path not in candidates:
+            _promote(project, path)
+
+
+def _training_reader(readers: list[Reader]) -> Reader | None:
+    return next((r for r in readers if r.kind in TRAINING_READERS), None)
+
+
+def _matching_reader(project, path: str) -> Reader | None:
+    """Who reads a file nothing names, judged by its keys: one of the project's parsers whose fields are
+    known, else the HF/TRL argument dataclasses themselves (a file whose keys are all TrainingArguments,
+    TRL config, ScriptArguments or ModelConfig fields is that, not another framework's config). Nearly
+    every key must be accepted; the reader's loader, and so the values' types, stay unknown."""
+    config = next(iter(project.facts_in(path, TrainingConfig)), None)
+    if config is None or len(config.args) < _MIN_KEYS:
+        return None
+    keys = set(config.args)
+    best: tuple[int, Reader] | None = None
+    for parser in project.facts(ArgumentParserUse):
+        if not parser.accepted_known:
+            continue
+        accepted = _ever_accepted(parser)
+        if _belongs(keys, accepted) and (best is None or len(keys & accepted) > best[0]):
+            reader = _parser_reader(project, parser)
+            best = (len(keys & accepted), dataclasses.replace(
+                reader, inferred=True, via=f"{reader.via} (the file's keys are its arguments)"))
+    if best is not None:
+        return best[1]
+    if _belongs(keys, _library_fields()):
+        return Reader("keys", "an HF/TRL argument parser (the file's keys are its fields)", loader="unknown",
+                      inferred=True)  # which one, and so whether unknown keys raise or are dropped, is not known
+    return None
+
+
+def _belongs(keys: set[str], accepted) -> bool:
+    """Are (nearly) all these keys accepted? One unknown key in ten is allowed: a typo or a removed key
+    is what the rules are there to find."""
+    unknown = len(keys - set(accepted))
+    return len(keys) - unknown >= _MIN_KEYS and unknown <= max(1, int(len(keys) * (1 - _MATCHING_SHARE)))
+
+
+def _ever_accepted(parser: ArgumentParserUse) -> set[str]:
+    """The keys a parser's dataclasses accept in any release, and the script's own fields."""
+    from preflight.libraries import HF_CLASSES, library
+
+    transformers, trl = library("transformers").every_field, library("trl").every_field
+    keys = set(parser.local_fields)
+    for name in parser.dataclasses:
+        keys |= transformers.get(name, frozenset()) | trl.get(name, frozenset())
+        if name in HF_CLASSES or "TrainingArguments" in library("trl").bases(name):
+            keys |= transformers.get("TrainingArguments", frozenset())
+    return keys
+
+
+def _library_fields() -> frozenset[str]:
+    """Every key TrainingArguments or a TRL dataclass has had in any release."""
+    from preflight.libraries import library
+
+    trl = library("trl").every_field
+    return library("transformers").every_field.get("TrainingArguments", frozenset()).union(*trl.values())
+
+
+def _drop_arguments(project, path: str, readers: list[Reader]) -> None:
+    """A file whose keys look like training arguments but that no HF parser reads: its facts as such go."""
+    file = project.files[path]
+    kept = [fact for fact in file.facts if not isinstance(fact, TrainingConfig) and not (
+        isinstance(fact, WandbRun) and fact.api == "report_to") and not (
+        isinstance(fact, EnvWrite) and fact.site is None) and not (
+        isinstance(fact, EnvDeclaration) and fact.where == "TRL config env")]
+    other = next((r for r in readers if r.kind == "other"), None)
+    why = f"read by {other.via}, not as training arguments" if other else \
+        "training-argument keys, but no parser of the project reads it as training arguments"
+    project.files[path] = dataclasses.replace(file, kind=None, facts=kept, note=why)
+
+
+def _promote(project, path: str) -> None:
+    """A file a parser names, read as training arguments although too sparse to be recognised by content."""
+    from preflight.extract import extract
+
+    file = project.files.get(path)
+    if file is None or file.kind is not None:
+        return  # not scanned, unparsable (PF001), or of another kind
+    data = project.read_bytes(path)
+    if data is None:
+        return
+    promoted = extract(path, data, force_kind=classify.HF_ARGS)
+    if promoted.kind == classify.HF_ARGS:
+        project.files[path] = promoted

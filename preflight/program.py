@@ -1,0 +1,512 @@
+"""What runs when an entry point is launched: calls followed from the entry module, conditions decided
+with the launch's own arguments and environment.
+
+A tracker call is a claim about a run only where it runs. From the launched module's top level (its
+`if __name__ == "__main__":` block included) the call edges of preflight.sources.pyoutline are followed
+into the project's functions, methods and imported modules; every condition on the way is evaluated
+against the launch: argparse and dataclass defaults and the flags the launcher passes, Hydra overrides
+(`trainer.logger=console`), environment variables the launcher sets, literal values, and parameters
+bound at the call sites. A condition that cannot be decided makes what it guards MAYBE: rules report
+errors only for what RUNS, and `-v` says what could not be decided. Nothing is imported or executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from preflight.model import CodeSite, ConfigLoader, EnvBinding, FunctionInfo, Guard, ModuleOutline, ProgramOption
+
+NEVER, MAYBE, RUNS = 0, 1, 2
+STATUS_NAMES = {NEVER: "never", MAYBE: "maybe", RUNS: "runs"}
+_UNKNOWN = object()  # a value that cannot be known statically
+_SOME = object()  # a value known to be set (a secret reference) but not what it is
+_MAX_MODULES = 400
+_MAX_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class LaunchArguments:
+    """What a launch gives the entry point: its flags, Hydra overrides and environment."""
+
+    flags: tuple[tuple[str, str | None], ...] = ()
+    overrides: tuple[tuple[str, str], ...] = ()
+    env: tuple[EnvBinding, ...] = ()
+    env_complete: bool = False  # no environment is inherited unseen: a variable not set here is unset
+    config_values: tuple[tuple[str, object], ...] = ()  # the literal values of the argument file it is given
+
+    def flag(self, name: str) -> tuple[bool, str | None]:
+        for key, value in reversed(self.flags):
+            if key == name:
+                return True, value
+        return False, None
+
+    def override(self, path: str) -> str | None:
+        for key, value in reversed(self.overrides):
+            if key.lstrip("+~") == path:
+                return value
+        return None
+
+
+@dataclass
+class Reach:
+    """The statuses of the code an entry point runs: per (module path, function or None)."""
+
+    entry: str
+    status: dict[tuple[str, str | None], int] = field(default_factory=dict)
+    undecided: list[tuple[str, CodeSite]] = field(default_factory=list)  # (path, site) of MAYBE edges, for -v
+
+    def of(self, path: str, site: CodeSite | None, evaluate) -> int:
+        """The status of a fact at `site` in `path`."""
+        function = site.function if site is not None else None
+        status = self.status.get((path, function), NEVER)
+        if function is not None and status == NEVER:
+            return NEVER
+        if site is not None and site.guards:
+            status = min(status, evaluate(path, function, site.guards))
+        return status
+
+
+class Programs:
+    """Answers, for a project, what a launched entry point runs. One instance per check; outlines of
+    modules the pre-filter skipped are parsed here on demand, only when a launched program reaches them."""
+
+    def __init__(self, project) -> None:
+        self.project = project
+        self._outlines: dict[str, ModuleOutline | None] = {}
+        self._reaches: dict[tuple[str, LaunchArguments], tuple[Reach, "_Evaluator"]] = {}
+        self._loaded: dict[str, list[str]] = {}
+        self._loaders: dict[str, list[ConfigLoader]] = {}
+
+    # -- modules --------------------------------------------------------------------------------
+
+    def outline(self, path: str, parse: bool = True) -> ModuleOutline | None:
+        """A module's outline: extracted with its facts, or (with `parse`) parsed now for a module the
+        pre-filter skipped, which happens only when a launched program calls into it."""
+        if path not in self._outlines:
+            found = next(iter(self.project.facts_in(path, ModuleOutline)), None)
+            if found is None and not parse:
+                return None
+            if found is None and path.endswith(".py") and self.project.known(path):
+                found = self._parse(path)
+            self._outlines[path] = found
+        return self._outlines[path]
+
+    def loaders(self, path: str) -> list[ConfigLoader]:
+        """How a module reads configuration files (parsed now if the pre-filter skipped it)."""
+        if self.project.facts_in(path, ModuleOutline):
+            return self.project.facts_in(path, ConfigLoader)
+        self.outline(path)
+        return self._loaders.get(path, [])
+
+    def _parse(self, path: str) -> ModuleOutline | None:
+        from preflight.sources.pyoutline import Outline
+        from preflight.sources.pyscope import Module
+        from preflight.sources.text import SourceText
+
+        text = self.project.read_text(path)
+        if text is None:
+            return None
+        try:
+            outline = Outline(Module(SourceText(path, text), ast.parse(text)))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        self._loaders[path] = outline.loaders
+        return outline.outline()
+
+    def module_file(self, from_path: str, dotted: str, level: int) -> tuple[str, str] | None:
+        """The project file a dotted name lives in, and the rest of the name inside it:
+        `pkg.utils.init_wandb` from a script -> ("src/pkg/utils.py", "init_wandb")."""
+        parts = [p for p in dotted.split(".") if p]
+        if level:
+            base = posixpath.dirname(from_path)
+            for _ in range(level - 1):
+                base = posixpath.dirname(base)
+            bases = [base]
+        else:
+            bases = []
+            current = posixpath.dirname(from_path)
+            while True:
+                bases += [current, posixpath.join(current, "src") if current else "src"]
+                if current in ("", ".", "/"):
+                    break
+                current = posixpath.dirname(current)
+        for length in range(len(parts), 0, -1):
+            stem = "/".join(parts[:length])
+            for base in bases:
+                for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
+                    path = posixpath.normpath(posixpath.join(base, candidate)) if base else candidate
+                    if path != from_path and self.project.known(path):
+                        return path, ".".join(parts[length:])
+        if level and not parts:
+            init = posixpath.join(bases[0], "__init__.py") if bases[0] else "__init__.py"
+            if self.project.known(init):
+                return init, ""
+        return None
+
+    def resolve(self, path: str, callee: tuple, depth: int = 0) -> list[tuple[str, str]]:
+        """The (module, function) a call edge reaches; a class reaches its __init__."""
+        if depth > 6:
+            return []
+        if callee[0] == "local":
+            return self._symbol(path, callee[1], depth)
+        if callee[0] == "module":
+            found = self.module_file(path, callee[1], callee[2])
+            if found is None or not found[1]:
+                return []
+            return self._symbol(found[0], found[1], depth)
+        return []
+
+    def _symbol(self, path: str, name: str, depth: int) -> list[tuple[str, str]]:
+        outline = self.outline(path)
+        if outline is None:
+            return []
+        functions = {f.name for f in outline.functions}
+        classes = dict(outline.classes)
+        if name in functions:
+            return [(path, name)]
+        if name in classes:
+            return self._symbol(path, f"{name}.__init__", depth + 1) if f"{name}.__init__" in functions \
+                else self._inherited(path, name, "__init__", classes, depth)
+        owner, _, method = name.rpartition(".")
+        if owner in classes:
+            return self._inherited(path, owner, method, classes, depth)
+        head, _, rest = name.partition(".")
+        alias = dict(outline.aliases).get(head)
+        if alias is not None:  # re-exported: `from .utils import init_wandb` in a package's __init__
+            dotted = f"{alias[1]}.{rest}" if rest else alias[1]
+            return self.resolve(path, ("module", dotted, alias[2]), depth + 1)
+        return []
+
+    def _inherited(self, path: str, cls: str, method: str, classes: dict, depth: int) -> list[tuple[str, str]]:
+        for base in classes.get(cls, ()):
+            if base.startswith("local:"):
+                found = self._symbol(path, f"{base[6:]}.{method}", depth + 1)
+            elif base.startswith("module:"):
+                _, level, dotted = base.split(":", 2)
+                found = self.resolve(path, ("module", f"{dotted}.{method}", int(level)), depth + 1)
+            else:
+                found = []
+            if found:
+                return found
+        return []
+
+    def loaded_modules(self, entry: str) -> list[str]:
+        """The entry module and the project modules its imports load, transitively."""
+        if entry not in self._loaded:
+            seen: dict[str, None] = {}
+            queue = [entry]
+            while queue and len(seen) < _MAX_MODULES:
+                path = queue.pop(0)
+                if path not in seen:
+                    seen[path] = None
+                    queue.extend(p for p in self.project.imported_files(path) if p not in seen)
+            self._loaded[entry] = list(seen)
+        return self._loaded[entry]
+
+    # -- reach ----------------------------------------------------------------------------------
+
+    def reach(self, entry: str, arguments: LaunchArguments) -> tuple[Reach, "_Evaluator"]:
+        key = (entry, arguments)
+        if key not in self._reaches:
+            modules = self.loaded_modules(entry)
+            evaluator = _Evaluator(self, entry, arguments)
+            first = self._walk(entry, modules, evaluator)
+            evaluator.incoming = first[1]  # parameters are bound by the call sites the first walk found
+            evaluator.callers = first[0].status
+            evaluator.options = _options(self, entry, modules)  # from the modules the first walk parsed
+            self._reaches[key] = (self._walk(entry, modules, evaluator)[0], evaluator)
+        return self._reaches[key]
+
+    def _walk(self, entry: str, modules: list[str], evaluator: "_Evaluator"):
+        reach = Reach(entry)
+        incoming: dict[tuple[str, str], list[tuple[str, str | None, tuple]]] = defaultdict(list)
+        queue: list[tuple[str, str | None]] = []
+
+        def lift(node: tuple[str, str | None], status: int) -> None:
+            if reach.status.get(node, NEVER) < status:
+                reach.status[node] = status
+                queue.append(node)
+
+        for module in modules:
+            lift((module, None), RUNS)
+        steps = 0
+        while queue and steps < 20000:
+            steps += 1
+            path, function = queue.pop()
+            status = reach.status[(path, function)]
+            # an imported module's top level is followed only if it was read anyway (it uses a tracker):
+            # parsing every module a package imports costs more than the rare call it would find
+            outline = self.outline(path, parse=function is not None or path == entry)
+            if outline is None:
+                continue
+            for edge in outline.calls:
+                if edge.site.function != function:
+                    continue
+                guard = evaluator.guards(path, function, edge.site.guards) if edge.site.guards else RUNS
+                reached = min(status, guard)
+                if reached == NEVER:
+                    continue
+                if reached == MAYBE and guard == MAYBE:
+                    reach.undecided.append((path, edge.site))
+                for target in self.resolve(path, edge.callee):
+                    incoming[target].append((path, function, edge.arguments))
+                    lift(target, reached)
+        return reach, incoming
+
+
+class _Evaluator:
+    """Decides conditions for one launch of one entry point (see pyoutline for the condition tuples)."""
+
+    def __init__(self, programs: Programs, entry: str, arguments: LaunchArguments) -> None:
+        self.programs = programs
+        self.entry = entry
+        self.arguments = arguments
+        self.incoming: dict[tuple[str, str], list[tuple[str, str | None, tuple]]] = {}
+        self.callers: dict[tuple[str, str | None], int] = {}
+        self.options: dict[str, ProgramOption] = {}
+        self._functions: dict[str, dict[str, FunctionInfo]] = {}
+
+    def guards(self, path: str, function: str | None, guards: Iterable[Guard]) -> int:
+        status = RUNS
+        for guard in guards:
+            value = self.truth(guard.test, path, function, 0)
+            if value is None:
+                status = MAYBE
+            elif value != guard.holds:
+                return NEVER
+        return status
+
+    # -- three-valued truth ---------------------------------------------------------------------
+
+    def truth(self, test: tuple, path: str, function: str | None, depth: int) -> bool | None:
+        kind = test[0]
+        if kind == "main":
+            return path == self.entry
+        if kind == "rank":
+            return True
+        if kind == "not":
+            inner = self.truth(test[1], path, function, depth)
+            return None if inner is None else not inner
+        if kind in ("and", "or"):
+            values = [self.truth(part, path, function, depth) for part in test[1:]]
+            if kind == "and":
+                return False if False in values else (None if None in values else True)
+            return True if True in values else (None if None in values else False)
+        if kind == "cmp":
+            return self._compare(test[1], self.value(test[2], path, function, depth),
+                                 self.value(test[3], path, function, depth))
+        if kind in ("lit", "ref"):
+            value = self.value(test, path, function, depth)
+            if value is _UNKNOWN:
+                return None
+            return True if value is _SOME else bool(value)
+        return None
+
+    @staticmethod
+    def _compare(op: str, left, right) -> bool | None:
+        if left is _UNKNOWN or right is _UNKNOWN or left is _SOME or right is _SOME:
+            if op in ("is", "is not") and (left is _SOME or right is _SOME) and None in (left, right):
+                return op == "is not"
+            return None
+        try:
+            if op == "==":
+                return left == right
+            if op == "!=":
+                return left != right
+            if op == "is":
+                return left is right if None in (left, right) or isinstance(left, bool) else left == right
+            if op == "is not":
+                return not (left is right if None in (left, right) or isinstance(left, bool) else left == right)
+            if op in ("in", "not in"):
+                if isinstance(right, str) and not isinstance(left, str):
+                    return None
+                found = left in right if isinstance(right, (list, tuple, str, dict)) else None
+                return None if found is None else (found if op == "in" else not found)
+            if isinstance(left, bool) or isinstance(right, bool) or not all(
+                    isinstance(v, (int, float)) for v in (left, right)):
+                return None
+            return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+        except (TypeError, KeyError):
+            return None
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def value(self, ref: tuple, path: str, function: str | None, depth: int):
+        if ref[0] == "lit":
+            return ref[1]
+        if ref[0] != "ref" or depth > _MAX_DEPTH:
+            return _UNKNOWN
+        root = ref[1]
+        if root == "env":
+            return self._env(ref[2], ref[3] if len(ref) > 3 else None)
+        if root == "args":
+            return self._option(ref[2:])
+        if root == "param":
+            return self._parameter(ref[2], ref[3:], path, function, depth)
+        if root == "var":
+            return self._option(ref[3:])
+        return _UNKNOWN
+
+    def _env(self, name: str, default):
+        binding = None
+        for candidate in self.arguments.env:
+            if candidate.name == name:
+                binding = candidate
+        if binding is not None:
+            if binding.reference:
+                return _SOME
+            return binding.value if binding.value is not None else _UNKNOWN
+        if not self.arguments.env_complete:
+            return _UNKNOWN
+        return _UNKNOWN if default == "<unknown>" else default
+
+    def _option(self, path: tuple):
+        """`args.use_wandb`: the option of that name the program defines, under the launch's flags."""
+        if len(path) != 1 or not isinstance(path[0], str):
+            return _UNKNOWN
+        name = path[0]
+        option = self.options.get(name)
+        given, raw = self.arguments.flag(name)
+        if given:
+            if raw is None:
+                return option.flag_value[1] if option is not None and option.flag_value else True
+            return _typed(raw)
+        configured = dict(self.arguments.config_values)
+        if name in configured:
+            return configured[name]
+        if option is None or option.default[0] != "lit":
+            return _UNKNOWN
+        return option.default[1]
+
+    def _parameter(self, name: str, path: tuple, module: str, function: str | None, depth: int):
+        info = self._function(module, function)
+        if info is not None and info.hydra is not None and info.params and info.params[0] == name:
+            return self._hydra(module, info.hydra, path)
+        values = []
+        for caller, caller_function, arguments in self.incoming.get((module, function or ""), []):
+            if self.callers.get((caller, caller_function), NEVER) == NEVER:
+                continue
+            bound = _bound(info, name, arguments)
+            if bound is None:
+                return self._option(path) if path else _UNKNOWN
+            value = self.value((*bound, *path) if bound[0] == "ref" else _lookup(bound, path),
+                               caller, caller_function, depth + 1)
+            values.append(value)
+        if not values:
+            return self._option(path) if path else _UNKNOWN
+        first = values[0]
+        if all(v is not _UNKNOWN and v == first for v in values):
+            return first
+        return _UNKNOWN
+
+    def _function(self, module: str, function: str | None) -> FunctionInfo | None:
+        if module not in self._functions:
+            outline = self.programs.outline(module)
+            self._functions[module] = {f.name: f for f in outline.functions} if outline else {}
+        return self._functions[module].get(function or "")
+
+    def _hydra(self, module: str, hydra: tuple[str | None, str | None], path: tuple):
+        """A Hydra config value: the launch's override, else the primary config file's literal value."""
+        if not path or not all(isinstance(p, str) for p in path):
+            return _UNKNOWN
+        dotted = ".".join(path)
+        raw = self.arguments.override(dotted)
+        if raw is not None:
+            return _hydra_value(raw)
+        for prefix in range(1, len(path)):
+            if self.arguments.override(".".join(path[:prefix])) is not None:
+                return _UNKNOWN  # a config group chosen on the command line
+        config_path, config_name = hydra
+        if not config_name:
+            return _UNKNOWN
+        folder = posixpath.normpath(posixpath.join(posixpath.dirname(module), config_path or "."))
+        name = config_name if config_name.endswith((".yaml", ".yml")) else f"{config_name}.yaml"
+        return _yaml_value(self.programs.project, posixpath.join(folder, name), path)
+
+
+def _options(programs: Programs, entry: str, modules: list[str]) -> dict[str, ProgramOption]:
+    """Options by name over the program's modules; the entry module's own win, conflicting ones are unknown."""
+    found: dict[str, ProgramOption] = {}
+    conflicting: set[str] = set()
+    for index, module in enumerate(modules):
+        outline = programs.outline(module, parse=False)
+        for option in outline.options if outline else ():
+            if option.name not in found:
+                found[option.name] = option
+            elif index and found[option.name] != option:
+                conflicting.add(option.name)
+    for name in conflicting:
+        found[name] = ProgramOption(name, ("unknown",), found[name].flag_value)
+    return found
+
+
+def _bound(info: FunctionInfo | None, name: str, arguments: tuple) -> tuple | None:
+    """The reference a call site passes for parameter `name` (None: not recognisable)."""
+    given = dict(arguments)
+    if name in given:
+        return given[name]
+    if info is None or name not in info.params:
+        return None
+    index = info.params.index(name) - (1 if info.method else 0)
+    return given.get(str(index)) if index >= 0 else None
+
+
+def _lookup(literal: tuple, path: tuple) -> tuple:
+    value = literal[1]
+    for part in path:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return ("unknown",)
+    return ("lit", value)
+
+
+def _typed(raw: str):
+    from preflight.runs import command_line_value
+    from preflight.findings import Location
+
+    value = command_line_value(raw, Location("", 1, 1))
+    return value.literal if value.known else _UNKNOWN
+
+
+def _hydra_value(raw: str):
+    """A Hydra override's value as Hydra's grammar reads it: lists, quoted strings, numbers, booleans."""
+    text = raw.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    if text.startswith("[") and text.endswith("]"):
+        items = [part.strip().strip("'\"") for part in text[1:-1].split(",") if part.strip()]
+        return items
+    if "$" in text:
+        return _UNKNOWN
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "none"):
+        return None
+    return _typed(text)
+
+
+def _yaml_value(project, path: str, keys: tuple):
+    from preflight.sources import yamltree as y
+
+    text = project.read_text(path) if project.known(path) else None
+    if text is None:
+        return _UNKNOWN
+    try:
+        documents = y.compose_documents(text)
+    except y.YamlFailure:
+        return _UNKNOWN
+    node = documents[0] if documents else None
+    for key in keys:
+        node = y.get(node, key) if isinstance(node, y.MappingNode) else None
+        if node is None:
+            return _UNKNOWN  # perhaps composed from a `defaults:` list: not decided here
+    known, value = y.to_python(node)
+    if not known or (isinstance(value, str) and "${" in value):
+        return _UNKNOWN
+    return value

@@ -1,0 +1,85 @@
+"""A YAML file is training arguments because a parser reads it as such (preflight.link), not because it
+shares keys with TrainingArguments. Each case is a small project in the shape the false findings came
+from (Composer, NeoX, a team's own dataclasses, OmegaConf loaders, Hydra folders, accelerate configs)
+and the true cases beside them."""
+
+from __future__ import annotations
+
+import pytest
+
+HF_RULES = ["HF", "TRL", "WB001"]
+
+PARSER_SCRIPT = ("import sys\nfrom transformers import HfArgumentParser, TrainingArguments\n\n"
+                 "parser = HfArgumentParser(TrainingArguments)\n"
+                 "(args,) = parser.parse_yaml_file(sys.argv[1])\n")
+
+
+@pytest.mark.parametrize("content", [
+    # Composer: run_name, seed and fsdp_config are its only keys shared with TrainingArguments
+    "run_name: mpt-7b\nseed: 17\nmax_seq_len: 2048\nfsdp_config:\n  sharding_strategy: FULL_SHARD\n"
+    "model:\n  name: mpt_causal_lm\noptimizer:\n  name: decoupled_adamw\n  lr: 6.0e-4\n",
+    # GPT-NeoX
+    "fp16: {enabled: true}\ngradient_accumulation_steps: 1\nweight_decay: 0.1\ntrain_micro_batch_size_per_gpu: 4\n"
+    "num_layers: 24\nhidden_size: 2048\npipe_parallel_size: 1\n",
+    # a team's own dataclass mirroring HF names, plus its own keys
+    "output_dir: out\nlearning_rate: 2e-5\nper_device_train_batch_size: 4\nreport_to: wandb\nlogging_steps: 1\n"
+    "dataset_mixer: {a: 1.0}\nuse_flash_attn: true\nwith_tracking: true\ncheckpointing_steps: epoch\n",
+    # an accelerate config
+    "compute_environment: LOCAL_MACHINE\ndebug: false\ndistributed_type: MULTI_GPU\nuse_cpu: false\n"
+    "mixed_precision: bf16\nnum_processes: 8\n",
+], ids=["composer", "neox", "own-dataclass", "accelerate-config"])
+def test_another_frameworks_config_is_not_training_arguments(project, content):
+    assert project({"configs/run.yaml": content}, select=HF_RULES) == []
+
+
+def test_a_file_whose_keys_are_all_training_arguments_is_one(project):
+    content = "output_dir: out\neval_strategy: steps\neval_steps: 250\nlogging_steps: 100\nreport_to: none\n"
+    assert project({"args.yaml": content}, select=["HF001"]) == ["args.yaml:3:1: HF001"]
+
+
+def test_a_script_that_loads_its_config_with_omegaconf_reads_no_training_arguments(project):
+    files = {
+        "train.py": "import sys\nfrom omegaconf import OmegaConf\n\ncfg = OmegaConf.load(sys.argv[1])\n",
+        "cfg.yaml": "output_dir: out\neval_strategy: steps\neval_steps: 250\nlogging_steps: 100\nreport_to: none\n",
+        "run.sh": "python train.py cfg.yaml\n",
+    }
+    assert project(files, select=HF_RULES) == []
+
+
+def test_a_hydra_config_folder_holds_no_training_arguments(project):
+    files = {
+        "train.py": "import hydra\n\n@hydra.main(config_path='conf', config_name='train')\ndef main(cfg):\n"
+                    "    pass\n\nif __name__ == '__main__':\n    main()\n",
+        "conf/train.yaml": "output_dir: out\neval_strategy: steps\neval_steps: 250\nlogging_steps: 100\n"
+                           "report_to: none\n",
+    }
+    assert project(files, select=HF_RULES) == []
+
+
+def test_the_loader_decides_the_types(project):
+    """HfArgumentParser.parse_yaml_file passes `2e-5` on as the string PyYAML reads; OmegaConf reads a float."""
+    value = "output_dir: out\nlearning_rate: 2e-5\nper_device_train_batch_size: 4\nreport_to: none\n"
+    files = {"train.py": PARSER_SCRIPT, "args.yaml": value, "run.sh": "python train.py args.yaml\n"}
+    assert project(files, select=["HF010"]) == ["args.yaml:2:1: HF010"]
+    omegaconf = PARSER_SCRIPT.replace("parser.parse_yaml_file(sys.argv[1])",
+                                      "parser.parse_dict(OmegaConf.load(sys.argv[1]))")
+    files["train.py"] = "from omegaconf import OmegaConf\n" + omegaconf
+    assert project(files, select=["HF010"]) == []
+
+
+def test_a_sparse_file_a_parser_is_given_is_read_as_its_arguments(project):
+    files = {"train.py": PARSER_SCRIPT, "args.yaml": "output_dir: out\nevaluation_strategy: epoch\n",
+             "run.sh": "python train.py args.yaml\n"}
+    assert project(files, select=["HF007"]) == ["args.yaml:2:1: HF007"]
+
+
+def test_an_unnamed_file_read_by_the_projects_own_parser(project):
+    """No launcher names the recipe, but its keys are those of the project's TrlParser."""
+    script = ("from dataclasses import dataclass\nfrom trl import ModelConfig, SFTConfig, TrlParser\n\n"
+              "@dataclass\nclass ScriptArguments:\n    dataset_mixture: str = ''\n\n"
+              "parser = TrlParser((ScriptArguments, SFTConfig, ModelConfig))\n"
+              "script_args, training_args, model_args = parser.parse_args_and_config()\n")
+    recipe = ("model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_mixture: mix\neval_strategy: steps\neval_steps: 25\n"
+              "report_to: wandb\nrun_name: sft\nmax_seq_length: 1024\n")
+    found = project({"scripts/sft.py": script, "recipes/sft.yaml": recipe}, select=["HF001", "TRL001"])
+    assert found == ["recipes/sft.yaml:4:1: HF001", "recipes/sft.yaml:7:1: TRL001"]
