@@ -1,12 +1,35 @@
-"""The effective version of each library whose behaviour a rule depends on.
+"""The effective version of each library whose behaviour a rule depends on, and the range of releases
+the project's declarations admit.
 
-In order: `[tool.preflight.versions]`, else a pin found in the project (an exact `==` pin first, then
-the newest examined release a range admits), else the newest release the rules know. Every message
-that depends on a version names the version and where it came from, so a wrong assumption is visible.
+`[tool.preflight.versions]` decides when it names the library. Otherwise the project's declarations
+(`VersionPin` facts) are ranked, and the best rank that names the library decides:
+
+    rank  declaration
+    1     a lock file (uv.lock, poetry.lock, pdm.lock, pylock.toml, Pipfile.lock, requirements*.lock):
+          what a resolver chose, so what an install from the lock gets
+    2     the project's main declaration: pyproject `[project]` and Poetry dependencies, setup.py and
+          setup.cfg `install_requires`, an unqualified requirements file (requirements.txt,
+          constraints.txt, requirements/base.txt), a conda environment, `pip install` in a Dockerfile
+          or a script
+    3     an optional set: an extra, a dependency group, a qualified requirements file
+          (requirements-dev.txt), Pipfile.lock's `develop`
+    4-6   the same three in a folder below the top of the project (examples/foo/requirements.txt): a
+          sub-project's declaration, which installing the project does not follow
+
+The top is the shallowest folder that holds a declaration (a `requirements/` folder counts as its
+parent's): the project root whenever the root declares anything. Within the deciding rank an exact pin
+(`==4.57.1`, every lock entry) wins, the first in path order; otherwise all of the rank's ranges hold at
+once, so what can be installed is their intersection (a range that leaves nothing of the ones before it
+is set aside rather than emptying it). The effective version is the newest known release the
+intersection admits, which is what a fresh install gets; `Assumed` keeps the whole admitted range, so
+that a rule can tell a behaviour that holds across it from one that holds for part of it. Every message
+that depends on a version names the version, the range and where it came from, so a wrong assumption
+is visible.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 
@@ -18,20 +41,55 @@ NEWEST_KNOWN = {"wandb": "0.31.0", "mlflow": "3.17.2", "neptune": "1.14.0", "aim
 WITH_FIELD_DATA = ("transformers", "trl", "axolotl", "accelerate")
 # Distributions that install the same library.
 ALIASES = {"mlflow-skinny": "mlflow", "neptune-client": "neptune"}
+# Best first; a declaration below the project's top ranks after every one at the top.
+ROLES = (VersionPin.LOCK, VersionPin.MAIN, VersionPin.OPTIONAL)
+NEWEST_SOURCE = "the newest version preflight knows"
 
 
 @dataclass(frozen=True)
 class Assumed:
     library: str
-    version: str
-    source: str  # "[tool.preflight.versions]", "pinned in requirements.txt:3", "the newest version preflight knows"
+    version: str  # the effective release: the newest known one the declarations admit
+    source: str  # "[tool.preflight.versions]", "pinned ==4.57.1 in uv.lock:120", "requires >=4.48 in setup.py:30, ..."
+    admitted: tuple[str, ...] = ()  # the admitted releases preflight knows (and the range's bounds), oldest first
+    specifier: str = ""  # the admitted range in PEP 440, "" when a single release is assumed
 
     @property
     def major(self) -> int:
         return release(self.version)[0]
 
+    @property
+    def releases(self) -> tuple[str, ...]:
+        return self.admitted or (self.version,)
+
+    @property
+    def lowest(self) -> str:
+        return self.releases[0]
+
     def at_least(self, version: str) -> bool:
+        """About the effective release alone; `all_at_least` asks it of the whole range."""
         return release(self.version) >= release(version)
+
+    def admits_below(self, version: str) -> bool:
+        """Some admitted release is older than `version`: a behaviour that starts there may be missing."""
+        return release(self.lowest) < release(version)
+
+    def admits_at_least(self, version: str) -> bool:
+        """Some admitted release is `version` or newer. Besides the known releases, `version` itself is
+        tested against the range when it is not newer than every known release, which answers for the
+        libraries preflight knows only one release of (an upper bound below it)."""
+        wanted = release(version)
+        if any(release(found) >= wanted for found in self.releases):
+            return True
+        newest = known_versions(self.library)[-1:] or [self.version]
+        return bool(self.specifier) and wanted <= release(newest[0]) and _admits(_specifiers(self.specifier),
+                                                                                 version)
+
+    def all_at_least(self, version: str) -> bool:
+        return not self.admits_below(version)
+
+    def all_below(self, version: str) -> bool:
+        return not self.admits_at_least(version)
 
     def describe(self) -> str:
         return f"{self.library} {self.version} ({self.source})"
@@ -57,46 +115,116 @@ def effective(library: str, configured: dict[str, str], pins: list[VersionPin]) 
     if configured.get(library):
         return Assumed(library, configured[library], "[tool.preflight.versions]")
     known = known_versions(library)
-    mine = [p for p in pins if _installs(p, library) and p.specifier]
-    for exact_first in (True, False):
-        for found in mine:
-            version = _satisfying(found.specifier, known, exact_only=exact_first)
-            if version:
-                return Assumed(library, version, f"pinned {found.specifier} in {found.location.path}:"
-                                                  f"{found.location.line}")
-    return Assumed(library, known[-1] if known else "unknown", "the newest version preflight knows")
+    ranked = _ranked(library, pins)
+    for rank in sorted(set(ranked.values())):
+        decided = _decide(library, [p for p, r in ranked.items() if r == rank], known)
+        if decided:
+            return decided
+    return Assumed(library, known[-1] if known else "unknown", NEWEST_SOURCE)
 
 
-def _satisfying(specifier: str, known: list[str], *, exact_only: bool) -> str | None:
-    exact = re.fullmatch(r"===?\s*([0-9][\w.+!-]*)", specifier.strip())
-    if exact and "*" not in exact.group(1):
+def installed(library: str, pins: list[VersionPin]) -> VersionPin | None:
+    """The requirement through which the project installs `library` (any specifier), best rank first."""
+    ranked = _ranked(library, pins)
+    return min(ranked, key=ranked.__getitem__) if ranked else None
+
+
+def _ranked(library: str, pins: list[VersionPin]) -> dict[VersionPin, int]:
+    """The pins of `library` in path order, each with its rank (see the module docstring)."""
+    top = min((_depth(p.location.path) for p in pins), default=0)
+    mine = sorted((p for p in pins if _installs(p, library)), key=lambda p: (p.location.path, p.location.line))
+    roles = {role: index for index, role in enumerate(ROLES)}
+    return {p: roles.get(p.role, len(ROLES) - 1) + (len(ROLES) if _depth(p.location.path) > top else 0)
+            for p in mine}
+
+
+def _depth(path: str) -> int:
+    folder = posixpath.dirname(path)
+    if posixpath.basename(folder) == "requirements":
+        folder = posixpath.dirname(folder)
+    return 0 if folder in ("", ".") else folder.count("/") + 1
+
+
+def _decide(library: str, pins: list[VersionPin], known: list[str]) -> Assumed | None:
+    for found in pins:
+        exact = _exact(found.specifier)
+        if exact:
+            return Assumed(library, exact, f"pinned =={exact} in {_at(found)}")
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # a range to intersect: load on use
+
+    combined, kept = SpecifierSet(""), []
+    for found in pins:
+        try:
+            narrowed = combined & SpecifierSet(found.specifier)
+        except InvalidSpecifier:
+            continue
+        if _admitted(narrowed, known):
+            combined = narrowed
+            kept.append(found)
+    admitted = _admitted(combined, known)
+    if not admitted:
+        return None
+    ranges = [p for p in kept if p.specifier]
+    if not ranges:
+        return Assumed(library, admitted[-1], f"installed unversioned in {_at(kept[0])}: a fresh install gets "
+                                              "the newest", tuple(admitted))
+    span = f"{admitted[0]}–{admitted[-1]}" if len(admitted) > 1 else admitted[0]
+    declared = " and ".join(f"{_written(p.specifier)} in {_at(p)}" for p in ranges)
+    verb = "admits" if len(ranges) == 1 else "admit"
+    return Assumed(library, admitted[-1], f"requires {declared}, which {verb} {span}", tuple(admitted),
+                   str(combined))
+
+
+def _exact(specifier: str) -> str | None:
+    exact = re.fullmatch(r"===?\s*([0-9v][\w.+!-]*)", specifier.strip())
+    if exact:
         return exact.group(1)  # the common case, answered without a specifier parser
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # pins with a range are rare: load on use
+    if "==" not in specifier:
+        return None
+    specifiers = _specifiers(specifier)
+    found = [s.version for s in specifiers or () if s.operator in ("==", "===") and "*" not in s.version]
+    return found[0] if found else None
+
+
+def _specifiers(specifier: str):
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
-        specifiers = SpecifierSet(specifier)
+        return SpecifierSet(specifier)
     except InvalidSpecifier:
         return None
-    exact = [s.version for s in specifiers if s.operator in ("==", "===") and "*" not in s.version]
-    if exact_only:
-        return exact[0] if exact else None
-    candidates = [*known, *(s.version.rstrip(".*") for s in specifiers if s.operator in (">=", "~=", "=="))]
-    admitted = [v for v in candidates if _admits(specifiers, v)]
-    return max(admitted, key=release) if admitted else None
+
+
+def _admitted(specifiers, known: list[str]) -> list[str]:
+    """The known releases a range admits, and its own bounds (a release the data may lack), oldest first."""
+    bounds = [s.version.rstrip(".*").lstrip("vV") for s in specifiers if s.operator in (">=", "~=", "==", "<=")]
+    admitted: dict[tuple[int, ...], str] = {}
+    for candidate in [*known, *bounds]:
+        if _admits(specifiers, candidate):
+            admitted.setdefault(release(candidate), candidate)
+    return [admitted[key] for key in sorted(admitted)]
 
 
 def _admits(specifiers, version: str) -> bool:
     from packaging.version import InvalidVersion, Version
 
     try:
-        return Version(version) in specifiers
+        return specifiers is not None and Version(version) in specifiers
     except InvalidVersion:
         return False
 
 
-def installed(library: str, pins: list[VersionPin]) -> VersionPin | None:
-    """The first requirement that installs `library` (any specifier)."""
-    return next((p for p in pins if _installs(p, library)), None)
+_LOWER_FIRST = {">=": 0, ">": 0, "~=": 0, "==": 1, "===": 1, "!=": 2, "<=": 3, "<": 3}
+
+
+def _written(specifier: str) -> str:
+    """A range as people write it, lower bound first (`>=4.40,<5`; packaging sorts it `<5,>=4.40`)."""
+    parts = [p.strip() for p in specifier.split(",") if p.strip()]
+    return ",".join(sorted(parts, key=lambda p: _LOWER_FIRST.get(re.match(r"[<>=!~]*", p).group(0), 2)))
+
+
+def _at(pin: VersionPin) -> str:
+    return f"{pin.location.path}:{pin.location.line}"
 
 
 def _installs(pin: VersionPin, library: str) -> bool:

@@ -289,3 +289,121 @@ def test_bad_declarations_never_crash(sample, edits):
     lines = text.count("\n") + 1
     for fact in extract(path, text.encode()).facts:
         assert 1 <= fact.location.line <= lines and fact.location.column >= 1, fact
+
+
+# -- precedence ---------------------------------------------------------------------------------------
+
+def _at(library: str, specifier: str, path: str, role: str = VersionPin.MAIN, line: int = 1) -> VersionPin:
+    from preflight.findings import Location
+
+    return VersionPin(Location(path, line, 1), library, specifier, path, role)
+
+
+def test_a_lock_file_wins_over_a_range():
+    found = [_at("transformers", ">=4.48", "pyproject.toml"), _at("transformers", "==4.50.3", "uv.lock", "lock", 9)]
+    assumed = versions.effective("transformers", {}, found)
+    assert (assumed.version, assumed.source) == ("4.50.3", "pinned ==4.50.3 in uv.lock:9")
+
+
+def test_the_main_declaration_wins_over_an_extra_and_a_sub_project():
+    found = [_at("transformers", "==4.40.2", "examples/foo/requirements.txt"),
+             _at("transformers", "==4.45.2", "pyproject.toml", VersionPin.OPTIONAL),
+             _at("transformers", ">=4.48,<5", "setup.py")]
+    assumed = versions.effective("transformers", {}, found)
+    assert assumed.version == "4.57.6"
+    assert assumed.source == "requires >=4.48,<5 in setup.py:1, which admits 4.48–4.57.6"
+    assert versions.installed("transformers", found).location.path == "setup.py"
+    assumed = versions.effective("transformers", {}, found[:2])  # without it, the extra at the top decides
+    assert assumed.source == "pinned ==4.45.2 in pyproject.toml:1"
+
+
+def test_main_ranges_intersect():
+    found = [_at("transformers", ">=4.40", "pyproject.toml"), _at("transformers", "<5", "requirements.txt", line=3),
+             _at("transformers", "<4.30", "setup.py")]  # contradicts the others: set aside
+    assumed = versions.effective("transformers", {}, found)
+    assert assumed.version == "4.57.6"
+    assert assumed.source == ("requires >=4.40 in pyproject.toml:1 and <5 in requirements.txt:3, "
+                              "which admit 4.40–4.57.6")
+    assert assumed.specifier == "<5,>=4.40"
+
+
+def test_an_unversioned_main_requirement_decides_too():
+    found = [_at("transformers", "", "requirements.txt"), _at("transformers", "==4.40.2", "docs/requirements.txt")]
+    assumed = versions.effective("transformers", {}, found)
+    assert assumed.version == library("transformers").newest and assumed.admits_below("4.40")
+    assert assumed.source == "installed unversioned in requirements.txt:1: a fresh install gets the newest"
+
+
+def test_a_requirements_folder_belongs_to_the_root():
+    found = [_at("trl", "==0.19.1", "requirements/requirements.txt"), _at("trl", "==0.20.0", "src/requirements.txt")]
+    assert versions.effective("trl", {}, found).version == "0.19.1"
+
+
+def test_a_range_that_straddles_a_behaviour_change():
+    assumed = versions.effective("transformers", {}, [_at("transformers", ">=4.50", "requirements.txt")])
+    assert (assumed.version, assumed.lowest) == ("5.24.0", "4.50")
+    assert assumed.admits_below("5.0") and assumed.admits_at_least("5.0")
+    assert not assumed.all_at_least("5.0") and assumed.all_at_least("4.50") and not assumed.all_below("5.0")
+    newer = versions.effective("transformers", {}, [_at("transformers", ">=5.1", "requirements.txt")])
+    assert newer.all_at_least("5.0") and not newer.admits_below("5.0")
+    exact = versions.effective("transformers", {}, [_at("transformers", "==4.57.1", "requirements.txt")])
+    assert exact.all_below("5.0") and exact.releases == ("4.57.1",)
+
+
+def test_a_range_of_a_library_known_by_one_release():
+    assumed = versions.effective("mlflow", {}, [_at("mlflow", "<3.2,>=2.14.1", "setup.py")])
+    assert assumed.admits_at_least("3.0") and not assumed.admits_at_least("3.7") and assumed.admits_below("2.15")
+
+
+def test_conda_fuzzy_versions_are_ranges():
+    found = [_at("transformers", "==4.46.*", "environment.yml")]
+    assumed = versions.effective("transformers", {}, found)
+    assert assumed.version == "4.46.3" and assumed.source.startswith("requires ==4.46.* in environment.yml:1")
+
+
+# -- through a check ------------------------------------------------------------------------------------
+
+LOG_MODEL = {"run.sh": "#!/bin/bash\nexport WANDB_LOG_MODEL=true\naccelerate launch train.py\n"}
+
+
+def _messages(project, files: dict[str, str], code: str) -> list[str]:
+    from preflight import engine
+
+    project(files, select=[code])
+    return [f"{f.location.path}:{f.location.line}: {f.message}" for f in engine.check(
+        ["."], select=[code], cwd=project.root).findings]
+
+
+def test_a_lower_bound_is_reported_as_a_range(project):
+    files = {**LOG_MODEL, "setup.py": "from setuptools import setup\nsetup(\n    install_requires=[\n"
+                                      "        'transformers>=4.48.2',\n    ],\n)\n"}
+    [message] = _messages(project, files, "WB009")
+    assert "transformers 5.24.0 (requires >=4.48.2 in setup.py:4, which admits 4.48.2–5.24.0)" in message
+    assert "pinned" not in message
+
+
+def test_a_lock_file_decides_in_a_check(project):
+    files = {**LOG_MODEL, "pyproject.toml": '[project]\nname = "x"\ndependencies = ["transformers>=4.48"]\n',
+             "uv.lock": UV_LOCK}
+    assert _messages(project, files, "WB009") == []  # uv.lock installs 4.57.1, which still accepts `true`
+
+
+def test_a_sub_project_pin_does_not_decide_for_the_project(project):
+    files = {**LOG_MODEL, "examples/foo/requirements.txt": "transformers==4.57.1\n"}
+    assert _messages(project, files, "WB009") == []  # only the example declares it
+    (project.root / "pyproject.toml").write_text('[tool.poetry.dependencies]\ntransformers = "^5.2"\n')
+    [message] = _messages(project, {}, "WB009")
+    assert "transformers 5.24.0 (requires >=5.2,<6 in pyproject.toml:2, which admits 5.2.0–5.24.0)" in message
+
+
+def test_a_subfolder_check_reads_the_root_lock_file(project):
+    from preflight import engine
+
+    files = {"uv.lock": UV_LOCK.replace("4.57.1", "4.50.3"), "pyproject.toml": "[project]\nname = 'x'\n",
+             "src/train.py": "from transformers import TrainingArguments\n"
+                             "TrainingArguments(output_dir='o', evaluation_strategy='epoch', report_to='none')\n"}
+    project(files, select=["HF007"])
+    assert engine.check(["src"], select=["HF007"], cwd=project.root).findings == []  # 4.50 still accepts it
+    (project.root / "uv.lock").write_text(UV_LOCK)
+    [finding] = engine.check(["src"], select=["HF007"], cwd=project.root).findings
+    assert "pinned ==4.57.1 in uv.lock:13" in finding.message
