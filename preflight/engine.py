@@ -174,7 +174,10 @@ def _run_rules(project, files, enabled, options, settings, loaded, cwd, found, s
     for rule_class in enabled:
         rule = rule_class(options.get(rule_class.code))
         try:
-            raw.extend(rule.check(project))
+            produced = rule.check(project)
+            if rule_class.skips_test_code:
+                produced = (f for f in produced if not project.in_tests(f.location.path))
+            raw.extend(produced)
         except Exception:  # a bug in one rule must not hide the others' findings
             internal_errors.append(f"rule {rule_class.code} failed:\n{traceback.format_exc()}")
 

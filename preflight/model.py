@@ -290,6 +290,17 @@ class ConfigLoader(_Record):
 
 
 @_record
+class VersionRequirement(_Record):
+    """`require_version("trl>=0.8.6,<=0.9.6")` in a script: the code after it runs only with a release
+    in that range (it raises first otherwise)."""
+
+    location: Location
+    library: str
+    specifier: str
+    site: CodeSite | None = None
+
+
+@_record
 class ModuleOutline(_Record):
     """The structure of a Python module that reachability needs: its functions, its classes and
     their bases, and every call edge with the conditions around it."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _DOTENV = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _MAX_ENV_FILE = 1 << 20
+_TEST_FOLDERS = {"tests", "test", "testing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,19 @@ class Project:
             for facts in self._loader([(Path(self._lazy.pop(path)), path)]):
                 self.files[facts.path] = facts
         return self.files.get(path)
+
+    def in_tests(self, path: str) -> bool:
+        """Is this file test code: a module pytest collects (test_*.py, *_test.py, conftest.py) or a file
+        in a tests/ folder? Tests produce no experiment records: rules whose consequence is a record
+        (curves, run names, reproducibility) do not judge them; rules whose consequence is a crash do."""
+        absolute = Path(path) if Path(path).is_absolute() else self.cwd / path
+        try:
+            parts = absolute.relative_to(self.root).parts
+        except ValueError:
+            parts = Path(path).parts
+        name = parts[-1] if parts else ""
+        return any(part in _TEST_FOLDERS for part in parts[:-1]) or name == "conftest.py" or (
+            name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
 
     # -- facts ----------------------------------------------------------------------------------
 

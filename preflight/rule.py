@@ -56,6 +56,9 @@ class Rule:
     # More specific rules this one yields to: a finding of this rule is dropped when one of theirs about
     # the same subject is reported (and only then: `--ignore` of the specific rule brings this one back).
     yields_to: ClassVar[tuple[str, ...]] = ()
+    # The consequence is about experiment records (curves, run names, reproducibility): test code, which
+    # produces none, is not judged (Project.in_tests). Rules whose consequence is a crash keep False.
+    skips_test_code: ClassVar[bool] = False
 
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
-from preflight.model import ARGUMENTS_FILE, Launch, TrainingConfig, Value
+from preflight.model import ARGUMENTS_FILE, Launch, TrainerCall, TrainingConfig, Value, VersionRequirement
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Arguments:
     trl_command: str | None = None  # `trl <command> --config`: "sft", "dpo", ...
     loader: str = "hf-yaml"  # who reads the file (preflight.link.Reader.loader): it decides the values' types
     inferred: bool = False  # the file's reader was inferred from its keys, no launcher or call names it
+    trains: bool | None = None  # a Trainer is built with these arguments (None: not known)
+    requires: tuple[tuple[str, str], ...] = ()  # (library, specifier) a require_version before it demands
 
     def typed(self, key: str) -> bool:
         """Is this key's value converted to the field's type before the dataclass sees it? Command-line
@@ -58,10 +60,12 @@ class Arguments:
 
 
 def training_runs(project) -> list[Arguments]:
-    """Every set of HF/TRL/Axolotl training arguments in the project (computed once per project)."""
+    """Every set of HF/TRL/Axolotl training arguments in the project that can run with the releases it
+    installs (computed once per project)."""
     cached = project.memo.get("training_runs")
     if cached is None:
-        cached = project.memo["training_runs"] = list(_assemble(project))
+        cached = project.memo["training_runs"] = [run for run in _assemble(project)
+                                                  if runs_with_project_versions(project, run)]
     return cached
 
 
@@ -78,11 +82,13 @@ def _assemble(project):
         path = config.location.path
         if config.framework == "axolotl":
             yield Arguments(config.args, "axolotl", config.location, path, config.complete, ("AxolotlInputConfig",),
-                            accepted_known=True, unknown_keys="dropped", via="Axolotl", path=path)
+                            accepted_known=True, unknown_keys="dropped", via="Axolotl", path=path, trains=True)
         elif config.origin != ARGUMENTS_FILE:
             name = config.origin[:-5]
+            trains = any(call.args_at == config.location for call in project.facts_in(path, TrainerCall)) or None
             yield Arguments(config.args, config.framework, config.location, config.origin, config.complete,
-                            (name,), accepted_known=True, unknown_keys="error", via=name)
+                            (name,), accepted_known=True, unknown_keys="error", via=name, trains=trains,
+                            requires=_requirements(project, config))
         elif path not in consumed and path not in seen_files:
             seen_files.add(path)
             run = Arguments(config.args, project.framework_of(config), config.location, path, config.complete,
@@ -108,7 +114,8 @@ def _with_reader(project, run: Arguments, reader) -> Arguments:
         run, framework=parser.framework if run.framework == "unknown" else run.framework,
         classes=parser.dataclasses, local_fields=frozenset(parser.local_fields),
         accepted_known=parser.accepted_known and parser.unknown_keys != "kept", unknown_keys=parser.unknown_keys,
-        via=reader.via, loader=reader.loader, inferred=reader.inferred)
+        via=reader.via, loader=reader.loader, inferred=reader.inferred,
+        trains=bool(project.facts_in(parser.location.path, TrainerCall)) or None)
 
 
 def _with_trl_command(project, run: Arguments, command: str, via: str, inferred: bool = False) -> Arguments:
@@ -116,7 +123,8 @@ def _with_trl_command(project, run: Arguments, command: str, via: str, inferred:
 
     classes = library("trl").script_dataclasses(command.replace("-", "_"), project.version("trl").version)
     return dataclasses.replace(run, framework="trl", classes=tuple(classes or ()), accepted_known=classes is not None,
-                               unknown_keys="dropped", via=via, trl_command=command, loader="trl", inferred=inferred)
+                               unknown_keys="dropped", via=via, trl_command=command, loader="trl", inferred=inferred,
+                               trains=True)
 
 
 def _from_launch(project, launch: Launch) -> Arguments | None:
@@ -201,3 +209,30 @@ def accepted_keys(project, classes: tuple[str, ...], local_fields, trl_command: 
         keys |= set(library("accelerate").fields("launch", project.version("accelerate").version))
         keys.add("accelerate_config")
     return keys
+
+
+def _requirements(project, config: TrainingConfig) -> tuple[tuple[str, str], ...]:
+    """The require_version calls that run before this constructor: at module level, or earlier in its function."""
+    found = []
+    for requirement in project.facts_in(config.location.path, VersionRequirement):
+        function = requirement.site.function if requirement.site else None
+        mine = config.site.function if config.site else None
+        if function is None or (function == mine and requirement.location.line < config.location.line):
+            found.append((requirement.library, requirement.specifier))
+    return tuple(found)
+
+
+def runs_with_project_versions(project, run: Arguments) -> bool:
+    """Can this code run with the releases the project installs? Not after a `require_version` that the
+    effective release fails: the guard raises first, and what the code would do under the release it
+    demands is another question (preflight keeps silent rather than judge it against the wrong one)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    for library_name, specifier in run.requires:
+        try:
+            if Version(project.version(library_name).version) not in SpecifierSet(specifier):
+                return False
+        except (InvalidSpecifier, InvalidVersion):
+            return False
+    return True

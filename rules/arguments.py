@@ -22,6 +22,28 @@ ENUM_KEYS = {
     "logging_strategy": "IntervalStrategy", "save_strategy": "SaveStrategy", "hub_strategy": "HubStrategy",
     "lr_scheduler_type": "SchedulerType", "optim": "OptimizerNames",
 }
+# Replacements for keys the library renamed or dropped (research/evidence.md, E-HF5).
+REPLACEMENTS = {
+    "evaluation_strategy": "eval_strategy",
+    "no_cuda": "use_cpu",
+    "per_gpu_train_batch_size": "per_device_train_batch_size",
+    "per_gpu_eval_batch_size": "per_device_eval_batch_size",
+    "push_to_hub_model_id": "hub_model_id",
+    "push_to_hub_organization": "hub_model_id",
+    "push_to_hub_token": "hub_token",
+    "include_inputs_for_metrics": "include_for_metrics",
+    "torchdynamo": "torch_compile_backend",
+    "fsdp_min_num_params": "fsdp_config",
+    "fsdp_transformer_layer_cls_to_wrap": "fsdp_config",
+    "group_by_length": 'train_sampling_strategy: "group_by_length"',
+    "logging_dir": "the TENSORBOARD_LOGGING_DIR environment variable",
+    "warmup_ratio": "warmup_steps (a value below 1 is a ratio of the total steps)",
+}
+# The replacements that are the same setting under a new name: safe to rename in place (--fix).
+PURE_RENAMES = {"evaluation_strategy", "no_cuda", "per_gpu_train_batch_size", "per_gpu_eval_batch_size",
+                "include_inputs_for_metrics"}
+
+
 @dataclass(frozen=True)
 class Problem:
     code: str
@@ -40,12 +62,15 @@ class Effective:
         self.fields = dict(data.fields("TrainingArguments", transformers.version))
         self.defaults = {name: f.default for name, f in self.fields.items() if f.has_default}
         self.trl_classes: list[str] = []
+        self.defaults_known = True
         if trl is not None:
             trl_data = library("trl")
             names = [c for c in run.classes if c not in HF_CLASSES and extends_training_arguments(c)]
             if not names and run.framework == "trl" and not run.classes:
                 names = ["_BaseConfig"]  # a TRL file of unknown script: the defaults every TRL config shares
             for name in names:
+                if not trl_data.has_class(name, trl.version):
+                    self.defaults_known = False  # e.g. trl.experimental's CPOConfig: its own defaults are not in the data
                 for key, found in trl_data.fields(name, trl.version).items():
                     self.fields.setdefault(key, found)
                     if found.has_default:
@@ -55,9 +80,16 @@ class Effective:
         for key in set(self.defaults) | set(run.args):
             known, value = run.literal(key, self.defaults.get(key))
             self.values[key] = value if known else UNKNOWN
+        for old in PURE_RENAMES:  # judged as intended: HF007 reports the old name, one root cause, one finding
+            new = REPLACEMENTS[old]
+            if old in run.args and old not in self.fields and new in self.fields and new not in run.args:
+                known, value = run.literal(old)
+                self.values[new] = value if known else UNKNOWN
 
     def get(self, key: str) -> object:
         """The value, `None` when unset, or `UNKNOWN`."""
+        if not self.defaults_known and key not in self.run.args:
+            return UNKNOWN
         return self.values.get(key, None if self.run.complete else UNKNOWN)
 
     def known(self, *keys: str) -> bool:

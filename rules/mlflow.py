@@ -14,6 +14,7 @@ class UncheckedArtifactPath(Rule):
     code = "MLF001"
     name = "unchecked-artifact-path"
     severity = Severity.ERROR
+    skips_test_code = True  # the consequence is an experiment record
     summary = "MLflow artifact upload of a path the script never writes or checks"
     why = (
         "`mlflow.log_artifacts(dir)` on a directory that does not exist is a silent no-op: the run finishes "
@@ -115,6 +116,7 @@ class UnnamedMlflowRun(Rule):
     code = "MLF006"
     name = "unnamed-mlflow-run"
     severity = Severity.INFO
+    skips_test_code = True  # the consequence is an experiment record
     summary = "mlflow.start_run() without run_name"
     why = (
         "An unnamed MLflow run gets a random name (`bright-owl-42`): reruns of one configuration cannot be told "
@@ -163,6 +165,7 @@ class MetricWithoutStep(Rule):
     code = "MLF002"
     name = "metric-without-step"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "mlflow.log_metric(s) without step= inside a training loop"
     why = (
         "MLflow logs a metric without `step` at step 0 (\"Defaults to zero if unspecified\"): every point of the "

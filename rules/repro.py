@@ -15,6 +15,7 @@ class UntrackedHyperparameters(Rule):
     code = "REP002"
     name = "untracked-hyperparameters"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "A W&B run without config= in a script that takes hyperparameters"
     why = (
         "A run that does not record its configuration cannot be reproduced or compared from the tracker: the "
@@ -48,6 +49,7 @@ class UnseededTraining(Rule):
     code = "REP001"
     name = "unseeded-training"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "A tracked training loop that never seeds its random generators (or only when --seed is given)"
     why = (
         "A run whose weights initialisation, data order and dropout come from unseeded generators cannot be "

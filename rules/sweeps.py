@@ -23,6 +23,7 @@ class SweepGoalDirection(Rule):
     code = "SWP002"
     name = "sweep-goal-direction"
     severity = Severity.ERROR
+    skips_test_code = True  # the consequence is an experiment record
     summary = "A sweep optimises a higher-is-better metric without `goal: maximize`"
     why = (
         "A sweep's `metric.goal` defaults to `minimize`. For accuracy, F1, BLEU, ROUGE, reward, AUC and the like "
@@ -55,6 +56,7 @@ class SweepMetricNeverLogged(Rule):
     code = "SWP001"
     name = "sweep-metric-never-logged"
     severity = Severity.ERROR
+    skips_test_code = True  # the consequence is an experiment record
     summary = "The sweep's metric is not a key the program logs"
     why = (
         "The sweep reads `metric.name` from the runs' history and must find that exact key. The HF, TRL and "
@@ -118,6 +120,7 @@ class SweptParameterUnused(Rule):
     code = "SWP005"
     name = "swept-parameter-unused"
     severity = Severity.INFO
+    skips_test_code = True  # the consequence is an experiment record
     summary = "A swept parameter the program never reads"
     why = (
         "A parameter the program ignores multiplies the search space for nothing: grid search runs every "
@@ -171,6 +174,7 @@ class HyperbandOnSparseMetric(Rule):
     code = "SWP003"
     name = "hyperband-on-sparse-metric"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "Hyperband early termination on an eval metric logged per epoch or at swept cadences"
     why = (
         "Hyperband compares runs by how many times the metric has been logged (its brackets are counts of history "

@@ -14,6 +14,7 @@ class InvalidSweepConfig(Rule):
     code = "SWP004"
     name = "invalid-sweep-config"
     severity = Severity.ERROR
+    skips_test_code = True  # the consequence is an experiment record
     summary = "A sweep configuration that W&B's sweep schema rejects"
     why = (
         "`wandb sweep` (or `wandb.sweep`) validates the configuration against the sweep schema and refuses it, or "

@@ -54,6 +54,7 @@ class EvalLoggingCadenceMismatch(Rule):
     code = "HF001"
     name = "eval-logging-cadence-mismatch"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "Evaluation and training-loss logging run on cadences that do not line up"
     Options = Options
     why = (
@@ -65,7 +66,9 @@ class EvalLoggingCadenceMismatch(Rule):
         "common case), and hyperband early termination counts metric logs. Effective values are used: "
         "`logging_steps` defaults to 500 in TrainingArguments and 10 in TRL configs (Axolotl computes it: "
         "then nothing is reported), and an unset `eval_steps` follows `logging_steps`. Ratios are compared "
-        "only with ratios."
+        "only with ratios. Only runs whose curves someone sees are judged: the logs reach a tracker (`report_to` "
+        "names one; unset means every installed integration up to transformers 4.x and none from 5.0; Axolotl's "
+        "tracker keys) or the run is a sweep trial. Test code is not judged."
     )
     examples = [
         Bad("train.py", """from transformers import TrainingArguments
@@ -75,6 +78,7 @@ args = TrainingArguments(
     eval_strategy="steps",
     eval_steps=250,
     logging_steps=100,
+    report_to="wandb",
 )
 """, expect="train.py:6:5"),
         Bad("sft.yaml", """model_name_or_path: Qwen/Qwen2.5-0.5B
@@ -97,8 +101,13 @@ args = TrainingArguments(
     eval_strategy="steps",
     eval_steps=500,
     logging_steps=100,
+    report_to="wandb",
 )
 """),
+        Good("tests/test_trainer.py", """from transformers import TrainingArguments
+
+args = TrainingArguments(output_dir="out", eval_strategy="steps", eval_steps=3, report_to="none")
+""", note="a unit test's few steps reach no tracker"),
         Good("train.py", """from trl import SFTConfig
 
 config = SFTConfig(output_dir="out", eval_strategy="steps")
@@ -107,7 +116,7 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
 
     def check(self, project: Project) -> Iterator[Finding]:
         overridden: set[str] = set()
-        for launch in project.facts(Launch):
+        for launch in project.launches():
             if any(launch.entry.has_arg(key) for key in CADENCE_KEYS):
                 finding = self._launch(project, launch)
                 config = project.entry(launch).config
@@ -120,7 +129,7 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
                 continue
             framework = project.framework_of(config)
             context = project.sweep_context(config.location.path)
-            finding = self._judge(config.args, framework, context, config.complete, config.location)
+            finding = self._judge(project, config.args, framework, context, config.complete, config.location)
             if finding:
                 yield finding
 
@@ -134,17 +143,19 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
             framework = "trl"
         entry = launch.entry
         for index, (key, raw) in enumerate(entry.args):
-            if key in CADENCE_KEYS:
+            if key in CADENCE_KEYS or key == "report_to":
                 at = entry.arg_locations[index] if index < len(entry.arg_locations) else None
                 base[key] = command_line_value(raw, launch.location, at)
         if framework == "unknown" and resolved.script:
             parsers = project.facts_in(resolved.script, ArgumentParserUse)
             framework = parsers[0].framework if parsers else "unknown"
         context = project.sweep_context(resolved.script) if resolved.script else None
-        return self._judge(base, framework, context, complete, launch.location)
+        return self._judge(project, base, framework, context, complete, launch.location)
 
-    def _judge(self, args: dict[str, Value], framework: str, sweep: str | None, complete: bool,
+    def _judge(self, project: Project, args: dict[str, Value], framework: str, sweep: str | None, complete: bool,
                location: Location) -> Finding | None:
+        if not sweep and _reaches_tracker(project, args, framework) is not True:
+            return None  # curves nobody sees cannot be compared wrongly
         try:
             cadences = _cadences(args, framework, complete)
         except _Unknown:
@@ -182,6 +193,26 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
                 "(strict mode reports any difference); use the same cadence for both",
             )
         return None
+
+
+# Axolotl keys that turn a tracker on (E-AX5: `_configure_reporting` builds report_to from them)
+_AXOLOTL_TRACKERS = ("wandb_project", "use_wandb", "use_mlflow", "mlflow_experiment_name", "use_tensorboard",
+                     "use_comet", "comet_project_name", "use_trackio", "trackio_project_name")
+
+
+def _reaches_tracker(project: Project, args: dict[str, Value], framework: str) -> bool | None:
+    """Do this run's logs reach a tracker? `report_to` as given (\"none\" reaches none), unset: every
+    installed integration up to transformers 4.x, none from 5.0; Axolotl from its tracker keys."""
+    if framework == "axolotl":
+        return any(key in args and not (args[key].known and args[key].literal in (False, None, ""))
+                   for key in _AXOLOTL_TRACKERS)
+    value = args.get("report_to")
+    if value is None:
+        return project.version("transformers").major < 5
+    items = value.str_items()
+    if items is None:
+        return None
+    return bool(items) and items != ["none"]
 
 
 def _literal(args: dict[str, Value], key: str):

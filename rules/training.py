@@ -15,7 +15,7 @@ from preflight.model import TrainerCall
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import Effective, applies, best_metric, is_number, number_text
+from preflight.rules.arguments import PURE_RENAMES, REPLACEMENTS, Effective, applies, best_metric, is_number, number_text
 
 _LOWER_IS_BETTER = ("perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "error")
 
@@ -99,6 +99,7 @@ class EvalNeverRuns(Rule):
     code = "HF002"
     name = "eval-never-runs"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "eval_steps is set, but evaluation is off or comes after the last step"
     why = (
         "`eval_steps` does nothing unless `eval_strategy` is `steps`, and TrainingArguments defaults it to `no`: the "
@@ -171,6 +172,7 @@ class InvertedBestMetric(Rule):
     code = "HF005"
     name = "inverted-best-metric"
     severity = Severity.ERROR
+    skips_test_code = True  # the consequence is an experiment record
     summary = "A lower-is-better metric_for_best_model without greater_is_better=False"
     why = (
         "When `greater_is_better` is unset, TrainingArguments infers it from the metric's name: only a name ending "
@@ -226,28 +228,6 @@ class WandbStyleMetricName(Rule):
             yield self.finding(metric.anchor, f"metric_for_best_model={metric.literal!r} is a W&B chart name, not a "
                                "key of the Trainer's evaluation metrics: the first evaluation raises KeyError; use "
                                f"{suggestion!r}")
-
-
-# Replacements for keys the library renamed or dropped (research/evidence.md, E-HF5).
-REPLACEMENTS = {
-    "evaluation_strategy": "eval_strategy",
-    "no_cuda": "use_cpu",
-    "per_gpu_train_batch_size": "per_device_train_batch_size",
-    "per_gpu_eval_batch_size": "per_device_eval_batch_size",
-    "push_to_hub_model_id": "hub_model_id",
-    "push_to_hub_organization": "hub_model_id",
-    "push_to_hub_token": "hub_token",
-    "include_inputs_for_metrics": "include_for_metrics",
-    "torchdynamo": "torch_compile_backend",
-    "fsdp_min_num_params": "fsdp_config",
-    "fsdp_transformer_layer_cls_to_wrap": "fsdp_config",
-    "group_by_length": 'train_sampling_strategy: "group_by_length"',
-    "logging_dir": "the TENSORBOARD_LOGGING_DIR environment variable",
-    "warmup_ratio": "warmup_steps (a value below 1 is a ratio of the total steps)",
-}
-# The replacements that are the same setting under a new name: safe to rename in place (--fix).
-PURE_RENAMES = {"evaluation_strategy", "no_cuda", "per_gpu_train_batch_size", "per_gpu_eval_batch_size",
-                "include_inputs_for_metrics"}
 
 
 class RemovedTrainingArgument(Rule):
@@ -315,20 +295,28 @@ class ImplicitReportTo(Rule):
         "Up to 4.57 an unset `report_to` means every installed integration (W&B, MLflow, TensorBoard, ... whatever "
         "the image happens to contain, each needing its credentials); from 5.0 it means none, and a run that "
         "logged to W&B yesterday logs nowhere after an upgrade. Name the trackers: `report_to: [\"wandb\"]` or "
-        "`\"none\"`. Axolotl sets `report_to` itself and is not reported."
+        "`\"none\"`. Axolotl sets `report_to` itself and is not reported. Reported where a Trainer is built with "
+        "these arguments (a TrainingArguments built only to hand a config on logs nowhere); in test code only "
+        "with transformers 4.x, where a test would report to every installed tracker."
     )
     examples = [
-        Bad("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
-            "run_name='sft-1')\n", expect="train.py:3:8"),
-        Good("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
-             "run_name='sft-1', report_to=['wandb'])\n"),
+        Bad("train.py", "from transformers import Trainer, TrainingArguments\n\nargs = TrainingArguments(output_dir="
+            "'out', run_name='sft-1')\ntrainer = Trainer(model=model, args=args, train_dataset=train)\n",
+            expect="train.py:3:8"),
+        Good("train.py", "from transformers import Trainer, TrainingArguments\n\nargs = TrainingArguments(output_dir="
+             "'out', run_name='sft-1', report_to=['wandb'])\ntrainer = Trainer(model=model, args=args, "
+             "train_dataset=train)\n"),
+        Good("infer.py", "from transformers import Seq2SeqTrainingArguments\n\nargs = Seq2SeqTrainingArguments("
+             "output_dir='dummy')\ndataset = load(args)\n", note="no Trainer is built with these arguments"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
         neptune = project.installs("neptune")
         for run, e in trainer_runs(project):
-            if "report_to" in run.args or not run.complete:
-                continue
+            if "report_to" in run.args or not run.complete or run.trains is not True:
+                continue  # a TrainingArguments no Trainer is built with logs nowhere
+            if e.transformers.major >= 5 and project.in_tests(run.location.path):
+                continue  # a test that logs nowhere loses no record
             if e.transformers.major < 5 and neptune is not None:
                 continue  # NEP002 says it, with the consequence that matters
             if e.transformers.major < 5:
@@ -404,6 +392,7 @@ class ImplicitEvalCadence(Rule):
     code = "HF012"
     name = "implicit-eval-cadence"
     severity = Severity.INFO
+    skips_test_code = True  # the consequence is an experiment record
     summary = "eval_strategy steps without eval_steps: evaluation follows logging_steps"
     why = (
         "With `eval_strategy: steps` and no `eval_steps`, TrainingArguments evaluates every `logging_steps` steps: "

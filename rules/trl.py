@@ -57,32 +57,45 @@ class UnknownTrlKey(Rule):
             accepted = accepted_keys(project, run)
             if accepted is None:
                 continue
-            for key, value in run.args.items():
-                if key in accepted or key in run.from_command_line or (value.anchor, key) in seen:
-                    continue
-                if transformers.removed_before("TrainingArguments", key, hf_version):
-                    continue  # HF007 reports it, with the replacement
-                seen.add((value.anchor, key))
-                yield self.finding(value.anchor, self._message(project, run, key, accepted))
+            unknown = [key for key, value in run.args.items()
+                       if key not in accepted and key not in run.from_command_line and (value.anchor, key) not in seen
+                       and not transformers.removed_before("TrainingArguments", key, hf_version)]  # HF007's
+            if not unknown:
+                continue
+            seen.update((run.args[key].anchor, key) for key in unknown)
+            # one call or file, one finding: the keys share a cause (a release or a class that lacks them)
+            yield self.finding(run.args[unknown[0]].anchor, self._message(project, run, unknown, accepted))
 
-    def _message(self, project: Project, run: Arguments, key: str, accepted: set[str]) -> str:
+    def _message(self, project: Project, run: Arguments, keys: list[str], accepted: set[str]) -> str:
         trl = library("trl")
         assumed = project.version("trl")
+        if len(keys) > 1:
+            names = ", ".join(f"`{key}`" for key in keys)
+            return (f"{names} are not arguments of {', '.join(run.classes)} with {self._versions(project, run)}: "
+                    f"{self._outcome(run, plural=True)}; remove or rename them")
+        key = keys[0]
         removed = next(filter(None, (trl.removed_before(c, key, assumed.version) for c in run.classes)), None)
         history = f" (removed in TRL {removed})" if removed else ""
-        if run.trl_command is not None:
-            outcome = (f"the training script never receives it ({run.via} hands keys its dataclasses lack to "
-                       "`accelerate launch`) and the default applies")
-        elif run.unknown_keys == "dropped":
-            outcome = f"{run.via} drops it silently and the default applies"
-        elif run.origin.endswith("(...)"):
-            outcome = f"{run.origin[:-5]}() raises TypeError at start-up"
-        else:
-            outcome = "HfArgumentParser raises \"Some keys are not used\" at start-up"
-        versions = f"{assumed.describe()}" if any(c not in HF_CLASSES for c in run.classes) else \
+        return (f"`{key}` is not an argument of {', '.join(run.classes)}{history} with {self._versions(project, run)}: "
+                f"{self._outcome(run)}{did_you_mean(key, accepted) or '; remove it'}")
+
+    @staticmethod
+    def _versions(project: Project, run: Arguments) -> str:
+        return project.version("trl").describe() if any(c not in HF_CLASSES for c in run.classes) else \
             project.version("transformers").describe()
-        return (f"`{key}` is not an argument of {', '.join(run.classes)}{history} with {versions}: {outcome}"
-                f"{did_you_mean(key, accepted) or '; remove it'}")
+
+    @staticmethod
+    def _outcome(run: Arguments, plural: bool = False) -> str:
+        it = "them" if plural else "it"
+        defaults = "the defaults apply" if plural else "the default applies"
+        if run.trl_command is not None:
+            return (f"the training script never receives {it} ({run.via} hands keys its dataclasses lack to "
+                    f"`accelerate launch`) and {defaults}")
+        if run.unknown_keys == "dropped":
+            return f"{run.via} drops {it} silently and {defaults}"
+        if run.origin.endswith("(...)"):
+            return f"{run.origin[:-5]}() raises TypeError at start-up"
+        return "HfArgumentParser raises \"Some keys are not used\" at start-up"
 
 
 class GrpoConfigInvariant(Rule):

@@ -13,6 +13,7 @@ from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
 IDENTITY_VARIABLES = ("WANDB_NAME", "WANDB_RUN_ID")
+RUN_NAME_NOT_DEFAULTED = "4.55"  # transformers <= 4.54 set run_name = output_dir in __post_init__ (E-HF7)
 _NAME_FLAGS = {"report_to": ("run_name",), "Axolotl wandb_project": ("wandb_name", "wandb_run_id")}
 
 _MISSING = {
@@ -29,6 +30,7 @@ class UnnamedWandbRun(Rule):
     code = "WB001"
     name = "unnamed-wandb-run"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "W&B run started without a deterministic name"
     why = (
         "Without a name W&B picks a random one (`sunny-river-12`), and a name built from the clock, a UUID "
@@ -37,7 +39,9 @@ class UnnamedWandbRun(Rule):
         "fill with runs nobody can identify. Give every run a name derived from what it is (model, dataset, "
         "a short hash of the hyperparameters). Not reported when `WANDB_NAME`/`WANDB_RUN_ID` is set by the "
         "script, its config or its launcher, when the run is off (`mode=\"disabled\"`), or inside a function "
-        "run by `wandb.agent` or a program run by a sweep (the sweep names its trials)."
+        "run by `wandb.agent` or a program run by a sweep (the sweep names its trials). For HF Trainer runs the "
+        "transformers version matters: up to 4.54 `TrainingArguments` set `run_name` to `output_dir` (removed in "
+        "4.55), so with a release the project installs below 4.55 the run is named. Test code is not judged."
     )
     examples = [
         Bad("train.py", """import wandb
@@ -88,14 +92,18 @@ wandb.init(project="llama-sft")
             named_by_file = _identity_from_env(f for f in file.facts if isinstance(f, EnvWrite))
             swept = project.sweep_running(file.path) is not None  # the sweep names its trials
             launches = project.launches_of(file.path)
+            transformers = project.version("transformers")
             for run in runs:
                 if run.disabled or not run.identity_known or run.in_sweep_function:
                     continue
-                finding = self._judge(run, named_by_file, swept, launches)
+                if run.api == "report_to" and transformers.all_below(RUN_NAME_NOT_DEFAULTED):
+                    continue  # up to 4.54 the Trainer names the run after output_dir
+                finding = self._judge(run, named_by_file, swept, launches, transformers)
                 if finding is not None:
                     yield finding
 
-    def _judge(self, run: WandbRun, named_by_file: str | None, swept: bool, launches: list[Launch]) -> Finding | None:
+    def _judge(self, run: WandbRun, named_by_file: str | None, swept: bool, launches: list[Launch],
+               transformers) -> Finding | None:
         for value in (run.name, run.run_id):
             if value is not None and value.nondeterministic:
                 return self.finding(
@@ -108,10 +116,14 @@ wandb.init(project="llama-sft")
             return None
         if any(_launch_names_run(launch, run.api) for launch in launches):
             return None
+        which = ""
+        if run.api == "report_to" and transformers.admits_below(RUN_NAME_NOT_DEFAULTED):
+            which = (f" with transformers {RUN_NAME_NOT_DEFAULTED} and later, which {transformers.describe()} "
+                     "admits (up to 4.54 the run was named after output_dir)")
         return self.finding(
             run.location,
-            f"{_MISSING.get(run.api, 'a W&B run starts without a name')}: W&B gives it a random name, so reruns "
-            "and related jobs cannot be matched; set a deterministic name (e.g. from a hash of the config)",
+            f"{_MISSING.get(run.api, 'a W&B run starts without a name')}: W&B gives it a random name{which}, so "
+            "reruns and related jobs cannot be matched; set a deterministic name (e.g. from a hash of the config)",
         )
 
 
@@ -253,6 +265,7 @@ class ResumeWithoutId(Rule):
     code = "WB002"
     name = "resume-without-id"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "`resume` is set but the run has no id to resume"
     why = (
         "W&B resumes a run by its id. Without `id=` (or WANDB_RUN_ID) every launch gets a fresh random id: "
@@ -335,6 +348,7 @@ class UncheckedWandbSave(Rule):
     code = "WB008"
     name = "unchecked-wandb-save"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "`wandb.save(path)` on a path the script never writes or checks"
     why = (
         "`wandb.save` (and `run.save`) on a path that does not exist saves nothing, silently, and returns `[]`: "
@@ -361,6 +375,7 @@ class FixedIdentityInSweep(Rule):
     code = "WB011"
     name = "fixed-identity-in-sweep"
     severity = Severity.INFO
+    skips_test_code = True  # the consequence is an experiment record
     summary = "A sweep program passes a literal name, id or project to wandb.init"
     why = (
         "Inside a sweep, wandb.init ignores `project`, `entity` and `id` (W&B warns \"Ignoring project/entity/run_id "
@@ -396,6 +411,7 @@ class InitInLoopWithoutFinish(Rule):
     code = "WB004"
     name = "init-in-loop-without-finish"
     severity = Severity.ERROR
+    skips_test_code = True  # the consequence is an experiment record
     summary = "wandb.init in a loop with no finish(), `with` block or reinit"
     why = (
         "With the default `reinit`, a second wandb.init while a run is active returns the active run (\"wandb.init() "
@@ -455,6 +471,7 @@ class MixedExplicitStep(Rule):
     code = "WB005"
     name = "mixed-explicit-step"
     severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
     summary = "wandb.log(step=...) mixed with implicit-step logging"
     why = (
         "Every wandb.log without `step=` advances W&B's own step counter; a call with an explicit `step=` lower "

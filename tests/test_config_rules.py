@@ -164,20 +164,27 @@ def test_wandb_style_metric_in_axolotl(project):
     assert project({"a.yaml": BASE + "metric_for_best_model: eval/loss\n"}, select=["HF006"]) == ["a.yaml:5:1: HF006"]
 
 
+UNSET = TA.replace("report_to='none'", "run_name='r'")
+TRAINS = "from transformers import Trainer\ntrainer = Trainer(model=m, args=args, train_dataset=d)\n"
+
+
 @pytest.mark.parametrize("files, expected", [
-    ({"train.py": TA.replace("report_to='none'", "run_name='r'").format("")}, ["train.py:2:8: HF008"]),
-    ({"train.py": TA.format("")}, []),
-    ({"train.py": TA.replace("report_to='none'", "run_name='r'").format(", **extra")}, []),
+    ({"train.py": UNSET.format("") + TRAINS}, ["train.py:2:8: HF008"]),
+    ({"train.py": TA.format("") + TRAINS}, []),
+    ({"train.py": UNSET.format(", **extra") + TRAINS}, []),
     ({"a.yaml": BASE + "wandb_project: p\n"}, []),
-    ({"train.py": TA.replace("report_to='none'", "run_name='r'").format(""),
-      "requirements.txt": "transformers==4.57.1\nneptune\n"}, []),  # NEP002 reports it
-], ids=["unset", "set", "kwargs", "axolotl", "neptune-case"])
+    ({"train.py": UNSET.format("") + TRAINS, "requirements.txt": "transformers==4.57.1\nneptune\n"}, []),  # NEP002
+    ({"train.py": UNSET.format("")}, []),  # built only to hand a config on: no Trainer, nothing logs
+    ({"tests/test_train.py": UNSET.format("") + TRAINS}, []),  # transformers 5: a test that logs nowhere
+    ({"tests/test_train.py": UNSET.format("") + TRAINS, **pins("4.57.1")},
+     ["tests/test_train.py:2:8: HF008"]),  # 4.x: the test reports to every installed tracker
+], ids=["unset", "set", "kwargs", "axolotl", "neptune-case", "no-trainer", "test-v5", "test-v4"])
 def test_implicit_report_to(project, files, expected):
     assert project(files, select=["HF008"]) == expected
 
 
 def test_implicit_report_to_message_depends_on_version(project):
-    files = {"train.py": TA.replace("report_to='none'", "run_name='r'").format(""), **pins("4.57.1")}
+    files = {"train.py": UNSET.format("") + TRAINS, **pins("4.57.1")}
     project(files)
     result = engine.check(["."], select=["HF008"], cwd=project.root)
     assert "transformers 4.57.1 (pinned ==4.57.1 in requirements.txt:1) reports to every integration installed" \

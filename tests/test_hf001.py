@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-HF = "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='o', {})\n"
-TRL = "from trl import SFTConfig\n\nargs = SFTConfig(output_dir='o', {})\n"
+# The runs report to W&B (at the end, so that columns stay put): a mismatch matters only for curves a
+# tracker shows (see test_reported_only_where_logs_reach_a_tracker).
+HF = "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='o', {}, report_to='wandb')\n"
+TRL = "from trl import SFTConfig\n\nargs = SFTConfig(output_dir='o', {}, report_to='wandb')\n"
 
 
 def hf(arguments: str) -> str:
@@ -31,11 +33,12 @@ CASES = {
     "trl-default-10": (TRL.format("eval_strategy='steps', eval_steps=25"), ["train.py:3:57"]),
     "trl-default-multiple": (TRL.format("eval_strategy='steps', eval_steps=50"), []),
     "opaque-kwargs": ("from transformers import TrainingArguments\n\ndef f(extra):\n"
-                      "    TrainingArguments(eval_strategy='steps', eval_steps=300, **extra)\n", []),
+                      "    TrainingArguments(eval_strategy='steps', eval_steps=300, report_to='wandb', **extra)\n", []),
     "user-dataclass": ("from dataclasses import dataclass\n\n@dataclass\nclass TrainingArguments:\n    eval_steps: int = 0\n\n"
-                       "TrainingArguments(eval_strategy='steps', eval_steps=250, logging_steps=100)\n", []),
+                       "TrainingArguments(eval_strategy='steps', eval_steps=250, logging_steps=100, report_to='wandb')\n",
+                       []),
     "dict-splat": ("from transformers import TrainingArguments\n\nkw = dict(eval_strategy='steps', eval_steps=250, "
-                   "logging_steps=100)\nTrainingArguments(output_dir='o', **kw)\n", ["train.py:3:34"]),
+                   "logging_steps=100)\nTrainingArguments(output_dir='o', report_to='wandb', **kw)\n", ["train.py:3:34"]),
 }
 
 
@@ -53,7 +56,7 @@ def test_message_names_the_default(project):
     assert "eval_steps=500" in finding.message
 
 
-AXOLOTL = "base_model: m\ndatasets: []\n{}"
+AXOLOTL = "base_model: m\ndatasets: []\n{}wandb_project: p\n"
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -110,13 +113,13 @@ def test_strict_option(project):
 
 
 def test_unknown_framework_file_without_logging_steps_is_skipped(project):
-    files = {"args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 300\n"}
+    files = {"args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 300\nreport_to: wandb\n"}
     assert project(files, select=["HF001"]) == []
 
 
 def test_trl_launcher_decides_the_defaults(project):
     files = {
-        "args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 25\n",
+        "args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 25\nreport_to: wandb\n",
         ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    steps:\n      - run: trl sft --config args.yaml\n",
     }
     assert project(files, select=["HF001"]) == ["args.yaml:3:1: HF001"]
@@ -124,7 +127,7 @@ def test_trl_launcher_decides_the_defaults(project):
 
 def test_script_parser_decides_the_defaults(project):
     files = {
-        "args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 25\n",
+        "args.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 25\nreport_to: wandb\n",
         "sft.py": "from trl import SFTConfig, TrlParser\n\nTrlParser((SFTConfig,)).parse_args_and_config()\n",
         "docker-compose.yml": "services:\n  t:\n    command: python sft.py --config args.yaml\n",
     }
@@ -136,6 +139,20 @@ def test_command_line_flags(project):
         "train.py": "from transformers import HfArgumentParser, TrainingArguments\n\n"
                     "HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n",
         ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    steps:\n      - run: >-\n          python train.py "
-                                   "--eval_strategy steps --eval_steps 250 --logging_steps 100\n",
+                                   "--eval_strategy steps --eval_steps 250 --logging_steps 100 --report_to wandb\n",
     }
     assert project(files, select=["HF001"]) == [".github/workflows/t.yml:6:49: HF001"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"train.py": HF.replace(", report_to='wandb'", ", report_to='none'")}, []),
+    ({"train.py": HF.replace(", report_to='wandb'", "")}, []),  # transformers 5: unset reports to none
+    ({"train.py": HF.replace(", report_to='wandb'", ""), "requirements.txt": "transformers==4.57.1\n"},
+     ["train.py:3:65"]),  # 4.x: every installed integration
+    ({"tests/test_train.py": HF}, []),  # a test's curves are nobody's record
+], ids=["report-to-none", "unset-v5", "unset-v4", "test-code"])
+def test_reported_only_where_logs_reach_a_tracker(project, files, expected):
+    files = {path: text.format("eval_strategy='steps', eval_steps=250, logging_steps=100")
+             for path, text in files.items()}
+    found = project(files, select=["HF001"])
+    assert found == [f"{next(iter(files))}:{e.split(':', 1)[1]}: HF001" for e in expected]

@@ -33,7 +33,7 @@ def test_another_frameworks_config_is_not_training_arguments(project, content):
 
 
 def test_a_file_whose_keys_are_all_training_arguments_is_one(project):
-    content = "output_dir: out\neval_strategy: steps\neval_steps: 250\nlogging_steps: 100\nreport_to: none\n"
+    content = "output_dir: out\neval_strategy: steps\neval_steps: 250\nlogging_steps: 100\nreport_to: wandb\n"
     assert project({"args.yaml": content}, select=["HF001"]) == ["args.yaml:3:1: HF001"]
 
 

@@ -8,8 +8,8 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, WandbLogin,
-    WandbRun,
+    AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, VersionRequirement,
+    WandbLogin, WandbRun,
 )
 from preflight.sources import pyartifacts, pyoutline, pysweeps
 from preflight.sources.pyscope import Module, Scope, argument, dict_mutated, keyword_map, position, simple_name
@@ -47,6 +47,8 @@ TRAINERS = {"transformers.Trainer", "transformers.trainer.Trainer", "transformer
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
 LIGHTNING_PREFIXES = ("lightning.", "pytorch_lightning.", "lightning_fabric.")
 ENVIRON = "os.environ"
+REQUIRE_VERSION = {"transformers.utils.versions.require_version", "transformers.utils.versions.require_version_core",
+                   "transformers.utils.require_version"}
 
 
 _HYPERPARAMETERS = re.compile(r"\.add_argument\(\s*['\"]--|@dataclass|typer\.Option|click\.option|hydra\.main|"
@@ -122,6 +124,32 @@ class _Extractor:
         self.sweep_calls: list[tuple[ast.Call, Scope]] = []
         self.unknown_key_policy = "error"
         self.outline = pyoutline.Outline(module)
+        self._local_trainers = self._trainer_subclasses()
+
+    def _version_requirement(self, call: ast.Call, scope: Scope) -> None:
+        requirement = argument(call, "requirement", 0)
+        known, text = self.module.literal(requirement, scope) if requirement is not None else (False, None)
+        if not known or not isinstance(text, str):
+            return
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        try:
+            parsed = Requirement(text)
+        except InvalidRequirement:
+            return
+        self.facts.append(VersionRequirement(self.module.location(call), parsed.name.lower(), str(parsed.specifier),
+                                             self.site(call)))
+
+    def _trainer_subclasses(self) -> dict[str, str]:
+        """The module's own Trainer subclasses (`class MyTrainer(SFTTrainer)`), by name -> the library base."""
+        found: dict[str, str] = {}
+        for node in self.module.tree.body:
+            if isinstance(node, ast.ClassDef):
+                for base in node.bases:
+                    qualname = self.module.qualname(base) or found.get(getattr(base, "id", ""), "")
+                    if qualname in TRAINERS or (qualname.startswith("trl.") and qualname.endswith("Trainer")):
+                        found[node.name] = qualname
+        return found
 
     def site(self, node: ast.AST):
         return self.outline.sites.get(id(node))
@@ -205,6 +233,8 @@ class _Extractor:
                     self.init_trackers.append((call, scope, chain))
                 elif self._is_environ(call.func.value, scope):
                     self._environ_method(call, call.func.attr, scope)
+            elif isinstance(call.func, ast.Name) and call.func.id in self._local_trainers:
+                self._trainer(call, self._local_trainers[call.func.id], scope)
             return
         if name.startswith("mlflow.") and name.rsplit(".", 1)[-1] in MLFLOW_USES and not self.mlflow_used:
             self.mlflow_used = True
@@ -262,6 +292,8 @@ class _Extractor:
             from_env = key is not None and self._reads_env(key, scope, "WANDB_API_KEY")
             literal = key is not None and module.literal(key, scope)[0]
             self.facts.append(WandbLogin(module.location(call), key is not None, from_env, literal, self.site(call)))
+        elif name in REQUIRE_VERSION:
+            self._version_requirement(call, scope)
         elif name == "os.putenv":
             self._env_write(argument(call, "key", 0), argument(call, "value", 1), scope, call)
         elif name.startswith(ENVIRON + "."):
@@ -556,6 +588,7 @@ class _Extractor:
 
     def _trainer(self, call: ast.Call, name: str, scope: Scope) -> None:
         """A Trainer and the arguments it is built with (for the eval-dataset check)."""
+        self.uses_trainer = True
         args = argument(call, "args", 1)
         args_at = None
         if isinstance(args, ast.Name):
