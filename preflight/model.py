@@ -337,8 +337,8 @@ class LoggedMetrics(_Record):
     keys: tuple[str, ...]
     unknown: bool  # some logging call has keys that cannot be read statically
     trainer: bool  # an HF/TRL Trainer logs through W&B: keys become eval/<x>, train/<x>
-    explicit_steps: tuple[Location, ...] = ()  # wandb.log(..., step=...) calls
-    implicit_steps: tuple[Location, ...] = ()  # wandb.log(...) calls without step=
+    # (explicit `log(step=)`, the implicit `log()` that gets ahead of it, how): points W&B drops
+    step_conflicts: tuple[tuple[Location, Location, str], ...] = ()
 
 
 @_record

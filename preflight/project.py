@@ -349,6 +349,12 @@ class Project:
         """The sweep configuration whose program or command runs this file, if any."""
         return self._sweep_index.get(path)
 
+    def whole_file_swept(self, path: str) -> bool:
+        """Is every run this file starts a sweep trial? When a sweep's program or command runs it. Not when
+        the file calls wandb.agent itself: only the runs inside the agent's function are trials there."""
+        spec = self._sweep_index.get(path)
+        return spec is not None and not (spec.runs_here and spec.location.path == path)
+
     def sweep_context(self, path: str) -> str | None:
         """Why the runs of this file are sweep trials (for messages), or None."""
         drivers = self.facts_in(path, SweepDriver)

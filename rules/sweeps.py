@@ -150,8 +150,8 @@ class SweptParameterUnused(Rule):
             for path in project.sweep_program_files(spec):
                 if not path.endswith(".py"):
                     skip = True  # a config run by a CLI (axolotl, trl): parameters map to its keys
-                if project.facts_in(path, ArgumentParserUse):
-                    skip = True
+                if project.facts_in(path, ArgumentParserUse) or _hydra_program(project, path):
+                    skip = True  # parameters reach dataclass fields, or Hydra's config as `key=value` overrides
                 for reads in project.facts_in(path, ConfigReads):
                     judged = True
                     skip = skip or reads.opaque
@@ -165,6 +165,11 @@ class SweptParameterUnused(Rule):
                 yield self.finding(location, f"the swept parameter {name!r} is never read by the program (neither "
                                    "from wandb.config nor as a command-line option): every value runs the same "
                                    "training; fix the name or drop it")
+
+
+def _hydra_program(project: Project, path: str) -> bool:
+    outline = project.programs.outline(path) if path.endswith(".py") else None
+    return outline is not None and any(function.hydra is not None for function in outline.functions)
 
 
 _CADENCE_PARAMETERS = {"eval_steps", "eval_strategy", "evaluation_strategy", "evals_per_epoch", "logging_steps"}

@@ -90,7 +90,7 @@ wandb.init(project="llama-sft")
             if not runs:
                 continue
             named_by_file = _identity_from_env(f for f in file.facts if isinstance(f, EnvWrite))
-            swept = project.sweep_running(file.path) is not None  # the sweep names its trials
+            swept = project.whole_file_swept(file.path)  # the sweep names its trials
             launches = project.launches_of(file.path)
             transformers = project.version("transformers")
             for run in runs:
@@ -395,7 +395,7 @@ class FixedIdentityInSweep(Rule):
             runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
             if not runs:
                 continue
-            swept = project.sweep_running(file.path) is not None
+            swept = project.whole_file_swept(file.path)
             for run in runs:
                 if not (swept or run.in_sweep_function):
                     continue
@@ -472,30 +472,37 @@ class MixedExplicitStep(Rule):
     name = "mixed-explicit-step"
     severity = Severity.WARNING
     skips_test_code = True  # the consequence is an experiment record
-    summary = "wandb.log(step=...) mixed with implicit-step logging"
+    summary = "wandb.log(step=...) that an implicit-step log of the same run gets ahead of"
     why = (
-        "Every wandb.log without `step=` advances W&B's own step counter; a call with an explicit `step=` lower "
-        "than that counter is dropped with only a warning (\"Tried to log to step 3 that is less than the current "
-        "step 5 ... this data will be ignored\"). Mixing the two in one run, or logging with `step=` next to the HF "
-        "Trainer's W&B integration (which logs without it), silently loses points. Log with `step=` everywhere, or "
-        "nowhere and put the step in the dict (`{\"epoch\": e, ...}`, with `define_metric`)."
+        "Every wandb.log without `step=` logs at W&B's current step and moves it on by one; a call with an "
+        "explicit `step=` below the current step is dropped with only a warning (\"Tried to log to step 3 that is "
+        "less than the current step 5 ... this data will be ignored\"). With the explicit step counting a loop's "
+        "iterations, that happens when an implicit log comes earlier in the same iteration, when two implicit "
+        "logs run per iteration, or when implicit logs before the loop have already passed its first steps "
+        "(behaviour verified with wandb 0.31). One implicit log after the explicit one in each iteration, or "
+        "after the loop, drops nothing and is not reported. Log with step= everywhere, or nowhere and put the "
+        "step in the dict (`{\"epoch\": e, ...}`, with `define_metric`)."
     )
     examples = [
         Bad("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
-            "    run.log({'loss': 0.1}, step=step)\n    run.log({'lr': 1e-4})\n", expect="train.py:5:5"),
+            "    run.log({'lr': 1e-4})\n    run.log({'loss': 0.1}, step=step)\n", expect="train.py:6:5"),
+        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+            "    run.log({'loss': 0.1}, step=step)\n    run.log({'lr': 1e-4})\n    run.log({'grad': 2.0})\n",
+            expect="train.py:5:5", note="two implicit logs per iteration outrun the step"),
         Good("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
              "    run.log({'loss': 0.1, 'lr': 1e-4}, step=step)\n"),
+        Good("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+             "    run.log({'loss': 0.1}, step=step)\nrun.log({'final_accuracy': 0.9})\n",
+             note="an implicit log after the last explicit step drops nothing"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
         for logged in project.facts(LoggedMetrics):
-            if not logged.explicit_steps or not (logged.implicit_steps or logged.trainer):
-                continue
-            other = "the HF Trainer's W&B integration, which logs without step" if not logged.implicit_steps else \
-                f"wandb.log without step (line {logged.implicit_steps[0].line})"
-            yield self.finding(logged.explicit_steps[0], f"wandb.log(..., step=) is mixed with {other}: each implicit "
-                               "call advances W&B's step, and an explicit step below it is dropped with only a "
-                               "warning; log with step= everywhere or nowhere")
+            for explicit, implicit, how in logged.step_conflicts:
+                yield self.finding(explicit, f"wandb.log(..., step=) counts the loop's iterations, but wandb.log "
+                                   f"without step (line {implicit.line}) runs {how}: it moves W&B's step past this "
+                                   "call's, and W&B drops the points with only a warning; log with step= everywhere "
+                                   "or nowhere", related=[Related(implicit, "the implicit-step log")])
 
 
 class ResumeAutoSharedDir(Rule):

@@ -125,7 +125,10 @@ def test_invalid_identifiers_in_configs_and_env(project):
     ("import torch, wandb\nwandb.init(name='r')\ntorch.save(m, 'model.pt')\nwandb.save('model.pt')\n", []),
     ("import wandb\nwandb.init(name='r')\nwandb.save(path)\n", []),
     ("import mlflow, wandb\nwandb.init(name='r')\nwandb.save('model.pt')\n", ["t.py:3:1: WB008"]),
-], ids=["run-save", "glob", "written", "unknown-path", "not-mlf001"])
+    ("import numpy as np, wandb\nwandb.init(name='r')\nnp.save('weights', w)\nwandb.save('weights.npy')\n", []),
+    ("import numpy as np, wandb\nwandb.init(name='r')\nnp.save('weights', w)\nwandb.save('weights')\n",
+     ["t.py:4:1: WB008"]),  # numpy wrote weights.npy
+], ids=["run-save", "glob", "written", "unknown-path", "not-mlf001", "numpy-adds-npy", "numpy-name-without-npy"])
 def test_unchecked_wandb_save(project, source, expected):
     found = project({"t.py": source}, select=["WB008", "MLF001"])
     assert found == expected
@@ -143,6 +146,16 @@ def test_fixed_identity_in_sweep(project, source, expected):
 
 def test_fixed_identity_outside_a_sweep_is_fine(project):
     assert project({"t.py": "import wandb\nwandb.init(project='p', name='n')\n"}, select=["WB011"]) == []
+
+
+def test_a_run_outside_the_agents_function_is_not_a_trial(project):
+    """A script that prepares data in a run of its own and then calls wandb.agent: only the agent's function
+    runs trials."""
+    source = ("import wandb\n\nwith wandb.init(project='p', name='prepare-data') as run:\n    run.log({'rows': 1})\n\n"
+              "def train():\n    wandb.init(project='p', name='trial')\n\n"
+              "sweep_id = wandb.sweep({'method': 'grid', 'parameters': {'lr': {'values': [1, 2]}}}, project='p')\n"
+              "wandb.agent(sweep_id, function=train)\n")
+    assert project({"t.py": source}, select=["WB011"]) == ["t.py:7:16: WB011"]
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -207,7 +220,12 @@ def test_log_model_true_in_axolotl(project):
     ("method: grid\nparameters:\n  lr: {distribution: uniform}\n", ["sweep.yaml:4:3: SWP004"]),
     ("method: random\nparameters:\n  lr: {values: [1, 2]}\nearly_terminate: {type: hyperband, min_iter: 3}\n", []),
     ("method: grid\nmetric: {name: eval/loss}\nparameters:\n  lr: {values: [0.1, 0.01]}\n  layers: {value: 2}\n", []),
-], ids=["method-typo", "goal-typo", "bayes-without-metric", "distribution-without-bounds", "hyperband", "valid"])
+    ("method: grid\njob: team/jobs/train:latest\nparameters:\n  lr: {values: [0.1]}\nscheduler:\n  num_workers: 8\n",
+     []),  # `wandb launch-sweep` takes its scheduler section out before it validates
+    ("method: grid\njob: team/jobs/train:latest\nparameters:\n  lr: {values: [0.1]}\nscheduler:\n  num_workers: 8\n"
+     "metric: {name: loss, goal: down}\n", ["sweep.yaml:8:22: SWP004"]),
+], ids=["method-typo", "goal-typo", "bayes-without-metric", "distribution-without-bounds", "hyperband", "valid",
+        "launch-sweep", "launch-sweep-typo"])
 def test_sweep_schema(project, body, expected):
     assert project({"sweep.yaml": "program: train.py\n" + body}, select=["SWP004"]) == expected
 
@@ -240,12 +258,25 @@ def test_sweep_metric_for_an_axolotl_config(project):
     assert project(files, select=["SWP001"]) == ["sweep.yaml:2:1: SWP001"]
 
 
+LOOP = "import wandb\nrun = wandb.init(name='r')\n{before}for i in range(10):\n{body}{after}"
+
+
 @pytest.mark.parametrize("source, expected", [
+    # the Trainer logs without step=; whether its log comes first in a step is not known statically
     ("import wandb\nfrom transformers import TrainingArguments\nTrainingArguments(output_dir='o', report_to='wandb', "
-     "run_name='r')\nwandb.log({'extra': 1}, step=3)\n", ["t.py:4:1: WB005"]),
+     "run_name='r')\nwandb.log({'extra': 1}, step=3)\n", []),
     ("import wandb\nwandb.init(name='r')\nwandb.log({'a': 1}, step=1)\nwandb.log({'b': 2}, step=2)\n", []),
     ("import wandb\nwandb.init(name='r')\nwandb.log({'a': 1})\nwandb.log({'b': 2})\n", []),
-], ids=["with-trainer", "all-explicit", "all-implicit"])
+    (LOOP.format(before="run.log({'config': 1})\n", body="    run.log({'loss': 1}, step=i)\n", after=""),
+     ["t.py:5:5: WB005"]),
+    (LOOP.format(before="", body="    run.log({'loss': 1}, step=i)\n", after="run.log({'final': 1})\n"), []),
+    (LOOP.format(before="", body="    run.log({'loss': 1}, step=i)\n    run.log({'lr': 1}, commit=False)\n"
+                                 "    run.log({'m': 1})\n", after=""), []),
+    ("import wandb\nfor i in range(3):\n    a = wandb.init(name='a', reinit='create_new')\n"
+     "    b = wandb.init(name='b', reinit='create_new')\n    for s in range(5):\n        a.log({'x': 1})\n"
+     "        b.log({'y': 1}, step=s)\n", []),
+], ids=["with-trainer", "all-explicit", "all-implicit", "implicit-before-the-loop", "implicit-after-the-loop",
+        "commit-false-does-not-advance", "another-run"])
 def test_mixed_explicit_step(project, source, expected):
     assert project({"t.py": source}, select=["WB005"]) == expected
 
@@ -279,7 +310,9 @@ def test_resume_auto_in_a_matrix(project):
      "wandb.init()\n", []),
     ("from transformers import HfArgumentParser, TrainingArguments\n"
      "HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n", []),
-], ids=["key-and-get", "one-unused", "whole-config", "argparse", "hf-parser"])
+    ("import hydra, wandb\n\n@hydra.main(config_path='conf', config_name='c')\ndef main(cfg):\n"
+     "    wandb.init()\n\nmain()\n", []),  # the sweep passes Hydra overrides (${args_no_hyphens})
+], ids=["key-and-get", "one-unused", "whole-config", "argparse", "hf-parser", "hydra"])
 def test_swept_parameter_unused(project, script, expected):
     files = {"train.py": script, "sweep.yaml": "program: train.py\nmethod: grid\nparameters:\n  lr: {values: [1, 2]}\n"
                                                "  batch_size: {values: [8, 16]}\n"}

@@ -56,6 +56,8 @@ class _Event:
     fills_folder: bool = False  # writes files inside the path (save_pretrained into a folder)
 
 
+# Writers that add a suffix to the name they are given, unless it already has it (numpy's docs).
+SUFFIXING_WRITERS = {"numpy.save": ".npy", "numpy.savez": ".npz", "numpy.savez_compressed": ".npz"}
 # Calls that write a folder's files: a file inside the folder they were given counts as written.
 FOLDER_WRITERS = {"save_pretrained", "save_model", "save_state", "save_to_disk", "push_to_hub", "save_checkpoint"}
 
@@ -165,12 +167,16 @@ class _Analysis:
         if (name or described) in PURE_FUNCTIONS or (name is None and isinstance(call.func, ast.Attribute)
                                                      and call.func.attr in PURE_METHODS):
             return
+        suffix = SUFFIXING_WRITERS.get(name or "")
         for arg in [*call.args, *(kw.value for kw in call.keywords)]:
             if isinstance(arg, ast.Starred):
                 arg = arg.value
             parts = self._parts(arg, scope)
             if parts:
-                events.append(_Event(position(call), parts[0], f"passed to {described}() on line {call.lineno}",
+                written = parts[0]
+                if suffix and arg is (call.args[0] if call.args else None) and not written[-1].endswith(suffix):
+                    written = (*written[:-1], written[-1] + suffix)  # np.save("weights") writes weights.npy
+                events.append(_Event(position(call), written, f"passed to {described}() on line {call.lineno}",
                                      described.rsplit(".", 1)[-1] in FOLDER_WRITERS))
 
     def _callee(self, call: ast.Call, name: str | None) -> str:

@@ -47,6 +47,7 @@ TRAINERS = {"transformers.Trainer", "transformers.trainer.Trainer", "transformer
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
 LIGHTNING_PREFIXES = ("lightning.", "pytorch_lightning.", "lightning_fabric.")
 ENVIRON = "os.environ"
+SACRED_EXPERIMENTS = {"sacred.Experiment", "sacred.experiment.Experiment"}
 REQUIRE_VERSION = {"transformers.utils.versions.require_version", "transformers.utils.versions.require_version_core",
                    "transformers.utils.require_version"}
 
@@ -80,6 +81,18 @@ def extract(source: SourceText) -> list[Fact]:
 
 
 _TRACKER_PACKAGES = {"wandb", "mlflow", "neptune", "neptune_scale", "aim"}
+
+
+def _starts_at_zero(loop: ast.For) -> bool:
+    """`range(n)`, `range(0, n)`, `enumerate(x)`: the loop's counter starts at 0."""
+    call = loop.iter
+    if not isinstance(call, ast.Call):
+        return False
+    if simple_name(call.func) == "enumerate":
+        start = argument(call, "start", 1)
+        return start is None or (isinstance(start, ast.Constant) and start.value == 0)
+    return len(call.args) == 1 or (len(call.args) >= 2 and isinstance(call.args[0], ast.Constant)
+                                   and call.args[0].value == 0)
 
 
 def _is_training_step(call: ast.Call) -> bool:
@@ -117,8 +130,7 @@ class _Extractor:
         self.logged: list[str] = []
         self.logged_unknown = False
         self.uses_trainer = False
-        self.explicit_steps: list[Location] = []
-        self.implicit_steps: list[Location] = []
+        self.step_logs: list[tuple[ast.Call, Scope, bool]] = []  # (wandb log call, scope, has step=)
         self.parsed_files: list[str] = []
         self.mlflow_used = False
         self.sweep_calls: list[tuple[ast.Call, Scope]] = []
@@ -184,7 +196,7 @@ class _Extractor:
                           if isinstance(f, ArgumentParserUse) else f for f in self.facts]
         if self.logged or self.logged_unknown or self.uses_trainer:
             self.facts.append(LoggedMetrics(tuple(dict.fromkeys(self.logged)), self.logged_unknown, self.uses_trainer,
-                                            tuple(self.explicit_steps), tuple(self.implicit_steps)))
+                                            tuple(self._step_conflicts())))
         reachable = self._reachable(self.agent_functions)
         for run, chain in self.runs:
             if reachable.intersection(chain):
@@ -426,10 +438,56 @@ class _Extractor:
                 opaque = True  # the whole config is handed on
         return ConfigReads(tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(options)), opaque)
 
+    def _step_conflicts(self) -> list[tuple[Location, Location, str]]:
+        """Explicit-step logs an implicit log of the same run gets ahead of. Each `log()` without step= logs
+        at W&B's current step and moves it on by one; a `log(step=s)` with s below it is dropped with a
+        warning (verified with wandb 0.31). With the step counting the iterations of its loop, that happens
+        when an implicit log precedes it in the iteration, when two do, or when implicit logs before the loop
+        move the step past the first iterations. An implicit log after the loop drops nothing."""
+        found = []
+        implicit = [(c, s) for c, s, has_step in self.step_logs if not has_step]
+        for call, scope, has_step in self.step_logs:
+            loop = next(iter(self._enclosing(call, (ast.For, ast.AsyncFor))), None)
+            if not has_step or loop is None or not self._counts_iterations(argument(call, "step", 1), loop):
+                continue
+            mine = [c for c, s in implicit if s is scope and self._same_run(c, call)]
+            inside = [c for c in mine if loop in self._enclosing(c, (ast.For, ast.AsyncFor))]
+            before = [c for c in inside if position(c) < position(call)]
+            ahead = [c for c in mine if c not in inside and position(c) < position(loop) and _starts_at_zero(loop)]
+            if before:
+                found.append((call, before[0], "earlier in the same iteration"))
+            elif len(inside) >= 2:
+                found.append((call, inside[0], f"{len(inside)} times in each iteration"))
+            elif ahead:
+                found.append((call, ahead[0], "before the loop, so the first steps are already passed"))
+        return [(self.module.location(a), self.module.location(b), how) for a, b, how in found]
+
+    def _counts_iterations(self, step: ast.AST | None, loop: ast.For) -> bool:
+        """Is the step the loop's own counter (`for step in range(n)`, `for i, batch in enumerate(...)`)?"""
+        names = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        return isinstance(step, ast.Name) and step.id in names and isinstance(loop.iter, ast.Call) and \
+            simple_name(loop.iter.func) in ("range", "enumerate")
+
+    def _same_run(self, one: ast.Call, other: ast.Call) -> bool:
+        """Both log to the same run: `wandb.log` and a run object are the one run when the file starts one."""
+        a, b = one.func.value, other.func.value  # type: ignore[attr-defined]
+        if ast.dump(a) == ast.dump(b):
+            return True
+        starts = sum(1 for f, _ in self.runs if f.api == "wandb.init")
+        return starts <= 1
+
     def _config_updated(self) -> bool:
-        """`wandb.config.update(...)`, `run.config.update(...)` or `wandb.config[...] = ...` anywhere."""
+        """`wandb.config.update(...)`, `run.config.update(...)` or `wandb.config[...] = ...` anywhere, or the
+        config handed on whole (`config = wandb.config`, `log_params(wandb.config)`), to be filled there."""
         text = self.module.source.text
-        return bool(re.search(r"\.config\.(update|setdefaults)\(|\.config\[[^\]]+\]\s*=|\.config\.\w+\s*=(?!=)", text))
+        if re.search(r"\.config\.(update|setdefaults)\(|\.config\[[^\]]+\]\s*=|\.config\.\w+\s*=(?!=)", text):
+            return True
+        for node, parent in self.module.config_uses:
+            if (self.module.qualname(node.value) or "") == "wandb" and (
+                    isinstance(parent, (ast.Assign, ast.AnnAssign, ast.keyword)) or
+                    (isinstance(parent, ast.Call) and node in parent.args)):
+                return True
+        return False
 
     def _logged_keys(self, call: ast.Call, name: str | None, scope: Scope) -> None:
         """Keys of wandb.log / run.log / Lightning's self.log and log_dict (for SWP001)."""
@@ -445,8 +503,9 @@ class _Extractor:
         if not (is_wandb_log or is_lightning):
             return
         if is_wandb_log:
-            has_step = argument(call, "step", 1) is not None
-            (self.explicit_steps if has_step else self.implicit_steps).append(self.module.location(call))
+            committed = keyword_map(call).get("commit")
+            if committed is None or self.module.literal(committed.value, scope) != (True, False):
+                self.step_logs.append((call, scope, argument(call, "step", 1) is not None))
         first = call.args[0] if call.args else argument(call, "data") or argument(call, "name") or argument(
             call, "dictionary")
         if is_lightning and func.attr == "log":
@@ -546,7 +605,7 @@ class _Extractor:
             return None
         # seed calls, not counting the body of a seeding helper (`def set_seed(s): torch.manual_seed(s)`):
         # whether the helper's own call is conditional is what matters
-        seeds = [call for call, _, chain in self.module.calls if "seed" in simple_name(call.func).lower()
+        seeds = [call for call, scope, chain in self.module.calls if self._seeds(call, scope)
                  and not any("seed" in function.lower() for function in chain)]
         if not seeds:
             return TrainingLoop(self.module.location(step), "never")
@@ -554,6 +613,14 @@ class _Extractor:
         if option is not None and all(self._guarded_by_seed(call) for call in seeds):
             return TrainingLoop(self.module.location(step), "conditional", option)
         return TrainingLoop(self.module.location(step), "always")
+
+    def _seeds(self, call: ast.Call, scope: Scope) -> bool:
+        """A call that seeds the run's generators: any `*seed*` function (torch.manual_seed, set_seed,
+        seed_everything), MONAI's set_determinism, or a Sacred Experiment (Sacred seeds random, numpy and torch
+        from the run's `seed` config before the main function runs)."""
+        name = simple_name(call.func)
+        return "seed" in name.lower() or name == "set_determinism" or \
+            self.module.qualname(call.func, scope) in SACRED_EXPERIMENTS
 
     def _seed_option_without_default(self) -> Location | None:
         for call, scope, _ in self.module.calls:

@@ -19,6 +19,10 @@ def violations(config: dict) -> list[tuple[str, tuple]]:
     """(message, path inside the config) for each problem; the deepest, most specific error of a group."""
     from jsonschema.exceptions import best_match
 
+    if "job" in config or "scheduler" in config or "launch" in config:
+        # a `wandb launch-sweep` config: the CLI pops its `scheduler` and `launch` sections before it
+        # validates the rest (wandb/cli/cli.py, launch_sweep)
+        config = {key: value for key, value in config.items() if key not in ("scheduler", "launch")}
     found = []
     for error in sorted(_validator().iter_errors(config), key=lambda e: list(e.path)):
         best = best_match([error])  # oneOf/anyOf: jsonschema's own choice of the most relevant branch
