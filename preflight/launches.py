@@ -26,6 +26,7 @@ class Use:
     location: Location
     description: str
     status: int  # preflight.program.RUNS or MAYBE
+    integration: bool = False  # through the HF Trainer's W&B integration (report_to), not the wandb library
 
     @property
     def runs(self) -> bool:
@@ -61,14 +62,14 @@ def wandb_uses(project, launch: Launch, depth: int = 0) -> list[Use]:
         for inner in project.facts_in(resolved.script, Launch) if resolved.script and depth < 4 else []:
             if inner.inherits_env and not switched_off(project, inner) and not key_reaches(project, inner):
                 where = f"run by {inner.location.path}:{inner.location.line}"
-                uses += [Use(u.location, f"{u.description} ({where})", u.status)
+                uses += [Use(u.location, f"{u.description} ({where})", u.status, u.integration)
                          for u in wandb_uses(project, inner, depth + 1)]
         return uses
     report_to = entry.arg("report_to")
     cli_items = None if report_to is None else [i.strip().lower() for i in report_to.split(",")]
     uses = []
     if cli_items is not None and "wandb" in cli_items:
-        uses.append(Use(launch.location, "reports to W&B (--report_to wandb)", RUNS))
+        uses.append(Use(launch.location, "reports to W&B (--report_to wandb)", RUNS, integration=True))
     mode = (entry.arg("wandb_mode") or "").lower()
     if entry.arg("wandb_project") and mode not in OFF_MODES:
         uses.append(Use(launch.location, "logs to W&B (--wandb_project)", RUNS))
@@ -80,7 +81,7 @@ def wandb_uses(project, launch: Launch, depth: int = 0) -> list[Use]:
                 continue
             if run.api == "Axolotl wandb_project" and mode in OFF_MODES:
                 continue
-            uses.append(Use(run.location, describe(run), RUNS))
+            uses.append(Use(run.location, describe(run), RUNS, integration=run.api == "report_to"))
     return uses
 
 
@@ -97,7 +98,8 @@ def _program_uses(project, launch: Launch, script: str, report_to_overridden: bo
                 continue  # the command line's --report_to replaces the code's
             status = reach.of(path, fact.site, evaluator.guards)
             if status != NEVER:
-                uses.append(Use(fact.location, describe(fact), status))
+                integration = isinstance(fact, WandbRun) and fact.api == "report_to"
+                uses.append(Use(fact.location, describe(fact), status, integration))
     return uses
 
 

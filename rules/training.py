@@ -321,6 +321,9 @@ class ImplicitReportTo(Rule):
                 continue  # NEP002 says it, with the consequence that matters
             if e.transformers.major < 5:
                 consequence = "reports to every integration installed in the environment"
+            elif e.transformers.admits_below("5.0"):
+                consequence = ("reports to no tracker at all, while a 4.x release the range also admits reports to "
+                               "every integration installed")
             else:
                 consequence = "reports to no tracker at all"
             yield self.finding(run.location, f"report_to is unset: {e.transformers.describe()} {consequence}; name "

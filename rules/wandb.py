@@ -219,21 +219,51 @@ class WandbDisabledVariable(Rule):
         "WANDB_DISABLED is not a W&B setting: the wandb library ignores it, so a direct `wandb.init` still needs a "
         "key and still logs. Only the HF integration read it, and transformers 5 removed it: with transformers >= 5 "
         "`report_to=\"wandb\"` logs (or crashes for want of a key) even with WANDB_DISABLED=true. Use "
-        "`WANDB_MODE=disabled` (every W&B call becomes a no-op) or `report_to=\"none\"`."
+        "`WANDB_MODE=disabled` (every W&B call becomes a no-op) or `report_to=\"none\"`. When the project installs "
+        "only transformers 4.x, only a launched program that calls the wandb library itself is reported."
     )
     examples = [
         Bad(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
             "      WANDB_DISABLED: \"true\"\n    steps:\n      - run: pytest\n", expect=".github/workflows/test.yml:6:7"),
+        Bad(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
+            "      WANDB_DISABLED: \"true\"\n    steps:\n      - run: python train.py\n",
+            files={"train.py": "import wandb\nwandb.init(project='p', name='smoke')\n",
+                   "requirements.txt": "transformers==4.57.1\n"},
+            expect=".github/workflows/test.yml:6:7", note="transformers 4.x, but the script calls wandb itself"),
+        Good(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
+             "      WANDB_DISABLED: \"true\"\n    steps:\n      - run: pytest\n",
+             files={"requirements.txt": "transformers==4.57.1\n"}, note="transformers 4.x's Trainer honours it"),
         Good(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
              "      WANDB_MODE: disabled\n    steps:\n      - run: pytest\n"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
+        transformers = project.version("transformers")
         for location, value, where in project.env_settings("WANDB_DISABLED"):
             if value is not None and value.strip().lower() not in _TRUE:
                 continue
+            if not transformers.admits_at_least("5.0"):
+                # transformers 4.x's Trainer integration honours it: only a direct wandb.init ignores it
+                direct = _direct_use(project, location.path)
+                if direct is not None:
+                    yield self.finding(location, f"WANDB_DISABLED is not a W&B variable: {transformers.describe()} "
+                                       f"honours it for the Trainer, but wandb ignores it and {direct.description}; "
+                                       "use WANDB_MODE=disabled", related=[Related(direct.location, "the W&B use")])
+                continue
             yield self.finding(location, "WANDB_DISABLED is not a W&B variable: wandb ignores it and transformers 5 "
                                "no longer reads it, so W&B stays on; use WANDB_MODE=disabled (or report_to none)")
+
+
+def _direct_use(project: Project, path: str):
+    """A W&B use through the wandb library itself (not the Trainer's integration) that a launch in this
+    launcher file runs."""
+    from preflight import launches
+
+    for launch in project.facts_in(path, Launch):
+        found = next((u for u in launches.running_uses(project, launch) if not u.integration), None)
+        if found is not None:
+            return found
+    return None
 
 
 class WandbSilentHidesLoss(Rule):
