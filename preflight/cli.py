@@ -92,6 +92,11 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
     if verbose:
         for path, why in result.skipped:
             click.echo(f"preflight: skipped {path}: {why}", err=True)
+        if result.project is not None:
+            from preflight.launches import undecided
+
+            for note in undecided(result.project):
+                click.echo(f"preflight: undecided: {note}", err=True)
     computed: dict = {}
 
     def prints() -> dict:  # fingerprints read the flagged lines: only formats that need them pay

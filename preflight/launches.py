@@ -182,3 +182,17 @@ def missing_key(project, launch: Launch) -> list[Use] | None:
     if not uses or switched_off(project, launch) or key_reaches(project, launch):
         return None
     return uses
+
+
+def undecided(project) -> list[str]:
+    """Launches whose program may use W&B without the key, where preflight cannot decide whether that code
+    runs (a condition it cannot evaluate, a call it cannot follow): no finding, but said with --verbose."""
+    notes = []
+    for launch in project.launches():
+        if launch.inherits_env or running_uses(project, launch) or switched_off(project, launch) \
+                or key_reaches(project, launch):
+            continue
+        for use in undecided_uses(project, launch)[:1]:
+            notes.append(f"{launch.location}: {launch.label} may reach a W&B use without {KEY} "
+                         f"({use.description}), behind a condition or call preflight cannot decide: not reported")
+    return notes

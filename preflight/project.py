@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
 from preflight.cache import file_stat
@@ -66,6 +67,7 @@ class Project:
         """After the link stage: the files and their facts no longer change (rules only read them)."""
         self.frozen = True
         self._loader = None
+        self.files = MappingProxyType(self.files)  # a rule that tried to change it would fail loudly
 
     def known(self, path: str) -> bool:
         return path in self.files or path in self._lazy

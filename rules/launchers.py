@@ -57,7 +57,13 @@ class TrackingKeyNotPassed(Rule):
         "level, `$GITHUB_ENV`, an earlier `wandb login`, a mounted netrc, `docker run -e`/`--env-file`, "
         "compose `environment`/`env_file`, `secretKeyRef`/`envFrom`, or W&B switched off "
         "(`WANDB_MODE=offline/disabled`, `--report_to none`). Shell and sbatch scripts inherit their caller's "
-        "environment and are not asked; a Dockerfile is never asked (the runner supplies the key)."
+        "environment and are not asked; a Dockerfile is never asked (the runner supplies the key). The W&B use "
+        "must run for this launch: calls are followed from the entry point (a function nobody calls, or an "
+        "imported module's `__main__` block, is not a run), and conditions on the way are decided with the "
+        "launch's own flags and argparse defaults, Hydra overrides and config defaults, and the environment it "
+        "sets; where that cannot be decided nothing is reported (`-v` says so). A `docker run` that drops a key "
+        "the caller has is ENV004, a blank compose value ENV005, a login in another job ENV012: this rule yields "
+        "to them while they are reported."
     )
     examples = [
         Bad(".github/workflows/train.yml", """on: push

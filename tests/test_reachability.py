@@ -126,3 +126,15 @@ def test_accelerate_init_trackers_counts_only_for_its_own_accelerator(project):
               "def test_wandb():\n    accelerator = Accelerator(log_with='wandb')\n"
               "    accelerator.init_trackers('p', init_kwargs={'wandb': {'name': 'run'}})\n")
     assert project({"test_tracking.py": script}, select=["WB001"]) == []
+
+
+def test_verbose_says_what_could_not_be_decided(project):
+    from click.testing import CliRunner
+
+    from preflight.cli import main
+
+    script = "import wandb\nfrom cluster import on_cluster\n\nif on_cluster():\n    wandb.init(project='p', name='x')\n"
+    project({"train.py": script, WF: workflow("python train.py")})
+    result = CliRunner().invoke(main, ["check", "--no-cache", "-v", "--select", "ENV001", "."])
+    assert result.exit_code == 0
+    assert "undecided: .github/workflows/ci.yml:7:14" in result.output and "train.py:5" in result.output
