@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from preflight import classify
 from preflight.model import (
-    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EnvDeclaration, EnvWrite, ModuleOutline, SweepSpec, TrainingConfig,
+    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EnvDeclaration, EnvWrite, SweepSpec, TrainingConfig,
     WandbRun,
 )
 from preflight.sources import entrypoints
@@ -125,12 +125,9 @@ def script_reader(project, script: str) -> Reader | None:
         reader = _parser_reader(project, parsers[0])
         hf = next((item.loader for item in loaders if item.loader in HF_LOADERS), None)
         return dataclasses.replace(reader, loader=hf) if hf else reader
-    other = next((item for item in loaders if item.loader in OTHER_LOADERS and item.source == "argv"), None)
+    other = next((item for item in loaders if item.loader in OTHER_LOADERS and
+                  (item.source == "argv" or item.loader == "hydra")), None)
     if other is None:
-        outline = project.programs.outline(script)
-        hydra = next((f for f in outline.functions if f.hydra is not None), None) if outline else None
-        if hydra is not None:
-            return Reader("other", f"@hydra.main in {script}", loader="hydra")
         return None
     return Reader("other", f"{other.loader} in {script}:{other.location.line}", loader=other.loader)
 
@@ -138,7 +135,7 @@ def script_reader(project, script: str) -> Reader | None:
 def _parser_reader(project, parser: ArgumentParserUse) -> Reader:
     kind = "TrlParser" if parser.framework == "trl" else "HfArgumentParser"
     via = f"{kind}({', '.join(parser.dataclasses)}) in {parser.location.path}:{parser.location.line}"
-    loaders = project.facts_in(parser.location.path, ConfigLoader)
+    loaders = project.programs.loaders(parser.location.path)
     loader = next((item.loader for item in loaders if item.loader in HF_LOADERS), None)
     return Reader("parser", via, parser=parser, loader=loader or ("trl" if parser.framework == "trl" else "hf-yaml"))
 
@@ -167,13 +164,13 @@ def _near(project, from_path: str, target: str) -> str | None:
 
 
 def _hydra_folders(project) -> list[tuple[str, str]]:
+    """The config folders of `@hydra.main(config_path=...)`: what is in them is the program's own config."""
     folders = []
-    for file in project.files.values():
-        for outline in (f for f in file.facts if isinstance(f, ModuleOutline)):
-            for function in outline.functions:
-                if function.hydra is not None and function.hydra[0] is not None:
-                    folder = posixpath.normpath(posixpath.join(posixpath.dirname(file.path), function.hydra[0]))
-                    folders.append((folder.rstrip("/") + "/", f"@hydra.main in {file.path}"))
+    for loader in project.facts(ConfigLoader):
+        if loader.loader == "hydra" and loader.path is not None:
+            here = posixpath.dirname(loader.location.path)
+            folder = posixpath.normpath(posixpath.join(here, loader.path))
+            folders.append((folder.rstrip("/") + "/", f"@hydra.main in {loader.location.path}"))
     return folders
 
 

@@ -18,7 +18,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from preflight.model import CodeSite, ConfigLoader, EnvBinding, FunctionInfo, Guard, ModuleOutline, ProgramOption
+from preflight.model import (
+    CodeSite, ConfigLoader, EnvBinding, FunctionInfo, Guard, ModuleOutline, ProgramOption, TrackerUse, WandbRun,
+)
 
 NEVER, MAYBE, RUNS = 0, 1, 2
 STATUS_NAMES = {NEVER: "never", MAYBE: "maybe", RUNS: "runs"}
@@ -84,23 +86,22 @@ class Programs:
     # -- modules --------------------------------------------------------------------------------
 
     def outline(self, path: str, parse: bool = True) -> ModuleOutline | None:
-        """A module's outline: extracted with its facts, or (with `parse`) parsed now for a module the
-        pre-filter skipped, which happens only when a launched program calls into it."""
+        """A module's outline, parsed on first need (only modules a launched program reaches, or a link
+        question names, are outlined); without `parse`, only one already at hand."""
         if path not in self._outlines:
-            found = next(iter(self.project.facts_in(path, ModuleOutline)), None)
-            if found is None and not parse:
+            if not parse:
                 return None
-            if found is None and path.endswith(".py") and self.project.known(path):
-                found = self._parse(path)
+            found = self._parse(path) if path.endswith(".py") and self.project.known(path) else None
             self._outlines[path] = found
         return self._outlines[path]
 
     def loaders(self, path: str) -> list[ConfigLoader]:
-        """How a module reads configuration files (parsed now if the pre-filter skipped it)."""
-        if self.project.facts_in(path, ModuleOutline):
-            return self.project.facts_in(path, ConfigLoader)
+        """How a module reads configuration files."""
         self.outline(path)
         return self._loaders.get(path, [])
+
+    def _tracked(self, path: str) -> bool:
+        return bool(self.project.facts_in(path, WandbRun) or self.project.facts_in(path, TrackerUse))
 
     def _parse(self, path: str) -> ModuleOutline | None:
         from preflight.sources.pyoutline import Outline
@@ -238,9 +239,9 @@ class Programs:
             steps += 1
             path, function = queue.pop()
             status = reach.status[(path, function)]
-            # an imported module's top level is followed only if it was read anyway (it uses a tracker):
-            # parsing every module a package imports costs more than the rare call it would find
-            outline = self.outline(path, parse=function is not None or path == entry)
+            # an imported module's top level is followed only if it uses a tracker itself: parsing every
+            # module a package imports costs more than the rare call it would find
+            outline = self.outline(path, parse=function is not None or path == entry or self._tracked(path))
             if outline is None:
                 continue
             for edge in outline.calls:

@@ -138,3 +138,58 @@ def test_verbose_says_what_could_not_be_decided(project):
     result = CliRunner().invoke(main, ["check", "--no-cache", "-v", "--select", "ENV001", "."])
     assert result.exit_code == 0
     assert "undecided: .github/workflows/ci.yml:7:14" in result.output and "train.py:5" in result.output
+
+
+TRICKY = '''
+import os, wandb
+class Trainer:
+    use = os.environ.get("W") == "1"
+    if use:
+        started = wandb.init(name="class-body")
+    def train(self, args):
+        if not args.track:
+            return
+        f = lambda run: run.log({"x": 1}) if run.config.get("log") else None
+        try:
+            wandb.init(name="t") if args.fast and self.ready() else wandb.init(name="u")
+        except ValueError:
+            wandb.init(name="fallback")
+        while args.retry:
+            match args.mode:
+                case "a":
+                    wandb.init(name="a")
+        def inner():
+            if args.inner:
+                wandb.init(name="inner")
+        return inner
+@decorate(wandb.init(name="decorator"))
+def main(flag=wandb.init(name="default")):
+    for i in range(3):
+        if i:
+            continue
+        wandb.init(name=f"loop{i}")
+'''
+
+
+@pytest.mark.parametrize("source", [TRICKY, *(p.read_text() for p in sorted(
+    (__import__("pathlib").Path(__file__).parent.parent / "preflight").rglob("*.py")))], ids=lambda s: s[:20])
+def test_the_extractors_sites_agree_with_the_outline(source):
+    """Facts get their site by walking up from the call (cheap, at extraction); the link stage walks whole
+    modules down. Both must say the same function and conditions for every call."""
+    import ast
+
+    from preflight.sources.pyoutline import Outline, SiteFinder
+    from preflight.sources.pyscope import Module, child_nodes
+    from preflight.sources.text import SourceText
+
+    tree = ast.parse(source)
+    module = Module(SourceText("x.py", source), tree)
+    parents, stack = {}, [tree]
+    while stack:
+        node = stack.pop()
+        for child in child_nodes(node):
+            parents[id(child)] = node
+            stack.append(child)
+    outline, finder = Outline(module), SiteFinder(module, parents)
+    for call, scope, _ in module.calls:
+        assert finder.site(call, scope) == outline.sites[id(call)], ast.unparse(call)

@@ -29,7 +29,7 @@ import re
 import sys
 
 from preflight.model import CallEdge, CodeSite, ConfigLoader, FunctionInfo, Guard, ModuleOutline, ProgramOption
-from preflight.sources.pyscope import Module, Scope, argument, keyword_map, position, simple_name
+from preflight.sources.pyscope import Module, Scope, argument, child_nodes, keyword_map, position, simple_name
 
 OPAQUE = ("opaque",)
 UNKNOWN = ("unknown",)
@@ -44,9 +44,11 @@ _EXTERNAL = frozenset(sys.stdlib_module_names) | {
     "torchvision", "torchaudio", "timm", "sentencepiece", "requests", "pydantic", "packaging", "absl", "gym",
     "gymnasium", "bitsandbytes", "xformers", "flash_attn", "liger_kernel", "megatron", "apex", "wandb_workspaces",
 }
-_LOADERS = {"omegaconf.OmegaConf.load": "omegaconf", "omegaconf.omegaconf.OmegaConf.load": "omegaconf",
+_LOADERS = {"hydra.main": "hydra", "omegaconf.OmegaConf.load": "omegaconf", "omegaconf.omegaconf.OmegaConf.load": "omegaconf",
             "yaml.safe_load": "yaml", "yaml.load": "yaml", "yaml.full_load": "yaml", "yaml.unsafe_load": "yaml",
             "json.load": "json"}
+LOADER_NAMES = frozenset(_LOADERS)
+LOADER_METHODS = frozenset({"parse_yaml_file", "parse_json_file", "parse_args_and_config", "parse_dict"})
 _TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 _EXITS = {"sys.exit", "exit", "quit", "os._exit"}
 
@@ -61,11 +63,117 @@ class _Context:
         self.function, self.prefix, self.cls, self.scope = function, prefix, cls, scope
 
 
-class Outline:
-    """Walks a module once; `sites` maps each call node to where it sits, `outline()` is the fact."""
+class Conditions:
+    """How conditions and the values they test are encoded (the tuple language of the module docstring)."""
 
     def __init__(self, module: Module) -> None:
         self.module = module
+
+    def terminates(self, body: list[ast.stmt], scope: Scope) -> bool:
+        """Does this block end the function or loop (`return`, `raise`, `continue`, `sys.exit()`)? Then
+        the code after an `if` with it runs only when the test failed."""
+        last = body[-1] if body else None
+        if isinstance(last, _TERMINATORS):
+            return True
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+            func = last.value.func
+            return self.module.qualname(func, scope) in _EXITS or (
+                isinstance(func, ast.Name) and func.id in ("exit", "quit"))
+        return False
+
+    # -- conditions and references --------------------------------------------------------------
+
+    def condition(self, test: ast.AST, scope: Scope) -> tuple:
+        return self._condition(test, scope, 0)
+
+    def _condition(self, node: ast.AST, scope: Scope, depth: int) -> tuple:
+        if depth > 8:
+            return OPAQUE
+        if _tests_rank(node):
+            return _rank_condition(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return ("not", self._condition(node.operand, scope, depth + 1))
+        if isinstance(node, ast.BoolOp):
+            return ("and" if isinstance(node.op, ast.And) else "or",
+                    *(self._condition(v, scope, depth + 1) for v in node.values))
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            left, right = node.left, node.comparators[0]
+            if isinstance(left, ast.Name) and left.id == "__name__" and isinstance(right, ast.Constant) \
+                    and right.value == "__main__":
+                return ("main",) if isinstance(node.ops[0], ast.Eq) else ("not", ("main",))
+            op = _OPERATORS.get(type(node.ops[0]))
+            if op is None:
+                return ("opaque", "compare")
+            return ("cmp", op, self.reference(left, scope), self.reference(right, scope))
+        if isinstance(node, ast.Call):
+            name = self.module.qualname(node.func, scope) or ""
+            if name.startswith("wandb.") or name.endswith(("is_wandb_available", "is_mlflow_available")):
+                return ("rank",)  # the program asks whether the tracker is there: it means to use it
+            if isinstance(node.func, ast.Name) and node.func.id == "bool" and len(node.args) == 1:
+                return self._condition(node.args[0], scope, depth + 1)
+        if _tests_tracker_state(node, self.module, scope):
+            return ("rank",)
+        ref = self.reference(node, scope)
+        return ref if ref != UNKNOWN else ("opaque", type(node).__name__)
+
+    def reference(self, node: ast.AST, scope: Scope, depth: int = 0) -> tuple:
+        """A value as the evaluator can look it up: a literal, an option, a parameter, an env variable."""
+        if depth > 6:
+            return UNKNOWN
+        if isinstance(node, (ast.Constant, ast.List, ast.Tuple)):
+            known, value = self.module.literal(node, scope)
+            return ("lit", value) if known else UNKNOWN
+        environ = _environment_variable(node, self.module, scope)
+        if environ is not None:
+            return environ
+        path: list[object] = []
+        base = node
+        while True:
+            if isinstance(base, ast.Attribute):
+                path.append(base.attr)
+                base = base.value
+            elif isinstance(base, ast.Subscript) and isinstance(base.slice, ast.Constant):
+                path.append(base.slice.value)
+                base = base.value
+            elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "get" \
+                    and base.args and isinstance(base.args[0], ast.Constant):
+                path.append(base.args[0].value)  # `cfg.get("logger")`
+                base = base.func.value
+            else:
+                break
+        path.reverse()
+        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and \
+                base.func.attr in ("parse_args", "parse_known_args"):
+            return ("ref", "args", *path)
+        if not isinstance(base, ast.Name):
+            return UNKNOWN
+        if base.id == "self":
+            return ("ref", "self", *path)
+        kind, binding = self.module.lookup(base.id, scope, position(base))
+        if kind == "param":
+            return ("ref", "param", base.id, *path)
+        if kind == "binding" and binding is not None and binding.kind == "assign" and binding.value is not None:
+            value = binding.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                    value.func.attr in ("parse_args", "parse_known_args"):
+                return ("ref", "args", *path)
+            inner = self.reference(value, scope, depth + 1)
+            if inner[0] == "lit" and not path:
+                return inner
+            if inner[0] == "ref":
+                return (*inner, *path)
+        if kind == "import":
+            return UNKNOWN
+        return ("ref", "var", base.id, *path)
+
+
+
+
+class Outline(Conditions):
+    """Walks a module once; `sites` maps each call node to where it sits, `outline()` is the fact."""
+
+    def __init__(self, module: Module) -> None:
+        super().__init__(module)
         self.sites: dict[int, CodeSite] = {}
         self._functions: list[FunctionInfo] = []
         self._classes: list[tuple[str, tuple[str, ...]]] = []
@@ -128,18 +236,8 @@ class Outline:
         current = list(guards)
         for statement in body:
             self._statement(statement, ctx, tuple(current))
-            if isinstance(statement, ast.If) and not statement.orelse and self._terminates(statement.body, ctx):
+            if isinstance(statement, ast.If) and not statement.orelse and self.terminates(statement.body, ctx.scope):
                 current.append(Guard(self.condition(statement.test, ctx.scope), False))  # `if x: return`
-
-    def _terminates(self, body: list[ast.stmt], ctx: "_Context") -> bool:
-        last = body[-1] if body else None
-        if isinstance(last, _TERMINATORS):
-            return True
-        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
-            func = last.value.func
-            return self.module.qualname(func, ctx.scope) in _EXITS or (
-                isinstance(func, ast.Name) and func.id in ("exit", "quit"))
-        return False
 
     def _statement(self, node: ast.stmt, ctx: "_Context", guards) -> None:
         kind = type(node)
@@ -212,26 +310,29 @@ class Outline:
 
     def _expression(self, node: ast.AST, ctx: "_Context", guards: tuple[Guard, ...]) -> None:
         """Every call inside an expression, with the conditions of `a if c else b` and `c and f()`."""
-        stack = [(node, guards)]
+        stack = [(node, guards, ctx.scope)]
         while stack:
-            current, around = stack.pop()
+            current, around, scope = stack.pop()
             kind = type(current)
+            if kind is ast.Lambda:  # its body reads its own parameters
+                scope = self.module.scopes.get(id(current), scope)
             if kind is ast.IfExp:
-                test = self.condition(current.test, ctx.scope)
-                stack += [(current.test, around), (current.body, (*around, Guard(test, True))),
-                          (current.orelse, (*around, Guard(test, False)))]
+                test = self.condition(current.test, scope)
+                stack += [(current.test, around, scope), (current.body, (*around, Guard(test, True)), scope),
+                          (current.orelse, (*around, Guard(test, False)), scope)]
                 continue
             if kind is ast.BoolOp:
                 conjunction = isinstance(current.op, ast.And)
                 before = around
                 for value in current.values:
-                    stack.append((value, before))
-                    before = (*before, Guard(self.condition(value, ctx.scope), conjunction))
+                    stack.append((value, before, scope))
+                    before = (*before, Guard(self.condition(value, scope), conjunction))
                 continue
             if kind is ast.Call:
-                self._call(current, ctx, around)
-            for child in ast.iter_child_nodes(current):
-                stack.append((child, around))
+                self._call(current, ctx if scope is ctx.scope else _Context(ctx.function, ctx.prefix, ctx.cls, scope),
+                           around)
+            for child in child_nodes(current):
+                stack.append((child, around, scope))
 
     def _call(self, call: ast.Call, ctx: "_Context", guards: tuple[Guard, ...]) -> None:
         site = CodeSite(ctx.function, guards)
@@ -247,36 +348,9 @@ class Outline:
                     self._calls.append(CallEdge(handed, site))
         if isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument":
             self._argparse_option(call, scope)
-        loader = self._loader(call, scope)
+        loader = config_loader(self.module, call, scope, site)
         if loader is not None:
-            self.loaders.append(ConfigLoader(self.module.location(call), loader, *self._path_source(call, scope),
-                                             site=site))
-
-    def _loader(self, call: ast.Call, scope: Scope) -> str | None:
-        """Which library reads a configuration file here, and so which types its values get."""
-        name = self.module.qualname(call.func, scope)
-        if name in _LOADERS:
-            return _LOADERS[name]
-        method = call.func.attr if isinstance(call.func, ast.Attribute) else None
-        if method in ("parse_yaml_file", "parse_json_file"):
-            return "hf-yaml" if method == "parse_yaml_file" else "hf-json"
-        if method == "parse_args_and_config":
-            return "trl"
-        if method == "parse_dict" and call.args and isinstance(call.args[0], ast.Call):
-            inner = _LOADERS.get(self.module.qualname(call.args[0].func, scope) or "")
-            return {"omegaconf": "hf-omegaconf", "yaml": "hf-yaml", "json": "hf-json"}.get(inner or "")
-        return None
-
-    def _path_source(self, call: ast.Call, scope: Scope) -> tuple[str, str | None]:
-        """("literal", path) when the file is named in the call (`open("cfg.yaml")` too), else ("argv", None)."""
-        first = call.args[0] if call.args else None
-        if isinstance(first, ast.Call) and call.func is not None and simple_name(first.func) == "open" and first.args:
-            first = first.args[0]
-        if first is not None:
-            known, value = self.module.literal(first, scope)
-            if known and isinstance(value, str):
-                return "literal", value
-        return "argv", None
+            self.loaders.append(loader)
 
     def _arguments(self, call: ast.Call, scope: Scope) -> tuple[tuple[str, tuple], ...]:
         found = []
@@ -398,90 +472,67 @@ class Outline:
             is_bool = isinstance(statement.annotation, ast.Name) and statement.annotation.id == "bool"
             self._options.append(ProgramOption(statement.target.id, default, ("lit", True) if is_bool else None))
 
-    # -- conditions and references --------------------------------------------------------------
+class SiteFinder(Conditions):
+    """The site of one call, found by walking up from it: what the extractor needs for the few calls that
+    become facts, without the whole-module walk of `Outline` (the link stage runs that only for the modules
+    a launch reaches). It agrees with `Outline.sites` (tests/test_reachability.py checks it)."""
 
-    def condition(self, test: ast.AST, scope: Scope) -> tuple:
-        return self._condition(test, scope, 0)
+    def __init__(self, module: Module, parents: dict[int, ast.AST]) -> None:
+        super().__init__(module)
+        self.parents = parents
 
-    def _condition(self, node: ast.AST, scope: Scope, depth: int) -> tuple:
-        if depth > 8:
-            return OPAQUE
-        if _tests_rank(node):
-            return _rank_condition(node)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return ("not", self._condition(node.operand, scope, depth + 1))
-        if isinstance(node, ast.BoolOp):
-            return ("and" if isinstance(node.op, ast.And) else "or",
-                    *(self._condition(v, scope, depth + 1) for v in node.values))
-        if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            left, right = node.left, node.comparators[0]
-            if isinstance(left, ast.Name) and left.id == "__name__" and isinstance(right, ast.Constant) \
-                    and right.value == "__main__":
-                return ("main",) if isinstance(node.ops[0], ast.Eq) else ("not", ("main",))
-            op = _OPERATORS.get(type(node.ops[0]))
-            if op is None:
-                return ("opaque", "compare")
-            return ("cmp", op, self.reference(left, scope), self.reference(right, scope))
-        if isinstance(node, ast.Call):
-            name = self.module.qualname(node.func, scope) or ""
-            if name.startswith("wandb.") or name.endswith(("is_wandb_available", "is_mlflow_available")):
-                return ("rank",)  # the program asks whether the tracker is there: it means to use it
-            if isinstance(node.func, ast.Name) and node.func.id == "bool" and len(node.args) == 1:
-                return self._condition(node.args[0], scope, depth + 1)
-        if _tests_tracker_state(node, self.module, scope):
-            return ("rank",)
-        ref = self.reference(node, scope)
-        return ref if ref != UNKNOWN else ("opaque", type(node).__name__)
+    def site(self, node: ast.AST, scope: Scope) -> CodeSite:
+        levels: list[list[Guard]] = []  # innermost first; each level's guards outermost first
+        names: list[tuple[str, bool]] = []  # enclosing definitions whose body holds the node: (name, is def)
+        guarding = True  # guards count up to the function the node is in: a function starts afresh
+        child, parent = node, self.parents.get(id(node))
+        while parent is not None:
+            kind = type(parent)
+            body = getattr(parent, "body", None)
+            in_body = isinstance(body, list) and child in body
+            if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef) and in_body:
+                names.append((parent.name, kind is not ast.ClassDef))
+                if guarding:
+                    levels.append(self._early_returns(parent.body, child, scope))
+                guarding = guarding and kind is ast.ClassDef
+            elif guarding:
+                levels.append(self._level(parent, child, scope))
+            if kind in (ast.Lambda, ast.ClassDef) and scope.node is parent and scope.parent is not None:
+                scope = scope.parent  # tests around it are read where the lambda or class is written
+            child, parent = parent, self.parents.get(id(parent))
+        names.reverse()
+        innermost = max((i for i, (_, is_def) in enumerate(names) if is_def), default=None)
+        function = ".".join(name for name, _ in names[:innermost + 1]) if innermost is not None else None
+        return CodeSite(function, tuple(g for level in reversed(levels) for g in level))
 
-    def reference(self, node: ast.AST, scope: Scope, depth: int = 0) -> tuple:
-        """A value as the evaluator can look it up: a literal, an option, a parameter, an env variable."""
-        if depth > 6:
-            return UNKNOWN
-        if isinstance(node, (ast.Constant, ast.List, ast.Tuple)):
-            known, value = self.module.literal(node, scope)
-            return ("lit", value) if known else UNKNOWN
-        environ = _environment_variable(node, self.module, scope)
-        if environ is not None:
-            return environ
-        path: list[object] = []
-        base = node
-        while True:
-            if isinstance(base, ast.Attribute):
-                path.append(base.attr)
-                base = base.value
-            elif isinstance(base, ast.Subscript) and isinstance(base.slice, ast.Constant):
-                path.append(base.slice.value)
-                base = base.value
-            elif isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "get" \
-                    and base.args and isinstance(base.args[0], ast.Constant):
-                path.append(base.args[0].value)  # `cfg.get("logger")`
-                base = base.func.value
-            else:
-                break
-        path.reverse()
-        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and \
-                base.func.attr in ("parse_args", "parse_known_args"):
-            return ("ref", "args", *path)
-        if not isinstance(base, ast.Name):
-            return UNKNOWN
-        if base.id == "self":
-            return ("ref", "self", *path)
-        kind, binding = self.module.lookup(base.id, scope, position(base))
-        if kind == "param":
-            return ("ref", "param", base.id, *path)
-        if kind == "binding" and binding is not None and binding.kind == "assign" and binding.value is not None:
-            value = binding.value
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
-                    value.func.attr in ("parse_args", "parse_known_args"):
-                return ("ref", "args", *path)
-            inner = self.reference(value, scope, depth + 1)
-            if inner[0] == "lit" and not path:
-                return inner
-            if inner[0] == "ref":
-                return (*inner, *path)
-        if kind == "import":
-            return UNKNOWN
-        return ("ref", "var", base.id, *path)
+    def _level(self, parent: ast.AST, child: ast.AST, scope: Scope) -> list[Guard]:
+        """The guards one enclosing node adds, as `Outline` adds them on its way down."""
+        found: list[Guard] = []
+        kind = type(parent)
+        if kind is ast.If and child is not parent.test:
+            found.append(Guard(self.condition(parent.test, scope), child in parent.body))
+        elif kind is ast.While and child in parent.body:
+            found.append(Guard(self.condition(parent.test, scope), True))
+        elif kind is ast.ExceptHandler:
+            found.append(Guard(("opaque", "except"), True))
+        elif kind.__name__ == "match_case" and child in parent.body:
+            found.append(Guard(("opaque", "case"), True))
+        elif kind is ast.IfExp and child is not parent.test:
+            found.append(Guard(self.condition(parent.test, scope), child is parent.body))
+        elif kind is ast.BoolOp:
+            conjunction = isinstance(parent.op, ast.And)
+            for value in parent.values[:parent.values.index(child)] if child in parent.values else ():
+                found.append(Guard(self.condition(value, scope), conjunction))
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(parent, field, None)
+            if isinstance(block, list) and child in block:
+                found += self._early_returns(block, child, scope)
+        return found
+
+    def _early_returns(self, block: list[ast.stmt], child: ast.AST, scope: Scope) -> list[Guard]:
+        """`if x: return` before the statement in its block: it runs only when x was false."""
+        return [Guard(self.condition(statement.test, scope), False) for statement in block[:block.index(child)]
+                if isinstance(statement, ast.If) and not statement.orelse and self.terminates(statement.body, scope)]
 
 
 _OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not",
@@ -574,5 +625,41 @@ def _environment_variable(node: ast.AST, module: Module, scope: Scope) -> tuple 
     return None
 
 
-def outline(module: Module) -> Outline:
-    return Outline(module)
+def config_loader(module: Module, call: ast.Call, scope: Scope, site: CodeSite | None) -> ConfigLoader | None:
+    """The configuration file this call reads, and with which library (so which types its values get)."""
+    kind = _loader_kind(module, call, scope)
+    if kind is None:
+        return None
+    if kind == "hydra":  # @hydra.main(config_path=..., config_name=...): the folder is the program's config
+        node = argument(call, "config_path", 0)
+        known, folder = module.literal(node, scope) if node is not None else (False, None)
+        return ConfigLoader(module.location(call), kind, "literal", folder if known and isinstance(folder, str)
+                            else None, site)
+    return ConfigLoader(module.location(call), kind, *_path_source(module, call, scope), site=site)
+
+
+def _loader_kind(module: Module, call: ast.Call, scope: Scope) -> str | None:
+    name = module.qualname(call.func, scope)
+    if name in _LOADERS:
+        return _LOADERS[name]
+    method = call.func.attr if isinstance(call.func, ast.Attribute) else None
+    if method in ("parse_yaml_file", "parse_json_file"):
+        return "hf-yaml" if method == "parse_yaml_file" else "hf-json"
+    if method == "parse_args_and_config":
+        return "trl"
+    if method == "parse_dict" and call.args and isinstance(call.args[0], ast.Call):
+        inner = _LOADERS.get(module.qualname(call.args[0].func, scope) or "")
+        return {"omegaconf": "hf-omegaconf", "yaml": "hf-yaml", "json": "hf-json"}.get(inner or "")
+    return None
+
+
+def _path_source(module: Module, call: ast.Call, scope: Scope) -> tuple[str, str | None]:
+    """("literal", path) when the file is named in the call (`open("cfg.yaml")` too), else ("argv", None)."""
+    first = call.args[0] if call.args else None
+    if isinstance(first, ast.Call) and simple_name(first.func) == "open" and first.args:
+        first = first.args[0]
+    if first is not None:
+        known, value = module.literal(first, scope)
+        if known and isinstance(value, str):
+            return "literal", value
+    return "argv", None

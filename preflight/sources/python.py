@@ -135,7 +135,8 @@ class _Extractor:
         self.mlflow_used = False
         self.sweep_calls: list[tuple[ast.Call, Scope]] = []
         self.unknown_key_policy = "error"
-        self.outline = pyoutline.Outline(module)
+        self._sites: pyoutline.SiteFinder | None = None
+        self._scopes: dict[int, Scope] | None = None
         self._local_trainers = self._trainer_subclasses()
 
     def _version_requirement(self, call: ast.Call, scope: Scope) -> None:
@@ -164,12 +165,14 @@ class _Extractor:
         return found
 
     def site(self, node: ast.AST):
-        return self.outline.sites.get(id(node))
+        """Where a call (or an assignment) sits, for the link stage's reachability."""
+        if self._sites is None:
+            self._sites = pyoutline.SiteFinder(self.module, self._parents())
+            self._scopes = {id(n): scope for n, scope, *_ in (*self.module.calls, *self.module.assignments)}
+        return self._sites.site(node, self._scopes.get(id(node), self.module.module_scope))
 
     def run(self) -> list[Fact]:
         module = self.module
-        self.facts.append(self.outline.outline())
-        self.facts.extend(self.outline.loaders)
         self._registry_uris()
         takes = _HYPERPARAMETERS.search(module.source.text)
         if takes:
@@ -233,6 +236,11 @@ class _Extractor:
             self.calls_by_function.setdefault(chain[-1], set()).add(call.func.id)
         name = module.qualname(call.func, scope)
         self._logged_keys(call, name, scope)
+        if name in pyoutline.LOADER_NAMES or (isinstance(call.func, ast.Attribute) and call.func.attr in
+                                              pyoutline.LOADER_METHODS):
+            loader = pyoutline.config_loader(module, call, scope, None)
+            if loader is not None:
+                self.facts.append(dataclasses.replace(loader, site=self.site(call)))
         if isinstance(call.func, ast.Attribute) and call.func.attr in REGISTRY_STAGE_METHODS and \
                 any(v.split(".")[0] == "mlflow" for v in module.aliases.values()):
             keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
