@@ -272,8 +272,11 @@ class RemovedTrainingArgument(Rule):
                            "unknown": "HfArgumentParser rejects it at start-up (a `trl` command drops it "
                                       "silently)"}[run.unknown_keys]
                 hint = f"; use {replacement}" if replacement else "; remove it"
+                older = ""
+                if e.transformers.admits_below(removed):  # a range: say for which part the claim holds
+                    older = f" (the releases below {removed} that the range also admits still accept it)"
                 yield self.finding(value.anchor, f"`{key}` was removed in transformers {removed} and "
-                                   f"{e.transformers.describe()} has no such argument: {outcome}{hint}",
+                                   f"{e.transformers.describe()} has no such argument{older}: {outcome}{hint}",
                                    fix=self._fix(value, key))
 
     def _fix(self, value, key: str) -> Fix | None:
