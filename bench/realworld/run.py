@@ -3,7 +3,8 @@
     python bench/realworld/run.py --snapshots DIR [--repo OWNER/NAME ...] [--work DIR] [--show new,gone]
 
 `--snapshots` is a folder of bare git snapshots named `OWNER+NAME/repo` (or `OWNER+NAME` itself a git
-directory). Each ledger repository is materialised at its pinned commit into `--work` (a real git
+directory); entries named `pypi:NAME==VERSION` are released source distributions, downloaded from the
+package registry and checked against their pinned sha256 (see sdists.py). Each ledger repository is materialised at its pinned commit into `--work` (a real git
 repository, because preflight lists files through git; blobs a snapshot lacks are skipped), checked with
 `preflight check --select ALL --format json --no-cache`, and each finding is matched to the ledger by
 (repository, code, path, line). Printed per repository and per rule: findings that match a verdict, the
@@ -13,7 +14,9 @@ The totals give the precision over the judged findings that still appear:
     precision = TP / (TP + FP)          strict = TP / (TP + FP + DEB)
 
 `--json FILE` writes the comparison for tools; `--update` adds the new findings to the ledger as
-UNREAD entries (to be judged by hand), and drops the gone ones after printing them.
+UNREAD entries (to be judged by hand), and drops the gone ones after printing them; `--to-judge FILE`
+lists the unread findings a reader must judge (for a rule with more than 100 findings in a repository,
+a sample drawn with a fixed seed fills the judged ones up to 100).
 The ledger holds references and verdicts only, never the repositories' files.
 """
 
@@ -29,6 +32,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import sdists  # noqa: E402
 LEDGER = HERE / "ledger.json"
 JUDGED = ("TP", "FP", "DEB")
 
@@ -186,12 +191,23 @@ def main() -> int:
     parser.add_argument("--show", default="new,gone", help="which findings to list: new, gone (comma-separated)")
     parser.add_argument("--json", type=Path, help="write the comparison to this file")
     parser.add_argument("--update", action="store_true", help="record new findings as UNREAD, drop gone ones")
+    parser.add_argument("--to-judge", type=Path, help="write the findings that need a verdict (JSON lines): every "
+                        "unread one, but for a rule with more than 100 in a repository a fixed-seed sample up to 100")
     args = parser.parse_args()
 
     ledger = json.loads(args.ledger.read_text())
     results = {}
     for repo, spec in ledger["repos"].items():
         if args.repo and repo not in args.repo:
+            continue
+        if "sdist" in spec:  # "pypi:NAME==VERSION": a released source distribution, pinned by its digest
+            name, version = repo.removeprefix("pypi:").split("==")
+            try:
+                tree = sdists.materialise(name, version, spec["sdist"], args.work / repo.replace(":", "+"))
+            except sdists.Unavailable as exc:
+                print(f"## {repo}: {exc}, skipped", file=sys.stderr)
+                continue
+            results[repo] = compare(ledger, repo, check(tree, None, args.preflight.split()))
             continue
         git_dir = snapshot_dir(args.snapshots, repo)
         if git_dir is None:
@@ -211,7 +227,36 @@ def main() -> int:
                       "line": n["line"], "verdict": "UNREAD", "why": ""} for n in result["new"]]
         ledger["findings"] = sorted(kept, key=lambda e: (e["repo"], e["path"], e["line"], e["code"]))
         args.ledger.write_text(json.dumps(ledger, indent=1, ensure_ascii=False) + "\n")
+    if args.to_judge:
+        pending = to_judge(results)
+        args.to_judge.write_text("".join(json.dumps(item) + "\n" for item in pending))
+        print(f"\n{len(pending)} findings to judge written to {args.to_judge}")
     return 0
+
+
+SAMPLE = 100
+SEED = 13
+
+
+def to_judge(results: dict[str, dict]) -> list[dict]:
+    """The findings a reader must judge: all unread ones of a (repository, rule) with at most SAMPLE findings;
+    for a larger one, unread ones drawn with a fixed seed until SAMPLE of them are judged."""
+    import random
+
+    pending = []
+    for repo, result in results.items():
+        groups: dict[str, list[dict]] = collections.defaultdict(list)
+        for item in [*result["matched"], *[{**n, "verdict": "UNREAD"} for n in result["new"]]]:
+            groups[item["code"]].append(item)
+        for code, items in sorted(groups.items()):
+            unread = [i for i in items if i.get("verdict") == "UNREAD"]
+            judged = len(items) - len(unread)
+            if len(items) > SAMPLE:
+                unread.sort(key=lambda i: (i["path"], i["line"]))
+                random.Random(f"{SEED}:{repo}:{code}").shuffle(unread)
+                unread = unread[:max(0, SAMPLE - judged)]
+            pending += [{"repo": repo, **i} for i in unread]
+    return pending
 
 
 if __name__ == "__main__":
