@@ -1,0 +1,61 @@
+"""The engine (`preflight/`) and the rule pack (`rules/`) sit side by side in the repository and are one
+package installed: every way of running preflight must find the rules, from the checkout and from
+anywhere else, installed regularly or editable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_SUMMARY = "Found 11 findings"
+
+
+def run(args: list[str], cwd: Path, pythonpath: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("PYTHONPATH", None)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A regular (not editable) install of this checkout, in a folder of its own."""
+    target = tmp_path_factory.mktemp("installed")
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(REPO)],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        pytest.skip(f"pip could not build the package here: {done.stderr[-300:]}")
+    return target
+
+
+def test_a_regular_install_run_from_the_checkout(installed):
+    """The local preflight/ comes first on sys.path there and shadows the installed copy: it must still find
+    its rules (this used to die with ModuleNotFoundError: preflight.rules)."""
+    result = run(["-m", "preflight", "check", "--no-cache", "examples/"], REPO, str(installed))
+    assert result.returncode == 1 and EXAMPLE_SUMMARY in result.stdout, result.stderr
+
+
+def test_a_regular_install_run_from_elsewhere(installed, tmp_path):
+    result = run(["-m", "preflight", "check", "--no-cache", str(REPO / "examples")], tmp_path, str(installed))
+    assert result.returncode == 1 and EXAMPLE_SUMMARY in result.stdout, result.stderr
+    assert (installed / "preflight" / "rules" / "wandb.py").is_file()  # installed from rules/, not the stand-in
+
+
+def test_the_rule_pack_imported_under_its_folder_name_is_not_a_second_pack():
+    code = "import rules.wandb\nfrom preflight.rule import all_rules\nprint(len(all_rules()))"
+    result = run(["-c", code], REPO, str(REPO))
+    assert result.returncode == 0 and int(result.stdout) > 50, result.stderr
+
+
+@pytest.mark.parametrize("where", ["root", "elsewhere"])
+def test_pytest_collects_the_suite_from_anywhere(where, tmp_path):
+    cwd = REPO if where == "root" else tmp_path
+    result = run(["-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", str(REPO / "tests" / "test_cli.py")],
+                 cwd)
+    assert result.returncode == 0 and "test_configuration" in result.stdout, result.stdout[-500:] + result.stderr
