@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,16 @@ EXAMPLE_SUMMARY = "Found 11 findings"
 
 
 def run(args: list[str], cwd: Path, pythonpath: str | None = None) -> subprocess.CompletedProcess:
+    """A fresh interpreter; with `pythonpath`, one that sees only that and the dependencies: `-S` keeps the
+    site's .pth files, and so an editable install's import hook, out of the way."""
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("PYTHONPATH", None)
+    prefix: list[str] = []
     if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+        env["PYTHONPATH"] = os.pathsep.join([pythonpath, sysconfig.get_paths()["purelib"]])
+        prefix = ["-S"]
+    return subprocess.run([sys.executable, *prefix, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.fixture(scope="module")
