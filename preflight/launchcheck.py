@@ -24,6 +24,7 @@ from preflight.findings import Location
 from preflight.model import ArtifactLog, EntryPoint, EnvBinding, Launch, LocalImport, TrainingConfig, WandbRun
 from preflight.project import Project
 from preflight.sources import entrypoints
+from preflight.versions import release
 
 LIBRARIES = ("transformers", "trl", "axolotl", "wandb", "mlflow")
 _KEY = re.compile(r"^(?:[a-z]+-)?[\w-]{40,}$")
@@ -116,8 +117,8 @@ def wandb_reachable(timeout: float) -> Check:
 
 
 def _default_wandb_url() -> str:
-    version = installed("wandb")
-    if version and _version_tuple(version) >= (0, 31):
+    version = installed_here("wandb")
+    if version and release(version) >= (0, 31):
         return "https://api.forge.coreweave.com"
     return "https://api.wandb.ai"
 
@@ -273,23 +274,20 @@ def _artifact_checks(project: Project, launch: Launch, cwd: Path) -> list[Check]
 
 # -- versions -------------------------------------------------------------------------------------
 
-def installed(library: str) -> str | None:
+def installed_here(library: str) -> str | None:
+    """The release installed in this environment (the launch's own), not what the project declares."""
     try:
         return metadata.version(library)
     except metadata.PackageNotFoundError:
         return None
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
-
-
 def version_checks(assumed: dict[str, str]) -> list[Check]:
     checks = []
     for library in LIBRARIES:
-        version = installed(library)
+        version = installed_here(library)
         expected = assumed.get(library)
-        if expected and version and _version_tuple(version)[:2] != _version_tuple(expected)[:2]:
+        if expected and version and release(version)[:2] != release(expected)[:2]:
             checks.append(Check(f"{library} version", "warning", f"{library} {version} is installed but the static "
                                 f"rules assumed {expected} ([tool.preflight.versions]): behaviour may differ"))
         elif expected and not version:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from preflight.versions import Assumed
 
 T = TypeVar("T")
-_DOTENV = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _MAX_ENV_FILE = 1 << 20
 _TEST_FOLDERS = {"tests", "test", "testing"}
 
@@ -430,13 +428,9 @@ class Project:
         data = self._read_inside(path)
         if data is None:
             return None
-        text = data.decode("utf-8", errors="replace")
-        variables = {}
-        for line in text.splitlines():
-            match = _DOTENV.match(line)
-            if match:
-                variables[match.group(1)] = match.group(2).strip("'\"")
-        return variables
+        from preflight.sources.dotenv import variables
+
+        return variables(data.decode("utf-8", errors="replace"))
 
     def env_file_defines(self, path: str, variable: str) -> bool | None:
         """Does this env file set a non-empty `variable`? None when it cannot be read."""

@@ -179,6 +179,18 @@ def test_empty_compose_value_is_env005_not_env001(project):
     assert project({"train.py": SCRIPT, DC: compose(service)}, select=["ENV"]) == [f"{DC}:6:9: ENV005"]
 
 
+@pytest.mark.parametrize("dot_env, expected", [
+    ("WANDB_API_KEY= # fill in\n", ["docker-compose.yml:6:7: ENV005"]),  # a comment, not a value
+    ("WANDB_API_KEY=abc # the team key\n", []),
+    ("WANDB_API_KEY='# not a comment'\n", []),
+])
+def test_an_env_file_is_read_one_way(project, dot_env, expected):
+    """The .env beside a compose file is read by the same parser as every other env file."""
+    service = "    command: python train.py\n    environment:\n      WANDB_API_KEY: ${WANDB_API_KEY}\n"
+    files = {"train.py": SCRIPT, DC: compose(service), ".env": dot_env}
+    assert project(files, select=["ENV005"]) == expected
+
+
 def test_compose_env_file_contents(project):
     files = {
         "train.py": SCRIPT,
