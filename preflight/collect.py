@@ -53,21 +53,21 @@ def _process(path: Path, display: str, cache: cache_module.FactsCache | None) ->
     if isinstance(data, FileFacts):
         return Outcome(data)
     cache_key = cache_module.key(display, data) if cache is not None else None
-    cheap = quick(display, data)
+    path_kind = classify.kind_by_path(display)
+    cheap = quick(display, data, path_kind)
     if cheap is not None:
         return Outcome(cheap, cache_key)
-    limit = MAX_BYTES.get(classify.kind_by_path(display) or "", MAX_BYTES_OTHER)
+    limit = MAX_BYTES.get(path_kind or "", MAX_BYTES_OTHER)
     if len(data) > limit:
         message = (f"the file is too large to analyse ({len(data) / (1 << 20):.1f} MiB; the limit for this kind "
                    f"is {limit >> 20} MiB)")
-        return Outcome(FileFacts(display, classify.kind_by_path(display),
-                                 [ParseError(Location.start_of(display), message)]))
+        return Outcome(FileFacts(display, path_kind, [ParseError(Location.start_of(display), message)]))
     if cache is not None:  # same bytes seen before (a fresh checkout: new mtimes, known content)
         hit = cache.get_many([cache_key]).get(cache_key)
         if hit is not None:
             return Outcome(hit, cache_key, cached=True)
     try:
-        return Outcome(extract(display, data), cache_key)
+        return Outcome(extract(display, data, path_kind=path_kind, prefiltered=True), cache_key)
     except Exception:  # a bug in an extractor must not stop the scan
         return Outcome(FileFacts(display, None), None, error=f"analysing {display} failed:\n{traceback.format_exc()}")
 

@@ -122,10 +122,11 @@ def _extractor(entry: tuple[str, str]):
     return getattr(module, entry[1])
 
 
-def quick(path: str, data: bytes) -> FileFacts | None:
-    """The facts of a file that needs no parse (most files of a large repository), else None.
-    This is the pre-filter: it costs a substring search, and never changes what is reported."""
-    path_kind = classify.kind_by_path(path)
+def quick(path: str, data: bytes, path_kind: str | None = None) -> FileFacts | None:
+    """The facts of a file that needs no parse (most files of a large repository), else None: then
+    `extract(..., prefiltered=True)` parses it without asking again. This is the pre-filter: it costs a
+    substring search, and never changes what is reported."""
+    path_kind = path_kind or classify.kind_by_path(path)
     if path_kind is None:
         return FileFacts(path, None, note="not a file kind preflight checks")
     if path_kind == classify.NOTEBOOK and not any(name in data for name in _NOTEBOOK_NAMES):
@@ -148,12 +149,14 @@ def quick(path: str, data: bytes) -> FileFacts | None:
     return None
 
 
-def extract(path: str, data: bytes, force_kind: str | None = None) -> FileFacts:
-    """`force_kind` reads a YAML/JSON file as that kind whatever its content (a file a launcher names)."""
-    path_kind = classify.kind_by_path(path)
+def extract(path: str, data: bytes, force_kind: str | None = None, *, path_kind: str | None = None,
+            prefiltered: bool = False) -> FileFacts:
+    """`force_kind` reads a YAML/JSON file as that kind whatever its content (a file a launcher names);
+    `prefiltered`: `quick` already found that the file needs a parse."""
+    path_kind = path_kind or classify.kind_by_path(path)
     if path_kind is None:
         return FileFacts(path, None, note="not a file kind preflight checks")
-    facts = _extract(path, path_kind, data, force_kind)
+    facts = _extract(path, path_kind, data, force_kind, prefiltered)
     scan = path_kind not in _GENERATED and secretscan.might_contain(data)
     if scan and not any(isinstance(f, ParseError) for f in facts.facts):
         try:
@@ -163,8 +166,8 @@ def extract(path: str, data: bytes, force_kind: str | None = None) -> FileFacts:
     return facts
 
 
-def _extract(path: str, path_kind: str, data: bytes, force_kind: str | None = None) -> FileFacts:
-    if path_kind == classify.PYTHON and not mentions_tracking(data):
+def _extract(path: str, path_kind: str, data: bytes, force_kind: str | None, prefiltered: bool) -> FileFacts:
+    if path_kind == classify.PYTHON and not prefiltered and not mentions_tracking(data):
         from preflight.sources.pyimports import imports_only
 
         return FileFacts(path, classify.PYTHON, imports_only(data.decode("utf-8", errors="replace")))
