@@ -563,10 +563,7 @@ class ComposeService(_Record):
     volumes: tuple[str, ...] = ()  # mount targets in the container
 
 
-Fact = (
-    ParseError | TrainingConfig | WandbRun | TrackerUse | EnvWrite | WandbLogin | SweepDriver
-    | ArgumentParserUse | ArtifactLog | LocalImport | SweepSpec | Launch
-)
+Fact = _Record  # every fact is one of the records of this module (the cache rebuilds exactly these)
 
 
 @dataclass(slots=True)

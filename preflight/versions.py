@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from preflight.model import VersionPin
 
-# The newest release of each library the rules were checked against (research/evidence.md §0);
+# The newest release of each library the rules were checked against (their behaviour was verified against these);
 # for the libraries with generated field data, the data's newest release is used instead.
 NEWEST_KNOWN = {"wandb": "0.31.0", "mlflow": "3.17.2", "neptune": "1.14.0", "aim": "3.29.1"}
 WITH_FIELD_DATA = ("transformers", "trl", "axolotl", "accelerate")

@@ -22,7 +22,7 @@ ENUM_KEYS = {
     "logging_strategy": "IntervalStrategy", "save_strategy": "SaveStrategy", "hub_strategy": "HubStrategy",
     "lr_scheduler_type": "SchedulerType", "optim": "OptimizerNames",
 }
-# Replacements for keys the library renamed or dropped (research/evidence.md, E-HF5).
+# Replacements for keys the library renamed or dropped (an AST diff of the TrainingArguments fields of every release: tools/generate_library_data.py).
 REPLACEMENTS = {
     "evaluation_strategy": "eval_strategy",
     "no_cuda": "use_cpu",

@@ -195,7 +195,7 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
         return None
 
 
-# Axolotl keys that turn a tracker on (E-AX5: `_configure_reporting` builds report_to from them)
+# Axolotl keys that turn a tracker on (Axolotl 0.19 `core/builders/base.py`, `_configure_reporting`, builds report_to from them)
 _AXOLOTL_TRACKERS = ("wandb_project", "use_wandb", "use_mlflow", "mlflow_experiment_name", "use_tensorboard",
                      "use_comet", "comet_project_name", "use_trackio", "trackio_project_name")
 

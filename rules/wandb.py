@@ -13,7 +13,7 @@ from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
 IDENTITY_VARIABLES = ("WANDB_NAME", "WANDB_RUN_ID")
-RUN_NAME_NOT_DEFAULTED = "4.55"  # transformers <= 4.54 set run_name = output_dir in __post_init__ (E-HF7)
+RUN_NAME_NOT_DEFAULTED = "4.55"  # transformers <= 4.54 set run_name = output_dir in __post_init__ (4.54 training_args.py)
 _NAME_FLAGS = {"report_to": ("run_name",), "Axolotl wandb_project": ("wandb_name", "wandb_run_id")}
 
 _MISSING = {

@@ -1,4 +1,4 @@
-"""HF002-HF012, TRL001-TRL003, AXO001-AXO006: triggers, version awareness and the traps of RULES.md."""
+"""HF002-HF012, TRL001-TRL003, AXO001-AXO006: triggers, version awareness and the false-positive traps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WB001 unnamed-wandb-run: every trigger and every false-positive trap of RULES.md."""
+"""WB001 unnamed-wandb-run: every trigger and every false-positive trap."""
 
 from __future__ import annotations
 

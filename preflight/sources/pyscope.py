@@ -1,7 +1,7 @@
 """Cheap name resolution for one Python module, built on the standard `ast`.
 
 Why not libcst metadata: scope and qualified-name providers cost ~50x an `ast.parse` of the same
-file (research/perf-baseline.md), and the rules only need three answers: what an imported name
+file (measured on this project's benchmark corpus), and the rules only need three answers: what an imported name
 stands for (`wb.init` is `wandb.init`; `import trackio as wandb` is not W&B), what value a local
 name was last given before a use, and whether a name is a function parameter. This module
 answers exactly those, statically: nothing is imported or evaluated.
