@@ -179,13 +179,14 @@ class ArgumentParserUse(_Record):
     from the command line or a config file, with the defaults of `framework`."""
 
     location: Location
-    framework: Framework
+    framework: Framework  # "unknown" only while `pending` classes are not resolved
     dataclasses: tuple[str, ...] = ()  # the library classes it parses into: "TrainingArguments", "SFTConfig"
     local_fields: tuple[str, ...] = ()  # fields of the script's own dataclasses (ModelArguments, ...)
     accepted_known: bool = False  # every dataclass resolved: a key none of them has is rejected
     config_file: str | None = None  # the literal file given to parse_yaml_file / parse_json_file
     unknown_keys: str = "error"  # "error", "dropped" (fail_with_unknown_args=False), "kept" (allow_extra_keys=True)
     site: CodeSite | None = None
+    pending: tuple[tuple, ...] = ()  # argument classes imported from the project's modules, resolved when linking
 
 
 @_record
@@ -310,6 +311,7 @@ class ModuleOutline(_Record):
     calls: tuple[CallEdge, ...] = ()
     options: tuple[ProgramOption, ...] = ()
     aliases: tuple[tuple[str, tuple], ...] = ()  # local name -> ("module", dotted, name, level) for re-exports
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()  # the annotated fields of each class (dataclasses)
 
 
 @_record

@@ -157,8 +157,11 @@ class Project:
         return None
 
     def resolve_module(self, base_dir: str, module: str, in_container: bool = False) -> str | None:
+        """The scanned file `python -m module` runs: beside the launcher, or in a `src/` layout (the
+        package is importable there once the project is installed)."""
         relative = module.replace(".", "/")
-        for candidate in (f"{relative}.py", f"{relative}/__main__.py"):
+        for candidate in (f"{relative}.py", f"{relative}/__main__.py", f"src/{relative}.py",
+                          f"src/{relative}/__main__.py"):
             found = self.resolve(base_dir, candidate, in_container)
             if found:
                 return found

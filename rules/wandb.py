@@ -63,6 +63,11 @@ datasets:
     type: alpaca
 wandb_project: llama-sft
 """, expect="axolotl.yml:5:1"),
+        Bad("run.sh", "torchrun --nproc_per_node 8 train.py --output_dir out --report_to wandb\n",
+            files={"train.py": "from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+                               "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n"
+                               "Trainer(model=model, args=args, train_dataset=train)\n"},
+            expect="run.sh:1:55", note="--report_to wandb on the launcher's command line, no --run_name"),
         Good("train.py", """import hashlib, json
 import wandb
 
@@ -101,6 +106,30 @@ wandb.init(project="llama-sft")
                 finding = self._judge(run, named_by_file, swept, launches, transformers)
                 if finding is not None:
                     yield finding
+        yield from self._command_lines(project)
+
+    def _command_lines(self, project: Project) -> Iterator[Finding]:
+        """`--report_to wandb` on a launcher's command line, with nothing naming the run: no `--run_name`, no
+        name in the argument file or the launch's environment, and a script that never sets `run_name`."""
+        from preflight.runs import training_runs
+
+        transformers = project.version("transformers")
+        if transformers.all_below(RUN_NAME_NOT_DEFAULTED):
+            return
+        for run in training_runs(project):
+            value = run.args.get("report_to")
+            if value is None or "report_to" not in run.from_command_line or "wandb" not in (value.str_items() or ()):
+                continue
+            if "run_name" in run.args or not run.classes:
+                continue
+            launch = next((l for l in project.launches() if l.location == run.location), None)
+            script = project.entry(launch).script if launch else None
+            if launch is None or script is None or _launch_names_run(launch, "report_to") or \
+                    project.whole_file_swept(script) or _sets_run_name(project, script):
+                continue
+            yield self.finding(value.anchor, f"{_MISSING['report_to']} on this command line: W&B gives the run a "
+                               "random name, so reruns and related jobs cannot be matched; pass --run_name (e.g. "
+                               "from the model, dataset and a hash of the arguments)")
 
     def _judge(self, run: WandbRun, named_by_file: str | None, swept: bool, launches: list[Launch],
                transformers) -> Finding | None:
@@ -125,6 +154,12 @@ wandb.init(project="llama-sft")
             f"{_MISSING.get(run.api, 'a W&B run starts without a name')}: W&B gives it a random name{which}, so "
             "reruns and related jobs cannot be matched; set a deterministic name (e.g. from a hash of the config)",
         )
+
+
+def _sets_run_name(project: Project, script: str) -> bool:
+    """Does the script (or a module it loads) name the run itself (`training_args.run_name = ...`)?"""
+    return any("run_name" in (project.read_text(path) or "") for path in project.programs.loaded_modules(script)
+               if path.endswith(".py"))
 
 
 def _identity_from_env(writes) -> str | None:

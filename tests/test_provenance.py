@@ -83,3 +83,31 @@ def test_an_unnamed_file_read_by_the_projects_own_parser(project):
               "report_to: wandb\nrun_name: sft\nmax_seq_length: 1024\n")
     found = project({"scripts/sft.py": script, "recipes/sft.yaml": recipe}, select=["HF001", "TRL001"])
     assert found == ["recipes/sft.yaml:4:1: HF001", "recipes/sft.yaml:7:1: TRL001"]
+
+
+SUBCLASS = ("from dataclasses import dataclass, field\nimport transformers\n\n"
+            "@dataclass\nclass TrainingArguments(transformers.TrainingArguments):\n"
+            "    model_max_length: int = field(default=512)\n")
+MAIN = ("from transformers import HfArgumentParser, Trainer\n{imports}\n"
+        "parser = HfArgumentParser((ModelArguments, TrainingArguments))\n"
+        "model_args, training_args = parser.parse_args_into_dataclasses()\n"
+        "Trainer(model=None, args=training_args)\n")
+FLAGS = "--evaluation_strategy steps --model_max_length 1024 --report_to none\n"
+
+
+@pytest.mark.parametrize("files, launch", [
+    ({"train.py": SUBCLASS + "\n@dataclass\nclass ModelArguments:\n    model: str = 'm'\n\n" + MAIN.format(imports="")},
+     "torchrun --nproc_per_node 8 train.py "),
+    ({"scripts/args.py": SUBCLASS + "\n@dataclass\nclass ModelArguments:\n    model: str = 'm'\n",
+      "scripts/train.py": MAIN.format(imports="from args import ModelArguments, TrainingArguments\n")},
+     "torchrun --nproc_per_node 8 scripts/train.py "),
+    ({"src/proj/__init__.py": "", "src/proj/args.py": SUBCLASS + "\n@dataclass\nclass ModelArguments:\n    model: str = 'm'\n",
+      "src/proj/train.py": MAIN.format(imports="from .args import ModelArguments, TrainingArguments\n")},
+     "accelerate launch -m proj.train "),
+], ids=["same-module", "imported-module", "relative-import-in-a-package"])
+def test_a_subclass_of_training_arguments_keeps_every_hf_rule(project, files, launch):
+    """The script's own `TrainingArguments(transformers.TrainingArguments)`, here or in a module it imports:
+    its base is followed (HF007 for the launcher's removed flag) and its own fields are kept (no TRL001/HF007
+    for model_max_length)."""
+    found = project({**files, "run.sh": launch + FLAGS}, select=["HF007", "TRL001"])
+    assert [f.split(": ")[1] for f in found] == ["HF007"]

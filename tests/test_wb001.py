@@ -134,3 +134,25 @@ def test_sweep_program_is_named_by_the_sweep(project):
         "sweep.yaml": "program: train.py\nmethod: random\nparameters:\n  lr: {values: [1, 2]}\n",
     }
     assert project(files, select=["WB001"]) == []
+
+
+PARSED = ("from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+          "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n"
+          "Trainer(model=None, args=args)\n")
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"scripts/launch.sh": "cd \"$(dirname \"$0\")\"\ntorchrun --nproc_per_node 8 train.py --report_to wandb\n",
+      "scripts/train.py": PARSED}, ["scripts/launch.sh:2:38: WB001"]),
+    ({".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                 "      - run: accelerate launch train.py --report_to wandb --output_dir o\n",
+      "train.py": PARSED}, [".github/workflows/t.yml:6:41: WB001"]),
+    ({"run.sh": "python train.py --report_to wandb --run_name sft-baseline\n", "train.py": PARSED}, []),
+    ({"run.sh": "WANDB_NAME=sft python train.py --report_to wandb\n", "train.py": PARSED}, []),
+    ({"run.sh": "python train.py --report_to wandb\n",
+      "train.py": PARSED.replace("Trainer(", "args.run_name = 'sft'\nTrainer(")}, []),
+    ({"run.sh": "python train.py --report_to wandb\n", "train.py": PARSED, "requirements.txt": "transformers==4.46.3\n"},
+     []),  # before 4.55 the run is named after output_dir
+], ids=["shell-script-in-a-folder", "workflow", "run-name-flag", "wandb-name-env", "set-in-the-script", "v4.46"])
+def test_report_to_wandb_on_a_command_line(project, files, expected):
+    assert project(files, select=["WB001"]) == expected

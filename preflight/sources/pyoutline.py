@@ -179,6 +179,7 @@ class Outline(Conditions):
         self._classes: list[tuple[str, tuple[str, ...]]] = []
         self._calls: list[CallEdge] = []
         self._options: list[ProgramOption] = []
+        self._fields: list[tuple[str, tuple[str, ...]]] = []
         self.loaders: list[ConfigLoader] = []
         self._defined: dict[int, dict[str, str]] = {}  # id(scope node) -> name -> qualified name of a def/class
         self._class_of: dict[str, str] = {}  # qualified method name -> its class's qualified name
@@ -189,7 +190,7 @@ class Outline(Conditions):
     def outline(self) -> ModuleOutline:
         aliases = tuple((local, ("module", dotted, level)) for local, (dotted, level) in self._import_targets().items())
         return ModuleOutline(tuple(self._functions), tuple(self._classes), tuple(self._calls), tuple(self._options),
-                             aliases)
+                             aliases, tuple(self._fields))
 
     # -- definitions ----------------------------------------------------------------------------
 
@@ -248,6 +249,9 @@ class Outline(Conditions):
                 self._expression(expression, ctx, guards)
             name = ctx.prefix + node.name
             self._classes.append((name, tuple(self._written(base, ctx.scope) for base in node.bases)))
+            self._fields.append((name, tuple(statement.target.id for statement in node.body
+                                             if isinstance(statement, ast.AnnAssign)
+                                             and isinstance(statement.target, ast.Name))))
             if any(_decorator_name(d) == "dataclass" for d in node.decorator_list):
                 self._dataclass_options(node)
             inner = self.module.scopes.get(id(node), ctx.scope)

@@ -25,6 +25,7 @@ HF_ARGUMENTS = {
     "transformers.Seq2SeqTrainingArguments", "transformers.training_args_seq2seq.Seq2SeqTrainingArguments",
 }
 TRL_NON_TRAINING_CONFIGS = {"ModelConfig"}
+HF_CLASS_NAMES = {name.rsplit(".", 1)[-1] for name in HF_ARGUMENTS}
 NEPTUNE_PACKAGES = {"neptune", "neptune_scale", "neptune_client"}
 NEPTUNE_INTEGRATIONS = {"NeptuneLogger", "NeptuneCallback"}
 MLFLOW_START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
@@ -104,6 +105,16 @@ def _is_training_step(call: ast.Call) -> bool:
         return True
     name = simple_name(func.value)
     return func.attr == "step" and ("optim" in name.lower() or name.lower() in ("opt", "optimiser"))
+
+
+def parser_framework(library: list[str], parser: str) -> str | None:
+    """Whose defaults a parser's arguments get: TRL's when a TRL class (or TrlParser) is among them, HF's
+    when TrainingArguments is; None when it parses only the script's own dataclasses."""
+    if any(name.endswith("Config") and name not in TRL_NON_TRAINING_CONFIGS for name in library):
+        return "trl"
+    if any(name in HF_CLASS_NAMES for name in library):
+        return "hf"
+    return "trl" if library and parser.startswith("trl.") else None
 
 
 def training_framework(qualname: str | None) -> str | None:
@@ -564,31 +575,37 @@ class _Extractor:
         if isinstance(classes, ast.Name):
             classes = self.module.resolve_name(classes, scope) or classes
         elements = classes.elts if isinstance(classes, (ast.Tuple, ast.List)) else [classes] if classes else []
-        frameworks = {training_framework(self.module.qualname(e, scope)) for e in elements}
-        framework = "trl" if "trl" in frameworks else "hf" if "hf" in frameworks else None
-        if framework is None and name.startswith("trl."):
-            framework = "trl"
-        if not framework:
-            return
         library: list[str] = []
         local: list[str] = []
+        pending: list[tuple] = []
         known = bool(elements) and not isinstance(classes, ast.Starred)
         for element in elements:
-            found = self._dataclass_fields(element, scope, library, local)
+            found = self._dataclass_fields(element, scope, library, local, pending)
             known = known and found
-        self.facts.append(ArgumentParserUse(self.module.location(call), framework, tuple(dict.fromkeys(library)),
-                                            tuple(dict.fromkeys(local)), known, site=self.site(call)))
+        framework = parser_framework(library, name)
+        if framework is None and not pending:
+            return  # the script's own dataclasses only: not training arguments
+        self.facts.append(ArgumentParserUse(self.module.location(call), framework or "unknown",
+                                            tuple(dict.fromkeys(library)), tuple(dict.fromkeys(local)),
+                                            known, site=self.site(call), pending=tuple(pending)))
 
     def _dataclass_fields(self, expr: ast.AST, scope: Scope, library: list[str], local: list[str],
-                          depth: int = 0) -> bool:
-        """Adds the library class or the script's own dataclass fields `expr` names; False when unknown."""
+                          pending: list[tuple], depth: int = 0) -> bool:
+        """Adds the library class or the script's own dataclass fields `expr` names (following a subclass to
+        its bases); a class imported from a project module goes to `pending`. False when unknown."""
         qualname = self.module.qualname(expr, scope)
         if qualname is not None:
             if qualname in HF_ARGUMENTS or qualname.startswith("trl."):
                 library.append(qualname.rsplit(".", 1)[-1])
                 return True
+            if not qualname.startswith(("transformers.", "trl.")):
+                pending.append(("module", qualname, 0))  # perhaps the project's own module
             return False
         if not isinstance(expr, ast.Name) or depth > 5:
+            return False
+        if expr.id in self.module.relative:
+            module, level, name = self.module.relative[expr.id]
+            pending.append(("module", f"{module}.{name}" if module else name, level))
             return False
         definition = next((node for node in self.module.tree.body
                            if isinstance(node, ast.ClassDef) and node.name == expr.id), None)
@@ -596,7 +613,7 @@ class _Extractor:
             return False
         known = True
         for base in definition.bases:
-            known = self._dataclass_fields(base, scope, library, local, depth + 1) and known
+            known = self._dataclass_fields(base, scope, library, local, pending, depth + 1) and known
         local.extend(statement.target.id for statement in definition.body
                      if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name))
         return known
