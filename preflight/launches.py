@@ -16,6 +16,7 @@ from preflight.program import MAYBE, NEVER, RUNS, LaunchArguments
 KEY = "WANDB_API_KEY"
 KEY_ALTERNATIVES = ("WANDB_IDENTITY_TOKEN_FILE",)
 OFF_MODES = {"offline", "disabled", "dryrun"}
+CONTAINER_BOUNDARIES = ("docker run", "docker compose run")
 _CREDENTIAL_KINDS = ("wandb-login", "netrc", "env-from")
 
 
@@ -196,3 +197,19 @@ def undecided(project) -> list[str]:
             notes.append(f"{launch.location}: {launch.label} may reach a W&B use without {KEY} "
                          f"({use.description}), behind a condition or call preflight cannot decide: not reported")
     return notes
+
+
+def container_launches(project) -> list[tuple[Launch, Launch | None]]:
+    """Launches that start a container (`docker run`, `docker compose run`), each with the launcher that runs
+    the script it is in when that launcher has the key (a workflow step with WANDB_API_KEY running
+    `bash scripts/train.sh`): the key is in the script's environment then, and stops at the container."""
+    found: list[tuple[Launch, Launch | None]] = []
+    for launch in project.launches():
+        if launch.boundary in CONTAINER_BOUNDARIES:
+            found.append((launch, None))
+        script = project.entry(launch).script if launch.entry.kind == "shell-script" else None
+        if script is None or not any(b.name == KEY and not b.is_empty for b in launch.env):
+            continue
+        found += [(inner, launch) for inner in project.facts_in(script, Launch)
+                  if inner.boundary in CONTAINER_BOUNDARIES]
+    return found

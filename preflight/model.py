@@ -460,7 +460,8 @@ class Launch(_Record):
     entry: EntryPoint
     base_dir: str  # where relative paths of the command resolve
     in_container: bool = False  # paths are container paths: match scanned files by suffix
-    cwd_known: bool = True  # False for scripts: they run wherever they are started (often the project root)
+    cwd_known: bool = True  # False for scripts: they run wherever they are started (often the project root);
+    # for a container, whether the host folder `docker run` is started from is known
     env: tuple[EnvBinding, ...] = ()  # in order of precedence: later bindings override earlier
     credentials: tuple[Credential, ...] = ()
     inherits_env: bool = False  # the caller's environment flows in, unseen (shell, sbatch, make, image CMD)
@@ -475,6 +476,8 @@ class Launch(_Record):
     export_location: Location | None = None
     compose_service: str | None = None  # `docker compose run SERVICE`: the service's own env applies
     volumes: tuple[str, ...] | None = None  # a container's mount targets; None when not known here
+    mounts: tuple[tuple[str | None, str], ...] = ()  # `docker run -v SRC:DST`: (host source, container target)
+    workdir: str | None = None  # the container's working folder (`-w`), when given
 
     @property
     def location(self) -> Location:

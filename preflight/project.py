@@ -12,6 +12,7 @@ import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+import re
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _MAX_ENV_FILE = 1 << 20
 _TEST_FOLDERS = {"tests", "test", "testing"}
+_HOST_CWD = re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)/?")  # the folder `docker run` is started in
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,12 @@ class Project:
         resolves its paths against its own folder first, then the folders above it."""
         entry = launch.entry
         bases = [launch.base_dir] if launch.cwd_known else self._ancestors(launch.base_dir)
+        if launch.in_container and launch.mounts:
+            mapped = self._entry_through_mounts(launch, bases)
+            if mapped.script or mapped.config:
+                return mapped
+        if launch.in_container:
+            bases = [launch.base_dir]  # container paths: matched by suffix under the launcher's folder
         script = config = None
         for base in bases:
             if script is None and entry.kind in ("python-script", "shell-script"):
@@ -180,6 +188,39 @@ class Project:
                 script = self.resolve_module(base, entry.target, launch.in_container)
             if config is None and entry.config:
                 config = self.resolve(base, entry.config, launch.in_container)
+        return ResolvedEntry(script, config)
+
+    def _entry_through_mounts(self, launch: Launch, bases: list[str]) -> ResolvedEntry:
+        """`docker run -v "$PWD":/workspace -w /workspace IMAGE python train.py`: the container path is mapped
+        back through the volume to the host folder `docker run` started in (for a script: where it is run
+        from, its own folder once it `cd`s there)."""
+        def host(target: str | None) -> str | None:
+            if not target or "$" in target:
+                return None
+            path = target if target.startswith("/") else (
+                posixpath.join(launch.workdir, target) if launch.workdir else None)
+            if path is None:
+                return None
+            path = posixpath.normpath(path)
+            for source, mounted in sorted(launch.mounts, key=lambda m: -len(m[1])):
+                mounted = posixpath.normpath(mounted)
+                if source is None or (path != mounted and not path.startswith(mounted.rstrip("/") + "/")):
+                    continue
+                folder = _HOST_CWD.sub("", source.strip("\"'"))
+                if folder.startswith(("/", "~", "$")):
+                    return None  # an absolute host folder: where it is in this tree is not known
+                rest = path[len(mounted):].lstrip("/")
+                return posixpath.normpath(posixpath.join(folder or ".", rest))
+            return None
+
+        entry = launch.entry
+        script_path = host(entry.target) if entry.kind == "python-script" else (
+            host(entry.target.replace(".", "/") + ".py") if entry.kind == "python-module" else None)
+        config_path = host(entry.config)
+        script = next((found for base in bases if script_path for found in [self.resolve(base, script_path)]
+                       if found), None)
+        config = next((found for base in bases if config_path for found in [self.resolve(base, config_path)]
+                       if found), None)
         return ResolvedEntry(script, config)
 
     # -- imports and W&B use --------------------------------------------------------------------

@@ -29,8 +29,11 @@ is visible.
 
 from __future__ import annotations
 
+import functools
+import json
 import posixpath
 import re
+from pathlib import Path
 from dataclasses import dataclass
 
 from preflight.model import VersionPin
@@ -119,8 +122,76 @@ def effective(library: str, configured: dict[str, str], pins: list[VersionPin]) 
     for rank in sorted(set(ranked.values())):
         decided = _decide(library, [p for p, r in ranked.items() if r == rank], known)
         if decided:
-            return decided
-    return Assumed(library, known[-1] if known else "unknown", NEWEST_SOURCE)
+            return _constrained(decided, pins, decided.releases)
+    return _constrained(Assumed(library, known[-1] if known else "unknown", NEWEST_SOURCE), pins, known)
+
+
+def _constrained(assumed: Assumed, pins: list[VersionPin], candidates) -> Assumed:
+    """The admitted releases that can be installed with what else the project declares: a release whose own
+    requirements conflict with the project's pins of its dependencies is left out (transformers 5.x needs
+    huggingface-hub>=1.3, which `huggingface-hub<1.0` forbids), and so is one that an exactly pinned library
+    does not accept (axolotl==0.19.0 pins transformers==5.16.1). The requirements of each release come from
+    its wheel metadata (tools/generate_requires_data.py). If nothing would be left, the declarations are
+    contradictory and the range stays as declared."""
+    releases = [r for r in candidates if r != "unknown"]
+    if not releases or assumed.source == "[tool.preflight.versions]":
+        return assumed
+    requires = _requires()
+    limits: list[tuple[str, str, VersionPin]] = []  # (specifier on this library, why, declaration)
+    for dependency, declared in _declared(pins).items():
+        pin = declared[1]
+        own = requires.get(dependency, {}).get(_exact(declared[0]) or "", {}).get(assumed.library)
+        if own:  # the exactly pinned library requires this one in that range
+            limits.append((own, f"{dependency}{declared[0]}", pin))
+    kept = []
+    for candidate in releases:
+        needs = requires.get(assumed.library, {}).get(candidate, {})
+        clashes = [d for d, spec in needs.items() if d in _declared(pins) and not _overlap(spec, _declared(pins)[d][0])]
+        if not clashes and all(_admits(_specifiers(spec), candidate) for spec, _, _ in limits):
+            kept.append(candidate)
+    if not kept or kept == releases or kept[-1] == assumed.version and not assumed.admitted:
+        return assumed  # nothing left (contradictory declarations), or nothing changed
+    why = sorted({f"{name}{spec} ({_at(pin)})" for name, (spec, pin) in _declared(pins).items()
+                  if any(name in requires.get(assumed.library, {}).get(r, {}) for r in releases)}
+                 | {f"{text} ({_at(pin)})" for _, text, pin in limits})
+    span = f"{kept[0]}–{kept[-1]}" if len(kept) > 1 else kept[0]
+    return Assumed(assumed.library, kept[-1], f"{assumed.source}; with {' and '.join(why)} that is {span}",
+                   tuple(kept), assumed.specifier)
+
+
+def _declared(pins: list[VersionPin]) -> dict[str, tuple[str, VersionPin]]:
+    """Each other library's specifier as the project's best declaration of it gives it."""
+    found: dict[str, tuple[str, VersionPin]] = {}
+    for pin in sorted(pins, key=lambda p: ROLES.index(p.role) if p.role in ROLES else len(ROLES)):
+        name = ALIASES.get(pin.library, pin.library)
+        if pin.specifier and name not in found:
+            found[name] = (pin.specifier, pin)
+    return found
+
+
+def _overlap(first: str, second: str) -> bool:
+    """Can one release satisfy both specifiers? Tried on the versions either names, nudged a little."""
+    a, b = _specifiers(first), _specifiers(second)
+    if a is None or b is None:
+        return True  # not understood: no claim
+    candidates = []
+    for spec in (*a, *b):
+        base = spec.version.rstrip(".*")
+        numbers = release(base)
+        candidates += [base, ".".join(map(str, (*numbers[:2], numbers[2] + 1))),
+                       ".".join(map(str, (numbers[0], numbers[1] + 1, 0))) if len(numbers) > 1 else base]
+        if numbers[1] > 0 or numbers[2] > 0:
+            candidates.append(".".join(map(str, (numbers[0], max(numbers[1] - 1, 0), 99))))
+    return any(_admits(a, c) and _admits(b, c) for c in candidates)
+
+
+@functools.cache
+def _requires() -> dict:
+    path = Path(__file__).parent / "data" / "libraries" / "requires.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["requires"]
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def installed(library: str, pins: list[VersionPin]) -> VersionPin | None:

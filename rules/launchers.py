@@ -285,17 +285,23 @@ jobs:
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for launch in project.launches():
-            if launch.boundary not in ("docker run", "docker compose run") or not launches.outer_has_key(launch):
+        reported: set = set()
+        for launch, caller in launches.container_launches(project):
+            if launch.location in reported or not (launches.outer_has_key(launch) or caller is not None):
                 continue
             uses = launches.missing_key(project, launch)
             if uses is None:
                 continue
+            reported.add(launch.location)
+            who = f"{caller.label}, which runs this script, has it" if caller is not None else "the caller has it"
+            related = [Related(uses[0].location, uses[0].description)]
+            if caller is not None:
+                related.append(Related(caller.location, f"{caller.label} has {KEY}"))
             yield self.finding(
                 launch.location,
-                f"{launch.label} runs {_target(launch)}, which {uses[0].description}, but `{launch.boundary}` does not pass "
-                f"{KEY} into the container although the caller has it: {_CRASH}; add `-e {KEY}`",
-                related=[Related(uses[0].location, uses[0].description)],
+                f"{launch.label} runs {_target(launch)}, which {uses[0].description}, but `{launch.boundary}` does "
+                f"not pass {KEY} into the container although {who}: {_CRASH}; add `-e {KEY}`",
+                related=related,
                 subject=launches.subject(launch),
             )
 

@@ -407,3 +407,28 @@ def test_a_subfolder_check_reads_the_root_lock_file(project):
     (project.root / "uv.lock").write_text(UV_LOCK)
     [finding] = engine.check(["src"], select=["HF007"], cwd=project.root).findings
     assert "pinned ==4.57.1 in uv.lock:13" in finding.message
+
+
+def test_a_dependency_pin_limits_the_range(project):
+    """`transformers>=4.53.3` with `huggingface-hub<1.0`: every transformers 5.x needs huggingface-hub>=1.3
+    (its wheel metadata), so a fresh install gets a 4.x and a key 5.0 removed is still there."""
+    files = {
+        "setup.py": "from setuptools import setup\nsetup(install_requires=['transformers>=4.53.3', "
+                    "'huggingface-hub>=0.33.4,<1.0'])\n",
+        "args.yaml": "output_dir: out\noverwrite_output_dir: true\nper_device_train_batch_size: 8\n",
+    }
+    assert project(files, select=["HF007"]) == []
+    from preflight import engine
+
+    assumed = engine.check(["."], select=["HF007"]).project.version("transformers")
+    assert assumed.major == 4 and "huggingface-hub" in assumed.source
+    files["setup.py"] = files["setup.py"].replace(", 'huggingface-hub>=0.33.4,<1.0'", "")
+    assert project(files, select=["HF007"]) == ["args.yaml:2:1: HF007"]
+
+
+def test_an_exact_pin_of_another_library_pins_what_it_requires(project):
+    """axolotl==0.19.0 requires transformers==5.16.1: that is the transformers the project runs."""
+    project({"requirements.txt": "axolotl==0.19.0\n", "a.py": ""})
+    from preflight import engine
+
+    assert engine.check(["."]).project.version("transformers").version == "5.16.1"

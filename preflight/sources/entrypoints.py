@@ -80,6 +80,8 @@ class DockerRun:
     inner: list[str]  # the command run in the container; empty means the image's CMD
     netrc_mounted: bool = False
     volumes: list[str] = field(default_factory=list)  # mount targets (`-v src:dst`, `--mount target=dst`)
+    mounts: list[tuple[str | None, str]] = field(default_factory=list)  # (host source or None, target)
+    workdir: str | None = None  # `-w`: where the command's relative paths start in the container
 
 
 def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -298,18 +300,26 @@ def docker_run(argv: list[str]) -> DockerRun | None:
         return None
     env_files = [value for option, value in options if option == "--env-file" and value is not None]
     netrc = any(option in ("-v", "--volume", "--mount") and value and "netrc" in value for option, value in options)
-    volumes = [mount_target(value) for option, value in options
-               if option in ("-v", "--volume", "--mount") and value]
-    return DockerRun(_env_pairs(options, ("-e", "--env")), env_files, operands[1:], netrc, volumes)
+    mounts = [mount(value) for option, value in options if option in ("-v", "--volume", "--mount") and value]
+    workdir = next((value for option, value in reversed(options) if option in ("-w", "--workdir") and value), None)
+    return DockerRun(_env_pairs(options, ("-e", "--env")), env_files, operands[1:], netrc,
+                     [target for _, target in mounts], mounts, workdir)
+
+
+def mount(spec: str) -> tuple[str | None, str]:
+    """(host source, container target) of a volume: `src:dst[:mode]`, `type=bind,source=x,target=dst`, or an
+    anonymous `dst` (no source)."""
+    if "=" in spec:
+        fields = dict(part.partition("=")[::2] for part in spec.split(","))
+        target = fields.get("target") or fields.get("destination") or fields.get("dst") or spec
+        return fields.get("source") or fields.get("src"), target
+    parts = spec.split(":")
+    return (parts[0], parts[1]) if len(parts) >= 2 else (None, parts[0])
 
 
 def mount_target(spec: str) -> str:
-    """Where a volume lands in the container: `src:dst[:mode]`, `type=bind,source=x,target=dst`, or `dst`."""
-    if "=" in spec:
-        fields = dict(part.partition("=")[::2] for part in spec.split(","))
-        return fields.get("target") or fields.get("destination") or fields.get("dst") or spec
-    parts = spec.split(":")
-    return parts[1] if len(parts) >= 2 else parts[0]
+    """Where a volume lands in the container."""
+    return mount(spec)[1]
 
 
 def container_exec(argv: list[str]) -> ContainerExec | None:

@@ -24,6 +24,8 @@ from preflight.sources import entrypoints, shell, yamltree
 from preflight.sources.text import SourceText
 
 _REFERENCE = re.compile(r"\$\{\{.*?\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*|\$\(")
+# `cd "$(dirname "$0")"`, `cd $(dirname ${BASH_SOURCE[0]})`, `cd "$(dirname "$(realpath "$0")")"`
+_OWN_FOLDER = re.compile(r"""["']?\$\((?:cd\s+)?dirname\s+["']?(?:\$\((?:realpath|readlink -f)\s+)?["']?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?["']?\)?["']?\)(?:\s*&&\s*pwd\))?["']?(?:/\.)?""")
 _KEY_FLAG = re.compile(r"^(?:wandb[_-]?(?:api[_-]?)?key|wandb[_-]?token|api[_-]?key)$", re.IGNORECASE)
 
 
@@ -75,6 +77,7 @@ def launches_from_script(
     env = list(context.env)
     credentials = list(context.credentials)
     base_dir = context.base_dir
+    cwd_known = context.cwd_known
     for command in shell.parse(script):
         argv = command.argv
         result.facts.extend(_secret_arguments(command, locate, script))
@@ -86,7 +89,9 @@ def launches_from_script(
             result.facts.extend(EnvDeclaration(b, context.launcher) for b in bindings)
             continue
         if argv and argv[0] == "cd" and len(argv) > 1 and not context.in_container:
-            if not is_reference(argv[1]):
+            if _OWN_FOLDER.fullmatch(argv[1]):  # cd "$(dirname "$0")": from here on, the script's own folder
+                base_dir, cwd_known = context.base_dir, True
+            elif not is_reference(argv[1]):
                 base_dir = posixpath.normpath(posixpath.join(base_dir, argv[1]))
             continue
         if argv and argv[0] in ("source", ".") and len(argv) > 1:
@@ -104,7 +109,7 @@ def launches_from_script(
             result.left_behind.append(login)
             result.facts.append(LoginCommand(locate(command), context.group))
             continue
-        launch = _launch(command, argv, context, base_dir, env, credentials, locate)
+        launch = _launch(command, argv, context, base_dir, env, credentials, locate, cwd_known)
         if launch is not None:
             result.launches.append(launch)
     return result
@@ -184,7 +189,8 @@ def _crossing(pairs, outer: dict[str, EnvBinding], location: Location, origin: s
     return result
 
 
-def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, locate) -> Launch | None:
+def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, locate,
+            cwd_known: bool | None = None) -> Launch | None:
     argv, wrapper_env = entrypoints.unwrap(argv)
     location = locate(command)
     prefix = [binding(k, v, location, "the command's prefix") for k, v in wrapper_env.items()]
@@ -197,12 +203,14 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
     boundary = compose_service = None
     in_container, inherits = context.in_container, context.inherits_env
     volumes = context.volumes
+    mounts: tuple = ()
+    workdir = None
     docker = entrypoints.docker_run(argv)
     apptainer = entrypoints.container_exec(argv) if docker is None else None
     compose = entrypoints.compose_run(argv) if docker is None and apptainer is None else None
     if docker is not None:
         boundary, argv, in_container, inherits = "docker run", docker.inner, True, False
-        volumes = tuple(docker.volumes)
+        volumes, mounts, workdir = tuple(docker.volumes), tuple(docker.mounts), docker.workdir
         env = _crossing(docker.env, outer, location, "`docker run -e`", context.inherits_env)
         credentials = [Credential("env-file", location, path) for path in docker.env_files]
         if docker.netrc_mounted:
@@ -251,7 +259,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         entry=entry,
         base_dir=base_dir,
         in_container=in_container,
-        cwd_known=context.cwd_known or in_container,
+        cwd_known=context.cwd_known if cwd_known is None else cwd_known,
         env=tuple(env),
         credentials=tuple(credentials),
         inherits_env=inherits,
@@ -260,6 +268,8 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         fan_out=fan_out,
         fan_out_location=fan_out_location,
         volumes=volumes if in_container else None,
+        mounts=mounts,
+        workdir=workdir,
         group=context.group,
         triggers=context.triggers,
         fork_gated=context.fork_gated,
