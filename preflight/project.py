@@ -293,7 +293,23 @@ class Project:
                 group=service.name,
                 volumes=service.volumes,
             ))
-        return launches
+        return [self._service_command(launch, launches) if launch.entry.kind == "compose-service" else launch
+                for launch in launches]
+
+    def _service_command(self, launch: Launch, launches: list[Launch]) -> Launch:
+        """`docker compose run --rm SERVICE` with no command runs the service's own `command:`, with the
+        service's environment and the run's `-e` on top."""
+        service = self.compose_service(launch.base_dir, launch.entry.target)
+        own = next((l for l in launches if service is not None and l.launcher == "docker compose"
+                    and l.group == service.name and l.location.path == service.location.path), None)
+        if own is None:
+            return launch
+        return dataclasses.replace(
+            own, launcher=launch.launcher, label=f"{launch.label} (service '{service.name}')",
+            entry=dataclasses.replace(own.entry, location=launch.location), env=(*own.env, *launch.env),
+            credentials=(*own.credentials, *launch.credentials), boundary=launch.boundary,
+            outer_env=launch.outer_env, group=launch.group, compose_service=None, fan_out=launch.fan_out,
+            fan_out_location=launch.fan_out_location)
 
     def launches(self) -> list[Launch]:
         return self._launches

@@ -222,3 +222,35 @@ def test_script_that_sets_the_key_itself(project):
     files = {"scripts/train.sh": "#!/bin/bash\nexport WANDB_API_KEY=$(cat /run/secrets/wandb)\npython train.py\n",
              ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: bash scripts/train.sh\n"}
     assert run(project, files) == []
+
+
+TRAIN = "import wandb\nwandb.init(project='p', name='r')\n"
+STEP_WITH_KEY = ("on: push\njobs:\n  t:\n    runs-on: [self-hosted]\n    env:\n"
+                 "      WANDB_API_KEY: ${{{{ secrets.WANDB_API_KEY }}}}\n    steps:\n      - run: {run}\n")
+
+
+@pytest.mark.parametrize("files, expected", [
+    # a script in a folder, run from the repository root: $PWD is the root, /workspace/train.py is ./train.py
+    ({"scripts/train.sh": "docker run --gpus all -v \"$PWD\":/workspace -w /workspace img python train.py\n",
+      "train.py": TRAIN, ".github/workflows/t.yml": STEP_WITH_KEY.format(run="bash scripts/train.sh")},
+     ["scripts/train.sh:1:1: ENV004"]),
+    # the same without a caller that has the key: the container gets nothing, whatever the caller has
+    ({"scripts/train.sh": "docker run --gpus all -v \"$PWD\":/workspace -w /workspace img python train.py\n",
+      "train.py": TRAIN}, ["scripts/train.sh:1:1: ENV001"]),
+    # a script that cds to its own folder mounts that folder
+    ({"jobs/run.sh": "cd \"$(dirname \"$0\")\"\ndocker run -v $(pwd):/app img python /app/train.py\n",
+      "jobs/train.py": TRAIN}, ["jobs/run.sh:2:1: ENV001"]),
+    ({"jobs/run.sh": "cd \"$(dirname \"$0\")\"\ndocker run -e WANDB_API_KEY -v $(pwd):/app img python /app/train.py\n",
+      "jobs/train.py": TRAIN}, []),
+    # `docker compose run SERVICE` with no command runs the service's own command
+    ({"docker-compose.yml": "services:\n  trainer:\n    image: t\n    command: python train.py\n"
+                            "    environment:\n      - WANDB_API_KEY\n",
+      "train.py": TRAIN, ".github/workflows/t.yml": STEP_WITH_KEY.format(run="docker compose run --rm trainer")},
+     []),
+    ({"docker-compose.yml": "services:\n  trainer:\n    image: t\n    command: python train.py\n",
+      "train.py": TRAIN, ".github/workflows/t.yml": STEP_WITH_KEY.format(run="docker compose run --rm trainer")},
+     [".github/workflows/t.yml:8:14: ENV004", "docker-compose.yml:4:14: ENV001"]),
+], ids=["script-in-a-folder", "no-caller", "cd-to-own-folder", "key-passed", "compose-run-passes-it",
+        "compose-run-drops-it"])
+def test_a_container_started_by_a_script_or_compose_run(project, files, expected):
+    assert project(files, select=["ENV"]) == expected

@@ -70,13 +70,52 @@ def _logical_lines(script: str) -> list[tuple[int, str]]:
 
 
 def _tokens(text: str) -> list[str] | None:
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|<>()")
+    masked, hidden = _hide_substitutions(text)
+    lexer = shlex.shlex(masked, posix=True, punctuation_chars=";&|<>()")
     lexer.whitespace_split = True
     lexer.commenters = "#"
     try:
-        return list(lexer)
+        tokens = list(lexer)
     except ValueError:  # unbalanced quotes: not something we can read
         return None
+    for mask, original in hidden:
+        tokens = [token.replace(mask, original) for token in tokens]
+    return tokens
+
+
+_MASK = 0xE000  # private-use characters: a `$( ... )` stands in the line as one run of them, same length
+
+
+def _hide_substitutions(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Command substitutions (`$(pwd)`, `$(dirname "$0")`) hidden from the lexer, which would split them at
+    their parentheses: each becomes a run of one private-use character of its own length, so offsets in the
+    line stay offsets in the script; the tokens get the original text back."""
+    hidden: list[tuple[str, str]] = []
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        start = text.find("$(", index)
+        if start < 0 or len(hidden) >= 256:
+            out.append(text[index:])
+            break
+        depth, end = 0, start + 1
+        while end < len(text):
+            if text[end] == "(":
+                depth += 1
+            elif text[end] == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            end += 1
+        if end >= len(text):  # unbalanced: leave it to the lexer
+            out.append(text[index:])
+            break
+        original = text[start:end + 1]
+        mask = chr(_MASK + len(hidden)) * len(original)
+        hidden.append((mask, original))
+        out.append(text[index:start] + mask)
+        index = end + 1
+    return "".join(out), hidden
 
 
 class _Loops:
