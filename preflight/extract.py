@@ -179,9 +179,10 @@ def _extract(path: str, path_kind: str, data: bytes, force_kind: str | None, pre
         return FileFacts(path, path_kind, [ParseError(Location.start_of(path), f"cannot read the file: {exc}")])
     source = SourceText(path, text)
     if path_kind == classify.PYTHON:
-        from preflight.sources import python
+        from preflight.sources import notebook, python
 
-        return FileFacts(path, path_kind, python.extract(source), suppress.find(path, text, "python"))
+        facts = notebook.extract(source) if notebook.is_databricks_source(text) else python.extract(source)
+        return FileFacts(path, path_kind, facts, suppress.find(path, text, "python"))
     if path_kind == classify.NETRC:
         return FileFacts(path, path_kind, [], suppress.find(path, text, "hash"))
     if path_kind in _TEXT_EXTRACTORS:

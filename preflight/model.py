@@ -393,6 +393,7 @@ class TrackerCall(_Record):
     keywords: tuple[str, ...] = ()  # the keyword arguments given (all of them known when `complete`)
     complete: bool = True
     context: str | None = None  # e.g. "inside `with mlflow.start_run()` (line 3)", "in a loop without finish()"
+    records: bool = True  # False for `with mlflow.start_run(): pass`, a run opened only to look something up
 
 
 @_record

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _MAX_ENV_FILE = 1 << 20
 _TEST_FOLDERS = {"tests", "test", "testing"}
+_TEST_FOLDER_SUFFIXES = ("-tests", "_tests", "-test", "_test")  # `scikit-tests/`, `integration_tests/`
 _HOST_CWD = re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)/?")  # the folder `docker run` is started in
 
 
@@ -88,8 +89,9 @@ class Project:
         except ValueError:
             parts = Path(path).parts
         name = parts[-1] if parts else ""
-        return any(part in _TEST_FOLDERS for part in parts[:-1]) or name == "conftest.py" or (
-            name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
+        return any(part in _TEST_FOLDERS or part.endswith(_TEST_FOLDER_SUFFIXES) for part in parts[:-1]) or \
+            name in ("conftest.py", "test.py", "tests.py") or (
+                name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
 
     # -- facts ----------------------------------------------------------------------------------
 

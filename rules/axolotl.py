@@ -130,8 +130,9 @@ class EvaluationSilentlyOff(Rule):
         "Axolotl turns `evals_per_epoch` into a ratio `eval_steps = 1 / (evals_per_epoch * num_epochs)` and "
         "applies it only when it is below 1 (above 1 it warns). Exactly 1 (one eval per epoch over one epoch) "
         "matches neither branch: no `eval_steps`, no `eval_strategy`, and TrainingArguments' default `no` "
-        "applies. The run trains on a validation split it never evaluates, without a warning. Set "
-        "`eval_strategy: epoch`, or `evals_per_epoch: 2`."
+        "applies. The run trains on a validation split it never evaluates, without a warning. Replace "
+        "`evals_per_epoch` with `eval_strategy: epoch` (Axolotl's `check_evals` rejects the two together), or "
+        "set `evals_per_epoch: 2`."
     )
     examples = [
         Bad("axolotl.yaml", _BASE + "val_set_size: 0.05\nnum_epochs: 1\nevals_per_epoch: 1\n",
@@ -151,7 +152,8 @@ class EvaluationSilentlyOff(Rule):
                 continue
             yield self.finding(run.anchor("evals_per_epoch"), f"evals_per_epoch={per_epoch} x num_epochs={epochs} "
                                "= 1: Axolotl derives eval_steps = 1.0, which it neither applies nor warns about, so "
-                               "the run never evaluates; set eval_strategy: epoch (or evals_per_epoch: 2)")
+                               "the run never evaluates; replace evals_per_epoch with eval_strategy: epoch (Axolotl rejects "
+                               "the two together), or set evals_per_epoch: 2")
 
 
 class LoadBestSilentlyDropped(Rule):

@@ -315,21 +315,31 @@ class BlankComposeInterpolation(Rule):
         "When the variable is not set in the shell and no `.env` beside the compose file sets it, compose "
         "substitutes an empty string with only a warning, and the container starts without a key: the run "
         "crashes at `wandb.init` after model loading. `${WANDB_API_KEY:?set WANDB_API_KEY}` stops `docker compose "
-        "up` immediately instead; an empty `- WANDB_API_KEY=` never works."
+        "up` immediately instead; an empty `- WANDB_API_KEY=` never works. Reported for a service whose command "
+        "runs W&B code (a dev container that idles, or one whose command is not known here, is not judged)."
     )
     examples = [
         Bad("docker-compose.yml", """services:
   trainer:
     image: trainer:latest
+    command: python train.py
     environment:
       WANDB_API_KEY: ${WANDB_API_KEY}
-""", expect="docker-compose.yml:5:7"),
+""", files={"train.py": "import wandb\nwandb.init(project='p', name='r')\n"}, expect="docker-compose.yml:6:7"),
         Good("docker-compose.yml", """services:
   trainer:
     image: trainer:latest
+    command: python train.py
     environment:
       WANDB_API_KEY: ${WANDB_API_KEY:?export WANDB_API_KEY first}
-"""),
+""", files={"train.py": "import wandb\nwandb.init(project='p', name='r')\n"}),
+        Good("docker-compose.yml", """services:
+  dev:
+    image: trainer:latest
+    command: tail -f /dev/null
+    environment:
+      WANDB_API_KEY: ${WANDB_API_KEY}
+""", note="an idle dev container: whether W&B is used there is up to whoever attaches"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -337,6 +347,9 @@ class BlankComposeInterpolation(Rule):
             binding = next((b for b in reversed(service.env) if b.name == KEY), None)
             if binding is None or binding.value is None:
                 continue  # a pass-through `- WANDB_API_KEY` uses the shell's value
+            if not any(l.group == service.name and l.location.path == service.location.path
+                       and launches.running_uses(project, l) for l in project.launches()):
+                continue  # the service runs no W&B code preflight can see
             value = binding.value.strip()
             subject = launches.compose_subject(service.location.path, service.name)
             if not value:

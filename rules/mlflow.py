@@ -126,11 +126,14 @@ class UnnamedMlflowRun(Rule):
         Bad("train.py", "import mlflow\n\nwith mlflow.start_run():\n    mlflow.log_param('lr', 1e-4)\n",
             expect="train.py:3:6"),
         Good("train.py", "import mlflow\n\nwith mlflow.start_run(run_name='sft-lr1e-4'):\n    mlflow.log_param('lr', 1e-4)\n"),
+        Good("setup.py", "import mlflow\n\nwith mlflow.start_run() as run:\n    pass\nexperiment = run.info.experiment_id\n",
+             note="a run opened only to look up the experiment records nothing"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
         for call in project.facts(TrackerCall):
-            if call.api == "mlflow.start_run" and call.complete and not {"run_name", "run_id"} & set(call.keywords):
+            if call.api == "mlflow.start_run" and call.complete and call.records and \
+                    not {"run_name", "run_id"} & set(call.keywords):
                 yield self.finding(call.location, "mlflow.start_run() without run_name: MLflow picks a random name, so "
                                    "reruns cannot be matched; pass run_name (e.g. built from the configuration)")
 

@@ -103,6 +103,8 @@ wandb.init(project="llama-sft")
                     continue
                 if run.api == "report_to" and transformers.all_below(RUN_NAME_NOT_DEFAULTED):
                     continue  # up to 4.54 the Trainer names the run after output_dir
+                if run.api == "report_to" and _named_run_open_before(runs, run):
+                    continue  # the Trainer's W&B callback logs into the run already started (wandb.run)
                 finding = self._judge(run, named_by_file, swept, launches, transformers)
                 if finding is not None:
                     yield finding
@@ -154,6 +156,15 @@ wandb.init(project="llama-sft")
             f"{_MISSING.get(run.api, 'a W&B run starts without a name')}: W&B gives it a random name{which}, so "
             "reruns and related jobs cannot be matched; set a deterministic name (e.g. from a hash of the config)",
         )
+
+
+def _named_run_open_before(runs: list[WandbRun], run: WandbRun) -> bool:
+    """A named (or id'd) `wandb.init` earlier in the same function or at module level: `WandbCallback.setup`
+    reuses `wandb.run` when one is active, so the Trainer logs into that run, under its name."""
+    place = run.site.function if run.site else None
+    return any(other.api == "wandb.init" and not other.disabled and (other.name or other.run_id)
+               and other.location.line < run.location.line
+               and (other.site.function if other.site else None) in (None, place) for other in runs)
 
 
 def _sets_run_name(project: Project, script: str) -> bool:

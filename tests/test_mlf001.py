@@ -70,6 +70,9 @@ GOOD = {
     "passed-to-helper": "import mlflow\n\nout = 'reports'\nwrite_report(out)\nmlflow.log_artifacts(out)\n",
     "wandb-artifact": "import wandb\n\nrun = wandb.init(name='x')\nrun.log_artifact(artifact)\n",
     "user-client": "client = MyClient()\nclient.log_artifacts('run', 'outputs')  # log_artifact\n",
+    "written-by-a-helper": ("import mlflow\n\ndef plot(X):\n    fig = draw(X)\n    fig.savefig('paths.png')\n\n"
+                            "def train(X):\n    with mlflow.start_run(run_name='r'):\n        plot(X)\n"
+                            "        mlflow.log_artifact('paths.png')\n"),
 }
 
 

@@ -122,3 +122,16 @@ def test_a_code_line_repeated_in_markdown_or_an_output_is_found_in_its_cell(proj
 def test_a_cell_source_that_is_not_text(project):
     files = {"nb.ipynb": '{"cells": [{"cell_type": "code", "source": ["import wandb\\n", 1]}]}'}
     assert project(files, select=["PF001"]) == ["nb.ipynb:1:1: PF001"]
+
+
+DATABRICKS = ("# Databricks notebook source\n!pip install -U mlflow-skinny\ndbutils.library.restartPython()\n\n"
+              "# COMMAND ----------\n\n# MAGIC %run ./Common\n\n# COMMAND ----------\n\n import mlflow\n\n"
+              "# COMMAND ----------\n\nimport wandb\nwandb.init(project='p')\n")
+
+
+def test_a_databricks_source_file_is_a_notebook(project):
+    """A notebook exported as `.py` runs in Databricks' IPython kernel: `!pip` is a shell command, a cell's
+    common indentation is removed, and one broken cell is one PF001 while the others are still checked."""
+    assert project({"Train.py": DATABRICKS}, select=["PF001", "WB001"]) == ["Train.py:16:1: WB001"]
+    broken = DATABRICKS.replace(" import mlflow\n", "x = (1,\n")
+    assert project({"Train.py": broken}, select=["PF001", "WB001"]) == ["Train.py:11:5: PF001", "Train.py:16:1: WB001"]

@@ -189,7 +189,9 @@ def test_a_single_with_start_run_is_not_nested(project):
     ("import mlflow\nfor e in range(3):\n    mlflow.log_metric('l', 1, e)\n", []),
     ("import mlflow\nfor e in range(3):\n    mlflow.log_metrics({'l': 1}, step=e)\n", []),
     ("import mlflow\nmlflow.log_metric('final_accuracy', 0.9)\n", []),
-], ids=["no-step", "positional-step", "keyword-step", "outside-loop"])
+    ("import mlflow\nfor name in ['rmse', 'r2']:\n    mlflow.log_metric(name, score(name))\n", []),
+    ("import mlflow\nfor fold in range(3):\n    mlflow.log_metrics({f'acc_{fold}': 0.9})\n", []),
+], ids=["no-step", "positional-step", "keyword-step", "outside-loop", "one-key-per-iteration", "key-per-fold"])
 def test_metric_without_step(project, source, expected):
     assert project({"t.py": source}, select=["MLF002"]) == expected
 

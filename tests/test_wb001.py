@@ -156,3 +156,10 @@ PARSED = ("from transformers import HfArgumentParser, Trainer, TrainingArguments
 ], ids=["shell-script-in-a-folder", "workflow", "run-name-flag", "wandb-name-env", "set-in-the-script", "v4.46"])
 def test_report_to_wandb_on_a_command_line(project, files, expected):
     assert project(files, select=["WB001"]) == expected
+
+
+def test_a_trainer_logs_into_a_run_already_started(project):
+    source = ("import wandb\nfrom transformers import TrainingArguments\n\n"
+              "run = wandb.init(project='p', id=last_run_id, resume='must')\n"
+              "args = TrainingArguments(output_dir='o', report_to='wandb')\n")
+    assert project({"train.py": source}, select=["WB001"]) == []

@@ -64,9 +64,12 @@ class _Place(NamedTuple):
     column: int  # the file column of the source line's first character
     text: str
     ascii: bool  # the file spells non-ASCII characters as `\\u` escapes
+    raw: bool = False  # the line is written as it is (a Databricks source file), not as a JSON string
 
     def file_column(self, column: int) -> int:
         """The file column of a character column of the source line: JSON escapes take more room."""
+        if self.raw:
+            return self.column + max(column - 1, 0)
         return self.column + len(_escaped(self.text[:max(column - 1, 0)], self.ascii))
 
 
@@ -105,6 +108,29 @@ def _find(text: str, line: str, cursor: int) -> tuple[int, bool]:
         if found >= 0 or line.isascii():
             return found, ascii
     return -1, False
+
+
+DATABRICKS_HEADER = "# Databricks notebook source"
+_DATABRICKS_CELL = "# COMMAND ----------"
+
+
+def is_databricks_source(text: str) -> bool:
+    """A notebook exported by Databricks as a `.py` file: its cells run in an IPython kernel."""
+    return text.startswith(DATABRICKS_HEADER)
+
+
+def _databricks_layout(text: str) -> list[list[_Place]]:
+    """The cells of a Databricks source file, between its `# COMMAND ----------` lines, one file line per
+    source line (its `# MAGIC` lines are comments to Python, as Databricks means them)."""
+    layout: list[list[_Place]] = [[]]
+    for number, line in enumerate(text.split("\n"), start=1):
+        if number == 1 and line.startswith(DATABRICKS_HEADER):
+            continue
+        if line.strip() == _DATABRICKS_CELL:
+            layout.append([])
+            continue
+        layout[-1].append(_Place(len(layout), len(layout[-1]) + 1, number, 1, line, True, raw=True))
+    return [cell for cell in layout if cell]
 
 
 @lru_cache(maxsize=8)  # the text output asks once per finding of the same notebook
@@ -354,7 +380,7 @@ def _move(value: Any, path: str, point: Callable[[int, int], tuple[int, int]]) -
 def extract(source: SourceText) -> list[Fact]:
     from preflight.sources import python
 
-    layout = _layout(source.text)
+    layout = _databricks_layout(source.text) if is_databricks_source(source.text) else _layout(source.text)
     if layout is None:
         return [ParseError(Location.start_of(source.path), "the notebook is not valid JSON (nbformat)")]
     code: list[str] = []

@@ -81,6 +81,7 @@ class _Analysis:
     def __init__(self, module: Module) -> None:
         self.module = module
         self.output_dirs: list[tuple[str, ...]] = []
+        self._writes: dict[str, list[_Event]] = {}
 
     def run(self) -> list[ArtifactLog]:
         # Only the scopes that upload artifacts need their events, and the module scope (it runs first).
@@ -156,6 +157,10 @@ class _Analysis:
             if parts:
                 self.output_dirs.append(parts[0])
         described = self._callee(call, name)
+        if isinstance(call.func, ast.Name):  # a helper of this module that writes files (`fig.savefig("x.png")`)
+            for written in self._written_by(call.func.id):
+                events.append(_Event(position(call), written.parts, f"written by {call.func.id}() called on line "
+                                     f"{call.lineno}", written.fills_folder))
         if isinstance(call.func, ast.Attribute):
             method = call.func.attr
             if method in TRAINER_SAVES and not call.args and not call.keywords:
@@ -178,6 +183,17 @@ class _Analysis:
                     written = (*written[:-1], written[-1] + suffix)  # np.save("weights") writes weights.npy
                 events.append(_Event(position(call), written, f"passed to {described}() on line {call.lineno}",
                                      described.rsplit(".", 1)[-1] in FOLDER_WRITERS))
+
+    def _written_by(self, function: str) -> list[_Event]:
+        """What a module-level function of this module writes (its calls' path arguments), computed once."""
+        if function not in self._writes:
+            self._writes[function] = []  # also stops a recursive helper
+            node = next((n for n in self.module.tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                         and n.name == function), None)
+            scope = self.module.scopes.get(id(node)) if node is not None else None
+            if scope is not None:
+                self._writes[function] = [e for e in self._scan(scope)[0] if e.parts != ("<output_dir>",)]
+        return self._writes[function]
 
     def _callee(self, call: ast.Call, name: str | None) -> str:
         if name:

@@ -294,11 +294,18 @@ class _Extractor:
                           if all(item.context_expr is not call for item in w.items)
                           and any(self._is_start_run(item.context_expr, scope) for item in w.items)), None)
             context = f"inside `with mlflow.start_run()` (line {outer.lineno})" if outer is not None else None
-            self.facts.append(TrackerCall(module.location(call), "mlflow.start_run", keywords, complete, context))
+            block = self._parents().get(id(self._parents().get(id(call))))
+            empty = isinstance(block, ast.With) and all(
+                isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+                for s in block.body)
+            self.facts.append(TrackerCall(module.location(call), "mlflow.start_run", keywords, complete, context,
+                                          records=not empty))
         elif name in MLFLOW_LOG_METRIC:
             keywords = tuple(kw.arg for kw in call.keywords if kw.arg)
             has_step = "step" in keywords or len(call.args) > MLFLOW_LOG_METRIC[name]
             loops = self._enclosing(call, (ast.For, ast.AsyncFor, ast.While)) if not has_step else []
+            if loops and self._key_per_iteration(call, name, loops[0]):
+                loops = []  # `for metric in ["rmse", "r2"]: log_metric(metric, ...)`: each key once, no series
             if loops and not any(kw.arg is None for kw in call.keywords):
                 self.facts.append(TrackerCall(module.location(call), name, keywords, True,
                                               f"in the loop at line {loops[0].lineno}"))
@@ -456,6 +463,14 @@ class _Extractor:
             elif not isinstance(parent, ast.Attribute):
                 opaque = True  # the whole config is handed on
         return ConfigReads(tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(options)), opaque)
+
+    def _key_per_iteration(self, call: ast.Call, name: str, loop: ast.AST) -> bool:
+        """Does the metric's key change with the loop (it is, or is built from, the loop's variable)?"""
+        if not isinstance(loop, (ast.For, ast.AsyncFor)):
+            return False
+        names = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        keys = argument(call, "key", 0) if name.endswith("log_metric") else argument(call, "metrics", 0)
+        return keys is not None and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(keys))
 
     def _step_conflicts(self) -> list[tuple[Location, Location, str]]:
         """Explicit-step logs an implicit log of the same run gets ahead of. Each `log()` without step= logs
