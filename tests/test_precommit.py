@@ -97,3 +97,17 @@ def test_installed_hook_blocks_the_commit(user_repo, env):
     _run(["git", "add", "."], user_repo, env, check=True)
     passed = _run(["git", "commit", "-qm", "train"], user_repo, env)
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_hook_sees_the_files_identify_has_no_type_for(user_repo, env):
+    """A committed `.env.prod` with a literal key and a non-executable sbatch script are checked too."""
+    key = "wandb_v1_" + "a1b2c3d4" * 10
+    (user_repo / ".env.prod").write_text(f"WANDB_API_KEY={key}\n")
+    (user_repo / "train.py").write_text(GOOD)
+    (user_repo / "job.sbatch").write_text("#!/bin/bash\n#SBATCH --export=NIL\nsrun python train.py\n")
+    _run(["git", "add", ".env.prod", "train.py", "job.sbatch"], user_repo, env, check=True)
+    result = try_repo(user_repo, env, ".env.prod", "job.sbatch")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ".env.prod:1:" in result.stdout and "SEC004" in result.stdout
+    assert "job.sbatch:2:1: ENV007" in result.stdout
+    assert key not in result.stdout
