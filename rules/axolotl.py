@@ -9,7 +9,7 @@ from preflight.libraries import did_you_mean, library
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import is_number
+from preflight.trainingargs import is_number
 
 _BASE = "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
 

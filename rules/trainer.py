@@ -10,7 +10,7 @@ from preflight.findings import Finding, Location, Severity
 from preflight.model import ArgumentParserUse, Launch, TrainingConfig, Value
 from preflight.project import Project
 from preflight.runs import command_line_value
-from preflight.rules.arguments import number_text
+from preflight.trainingargs import number_text
 from preflight.rule import Bad, Good, Rule
 
 CADENCE_KEYS = ("eval_steps", "logging_steps", "eval_strategy", "evaluation_strategy", "logging_strategy")

@@ -14,21 +14,12 @@ from preflight.libraries import did_you_mean, library
 from preflight.model import TrainerCall
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
-from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import PURE_RENAMES, REPLACEMENTS, Effective, applies, best_metric, is_number, number_text
+from preflight.runs import training_runs
+from preflight.trainingargs import (
+    PURE_RENAMES, REPLACEMENTS, Effective, best_metric, is_number, number_text, trainer_runs,
+)
 
 _LOWER_IS_BETTER = ("perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "error")
-
-
-def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
-    """The runs whose arguments reach TrainingArguments, with their effective values (once per check)."""
-    found = project.memo.get("trainer_runs")
-    if found is None:
-        transformers, trl = project.version("transformers"), project.version("trl")
-        found = project.memo["trainer_runs"] = [
-            (run, Effective(run, transformers, trl if run.framework == "trl" or run.classes else None))
-            for run in training_runs(project) if applies(run)]
-    return found
 
 
 class _SimulatedRule(Rule):

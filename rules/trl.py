@@ -11,7 +11,7 @@ from preflight.rule import Bad, Good, Rule
 from preflight import runs
 from preflight.libraries import HF_CLASSES
 from preflight.runs import Arguments, training_runs
-from preflight.rules.arguments import UNKNOWN, is_number
+from preflight.trainingargs import UNKNOWN, is_number
 
 
 def accepted_keys(project: Project, run: Arguments) -> set[str] | None:

@@ -1,20 +1,38 @@
-"""What TrainingArguments does with a run's arguments, for the version the project uses.
+"""What TrainingArguments does with a run's arguments, for the transformers (and TRL) release the project uses.
 
-`simulate` replays the statically decidable part of `TrainingArguments.__post_init__` (enum
-conversion, the derived eval_steps and best-model metric, `_validate_args`) on the effective values:
-the given ones, else the defaults of the effective transformers (and TRL) release, read from the
-generated field data. The rules built on it report what the library would raise, with its words.
-A value the analysis does not know stops every check that depends on it: no guess.
+Library knowledge, not a rule: the HF rules (and the TRL and AXO ones, for its small helpers) ask it, and it
+reports nothing itself. `simulate` replays the statically decidable part of transformers'
+`TrainingArguments.__post_init__` (src/transformers/training_args.py: enum conversion, the derived
+eval_steps and best-model metric, `_validate_args`) on the effective values: the given ones, else the
+defaults of the effective transformers (and TRL) release, read from the generated field data
+(tools/generate_library_data.py, preflight/data/libraries/). The field sets are generated; the logic is
+ported by hand from the library source, release by release, with the library's own messages, and
+tests/test_differential.py keeps it honest: for a few hundred generated argument files, HF004, HF007,
+HF010 and TRL001 report an error exactly when the real `HfArgumentParser(TrainingArguments).parse_dict`
+raises. A check ported here belongs in that test's choices too.
+
+- `trainer_runs(project)`: the runs whose arguments reach TrainingArguments, each with its `Effective`
+  values; computed once per check and shared by the HF rules.
+- `Effective`: the values TrainingArguments will hold; `Effective.problems` is `simulate` of them, a list of
+  `Problem` (the rule code that reports it, the keys involved, the library's message, a hint).
+- `REPLACEMENTS` / `PURE_RENAMES`: keys the library renamed or dropped (HF007 and its fix).
+- `number_text`, `is_number`, `strategy_name`, `applies`, `best_metric`: the small questions the rules share.
+
+A value the analysis does not know (`UNKNOWN`) stops every check that depends on it: no guess.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from preflight.libraries import HF_CLASSES, did_you_mean, extends_training_arguments, library
-from preflight.runs import Arguments
+from preflight.runs import Arguments, training_runs
 from preflight.versions import Assumed
+
+if TYPE_CHECKING:
+    from preflight.project import Project
 
 UNKNOWN = object()  # a value the analysis cannot know: every check that needs it stays silent
 ENUM_KEYS = {
@@ -136,6 +154,17 @@ def applies(run: Arguments) -> bool:
     if run.classes:
         return any(extends_training_arguments(c) for c in run.classes)
     return True
+
+
+def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
+    """The runs whose arguments reach TrainingArguments, with their effective values (once per check)."""
+    found = project.memo.get("trainer_runs")
+    if found is None:
+        transformers, trl = project.version("transformers"), project.version("trl")
+        found = project.memo["trainer_runs"] = [
+            (run, Effective(run, transformers, trl if run.framework == "trl" or run.classes else None))
+            for run in training_runs(project) if applies(run)]
+    return found
 
 
 # Compared with numbers in __post_init__ (when their strategy is "steps"): a string raises TypeError there.
