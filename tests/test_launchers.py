@@ -254,3 +254,31 @@ STEP_WITH_KEY = ("on: push\njobs:\n  t:\n    runs-on: [self-hosted]\n    env:\n"
         "compose-run-drops-it"])
 def test_a_container_started_by_a_script_or_compose_run(project, files, expected):
     assert project(files, select=["ENV"]) == expected
+
+
+K8S = """apiVersion: batch/v1
+kind: Job
+metadata: {{name: train}}
+spec:
+  template:
+    spec:
+      containers:
+        - name: t
+          image: trainer
+          command: [python, train.py]
+{mounts}{volumes}"""
+
+
+@pytest.mark.parametrize("mounts, volumes, expected", [
+    ("", "", ["job.yaml:10:21: ENV001"]),
+    ("          volumeMounts:\n            - {name: creds, mountPath: /root/.netrc, subPath: .netrc}\n",
+     "      volumes:\n        - {name: creds, secret: {secretName: wandb-netrc}}\n", []),
+    ("          volumeMounts:\n            - {name: creds, mountPath: /root}\n",
+     "      volumes:\n        - name: creds\n          secret:\n            secretName: wandb\n"
+     "            items: [{key: netrc, path: .netrc}]\n", []),
+    ("          volumeMounts:\n            - {name: data, mountPath: /data}\n",
+     "      volumes:\n        - {name: data, emptyDir: {}}\n", ["job.yaml:10:21: ENV001"]),
+], ids=["no-key", "secret-at-netrc", "secret-items-over-home", "unrelated-volume"])
+def test_a_kubernetes_secret_mounted_as_netrc_gives_the_key(project, mounts, volumes, expected):
+    files = {"job.yaml": K8S.format(mounts=mounts, volumes=volumes), "train.py": TRAIN}
+    assert project(files, select=["ENV001"]) == expected

@@ -68,13 +68,40 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
         for pod in y.walk_mappings(document):
             for field in ("initContainers", "containers"):
                 for container in y.sequence(y.get(pod, field)):
-                    facts.extend(_container(source, kind, name, container, fan_out, fan_out_location))
+                    facts.extend(_container(source, kind, name, container, fan_out, fan_out_location,
+                                            _netrc_volumes(pod)))
     return facts
 
 
-def _container(source: SourceText, kind: str, name: str, container, fan_out, fan_out_location) -> list[Fact]:
+def _netrc_volumes(pod) -> set[str]:
+    """Names of the pod's volumes that hold a netrc file (a Secret or ConfigMap with a `.netrc` item)."""
+    found = set()
+    for volume in y.sequence(y.get(pod, "volumes")):
+        for kind in ("secret", "configMap"):
+            spec = y.get(volume, kind)
+            if spec is not None and any("netrc" in (y.scalar_text(y.get(item, "path")) or y.scalar_text(
+                    y.get(item, "key")) or "") for item in y.sequence(y.get(spec, "items"))):
+                found.add(y.scalar_text(y.get(volume, "name")) or "")
+    return found
+
+
+def _netrc_mounts(source: SourceText, container, netrc_volumes: set[str]) -> list[Credential]:
+    """A netrc mounted into the container (`mountPath: /root/.netrc`, a `subPath: .netrc`, or a volume of
+    netrc items over a home folder): W&B reads the key from it."""
+    found = []
+    for mount in y.sequence(y.get(container, "volumeMounts")):
+        path = y.scalar_text(y.get(mount, "mountPath")) or ""
+        sub = y.scalar_text(y.get(mount, "subPath")) or ""
+        if "netrc" in path or "netrc" in sub or (y.scalar_text(y.get(mount, "name")) or "") in netrc_volumes:
+            found.append(Credential("netrc", y.location(source, mount), f"netrc mounted at {path}"))
+    return found
+
+
+def _container(source: SourceText, kind: str, name: str, container, fan_out, fan_out_location,
+               netrc_volumes: set[str] = frozenset()) -> list[Fact]:
     label = f"{kind} '{name}', container '{y.scalar_text(y.get(container, 'name')) or '?'}'"
     env, credentials = _env(source, container, label)
+    credentials = [*credentials, *_netrc_mounts(source, container, netrc_volumes)]
     facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
     command_node, args_node = y.get(container, "command"), y.get(container, "args")
     command = [y.scalar_text(n) or "" for n in y.sequence(command_node)]
