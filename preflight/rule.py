@@ -86,7 +86,7 @@ def all_rules() -> tuple[type[Rule], ...]:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
         if not cls.__module__.startswith(pack.__name__ + "."):
-            continue  # the same files imported under another name (`import rules.wandb` from the checkout)
+            continue  # the same files imported under another name (`import rules.wb` from the checkout)
         if "code" in cls.__dict__:
             if cls.code in found and found[cls.code] is not cls:
                 raise RuntimeError(f"two rules claim the code {cls.code}")

@@ -1,4 +1,4 @@
-"""Aim: runs that write their repository where a container throws it away."""
+"""AIM: Aim runs that write their repository where a container throws it away."""
 
 from __future__ import annotations
 

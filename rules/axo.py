@@ -1,4 +1,4 @@
-"""Axolotl configs: what its validators reject, what its config normalisation silently changes."""
+"""AXO: Axolotl configs: what its validators reject, what its config normalisation silently changes."""
 
 from __future__ import annotations
 

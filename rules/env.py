@@ -1,4 +1,5 @@
-"""Launchers and the credentials they pass to the training process."""
+"""ENV: what a launcher gives the training process: the W&B key and settings (workflows, compose, Kubernetes,
+Slurm, DeepSpeed, containers), the MLflow store it writes to, the tracking host its network allows."""
 
 from __future__ import annotations
 
@@ -8,25 +9,16 @@ from collections.abc import Iterator
 from preflight import launches
 from preflight.findings import Finding, Location, Related, Severity
 from preflight.model import (
-    ComposeService, EnvDeclaration, HostMention, Launch, LoginCommand, SyncCommand, WorkflowCall,
+    ComposeService, EnvDeclaration, EnvWrite, HostMention, Launch, LoginCommand, SyncCommand, TrackerUse,
+    TrainingConfig, WorkflowCall,
 )
+from preflight.paths import repository_root
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.secrets import TRACKING_KEYS
-from preflight.paths import repository_root
+
 
 KEY = launches.KEY
-_SECRET_REF = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
-
-_HOW_TO_PASS = {
-    "GitHub Actions": "pass it to the step or job, e.g. `env: WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}`",
-    "docker compose": "add `WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}` under the service's `environment:`"
-                      " (or an `env_file:` that sets it)",
-    "Kubernetes": "add an env entry with `valueFrom: secretKeyRef:` (or `envFrom: secretRef:`) for WANDB_API_KEY",
-}
-
-def _logins_elsewhere(project: Project, launch: Launch) -> list[LoginCommand]:
-    return [login for login in project.facts_in(launch.location.path, LoginCommand) if login.group != launch.group]
 
 
 def _target(launch: Launch) -> str:
@@ -40,6 +32,14 @@ def _target(launch: Launch) -> str:
 
 _CRASH = ("the job will crash at wandb.init (UsageError: no API key) or hang at the login prompt, after the "
           "model has loaded")
+
+
+_HOW_TO_PASS = {
+    "GitHub Actions": "pass it to the step or job, e.g. `env: WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}`",
+    "docker compose": "add `WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}` under the service's `environment:`"
+                      " (or an `env_file:` that sets it)",
+    "Kubernetes": "add an env entry with `valueFrom: secretKeyRef:` (or `envFrom: secretRef:`) for WANDB_API_KEY",
+}
 
 
 class TrackingKeyNotPassed(Rule):
@@ -181,6 +181,9 @@ jobs:
                 "with `if: github.event.pull_request.head.repo.fork == false` or set WANDB_MODE=offline for forks",
                 related=[Related(binding.location, f"{KEY} from {binding.origin}")],
             )
+
+
+_SECRET_REF = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class ReusableWorkflowWithoutSecrets(Rule):
@@ -507,6 +510,132 @@ wandb sync --sync-all
                                f"`wandb sync`: {what}; set it per run, or sync the offline runs afterwards")
 
 
+_LOGS = "import mlflow\n\nwith mlflow.start_run(run_name='sft'):\n    mlflow.log_metric('loss', 0.1, step=1)\n"
+
+
+class MlflowStoreInContainer(Rule):
+    code = "ENV009"
+    name = "mlflow-store-in-container"
+    severity = Severity.WARNING
+    summary = "MLflow logs to its default local store inside a container without a volume"
+    why = (
+        "Without MLFLOW_TRACKING_URI or `mlflow.set_tracking_uri`, MLflow writes runs to the working directory: "
+        "`sqlite:///mlflow.db` since 3.7, `./mlruns` before. In a container started without a volume that store "
+        "lives in the container's writable layer and is deleted with it: the job ends green and its runs, "
+        "metrics and artifacts are gone. Point MLFLOW_TRACKING_URI at a tracking server (or a mounted path), "
+        "or mount a volume."
+    )
+    examples = [
+        Bad("train.py", _LOGS, expect="docker-compose.yml:4:14",
+            files={"docker-compose.yml": "services:\n  train:\n    build: .\n    command: python train.py\n"}),
+        Good("train.py", _LOGS, files={"docker-compose.yml": "services:\n  train:\n    build: .\n"
+                                      "    command: python train.py\n    environment:\n"
+                                      "      MLFLOW_TRACKING_URI: http://mlflow:5000\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        mlflow = project.version("mlflow")
+        store = "sqlite:///mlflow.db" if mlflow.at_least("3.7") else "./mlruns"
+        for launch in project.launches():
+            if project.container_volumes(launch) != ():
+                continue
+            if any(b.name == "MLFLOW_TRACKING_URI" for b in launch.env):
+                continue
+            resolved = project.entry(launch)
+            if not resolved.script:
+                continue
+            files = [resolved.script, *project.imported_files(resolved.script)]
+            sets_uri = any(w.name == "MLFLOW_TRACKING_URI" for f in files for w in project.facts_in(f, EnvWrite))
+            if sets_uri or not uses_mlflow(project, files):
+                continue
+            yield self.finding(launch.location, f"{launch.label} runs {resolved.script}, which logs to MLflow without "
+                               f"a tracking URI: {mlflow.describe()} writes {store} in the container's working "
+                               "directory, deleted with the container; set MLFLOW_TRACKING_URI to a tracking "
+                               "server or mount a volume")
+
+
+def uses_mlflow(project: Project, files: list[str]) -> bool:
+    """One of the files (a script and the modules it imports) writes to MLflow, or its Trainer reports to it."""
+    for current in files:
+        if any(u.tracker == "mlflow" for u in project.facts_in(current, TrackerUse)):
+            return True
+        if any(c.reports_to("mlflow") for c in project.facts_in(current, TrainingConfig)):
+            return True
+    return False
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FILE_STORE = re.compile(r"^(file:|\./|\.\./|~|/(?!/)|mlruns\b)")
+
+
+class MlflowFileStore(Rule):
+    code = "ENV010"
+    name = "mlflow-file-store"
+    severity = Severity.ERROR
+    summary = "A file-system MLflow tracking URI, which MLflow 3.13+ refuses"
+    why = (
+        "Since MLflow 3.13 the file-system tracking backend (`./mlruns`, `file:///...`, a plain path) is in "
+        "maintenance mode: unless MLFLOW_ALLOW_FILE_STORE=true, the first tracking call raises \"The filesystem "
+        "tracking backend (e.g., './mlruns') is in maintenance mode and will not receive further updates\". Use "
+        "`sqlite:///mlflow.db` or a tracking server, or set MLFLOW_ALLOW_FILE_STORE=true knowingly. The MLflow "
+        "version comes from [tool.preflight.versions] or the project's pins."
+    )
+    examples = [
+        Bad("train.py", "import mlflow\n\nmlflow.set_tracking_uri('file:./mlruns')\n", expect="train.py:3:1"),
+        Good("train.py", "import mlflow\n\nmlflow.set_tracking_uri('sqlite:///mlflow.db')\n"),
+        Good("train.py", "import mlflow\n\nmlflow.set_tracking_uri('file:./mlruns')\n",
+             files={"requirements.txt": "mlflow==3.12.0\n"}, note="before 3.13 the file store still works"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        mlflow = project.version("mlflow")
+        if not mlflow.at_least("3.13"):
+            return
+        if any(value and value.strip().lower() in _TRUE
+               for _, value, _ in project.env_settings("MLFLOW_ALLOW_FILE_STORE")):
+            return
+        for location, value, _ in project.env_settings("MLFLOW_TRACKING_URI"):
+            if value is None or not _FILE_STORE.match(value.strip()):
+                continue
+            yield self.finding(location, f"MLFLOW_TRACKING_URI {value.strip()!r} is a file store, which "
+                               f"{mlflow.describe()} refuses: the first tracking call raises \"The filesystem "
+                               "tracking backend is in maintenance mode\"; use sqlite:///mlflow.db or a tracking "
+                               "server (or set MLFLOW_ALLOW_FILE_STORE=true)")
+
+
+class WandbHostChanged(Rule):
+    code = "ENV011"
+    name = "wandb-host-changed"
+    severity = Severity.INFO
+    summary = "Network configuration allows api.wandb.ai, but wandb 0.31+ talks to a new default host"
+    why = (
+        "wandb 0.31 changed its default server from `https://api.wandb.ai` to `https://api.forge.coreweave.com`. "
+        "A cluster whose egress policy, proxy bypass or firewall allow-list names only `api.wandb.ai` blocks the "
+        "new host: runs fail to connect (or hang behind the proxy) after an upgrade. Allow the new host too, or "
+        "pin the server with WANDB_BASE_URL=https://api.wandb.ai. The wandb version comes from "
+        "[tool.preflight.versions] or the project's pins."
+    )
+    examples = [
+        Bad("k8s/egress.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: train-egress\n"
+            "spec:\n  egress:\n    - toFQDNs:\n        - matchName: api.wandb.ai\n", expect="k8s/egress.yaml:8:22"),
+        Good("k8s/egress.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: train-egress\n"
+             "spec:\n  egress:\n    - toFQDNs:\n        - matchName: api.wandb.ai\n"
+             "        - matchName: api.forge.coreweave.com\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        wandb = project.version("wandb")
+        if not wandb.at_least("0.31") or any(True for _ in project.env_settings("WANDB_BASE_URL")):
+            return
+        mentions = list(project.facts(HostMention))
+        allows_new = {m.location.path for m in mentions if m.host == "api.forge.coreweave.com"}
+        for mention in mentions:
+            if mention.host == "api.wandb.ai" and mention.location.path not in allows_new:
+                yield self.finding(mention.location, f"only api.wandb.ai is named here, but {wandb.describe()} "
+                                   "connects to https://api.forge.coreweave.com by default: allow that host too, or "
+                                   "set WANDB_BASE_URL=https://api.wandb.ai")
+
+
 class LoginInOtherJob(Rule):
     code = "ENV012"
     name = "login-in-other-job"
@@ -558,6 +687,10 @@ jobs:
             )
 
 
+def _logins_elsewhere(project: Project, launch: Launch) -> list[LoginCommand]:
+    return [login for login in project.facts_in(launch.location.path, LoginCommand) if login.group != launch.group]
+
+
 class MultinodeEnvNotForwarded(Rule):
     code = "ENV013"
     name = "multinode-env-not-forwarded"
@@ -599,36 +732,3 @@ deepspeed --hostfile hostfile --num_nodes 2 train.py --deepspeed ds.json
                 "other nodes, whose ranks then run without the key or the W&B settings; add the WANDB_* lines to "
                 ".deepspeed_env",
             )
-
-
-class WandbHostChanged(Rule):
-    code = "ENV011"
-    name = "wandb-host-changed"
-    severity = Severity.INFO
-    summary = "Network configuration allows api.wandb.ai, but wandb 0.31+ talks to a new default host"
-    why = (
-        "wandb 0.31 changed its default server from `https://api.wandb.ai` to `https://api.forge.coreweave.com`. "
-        "A cluster whose egress policy, proxy bypass or firewall allow-list names only `api.wandb.ai` blocks the "
-        "new host: runs fail to connect (or hang behind the proxy) after an upgrade. Allow the new host too, or "
-        "pin the server with WANDB_BASE_URL=https://api.wandb.ai. The wandb version comes from "
-        "[tool.preflight.versions] or the project's pins."
-    )
-    examples = [
-        Bad("k8s/egress.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: train-egress\n"
-            "spec:\n  egress:\n    - toFQDNs:\n        - matchName: api.wandb.ai\n", expect="k8s/egress.yaml:8:22"),
-        Good("k8s/egress.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: train-egress\n"
-             "spec:\n  egress:\n    - toFQDNs:\n        - matchName: api.wandb.ai\n"
-             "        - matchName: api.forge.coreweave.com\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        wandb = project.version("wandb")
-        if not wandb.at_least("0.31") or any(True for _ in project.env_settings("WANDB_BASE_URL")):
-            return
-        mentions = list(project.facts(HostMention))
-        allows_new = {m.location.path for m in mentions if m.host == "api.forge.coreweave.com"}
-        for mention in mentions:
-            if mention.host == "api.wandb.ai" and mention.location.path not in allows_new:
-                yield self.finding(mention.location, f"only api.wandb.ai is named here, but {wandb.describe()} "
-                                   "connects to https://api.forge.coreweave.com by default: allow that host too, or "
-                                   "set WANDB_BASE_URL=https://api.wandb.ai")

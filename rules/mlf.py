@@ -1,4 +1,5 @@
-"""MLflow tracking."""
+"""MLF: MLflow tracking: artifact uploads, metric steps, nested and shared runs, registry stages, run names.
+(Where MLflow stores its runs is a question of the launch: ENV009, ENV010.)"""
 
 from __future__ import annotations
 
@@ -79,6 +80,88 @@ with mlflow.start_run(), tempfile.TemporaryDirectory() as tmp:
                 )
 
 
+class MetricWithoutStep(Rule):
+    code = "MLF002"
+    name = "metric-without-step"
+    severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
+    summary = "mlflow.log_metric(s) without step= inside a training loop"
+    why = (
+        "MLflow logs a metric without `step` at step 0 (\"Defaults to zero if unspecified\"): every point of the "
+        "loop lands on the same x position and the curve collapses to a vertical line. Pass `step=` (the global "
+        "step or the epoch)."
+    )
+    examples = [
+        Bad("train.py", "import mlflow\n\nfor epoch in range(10):\n    loss = train_one_epoch()\n"
+            "    mlflow.log_metric('loss', loss)\n", expect="train.py:5:5"),
+        Good("train.py", "import mlflow\n\nfor epoch in range(10):\n    loss = train_one_epoch()\n"
+             "    mlflow.log_metric('loss', loss, step=epoch)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api in ("mlflow.log_metric", "mlflow.log_metrics") and call.context:
+                yield self.finding(call.location, f"{call.api}() without step= {call.context}: every point is logged "
+                                   "at step 0, so the curve collapses; pass step= (the global step or the epoch)")
+
+
+class NestedRunWithoutFlag(Rule):
+    code = "MLF003"
+    name = "nested-run-without-flag"
+    severity = Severity.ERROR
+    summary = "mlflow.start_run() inside an active run without nested=True"
+    why = (
+        "A second `mlflow.start_run()` while a run is active raises \"Run with UUID ... is already active. To start "
+        "a new run, first end the current run with mlflow.end_run(). To start a nested run, call start_run with "
+        "nested=True\" — at the point where the inner run starts, often after the first training phase."
+    )
+    examples = [
+        Bad("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
+            "        with mlflow.start_run(run_name=f'lr{lr}'):\n            mlflow.log_param('lr', lr)\n",
+            expect="sweep.py:5:14"),
+        Good("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
+             "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):\n            mlflow.log_param('lr', lr)\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api == "mlflow.start_run" and call.context and call.complete and "nested" not in call.keywords \
+                    and "run_id" not in call.keywords:
+                yield self.finding(call.location, f"mlflow.start_run() {call.context} without nested=True raises "
+                                   "\"Run ... is already active\"; pass nested=True (or end the outer run first)")
+
+
+class SharedMlflowRunId(Rule):
+    code = "MLF004"
+    name = "shared-mlflow-run-id"
+    severity = Severity.WARNING
+    summary = "A constant MLFLOW_RUN_ID in a launcher that starts several jobs at once"
+    why = (
+        "With MLFLOW_RUN_ID set, `start_run()` resumes that run. An array job, matrix or parallel Job that gives "
+        "every task the same id makes them all log into one run: parameters collide, metrics interleave. Build "
+        "the id per task, or leave it unset."
+    )
+    examples = [
+        Bad("sweep.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nexport MLFLOW_RUN_ID=4f1c2e7a9b\nsrun python train.py\n",
+            expect="sweep.sbatch:3:1"),
+        Good("sweep.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nsrun python train.py --seed $SLURM_ARRAY_TASK_ID\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for launch in project.launches():
+            binding = launch.env_map().get("MLFLOW_RUN_ID")
+            if launch.fan_out is None or binding is None or binding.reference or not (binding.value or "").strip():
+                continue
+            if binding.location in seen:
+                continue
+            seen.add(binding.location)
+            yield self.finding(binding.location, f"MLFLOW_RUN_ID={binding.value.strip()} is the same for every job of "
+                               f"{launch.fan_out} ({launch.label}): they all log into one MLflow run; build the id per "
+                               "task or leave it unset", related=[Related(launch.fan_out_location or launch.location,
+                                                                          f"the fan-out: {launch.fan_out}")])
+
+
 class DeprecatedRegistryStages(Rule):
     code = "MLF005"
     name = "deprecated-registry-stages"
@@ -136,85 +219,3 @@ class UnnamedMlflowRun(Rule):
                     not {"run_name", "run_id"} & set(call.keywords):
                 yield self.finding(call.location, "mlflow.start_run() without run_name: MLflow picks a random name, so "
                                    "reruns cannot be matched; pass run_name (e.g. built from the configuration)")
-
-
-class NestedRunWithoutFlag(Rule):
-    code = "MLF003"
-    name = "nested-run-without-flag"
-    severity = Severity.ERROR
-    summary = "mlflow.start_run() inside an active run without nested=True"
-    why = (
-        "A second `mlflow.start_run()` while a run is active raises \"Run with UUID ... is already active. To start "
-        "a new run, first end the current run with mlflow.end_run(). To start a nested run, call start_run with "
-        "nested=True\" — at the point where the inner run starts, often after the first training phase."
-    )
-    examples = [
-        Bad("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
-            "        with mlflow.start_run(run_name=f'lr{lr}'):\n            mlflow.log_param('lr', lr)\n",
-            expect="sweep.py:5:14"),
-        Good("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
-             "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):\n            mlflow.log_param('lr', lr)\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for call in project.facts(TrackerCall):
-            if call.api == "mlflow.start_run" and call.context and call.complete and "nested" not in call.keywords \
-                    and "run_id" not in call.keywords:
-                yield self.finding(call.location, f"mlflow.start_run() {call.context} without nested=True raises "
-                                   "\"Run ... is already active\"; pass nested=True (or end the outer run first)")
-
-
-class MetricWithoutStep(Rule):
-    code = "MLF002"
-    name = "metric-without-step"
-    severity = Severity.WARNING
-    skips_test_code = True  # the consequence is an experiment record
-    summary = "mlflow.log_metric(s) without step= inside a training loop"
-    why = (
-        "MLflow logs a metric without `step` at step 0 (\"Defaults to zero if unspecified\"): every point of the "
-        "loop lands on the same x position and the curve collapses to a vertical line. Pass `step=` (the global "
-        "step or the epoch)."
-    )
-    examples = [
-        Bad("train.py", "import mlflow\n\nfor epoch in range(10):\n    loss = train_one_epoch()\n"
-            "    mlflow.log_metric('loss', loss)\n", expect="train.py:5:5"),
-        Good("train.py", "import mlflow\n\nfor epoch in range(10):\n    loss = train_one_epoch()\n"
-             "    mlflow.log_metric('loss', loss, step=epoch)\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for call in project.facts(TrackerCall):
-            if call.api in ("mlflow.log_metric", "mlflow.log_metrics") and call.context:
-                yield self.finding(call.location, f"{call.api}() without step= {call.context}: every point is logged "
-                                   "at step 0, so the curve collapses; pass step= (the global step or the epoch)")
-
-
-class SharedMlflowRunId(Rule):
-    code = "MLF004"
-    name = "shared-mlflow-run-id"
-    severity = Severity.WARNING
-    summary = "A constant MLFLOW_RUN_ID in a launcher that starts several jobs at once"
-    why = (
-        "With MLFLOW_RUN_ID set, `start_run()` resumes that run. An array job, matrix or parallel Job that gives "
-        "every task the same id makes them all log into one run: parameters collide, metrics interleave. Build "
-        "the id per task, or leave it unset."
-    )
-    examples = [
-        Bad("sweep.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nexport MLFLOW_RUN_ID=4f1c2e7a9b\nsrun python train.py\n",
-            expect="sweep.sbatch:3:1"),
-        Good("sweep.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nsrun python train.py --seed $SLURM_ARRAY_TASK_ID\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        seen = set()
-        for launch in project.launches():
-            binding = launch.env_map().get("MLFLOW_RUN_ID")
-            if launch.fan_out is None or binding is None or binding.reference or not (binding.value or "").strip():
-                continue
-            if binding.location in seen:
-                continue
-            seen.add(binding.location)
-            yield self.finding(binding.location, f"MLFLOW_RUN_ID={binding.value.strip()} is the same for every job of "
-                               f"{launch.fan_out} ({launch.label}): they all log into one MLflow run; build the id per "
-                               "task or leave it unset", related=[Related(launch.fan_out_location or launch.location,
-                                                                          f"the fan-out: {launch.fan_out}")])

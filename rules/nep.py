@@ -1,4 +1,4 @@
-"""Neptune (the hosted service shut down in March 2026)."""
+"""NEP: Neptune (the hosted service shut down in March 2026)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Engine diagnostics: files preflight could not read, and suppressions that suppress nothing."""
+"""PF: preflight's own diagnostics, about the scan rather than the project: files it cannot read (PF001) and
+inline suppressions that suppress nothing (PF002)."""
 
 from __future__ import annotations
 

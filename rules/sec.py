@@ -1,4 +1,4 @@
-"""Credentials written where they leak. Messages show only the last 4 characters of a secret."""
+"""SEC: credentials written where they leak. Messages show only the last 4 characters of a secret."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from preflight.model import EnvDeclaration, ImageInstruction, SecretArgument, Se
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.secrets import TRACKING_KEYS, is_placeholder, mask
+
 
 _EXAMPLE_KEY = "wandb_v1_" + "Q7rT2mXb9LkP4sVn8cZ1yW6hJ3d" + "_" + "f5Gk2Lm9Nq4Rt7Vx1Zb8Cd3Eh6Jp0Ks5Mw2Py9Ua4Xc7Hb1Tg6"
 

@@ -1,4 +1,4 @@
-"""TRL configs and the keys their parsers accept."""
+"""TRL: the configs of TRL's trainers and the keys their parsers accept."""
 
 from __future__ import annotations
 

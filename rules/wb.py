@@ -1,4 +1,5 @@
-"""Weights & Biases runs."""
+"""WB: Weights & Biases runs: their names and ids, resuming, steps, saved files, and the variables that switch
+W&B off or hide its warnings."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from preflight.model import (
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
+
+_TRUE = {"true", "1", "yes", "on", "y", "t"}
+
+
 IDENTITY_VARIABLES = ("WANDB_NAME", "WANDB_RUN_ID")
 RUN_NAME_NOT_DEFAULTED = "4.55"  # transformers <= 4.54 set run_name = output_dir in __post_init__ (4.54 training_args.py)
 _NAME_FLAGS = {"report_to": ("run_name",), "Axolotl wandb_project": ("wandb_name", "wandb_run_id")}
+
 
 _MISSING = {
     "wandb.init": "wandb.init() starts a run with neither name= nor id=",
@@ -191,6 +197,44 @@ def _launch_names_run(launch: Launch, api: str) -> bool:
     return any(launch.entry.arg(flag) for flag in _NAME_FLAGS.get(api, ("run_name",)))
 
 
+_RESUMING = {"allow", "must", "auto", "true"}
+
+
+class ResumeWithoutId(Rule):
+    code = "WB002"
+    name = "resume-without-id"
+    severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
+    summary = "`resume` is set but the run has no id to resume"
+    why = (
+        "W&B resumes a run by its id. Without `id=` (or WANDB_RUN_ID) every launch gets a fresh random id: "
+        "`resume=\"allow\"` then never resumes anything, `resume=\"must\"` fails, and `resume=\"auto\"`/True "
+        "resumes whatever crashed last in the same folder. Give the run a stable id (from the config or the job)."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nwandb.init(project='p', name='sft', resume='allow')\n", expect="train.py:3:1"),
+        Good("train.py", "import wandb\n\nwandb.init(project='p', name='sft', id='sft-r16-seed0', resume='allow')\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for file in list(project.files.values()):
+            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
+            if not runs:
+                continue
+            id_from_env = any(w.name == "WANDB_RUN_ID" for w in file.facts if isinstance(w, EnvWrite)) or any(
+                "WANDB_RUN_ID" in launch.env_map() for launch in project.launches_of(file.path))
+            for run in runs:
+                resume = run.resume
+                if resume is None or not resume.known or run.disabled or not run.identity_known:
+                    continue
+                mode = str(resume.literal).lower()
+                if mode not in _RESUMING or run.run_id is not None or id_from_env or run.in_sweep_function:
+                    continue
+                outcome = {"allow": "never resumes anything", "must": "fails: there is no run to resume"}.get(
+                    mode, "resumes whatever run crashed last in this folder")
+                yield self.finding(run.location, f"wandb.init(resume={resume.text}) without id= (or WANDB_RUN_ID) "
+                                   f"{outcome}: every launch gets a new random id; pass a stable id")
+
 
 class SharedRunId(Rule):
     code = "WB003"
@@ -253,7 +297,219 @@ srun python train.py --seed $SLURM_ARRAY_TASK_ID
         return None
 
 
-_TRUE = {"true", "1", "yes", "on", "y", "t"}
+class InitInLoopWithoutFinish(Rule):
+    code = "WB004"
+    name = "init-in-loop-without-finish"
+    severity = Severity.ERROR
+    skips_test_code = True  # the consequence is an experiment record
+    summary = "wandb.init in a loop with no finish(), `with` block or reinit"
+    why = (
+        "With the default `reinit`, a second wandb.init while a run is active returns the active run (\"wandb.init() "
+        "called while a run is active ... returning the previous run\"): every fold, seed or trial of the loop logs "
+        "into run #1, with colliding steps. Use `with wandb.init(...) as run:`, call `run.finish()` in the loop, or "
+        "pass `reinit=\"finish_previous\"`/`\"create_new\"`."
+    )
+    examples = [
+        Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
+            "    run.log({'acc': 0.9})\n", expect="cv.py:4:11"),
+        Good("cv.py", "import wandb\n\nfor fold in range(5):\n    with wandb.init(project='p', name=f'fold{fold}') as run:\n"
+             "        run.log({'acc': 0.9})\n"),
+        Good("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
+             "    run.log({'acc': 0.9})\n    run.finish()\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for call in project.facts(TrackerCall):
+            if call.api == "wandb.init" and call.context and call.complete:
+                yield self.finding(call.location, f"wandb.init {call.context} with nothing finishing the run: from the "
+                                   "second iteration on it returns the active run, so every iteration logs into run "
+                                   "#1; use `with wandb.init(...) as run:`, run.finish() in the loop, or "
+                                   "reinit=\"finish_previous\"")
+
+
+class MixedExplicitStep(Rule):
+    code = "WB005"
+    name = "mixed-explicit-step"
+    severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
+    summary = "wandb.log(step=...) that an implicit-step log of the same run gets ahead of"
+    why = (
+        "Every wandb.log without `step=` logs at W&B's current step and moves it on by one; a call with an "
+        "explicit `step=` below the current step is dropped with only a warning (\"Tried to log to step 3 that is "
+        "less than the current step 5 ... this data will be ignored\"). With the explicit step counting a loop's "
+        "iterations, that happens when an implicit log comes earlier in the same iteration, when two implicit "
+        "logs run per iteration, or when implicit logs before the loop have already passed its first steps "
+        "(behaviour verified with wandb 0.31). One implicit log after the explicit one in each iteration, or "
+        "after the loop, drops nothing and is not reported. Log with step= everywhere, or nowhere and put the "
+        "step in the dict (`{\"epoch\": e, ...}`, with `define_metric`)."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+            "    run.log({'lr': 1e-4})\n    run.log({'loss': 0.1}, step=step)\n", expect="train.py:6:5"),
+        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+            "    run.log({'loss': 0.1}, step=step)\n    run.log({'lr': 1e-4})\n    run.log({'grad': 2.0})\n",
+            expect="train.py:5:5", note="two implicit logs per iteration outrun the step"),
+        Good("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+             "    run.log({'loss': 0.1, 'lr': 1e-4}, step=step)\n"),
+        Good("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
+             "    run.log({'loss': 0.1}, step=step)\nrun.log({'final_accuracy': 0.9})\n",
+             note="an implicit log after the last explicit step drops nothing"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for logged in project.facts(LoggedMetrics):
+            for explicit, implicit, how in logged.step_conflicts:
+                yield self.finding(explicit, f"wandb.log(..., step=) counts the loop's iterations, but wandb.log "
+                                   f"without step (line {implicit.line}) runs {how}: it moves W&B's step past this "
+                                   "call's, and W&B drops the points with only a warning; log with step= everywhere "
+                                   "or nowhere", related=[Related(implicit, "the implicit-step log")])
+
+
+_BAD_ID = re.compile(r"[:;,#?/']")
+_BAD_PROJECT = re.compile(r"[/\\#?%:]")
+
+
+class InvalidRunIdentifier(Rule):
+    code = "WB006"
+    name = "invalid-run-identifier"
+    severity = Severity.ERROR
+    summary = "A literal W&B run id or project name that W&B rejects"
+    why = (
+        "wandb.init raises UsageError for a run id that is blank or contains any of `: ; , # ? / '`, and for a "
+        "project name longer than 128 characters or containing any of `/ \\ # ? % :`, so the job dies at start "
+        "(under the HF Trainer: after the model has loaded)."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nwandb.init(project='llm/sft', name='r1')\n", expect="train.py:3:12"),
+        Good("train.py", "import wandb\n\nwandb.init(project='llm-sft', name='r1', id='sft-2026-11-26')\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for run in project.facts(WandbRun):
+            for value, kind in ((run.run_id, "id"), (run.project, "project")):
+                problem = _identifier_problem(value.literal, kind) if value is not None and value.known else None
+                if problem:
+                    yield self.finding(value.anchor, f"the W&B run {kind} {str(value.literal)!r} {problem}: "
+                                       "wandb.init raises UsageError at start")
+        for name, kind in (("WANDB_RUN_ID", "id"), ("WANDB_PROJECT", "project")):
+            for location, value, _ in project.env_settings(name):
+                problem = _identifier_problem(value, kind) if value is not None and "$" not in value else None
+                if problem and value.strip():
+                    yield self.finding(location, f"{name}={value!r} {problem}: wandb.init raises UsageError at start")
+
+
+def _identifier_problem(value, kind: str) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if kind == "id":
+        if not value.strip():
+            return "is blank"
+        bad = _BAD_ID.search(value)
+        return f"contains {bad.group(0)!r}" if bad else None
+    if len(value) > 128:
+        return f"is {len(value)} characters long (at most 128)"
+    bad = _BAD_PROJECT.search(value)
+    return f"contains {bad.group(0)!r}" if bad else None
+
+
+class ResumeAutoSharedDir(Rule):
+    code = "WB007"
+    name = "resume-auto-shared-dir"
+    severity = Severity.WARNING
+    summary = "resume=\"auto\" in jobs launched side by side without a directory of their own"
+    why = (
+        "`resume=\"auto\"` (and `resume=True`, WANDB_RESUME=auto) keeps the run id in `<dir>/wandb/wandb-resume.json` "
+        "and resumes whatever run that file names. Jobs started together from one folder (an array job, a matrix, "
+        "parallel pods) share the file and resume each other's runs. Give each job its own `dir=`/WANDB_DIR, or "
+        "resume by an explicit id."
+    )
+    examples = [
+        Bad("seeds.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nsrun python train.py --seed $SLURM_ARRAY_TASK_ID\n",
+            files={"train.py": "import wandb\nwandb.init(project='p', name='sft', resume='auto')\n"},
+            expect="train.py:2:1"),
+        Good("seeds.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nexport WANDB_DIR=runs/$SLURM_ARRAY_TASK_ID\n"
+             "srun python train.py --seed $SLURM_ARRAY_TASK_ID\n",
+             files={"train.py": "import wandb\nwandb.init(project='p', name='sft', resume='auto')\n"}),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for launch in project.launches():
+            if launch.fan_out is None:
+                continue
+            env = launch.env_map()
+            directory = env.get("WANDB_DIR")
+            if directory is not None and (directory.reference or "$" in (directory.value or "")):
+                continue  # a directory per job
+            auto_env = (env.get("WANDB_RESUME").value or "").lower() in ("auto", "true") if "WANDB_RESUME" in env \
+                else False
+            script = project.entry(launch).script
+            for run in project.facts_in(script, WandbRun) if script else []:
+                resume = run.resume
+                auto = auto_env or (resume is not None and resume.known and str(resume.literal).lower() in ("auto", "true"))
+                if not auto or run.directory is not None or run.location in seen:
+                    continue
+                seen.add(run.location)
+                yield self.finding(run.location, f"resume=\"auto\" keeps the run id in wandb/wandb-resume.json, and "
+                                   f"{launch.fan_out} ({launch.label}) starts several jobs that share it: they resume "
+                                   "each other's runs; give each job its own dir=/WANDB_DIR or resume by id",
+                                   related=[Related(launch.fan_out_location or launch.location,
+                                                    f"the fan-out: {launch.fan_out}")])
+
+
+class UncheckedWandbSave(Rule):
+    code = "WB008"
+    name = "unchecked-wandb-save"
+    severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record
+    summary = "`wandb.save(path)` on a path the script never writes or checks"
+    why = (
+        "`wandb.save` (and `run.save`) on a path that does not exist saves nothing, silently, and returns `[]`: "
+        "the run looks complete but the file is missing from it. Write the file earlier in the same function, or "
+        "check that it exists. Glob patterns and paths produced at run time are not reported."
+    )
+    examples = [
+        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r1')\nwandb.save('outputs/model.safetensors')\n",
+            expect="train.py:4:1"),
+        Good("train.py", "import wandb\n\nrun = wandb.init(name='r1')\nmodel.save_pretrained('outputs')\n"
+             "wandb.save('outputs/model.safetensors')\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for log in project.facts(ArtifactLog):
+            if log.api != "wandb.save" or not log.path_static or log.evidence is not None or "*" in log.path_text:
+                continue
+            yield self.finding(log.location, f"wandb.save({log.path_text}) saves a file this script never writes or "
+                               "checks: if it is missing, nothing is saved and no error is raised; write it in this "
+                               "function or check that it exists")
+
+
+class LogModelTrueIgnored(Rule):
+    code = "WB009"
+    name = "log-model-true-ignored"
+    severity = Severity.WARNING
+    summary = "WANDB_LOG_MODEL=true with transformers 5, which ignores it"
+    why = (
+        "transformers 4.46–4.57 accepted WANDB_LOG_MODEL=true as a deprecated alias for `end`; transformers 5 "
+        "treats any value but `end`, `checkpoint` and `false` as unrecognised and disables model logging, with "
+        "only a log line: the model you expected in W&B is not uploaded. Use WANDB_LOG_MODEL=end (or "
+        "checkpoint). The transformers version comes from [tool.preflight.versions], else the project's pins "
+        "(requirements, pyproject, `pip install`), else the newest the rules know."
+    )
+    examples = [
+        Bad("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=true\naccelerate launch train.py\n", expect="run.sh:2:1"),
+        Good("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=end\naccelerate launch train.py\n"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        assumed = project.version("transformers")
+        if assumed.major < 5:
+            return
+        for location, value, _ in project.env_settings("WANDB_LOG_MODEL"):
+            if value is not None and value.strip().lower() in _TRUE:
+                yield self.finding(location, f"WANDB_LOG_MODEL={value.strip()} is not a value "
+                                   f"{assumed.describe()} knows: it disables model logging, so no model is uploaded; "
+                                   "use WANDB_LOG_MODEL=end (or checkpoint)")
 
 
 class WandbDisabledVariable(Rule):
@@ -312,141 +568,6 @@ def _direct_use(project: Project, path: str):
     return None
 
 
-class WandbSilentHidesLoss(Rule):
-    code = "WB012"
-    name = "wandb-silent-hides-loss"
-    severity = Severity.INFO
-    summary = "WANDB_SILENT=true hides W&B's warnings, including dropped steps"
-    why = (
-        "When a step is logged out of order, W&B drops the data with only a warning (\"Tried to log to step 3 that "
-        "is less than the current step 5 ... this data will be ignored\"). WANDB_SILENT=true removes that warning "
-        "too, so lost metrics go unnoticed. Keep W&B's warnings, or silence only the noisy logger."
-    )
-    examples = [
-        Bad("run.sh", "#!/bin/bash\nexport WANDB_SILENT=true\npython train.py\n", expect="run.sh:2:1"),
-        Good("run.sh", "#!/bin/bash\nexport WANDB_CONSOLE=off\npython train.py\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for location, value, where in project.env_settings("WANDB_SILENT"):
-            if value is not None and value.strip().lower() in _TRUE:
-                yield self.finding(location, "WANDB_SILENT=true also hides the warning W&B prints when it drops "
-                                   "out-of-order steps: lost metrics go unnoticed")
-
-
-_RESUMING = {"allow", "must", "auto", "true"}
-
-
-class ResumeWithoutId(Rule):
-    code = "WB002"
-    name = "resume-without-id"
-    severity = Severity.WARNING
-    skips_test_code = True  # the consequence is an experiment record
-    summary = "`resume` is set but the run has no id to resume"
-    why = (
-        "W&B resumes a run by its id. Without `id=` (or WANDB_RUN_ID) every launch gets a fresh random id: "
-        "`resume=\"allow\"` then never resumes anything, `resume=\"must\"` fails, and `resume=\"auto\"`/True "
-        "resumes whatever crashed last in the same folder. Give the run a stable id (from the config or the job)."
-    )
-    examples = [
-        Bad("train.py", "import wandb\n\nwandb.init(project='p', name='sft', resume='allow')\n", expect="train.py:3:1"),
-        Good("train.py", "import wandb\n\nwandb.init(project='p', name='sft', id='sft-r16-seed0', resume='allow')\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for file in list(project.files.values()):
-            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
-            if not runs:
-                continue
-            id_from_env = any(w.name == "WANDB_RUN_ID" for w in file.facts if isinstance(w, EnvWrite)) or any(
-                "WANDB_RUN_ID" in launch.env_map() for launch in project.launches_of(file.path))
-            for run in runs:
-                resume = run.resume
-                if resume is None or not resume.known or run.disabled or not run.identity_known:
-                    continue
-                mode = str(resume.literal).lower()
-                if mode not in _RESUMING or run.run_id is not None or id_from_env or run.in_sweep_function:
-                    continue
-                outcome = {"allow": "never resumes anything", "must": "fails: there is no run to resume"}.get(
-                    mode, "resumes whatever run crashed last in this folder")
-                yield self.finding(run.location, f"wandb.init(resume={resume.text}) without id= (or WANDB_RUN_ID) "
-                                   f"{outcome}: every launch gets a new random id; pass a stable id")
-
-
-_BAD_ID = re.compile(r"[:;,#?/']")
-_BAD_PROJECT = re.compile(r"[/\\#?%:]")
-
-
-class InvalidRunIdentifier(Rule):
-    code = "WB006"
-    name = "invalid-run-identifier"
-    severity = Severity.ERROR
-    summary = "A literal W&B run id or project name that W&B rejects"
-    why = (
-        "wandb.init raises UsageError for a run id that is blank or contains any of `: ; , # ? / '`, and for a "
-        "project name longer than 128 characters or containing any of `/ \\ # ? % :`, so the job dies at start "
-        "(under the HF Trainer: after the model has loaded)."
-    )
-    examples = [
-        Bad("train.py", "import wandb\n\nwandb.init(project='llm/sft', name='r1')\n", expect="train.py:3:12"),
-        Good("train.py", "import wandb\n\nwandb.init(project='llm-sft', name='r1', id='sft-2026-11-26')\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for run in project.facts(WandbRun):
-            for value, kind in ((run.run_id, "id"), (run.project, "project")):
-                problem = _identifier_problem(value.literal, kind) if value is not None and value.known else None
-                if problem:
-                    yield self.finding(value.anchor, f"the W&B run {kind} {str(value.literal)!r} {problem}: "
-                                       "wandb.init raises UsageError at start")
-        for name, kind in (("WANDB_RUN_ID", "id"), ("WANDB_PROJECT", "project")):
-            for location, value, _ in project.env_settings(name):
-                problem = _identifier_problem(value, kind) if value is not None and "$" not in value else None
-                if problem and value.strip():
-                    yield self.finding(location, f"{name}={value!r} {problem}: wandb.init raises UsageError at start")
-
-
-def _identifier_problem(value, kind: str) -> str | None:
-    if not isinstance(value, str):
-        return None
-    if kind == "id":
-        if not value.strip():
-            return "is blank"
-        bad = _BAD_ID.search(value)
-        return f"contains {bad.group(0)!r}" if bad else None
-    if len(value) > 128:
-        return f"is {len(value)} characters long (at most 128)"
-    bad = _BAD_PROJECT.search(value)
-    return f"contains {bad.group(0)!r}" if bad else None
-
-
-class UncheckedWandbSave(Rule):
-    code = "WB008"
-    name = "unchecked-wandb-save"
-    severity = Severity.WARNING
-    skips_test_code = True  # the consequence is an experiment record
-    summary = "`wandb.save(path)` on a path the script never writes or checks"
-    why = (
-        "`wandb.save` (and `run.save`) on a path that does not exist saves nothing, silently, and returns `[]`: "
-        "the run looks complete but the file is missing from it. Write the file earlier in the same function, or "
-        "check that it exists. Glob patterns and paths produced at run time are not reported."
-    )
-    examples = [
-        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r1')\nwandb.save('outputs/model.safetensors')\n",
-            expect="train.py:4:1"),
-        Good("train.py", "import wandb\n\nrun = wandb.init(name='r1')\nmodel.save_pretrained('outputs')\n"
-             "wandb.save('outputs/model.safetensors')\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for log in project.facts(ArtifactLog):
-            if log.api != "wandb.save" or not log.path_static or log.evidence is not None or "*" in log.path_text:
-                continue
-            yield self.finding(log.location, f"wandb.save({log.path_text}) saves a file this script never writes or "
-                               "checks: if it is missing, nothing is saved and no error is raised; write it in this "
-                               "function or check that it exists")
-
-
 class FixedIdentityInSweep(Rule):
     code = "WB011"
     name = "fixed-identity-in-sweep"
@@ -483,144 +604,23 @@ class FixedIdentityInSweep(Rule):
                         break
 
 
-class InitInLoopWithoutFinish(Rule):
-    code = "WB004"
-    name = "init-in-loop-without-finish"
-    severity = Severity.ERROR
-    skips_test_code = True  # the consequence is an experiment record
-    summary = "wandb.init in a loop with no finish(), `with` block or reinit"
+class WandbSilentHidesLoss(Rule):
+    code = "WB012"
+    name = "wandb-silent-hides-loss"
+    severity = Severity.INFO
+    summary = "WANDB_SILENT=true hides W&B's warnings, including dropped steps"
     why = (
-        "With the default `reinit`, a second wandb.init while a run is active returns the active run (\"wandb.init() "
-        "called while a run is active ... returning the previous run\"): every fold, seed or trial of the loop logs "
-        "into run #1, with colliding steps. Use `with wandb.init(...) as run:`, call `run.finish()` in the loop, or "
-        "pass `reinit=\"finish_previous\"`/`\"create_new\"`."
+        "When a step is logged out of order, W&B drops the data with only a warning (\"Tried to log to step 3 that "
+        "is less than the current step 5 ... this data will be ignored\"). WANDB_SILENT=true removes that warning "
+        "too, so lost metrics go unnoticed. Keep W&B's warnings, or silence only the noisy logger."
     )
     examples = [
-        Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
-            "    run.log({'acc': 0.9})\n", expect="cv.py:4:11"),
-        Good("cv.py", "import wandb\n\nfor fold in range(5):\n    with wandb.init(project='p', name=f'fold{fold}') as run:\n"
-             "        run.log({'acc': 0.9})\n"),
-        Good("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
-             "    run.log({'acc': 0.9})\n    run.finish()\n"),
+        Bad("run.sh", "#!/bin/bash\nexport WANDB_SILENT=true\npython train.py\n", expect="run.sh:2:1"),
+        Good("run.sh", "#!/bin/bash\nexport WANDB_CONSOLE=off\npython train.py\n"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for call in project.facts(TrackerCall):
-            if call.api == "wandb.init" and call.context and call.complete:
-                yield self.finding(call.location, f"wandb.init {call.context} with nothing finishing the run: from the "
-                                   "second iteration on it returns the active run, so every iteration logs into run "
-                                   "#1; use `with wandb.init(...) as run:`, run.finish() in the loop, or "
-                                   "reinit=\"finish_previous\"")
-
-
-
-
-class LogModelTrueIgnored(Rule):
-    code = "WB009"
-    name = "log-model-true-ignored"
-    severity = Severity.WARNING
-    summary = "WANDB_LOG_MODEL=true with transformers 5, which ignores it"
-    why = (
-        "transformers 4.46–4.57 accepted WANDB_LOG_MODEL=true as a deprecated alias for `end`; transformers 5 "
-        "treats any value but `end`, `checkpoint` and `false` as unrecognised and disables model logging, with "
-        "only a log line: the model you expected in W&B is not uploaded. Use WANDB_LOG_MODEL=end (or "
-        "checkpoint). The transformers version comes from [tool.preflight.versions], else the project's pins "
-        "(requirements, pyproject, `pip install`), else the newest the rules know."
-    )
-    examples = [
-        Bad("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=true\naccelerate launch train.py\n", expect="run.sh:2:1"),
-        Good("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=end\naccelerate launch train.py\n"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        assumed = project.version("transformers")
-        if assumed.major < 5:
-            return
-        for location, value, _ in project.env_settings("WANDB_LOG_MODEL"):
+        for location, value, where in project.env_settings("WANDB_SILENT"):
             if value is not None and value.strip().lower() in _TRUE:
-                yield self.finding(location, f"WANDB_LOG_MODEL={value.strip()} is not a value "
-                                   f"{assumed.describe()} knows: it disables model logging, so no model is uploaded; "
-                                   "use WANDB_LOG_MODEL=end (or checkpoint)")
-
-
-class MixedExplicitStep(Rule):
-    code = "WB005"
-    name = "mixed-explicit-step"
-    severity = Severity.WARNING
-    skips_test_code = True  # the consequence is an experiment record
-    summary = "wandb.log(step=...) that an implicit-step log of the same run gets ahead of"
-    why = (
-        "Every wandb.log without `step=` logs at W&B's current step and moves it on by one; a call with an "
-        "explicit `step=` below the current step is dropped with only a warning (\"Tried to log to step 3 that is "
-        "less than the current step 5 ... this data will be ignored\"). With the explicit step counting a loop's "
-        "iterations, that happens when an implicit log comes earlier in the same iteration, when two implicit "
-        "logs run per iteration, or when implicit logs before the loop have already passed its first steps "
-        "(behaviour verified with wandb 0.31). One implicit log after the explicit one in each iteration, or "
-        "after the loop, drops nothing and is not reported. Log with step= everywhere, or nowhere and put the "
-        "step in the dict (`{\"epoch\": e, ...}`, with `define_metric`)."
-    )
-    examples = [
-        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
-            "    run.log({'lr': 1e-4})\n    run.log({'loss': 0.1}, step=step)\n", expect="train.py:6:5"),
-        Bad("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
-            "    run.log({'loss': 0.1}, step=step)\n    run.log({'lr': 1e-4})\n    run.log({'grad': 2.0})\n",
-            expect="train.py:5:5", note="two implicit logs per iteration outrun the step"),
-        Good("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
-             "    run.log({'loss': 0.1, 'lr': 1e-4}, step=step)\n"),
-        Good("train.py", "import wandb\n\nrun = wandb.init(name='r')\nfor step in range(100):\n"
-             "    run.log({'loss': 0.1}, step=step)\nrun.log({'final_accuracy': 0.9})\n",
-             note="an implicit log after the last explicit step drops nothing"),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        for logged in project.facts(LoggedMetrics):
-            for explicit, implicit, how in logged.step_conflicts:
-                yield self.finding(explicit, f"wandb.log(..., step=) counts the loop's iterations, but wandb.log "
-                                   f"without step (line {implicit.line}) runs {how}: it moves W&B's step past this "
-                                   "call's, and W&B drops the points with only a warning; log with step= everywhere "
-                                   "or nowhere", related=[Related(implicit, "the implicit-step log")])
-
-
-class ResumeAutoSharedDir(Rule):
-    code = "WB007"
-    name = "resume-auto-shared-dir"
-    severity = Severity.WARNING
-    summary = "resume=\"auto\" in jobs launched side by side without a directory of their own"
-    why = (
-        "`resume=\"auto\"` (and `resume=True`, WANDB_RESUME=auto) keeps the run id in `<dir>/wandb/wandb-resume.json` "
-        "and resumes whatever run that file names. Jobs started together from one folder (an array job, a matrix, "
-        "parallel pods) share the file and resume each other's runs. Give each job its own `dir=`/WANDB_DIR, or "
-        "resume by an explicit id."
-    )
-    examples = [
-        Bad("seeds.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nsrun python train.py --seed $SLURM_ARRAY_TASK_ID\n",
-            files={"train.py": "import wandb\nwandb.init(project='p', name='sft', resume='auto')\n"},
-            expect="train.py:2:1"),
-        Good("seeds.sbatch", "#!/bin/bash\n#SBATCH --array=0-3\nexport WANDB_DIR=runs/$SLURM_ARRAY_TASK_ID\n"
-             "srun python train.py --seed $SLURM_ARRAY_TASK_ID\n",
-             files={"train.py": "import wandb\nwandb.init(project='p', name='sft', resume='auto')\n"}),
-    ]
-
-    def check(self, project: Project) -> Iterator[Finding]:
-        seen = set()
-        for launch in project.launches():
-            if launch.fan_out is None:
-                continue
-            env = launch.env_map()
-            directory = env.get("WANDB_DIR")
-            if directory is not None and (directory.reference or "$" in (directory.value or "")):
-                continue  # a directory per job
-            auto_env = (env.get("WANDB_RESUME").value or "").lower() in ("auto", "true") if "WANDB_RESUME" in env \
-                else False
-            script = project.entry(launch).script
-            for run in project.facts_in(script, WandbRun) if script else []:
-                resume = run.resume
-                auto = auto_env or (resume is not None and resume.known and str(resume.literal).lower() in ("auto", "true"))
-                if not auto or run.directory is not None or run.location in seen:
-                    continue
-                seen.add(run.location)
-                yield self.finding(run.location, f"resume=\"auto\" keeps the run id in wandb/wandb-resume.json, and "
-                                   f"{launch.fan_out} ({launch.label}) starts several jobs that share it: they resume "
-                                   "each other's runs; give each job its own dir=/WANDB_DIR or resume by id",
-                                   related=[Related(launch.fan_out_location or launch.location,
-                                                    f"the fan-out: {launch.fan_out}")])
+                yield self.finding(location, "WANDB_SILENT=true also hides the warning W&B prints when it drops "
+                                   "out-of-order steps: lost metrics go unnoticed")

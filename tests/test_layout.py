@@ -50,11 +50,11 @@ def test_a_regular_install_run_from_the_checkout(installed):
 def test_a_regular_install_run_from_elsewhere(installed, tmp_path):
     result = run(["-m", "preflight", "check", "--no-cache", str(REPO / "examples")], tmp_path, str(installed))
     assert result.returncode == 1 and EXAMPLE_SUMMARY in result.stdout, result.stderr
-    assert (installed / "preflight" / "rules" / "wandb.py").is_file()  # installed from rules/, not the stand-in
+    assert (installed / "preflight" / "rules" / "wb.py").is_file()  # installed from rules/, not the stand-in
 
 
 def test_the_rule_pack_imported_under_its_folder_name_is_not_a_second_pack():
-    code = "import rules.wandb\nfrom preflight.rule import all_rules\nprint(len(all_rules()))"
+    code = "import rules.wb\nfrom preflight.rule import all_rules\nprint(len(all_rules()))"
     result = run(["-c", code], REPO, str(REPO))
     assert result.returncode == 0 and int(result.stdout) > 50, result.stderr
 
