@@ -131,8 +131,8 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
         if "base_model" in keys and keys & _AXOLOTL_KEYS:
             return AXOLOTL
     overlap = keys & _TRAINING_KEYS
-    if len(overlap) >= 2 and any(_DISTINCTIVE.search(k) for k in overlap):
-        return HF_ARGS
+    if len(overlap) >= 2 and (any(_DISTINCTIVE.search(k) for k in overlap) or _has_trl_keys(keys)):
+        return HF_ARGS  # a candidate: the link stage decides from who reads it (preflight.link)
     if path_kind == "yaml" and any(
         (y.scalar_text(y.get(m, "_target_")) or "").endswith("WandbLogger") for m in y.walk_mappings(first)
     ):
@@ -145,3 +145,9 @@ LOOKS_RELEVANT = re.compile(
     r"^\s*(base_model|report_to|wandb_project|services|jobs|method|program|eval_steps|logging_steps|apiVersion)\s*:",
     re.MULTILINE,
 )
+
+
+def _has_trl_keys(keys: set[str]) -> bool:
+    from preflight.sources.configs import TRL_ONLY_KEYS
+
+    return bool(keys & TRL_ONLY_KEYS)

@@ -274,10 +274,35 @@ def _matching_reader(project, path: str) -> Reader | None:
                 reader, inferred=True, via=f"{reader.via} (the file's keys are its arguments)"))
     if best is not None:
         return best[1]
+    command = _trl_recipe(project, keys)
+    if command is not None:
+        return Reader("trl", f"`trl {command}` (the file's keys are its arguments)", trl_command=command,
+                      loader="trl", inferred=True)
     if _belongs(keys, _library_fields()):
         return Reader("keys", "an HF/TRL argument parser (the file's keys are its fields)", loader="unknown",
                       inferred=True)  # which one, and so whether unknown keys raise or are dropped, is not known
     return None
+
+
+def _trl_recipe(project, keys: set[str]) -> str | None:
+    """The `trl` command a recipe is for, when the project has no TRL parser of its own to read it (a
+    collection of recipes run by `trl sft --config`): keys only TRL's dataclasses have, and (nearly) all
+    keys those of one command. With a parser of the project's own, its extra fields make that guess unsafe."""
+    from preflight.libraries import library
+    from preflight.sources.configs import TRL_ONLY_KEYS
+
+    if not keys & TRL_ONLY_KEYS or any(p.framework == "trl" for p in project.facts(ArgumentParserUse)):
+        return None
+    trl, transformers = library("trl").every_field, library("transformers").every_field
+    version = project.version("trl").version
+    best: tuple[int, str] | None = None
+    for command in sorted(entrypoints.TRL_COMMANDS):
+        classes = library("trl").script_dataclasses(command, version) or []
+        accepted = set().union(*(trl.get(name, frozenset()) for name in classes),
+                               transformers.get("TrainingArguments", frozenset()))
+        if classes and _belongs(keys, accepted) and (best is None or len(keys & accepted) > best[0]):
+            best = (len(keys & accepted), command)
+    return best[1] if best else None
 
 
 def _belongs(keys: set[str], accepted) -> bool:

@@ -111,3 +111,18 @@ def test_a_subclass_of_training_arguments_keeps_every_hf_rule(project, files, la
     for model_max_length)."""
     found = project({**files, "run.sh": launch + FLAGS}, select=["HF007", "TRL001"])
     assert [f.split(": ")[1] for f in found] == ["HF007"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    # recipes of `trl sft --config`, no script of the project reads them
+    ({"recipes/sft.yaml": "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\npacking: true\n"
+                          "max_seq_length: 2048\nlearning_rate: 2.0e-5\n"}, ["recipes/sft.yaml:4:1: TRL001"]),
+    ({"recipes/dpo.yaml": "model_name_or_path: m\ndataset_name: d\nbeta: 0.1\nmax_prompt_length: 512\n"
+                          "max_seq_length: 1024\n"}, ["recipes/dpo.yaml:4:1: TRL001"]),
+    # the project's own TrlParser has fields of its own: which keys it accepts is its business
+    ({"recipes/sft.yaml": "model_name_or_path: m\ndataset_name: d\npacking: true\nmax_seq_length: 2048\n",
+      "sft.py": "from mypkg import ScriptArguments\nfrom trl import SFTConfig, TrlParser\n\n"
+                "TrlParser((ScriptArguments, SFTConfig)).parse_args_and_config()\n"}, []),
+], ids=["sft-recipe", "dpo-recipe", "project-parser"])
+def test_trl_recipes_with_no_script_in_the_project(project, files, expected):
+    assert project(files, select=["TRL001"]) == expected
