@@ -19,7 +19,7 @@ from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache, file_stat
 from preflight.collect import collect
 from preflight.extract import extract
-from preflight.findings import Finding, Fix, Severity
+from preflight.findings import Finding, Severity
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
 from preflight.model import FileFacts
@@ -254,35 +254,16 @@ def _filter(raw, project: Project, settings, base: Path, cwd: Path, reported_pat
         if not suppressed:
             kept.append(finding)
     if UNUSED_SUPPRESSION in enabled_codes:
+        # PF002 is about the suppressions themselves: only now, with every finding matched, is it known which
+        # suppressed nothing. The rule (rules/pf.py, UnusedSuppression.unused) words the findings; the
+        # engine applies the per-file ignores to them, like to any other finding.
         unused_rule = rule_by_key(UNUSED_SUPPRESSION)()
         for file in project.files.values():
             if reported_paths is not None and file.path not in reported_paths:
                 continue
             for suppression in file.suppressions:
-                kept.extend(_unused(unused_rule, suppression, used, enabled_codes, settings, base, cwd))
+                relative = _relative_to_base(suppression.location.path, base, cwd)
+                if selection.ignored_by_path(unused_rule.code, unused_rule.name, relative, settings.per_file_ignores):
+                    continue
+                kept.extend(unused_rule.unused(suppression, used, enabled_codes))
     return kept, suppressed_findings
-
-
-def _unused(rule, suppression: Suppression, used, enabled_codes, settings, base, cwd) -> list[Finding]:
-    relative = _relative_to_base(suppression.location.path, base, cwd)
-    if selection.ignored_by_path(rule.code, rule.name, relative, settings.per_file_ignores):
-        return []
-    if suppression.codes is None:
-        if any(s is suppression for s, _ in used):
-            return []
-        fix = Fix("remove the unused suppression", (suppression.without(set()),))
-        return [rule.finding(suppression.location, "`# preflight: ignore` suppresses nothing on line "
-                             f"{suppression.target_line}: remove it", fix=fix)]
-    messages: list[tuple[str, str]] = []
-    for code in suppression.codes:
-        target = rule_by_key(code)
-        if target is None:
-            messages.append((code, f"`{code}` in this suppression is not a preflight rule: fix the code or remove it"))
-        elif target.code in enabled_codes and (suppression, code) not in used:
-            messages.append((code, f"the suppression of {target.code} ({target.name}) matches no finding on line "
-                                   f"{suppression.target_line}: remove it"))
-    if not messages:
-        return []
-    fix = Fix("remove the unused codes", (suppression.without({code for code, _ in messages}),))
-    return [rule.finding(suppression.location, message, fix=fix if index == 0 else None)
-            for index, (_, message) in enumerate(messages)]

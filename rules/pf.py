@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Severity
+from preflight.findings import Finding, Fix, Severity
 from preflight.model import ParseError
 from preflight.project import Project
-from preflight.rule import Bad, Good, Rule
+from preflight.rule import Bad, Good, Rule, rule_by_key
+from preflight.suppress import Suppression
 
 
 class UnparsableFile(Rule):
@@ -35,7 +36,10 @@ class UnparsableFile(Rule):
 
 
 class UnusedSuppression(Rule):
-    """Reported by the engine after suppressions are applied."""
+    """Judges the inline suppressions, not the project: which of them suppressed nothing can only be known after
+    every other rule has run and its findings were matched against the suppressions. So `check` finds nothing,
+    and the engine calls `unused` for each suppression at the end of filtering (preflight/engine.py, `_filter`),
+    after applying the per-file ignores to PF002 there. A PF002 finding cannot itself be suppressed inline."""
 
     code = "PF002"
     name = "unused-suppression"
@@ -55,4 +59,30 @@ class UnusedSuppression(Rule):
     autofix = "Removes the unused codes, or the whole comment when none is left. Safe: it suppressed nothing."
 
     def check(self, project: Project) -> Iterator[Finding]:
-        return iter(())
+        return iter(())  # see the class docstring: the engine calls `unused` after filtering
+
+    def unused(self, suppression: Suppression, used: set[tuple[Suppression, str]],
+               enabled_codes: set[str]) -> list[Finding]:
+        """The findings for one suppression, given `used`, the (suppression, code or name) pairs that suppressed a
+        finding of the enabled rules (`enabled_codes`): a code-less one that matched nothing, and each listed code
+        that is no rule or that matched no finding of its rule (when that rule ran)."""
+        if suppression.codes is None:
+            if any(s is suppression for s, _ in used):
+                return []
+            fix = Fix("remove the unused suppression", (suppression.without(set()),))
+            return [self.finding(suppression.location, "`# preflight: ignore` suppresses nothing on line "
+                                 f"{suppression.target_line}: remove it", fix=fix)]
+        messages: list[tuple[str, str]] = []
+        for code in suppression.codes:
+            target = rule_by_key(code)
+            if target is None:
+                messages.append((code, f"`{code}` in this suppression is not a preflight rule: fix the code or "
+                                       "remove it"))
+            elif target.code in enabled_codes and (suppression, code) not in used:
+                messages.append((code, f"the suppression of {target.code} ({target.name}) matches no finding on "
+                                       f"line {suppression.target_line}: remove it"))
+        if not messages:
+            return []
+        fix = Fix("remove the unused codes", (suppression.without({code for code, _ in messages}),))
+        return [self.finding(suppression.location, message, fix=fix if index == 0 else None)
+                for index, (_, message) in enumerate(messages)]
