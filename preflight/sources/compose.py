@@ -54,7 +54,8 @@ def _netrc_mounts(source: SourceText, node) -> list[Credential]:
     """A netrc mounted into the container carries the W&B key as well as an env variable does."""
     result = []
     for entry in y.sequence(node):
-        text = y.scalar_text(entry) or " ".join(filter(None, (y.scalar_text(y.get(entry, k)) for k in ("source", "target"))))
+        text = y.scalar_text(entry) or " ".join(
+            filter(None, (y.scalar_text(y.get(entry, k)) for k in ("source", "target"))))
         if "netrc" in text:
             result.append(Credential("netrc", y.location(source, entry), f"netrc mounted by `{text}`"))
     return result

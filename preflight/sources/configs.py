@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from preflight.model import ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun
+from preflight.model import (
+    ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun,
+)
 from preflight.sources import yamltree as y
 from preflight.sources.text import SourceText
 

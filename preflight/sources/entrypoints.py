@@ -146,7 +146,8 @@ def recognize(argv: list[str]) -> Recognized | None:
         return Recognized("shell-script", rest[0])
     if head == "sbatch":
         for index, token in enumerate(rest):
-            if not token.startswith("-") and (index == 0 or "=" in rest[index - 1] or not rest[index - 1].startswith("-")
+            if not token.startswith("-") and (index == 0 or "=" in rest[index - 1]
+                                              or not rest[index - 1].startswith("-")
                                               or rest[index - 1] in _SBATCH_FLAGS):
                 return Recognized("shell-script", token, launcher="sbatch")
         return None
@@ -365,6 +366,7 @@ def is_wandb_login(argv: list[str]) -> bool:
     argv, _ = unwrap(argv)
     if len(argv) >= 2 and os.path.basename(argv[0]) == "wandb" and argv[1] == "login":
         return True
-    if len(argv) >= 4 and _PYTHON.match(os.path.basename(argv[0])) and argv[1] == "-m" and argv[2:4] == ["wandb", "login"]:
+    if len(argv) >= 4 and _PYTHON.match(os.path.basename(argv[0])) and argv[1] == "-m" \
+            and argv[2:4] == ["wandb", "login"]:
         return True
     return False

@@ -25,7 +25,8 @@ from preflight.sources.text import SourceText
 
 _REFERENCE = re.compile(r"\$\{\{.*?\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*|\$\(")
 # `cd "$(dirname "$0")"`, `cd $(dirname ${BASH_SOURCE[0]})`, `cd "$(dirname "$(realpath "$0")")"`
-_OWN_FOLDER = re.compile(r"""["']?\$\((?:cd\s+)?dirname\s+["']?(?:\$\((?:realpath|readlink -f)\s+)?["']?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?["']?\)?["']?\)(?:\s*&&\s*pwd\))?["']?(?:/\.)?""")
+_OWN_FOLDER = re.compile(r"""["']?\$\((?:cd\s+)?dirname\s+["']?(?:\$\((?:realpath|readlink -f)\s+)?["']?"""
+                         r"""\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?["']?\)?["']?\)(?:\s*&&\s*pwd\))?["']?(?:/\.)?""")
 _KEY_FLAG = re.compile(r"^(?:wandb[_-]?(?:api[_-]?)?key|wandb[_-]?token|api[_-]?key)$", re.IGNORECASE)
 
 

@@ -44,7 +44,8 @@ _EXTERNAL = frozenset(sys.stdlib_module_names) | {
     "torchvision", "torchaudio", "timm", "sentencepiece", "requests", "pydantic", "packaging", "absl", "gym",
     "gymnasium", "bitsandbytes", "xformers", "flash_attn", "liger_kernel", "megatron", "apex", "wandb_workspaces",
 }
-_LOADERS = {"hydra.main": "hydra", "omegaconf.OmegaConf.load": "omegaconf", "omegaconf.omegaconf.OmegaConf.load": "omegaconf",
+_LOADERS = {"hydra.main": "hydra", "omegaconf.OmegaConf.load": "omegaconf",
+            "omegaconf.omegaconf.OmegaConf.load": "omegaconf",
             "yaml.safe_load": "yaml", "yaml.load": "yaml", "yaml.full_load": "yaml", "yaml.unsafe_load": "yaml",
             "json.load": "json"}
 LOADER_NAMES = frozenset(_LOADERS)
@@ -398,7 +399,8 @@ class Outline(Conditions):
             return self._imported(base.id, tuple(parts))
         if kind == "binding" and binding is not None and binding.kind == "assign" and len(parts) == 1 \
                 and isinstance(binding.value, ast.Call):
-            built = self.callee(binding.value.func, scope, function, depth + 1)  # `trainer = Trainer(...)`; `trainer.train()`
+            # `trainer = Trainer(...)`; `trainer.train()`
+            built = self.callee(binding.value.func, scope, function, depth + 1)
             if built is not None and built[0] == "local" and built[1] in self._local_classes:
                 return ("local", f"{built[1]}.{parts[0]}")
             if built is not None and built[0] == "module":  # resolved only if the project defines a class there

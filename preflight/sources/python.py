@@ -8,8 +8,9 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics, ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value, VersionRequirement,
-    WandbLogin, WandbRun,
+    AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics,
+    ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value,
+    VersionRequirement, WandbLogin, WandbRun,
 )
 from preflight.sources import pyartifacts, pyoutline, pysweeps
 from preflight.sources.pyscope import Module, Scope, argument, dict_mutated, keyword_map, position, simple_name
@@ -390,7 +391,8 @@ class _Extractor:
         name, run_id = kwargs.get("name"), kwargs.get("id")
         settings = argument(call, "settings")
         if settings is not None:
-            if isinstance(settings, ast.Call) and (self.module.qualname(settings.func, scope) or "").endswith("Settings"):
+            if isinstance(settings, ast.Call) \
+                    and (self.module.qualname(settings.func, scope) or "").endswith("Settings"):
                 settings_kwargs, settings_complete = self._kwargs(settings, scope)
                 name = name or settings_kwargs.get("run_name")
                 run_id = run_id or settings_kwargs.get("run_id")

@@ -59,7 +59,8 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
         workflow_env = _env(source, y.get(document, "env"), "workflow env")
         events = triggers(document)
         for job_id, job_key, job in y.items(y.get(document, "jobs")):
-            facts.extend(_job(source, job_id, job_key, job, root_dir, workflow_env, _working_directory(document), events))
+            facts.extend(_job(source, job_id, job_key, job, root_dir, workflow_env, _working_directory(document),
+                              events))
         facts.extend(EnvDeclaration(b, LAUNCHER) for b in workflow_env)
     return facts
 
@@ -72,7 +73,8 @@ def _fan_out(source: SourceText, job) -> tuple[str | None, object]:
     return "a matrix", y.location(source, y.get_item(strategy, "matrix")[0])
 
 
-def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_env, workflow_dir, events) -> list[Fact]:
+def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_env, workflow_dir,
+         events) -> list[Fact]:
     facts: list[Fact] = []
     uses = y.scalar_text(y.get(job, "uses"))
     if uses is not None:
