@@ -122,8 +122,8 @@ def main() -> int:
         ruff_ratio = f"{median[name] / median['ruff check (default rules)']:.2f}x" if ruff else "-"
         rows.append(f"| {name} | {median[name]:.3f} | {cpu:.2f} | {rss} | {len(runs)} | {regex:.2f}x | {ruff_ratio} |")
     warm = median["preflight warm (cache)"] / median["read + hash every file"]
-    cpu_model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                      if l.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     print(f"\nMachine: {os.cpu_count()} cores, {cpu_model}, Python {platform.python_version()}, {platform.system()}")
     print(f"Corpus: {files} files ({corpus_module.TRANSFORMERS} sources + a generated fine-tuning project)\n")
     print("\n".join(rows))

@@ -63,8 +63,8 @@ FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
 @click.option("--stdin-filename", type=click.Path(), help="The name of the file read from stdin (`-`).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list the files that were not analysed, and why.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where the facts cache lives "
-                                                                     "(default: .preflight_cache beside the configuration).")
+@click.option("--cache-dir", type=click.Path(file_okay=False),
+              help="Where the facts cache lives (default: .preflight_cache beside the configuration).")
 def check(paths, select, extend_select, ignore, output_format, output_file, config_path, exit_zero, statistics,
           no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude, stdin_filename,
           verbose, no_cache, cache_dir):

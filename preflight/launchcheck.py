@@ -80,15 +80,15 @@ def wandb_checks(project: Project, launch: Launch, uses: list) -> list[Check]:
                                 "40 or more letters, digits, - or _): wandb.init will fail with AuthenticationError"))
     elif token_file:
         status = "ok" if Path(token_file).is_file() else "error"
-        checks.append(Check("W&B key", status, f"WANDB_IDENTITY_TOKEN_FILE {'exists' if status == 'ok' else 'is missing'}"
-                            f": {token_file}"))
+        found = "exists" if status == "ok" else "is missing"
+        checks.append(Check("W&B key", status, f"WANDB_IDENTITY_TOKEN_FILE {found}: {token_file}"))
     elif _netrc_has_wandb():
         checks.append(Check("W&B key", "ok", "a netrc entry for the W&B host is present"))
     elif mode not in ("offline", "dryrun"):
         where = f" ({uses[0].description})" if uses else ""
         checks.append(Check("W&B key", "error", f"W&B is used{where} but there is no WANDB_API_KEY, identity token or "
-                            "netrc entry: wandb.init will raise UsageError (or wait at the login prompt) after the model "
-                            "has loaded"))
+                            "netrc entry: wandb.init will raise UsageError (or wait at the login prompt) after the "
+                            "model has loaded"))
     project_name, run_name = _identity(project, launch)
     checks.append(Check("W&B run", "info" if run_name else "warning",
                         f"project {project_name or '(W&B default)'}, run name "
@@ -222,8 +222,8 @@ def path_checks(project: Project, launch: Launch, cwd: Path, min_free_gb: float)
     resume = _setting(project, launch, "resume_from_checkpoint")
     if resume and isinstance(resume[1], str) and resume[1].lower() not in ("true", "false", "none"):
         exists = (cwd / resume[1]).exists()
-        checks.append(Check("resume_from_checkpoint", "ok" if exists else "error",
-                            f"{resume[1]} {'exists' if exists else 'does not exist: the Trainer raises at resume time'}"))
+        state = "exists" if exists else "does not exist: the Trainer raises at resume time"
+        checks.append(Check("resume_from_checkpoint", "ok" if exists else "error", f"{resume[1]} {state}"))
     checks.extend(_dataset_checks(project, launch, cwd))
     checks.extend(_artifact_checks(project, launch, cwd))
     return checks

@@ -9,6 +9,9 @@ immutable, JSON-friendly dataclasses so they can be cached per file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields as _fields
+from typing import Any, Literal
+
+from preflight.findings import Location
 
 
 class _Record:
@@ -24,9 +27,6 @@ class _Record:
 
 
 _record = dataclass(slots=True, unsafe_hash=True, repr=False)
-from typing import Any, Literal
-
-from preflight.findings import Location
 
 Framework = Literal["hf", "trl", "axolotl", "unknown"]
 ARGUMENTS_FILE = "HF/TRL arguments file"  # the origin of a TrainingConfig read from a YAML/JSON file

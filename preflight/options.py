@@ -41,4 +41,5 @@ def validate(options_type: type, values: dict[str, Any]) -> Any:
     try:
         return TypeAdapter(options_type).validate_python(values)
     except ValidationError as exc:
-        raise OptionsError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
+        problems = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise OptionsError("; ".join(problems)) from None

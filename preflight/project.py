@@ -302,8 +302,8 @@ class Project:
         """`docker compose run --rm SERVICE` with no command runs the service's own `command:`, with the
         service's environment and the run's `-e` on top."""
         service = self.compose_service(launch.base_dir, launch.entry.target)
-        own = next((l for l in launches if service is not None and l.launcher == "docker compose"
-                    and l.group == service.name and l.location.path == service.location.path), None)
+        own = next((other for other in launches if service is not None and other.launcher == "docker compose"
+                    and other.group == service.name and other.location.path == service.location.path), None)
         if own is None:
             return launch
         return dataclasses.replace(

@@ -40,7 +40,8 @@ ENUM_KEYS = {
     "logging_strategy": "IntervalStrategy", "save_strategy": "SaveStrategy", "hub_strategy": "HubStrategy",
     "lr_scheduler_type": "SchedulerType", "optim": "OptimizerNames",
 }
-# Replacements for keys the library renamed or dropped (an AST diff of the TrainingArguments fields of every release: tools/generate_library_data.py).
+# Replacements for keys the library renamed or dropped (an AST diff of the TrainingArguments fields of every
+# release: tools/generate_library_data.py).
 REPLACEMENTS = {
     "evaluation_strategy": "eval_strategy",
     "no_cuda": "use_cpu",
@@ -88,7 +89,8 @@ class Effective:
                 names = ["_BaseConfig"]  # a TRL file of unknown script: the defaults every TRL config shares
             for name in names:
                 if not trl_data.has_class(name, trl.version):
-                    self.defaults_known = False  # e.g. trl.experimental's CPOConfig: its own defaults are not in the data
+                    # e.g. trl.experimental's CPOConfig: its own defaults are not in the data
+                    self.defaults_known = False
                 for key, found in trl_data.fields(name, trl.version).items():
                     self.fields.setdefault(key, found)
                     if found.has_default:
@@ -274,7 +276,8 @@ def _load_best(e: Effective, evaluation, saving, eval_steps, save_steps) -> list
     if evaluation != saving:
         exception = ', except when --save_strategy="best"' if e.v5 else ""
         return [Problem("HF004", keys, f"--load_best_model_at_end requires the save and eval strategy to match"
-                        f"{exception}, but found\n- Evaluation strategy: {strategy_name('IntervalStrategy', evaluation)}"
+                        f"{exception}, but found\n"
+                        f"- Evaluation strategy: {strategy_name('IntervalStrategy', evaluation)}"
                         f"\n- Save strategy: {strategy_name('SaveStrategy', saving)}",
                         f"set save_strategy to {evaluation!r}" + (" (or 'best')" if e.v5 else ""))]
     if evaluation != "steps" or not (is_number(eval_steps) and is_number(save_steps)) or eval_steps == 0:
@@ -305,7 +308,8 @@ def _warmup(e: Effective) -> list[Problem]:
     steps = e.get("warmup_steps")
     if e.v5:
         if is_number(steps) and steps < 0:
-            return [Problem("HF010", ("warmup_steps",), f"Got warmup_steps = {steps}, Expected value warmup_steps >= 0")]
+            return [Problem("HF010", ("warmup_steps",),
+                            f"Got warmup_steps = {steps}, Expected value warmup_steps >= 0")]
         return []
     problems = []
     ratio = e.get("warmup_ratio")

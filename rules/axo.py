@@ -152,8 +152,8 @@ class EvaluationSilentlyOff(Rule):
                 continue
             yield self.finding(run.anchor("evals_per_epoch"), f"evals_per_epoch={per_epoch} x num_epochs={epochs} "
                                "= 1: Axolotl derives eval_steps = 1.0, which it neither applies nor warns about, so "
-                               "the run never evaluates; replace evals_per_epoch with eval_strategy: epoch (Axolotl rejects "
-                               "the two together), or set evals_per_epoch: 2")
+                               "the run never evaluates; replace evals_per_epoch with eval_strategy: epoch (Axolotl "
+                               "rejects the two together), or set evals_per_epoch: 2")
 
 
 class LoadBestSilentlyDropped(Rule):

@@ -236,7 +236,8 @@ jobs:
             needed: dict[str, Launch] = {}
             for launch in project.facts_in(callee, Launch):
                 binding = launch.env_map().get(KEY)
-                if binding is None or not launches.running_uses(project, launch) or launches.switched_off(project, launch):
+                if binding is None or not launches.running_uses(project, launch) \
+                        or launches.switched_off(project, launch):
                     continue
                 for secret in _SECRET_REF.findall(binding.value or ""):
                     needed.setdefault(secret, launch)
@@ -350,8 +351,8 @@ class BlankComposeInterpolation(Rule):
             binding = next((b for b in reversed(service.env) if b.name == KEY), None)
             if binding is None or binding.value is None:
                 continue  # a pass-through `- WANDB_API_KEY` uses the shell's value
-            if not any(l.group == service.name and l.location.path == service.location.path
-                       and launches.running_uses(project, l) for l in project.launches()):
+            if not any(launch.group == service.name and launch.location.path == service.location.path
+                       and launches.running_uses(project, launch) for launch in project.launches()):
                 continue  # the service runs no W&B code preflight can see
             value = binding.value.strip()
             subject = launches.compose_subject(service.location.path, service.name)

@@ -201,7 +201,8 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
             suggestion = _suggest(evaluation.steps, logging.steps)
             return self.finding(
                 anchor,
-                f"eval_steps={number_text(evaluation.steps)} is not a multiple of logging_steps={number_text(logging.steps)}"
+                f"eval_steps={number_text(evaluation.steps)} is not a multiple of "
+                f"logging_steps={number_text(logging.steps)}"
                 f"{' (' + logging.source + ')' if logging.source else ''}: every evaluation lands on a step with no "
                 f"training-loss point, so train and eval curves cannot be compared; use eval_steps={suggestion} "
                 "or another multiple of logging_steps",
@@ -225,7 +226,8 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
         return None
 
 
-# Axolotl keys that turn a tracker on (Axolotl 0.19 `core/builders/base.py`, `_configure_reporting`, builds report_to from them)
+# Axolotl keys that turn a tracker on (Axolotl 0.19 `core/builders/base.py`, `_configure_reporting`, builds
+# report_to from them)
 _AXOLOTL_TRACKERS = ("wandb_project", "use_wandb", "use_mlflow", "mlflow_experiment_name", "use_tensorboard",
                      "use_comet", "comet_project_name", "use_trackio", "trackio_project_name")
 
@@ -504,8 +506,8 @@ class RemovedTrainingArgument(Rule):
     examples = [
         Bad("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
             "evaluation_strategy='epoch')\n", expect="train.py:3:44"),
-        Bad("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\nlogging_dir: runs/\n", expect="args.yaml:3:1",
-            files={"requirements.txt": "transformers==5.16.1\n"}),
+        Bad("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\nlogging_dir: runs/\n",
+            expect="args.yaml:3:1", files={"requirements.txt": "transformers==5.16.1\n"}),
         Good("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
              "evaluation_strategy='epoch')\n", files={"requirements.txt": "transformers==4.46.3\n"}),
     ]

@@ -120,7 +120,8 @@ class NestedRunWithoutFlag(Rule):
             "        with mlflow.start_run(run_name=f'lr{lr}'):\n            mlflow.log_param('lr', lr)\n",
             expect="sweep.py:5:14"),
         Good("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
-             "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):\n            mlflow.log_param('lr', lr)\n"),
+             "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):\n"
+             "            mlflow.log_param('lr', lr)\n"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -208,8 +209,10 @@ class UnnamedMlflowRun(Rule):
     examples = [
         Bad("train.py", "import mlflow\n\nwith mlflow.start_run():\n    mlflow.log_param('lr', 1e-4)\n",
             expect="train.py:3:6"),
-        Good("train.py", "import mlflow\n\nwith mlflow.start_run(run_name='sft-lr1e-4'):\n    mlflow.log_param('lr', 1e-4)\n"),
-        Good("setup.py", "import mlflow\n\nwith mlflow.start_run() as run:\n    pass\nexperiment = run.info.experiment_id\n",
+        Good("train.py", "import mlflow\n\nwith mlflow.start_run(run_name='sft-lr1e-4'):\n"
+             "    mlflow.log_param('lr', 1e-4)\n"),
+        Good("setup.py", "import mlflow\n\nwith mlflow.start_run() as run:\n    pass\n"
+             "experiment = run.info.experiment_id\n",
              note="a run opened only to look up the experiment records nothing"),
     ]
 

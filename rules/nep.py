@@ -26,12 +26,14 @@ class NeptuneShutDown(Rule):
     why = (
         "Neptune's hosted service stopped after March 5, 2026 and deleted the remaining data: a run that starts "
         "Neptune logging (`neptune.init_run`, `neptune_scale.Run`, `NeptuneLogger`, `NeptuneCallback`, "
-        "`report_to=\"neptune\"`, `NEPTUNE_*` settings, a requirement on the client) fails to connect or logs nowhere. Migrate to another "
-        "tracker. The word \"neptune\" alone (a cluster name, an entry in a list of choices) is not Neptune use."
+        "`report_to=\"neptune\"`, `NEPTUNE_*` settings, a requirement on the client) fails to connect or logs "
+        "nowhere. Migrate to another tracker. The word \"neptune\" alone (a cluster name, an entry in a list of "
+        "choices) is not Neptune use."
     )
     examples = [
         Bad("train.py", "import neptune\n\nrun = neptune.init_run(project='team/llm')\n", expect="train.py:1:1"),
-        Bad("sft.yaml", "output_dir: out\nper_device_train_batch_size: 8\nreport_to: [neptune]\n", expect="sft.yaml:3:1"),
+        Bad("sft.yaml", "output_dir: out\nper_device_train_batch_size: 8\nreport_to: [neptune]\n",
+            expect="sft.yaml:3:1"),
         Good("train.py", "import argparse\n\nparser = argparse.ArgumentParser()\n"
              "parser.add_argument('--tracker', choices=['wandb', 'mlflow', 'neptune'])\n"
              "CLUSTER = 'neptune'  # the name of our GPU cluster\n"),

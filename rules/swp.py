@@ -135,12 +135,14 @@ class HyperbandOnSparseMetric(Rule):
     )
     examples = [
         Bad("sweep.yaml", "program: train.py\nmethod: bayes\nmetric: {name: eval/loss, goal: minimize}\n"
-            "early_terminate: {type: hyperband, min_iter: 3}\nparameters:\n  learning_rate: {min: 0.00001, max: 0.001}\n",
+            "early_terminate: {type: hyperband, min_iter: 3}\nparameters:\n"
+            "  learning_rate: {min: 0.00001, max: 0.001}\n",
             files={"train.py": "from transformers import TrainingArguments\n\nTrainingArguments(output_dir='o', "
                                "eval_strategy='epoch', logging_steps=50, report_to='wandb', run_name='r')\n"},
             expect="sweep.yaml:4:1"),
         Good("sweep.yaml", "program: train.py\nmethod: bayes\nmetric: {name: eval/loss, goal: minimize}\n"
-             "early_terminate: {type: hyperband, min_iter: 3}\nparameters:\n  learning_rate: {min: 0.00001, max: 0.001}\n",
+             "early_terminate: {type: hyperband, min_iter: 3}\nparameters:\n"
+             "  learning_rate: {min: 0.00001, max: 0.001}\n",
              files={"train.py": "from transformers import TrainingArguments\n\nTrainingArguments(output_dir='o', "
                                 "eval_strategy='steps', eval_steps=50, logging_steps=50, report_to='wandb', "
                                 "run_name='r')\n"}),

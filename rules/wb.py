@@ -18,7 +18,8 @@ _TRUE = {"true", "1", "yes", "on", "y", "t"}
 
 
 IDENTITY_VARIABLES = ("WANDB_NAME", "WANDB_RUN_ID")
-RUN_NAME_NOT_DEFAULTED = "4.55"  # transformers <= 4.54 set run_name = output_dir in __post_init__ (4.54 training_args.py)
+# transformers <= 4.54 set run_name = output_dir in __post_init__ (4.54 training_args.py)
+RUN_NAME_NOT_DEFAULTED = "4.55"
 _NAME_FLAGS = {"report_to": ("run_name",), "Axolotl wandb_project": ("wandb_name", "wandb_run_id")}
 
 
@@ -130,7 +131,7 @@ wandb.init(project="llama-sft")
                 continue
             if "run_name" in run.args or not run.classes:
                 continue
-            launch = next((l for l in project.launches() if l.location == run.location), None)
+            launch = next((found for found in project.launches() if found.location == run.location), None)
             script = project.entry(launch).script if launch else None
             if launch is None or script is None or _launch_names_run(launch, "report_to") or \
                     project.whole_file_swept(script) or _sets_run_name(project, script):
@@ -312,8 +313,8 @@ class InitInLoopWithoutFinish(Rule):
     examples = [
         Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
             "    run.log({'acc': 0.9})\n", expect="cv.py:4:11"),
-        Good("cv.py", "import wandb\n\nfor fold in range(5):\n    with wandb.init(project='p', name=f'fold{fold}') as run:\n"
-             "        run.log({'acc': 0.9})\n"),
+        Good("cv.py", "import wandb\n\nfor fold in range(5):\n"
+             "    with wandb.init(project='p', name=f'fold{fold}') as run:\n        run.log({'acc': 0.9})\n"),
         Good("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
              "    run.log({'acc': 0.9})\n    run.finish()\n"),
     ]
@@ -446,7 +447,8 @@ class ResumeAutoSharedDir(Rule):
             script = project.entry(launch).script
             for run in project.facts_in(script, WandbRun) if script else []:
                 resume = run.resume
-                auto = auto_env or (resume is not None and resume.known and str(resume.literal).lower() in ("auto", "true"))
+                auto = auto_env or (resume is not None and resume.known
+                                    and str(resume.literal).lower() in ("auto", "true"))
                 if not auto or run.directory is not None or run.location in seen:
                     continue
                 seen.add(run.location)
@@ -526,7 +528,8 @@ class WandbDisabledVariable(Rule):
     )
     examples = [
         Bad(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
-            "      WANDB_DISABLED: \"true\"\n    steps:\n      - run: pytest\n", expect=".github/workflows/test.yml:6:7"),
+            "      WANDB_DISABLED: \"true\"\n    steps:\n      - run: pytest\n",
+            expect=".github/workflows/test.yml:6:7"),
         Bad(".github/workflows/test.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n"
             "      WANDB_DISABLED: \"true\"\n    steps:\n      - run: python train.py\n",
             files={"train.py": "import wandb\nwandb.init(project='p', name='smoke')\n",

@@ -70,8 +70,12 @@ def test_json_output_matches_the_published_schema(cli):
 
 def test_select_ignore_and_prefixes(cli):
     files = {"train.py": BAD, "mlf.py": "import mlflow\nmlflow.log_artifacts('out')\n"}
-    codes = lambda *a: sorted({l.split()[1] for l in cli("check", "--no-show-source", *a, files=files).output.splitlines()
-                               if ": " in l and l.split()[1][:2].isalpha() and l.split()[1][-1].isdigit()})
+
+    def codes(*a):
+        lines = cli("check", "--no-show-source", *a, files=files).output.splitlines()
+        return sorted({line.split()[1] for line in lines
+                       if ": " in line and line.split()[1][:2].isalpha() and line.split()[1][-1].isdigit()})
+
     assert codes() == ["MLF001", "WB001"]
     assert codes("--select", "WB") == ["WB001"]
     assert codes("--select", "MLF0,WB001") == ["MLF001", "WB001"]
@@ -95,7 +99,7 @@ def test_configuration(cli):
     files["scripts/run.py"] = BAD
     files["legacy/old.py"] = BAD
     result = cli("check", "--no-show-source", files=files)
-    assert [l.split(":")[0] for l in result.output.splitlines()[:-1]] == ["train.py"]
+    assert [line.split(":")[0] for line in result.output.splitlines()[:-1]] == ["train.py"]
 
 
 @pytest.mark.parametrize("toml, message", [

@@ -143,7 +143,7 @@ def test_baseline_survives_moved_lines_and_reports_new_and_stale(cli):
     result = cli("check", "--no-show-source", "--baseline", "preflight-baseline.json",
                  files={"train.py": moved, "mlf.py": "print('fixed')\n"})
     assert result.exit_code == 1
-    assert [l.split(":")[:3] for l in result.output.splitlines() if ": WB001" in l or "WB001 [" in l] == [
+    assert [line.split(":")[:3] for line in result.output.splitlines() if ": WB001" in line or "WB001 [" in line] == [
         ["train.py", "7", "1"]]
     assert "stale baseline entry: MLF001 in mlf.py" in result.output
 
@@ -196,7 +196,7 @@ def test_stdin(cli):
     result = cli("check", "-", "--stdin-filename", "train.py", "--no-show-source",
                  input="import wandb\nwandb.init(project='p')\n")
     assert result.exit_code == 1
-    locations = [l.split(" ")[0] for l in result.output.splitlines()[:-1]]
+    locations = [line.split(" ")[0] for line in result.output.splitlines()[:-1]]
     assert locations == [".github/workflows/t.yml:6:14:", "train.py:2:1:"]
     assert not (cli.root / "train.py").exists()
     assert cli("check", "-", input="x").exit_code == 2

@@ -312,7 +312,8 @@ MODULES = {
                                r"integrations/integration_utils)\.py$"),
     "trl": re.compile(r"^trl/(trainer|scripts|commands|cli)/|^trl/\w+\.py$"),
     "accelerate": re.compile(r"^accelerate/commands/launch\.py$"),
-    "axolotl": re.compile(r"^axolotl/utils/(schemas|config)/|^axolotl/utils/\w+\.py$|^axolotl/integrations/\w+/args\.py$"),
+    "axolotl": re.compile(r"^axolotl/utils/(schemas|config)/|^axolotl/utils/\w+\.py$"
+                          r"|^axolotl/integrations/\w+/args\.py$"),
 }
 
 

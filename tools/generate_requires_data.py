@@ -6,8 +6,8 @@ accelerate requires of the libraries whose pins decide which release a project c
 A project that pins `huggingface-hub<1.0` cannot install any transformers 5.x (5.0.0 requires
 huggingface-hub>=1.3.0): the range it declares for transformers itself is not the whole story. The
 `Requires-Dist` lines come from each release's wheel metadata as the package registry serves it (PEP 658
-`.metadata` files, a few KB each, else the wheel's own METADATA): nothing is installed, imported or executed. The releases are those of
-the field data (preflight/data/libraries/<library>.json).
+`.metadata` files, a few KB each, else the wheel's own METADATA): nothing is installed, imported or executed.
+The releases are those of the field data (preflight/data/libraries/<library>.json).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
 
 `--snapshots` is a folder of bare git snapshots named `OWNER+NAME/repo` (or `OWNER+NAME` itself a git
 directory); entries named `pypi:NAME==VERSION` are released source distributions, downloaded from the
-package registry and checked against their pinned sha256 (see sdists.py). Each ledger repository is materialised at its pinned commit into `--work` (a real git
-repository, because preflight lists files through git; blobs a snapshot lacks are skipped), checked with
+package registry and checked against their pinned sha256 (see sdists.py). Each ledger repository is
+materialised at its pinned commit into `--work` (a real git repository, because preflight lists files
+through git; blobs a snapshot lacks are skipped), checked with
 `preflight check --select ALL --format json --no-cache`, and each finding is matched to the ledger by
 (repository, code, path, line). Printed per repository and per rule: findings that match a verdict, the
 ones the ledger has that no longer appear ("gone"), and the new ones nobody has judged yet ("new").
