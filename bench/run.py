@@ -6,7 +6,7 @@ Builds the corpus (bench/corpus.py) under bench/.work, then times, each as a who
 (interpreter start-up included), alternating the commands round by round after a warm-up:
 reading every file, a read+regex pass, hashing every file, preflight cold (no cache), preflight
 cold serial, preflight warm (cache populated), preflight on one file as pre-commit runs it,
-ruff (default rules, --no-cache) and, once, Fixit. Prints medians, peak RSS and ratios, and
+ruff (default rules: --isolated, --no-cache) and, once, Fixit. Prints medians, peak RSS and ratios, and
 asserts that cached, parallel and serial runs report identical findings.
 """
 
@@ -84,7 +84,9 @@ def main() -> int:
     }
     ruff = shutil.which("ruff", path=str(bin_dir)) or shutil.which("ruff")
     if ruff:
-        commands["ruff check (default rules)"] = ([ruff, "check", "--no-cache", "--exit-zero", "-q", "."], {})
+        # --isolated: the corpus lies inside this repository, whose own [tool.ruff] settings must not apply
+        commands["ruff check (default rules)"] = ([ruff, "check", "--isolated", "--no-cache", "--exit-zero", "-q", "."],
+                                                  {})
     files = sum(1 for p in corpus.rglob("*") if p.suffix in (".py", ".yml", ".yaml") and ".git" not in p.parts)
     print(f"corpus: {files} files ({corpus})", file=sys.stderr)
 
