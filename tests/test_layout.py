@@ -5,6 +5,7 @@ anywhere else, installed regularly or editable."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -14,6 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SUMMARY = "Found 11 findings"
+PACKAGE_SOURCES = ("pyproject.toml", "README.md", "preflight", "rules")  # what pyproject.toml builds from
 
 
 def run(args: list[str], cwd: Path, pythonpath: str | None = None) -> subprocess.CompletedProcess:
@@ -31,10 +33,18 @@ def run(args: list[str], cwd: Path, pythonpath: str | None = None) -> subprocess
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A regular (not editable) install of this checkout, in a folder of its own."""
+    """A regular (not editable) install of this checkout, in a folder of its own. It is built from a copy of
+    what the package is made of: setuptools builds in the source tree, and a `build/` folder left there by an
+    earlier build keeps modules the checkout no longer has (a renamed rule module would be installed twice)."""
+    source = tmp_path_factory.mktemp("source")
+    for name in PACKAGE_SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO / name, source / name)
     target = tmp_path_factory.mktemp("installed")
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(REPO)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                           str(source)], capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         pytest.skip(f"pip could not build the package here: {done.stderr[-300:]}")
     return target
