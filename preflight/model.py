@@ -324,7 +324,8 @@ class SweepSpec(_Record):
     command_location: Location | None = None
     metric: str | None = None
     goal: str | None = None
-    metric_location: Location | None = None
+    metric_location: Location | None = None  # the `metric:` key
+    metric_name_location: Location | None = None  # the metric's name as written (`name:`'s value)
     problems: tuple[tuple[str, Location], ...] = ()  # schema violations: (message, where)
     parameters: tuple[tuple[str, Location], ...] = ()  # swept parameter names and where they are declared
     early_terminate: str | None = None  # its `type` (hyperband)

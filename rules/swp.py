@@ -34,7 +34,7 @@ class SweepMetricNeverLogged(Rule):
             files={"train.py": "from transformers import Trainer, TrainingArguments\n\n"
                                "args = TrainingArguments(output_dir='o', report_to='wandb', run_name='s', "
                                "eval_strategy='epoch')\n"},
-            expect="sweep.yaml:3:1"),
+            expect="sweep.yaml:4:9"),
         Good("sweep.yaml", "program: train.py\nmethod: bayes\nmetric:\n  name: eval/loss\n  goal: minimize\n"
              "parameters:\n  learning_rate: {min: 0.00001, max: 0.001}\n",
              files={"train.py": "from transformers import Trainer, TrainingArguments\n\n"
@@ -46,13 +46,13 @@ class SweepMetricNeverLogged(Rule):
         Bad("tune.py", "import wandb\n\nsweep = {\n    'method': 'random',\n    'metric': {'name': 'val_loss', 'goal': "
             "'minimize'},\n    'parameters': {'lr': {'values': [0.1, 0.01]}},\n}\n\n\ndef train():\n"
             "    run = wandb.init()\n    run.log({'valid/loss': 0.3})\n\n\n"
-            "wandb.agent(wandb.sweep(sweep, project='p'), function=train)\n", expect="tune.py:5:5",
+            "wandb.agent(wandb.sweep(sweep, project='p'), function=train)\n", expect="tune.py:5:24",
             note="a sweep given to wandb.sweep as a dict, its trials run by wandb.agent in the same file"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
         for spec in project.facts(SweepSpec):
-            if not spec.metric or spec.metric_location is None:
+            if not spec.metric or spec.metric_name_location is None:
                 continue
             keys, unknown, trainer, seen_any = set(), False, False, False
             for path in project.sweep_program_files(spec):
@@ -74,7 +74,7 @@ class SweepMetricNeverLogged(Rule):
             else:
                 listed = ", ".join(sorted(keys)[:8]) or "none"
                 hint = f"the program logs: {listed}"
-            yield self.finding(spec.metric_location, f"the sweep's metric {metric!r} is never logged by the program "
+            yield self.finding(spec.metric_name_location, f"the sweep's metric {metric!r} is never logged by the program "
                                f"({hint}): every run gets the worst imputed value and the search learns nothing")
 
 

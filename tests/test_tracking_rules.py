@@ -236,12 +236,12 @@ SWEEP = "program: train.py\nmethod: random\nmetric:\n  name: {metric}\n  goal: m
 
 
 @pytest.mark.parametrize("script, metric, expected", [
-    ("import wandb\nrun = wandb.init()\nrun.log({'loss': 1.0})\n", "val_loss", ["sweep.yaml:3:1: SWP001"]),
+    ("import wandb\nrun = wandb.init()\nrun.log({'loss': 1.0})\n", "val_loss", ["sweep.yaml:4:9: SWP001"]),
     ("import wandb\nwandb.init()\nwandb.log({'val/loss': 1.0, 'epoch': 2})\n", "val/loss", []),
     ("import wandb\nwandb.init()\nwandb.log(metrics)\n", "anything", []),
     ("import wandb\nwandb.init()\nwandb.log({f'{split}_loss': 1.0})\n", "val_loss", []),
     ("from trl import SFTConfig\nSFTConfig(output_dir='o', report_to='wandb', run_name='r')\n", "eval_loss",
-     ["sweep.yaml:3:1: SWP001"]),
+     ["sweep.yaml:4:9: SWP001"]),  # the metric's name, as written
     ("from trl import SFTConfig\nSFTConfig(output_dir='o', report_to='wandb', run_name='r')\n", "train/loss", []),
     ("import lightning as L\nclass M(L.LightningModule):\n    def validation_step(self, b, i):\n"
      "        self.log('val_loss', 1.0)\n", "val_loss", []),
@@ -257,7 +257,7 @@ def test_sweep_metric_for_an_axolotl_config(project):
     files = {"cfg.yml": "base_model: m\ndatasets: []\nval_set_size: 0.1\nwandb_project: p\nwandb_name: n\n",
              "sweep.yaml": "method: random\nmetric:\n  name: eval_loss\ncommand: [axolotl, train, cfg.yml]\n"
                            "parameters:\n  learning_rate: {values: [0.1]}\n"}
-    assert project(files, select=["SWP001"]) == ["sweep.yaml:2:1: SWP001"]
+    assert project(files, select=["SWP001"]) == ["sweep.yaml:3:9: SWP001"]
 
 
 LOOP = "import wandb\nrun = wandb.init(name='r')\n{before}for i in range(10):\n{body}{after}"
@@ -428,7 +428,7 @@ DICT_SWEEP = ("import wandb\n\nconfig = {{\n    'method': {method!r},\n    'metr
 
 
 @pytest.mark.parametrize("method, metric, after, select, expected", [
-    ("random", "val_acc", "", ["SWP001"], ["tune.py:5:5: SWP001"]),
+    ("random", "val_acc", "", ["SWP001"], ["tune.py:5:24: SWP001"]),
     ("random", "val/acc", "", ["SWP001"], []),
     ("random", "val/acc", "", ["SWP002"], ["tune.py:5:5: SWP002"]),
     ("random", "loss", "", ["SWP002"], []),
@@ -447,7 +447,7 @@ def test_dict_sweep_running_another_program(project):
     files = {"launch.py": "import wandb\n\nwandb.sweep({'program': 'train.py', 'method': 'grid', "
                           "'metric': {'name': 'eval_loss', 'goal': 'minimize'}, 'parameters': {'lr': {'values': [1]}}})\n",
              "train.py": "import wandb\nrun = wandb.init()\nrun.log({'eval/loss': 1.0})\n"}
-    assert project(files, select=["SWP001"]) == ["launch.py:3:55: SWP001"]
+    assert project(files, select=["SWP001"]) == ["launch.py:3:74: SWP001"]
 
 
 def test_dict_sweep_built_from_unknown_values_is_not_judged(project):

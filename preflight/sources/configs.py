@@ -111,15 +111,17 @@ def sweep(source: SourceText, document) -> list[Fact]:
         words = tuple(w for w in (y.scalar_text(n) for n in command.value) if w is not None)
     metric = y.get_item(document, "metric")
     metric_node = metric[1] if metric else None
+    metric_name = y.get(metric_node, "name")
     problems = tuple(_schema_problems(source, document))
     return [SweepSpec(
         location=y.location(source, document),
         program=y.scalar_text(program),
         command=words,
         command_location=y.location(source, command) if command is not None else None,
-        metric=y.scalar_text(y.get(metric_node, "name")),
+        metric=y.scalar_text(metric_name),
         goal=y.scalar_text(y.get(metric_node, "goal")),
         metric_location=y.location(source, metric[0]) if metric else None,
+        metric_name_location=y.location(source, metric_name) if metric_name is not None else None,
         problems=problems,
         parameters=tuple((name, y.location(source, key)) for name, key, _ in y.items(y.get(document, "parameters"))),
         early_terminate=y.scalar_text(y.get(y.get(document, "early_terminate"), "type")),

@@ -26,8 +26,8 @@ def sweep_spec(module: Module, call: ast.Call, scope: Scope, runs_here: bool) ->
         return None
     from preflight.sources import sweepschema
 
-    def where(*path):
-        node = _node(expr, path)
+    def where(*path, value=False):
+        node = _node(expr, path, value)
         return module.location(node if node is not None else expr)
 
     metric = config.get("metric") if isinstance(config.get("metric"), dict) else {}
@@ -42,6 +42,7 @@ def sweep_spec(module: Module, call: ast.Call, scope: Scope, runs_here: bool) ->
         metric=metric.get("name") if isinstance(metric.get("name"), str) else None,
         goal=metric.get("goal") if isinstance(metric.get("goal"), str) else None,
         metric_location=where("metric") if "metric" in config else None,
+        metric_name_location=where("metric", "name", value=True) if isinstance(metric.get("name"), str) else None,
         problems=tuple((message, where(*path)) for message, path in sweepschema.violations(config)),
         parameters=tuple((str(name), where("parameters", name)) for name in parameters),
         early_terminate=terminate.get("type") if isinstance(terminate.get("type"), str) else None,
@@ -50,8 +51,9 @@ def sweep_spec(module: Module, call: ast.Call, scope: Scope, runs_here: bool) ->
     )
 
 
-def _node(expr: ast.AST, path: tuple) -> ast.AST | None:
-    """The key node of the last step of `path` inside a dict literal (the value for list indices)."""
+def _node(expr: ast.AST, path: tuple, value: bool = False) -> ast.AST | None:
+    """The key node of the last step of `path` inside a dict literal (the value for list indices, or with
+    `value`)."""
     node, found = expr, None
     for part in path:
         if isinstance(node, ast.Dict):
@@ -59,7 +61,8 @@ def _node(expr: ast.AST, path: tuple) -> ast.AST | None:
                           if isinstance(k, ast.Constant) and k.value == part), None)
             if index is None:
                 return found
-            found, node = node.keys[index], node.values[index]
+            found = node.values[index] if value else node.keys[index]
+            node = node.values[index]
         elif isinstance(node, (ast.List, ast.Tuple)) and isinstance(part, int) and part < len(node.elts):
             found = node = node.elts[part]
         else:
