@@ -331,6 +331,8 @@ class SweepSpec(_Record):
     early_terminate: str | None = None  # its `type` (hyperband)
     early_terminate_location: Location | None = None
     runs_here: bool = False  # a dict given to wandb.sweep in a file whose wandb.agent runs a function of it
+    # what `wandb agent` runs for each trial, macros expanded (sources/sweepcommand.py), each word where written
+    trial_command: tuple[tuple[str, Location | None], ...] = ()
 
 
 @_record

@@ -295,8 +295,28 @@ class Project:
                 group=service.name,
                 volumes=service.volumes,
             ))
+        launches.extend(launch for _, launch in self._sweep_launches)
         return [self._service_command(launch, launches) if launch.entry.kind == "compose-service" else launch
                 for launch in launches]
+
+    @cached_property
+    def _sweep_launches(self) -> list[tuple[SweepSpec, Launch]]:
+        """What each sweep's agent runs for a trial, as a launch: `wandb agent` runs the command in its own
+        environment (the caller's, unseen here), from wherever it is started (the sweep file's folder or one
+        above it)."""
+        from preflight.sources.launching import SWEEP_LAUNCHER, LaunchContext, launch_from_words
+
+        result = []
+        for spec in self.facts(SweepSpec):
+            if not spec.trial_command:
+                continue
+            path = spec.location.path
+            context = LaunchContext(launcher=SWEEP_LAUNCHER, label=f"the trials of the sweep {path}",
+                                    base_dir=posixpath.dirname(path) or ".", cwd_known=False, inherits_env=True)
+            launch = launch_from_words(list(spec.trial_command), context, spec.command_location or spec.location)
+            if launch is not None:
+                result.append((spec, launch))
+        return result
 
     def _service_command(self, launch: Launch, launches: list[Launch]) -> Launch:
         """`docker compose run --rm SERVICE` with no command runs the service's own `command:`, with the
@@ -347,37 +367,26 @@ class Project:
 
     @cached_property
     def _sweep_index(self) -> dict[str, SweepSpec]:
-        """Files (programs and configs) that a sweep configuration in the project runs."""
-        from preflight.sources import entrypoints
-
+        """Files (programs, configs) that a sweep configuration in the project runs: what its trial command
+        runs, else its `program` (a command preflight does not recognise still names it)."""
         index: dict[str, SweepSpec] = {}
-        for file in list(self.files.values()):
-            for spec in (f for f in file.facts if isinstance(f, SweepSpec)):
-                if spec.runs_here:  # wandb.agent(function=...) runs the trials in this very file
-                    index.setdefault(file.path, spec)
-                directory = posixpath.dirname(file.path)
-                words = list(spec.command) if spec.command else ["${env}", "${interpreter}", "${program}", "${args}"]
-                argv = []
-                for word in words:
-                    if word in ("${interpreter}",):
-                        argv.append("python")
-                    elif word == "${program}":
-                        argv.append(spec.program or "")
-                    elif not word.startswith("${"):
-                        argv.append(word)
-                found = entrypoints.recognize(argv)
+        for spec in self.facts(SweepSpec):
+            if spec.runs_here:  # wandb.agent(function=...) runs the trials in this very file
+                index.setdefault(spec.location.path, spec)
+        launched = dict(self._sweep_launches)
+        for spec in self.facts(SweepSpec):
+            launch = launched.get(spec)
+            if launch is not None:
+                resolved = self.entry(launch)
+                targets = [path for path in (resolved.script, resolved.config) if path]
+            elif spec.program:
+                directory = posixpath.dirname(spec.location.path)
+                targets = next(([found] for base in self._ancestors(directory)
+                                if (found := self.resolve(base, spec.program))), [])
+            else:
                 targets = []
-                if found is not None:
-                    targets += [found.target] if found.kind == "python-script" else []
-                    targets += [found.config] if found.config else []
-                elif spec.program:
-                    targets.append(spec.program)
-                for target in targets:
-                    for base in self._ancestors(directory):
-                        resolved = self.resolve(base, target)
-                        if resolved:
-                            index.setdefault(resolved, spec)
-                            break
+            for target in targets:
+                index.setdefault(target, spec)
         return index
 
     @staticmethod

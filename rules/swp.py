@@ -74,8 +74,9 @@ class SweepMetricNeverLogged(Rule):
             else:
                 listed = ", ".join(sorted(keys)[:8]) or "none"
                 hint = f"the program logs: {listed}"
-            yield self.finding(spec.metric_name_location, f"the sweep's metric {metric!r} is never logged by the program "
-                               f"({hint}): every run gets the worst imputed value and the search learns nothing")
+            yield self.finding(spec.metric_name_location, f"the sweep's metric {metric!r} is never logged by the "
+                               f"program ({hint}): every run gets the worst imputed value and the search learns "
+                               "nothing")
 
 
 # Metric names where a larger value is better; minimising them optimises for the worst runs.

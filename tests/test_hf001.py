@@ -156,3 +156,43 @@ def test_reported_only_where_logs_reach_a_tracker(project, files, expected):
              for path, text in files.items()}
     found = project(files, select=["HF001"])
     assert found == [f"{next(iter(files))}:{e.split(':', 1)[1]}: HF001" for e in expected]
+
+
+PARSED_TRAINER = ("from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+                  "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n"
+                  "Trainer(model=None, args=args).train()\n")
+SWEEP_COMMAND = ("method: random\nmetric: {{name: eval/loss, goal: minimize}}\nprogram: train.py\n"
+                 "command: [python, '${{program}}', --report_to=wandb, {flags}, '${{args}}']\n"
+                 "parameters:\n  {swept}: {{values: [1, 2]}}\n")
+
+
+@pytest.mark.parametrize("sweep_path, flags, swept, expected", [
+    ("sweep.yaml", "--eval_strategy=epoch, --logging_steps=10", "learning_rate", ["sweep.yaml:4:52"]),
+    ("sweep.yaml", "--eval_strategy, epoch, --logging_steps, '10'", "learning_rate", ["sweep.yaml:4:52"]),
+    ("sweeps/lr.yaml", "--eval_strategy=epoch, --logging_steps=10", "learning_rate", ["sweeps/lr.yaml:4:52"]),
+    ("sweep.yaml", "--eval_strategy=steps, --eval_steps=10, --logging_steps=10", "learning_rate", []),
+    ("sweep.yaml", "--eval_strategy=epoch, --logging_steps=10", "logging_steps", []),
+], ids=["equals-form", "space-form", "sweep-in-a-subfolder", "equal-cadences", "cadence-swept"])
+def test_flags_in_a_sweep_command(project, sweep_path, flags, swept, expected):
+    """The agent runs the sweep's command for every trial: its flags are the trial's arguments, and a swept
+    parameter (passed by ${args}, after them) has a value that changes from trial to trial."""
+    files = {"train.py": PARSED_TRAINER, sweep_path: SWEEP_COMMAND.format(flags=flags, swept=swept)}
+    assert project(files, select=["HF001"]) == [f"{e}: HF001" for e in expected]
+
+
+def test_flags_in_the_command_of_a_sweep_written_in_python(project):
+    files = {"train.py": PARSED_TRAINER,
+             "launch.py": "import wandb\n\nwandb.sweep({'method': 'random', 'program': 'train.py',\n"
+                          "             'command': ['python', '${program}', '--report_to', 'wandb',\n"
+                          "                         '--eval_strategy', 'epoch', '--logging_steps=10', '${args}'],\n"
+                          "             'parameters': {'lr': {'values': [1, 2]}}})\n"}
+    assert project(files, select=["HF001"]) == ["launch.py:5:27: HF001"]
+
+
+def test_a_trl_recipe_run_by_a_sweep_is_a_trial(project):
+    """Keys TrainingArguments shares with TRL only: the sweep's `trl sft --config` says who reads the file."""
+    files = {"recipe.yaml": "output_dir: out\nreport_to: wandb\neval_strategy: epoch\nlogging_steps: 10\n",
+             "sweeps/lr.yaml": "method: random\nmetric: {name: eval_loss, goal: minimize}\n"
+                               "command: [trl, sft, --config, recipe.yaml, '${args}']\n"
+                               "parameters:\n  learning_rate: {values: [1, 2]}\n"}
+    assert project(files, select=["HF001", "SWP001"]) == ["recipe.yaml:3:1: HF001", "sweeps/lr.yaml:2:16: SWP001"]

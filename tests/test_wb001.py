@@ -163,3 +163,14 @@ def test_a_trainer_logs_into_a_run_already_started(project):
               "run = wandb.init(project='p', id=last_run_id, resume='must')\n"
               "args = TrainingArguments(output_dir='o', report_to='wandb')\n")
     assert project({"train.py": source}, select=["WB001"]) == []
+
+
+@pytest.mark.parametrize("files", [
+    {"sweep.yaml": "method: random\nprogram: train.py\ncommand: [python, '${program}', --report_to=wandb, '${args}']\n"
+                   "parameters:\n  learning_rate: {values: [1, 2]}\n"},
+    {"sweeps/lr.yaml": "method: grid\ncommand: [trl, sft, --config, sft.yaml, '${args}']\n"
+                        "parameters:\n  learning_rate: {values: [1, 2]}\n",
+     "sft.yaml": "model_name_or_path: m\ndataset_name: d\noutput_dir: out\nreport_to: wandb\n"},
+], ids=["script", "trl-recipe"])
+def test_a_trial_of_a_sweep_command_is_named_by_the_sweep(project, files):
+    assert project({"train.py": PARSED, **files}, select=["WB001"]) == []

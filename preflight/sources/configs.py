@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from preflight.findings import Location
 from preflight.model import (
     ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun,
 )
+from preflight.sources import sweepcommand
 from preflight.sources import yamltree as y
 from preflight.sources.text import SourceText
 
@@ -113,6 +115,7 @@ def sweep(source: SourceText, document) -> list[Fact]:
     metric_node = metric[1] if metric else None
     metric_name = y.get(metric_node, "name")
     problems = tuple(_schema_problems(source, document))
+    parameters = tuple((name, y.location(source, key)) for name, key, _ in y.items(y.get(document, "parameters")))
     return [SweepSpec(
         location=y.location(source, document),
         program=y.scalar_text(program),
@@ -123,11 +126,26 @@ def sweep(source: SourceText, document) -> list[Fact]:
         metric_location=y.location(source, metric[0]) if metric else None,
         metric_name_location=y.location(source, metric_name) if metric_name is not None else None,
         problems=problems,
-        parameters=tuple((name, y.location(source, key)) for name, key, _ in y.items(y.get(document, "parameters"))),
+        parameters=parameters,
         early_terminate=y.scalar_text(y.get(y.get(document, "early_terminate"), "type")),
         early_terminate_location=(y.location(source, y.get_item(document, "early_terminate")[0])
                                   if y.get_item(document, "early_terminate") else None),
+        trial_command=sweepcommand.trial_command(
+            _word(source, program),
+            [w for w in (_word(source, n) for n in y.sequence(command)) if w] if words is not None else None,
+            [name for name, _ in parameters]),
     )]
+
+
+def _word(source: SourceText, node) -> tuple[str, Location] | None:
+    """A scalar of a command list and where its text starts (inside the quotes of a quoted scalar)."""
+    text = y.scalar_text(node)
+    if text is None:
+        return None
+    at = y.location(source, node)
+    if getattr(node, "style", None) in ("'", '"'):
+        at = Location(at.path, at.line, at.column + 1, at.end_line, max(at.end_column - 1, at.column + 1))
+    return text, at
 
 
 def _schema_problems(source: SourceText, document) -> list[tuple[str, object]]:

@@ -30,6 +30,9 @@ _OWN_FOLDER = re.compile(r"""["']?\$\((?:cd\s+)?dirname\s+["']?(?:\$\((?:realpat
 _KEY_FLAG = re.compile(r"^(?:wandb[_-]?(?:api[_-]?)?key|wandb[_-]?token|api[_-]?key)$", re.IGNORECASE)
 
 
+SWEEP_LAUNCHER = "W&B sweep"  # the trials a `wandb agent` runs (sources/sweepcommand.py)
+
+
 def is_reference(value: str) -> bool:
     return bool(_REFERENCE.search(value))
 
@@ -120,6 +123,20 @@ def launch_from_argv(argv: list[str], context: LaunchContext, location: Location
     command = shell.SimpleCommand(argv=list(argv), offset=0, text=command_text)
     return _launch(command, argv, context, context.base_dir, list(context.env), list(context.credentials),
                    lambda _: location)
+
+
+def launch_from_words(words: list[tuple[str, Location | None]], context: LaunchContext,
+                      location: Location) -> Launch | None:
+    """A command written as a list of words, each at its own place (a sweep's `command:` list): findings
+    about a flag point at the word that holds it."""
+    argv = [word for word, _ in words]
+    places = [at for _, at in words]
+    command = shell.SimpleCommand(argv=argv, offset=-1, text=" ".join(argv), word_offsets=list(range(len(argv))))
+
+    def locate(part: shell.SimpleCommand) -> Location:
+        return places[part.offset] or location if 0 <= part.offset < len(places) else location
+
+    return _launch(command, argv, context, context.base_dir, list(context.env), list(context.credentials), locate)
 
 
 def _secret_arguments(command: shell.SimpleCommand, locate, script: str) -> list[SecretArgument]:

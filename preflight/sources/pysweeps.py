@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 
+from preflight.findings import Location
 from preflight.model import SweepSpec
+from preflight.sources import sweepcommand
 from preflight.sources.pyscope import Module, Scope, argument, dict_mutated
 
 
@@ -34,9 +36,14 @@ def sweep_spec(module: Module, call: ast.Call, scope: Scope, runs_here: bool) ->
     parameters = config.get("parameters") if isinstance(config.get("parameters"), dict) else {}
     command = config.get("command")
     terminate = config.get("early_terminate") if isinstance(config.get("early_terminate"), dict) else {}
+    program = config.get("program") if isinstance(config.get("program"), str) else None
+    words = None
+    if isinstance(command, list):
+        words = [(str(word), _text_start(module, _node(expr, ("command", index), True)))
+                 for index, word in enumerate(command)]
     return SweepSpec(
         location=module.location(expr),
-        program=config.get("program") if isinstance(config.get("program"), str) else None,
+        program=program,
         command=tuple(str(w) for w in command) if isinstance(command, list) else None,
         command_location=where("command") if "command" in config else None,
         metric=metric.get("name") if isinstance(metric.get("name"), str) else None,
@@ -48,7 +55,24 @@ def sweep_spec(module: Module, call: ast.Call, scope: Scope, runs_here: bool) ->
         early_terminate=terminate.get("type") if isinstance(terminate.get("type"), str) else None,
         early_terminate_location=where("early_terminate") if "early_terminate" in config else None,
         runs_here=runs_here,
+        trial_command=() if runs_here else sweepcommand.trial_command(
+            (program, _text_start(module, _node(expr, ("program",), True))) if program is not None else None,
+            words, [str(name) for name in parameters]),
     )
+
+
+def _text_start(module: Module, node: ast.AST | None) -> Location | None:
+    """Where a string literal's text starts: after its prefix and opening quotes."""
+    if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+        return None
+    at = module.location(node)
+    if at.line != at.end_line:
+        return at
+    written = module.source.line(at.line)[at.column - 1:at.end_column - 1]
+    opening = len(written) - len(written.lstrip("rRbBuUfF"))
+    rest = written[opening:]
+    quotes = 3 if rest[:3] in ('"""', "'''") else 1
+    return Location(at.path, at.line, at.column + opening + quotes, at.end_line, at.end_column - quotes)
 
 
 def _node(expr: ast.AST, path: tuple, value: bool = False) -> ast.AST | None:
