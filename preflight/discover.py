@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preflight import classify, globs
+from preflight import classify, git, globs
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
@@ -41,23 +41,24 @@ class Discovery:
 
 @functools.lru_cache(maxsize=64)
 def git_root(directory: Path) -> Path | None:
+    """The top level of the working tree `directory` is in, or None. A top level that does not contain
+    the directory (a repository whose `core.worktree` points elsewhere) is not one."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )
+        out = git.run(directory, "rev-parse", "--show-toplevel", timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
-    return Path(out.stdout.strip()).resolve() if out.returncode == 0 and out.stdout.strip() else None
+    text = out.stdout.decode("utf-8", errors="surrogateescape").strip()
+    if out.returncode != 0 or not text:
+        return None
+    top = Path(text).resolve()
+    return top if _inside(directory.resolve(), top) else None
 
 
 def _git_names(directory: Path) -> list[str] | None:
     """Tracked and untracked-but-not-ignored files below `directory`, relative to it (git's view)."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(directory), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            capture_output=True, timeout=120, check=False,
-        )
+        out = git.run(directory, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".",
+                      excludes=True)
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
@@ -69,8 +70,7 @@ def _git_names(directory: Path) -> list[str] | None:
 def _git_ignored(directory: Path) -> bool:
     """Is the named directory itself ignored by its repository (a virtualenv inside a checkout)?"""
     try:
-        out = subprocess.run(["git", "-C", str(directory), "check-ignore", "-q", "."],
-                             capture_output=True, timeout=30, check=False)
+        out = git.run(directory, "check-ignore", "-q", ".", timeout=30, excludes=True)
     except (OSError, subprocess.SubprocessError):
         return False
     return out.returncode == 0

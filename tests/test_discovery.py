@@ -86,3 +86,153 @@ def test_non_ascii_columns_are_characters(project):
 def test_compose_file_names(project, name):
     files = {"train.py": SCRIPT, name: "services:\n  t:\n    command: python train.py\n"}
     assert project(files, select=["ENV001"]) == [f"{name}:3:14: ENV001"]
+
+
+# Every git configuration key that names a program, or a hook, set to a script that records its name.
+_TRAPPED_KEYS = ("core.fsmonitor", "core.sshCommand", "core.askPass", "core.editor", "core.pager", "core.gitProxy",
+                 "core.alternateRefsCommand", "pager.ls-files", "pager.rev-parse", "pager.check-ignore",
+                 "credential.helper", "diff.external", "diff.trap.textconv", "diff.trap.command",
+                 "filter.trap.clean", "filter.trap.smudge", "filter.trap.process", "merge.trap.driver",
+                 "gpg.program", "sequence.editor", "uploadpack.packObjectsHook")
+_HOOKS = ("post-index-change", "post-checkout", "pre-commit", "post-commit", "reference-transaction",
+          "pre-auto-gc", "fsmonitor-watchman", "post-rewrite", "push-to-checkout")
+
+
+def _booby_trapped(tmp_path):
+    """A repository whose .git/config (and hooks folder) would run `trap-NAME` scripts, which leave a
+    marker file named after what ran; plus a core.worktree that points outside the repository."""
+    markers, bin_dir, hooks = tmp_path / "markers", tmp_path / "bin", tmp_path / "hooks"
+    for folder in (markers, bin_dir, hooks):
+        folder.mkdir()
+
+    def trap(name, folder=bin_dir):
+        script = folder / name
+        script.write_text(f"#!/bin/sh\ntouch '{markers}/{name}'\ncat >/dev/null 2>&1 </dev/null\nexit 1\n")
+        script.chmod(0o755)
+        return script
+
+    repo, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    repo.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "outside.py").write_text(BAD)
+    git(repo, "init", "-q")
+    (repo / "train.py").write_text(BAD)
+    (repo / ".gitattributes").write_text("* filter=trap diff=trap merge=trap\n")
+    (repo / ".gitignore").write_text("ignored.py\n")
+    (repo / "ignored.py").write_text(BAD)
+    git(repo, "add", "train.py", ".gitattributes", ".gitignore")
+    for hook in _HOOKS:
+        trap(hook, hooks)
+    for key in _TRAPPED_KEYS:
+        git(repo, "config", key, str(trap("trap-" + key.replace(".", "-"))))
+    git(repo, "config", "core.hooksPath", str(hooks))
+    git(repo, "config", "protocol.ext.allow", "always")
+    git(repo, "config", "remote.origin.url", f"ext::{trap('trap-ext-transport')}")
+    return repo, elsewhere, markers
+
+
+def test_git_runs_nothing_the_scanned_repository_configures(tmp_path, monkeypatch):
+    """A repository from an archive or a pull request can name programs in its .git/config; preflight's
+    git commands run none of them, and a core.worktree elsewhere lists nothing from there."""
+    from conftest import run_check
+
+    repo, _, markers = _booby_trapped(tmp_path)
+    # the trap is live: plain git runs the repository's fsmonitor when it lists files
+    subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=repo, capture_output=True, check=False)
+    assert (markers / "trap-core-fsmonitor").exists()
+    (markers / "trap-core-fsmonitor").unlink()
+
+    monkeypatch.chdir(repo)
+    assert run_check(repo, select=["WB001"]) == ["train.py:3:1: WB001"]
+    assert run_check(repo, select=["WB001"], paths=["train.py"]) == ["train.py:3:1: WB001"]
+    assert run_check(repo, select=["WB001"], paths=["train.py"], force_exclude=True) == ["train.py:3:1: WB001"]
+    assert sorted(p.name for p in markers.iterdir()) == []
+
+
+def test_a_work_tree_elsewhere_lists_nothing_from_there(tmp_path, monkeypatch):
+    """core.worktree pointing out of the repository: the folder is read as plain files (ignored ones too),
+    never the other folder's."""
+    from conftest import run_check
+
+    repo, elsewhere, markers = _booby_trapped(tmp_path)
+    git(repo, "config", "core.worktree", str(elsewhere))
+    monkeypatch.chdir(repo)
+    assert run_check(repo, select=["WB001"]) == ["ignored.py:3:1: WB001", "train.py:3:1: WB001"]
+    assert run_check(repo, select=["WB001"], paths=["train.py"]) == ["train.py:3:1: WB001"]
+    assert sorted(p.name for p in markers.iterdir()) == []
+
+
+def test_an_embedded_bare_repository_is_not_used(tmp_path, monkeypatch):
+    """A folder of the scanned tree laid out as a bare repository (HEAD, objects/, refs/, a config naming a
+    work tree and an fsmonitor) is read as plain files, never as a repository."""
+    from conftest import run_check
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    vendor = tmp_path / "project" / "vendor"
+    subprocess.run(["git", "init", "-q", "--bare", str(vendor)], check=True, capture_output=True)
+    trap = tmp_path / "trap"
+    trap.write_text(f"#!/bin/sh\ntouch '{markers}/fsmonitor'\nexit 1\n")
+    trap.chmod(0o755)
+    git(vendor, "config", "core.bare", "false")
+    git(vendor, "config", "core.worktree", str(vendor))
+    git(vendor, "config", "core.fsmonitor", str(trap))
+    (vendor / "train.py").write_text(BAD)
+    monkeypatch.chdir(vendor)
+    assert run_check(vendor, select=["WB001"]) == ["train.py:3:1: WB001"]
+    assert not list(markers.iterdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to hand the repository over")
+def test_a_repository_owned_by_another_user_is_still_listed_by_git(tmp_path, monkeypatch):
+    """A CI container's checkout is often owned by another user; git refuses to read such a repository
+    unless told it is safe, and preflight (which lets git run nothing it configures) tells it so: its
+    ignored files stay ignored."""
+    from conftest import run_check
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / ".gitignore").write_text("generated/\n")
+    (repo / "train.py").write_text(BAD)
+    (repo / "generated").mkdir()
+    (repo / "generated" / "out.py").write_text(BAD)
+    for path in [repo, *repo.rglob("*")]:
+        os.lchown(path, 65534, 65534)
+    monkeypatch.chdir(repo)
+    assert run_check(repo, select=["WB001"]) == ["train.py:3:1: WB001"]
+
+
+def test_the_users_global_ignore_file_still_applies(tmp_path, monkeypatch):
+    """preflight's git reads no global configuration, but the user's global ignore file is passed on: a
+    scratch file ignored there is not checked."""
+    from conftest import run_check
+
+    home, repo = tmp_path / "home", tmp_path / "repo"
+    (home / ".config" / "git").mkdir(parents=True)
+    (home / ".config" / "git" / "ignore").write_text("scratch_*.py\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "train.py").write_text(BAD)
+    (repo / "scratch_1.py").write_text(BAD)
+    monkeypatch.chdir(repo)
+    assert run_check(repo, select=["WB001"]) == ["train.py:3:1: WB001"]
+
+
+def test_an_ignore_file_named_in_the_users_global_configuration_applies(tmp_path, monkeypatch):
+    from conftest import run_check
+
+    home, repo = tmp_path / "home", tmp_path / "repo"
+    home.mkdir()
+    (home / "my-ignores").write_text("scratch_*.py\n")
+    (home / ".gitconfig").write_text("[core]\n\texcludesFile = ~/my-ignores\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "train.py").write_text(BAD)
+    (repo / "scratch_1.py").write_text(BAD)
+    monkeypatch.chdir(repo)
+    assert run_check(repo, select=["WB001"]) == ["train.py:3:1: WB001"]
