@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Related, Severity
+from preflight.findings import Finding, Location, Related, Severity
 from preflight.model import (
     ArtifactLog, EnvWrite, Launch, LoggedMetrics, TrackerCall, Value, WandbRun,
 )
@@ -210,14 +210,28 @@ class ResumeWithoutId(Rule):
     why = (
         "W&B resumes a run by its id. Without `id=` (or WANDB_RUN_ID) every launch gets a fresh random id: "
         "`resume=\"allow\"` then never resumes anything, `resume=\"must\"` fails, and `resume=\"auto\"`/True "
-        "resumes whatever crashed last in the same folder. Give the run a stable id (from the config or the job)."
+        "resumes whatever crashed last in the same folder. `WANDB_RESUME` in a launcher's environment (an "
+        "`export` in an sbatch or shell script, a workflow's or compose file's `env`) is the same setting for every "
+        "wandb.init that passes no `resume=` itself, the HF Trainer's included. Give the run a stable id (from the "
+        "config or the job: `id=`, or `WANDB_RUN_ID` beside `WANDB_RESUME`). Not reported inside a sweep, whose "
+        "agent gives each trial its id."
     )
     examples = [
         Bad("train.py", "import wandb\n\nwandb.init(project='p', name='sft', resume='allow')\n", expect="train.py:3:1"),
         Good("train.py", "import wandb\n\nwandb.init(project='p', name='sft', id='sft-r16-seed0', resume='allow')\n"),
+        Bad("train.sbatch", "#!/bin/bash\n#SBATCH --time=04:00:00\nexport WANDB_RESUME=must\nsrun python train.py\n",
+            files={"train.py": "import wandb\n\nwandb.init(project='p', name='sft')\n"}, expect="train.sbatch:3:1",
+            note="WANDB_RESUME is the `resume` setting of every wandb.init that does not pass resume= itself"),
+        Good("train.sbatch", "#!/bin/bash\n#SBATCH --time=04:00:00\nexport WANDB_RESUME=must\n"
+             "export WANDB_RUN_ID=sft-$SLURM_JOB_NAME\nsrun python train.py\n",
+             files={"train.py": "import wandb\n\nwandb.init(project='p', name='sft')\n"}),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
+        yield from self._in_code(project)
+        yield from self._in_launch_environment(project)
+
+    def _in_code(self, project: Project) -> Iterator[Finding]:
         for file in list(project.files.values()):
             runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
             if not runs:
@@ -235,6 +249,54 @@ class ResumeWithoutId(Rule):
                     mode, "resumes whatever run crashed last in this folder")
                 yield self.finding(run.location, f"wandb.init(resume={resume.text}) without id= (or WANDB_RUN_ID) "
                                    f"{outcome}: every launch gets a new random id; pass a stable id")
+
+    def _in_launch_environment(self, project: Project) -> Iterator[Finding]:
+        """`export WANDB_RESUME=must` (or in a workflow's or compose file's environment): the setting of every
+        run the launched program starts without resume= of its own, the same as resume= in the code."""
+        seen: set = set()
+        for launch in project.launches():
+            env = launch.env_map()
+            binding = env.get("WANDB_RESUME")
+            if binding is None or binding.reference or "WANDB_RUN_ID" in env or binding.location in seen:
+                continue
+            mode = (binding.value or "").strip().lower()
+            if mode not in _RESUMING:
+                continue
+            runs = _runs_resumed_by_env(project, launch)
+            if not runs:
+                continue
+            seen.add(binding.location)
+            outcome = {"allow": "never resumes anything", "must": "fails: there is no run to resume"}.get(
+                mode, "resumes whatever run crashed last in the same folder")
+            yield self.finding(binding.location, f"WANDB_RESUME={binding.value.strip()} without WANDB_RUN_ID "
+                               f"{outcome}: the run this launch starts has no id= ({launch.label}), so every launch "
+                               "gets a new random id; set WANDB_RUN_ID to a stable id (from the job or the config)",
+                               related=[Related(run, "the run, started without resume= or id=") for run in runs[:3]])
+
+
+def _runs_resumed_by_env(project: Project, launch: Launch) -> list[Location]:
+    """Where the W&B runs a launch starts (and that run for it) take resume and id from the environment: no
+    resume=/id= passed, no WANDB_RUN_ID set by the program, not a sweep trial (the agent gives the id). The HF
+    integration's wandb.init (`--report_to wandb` on the command line) passes neither."""
+    from preflight.launches import running_uses
+
+    uses = running_uses(project, launch)
+    if not uses:
+        return []
+    resolved = project.entry(launch)
+    files = project.programs.loaded_modules(resolved.script) if resolved.script else []
+    files = [*files, *([resolved.config] if resolved.config else [])]
+    if any(project.whole_file_swept(path) for path in files):
+        return []
+    used = {use.location for use in uses}
+    found = [use.location for use in uses if use.integration and use.location == launch.location]
+    for path in files:
+        if any(write.name == "WANDB_RUN_ID" for write in project.facts_in(path, EnvWrite)):
+            return []
+        found += [run.location for run in project.facts_in(path, WandbRun) if run.location in used
+                  and not run.disabled and run.identity_known and run.resume is None and run.run_id is None
+                  and not run.in_sweep_function]
+    return found
 
 
 class SharedRunId(Rule):

@@ -95,6 +95,39 @@ def test_resume_without_id(project, source, expected):
     assert project({"t.py": source}, select=["WB002"]) == expected
 
 
+RESUMED = "import wandb\n\nwandb.init(project='p', name='sft')\n"
+TRAINER_RESUMED = ("from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+                   "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n"
+                   "Trainer(model=None, args=args).train()\n")
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"jobs/train.sbatch": "#!/bin/bash\n#SBATCH -N 1\nexport WANDB_RESUME=must\nsrun python train.py\n",
+      "jobs/train.py": RESUMED}, ["jobs/train.sbatch:3:1"]),
+    ({"run.sh": "set -e\nexport WANDB_RESUME=allow\npython src/train.py\n", "src/train.py": RESUMED}, ["run.sh:2:1"]),
+    ({"run.sh": "WANDB_RESUME=auto python train.py\n", "train.py": RESUMED}, ["run.sh:1:1"]),
+    ({".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    env:\n"
+      "      WANDB_RESUME: allow\n      WANDB_API_KEY: ${{ secrets.K }}\n    steps:\n      - run: python train.py\n",
+      "train.py": RESUMED}, [".github/workflows/t.yml:6:7"]),
+    ({"run.sh": "export WANDB_RESUME=must\npython train.py --report_to wandb --run_name sft\n",
+      "train.py": TRAINER_RESUMED}, ["run.sh:1:1"]),
+    ({"run.sh": "export WANDB_RESUME=must\nexport WANDB_RUN_ID=sft-$1\npython train.py\n", "train.py": RESUMED}, []),
+    ({"run.sh": "export WANDB_RESUME=must\npython train.py\n",
+      "train.py": "import wandb\n\nwandb.init(project='p', id='sft-1')\n"}, []),
+    ({"run.sh": "export WANDB_RESUME=must\npython train.py\n",
+      "train.py": "import wandb\n\nwandb.init(project='p', resume='never')\n"}, []),
+    ({"run.sh": "export WANDB_RESUME=never\npython train.py\n", "train.py": RESUMED}, []),
+    ({"run.sh": "export WANDB_RESUME=must\npython train.py\n", "train.py": RESUMED,
+      "sweep.yaml": "program: train.py\nmethod: random\nparameters:\n  lr: {values: [1, 2]}\n"}, []),
+    ({"run.sh": "export WANDB_RESUME=must\npython train.py\n",
+      "train.py": "import wandb\n\nif False:\n    wandb.init(project='p')\n"}, []),
+], ids=["sbatch-in-a-folder", "shell-export", "command-prefix", "workflow-env", "trainer-integration",
+        "with-run-id", "id-in-code", "resume-in-code", "never", "sweep-trial", "run-never-starts"])
+def test_resume_from_the_launch_environment(project, files, expected):
+    """WANDB_RESUME is the `resume` setting of every wandb.init that passes no resume= of its own."""
+    assert project(files, select=["WB002"]) == [f"{e}: WB002" for e in expected]
+
+
 def test_resume_with_id_from_the_launcher(project):
     files = {"t.py": "import wandb\nwandb.init(name='r', resume='allow')\n",
              "docker-compose.yml": "services:\n  t:\n    command: python t.py\n    environment:\n"
