@@ -2,15 +2,22 @@
 
 A configuration mistake is a usage error (exit 2) with a message that names the file and the key:
 silently ignoring a misspelt `extend-select` would let a CI gate pass that should fail.
+
+`Settings` is declared once, as a plain frozen dataclass that pydantic validates (its field metadata
+carries the TOML spellings and descriptions, `__pydantic_config__` forbids unknown keys) and that the
+engine reads. A plain dataclass rather than a BaseModel so that a run whose settings were validated
+before never imports pydantic (about a third of a warm pre-commit run), like the rules' options.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import sys
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,23 +27,65 @@ else:  # pragma: no cover
 CONFIG_FILES = (".preflight.toml", "preflight.toml", "pyproject.toml")
 CACHE_DIRECTORY = ".preflight_cache"  # beside the configuration, unless --cache-dir says otherwise
 
+Library = Literal["transformers", "trl", "axolotl", "wandb", "mlflow"]
+_VERSION = re.compile(r"^\d+(\.\d+){0,3}([a-z]+\d*)?$")
+
 
 class ConfigError(Exception):
     pass
 
 
+def _version_numbers(value: dict[str, str]) -> dict[str, str]:
+    for library, version in value.items():
+        if not _VERSION.match(str(version)):
+            raise ValueError(f"{library} = {version!r} is not a version number like \"4.57.1\"")
+    return value
+
+
+class _VersionNumbers:
+    """Marks `versions` for pydantic (which calls this hook only while validating): every value must
+    be a version number."""
+
+    def __get_pydantic_core_schema__(self, source, handler):
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(_version_numbers, handler(source))
+
+
+def _setting(description: str, default: Any = None, *, alias: str | None = None, factory: Any = None) -> Any:
+    metadata = {"description": description, **({"alias": alias} if alias else {})}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """The validated `[tool.preflight]` table (see config_schema.SettingsModel for the rules)."""
+    """The `[tool.preflight]` table, with the command line's selection applied (`selecting`)."""
 
-    select: list[str] | None = None
-    extend_select: list[str] = dataclasses.field(default_factory=list)
-    ignore: list[str] = dataclasses.field(default_factory=list)
-    per_file_ignores: dict[str, list[str]] = dataclasses.field(default_factory=dict)
-    exclude: list[str] | None = None
-    extend_exclude: list[str] = dataclasses.field(default_factory=list)
-    rules: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    __pydantic_config__ = {"extra": "forbid", "populate_by_name": True}
+
+    select: list[str] | None = _setting("Rule codes or prefixes to enable (default: all E and W rules).")
+    extend_select: list[str] = _setting("Codes or prefixes to enable in addition to `select`.",
+                                        alias="extend-select", factory=list)
+    ignore: list[str] = _setting("Codes or prefixes to disable.", factory=list)
+    per_file_ignores: dict[str, list[str]] = _setting("Glob pattern -> codes ignored in matching files.",
+                                                      alias="per-file-ignores", factory=dict)
+    exclude: list[str] | None = _setting("Patterns to skip (replaces the defaults).")
+    extend_exclude: list[str] = _setting("Patterns to skip in addition to the defaults.", alias="extend-exclude",
+                                         factory=list)
+    rules: dict[str, dict[str, Any]] = _setting(
+        "Per-rule options, keyed by code or name: [tool.preflight.rules.HF001].", factory=dict)
+    versions: Annotated[dict[Library, str], _VersionNumbers()] = _setting(
+        "Library versions the rules assume, e.g. transformers = \"4.57.1\".", factory=dict)
+
+    def selecting(self, select: list[str] | None = None, extend_select: list[str] | None = None,
+                  ignore: list[str] | None = None) -> Settings:
+        """These settings with the command line's selection: `--select` replaces `select`,
+        `--extend-select` and `--ignore` add to theirs."""
+        return dataclasses.replace(self, select=select or self.select,
+                                   extend_select=[*self.extend_select, *(extend_select or [])],
+                                   ignore=[*self.ignore, *(ignore or [])])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +114,7 @@ def _format(path: Path, error) -> str:
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
+        if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown setting"
         lines.append(f"  {prefix}{'.' if prefix and where else ''}{where}: {message}")
     return "\n".join(lines)
@@ -81,15 +130,12 @@ def parse(path: Path, table: dict[str, Any], memo_dir: Path | None = None) -> Se
     remembered = _recall(memo) if memo is not None else None
     if remembered is not None:
         return remembered
-    from pydantic import ValidationError
-
-    from preflight.config_schema import SettingsModel
+    from pydantic import TypeAdapter, ValidationError
 
     try:
-        model = SettingsModel.model_validate(table)
+        settings = TypeAdapter(Settings).validate_python(table)
     except ValidationError as exc:
         raise ConfigError(_format(path, exc)) from None
-    settings = Settings(**model.model_dump())
     if memo is not None:
         _remember(memo, settings)
     return settings

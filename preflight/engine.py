@@ -96,25 +96,18 @@ def check(
         loaded = config_module.load(config_path, start, fallback_base=root, remember=use_cache, cache_dir=cache_dir)
     except config_module.ConfigError as exc:
         raise UsageError(str(exc)) from None
-    settings = loaded.settings
+    settings = loaded.settings.selecting(select, extend_select, ignore)
 
     def choose_rules():
         """The enabled rules, which info rules show, and their options (importing the rule pack)."""
         rules = all_rules()
         try:
-            enabled = selection.enabled_rules(
-                rules,
-                select if select else settings.select,
-                [*settings.extend_select, *(extend_select or [])],
-                [*settings.ignore, *(ignore or [])],
-            )
+            enabled = selection.enabled_rules(rules, settings.select, settings.extend_select, settings.ignore)
             for pattern, selectors in settings.per_file_ignores.items():
                 selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
         except selection.UnknownSelector as exc:
             raise UsageError(str(exc)) from None
-        chosen_select = select if select else settings.select
-        chosen_extend = [*settings.extend_select, *(extend_select or [])]
-        show_info = selection.explicitly_selected(rules, chosen_select, chosen_extend)
+        show_info = selection.explicitly_selected(rules, settings.select, settings.extend_select)
         return enabled, show_info, _rule_options(settings, loaded.path)
 
     exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
@@ -135,8 +128,7 @@ def check(
         if cache is not None and found.reported is None and stdin is None:  # a whole-tree scan: reusable
             stats = {display: file_stat(path) for path, display in pairs}
             run_key = runcache.key(stats, settings, {
-                "select": select, "extend_select": extend_select, "ignore": ignore, "force_exclude": force_exclude,
-                "cwd": str(cwd), "config": str(loaded.path), "paths": paths})
+                "force_exclude": force_exclude, "cwd": str(cwd), "config": str(loaded.path), "paths": paths})
             payload = cache.result(run_key) if run_key else None
             reused = runcache.decode(payload) if payload else None
             if reused is not None:  # the same selection succeeded before: the rule pack need not even load

@@ -7,6 +7,8 @@ import json
 import multiprocessing
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,10 @@ def test_validated_settings_are_remembered_by_content(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "_remember", lambda memo, settings: calls.append(memo))
     assert engine.check(["."], use_cache=True).findings == []
     assert calls == []  # recalled, not validated and written again
+    warm = subprocess.run([sys.executable, "-c", "import sys\nfrom preflight import engine\n"
+                           "assert engine.check(['.'], use_cache=True).findings == []\n"
+                           "print('pydantic' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert warm.stdout.strip() == "False"  # the settings are a plain dataclass: pydantic only validates
     memos[0].write_text("{not json")
     assert engine.check(["."], use_cache=True).findings == []
     (tmp_path / "pyproject.toml").write_text('[tool.preflight]\nignore = ["WB999"]\n')
