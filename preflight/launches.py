@@ -53,6 +53,24 @@ def arguments(project, launch: Launch) -> LaunchArguments:
                            not launch.inherits_env, values)
 
 
+def launcher_files(project, path: str, hops: int = 4) -> list[str]:
+    """The launcher files that run `path` (a script or a config), nearest first, directly or through what
+    they run: a workflow that runs a shell script that runs `trl sft --config path`. A config read by a
+    script's argument parser is run by that script's launchers."""
+    found: list[str] = []
+    frontier = [path, *(reader.parser.location.path for reader in project.readers.get(path, []) if reader.parser)]
+    for _ in range(hops):
+        reached = []
+        for current in frontier:
+            for launch in project.launches_of(current):
+                file = launch.location.path
+                if file != path and file not in found:
+                    found.append(file)
+                    reached.append(file)
+        frontier = reached
+    return found
+
+
 def wandb_uses(project, launch: Launch, depth: int = 0) -> list[Use]:
     """Where the launched program uses W&B, honouring command-line overrides and reachability. A
     launched shell script counts through the commands it runs with the environment it inherits."""

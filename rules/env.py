@@ -485,7 +485,9 @@ class TrackingForcedOffline(Rule):
         "With `WANDB_MODE=offline` (or `dryrun`) W&B writes the run to a local `wandb/` folder and uploads "
         "nothing; in a container or a CI runner that folder is gone when the job ends. `disabled` records "
         "nothing at all. Baked into an image, a compose file or a config it also silences every later run "
-        "that did want tracking. Set it per invocation, or run `wandb sync` on the offline runs afterwards."
+        "that did want tracking. Set it per invocation, or run `wandb sync` on the offline runs afterwards: "
+        "a `wandb sync` in the file that sets the mode, or in a launcher that runs it (directly, through a script "
+        "it runs, or through the script that reads the config), answers this."
     )
     examples = [
         Bad("Dockerfile", """FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
@@ -503,12 +505,18 @@ wandb sync --sync-all
     def check(self, project: Project) -> Iterator[Finding]:
         for location, value, where in project.env_settings("WANDB_MODE", scripts=False):
             mode = (value or "").strip().lower()
-            if mode not in launches.OFF_MODES or project.facts_in(location.path, SyncCommand):
+            if mode not in launches.OFF_MODES or _synced(project, location.path):
                 continue
             what = "nothing is recorded" if mode == "disabled" else "the run stays in a local wandb/ folder that is " \
                                                                  "lost with the container or runner"
             yield self.finding(location, f"WANDB_MODE={mode} is set in this {where} file and nothing runs "
                                f"`wandb sync`: {what}; set it per run, or sync the offline runs afterwards")
+
+
+def _synced(project: Project, path: str) -> bool:
+    """`wandb sync` in the file that sets the mode, or in a launcher that runs it (through a script it runs,
+    or the script that reads the config)."""
+    return any(project.facts_in(file, SyncCommand) for file in (path, *launches.launcher_files(project, path)))
 
 
 _LOGS = "import mlflow\n\nwith mlflow.start_run(run_name='sft'):\n    mlflow.log_metric('loss', 0.1, step=1)\n"

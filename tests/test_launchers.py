@@ -282,3 +282,25 @@ spec:
 def test_a_kubernetes_secret_mounted_as_netrc_gives_the_key(project, mounts, volumes, expected):
     files = {"job.yaml": K8S.format(mounts=mounts, volumes=volumes), "train.py": TRAIN}
     assert project(files, select=["ENV001"]) == expected
+
+
+OFFLINE_RECIPE = "model_name_or_path: m\ndataset_name: d\noutput_dir: out\nenv:\n  WANDB_MODE: offline\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({".github/workflows/t.yml": workflow("push", run="|\n          trl sft --config cfg.yaml\n"
+                                                      "          wandb sync --sync-all")}, []),
+    ({".github/workflows/t.yml": workflow("push", run="|\n          bash scripts/train.sh\n"
+                                                      "          wandb sync --sync-all"),
+      "scripts/train.sh": "trl sft --config cfg.yaml\n"}, []),
+    ({".github/workflows/t.yml": workflow("push", run="bash scripts/train.sh"),
+      "scripts/train.sh": "trl sft --config cfg.yaml\nwandb sync --sync-all\n"}, []),
+    ({".github/workflows/t.yml": workflow("push", run="bash scripts/train.sh"),
+      "scripts/train.sh": "trl sft --config cfg.yaml\n"}, ["cfg.yaml:5:3: ENV008"]),
+    ({".github/workflows/t.yml": workflow("push", run="trl sft --config cfg.yaml"),
+      "other.sh": "wandb sync --sync-all\n"}, ["cfg.yaml:5:3: ENV008"]),
+], ids=["sync-beside-the-command", "sync-in-the-workflow-two-hops", "sync-in-the-script", "no-sync",
+        "sync-in-an-unrelated-script"])
+def test_offline_config_synced_by_its_launcher(project, files, expected):
+    """WANDB_MODE=offline set in a recipe: a `wandb sync` in whatever launches it uploads the runs."""
+    assert project({"cfg.yaml": OFFLINE_RECIPE, **files}, select=["ENV008"]) == expected
