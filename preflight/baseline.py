@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import __version__
+from preflight import __version__, reading
 from preflight.findings import Finding
 from preflight.sourcelines import SourceLines
 
@@ -37,6 +37,9 @@ class BaselineFile:
 
 class BaselineError(Exception):
     pass
+
+
+_LIMIT = 256 << 20  # a baseline holds about 200 bytes per finding
 
 
 def fingerprints(findings: list[Finding], lines: SourceLines) -> dict[Finding, str]:
@@ -61,7 +64,7 @@ def write(path: Path, findings: list[Finding], prints: dict[Finding, str]) -> in
 
 def load(path: Path) -> BaselineFile:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(reading.read_text(path, _LIMIT))
         if not isinstance(document, dict) or document.get("tool") != "preflight":
             raise ValueError("the file was not written by preflight --write-baseline")
         entries = [BaselineEntry(**{k: str(v) for k, v in item.items() if k in ("code", "path", "fingerprint",
@@ -69,7 +72,7 @@ def load(path: Path) -> BaselineFile:
                    for item in document["entries"]]
         return BaselineFile(entries, document["tool"], str(document.get("version", "")))
     except OSError as exc:
-        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
+        raise BaselineError(f"{path}: cannot read the baseline: {reading.why(exc)}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise BaselineError(f"{path}: not a preflight baseline ({str(exc).splitlines()[0]})") from None
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight import cache as cache_module
-from preflight import classify
+from preflight import classify, reading
 from preflight.extract import extract, quick
 from preflight.findings import Location
 from preflight.model import FileFacts, ParseError
@@ -28,6 +28,10 @@ CHUNK_BYTES = 1 << 20  # work is handed out in chunks of about this many bytes, 
 # (a 10 MB Python file: ~30 s and 2.4 GB for `ast` and the walk); YAML is parsed in C.
 MAX_BYTES = {"python": 2 << 20}
 MAX_BYTES_OTHER = 16 << 20
+# Kinds that only their content makes relevant are read up to this size for the pre-filter (a large
+# file of them is usually data, and not reported); a file beyond it is not even read.
+_BY_CONTENT = {classify.PYTHON, classify.NOTEBOOK, "yaml", "json"}
+READ_LIMIT = 64 << 20
 
 
 @dataclass(slots=True)
@@ -39,13 +43,26 @@ class Outcome:
 
 
 def _read(path: Path, display: str) -> bytes | FileFacts:
+    kind = classify.kind_by_path(display)
     try:
-        return path.read_bytes()
+        return reading.read_bytes(path, READ_LIMIT if kind in _BY_CONTENT else MAX_BYTES_OTHER)
     except FileNotFoundError:  # deleted while the scan ran
         return FileFacts(display, None, note="deleted during the scan")
+    except reading.NotRegular as exc:  # replaced by a FIFO or a device while the scan ran
+        return FileFacts(display, None, note=f"no longer a file: {reading.why(exc)}")
+    except reading.TooLarge as exc:
+        if kind in _BY_CONTENT:
+            return FileFacts(display, None, note=f"not read: {reading.why(exc)}")
+        return _too_large(display, kind, exc.size, exc.limit)
     except OSError as exc:
-        error = ParseError(Location.start_of(display), f"cannot read the file: {exc.strerror or type(exc).__name__}")
-        return FileFacts(display, classify.kind_by_path(display), [error])
+        error = ParseError(Location.start_of(display), f"cannot read the file: {reading.why(exc)}")
+        return FileFacts(display, kind, [error])
+
+
+def _too_large(display: str, kind: str | None, size: int, limit: int) -> FileFacts:
+    message = (f"the file is too large to analyse ({size / (1 << 20):.1f} MiB; the limit for this kind is "
+               f"{limit >> 20} MiB)")
+    return FileFacts(display, kind, [ParseError(Location.start_of(display), message)])
 
 
 def _process(path: Path, display: str, cache: cache_module.FactsCache | None) -> Outcome:
@@ -59,9 +76,7 @@ def _process(path: Path, display: str, cache: cache_module.FactsCache | None) ->
         return Outcome(cheap, cache_key)
     limit = MAX_BYTES.get(path_kind or "", MAX_BYTES_OTHER)
     if len(data) > limit:
-        message = (f"the file is too large to analyse ({len(data) / (1 << 20):.1f} MiB; the limit for this kind "
-                   f"is {limit >> 20} MiB)")
-        return Outcome(FileFacts(display, path_kind, [ParseError(Location.start_of(display), message)]))
+        return Outcome(_too_large(display, path_kind, len(data), limit))
     if cache is not None:  # same bytes seen before (a fresh checkout: new mtimes, known content)
         hit = cache.get_many([cache_key]).get(cache_key)
         if hit is not None:

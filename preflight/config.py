@@ -19,6 +19,8 @@ from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from preflight import reading
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -26,6 +28,7 @@ else:  # pragma: no cover
 
 CONFIG_FILES = (".preflight.toml", "preflight.toml", "pyproject.toml")
 CACHE_DIRECTORY = ".preflight_cache"  # beside the configuration, unless --cache-dir says otherwise
+_CONFIG_LIMIT = 4 << 20  # a pyproject.toml of a large project is a few KiB
 
 Library = Literal["transformers", "trl", "axolotl", "wandb", "mlflow"]
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}([a-z]+\d*)?$")
@@ -97,8 +100,10 @@ class LoadedConfig:
 
 def _table(path: Path) -> dict[str, Any] | None:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(reading.read_text(path, _CONFIG_LIMIT))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {reading.why(exc)}") from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
@@ -157,7 +162,7 @@ def _recall(memo: Path) -> Settings | None:
     import json
 
     try:
-        data = json.loads(memo.read_text(encoding="utf-8"))
+        data = json.loads(reading.read_text(memo, _CONFIG_LIMIT))
         return Settings(**data)
     except (OSError, ValueError, TypeError):
         return None  # absent or damaged: validate again

@@ -8,8 +8,11 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from preflight import reading
 from preflight.findings import Edit, Finding
 from preflight.sources.text import SourceText
+
+_LIMIT = 16 << 20  # no larger file is analysed (preflight.collect), so none has a fix
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def plan(findings: list[Finding], cwd: Path, unsafe: bool = False) -> list[FileC
     for path, fixable in sorted(by_path.items()):
         file = Path(path) if Path(path).is_absolute() else cwd / path
         try:
-            data = file.read_bytes()
+            data = reading.read_bytes(file, _LIMIT)
         except OSError:
             continue
         bom = data.startswith(codecs.BOM_UTF8)
@@ -70,5 +73,5 @@ def plan(findings: list[Finding], cwd: Path, unsafe: bool = False) -> list[FileC
 def write(changes: list[FileChange], cwd: Path) -> None:
     for change in changes:
         file = Path(change.path) if Path(change.path).is_absolute() else cwd / change.path
-        bom = file.read_bytes().startswith(codecs.BOM_UTF8)
+        bom = reading.read_bytes(file, _LIMIT).startswith(codecs.BOM_UTF8)
         file.write_bytes((codecs.BOM_UTF8 if bom else b"") + change.after.encode("utf-8"))

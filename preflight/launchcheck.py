@@ -9,7 +9,6 @@ format only and never printed.
 from __future__ import annotations
 
 import dataclasses
-import netrc
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from preflight import reading
 from preflight.findings import Location
 from preflight.model import ArtifactLog, EntryPoint, EnvBinding, Launch, LocalImport, TrainingConfig, WandbRun
 from preflight.project import Project
@@ -52,14 +52,54 @@ def describe_launch(argv: list[str], cwd: Path) -> Launch | None:
 
 # -- W&B ------------------------------------------------------------------------------------------
 
-def _netrc_has_wandb() -> bool:
+_NETRC_LIMIT = 1 << 20
+
+
+def _netrc_has_wandb() -> tuple[bool, str | None]:
+    """(whether the netrc has a password for the W&B host, why it could not be read)."""
     path = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
     try:
-        hosts = netrc.netrc(path).hosts
-    except (OSError, netrc.NetrcParseError):
-        return False
+        text = reading.read_text(path, _NETRC_LIMIT)
+    except FileNotFoundError:
+        return False, None
+    except OSError as exc:
+        return False, f"the netrc {path} cannot be read: {reading.why(exc)}"
+    except UnicodeDecodeError:
+        return False, f"the netrc {path} is not UTF-8 text, which Python's netrc module (as wandb) cannot read"
     custom = re.sub(r"^https?://", "", os.environ.get("WANDB_BASE_URL", "")).split("/")[0]
-    return any(host in hosts and hosts[host][2] for host in (*_WANDB_HOSTS, custom) if host)
+    passwords = _netrc_passwords(text)
+    return any(passwords.get(host) for host in (*_WANDB_HOSTS, custom) if host), None
+
+
+def _netrc_passwords(text: str) -> dict[str, bool]:
+    """machine -> whether its entry has a password, read as the netrc format has it: whitespace-separated
+    tokens, `machine NAME` or `default` opening an entry, `macdef NAME` a macro whose body runs to the next
+    blank line."""
+    found: dict[str, bool] = {}
+    machine: str | None = None
+    expect: str | None = None  # the keyword whose value is the next token
+    in_macro = False
+    for line in text.splitlines():
+        if in_macro:
+            in_macro = bool(line.strip())
+            continue
+        for token in line.split():
+            if expect == "machine":
+                machine, expect = token, None
+                found.setdefault(machine, False)
+            elif expect == "password":
+                if machine is not None:
+                    found[machine] = True
+                expect = None
+            elif expect == "macdef":  # the body starts on the next line
+                expect, in_macro = None, True
+            elif expect is not None:  # the value of login, account
+                expect = None
+            elif token == "default":
+                machine = "default"
+            elif token in ("machine", "password", "macdef", "login", "user", "account"):
+                expect = token
+    return found
 
 
 def wandb_checks(project: Project, launch: Launch, uses: list) -> list[Check]:
@@ -72,6 +112,7 @@ def wandb_checks(project: Project, launch: Launch, uses: list) -> list[Check]:
                             "with the container unless `wandb sync` uploads it"))
     key = os.environ.get("WANDB_API_KEY", "").strip()
     token_file = os.environ.get("WANDB_IDENTITY_TOKEN_FILE", "").strip()
+    netrc = _netrc_has_wandb() if not key and not token_file else (False, None)
     if key:
         if _KEY.match(key) or key.startswith("wandb_v1_"):
             checks.append(Check("W&B key", "ok", f"WANDB_API_KEY is set ({len(key)} characters, well-formed)"))
@@ -82,10 +123,12 @@ def wandb_checks(project: Project, launch: Launch, uses: list) -> list[Check]:
         status = "ok" if Path(token_file).is_file() else "error"
         found = "exists" if status == "ok" else "is missing"
         checks.append(Check("W&B key", status, f"WANDB_IDENTITY_TOKEN_FILE {found}: {token_file}"))
-    elif _netrc_has_wandb():
+    elif netrc[0]:
         checks.append(Check("W&B key", "ok", "a netrc entry for the W&B host is present"))
     elif mode not in ("offline", "dryrun"):
         where = f" ({uses[0].description})" if uses else ""
+        if netrc[1]:
+            where += f" ({netrc[1]})"
         checks.append(Check("W&B key", "error", f"W&B is used{where} but there is no WANDB_API_KEY, identity token or "
                             "netrc entry: wandb.init will raise UsageError (or wait at the login prompt) after the "
                             "model has loaded"))

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
+from preflight import reading
 from preflight.cache import file_stat
 from preflight.findings import Location
 from preflight.model import (
@@ -478,10 +479,8 @@ class Project:
         self.reads[str(absolute)] = file_stat(absolute)
         try:
             resolved = absolute.resolve(strict=True)
-            if not resolved.is_file() or resolved.stat().st_size > limit:
-                return None
             resolved.relative_to(self.root)
-            return resolved.read_bytes()
+            return reading.read_bytes(resolved, limit)
         except (OSError, ValueError, RuntimeError):
             return None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from preflight import reading
+
 _LIMIT = 8 << 20
 
 
@@ -16,8 +18,7 @@ class SourceLines:
         if path not in self._cache:
             file = Path(path) if Path(path).is_absolute() else self._cwd / path
             try:
-                data = file.read_bytes()
-                self._cache[path] = data.decode("utf-8", errors="replace").splitlines() if len(data) < _LIMIT else []
+                self._cache[path] = reading.read_bytes(file, _LIMIT).decode("utf-8", errors="replace").splitlines()
             except OSError:
                 self._cache[path] = []
         return self._cache[path]

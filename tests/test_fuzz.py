@@ -156,3 +156,62 @@ def test_yaml_documents(document, name):
 @given(notebooks())
 def test_notebooks(document):
     _check({"nb.ipynb": document})
+
+
+SPECIAL_PROJECT = {
+    "train.py": "import wandb\nwandb.init()\n",
+    "docker-compose.yml": "services:\n  t:\n    image: x\n    command: python train.py\n    env_file: .env.train\n",
+    ".env.train": "WANDB_MODE=offline\n",
+    "pyproject.toml": "[tool.preflight]\nselect = ['ALL']\n",
+    "run.sh": "python train.py\n",
+    "configs/sft.yaml": "output_dir: o\nreport_to: wandb\n",
+}
+
+
+@given(st.dictionaries(st.sampled_from(sorted(SPECIAL_PROJECT)), st.sampled_from(["fifo", "fifo-mid-scan", "dev-zero"]),
+                       max_size=4))
+def test_files_that_are_not_regular_files(replaced):
+    """Any file of a project can be (or become, during the scan) a FIFO or a link to a device: the scan
+    neither blocks nor reads without end, and never fails."""
+    import threading
+
+    from preflight import collect
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for name, content in SPECIAL_PROJECT.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if replaced.get(name) == "fifo":
+                os.mkfifo(path)
+            elif replaced.get(name) == "dev-zero":
+                path.symlink_to("/dev/zero")
+            else:
+                path.write_text(content)
+        original = collect._read
+
+        def swap(path, display):
+            if replaced.get(display) == "fifo-mid-scan":
+                path.unlink()
+                os.mkfifo(path)
+            return original(path, display)
+
+        outcome = {}
+        collect._read = swap
+        try:
+            thread = threading.Thread(target=lambda: outcome.setdefault("result", engine.check(["."], cwd=root)),
+                                      daemon=True)
+            thread.start()
+            thread.join(60)
+            blocked = thread.is_alive()
+            for path in root.rglob("*"):  # let a blocked reader go before the folder is removed
+                if path.is_fifo():
+                    try:
+                        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+                    except OSError:
+                        pass
+            thread.join(5)
+        finally:
+            collect._read = original
+        assert not blocked, "blocked on a FIFO"
+        assert "result" in outcome and not outcome["result"].internal_errors

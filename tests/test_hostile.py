@@ -3,8 +3,10 @@ a project that also holds a real finding, which must still be reported."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
+import threading
 import time
 from pathlib import Path
 
@@ -29,7 +31,7 @@ def scan(root: Path, files: dict[str, bytes | str], select=("ALL",), seconds: fl
     assert REAL_FINDING in found
     lines = {}
     for name in files:
-        if (root / name).exists():
+        if (root / name).is_file():
             with open(root / name, "rb") as handle:
                 lines[name] = handle.read().count(b"\n") + 1
     for finding in result.findings:
@@ -129,14 +131,16 @@ def test_symlink_loop_and_escape(tmp_path):
 
 def test_unreadable_file_and_directory(tmp_path, monkeypatch):
     """Permission problems (simulated: the tests run as root, which reads everything)."""
-    original = Path.read_bytes
+    from preflight import reading
 
-    def read_bytes(self):
-        if self.name == "locked.py":
+    original = reading.read_bytes
+
+    def read_bytes(path, limit):
+        if Path(path).name == "locked.py":
             raise PermissionError(13, "Permission denied")
-        return original(self)
+        return original(path, limit)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(reading, "read_bytes", read_bytes)
     found = scan(tmp_path, {"locked.py": "import wandb\n"})
     assert found == ["locked.py:1:1: PF001"]
     closed = tmp_path / "closed"
@@ -164,6 +168,68 @@ def test_file_deleted_during_the_scan(tmp_path, monkeypatch):
     assert scan(tmp_path, {"gone.py": "import wandb\nwandb.init()\n"}) == []
 
 
+def _without_hanging(work, fifos: list[Path], seconds: float = 60.0):
+    """Run `work` in a thread; if it is still blocked after `seconds` (on a FIFO nobody writes), open the
+    FIFOs' write ends to let it go, and fail."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # reported by the test thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        for fifo in fifos:
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+        pytest.fail("blocked on a FIFO")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def test_file_swapped_for_a_fifo_during_the_scan(tmp_path, monkeypatch):
+    """A file discovered as a regular file and replaced by a FIFO (or an env file a compose service names
+    that is one) is skipped: opening a FIFO to read it would wait for a writer forever."""
+    from preflight import collect
+
+    original = collect._read
+    fifos = [tmp_path / "swapped.py", tmp_path / "secrets.env"]
+
+    def swap(path, display):
+        if display == "swapped.py":
+            path.unlink()
+            os.mkfifo(path)
+        return original(path, display)
+
+    monkeypatch.setattr(collect, "_read", swap)
+    os.mkfifo(tmp_path / "secrets.env")
+    compose = "services:\n  t:\n    image: x\n    command: python train.py\n    env_file: secrets.env\n"
+    found = _without_hanging(lambda: scan(tmp_path, {"swapped.py": "import wandb\nwandb.init()\n",
+                                                     "docker-compose.yml": compose}), fifos)
+    assert not [f for f in found if f.startswith("swapped.py")]
+
+
+def test_reading_refuses_what_is_not_a_regular_file(tmp_path):
+    from preflight import reading
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a FIFO"), ("/dev/zero", "a character device"), (tmp_path, "a folder")):
+        with pytest.raises(reading.NotRegular, match=kind):
+            _without_hanging(lambda: reading.read_bytes(path, 1 << 20), [fifo])
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 2000)
+    with pytest.raises(reading.TooLarge, match="larger than 1000 bytes"):
+        reading.read_bytes(big, 1000)
+    assert reading.read_bytes(big, 2000) == b"x" * 2000
+
+
 def test_nothing_is_executed(tmp_path):
     marker = tmp_path / "executed"
     files = {
@@ -174,3 +240,26 @@ def test_nothing_is_executed(tmp_path):
     }
     scan(tmp_path, files)
     assert not marker.exists()
+
+
+def _cli(root: Path, *args: str):
+    from click.testing import CliRunner
+
+    from preflight.cli import main
+
+    (root / "train.py").write_text(REAL["train.py"])
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        return CliRunner().invoke(main, list(args))
+    finally:
+        os.chdir(previous)
+
+
+def test_a_baseline_that_is_not_a_file(tmp_path):
+    """`--baseline /dev/zero` would read without end, a FIFO wait for a writer: both are refused."""
+    fifo = tmp_path / "baseline.fifo"
+    os.mkfifo(fifo)
+    for path, why in (("/dev/zero", "a character device"), (str(fifo), "a FIFO")):
+        result = _without_hanging(lambda: _cli(tmp_path, "check", "--baseline", path), [fifo])
+        assert result.exit_code == 2 and why in result.output and "Traceback" not in result.output

@@ -80,6 +80,23 @@ def test_netrc_and_identity_token(job):
     assert job(env={"WANDB_IDENTITY_TOKEN_FILE": str(job.root / "missing")}).returncode == 2
 
 
+def test_a_netrc_that_cannot_be_read(job):
+    """A FIFO (opening it would wait for a writer forever), a device, a netrc in another encoding: the key
+    check says why it found no key, and --warn-only still starts the job."""
+    fifo = job.root / "netrc-fifo"
+    os.mkfifo(fifo)
+    latin = job.root / "netrc-latin1"
+    latin.write_bytes(f"machine api.wandb.ai\n  login caf\xe9\n  password {KEY}\n".encode("latin-1"))
+    for path, why in ((fifo, "not a regular file (a FIFO)"), ("/dev/zero", "a character device"),
+                      (latin, "is not UTF-8 text")):
+        result = job(env={"NETRC": str(path)})
+        assert result.returncode == 2 and why in result.stderr and "Traceback" not in result.stderr
+        assert job("--warn-only", env={"NETRC": str(path)}).returncode == 7
+    netrc = job.root / "netrc"
+    netrc.write_text(f"macdef init\n  machine api.wandb.ai password {KEY}\n\nmachine example.com\n")
+    assert job(env={"NETRC": str(netrc)}).returncode == 2  # a macro's body is not an entry
+
+
 def test_offline_mode_warns_but_starts(job):
     result = job(env={"WANDB_MODE": "offline"})
     assert result.returncode == 7 and "WARN W&B mode: WANDB_MODE=offline" in result.stderr
