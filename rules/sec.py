@@ -141,14 +141,24 @@ class SecretOnCommandLine(Rule):
     summary = "A tracking key is passed as a command-line argument"
     why = (
         "Command-line arguments are visible to every user of the machine in `ps` and `/proc/*/cmdline`, and "
-        "end up in shell histories and CI logs. `docker run -e WANDB_API_KEY` (without a value) takes the "
-        "caller's value without putting it on the command line; `wandb login` reads the key from "
-        "WANDB_API_KEY or stdin."
+        "end up in shell histories and CI logs, whether the key is written literally or expanded from a variable "
+        "(`--wandb_key $WANDB_API_KEY`): the expanded value is what `ps` shows. `docker run -e WANDB_API_KEY` "
+        "(without a value) takes the caller's value without putting it on the command line; `wandb login` reads "
+        "the key from WANDB_API_KEY or stdin; wandb reads WANDB_API_KEY itself, so a program needs no key flag; "
+        "a Ray job gets the cluster's environment, so the key belongs there rather than in `--runtime-env-json`. "
+        "Reported for `-e NAME=value` of a tracking key, a flag named after a key (`--wandb_key`, "
+        "`--logger.wandb.key`), any flag whose value is a key or a key variable (`--use_wandb $WANDB_API_KEY`), "
+        "forwarded commands included (`ray job submit -- python train.py ...`), and `wandb login KEY`; each "
+        "finding points at the word that carries the key."
     )
     examples = [
         Bad("run.sh", "#!/bin/bash\ndocker run -e WANDB_API_KEY=$WANDB_API_KEY trainer python train.py\n",
-            expect="run.sh:2:1"),
+            expect="run.sh:2:15"),
         Good("run.sh", "#!/bin/bash\ndocker run -e WANDB_API_KEY trainer python train.py\n"),
+        Bad("submit.sh", "#!/bin/bash\nray job submit --working-dir . -- python train.py --logger.wandb.key $TOKEN\n",
+            expect="submit.sh:2:51", note="a dotted config flag, forwarded to the job by `ray job submit --`"),
+        Good("submit.sh", "#!/bin/bash\nray job submit --working-dir . -- python train.py --logger.wandb.project sft\n",
+             note="a W&B setting that is not a key"),
     ]
 
     autofix = ("`-e NAME=$VALUE` becomes `-e NAME`: docker takes the same value from the caller's environment, "
@@ -160,5 +170,14 @@ class SecretOnCommandLine(Rule):
             if argument.value_location is not None and argument.name:
                 fix = Fix(f"pass {argument.name} without a value", (Edit(argument.value_location, argument.name),))
             yield self.finding(argument.location, f"`{argument.flag}` puts the key on the command line, visible in "
-                               "`ps` to every user of the machine and in logs; pass it through the environment "
-                               "(`-e WANDB_API_KEY` without a value, or WANDB_API_KEY for wandb login)", fix=fix)
+                               f"`ps` to every user of the machine and in logs; {_advice(argument.flag)}", fix=fix)
+
+
+def _advice(flag: str) -> str:
+    if flag.startswith("-e "):
+        return "pass it through the environment (`-e NAME` without a value takes the caller's)"
+    if flag.startswith("wandb login"):
+        return "let `wandb login` read WANDB_API_KEY (or stdin), or skip it: wandb reads WANDB_API_KEY itself"
+    if "runtime" in flag:
+        return "set the key in the cluster's environment, which the job inherits"
+    return "pass it through the environment instead (wandb reads WANDB_API_KEY itself; the program needs no flag)"

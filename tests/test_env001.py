@@ -73,7 +73,7 @@ def test_login_in_another_job_is_env012_not_env001(project):
     text = (f"on: push\njobs:\n  login:\n    runs-on: ubuntu-latest\n    steps:\n      - run: wandb login {SECRET}\n"
             "  train:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python train.py\n")
     assert project({"train.py": SCRIPT, WF: text}, select=["ENV", "SEC"]) == [
-        f"{WF}:6:14: SEC005", f"{WF}:10:14: ENV012"]
+        f"{WF}:6:26: SEC005", f"{WF}:10:14: ENV012"]
 
 
 ENTRY_POINTS = {

@@ -117,13 +117,28 @@ def test_dockerfile_build_secret_and_runtime_env(project):
 
 
 @pytest.mark.parametrize("command, expected", [
-    ("docker run -e WANDB_API_KEY=$WANDB_API_KEY img", ["run.sh:1:1: SEC005"]),
-    ("docker run --env=HF_TOKEN=$HF_TOKEN img", ["run.sh:1:1: SEC005"]),
-    ("python train.py --wandb_key $KEY", ["run.sh:1:1: SEC005"]),
-    ("wandb login $WANDB_API_KEY", ["run.sh:1:1: SEC005"]),
+    ("docker run -e WANDB_API_KEY=$WANDB_API_KEY img", ["run.sh:1:15: SEC005"]),
+    ("docker run --env=HF_TOKEN=$HF_TOKEN img", ["run.sh:1:18: SEC005"]),
+    ("python train.py --wandb_key $KEY", ["run.sh:1:17: SEC005"]),
+    ("wandb login $WANDB_API_KEY", ["run.sh:1:13: SEC005"]),
+    ("python train.py --logger.wandb.key $TOKEN", ["run.sh:1:17: SEC005"]),
+    ("python train.py --trainer.logger.wandb_api_key=$TOKEN", ["run.sh:1:17: SEC005"]),
+    ("python train.py --use_wandb $WANDB_API_KEY", ["run.sh:1:17: SEC005"]),
+    ("python train.py --use_wandb wandb_v1_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", ["run.sh:1:17: SEC005"]),
+    ("ray job submit --address http://head:8265 -- python train.py --wandb_key $K", ["run.sh:1:62: SEC005"]),
+    ("srun --ntasks 8 python train.py --neptune_api_token $T", ["run.sh:1:33: SEC005"]),
+    ("ray job submit --runtime-env-json '{\"env_vars\": {\"WANDB_API_KEY\": \"$K\"}}' -- python t.py",
+     ["run.sh:1:16: SEC005"]),
     ("docker run -e WANDB_API_KEY img", []),
     ("echo $WANDB_API_KEY | wandb login", []),
     ("wandb login --relogin", []),
-])
+    ("python train.py --use_wandb true --wandb_project sft", []),
+    ("python train.py --logger.wandb.project sft --logger.wandb.key_prefix run", []),
+    ("python train.py --use_wandb $USE_WANDB", []),
+    ("ray job submit --runtime-env-json '{\"env_vars\": {\"WANDB_PROJECT\": \"p\"}}' -- python t.py", []),
+], ids=["docker-env", "docker-env-equals", "key-flag", "wandb-login", "dotted-config-flag", "dotted-equals",
+        "key-variable-as-value", "literal-key-as-value", "ray-forwarded", "srun-forwarded", "ray-runtime-env",
+        "docker-env-without-value", "login-from-stdin", "relogin", "a-boolean-flag", "key-prefix-is-not-a-key",
+        "not-a-key-variable", "runtime-env-without-a-key"])
 def test_secret_on_command_line(project, command, expected):
     assert project({"run.sh": command + "\n"}, select=["SEC005"]) == expected

@@ -10,6 +10,7 @@ runs several times.
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
 import re
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from preflight.findings import Location
 from preflight.model import (
     Credential, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, LoginCommand, SecretArgument, SyncCommand,
 )
+from preflight import secrets
 from preflight.secrets import TRACKING_KEYS
 from preflight.sources import entrypoints, shell, yamltree
 from preflight.sources.text import SourceText
@@ -27,7 +29,9 @@ _REFERENCE = re.compile(r"\$\{\{.*?\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*|\$\(")
 # `cd "$(dirname "$0")"`, `cd $(dirname ${BASH_SOURCE[0]})`, `cd "$(dirname "$(realpath "$0")")"`
 _OWN_FOLDER = re.compile(r"""["']?\$\((?:cd\s+)?dirname\s+["']?(?:\$\((?:realpath|readlink -f)\s+)?["']?"""
                          r"""\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?["']?\)?["']?\)(?:\s*&&\s*pwd\))?["']?(?:/\.)?""")
-_KEY_FLAG = re.compile(r"^(?:wandb[_-]?(?:api[_-]?)?key|wandb[_-]?token|api[_-]?key)$", re.IGNORECASE)
+# `--wandb_key`, `--wandb-api-key`, `--api_key`, and dotted config paths that end in a W&B key or token
+# (`--logger.wandb.key`, `--trainer.logger.wandb_api_key`).
+_KEY_FLAG = re.compile(r"^(?:(?:[\w-]+\.)*wandb[\w.-]*?[._-]?(?:api[_-]?)?(?:key|token)|api[_-]?key)$", re.IGNORECASE)
 
 
 SWEEP_LAUNCHER = "W&B sweep"  # the trials a `wandb agent` runs (sources/sweepcommand.py)
@@ -140,27 +144,73 @@ def launch_from_words(words: list[tuple[str, Location | None]], context: LaunchC
 
 
 def _secret_arguments(command: shell.SimpleCommand, locate, script: str) -> list[SecretArgument]:
+    """Tracking keys written into a command's arguments, each pointed at the word that holds it: `-e NAME=v`,
+    a key-named flag with a value (`--wandb_key K`, `--logger.wandb.key=$TOKEN`), any flag whose value is a
+    key (`--use_wandb wandb_v1_...`, `--use_wandb $WANDB_API_KEY`), `wandb login KEY`, and a Ray runtime
+    environment given as JSON on the command line. Forwarded commands (`ray job submit -- python ...`,
+    `srun ...`) are words of the same command line, so they are read too."""
     found = []
     argv = command.argv
+
+    def word_at(index: int, width: int | None = None) -> Location:
+        offsets = command.word_offsets
+        if index >= len(offsets) or offsets[index] is None:
+            return locate(command)
+        start = locate(dataclasses.replace(command, offset=offsets[index]))
+        width = len(argv[index]) if width is None else width
+        return Location(start.path, start.line, start.column, start.line, start.column + width)
+
     for index, word in enumerate(argv):
         previous = argv[index - 1] if index else ""
+        following = argv[index + 1] if index + 1 < len(argv) else None
         assignment = word if previous in ("-e", "--env") else (
             word.split("=", 1)[1] if word.startswith(("-e=", "--env=")) else None)
         if assignment is not None:
             name, has_value, value = assignment.partition("=")
             if name in TRACKING_KEYS and has_value and value:
-                found.append(SecretArgument(locate(command), f"-e {name}=...",
-                                            _assignment_location(command, locate, script, name), name))
+                value_location = _assignment_location(command, locate, script, name)
+                found.append(SecretArgument(value_location or word_at(index), f"-e {name}=...", value_location, name))
         elif word.startswith("--"):
             flag, eq, value = word[2:].partition("=")
-            has_value = bool(value) if eq else index + 1 < len(argv) and not argv[index + 1].startswith("-")
-            if _KEY_FLAG.match(flag) and has_value:
-                found.append(SecretArgument(locate(command), f"--{flag}"))
+            if not eq:
+                value = following if following is not None and not following.startswith("-") else ""
+            if not value:
+                continue
+            if flag in ("runtime-env-json", "runtime_env_json"):
+                name = _key_in_runtime_env(value)
+                if name:
+                    found.append(SecretArgument(word_at(index, len(word) if eq else None),
+                                                f"--{flag} with {name}", name=name))
+            elif _KEY_FLAG.match(flag) or flag.replace("-", "_").upper() in TRACKING_KEYS or _is_key_value(value):
+                found.append(SecretArgument(word_at(index, len(word.partition("=")[0])), f"--{flag}"))
     if entrypoints.is_wandb_login(argv):
-        positional = [w for w in entrypoints.unwrap(argv)[0][2:] if not w.startswith("-")]
+        words, _ = entrypoints.unwrap(argv)
+        positional = [w for w in words[2:] if not w.startswith("-")]
         if positional:
-            found.append(SecretArgument(locate(command), "wandb login KEY"))
+            at = len(argv) - len(words) + words.index(positional[0], 2)
+            found.append(SecretArgument(word_at(at), "wandb login KEY"))
     return found
+
+
+def _is_key_value(value: str) -> bool:
+    """A flag's value that is a tracking key whatever the flag is called: a literal W&B key, or the value of
+    a variable that holds one (`$WANDB_API_KEY`, `${HF_TOKEN}`)."""
+    reference = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", value)
+    if reference:
+        return reference.group(1) in TRACKING_KEYS
+    return bool(secrets.find_wandb_keys(value)) and not secrets.is_placeholder(value)
+
+
+def _key_in_runtime_env(text: str) -> str | None:
+    """The tracking key a Ray runtime environment (`--runtime-env-json`) sets in `env_vars`, if any."""
+    try:
+        env = json.loads(text)
+    except ValueError:
+        return None
+    variables = env.get("env_vars") if isinstance(env, dict) else None
+    if not isinstance(variables, dict):
+        return None
+    return next((name for name, value in variables.items() if name in TRACKING_KEYS and str(value).strip()), None)
 
 
 def _assignment_location(command: shell.SimpleCommand, locate, script: str, name: str) -> Location | None:
