@@ -67,12 +67,17 @@ def load(path: Path) -> BaselineFile:
         document = json.loads(reading.read_text(path, _LIMIT))
         if not isinstance(document, dict) or document.get("tool") != "preflight":
             raise ValueError("the file was not written by preflight --write-baseline")
+        items = document["entries"]
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ValueError("its entries are not a list of objects")
         entries = [BaselineEntry(**{k: str(v) for k, v in item.items() if k in ("code", "path", "fingerprint",
                                                                                   "message")})
-                   for item in document["entries"]]
+                   for item in items]
         return BaselineFile(entries, document["tool"], str(document.get("version", "")))
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read the baseline: {reading.why(exc)}") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a preflight baseline (nested too deeply)") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise BaselineError(f"{path}: not a preflight baseline ({str(exc).splitlines()[0]})") from None
 

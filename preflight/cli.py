@@ -219,10 +219,23 @@ def _report(result, findings, prints, output_format, output_file, statistics, no
         click.echo(out, nl=False, color=colour)
 
 
+def _finite(minimum: float, inclusive: bool):
+    """A click callback: a finite number above `minimum` (click's FloatRange lets nan through)."""
+    import math
+
+    def check(context, parameter, value):
+        if value is not None and not (math.isfinite(value) and (value >= minimum if inclusive else value > minimum)):
+            raise click.BadParameter(f"{value} is not a finite number {'>=' if inclusive else '>'} {minimum:g}")
+        return value
+
+    return check
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--online", is_flag=True, help="Also check that the W&B host and an HTTP MLflow server answer.")
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds for each --online check.")
-@click.option("--min-free-gb", type=float, default=5.0, show_default=True,
+@click.option("--timeout", type=float, default=5.0, show_default=True, callback=_finite(0, inclusive=False),
+              help="Seconds for each --online check.")
+@click.option("--min-free-gb", type=float, default=5.0, show_default=True, callback=_finite(0, inclusive=True),
               help="Free disk space required where output_dir lives.")
 @click.option("--warn-only", is_flag=True, help="Report, but always start the command.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -236,7 +249,9 @@ def run(online, timeout, min_free_gb, warn_only, output_format, config_path, com
     model is loaded (unless --warn-only)."""
     from preflight import launchrun
 
-    argv = [word for word in command if word != "--"] if command[:1] == ("--",) else list(command)
+    argv = list(command[1:]) if command[:1] == ("--",) else list(command)  # the command's own `--` stay
+    if not argv or not argv[0]:
+        _usage("preflight run needs a command to run after `--`")
     code = launchrun.check_and_report(argv, online=online, timeout=timeout, min_free_gb=min_free_gb,
                                       output_format=output_format, config_path=config_path, warn_only=warn_only)
     if code:

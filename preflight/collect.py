@@ -131,13 +131,34 @@ def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None
     return [r for r in results if r is not None]
 
 
-def _workers(workers: int | None) -> int:
-    return workers if workers is not None else int(os.environ.get("PREFLIGHT_WORKERS") or 0) or (os.cpu_count() or 1)
+MAX_WORKERS = 64  # or twice the cores
+
+
+def worker_count(workers: int | None = None) -> int:
+    """The size of the process pool: `workers`, else PREFLIGHT_WORKERS, else one per core. ValueError for a
+    count that is not a whole number from 1 to MAX_WORKERS (thousands of processes exhaust the machine)."""
+    cores = os.cpu_count() or 1
+    if workers is None:
+        raw = os.environ.get("PREFLIGHT_WORKERS", "").strip()
+        if not raw:
+            return cores
+        try:
+            workers = int(raw, 10)
+        except ValueError:
+            raise ValueError(f"PREFLIGHT_WORKERS={raw[:40]!r} is not a whole number of worker processes") from None
+        where = "PREFLIGHT_WORKERS"
+    else:
+        where = "workers"
+    limit = max(MAX_WORKERS, 2 * cores)
+    if not 1 <= workers <= limit:
+        raise ValueError(f"{where}={workers}: the number of worker processes must be from 1 to {limit}")
+    return workers
+
 
 
 def _process_all(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None, workers: int | None,
                  stats: dict[str, tuple[int, int, int]]) -> list[Outcome]:
-    count = _workers(workers)
+    count = worker_count(workers)
     if count < 2 or len(files) < POOL_MIN_FILES:
         return [_process(path, display, cache) for path, display in files]
     sizes = [stats[display][0] if display in stats else _size(path) for path, display in files]

@@ -31,7 +31,7 @@ CACHE_DIRECTORY = ".preflight_cache"  # beside the configuration, unless --cache
 _CONFIG_LIMIT = 4 << 20  # a pyproject.toml of a large project is a few KiB
 
 Library = Literal["transformers", "trl", "axolotl", "wandb", "mlflow"]
-_VERSION = re.compile(r"^\d+(\.\d+){0,3}([a-z]+\d*)?$")
+_VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}([a-z]+\d{0,9})?$")
 
 
 class ConfigError(Exception):
@@ -43,6 +43,29 @@ def _version_numbers(value: dict[str, str]) -> dict[str, str]:
         if not _VERSION.match(str(version)):
             raise ValueError(f"{library} = {version!r} is not a version number like \"4.57.1\"")
     return value
+
+
+def _patterns(value):
+    """Every exclude and per-file-ignores pattern must compile: a bad one (`[z-a]`, `[!]`) would stop the
+    scan with a regex error at the first path it meets."""
+    from preflight import globs
+
+    for pattern in value or ():  # a list, or the keys of per-file-ignores
+        try:
+            globs.pattern_set((pattern,))
+        except re.error:
+            raise ValueError(f"{pattern!r} is not a valid pattern: a [...] class must be closed, hold a character "
+                             "and have upward ranges, as in [a-z] or [!x]") from None
+    return value
+
+
+class _Patterns:
+    """Marks the pattern settings for pydantic (see `_patterns`)."""
+
+    def __get_pydantic_core_schema__(self, source, handler):
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(_patterns, handler(source))
 
 
 class _VersionNumbers:
@@ -72,11 +95,11 @@ class Settings:
     extend_select: list[str] = _setting("Codes or prefixes to enable in addition to `select`.",
                                         alias="extend-select", factory=list)
     ignore: list[str] = _setting("Codes or prefixes to disable.", factory=list)
-    per_file_ignores: dict[str, list[str]] = _setting("Glob pattern -> codes ignored in matching files.",
-                                                      alias="per-file-ignores", factory=dict)
-    exclude: list[str] | None = _setting("Patterns to skip (replaces the defaults).")
-    extend_exclude: list[str] = _setting("Patterns to skip in addition to the defaults.", alias="extend-exclude",
-                                         factory=list)
+    per_file_ignores: Annotated[dict[str, list[str]], _Patterns()] = _setting(
+        "Glob pattern -> codes ignored in matching files.", alias="per-file-ignores", factory=dict)
+    exclude: Annotated[list[str] | None, _Patterns()] = _setting("Patterns to skip (replaces the defaults).")
+    extend_exclude: Annotated[list[str], _Patterns()] = _setting("Patterns to skip in addition to the defaults.",
+                                                                 alias="extend-exclude", factory=list)
     rules: dict[str, dict[str, Any]] = _setting(
         "Per-rule options, keyed by code or name: [tool.preflight.rules.HF001].", factory=dict)
     versions: Annotated[dict[Library, str], _VersionNumbers()] = _setting(

@@ -17,7 +17,7 @@ from preflight import secrets, selection
 from preflight import runcache
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache, file_stat
-from preflight.collect import collect
+from preflight.collect import collect, worker_count
 from preflight.extract import extract
 from preflight.findings import Finding, Severity
 from preflight.project import Project
@@ -85,6 +85,10 @@ def check(
     `use_cache`, facts are cached in `cache_dir` (default: .preflight_cache beside the configuration);
     `workers` caps the process pool (1: serial)."""
     cwd = (cwd or Path.cwd()).absolute()
+    try:
+        workers = worker_count(workers)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     paths = [raw if Path(raw).is_absolute() else str(cwd / raw) for raw in (list(paths) or ["."])]
     stdin_path = None
     if stdin is not None:

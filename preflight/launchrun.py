@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -34,7 +35,22 @@ def _targets(argv: list[str], cwd: Path) -> list[str]:
 
 def check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_gb: float, output_format: str,
                      config_path: str | None, warn_only: bool) -> int:
-    """0 when the command may start, 2 when an error-level check failed (and not warn_only)."""
+    """0 when the command may start, 2 when an error-level check failed (and not warn_only). With
+    warn_only nothing stops the job: not a configuration error, not a failure of preflight itself."""
+    try:
+        return _check_and_report(argv, online=online, timeout=timeout, min_free_gb=min_free_gb,
+                                 output_format=output_format, config_path=config_path, warn_only=warn_only)
+    except Exception:  # a bug in a check must not decide whether the job runs
+        from preflight.secrets import scrub
+
+        click.echo(f"preflight: internal error: {scrub(traceback.format_exc())}", err=True)
+        click.echo("preflight run: " + ("starting the job despite the error (--warn-only)" if warn_only else
+                                        "not starting: preflight failed (use --warn-only to start anyway)"), err=True)
+        return 0 if warn_only else 2
+
+
+def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_gb: float, output_format: str,
+                      config_path: str | None, warn_only: bool) -> int:
     from preflight import engine
 
     cwd = Path.cwd()
@@ -46,7 +62,9 @@ def check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_
         result = engine.check(targets or ["."], config_path=config_path, cwd=cwd) if targets else None
     except engine.UsageError as exc:
         click.echo(f"preflight: error: {exc}", err=True)
-        return 2
+        if warn_only:
+            click.echo("preflight run: starting the job despite the error (--warn-only)", err=True)
+        return 0 if warn_only else 2
     if result is not None:
         findings, project = result.findings, result.project
     else:

@@ -102,8 +102,15 @@ def release(version: str) -> tuple[int, ...]:
     """The release numbers of a version (`4.57.1` -> (4, 57, 1)), padded for comparison; enough for
     the thresholds the rules compare against, without importing a version parser on every run."""
     match = re.match(r"\s*v?(\d+(?:\.\d+)*)", version)
-    numbers = tuple(int(part) for part in match.group(1).split(".")) if match else (0,)
+    numbers = tuple(min(int(part[:_DIGITS + 1]), _HUGE) for part in match.group(1).split(".")) if match else (0,)
     return numbers + (0,) * (3 - len(numbers))
+
+
+# No release number has this many digits (date-based ones have 8); a declaration that writes one is not a
+# version pip can install (and Python refuses to convert a number of more than 4,300 digits).
+_DIGITS = 18
+_HUGE = 10 ** _DIGITS
+_IMPLAUSIBLE = re.compile(r"\d{%d}" % (_DIGITS + 1))
 
 
 def known_versions(library: str) -> list[str]:
@@ -117,6 +124,7 @@ def known_versions(library: str) -> list[str]:
 def effective(library: str, configured: dict[str, str], pins: list[VersionPin]) -> Assumed:
     if configured.get(library):
         return Assumed(library, configured[library], "[tool.preflight.versions]")
+    pins = _plausible(pins)
     known = known_versions(library)
     ranked = _ranked(library, pins)
     for rank in sorted(set(ranked.values())):
@@ -196,8 +204,13 @@ def _requires() -> dict:
 
 def installed(library: str, pins: list[VersionPin]) -> VersionPin | None:
     """The requirement through which the project installs `library` (any specifier), best rank first."""
-    ranked = _ranked(library, pins)
+    ranked = _ranked(library, _plausible(pins))
     return min(ranked, key=ranked.__getitem__) if ranked else None
+
+
+def _plausible(pins: list[VersionPin]) -> list[VersionPin]:
+    """The declarations whose versions are numbers a release can have (see _DIGITS)."""
+    return [pin for pin in pins if not _IMPLAUSIBLE.search(pin.specifier)]
 
 
 def _ranked(library: str, pins: list[VersionPin]) -> dict[VersionPin, int]:

@@ -215,3 +215,64 @@ def test_files_that_are_not_regular_files(replaced):
             collect._read = original
         assert not blocked, "blocked on a FIFO"
         assert "result" in outcome and not outcome["result"].internal_errors
+
+
+GLOBS = st.text(st.sampled_from("[]!^-az*?/\\.{}"), min_size=1, max_size=8)
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                      max_size=4), max_leaves=12)
+BASELINES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries({"tool": st.just("preflight"), "entries": JSON_VALUES}),
+    st.fixed_dictionaries({"tool": st.just("preflight"), "entries": st.lists(st.dictionaries(
+        st.sampled_from(["code", "path", "fingerprint", "message", "x"]), JSON_VALUES, max_size=5), max_size=3)}),
+)
+
+
+def _invoke(root: Path, arguments: list[str], environment: dict[str, str] | None = None):
+    from click.testing import CliRunner
+
+    from preflight.cli import main
+
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        result = CliRunner(env=environment).invoke(main, arguments)
+    finally:
+        os.chdir(previous)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+@given(st.lists(GLOBS, max_size=3), st.dictionaries(GLOBS, st.just(["WB001"]), max_size=2), BASELINES,
+       st.one_of(st.none(), st.text(st.sampled_from("0123456789-+ abx"), max_size=7)))
+def test_bad_settings_are_usage_errors(exclude, ignores, baseline, workers):
+    """Patterns, baselines and PREFLIGHT_WORKERS of any shape: a result or a usage error, never a crash."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "train.py").write_text("import wandb\nwandb.init()\n")
+        table = "[tool.preflight]\nextend-exclude = " + json.dumps(exclude) + "\n[tool.preflight.per-file-ignores]\n"
+        table += "".join(f"{json.dumps(pattern)} = ['WB001']\n" for pattern in ignores)
+        (root / "pyproject.toml").write_text(table)
+        (root / "baseline.json").write_text(json.dumps(baseline))
+        environment = {"PREFLIGHT_WORKERS": workers} if workers is not None else {}
+        result = _invoke(root, ["check", "--no-cache", "--baseline", "baseline.json"], environment)
+        assert result.exit_code in (0, 1, 2)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True), st.floats(allow_nan=True, allow_infinity=True),
+       st.lists(st.sampled_from(["", "--", "-", " ", "x", "train.py"]), max_size=3))
+def test_bad_run_arguments_are_usage_errors(min_free_gb, timeout, command):
+    """`preflight run` with any numbers and command words: a usage error or the job started (here, the
+    exec is replaced by an exit with code 99), never a crash."""
+    from unittest import mock
+
+    def started(program, argv):
+        raise SystemExit(99)
+
+    with tempfile.TemporaryDirectory() as folder, mock.patch("os.execvp", started):
+        root = Path(folder)
+        result = _invoke(root, ["run", "--min-free-gb", repr(min_free_gb), "--timeout", repr(timeout), "--",
+                                *command])
+        assert result.exit_code in (2, 99)

@@ -263,3 +263,80 @@ def test_a_baseline_that_is_not_a_file(tmp_path):
     for path, why in (("/dev/zero", "a character device"), (str(fifo), "a FIFO")):
         result = _without_hanging(lambda: _cli(tmp_path, "check", "--baseline", path), [fifo])
         assert result.exit_code == 2 and why in result.output and "Traceback" not in result.output
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+BAD_VALUES = {
+    # name: (files, environment, arguments, what the message says)
+    "exclude-range": ({"pyproject.toml": "[tool.preflight]\nexclude = ['[z-a]']\n"}, {}, ["check"],
+                      "'[z-a]' is not a valid pattern"),
+    "extend-exclude-empty-class": ({"pyproject.toml": "[tool.preflight]\nextend-exclude = ['[!]']\n"}, {}, ["check"],
+                                   "'[!]' is not a valid pattern"),
+    "per-file-ignores": ({"pyproject.toml": "[tool.preflight.per-file-ignores]\n'src/[z-a]/*.py' = ['WB001']\n"}, {},
+                         ["check"], "is not a valid pattern"),
+    "version-digits": ({"pyproject.toml": "[tool.preflight.versions]\nmlflow = '3." + "1" * 5000 + "'\n"}, {},
+                       ["check"], "is not a version number"),
+    "baseline-not-objects": ({"b.json": '{"tool": "preflight", "entries": [1, "x"]}'}, {}, ["check", "--baseline",
+                             "b.json"], "not a list of objects"),
+    "baseline-not-a-list": ({"b.json": '{"tool": "preflight", "entries": "abc"}'}, {}, ["check", "--baseline",
+                            "b.json"], "not a list of objects"),
+    "baseline-deep": ({"b.json": '{"tool": "preflight", "entries": ' + DEEP + "}"}, {}, ["check", "--baseline",
+                      "b.json"], "nested too deeply"),
+    "workers-text": ({}, {"PREFLIGHT_WORKERS": "abc"}, ["check"], "not a whole number of worker processes"),
+    "workers-huge": ({}, {"PREFLIGHT_WORKERS": "100000"}, ["check"], "must be from 1 to"),
+    "workers-zero": ({}, {"PREFLIGHT_WORKERS": "-1"}, ["check"], "must be from 1 to"),
+    "run-empty-command": ({}, {}, ["run", "--", ""], "needs a command"),
+    "run-no-command": ({}, {}, ["run", "--"], "Missing argument"),
+    "run-min-free-nan": ({}, {}, ["run", "--min-free-gb", "nan", "--", "python", "train.py"], "not a finite number"),
+    "run-min-free-negative": ({}, {}, ["run", "--min-free-gb", "-1", "--", "python", "train.py"], "not a finite"),
+    "run-timeout-inf": ({}, {}, ["run", "--timeout", "inf", "--", "python", "train.py"], "not a finite number"),
+}
+
+
+@pytest.mark.parametrize("files, environment, arguments, says", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_bad_values_are_usage_errors(tmp_path, monkeypatch, files, environment, arguments, says):
+    """A bad setting, environment variable or argument is a usage error (exit 2) that says what is wrong,
+    never a traceback."""
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = _cli(tmp_path, *arguments)
+    assert result.exit_code == 2, result.output
+    assert says in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_implausible_version_numbers_are_not_pins(tmp_path):
+    """`mlflow==3.<5000 digits>` is not a version pip can install (Python will not even convert the number):
+    the declaration is set aside, and the rules that depend on the MLflow version still run."""
+    found = scan(tmp_path, {"requirements.txt": "mlflow==3." + "1" * 5000 + "\nhuggingface-hub>=1." + "2" * 5000 + "\n",
+                            "track.py": "import mlflow\nmlflow.set_tracking_uri('file:./mlruns')\n"})
+    assert found == ["track.py:2:1: ENV010"]
+
+
+def test_warn_only_starts_the_job_whatever_fails(tmp_path):
+    """A configuration error (or a failure of preflight itself) stops a job only without --warn-only."""
+    (tmp_path / "pyproject.toml").write_text("[tool.preflight]\nselect = 3\n")
+    script = tmp_path / "job.py"
+    script.write_text("print('started')\n")
+    import subprocess
+    import sys
+
+    for flags, code in (([], 2), (["--warn-only"], 0)):
+        result = subprocess.run([sys.executable, "-m", "preflight", "run", *flags, "--", sys.executable, "job.py"],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert result.returncode == code and "Traceback" not in result.stderr, result.stderr
+        assert ("started" in result.stdout) == (code == 0)
+
+
+def test_run_keeps_the_commands_own_double_dash(tmp_path, monkeypatch):
+    started = []
+
+    def execvp(program, argv):
+        started.append(argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execvp", execvp)
+    assert _cli(tmp_path, "run", "--warn-only", "--", "torchrun", "x.py", "--", "--lr", "1").exit_code == 0
+    assert started == [["torchrun", "x.py", "--", "--lr", "1"]]
