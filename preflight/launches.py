@@ -16,7 +16,7 @@ from preflight.program import MAYBE, NEVER, RUNS, LaunchArguments
 KEY = "WANDB_API_KEY"
 KEY_ALTERNATIVES = ("WANDB_IDENTITY_TOKEN_FILE",)
 OFF_MODES = {"offline", "disabled", "dryrun"}
-CONTAINER_BOUNDARIES = ("docker run", "docker compose run")
+CONTAINER_BOUNDARIES = ("docker run", "docker compose run", "docker exec", "docker compose exec")
 _CREDENTIAL_KINDS = ("wandb-login", "netrc", "env-from")
 
 

@@ -256,6 +256,32 @@ def test_a_container_started_by_a_script_or_compose_run(project, files, expected
     assert project(files, select=["ENV"]) == expected
 
 
+START = "docker run -d --name trainer --gpus all -v \"$PWD\":/workspace -w /workspace img sleep infinity\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    # the container was started in the same script without the key: exec'ing into it cannot give it one
+    ({"scripts/train.sh": START + "docker exec trainer python train.py\n", "train.py": TRAIN},
+     ["scripts/train.sh:2:1: ENV001"]),
+    ({"scripts/train.sh": START + "docker exec trainer python train.py\n", "train.py": TRAIN,
+      ".github/workflows/t.yml": STEP_WITH_KEY.format(run="bash scripts/train.sh")}, ["scripts/train.sh:2:1: ENV004"]),
+    ({"scripts/train.sh": START + "docker exec -e WANDB_API_KEY trainer python train.py\n", "train.py": TRAIN}, []),
+    ({"run.sh": START.replace("--gpus all", "--gpus all -e WANDB_API_KEY") + "docker exec -it trainer python train.py\n",
+      "train.py": TRAIN}, []),
+    # a container started elsewhere: its environment is not seen here, so nothing is claimed
+    ({"run.sh": "docker exec trainer python train.py\n", "train.py": TRAIN}, []),
+    # `docker compose exec SERVICE` runs in the service's container, with the service's environment
+    ({"docker-compose.yml": "services:\n  trainer:\n    image: t\n    command: sleep infinity\n",
+      "run.sh": "docker compose exec trainer python train.py\n", "train.py": TRAIN}, ["run.sh:1:1: ENV001"]),
+    ({"docker-compose.yml": "services:\n  trainer:\n    image: t\n    command: sleep infinity\n"
+                            "    environment:\n      - WANDB_API_KEY\n",
+      "run.sh": "docker compose exec -T trainer python train.py\n", "train.py": TRAIN}, []),
+], ids=["started-here-without-key", "caller-has-the-key", "exec-passes-it", "container-has-it",
+        "container-started-elsewhere", "compose-exec-without-key", "compose-exec-service-has-it"])
+def test_a_command_run_in_a_running_container(project, files, expected):
+    assert project(files, select=["ENV"]) == expected
+
+
 K8S = """apiVersion: batch/v1
 kind: Job
 metadata: {{name: train}}

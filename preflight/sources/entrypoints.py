@@ -25,6 +25,8 @@ _SRUN_VALUE_OPTIONS = {
 }
 _COMPOSE_RUN_VALUE_OPTIONS = {"-e", "--env", "-w", "--workdir", "-u", "--user", "-v", "--volume", "-p", "--publish",
                               "--entrypoint", "--name", "-l", "--label"}
+_COMPOSE_EXEC_VALUE_OPTIONS = {"-e", "--env", "-w", "--workdir", "-u", "--user", "--index"}
+_DOCKER_EXEC_VALUE_OPTIONS = {"-e", "--env", "--env-file", "-w", "--workdir", "-u", "--user", "--detach-keys"}
 _APPTAINER_VALUE_OPTIONS = {"-B", "--bind", "--env", "--env-file", "-H", "--home", "--pwd", "-W", "--workdir",
                             "--overlay", "-o", "--mount", "--security", "--network", "--hostname"}
 _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run")}
@@ -66,11 +68,24 @@ class ContainerExec:
 
 @dataclass(slots=True)
 class ComposeRun:
-    """`docker compose run [-e K=V] SERVICE [command]`."""
+    """`docker compose run|exec [-e K=V] SERVICE [command]`: the service's environment, plus `-e`."""
 
     service: str
     env: list[tuple[str, str | None]]
     inner: list[str]
+    verb: str = "run"  # "exec": a command in the service's running container (a command is required)
+
+
+@dataclass(slots=True)
+class DockerExec:
+    """`docker exec [options] CONTAINER command`: a command in a running container, with that container's
+    environment plus `-e`/`--env-file`; never the caller's."""
+
+    container: str
+    env: list[tuple[str, str | None]]
+    env_files: list[str]
+    inner: list[str]
+    workdir: str | None = None
 
 
 @dataclass(slots=True)
@@ -82,6 +97,7 @@ class DockerRun:
     volumes: list[str] = field(default_factory=list)  # mount targets (`-v src:dst`, `--mount target=dst`)
     mounts: list[tuple[str | None, str]] = field(default_factory=list)  # (host source or None, target)
     workdir: str | None = None  # `-w`: where the command's relative paths start in the container
+    name: str | None = None  # `--name`: what a later `docker exec` calls it
 
 
 def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -303,8 +319,29 @@ def docker_run(argv: list[str]) -> DockerRun | None:
     netrc = any(option in ("-v", "--volume", "--mount") and value and "netrc" in value for option, value in options)
     mounts = [mount(value) for option, value in options if option in ("-v", "--volume", "--mount") and value]
     workdir = next((value for option, value in reversed(options) if option in ("-w", "--workdir") and value), None)
+    name = next((value for option, value in reversed(options) if option == "--name" and value), None)
     return DockerRun(_env_pairs(options, ("-e", "--env")), env_files, operands[1:], netrc,
-                     [target for _, target in mounts], mounts, workdir)
+                     [target for _, target in mounts], mounts, workdir, name)
+
+
+def docker_exec(argv: list[str]) -> DockerExec | None:
+    """`docker exec [options] CONTAINER command` (also `docker container exec`, `podman exec`)."""
+    argv, _ = unwrap(argv)
+    if len(argv) < 4 or os.path.basename(argv[0]) not in ("docker", "podman"):
+        return None
+    rest = argv[1:]
+    if rest[:2] == ["container", "exec"]:
+        rest = rest[2:]
+    elif rest[:1] == ["exec"]:
+        rest = rest[1:]
+    else:
+        return None
+    options, operands = _options(rest, _DOCKER_EXEC_VALUE_OPTIONS)
+    if operands is None or len(operands) < 2:
+        return None
+    env_files = [value for option, value in options if option == "--env-file" and value is not None]
+    workdir = next((value for option, value in reversed(options) if option in ("-w", "--workdir") and value), None)
+    return DockerExec(operands[0], _env_pairs(options, ("-e", "--env")), env_files, operands[1:], workdir)
 
 
 def mount(spec: str) -> tuple[str | None, str]:
@@ -337,7 +374,7 @@ def container_exec(argv: list[str]) -> ContainerExec | None:
 
 
 def compose_run(argv: list[str]) -> ComposeRun | None:
-    """`docker compose run` / `docker-compose run`."""
+    """`docker compose run|exec` / `docker-compose run|exec`."""
     argv, _ = unwrap(argv)
     if len(argv) >= 3 and os.path.basename(argv[0]) == "docker" and argv[1] == "compose":
         rest = argv[2:]
@@ -347,12 +384,13 @@ def compose_run(argv: list[str]) -> ComposeRun | None:
         return None
     while rest and rest[0].startswith("-"):  # global options: -f file, -p project
         rest = rest[2:] if rest[0] in ("-f", "--file", "-p", "--project-name", "--env-file", "--profile") else rest[1:]
-    if rest[:1] != ["run"]:
+    verb = rest[0] if rest[:1] in (["run"], ["exec"]) else None
+    if verb is None:
         return None
-    options, operands = _options(rest[1:], _COMPOSE_RUN_VALUE_OPTIONS)
-    if operands is None:
+    options, operands = _options(rest[1:], _COMPOSE_RUN_VALUE_OPTIONS if verb == "run" else _COMPOSE_EXEC_VALUE_OPTIONS)
+    if operands is None or (verb == "exec" and len(operands) < 2):
         return None
-    return ComposeRun(operands[0], _env_pairs(options, ("-e", "--env")), operands[1:])
+    return ComposeRun(operands[0], _env_pairs(options, ("-e", "--env")), operands[1:], verb)
 
 
 def is_wandb_command(argv: list[str], command: str) -> bool:

@@ -86,6 +86,7 @@ def launches_from_script(
     credentials = list(context.credentials)
     base_dir = context.base_dir
     cwd_known = context.cwd_known
+    containers: dict[str, _Container] = {}
     for command in shell.parse(script):
         argv = command.argv
         result.facts.extend(_secret_arguments(command, locate, script))
@@ -117,7 +118,7 @@ def launches_from_script(
             result.left_behind.append(login)
             result.facts.append(LoginCommand(locate(command), context.group))
             continue
-        launch = _launch(command, argv, context, base_dir, env, credentials, locate, cwd_known)
+        launch = _launch(command, argv, context, base_dir, env, credentials, locate, cwd_known, containers)
         if launch is not None:
             result.launches.append(launch)
     return result
@@ -257,8 +258,19 @@ def _crossing(pairs, outer: dict[str, EnvBinding], location: Location, origin: s
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Container:
+    """A container a script started with `docker run --name`: what a later `docker exec` into it runs with."""
+
+    env: tuple[EnvBinding, ...]
+    credentials: tuple[Credential, ...]
+    volumes: tuple[str, ...]
+    mounts: tuple[tuple[str | None, str], ...]
+    workdir: str | None
+
+
 def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, locate,
-            cwd_known: bool | None = None) -> Launch | None:
+            cwd_known: bool | None = None, containers: dict[str, _Container] | None = None) -> Launch | None:
     argv, wrapper_env = entrypoints.unwrap(argv)
     location = locate(command)
     prefix = [binding(k, v, location, "the command's prefix") for k, v in wrapper_env.items()]
@@ -274,8 +286,9 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
     mounts: tuple = ()
     workdir = None
     docker = entrypoints.docker_run(argv)
-    apptainer = entrypoints.container_exec(argv) if docker is None else None
-    compose = entrypoints.compose_run(argv) if docker is None and apptainer is None else None
+    execed = entrypoints.docker_exec(argv) if docker is None else None
+    apptainer = entrypoints.container_exec(argv) if docker is None and execed is None else None
+    compose = entrypoints.compose_run(argv) if docker is None and execed is None and apptainer is None else None
     if docker is not None:
         boundary, argv, in_container, inherits = "docker run", docker.inner, True, False
         volumes, mounts, workdir = tuple(docker.volumes), tuple(docker.mounts), docker.workdir
@@ -283,6 +296,20 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         credentials = [Credential("env-file", location, path) for path in docker.env_files]
         if docker.netrc_mounted:
             credentials.append(Credential("netrc", location, "netrc mounted by `docker run -v`"))
+        if docker.name and containers is not None:
+            containers[docker.name] = _Container(tuple(env), tuple(credentials), volumes, mounts, workdir)
+    elif execed is not None:
+        argv, in_container = execed.inner, True
+        added = _crossing(execed.env, outer, location, "`docker exec -e`", context.inherits_env)
+        added_credentials = [Credential("env-file", location, path) for path in execed.env_files]
+        started = (containers or {}).get(execed.container)
+        if started is None:  # started elsewhere: its environment (the key or not) is not seen here
+            inherits, volumes, env, credentials = True, None, added, added_credentials
+            workdir = execed.workdir
+        else:
+            boundary, inherits = "docker exec", False
+            env, credentials = [*started.env, *added], [*started.credentials, *added_credentials]
+            volumes, mounts, workdir = started.volumes, started.mounts, execed.workdir or started.workdir
     elif apptainer is not None and apptainer.clean:
         boundary, argv, inherits = "apptainer --cleanenv", apptainer.inner, False
         env = _crossing(apptainer.env, outer, location, "`apptainer --env`", context.inherits_env)
@@ -295,9 +322,9 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         argv = apptainer.inner
         env = caller_env
     elif compose is not None:
-        boundary, argv, in_container, inherits = "docker compose run", compose.inner, True, False
+        boundary, argv, in_container, inherits = f"docker compose {compose.verb}", compose.inner, True, False
         volumes = None  # the service's, which the project resolves
-        env = _crossing(compose.env, outer, location, "`docker compose run -e`", context.inherits_env)
+        env = _crossing(compose.env, outer, location, f"`docker compose {compose.verb} -e`", context.inherits_env)
         credentials, compose_service = [], compose.service
     else:
         env = caller_env
