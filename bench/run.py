@@ -6,8 +6,10 @@ Builds the corpus (bench/corpus.py) under bench/.work, then times, each as a who
 (interpreter start-up included), alternating the commands round by round after a warm-up:
 reading every file, a read+regex pass, hashing every file, preflight cold (no cache), preflight
 cold serial, preflight warm (cache populated), preflight on one file as pre-commit runs it,
-ruff (default rules: --isolated, --no-cache) and, once, Fixit. Prints medians, peak RSS and ratios, and
-asserts that cached, parallel and serial runs report identical findings.
+preflight with every tracked file named (as `pre-commit run --all-files` and CI's pre-commit job
+pass them) cold and warm, ruff (default rules: --isolated, --no-cache), the real `pre-commit run
+--all-files` with preflight's hook and with ruff's, and, once, Fixit. Prints medians, peak RSS and
+ratios, and asserts that cached, parallel, serial and named-file runs report identical findings.
 """
 
 from __future__ import annotations
@@ -82,26 +84,32 @@ def main() -> int:
         "preflight warm (cache)": ([*preflight, "--cache-dir", str(cache_dir), "."], {}),
         "preflight, 1 file (pre-commit)": ([*preflight, "--cache-dir", str(cache_dir), one_file], {}),
     }
+    named = subprocess.run(["git", "ls-files", "-z"], cwd=corpus, capture_output=True, check=True).stdout.decode()
+    named = [name for name in named.split("\0") if name]
+    commands["preflight cold, every file named"] = ([*preflight, "--no-cache", *named], {})
+    commands["preflight warm, every file named"] = ([*preflight, "--cache-dir", str(cache_dir), *named], {})
     ruff = shutil.which("ruff", path=str(bin_dir)) or shutil.which("ruff")
     if ruff:
         # --isolated: the corpus lies inside this repository, whose own [tool.ruff] settings must not apply
         commands["ruff check (default rules)"] = ([ruff, "check", "--isolated", "--no-cache", "--exit-zero", "-q", "."],
                                                   {})
+    commands.update(pre_commit_runs(options.work, options.python, ruff))
     files = sum(1 for p in corpus.rglob("*") if p.suffix in (".py", ".yml", ".yaml") and ".git" not in p.parts)
     print(f"corpus: {files} files ({corpus})", file=sys.stderr)
 
     # identical findings, whatever the path taken
     outputs = {}
-    for label, extra, env in [("serial, no cache", ["--no-cache"], {"PREFLIGHT_WORKERS": "1"}),
-                              ("parallel, no cache", ["--no-cache"], {}),
-                              ("parallel, cold cache", ["--cache-dir", str(options.work / "fresh-cache")], {}),
-                              ("parallel, warm cache", ["--cache-dir", str(options.work / "fresh-cache")], {})]:
-        out = subprocess.run([*preflight, "--format", "json", *extra, "."], cwd=corpus, capture_output=True,
+    for label, extra, env in [("serial, no cache", ["--no-cache", "."], {"PREFLIGHT_WORKERS": "1"}),
+                              ("parallel, no cache", ["--no-cache", "."], {}),
+                              ("parallel, cold cache", ["--cache-dir", str(options.work / "fresh-cache"), "."], {}),
+                              ("parallel, warm cache", ["--cache-dir", str(options.work / "fresh-cache"), "."], {}),
+                              ("every file named", ["--cache-dir", str(options.work / "fresh-cache"), *named], {})]:
+        out = subprocess.run([*preflight, "--format", "json", *extra], cwd=corpus, capture_output=True,
                              env={**os.environ, **env}, check=True).stdout
         outputs[label] = json.loads(out)["findings"]
     reference = outputs["serial, no cache"]
     assert all(found == reference for found in outputs.values()), "findings differ between runs"
-    print(f"identical findings in serial, parallel, cold-cache and warm-cache runs: {len(reference)}",
+    print(f"identical findings in serial, parallel, cold-cache, warm-cache and named-file runs: {len(reference)}",
           file=sys.stderr)
 
     for command, env in commands.values():  # warm-up (page cache, the preflight cache)
@@ -124,13 +132,48 @@ def main() -> int:
         ruff_ratio = f"{median[name] / median['ruff check (default rules)']:.2f}x" if ruff else "-"
         rows.append(f"| {name} | {median[name]:.3f} | {cpu:.2f} | {rss} | {len(runs)} | {regex:.2f}x | {ruff_ratio} |")
     warm = median["preflight warm (cache)"] / median["read + hash every file"]
+    named_cold = median["preflight cold, every file named"] / median["preflight cold (2 processes)"]
+    named_warm = median["preflight warm, every file named"] / median["preflight warm (cache)"]
     cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     print(f"\nMachine: {os.cpu_count()} cores, {cpu_model}, Python {platform.python_version()}, {platform.system()}")
     print(f"Corpus: {files} files ({corpus_module.TRANSFORMERS} sources + a generated fine-tuning project)\n")
     print("\n".join(rows))
     print(f"\nwarm / hash every file: {warm:.2f}x")
+    print(f"every file named / the directory scan: cold {named_cold:.2f}x, warm {named_warm:.2f}x")
+    if "pre-commit, preflight hook" in median and "pre-commit, ruff hook" in median:
+        hooks = median["pre-commit, preflight hook"] / median["pre-commit, ruff hook"]
+        print(f"pre-commit run --all-files, preflight's hook / ruff's hook: {hooks:.2f}x")
     return 0
+
+
+def pre_commit_runs(work: Path, python: str, ruff: str | None) -> dict[str, tuple[list[str], dict]]:
+    """The real `pre-commit run --all-files`, once with preflight's hook and once with ruff's, each with
+    its tool's default cache, as a repository runs them. The hooks are the published definitions
+    (.pre-commit-hooks.yaml here, ruff-pre-commit's `ruff-check`) with `language: system`, so that the
+    interpreter measured is the one given and nothing is installed from the network."""
+    try:
+        import pre_commit  # noqa: F401
+        import yaml
+    except ImportError:
+        print("pre-commit is not installed: no pre-commit rows", file=sys.stderr)
+        return {}
+    published = yaml.safe_load((HERE.parent / ".pre-commit-hooks.yaml").read_text())[0]
+    hooks = {"preflight": {**{key: published[key] for key in ("id", "name", "types", "files", "require_serial")},
+                           "language": "system", "entry": f"{python} -m preflight check --force-exclude"}}
+    if ruff:
+        # --isolated as above; otherwise ruff-pre-commit's hook as published
+        hooks["ruff"] = {"id": "ruff-check", "name": "ruff check", "language": "system",
+                         "entry": f"{ruff} check --isolated --force-exclude", "types_or": ["python", "pyi", "jupyter"],
+                         "require_serial": True}
+    env = {"PRE_COMMIT_HOME": str(work / "pre-commit-home"), "PRE_COMMIT_COLOR": "never"}
+    runs = {}
+    for name, hook in hooks.items():
+        config = work / f"pre-commit-{name}.yaml"
+        config.write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]}))
+        runs[f"pre-commit, {name} hook"] = ([sys.executable, "-m", "pre_commit", "run", "--all-files", "-c",
+                                            str(config)], env)
+    return runs
 
 
 if __name__ == "__main__":

@@ -174,6 +174,8 @@ def _add_ignores(result, reason: str) -> None:
 
 
 def _render(result, findings, prints, output_format, statistics, no_show_source, colour) -> str:
+    checked = len(result.checked_paths)  # the files named (or all), not those read around them for context
+    context = max(0, result.files - checked)
     if output_format == "json":
         from preflight.report import json as json_report
 
@@ -205,9 +207,9 @@ def _render(result, findings, prints, output_format, statistics, no_show_source,
     from preflight.report import text as text_report
 
     if statistics:
-        return text_report.statistics(findings) + text_report.summary(findings, result.files) + "\n"
-    return text_report.render(findings, result.files, colour=colour, show_source=not no_show_source,
-                              lines=result.sources)
+        return text_report.statistics(findings) + text_report.summary(findings, checked, context=context) + "\n"
+    return text_report.render(findings, checked, colour=colour, show_source=not no_show_source,
+                              lines=result.sources, context=context)
 
 
 def _report(result, findings, prints, output_format, output_file, statistics, no_show_source) -> None:

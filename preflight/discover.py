@@ -9,7 +9,6 @@ project, so that a workflow and the script it runs are seen together.
 
 from __future__ import annotations
 
-import functools
 import os
 import posixpath
 import stat
@@ -39,10 +38,48 @@ class Discovery:
     lazy_python: list[str] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=64)
+# The environment variables that change where git's discovery of a repository stops or starts.
+_DISCOVERY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+_roots: dict[str, Path | None] = {}  # an absolute folder -> the top level git gave for it
+
+
 def git_root(directory: Path) -> Path | None:
     """The top level of the working tree `directory` is in, or None. A top level that does not contain
-    the directory (a repository whose `core.worktree` points elsewhere) is not one."""
+    the directory (a repository whose `core.worktree` points elsewhere) is not one.
+
+    git is asked once per repository, not once per folder (a commit can name files in a thousand
+    folders). Its discovery walks up from the real folder to the first `.git` it accepts, without
+    crossing into another file system; so a folder that is not a link, holds no `.git` and lies on
+    its parent's file system has its parent's answer."""
+    if ".." in Path(directory).parts or any(name in os.environ for name in _DISCOVERY_VARIABLES):
+        return _ask_git_root(directory)
+    walked: list[str] = []
+    current, device = os.path.abspath(directory), None
+    while True:
+        if current in _roots:
+            answer = _roots[current]
+            break
+        try:
+            info = os.lstat(current)
+        except OSError:
+            answer = _ask_git_root(directory)
+            break
+        if device is not None and info.st_dev != device:  # git stops below a mount point
+            answer = _ask_git_root(directory)
+            break
+        device = info.st_dev
+        walked.append(current)
+        parent = os.path.dirname(current)
+        if stat.S_ISLNK(info.st_mode) or os.path.lexists(os.path.join(current, ".git")) or parent == current:
+            answer = _ask_git_root(directory)
+            break
+        current = parent
+    _roots.update(dict.fromkeys(walked, answer))
+    return answer
+
+
+def _ask_git_root(directory: Path) -> Path | None:
+    directory = directory.resolve()
     try:
         out = git.run(directory, "rev-parse", "--show-toplevel", timeout=30)
     except (OSError, subprocess.SubprocessError):
@@ -51,7 +88,7 @@ def git_root(directory: Path) -> Path | None:
     if out.returncode != 0 or not text:
         return None
     top = Path(text).resolve()
-    return top if _inside(directory.resolve(), top) else None
+    return top if _inside(directory, top) else None
 
 
 def _git_names(directory: Path) -> list[str] | None:
@@ -123,16 +160,24 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
     """Expand the given paths into files. `exclude` patterns are relative to `base` (the config's folder).
     With `force_exclude`, excluded files stay excluded even when named explicitly (as pre-commit does);
     `context_of` names files (not on disk, e.g. stdin) whose project is read for context."""
-    explicit_files: list[Path] = []
+    explicit_files: list[str] = []  # absolute POSIX paths: a commit can name thousands of files
     directories: list[Path] = []
     for raw in paths:
+        try:
+            is_dir = stat.S_ISDIR(os.stat(raw).st_mode)
+        except OSError:
+            if not os.path.islink(raw):
+                raise DiscoveryError(f"{raw}: no such file or directory") from None
+            is_dir = False
         path = Path(raw)
-        if not path.exists() and not path.is_symlink():
-            raise DiscoveryError(f"{raw}: no such file or directory")
-        (directories if path.is_dir() else explicit_files).append(path.absolute())
-    named = [p.resolve() for p in directories] + ([] if force_exclude else [p.resolve() for p in explicit_files])
+        path = path if path.is_absolute() else path.absolute()
+        if is_dir:
+            directories.append(path)
+        else:
+            explicit_files.append(path.as_posix())
     patterns = globs.pattern_set(tuple(exclude))
     base_text = base.as_posix().rstrip("/") + "/"
+    holds_named: set[Path] = set()  # the named paths and every folder above them, built when first needed
 
     def excluded(file: Path) -> bool:
         return bool(patterns) and excluded_text(file.absolute().as_posix())
@@ -144,10 +189,13 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
         if prefix is None:
             return False
         matched = (base / prefix if absolute.startswith(base_text) else Path("/" + prefix)).resolve()
-        return not any(_inside(n, matched) for n in named)  # never exclude what the user named
+        if not holds_named:
+            named = [*directories, *([] if force_exclude else map(Path, explicit_files))]
+            holds_named.update(folder for path in named for folder in (path.resolve(), *path.resolve().parents))
+        return matched not in holds_named  # never exclude what the user named, nor a folder holding it
 
-    def listing(directory: Path, lazy_python: list[str] | None = None) -> list[Path]:
-        """The directory's files; with `lazy_python`, Python files go there as text instead."""
+    def listing(directory: Path, lazy_python: list[str] | None = None) -> list[str]:
+        """The directory's files as absolute POSIX paths; with `lazy_python`, Python files go there instead."""
         top = git_root(directory)
         tracked = top is not None and (top == directory.resolve() or not _git_ignored(directory))
         names = _git_names(directory) if tracked else None
@@ -155,7 +203,7 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
         absolutes = [prefix + name for name in names] if names is not None else _walk(directory, excluded)
         boundary = directory.resolve()
         kept = []
-        for absolute in absolutes:  # strings until a file is kept: thousands of paths, most of them kept
+        for absolute in absolutes:
             kind = classify.kind_by_path(posixpath.basename(absolute))
             if kind is None:
                 continue
@@ -164,33 +212,54 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
             if lazy_python is not None and kind == classify.PYTHON:
                 lazy_python.append(absolute)
             else:
-                kept.append(Path(absolute))
+                kept.append(absolute)
         return kept
 
-    collected: dict[Path, None] = {}
+    collected: dict[str, None] = {}
     for directory in directories:
         collected.update(dict.fromkeys(listing(directory)))
-    reported: set[Path] | None = None
-    pins = [f for d in directories for f in _pin_files(project_root(d)) if f not in collected]
-    if pins:  # a scanned folder below the project root still runs with the root's requirements
+    reported: set[str] | None = None
+    pins = [f.as_posix() for d in directories for f in _pin_files(project_root(d))]
+    if any(pin not in collected for pin in pins):  # a folder below the project root runs with the root's pins
         reported = set(collected)
         collected.update(dict.fromkeys(pins))
-    if explicit_files or context_of:
-        reported = set(collected)
-        for file in explicit_files:
-            if not _safe(file, project_root(file).resolve()) or classify.kind_by_path(file.name) is None:
+    if not explicit_files and not context_of:
+        return _discovery(collected, reported)
+    roots: dict[str, tuple[Path, Path]] = {}  # a folder -> its project root, and that resolved
+    resolved: dict[Path, Path] = {}
+
+    def root_of(file: str) -> tuple[Path, Path]:
+        folder = posixpath.dirname(file)
+        if folder not in roots:  # once per folder
+            root = project_root(Path(file))
+            if root not in resolved:
+                resolved[root] = root.resolve()
+            roots[folder] = (root, resolved[root])
+        return roots[folder]
+
+    lazy: list[str] = []
+    context = {p.as_posix() for p in context_of}
+    listed: dict[str, None] = {}
+    for root in dict.fromkeys(root_of(f)[0] for f in [*explicit_files, *context]):
+        listed.update(dict.fromkeys(f for f in listing(root, lazy) if f not in context))
+    vetted = {*listed, *lazy}  # the listing kept these: a known kind, safe, not excluded (or named)
+    reported = set(collected)
+    for file in explicit_files:
+        if file not in vetted:
+            if classify.kind_by_path(posixpath.basename(file)) is None or not _safe(file, root_of(file)[1]):
                 continue
-            if force_exclude and excluded(file):
+            if force_exclude and patterns and excluded_text(file):
                 continue
-            reported.add(file)
-            collected[file] = None
-        lazy: list[str] = []
-        for root in dict.fromkeys(project_root(f) for f in [*explicit_files, *context_of]):
-            collected.update(dict.fromkeys(f for f in listing(root, lazy) if f not in context_of))
-        named_text = {p.as_posix() for p in [*collected, *context_of]}
-        return Discovery(files=list(collected), reported=reported,
-                         lazy_python=[p for p in dict.fromkeys(lazy) if p not in named_text])
-    return Discovery(files=list(collected), reported=reported)
+        reported.add(file)
+        collected[file] = None
+    collected.update(listed)
+    return _discovery(collected, reported, [p for p in dict.fromkeys(lazy) if p not in collected and p not in context])
+
+
+def _discovery(collected: dict[str, None], reported: set[str] | None, lazy_python: list[str] = ()) -> Discovery:
+    files = {text: Path(text) for text in collected}
+    return Discovery(list(files.values()), None if reported is None else {files[text] for text in reported},
+                     list(lazy_python))
 
 
 def _pin_files(root: Path) -> list[Path]:

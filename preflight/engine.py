@@ -129,10 +129,11 @@ def check(
         # explicit files: the project's other Python files are read on demand
         lazy: dict[str, str] = {discovery.display_text(text, cwd): text for text in found.lazy_python}
         run_key = stats = None
-        if cache is not None and found.reported is None and stdin is None:  # a whole-tree scan: reusable
+        if cache is not None and stdin is None:  # reusable: the key covers every file it reads, or its reads do
             stats = {display: file_stat(path) for path, display in pairs}
             run_key = runcache.key(stats, settings, {
-                "force_exclude": force_exclude, "cwd": str(cwd), "config": str(loaded.path), "paths": paths})
+                "force_exclude": force_exclude, "cwd": str(cwd), "config": str(loaded.path), "paths": paths,
+                "lazy": sorted(lazy)})
             payload = cache.result(run_key) if run_key else None
             reused = runcache.decode(payload) if payload else None
             if reused is not None:  # the same selection succeeded before: the rule pack need not even load
@@ -148,8 +149,12 @@ def check(
             files.append(extract(display, stdin[1].encode("utf-8", errors="surrogateescape")))
             overrides[display] = stdin[1]
             found.reported = (found.reported or set()) | {stdin_path}
-        project = Project(files, root, dict(settings.versions), cwd, lazy,
-                          lambda items: collect(items, cache, internal_errors, 1))
+
+        def load_lazy(items):  # a lazy file the run reads is part of what a reused run depends on
+            project.reads.update((str(path), file_stat(path)) for path, _ in items)
+            return collect(items, cache, internal_errors, 1)
+
+        project = Project(files, root, dict(settings.versions), cwd, lazy, load_lazy)
         from preflight.link import link  # not needed (nor imported) when a previous run is reused
 
         link(project)
@@ -184,7 +189,7 @@ def _run_rules(project, files, enabled, options, settings, loaded, cwd, found, s
     for message in internal_errors:
         print(f"preflight: internal error: {secrets.scrub(message)}", file=sys.stderr)
     checked = reported_paths if reported_paths is not None else set(project.files)
-    return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(files), enabled, internal_errors,
+    return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(project.files), enabled, internal_errors,
                        sorted(set(suppressed), key=lambda s: s[0].sort_key), cwd, SourceLines(cwd, overrides),
                        checked, _skipped(files), project, yielded)
 

@@ -233,6 +233,40 @@ def test_a_file_read_but_not_discovered_invalidates_the_reused_run(tmp_path, mon
     assert after == findings(engine.check(["."])) and after != first
 
 
+def test_named_files_reuse_the_run_and_a_lazy_file_read_invalidates_it(tmp_path, monkeypatch):
+    """Files named on the command line (pre-commit's way) reuse an unchanged run too. The project's other
+    Python files are read only when a question needs them, so the one the workflow runs counts as read:
+    changing it makes the run again; adding a file to the project does too."""
+    import os
+    import subprocess
+    import time
+
+    def write(name: str, text: str) -> None:  # older than the racy window, as files in a repository are
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        os.utime(path, (time.time() - 60, time.time() - 60))
+
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    write(".github/workflows/t.yml", "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: python train.py\n")
+    write("train.py", "import wandb\nwandb.init(project='p', name='r')\n")
+    write("other.py", "import os\n")
+    named = [".github/workflows/t.yml"]
+    first = findings(engine.check(named, use_cache=True))
+    assert [line.split(": ")[1].split()[0] for line in first] == ["ENV001"]
+    reused = engine.check(named, use_cache=True)
+    assert reused.project is None and findings(reused) == first
+    write("other.py", "import sys\n")  # never read by the run: still the same run
+    unread = engine.check(named, use_cache=True)
+    assert unread.project is None and findings(unread) == first
+    write("train.py", "print('no tracker')\n")
+    after = engine.check(named, use_cache=True)
+    assert after.project is not None and findings(after) == findings(engine.check(named)) == []
+    write("helper.py", "import os\n")  # a new file in the project: not the same run
+    assert engine.check(named, use_cache=True).project is not None
+
+
 def test_a_reused_run_still_knows_its_rules(corpus):
     _age(corpus)
     first = engine.check(["."], use_cache=True, select=["WB", "ENV001"])

@@ -55,6 +55,19 @@ def test_clean_output(cli):
     assert cli("check", files={"train.py": GOOD}).output == "All checks passed (1 file checked).\n"
 
 
+def test_the_summary_counts_the_named_files_and_says_what_else_was_read(cli):
+    """A one-file commit checks one file; the project around it is read for context, and says so."""
+    workflow = "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: python train.py\n"
+    files = {"train.py": GOOD, ".github/workflows/t.yml": workflow, "configs/a.yml": "base_model: m\n",
+             "other.py": "import os\n"}
+    named = cli("check", "--no-cache", "train.py", files=files)
+    assert named.output.splitlines()[-1] == \
+        "Found 1 finding (1 error) in 1 file checked, 2 more read for context."  # ENV001 names train.py
+    # the workflow runs train.py, so it is read too
+    assert cli("check", "--no-cache", "other.py").output == "All checks passed (1 file checked, 3 more read for context).\n"
+    assert cli("check", "--no-cache").output.splitlines()[-1] == "Found 1 finding (1 error) in 4 files checked."
+
+
 def test_json_output_matches_the_published_schema(cli):
     import jsonschema
 

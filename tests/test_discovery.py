@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +237,32 @@ def test_an_ignore_file_named_in_the_users_global_configuration_applies(tmp_path
     (repo / "scratch_1.py").write_text(BAD)
     monkeypatch.chdir(repo)
     assert run_check(repo, select=["WB001"]) == ["train.py:3:1: WB001"]
+
+
+def test_the_git_root_of_each_folder_is_gits_own_answer(tmp_path):
+    """git is asked once per repository, and the shortcut for the folders below gives git's answer
+    everywhere: nested repositories, a linked work tree (a `.git` file), links into another repository,
+    folders outside any repository."""
+    from preflight import discover
+
+    outer, inner, other, plain = tmp_path / "outer", tmp_path / "outer" / "vendor" / "inner", tmp_path / "other", \
+        tmp_path / "plain"
+    for repo in (outer, inner, other):
+        repo.mkdir(parents=True, exist_ok=True)
+        git(repo, "init", "-q")
+    (outer / "a.py").write_text("x = 1\n")
+    git(outer, "add", "a.py")
+    git(outer, "commit", "-qm", "a")
+    git(outer, "worktree", "add", "-q", str(outer / "wt" / "linked"))
+    for folder in ("src/pkg/deep", "vendor/inner/src/x", "wt/linked/src"):
+        (outer / folder).mkdir(parents=True, exist_ok=True)
+    (other / "lib" / "y").mkdir(parents=True)
+    (outer / "src" / "to-other").symlink_to(other / "lib")
+    (plain / "a" / "b").mkdir(parents=True)
+    folders = [outer / "src" / "pkg" / "deep", outer / "src" / "pkg", outer / "vendor" / "inner" / "src" / "x",
+               outer / "vendor", outer / "wt" / "linked" / "src", outer / "wt", outer / "src" / "to-other" / "y",
+               outer / "src" / "to-other", plain / "a" / "b", plain]
+    for folder in folders:
+        answer = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True)
+        expected = Path(answer.stdout.strip()).resolve() if answer.returncode == 0 else None
+        assert discover.git_root(folder) == expected, folder

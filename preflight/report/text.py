@@ -13,7 +13,7 @@ _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "b
 
 
 def render(findings: list[Finding], files: int, *, colour: bool, show_source: bool = True,
-           lines: SourceLines | None = None) -> str:
+           lines: SourceLines | None = None, context: int = 0) -> str:
     style = (lambda text, **kw: click.style(text, **kw)) if colour else (lambda text, **kw: text)
     out: list[str] = []
     lines = lines or SourceLines()
@@ -24,7 +24,7 @@ def render(findings: list[Finding], files: int, *, colour: bool, show_source: bo
         out.append(f"{head} {code} [{finding.severity.value}] {finding.message}")
         if show_source:
             out.extend(_frame(finding, lines, style))
-    out.append(summary(findings, files, style))
+    out.append(summary(findings, files, style, context))
     return "\n".join(out) + "\n"
 
 
@@ -55,15 +55,17 @@ def _frame(finding: Finding, lines: SourceLines, style) -> list[str]:
     return frame
 
 
-def summary(findings: list[Finding], files: int, style=lambda text, **kw: text) -> str:
-    noun = "file" if files == 1 else "files"
+def summary(findings: list[Finding], files: int, style=lambda text, **kw: text, context: int = 0) -> str:
+    """The closing line: the files checked (the ones named, when files are named) and how many more were
+    read for context (the project around them)."""
+    checked = f"{files} {'file' if files == 1 else 'files'} checked" + (
+        f", {context} more read for context" if context else "")
     if not findings:
-        return style(f"All checks passed ({files} {noun} checked).", fg="green", bold=True)
+        return style(f"All checks passed ({checked}).", fg="green", bold=True)
     counts = Counter(f.severity for f in findings)
     parts = [f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s]]
     total = len(findings)
-    return style(f"Found {total} finding{'s' if total != 1 else ''} ({', '.join(parts)}) in {files} {noun} checked.",
-                 bold=True)
+    return style(f"Found {total} finding{'s' if total != 1 else ''} ({', '.join(parts)}) in {checked}.", bold=True)
 
 
 def statistics(findings: list[Finding]) -> str:
