@@ -5,6 +5,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from preflight.trackers import is_hydra_tracker_target
+
 
 PYTHON = "python"
 WORKFLOW = "workflow"
@@ -134,7 +136,7 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
     if len(overlap) >= 2 and (any(_DISTINCTIVE.search(k) for k in overlap) or _has_trl_keys(keys)):
         return HF_ARGS  # a candidate: the link stage decides from who reads it (preflight.link)
     if path_kind == "yaml" and any(
-        (y.scalar_text(y.get(m, "_target_")) or "").endswith("WandbLogger") for m in y.walk_mappings(first)
+        is_hydra_tracker_target(y.scalar_text(y.get(m, "_target_")) or "") for m in y.walk_mappings(first)
     ):
         return HYDRA
     return None

@@ -14,7 +14,8 @@ TRACKING_KEYS = frozenset({
 _NEW_WANDB_KEY = re.compile(r"\bwandb_v1_[A-Za-z0-9_]{30,}")
 _HEX_KEY = r"(?P<key>(?:[a-z]+-)?[0-9a-f]{40,})\b"
 _WANDB_CONTEXT = [
-    re.compile(r"(?i)\bwandb[\w.-]*(?:key|token|secret)\b[\"']?\s*[:=]\s*[\"']?" + _HEX_KEY),
+    # `WANDB_API_KEY=`, `wandb_token:`, a Hydra override `logging.wandb_key_api=` (words may follow the key's)
+    re.compile(r"(?i)\bwandb[\w.-]*?(?:key|token|secret)[\w.-]*[\"']?\s*[:=]\s*[\"']?" + _HEX_KEY),
     re.compile(r"(?i)\bwandb\.login\([^)]*\bkey\s*=\s*[\"']" + _HEX_KEY),
     re.compile(r"(?i)\bwandb\s+login\s+(?:--?[\w-]+\s+)*[\"']?" + _HEX_KEY),
     re.compile(r"(?is)machine\s+api\.wandb\.ai\b.{0,200}?\bpassword\s+" + _HEX_KEY),

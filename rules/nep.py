@@ -25,7 +25,8 @@ class NeptuneShutDown(Rule):
     summary = "Neptune is used, but the hosted service shut down"
     why = (
         "Neptune's hosted service stopped after March 5, 2026 and deleted the remaining data: a run that starts "
-        "Neptune logging (`neptune.init_run`, `neptune_scale.Run`, `NeptuneLogger`, `NeptuneCallback`, "
+        "Neptune logging (`neptune.init_run`, `neptune_scale.Run`, `NeptuneLogger` (imported, or a Hydra `_target_`), "
+        "`NeptuneCallback`, "
         "`report_to=\"neptune\"`, `NEPTUNE_*` settings, a requirement on the client) fails to connect or logs "
         "nowhere. Migrate to another tracker. The word \"neptune\" alone (a cluster name, an entry in a list of "
         "choices) is not Neptune use."

@@ -24,7 +24,8 @@ class HardcodedWandbKey(Rule):
         "Anyone who can read the repository (every fork, every CI log that prints the file, every copy of the "
         "image) can log runs, read artifacts and delete projects in your W&B account. The `wandb_v1_...` key "
         "form is recognised anywhere, comments included; a 40-character hex key only where W&B context says "
-        "so (`WANDB_API_KEY=`, `wandb.login(key=...)`, `wandb login KEY`, a netrc `machine api.wandb.ai`), "
+        "so (`WANDB_API_KEY=`, a W&B-named setting such as the Hydra override `logging.wandb_key_api=...`, "
+        "`wandb.login(key=...)`, `wandb login KEY`, a netrc `machine api.wandb.ai`), "
         "because a bare 40-hex string is usually a git commit. Revoke the key, then pass it from a secret "
         "store as WANDB_API_KEY."
     )

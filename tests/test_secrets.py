@@ -83,6 +83,20 @@ def test_not_keys(text):
     assert find_wandb_keys(text) == []
 
 
+@pytest.mark.parametrize("path, text, column", [
+    ("train.sh", "python train.py logging.wandb_key_api=8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f\n", 39),
+    ("configs/logging/wandb.yaml", "project: sft\nwandb_key_api: 8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f\n", 16),
+], ids=["hydra-override", "hydra-config"])
+def test_a_key_in_a_wandb_named_hydra_setting(project, path, text, column):
+    line = text.count("\n", 0, text.index("8f3e")) + 1
+    assert project({path: text}, select=["SEC001"]) == [f"{path}:{line}:{column}: SEC001"]
+
+
+def test_a_wandb_setting_that_is_not_a_key_is_not_one(project):
+    text = "python train.py logging.wandb_key_prefix=run logger.wandb.commit=8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f\n"
+    assert project({"train.sh": text}, select=["SEC001"]) == []
+
+
 SEC_CASES = {
     "literal-login": ('import wandb\nwandb.login(key="8f3e2a1b9c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f")\n', ["train.py:2:1: SEC002",
                                                                                                   "train.py:2:18: SEC001"]),

@@ -23,6 +23,19 @@ def test_neptune(project, source, expected):
     assert project({"train.py": source}, select=["NEP001"]) == expected
 
 
+@pytest.mark.parametrize("path, text, expected", [
+    ("configs/logger/neptune.yaml", "neptune:\n  _target_: lightning.pytorch.loggers.neptune.NeptuneLogger\n"
+                                    "  project: team/llm\n", ["configs/logger/neptune.yaml:2:13: NEP001"]),
+    ("conf/trainer.yaml", "trainer:\n  logger:\n    - _target_: pytorch_lightning.loggers.NeptuneLogger\n",
+     ["conf/trainer.yaml:3:17: NEP001"]),
+    ("configs/logger/csv.yaml", "csv:\n  _target_: lightning.pytorch.loggers.csv_logs.CSVLogger\n"
+                                "  name: neptune\n", []),
+], ids=["logger-config", "in-a-list", "another-logger-named-neptune"])
+def test_neptune_through_a_hydra_target(project, path, text, expected):
+    """hydra.utils.instantiate imports what `_target_` names."""
+    assert project({path: text}, select=["NEP001"]) == expected
+
+
 def test_neptune_environment(project):
     files = {"docker-compose.yml": "services:\n  t:\n    image: x\n    environment:\n      NEPTUNE_API_TOKEN: ${TOKEN}\n"
                                    "      NEPTUNE_ENDPOINT: db.cluster.neptune.amazonaws.com\n"}

@@ -6,11 +6,13 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, SweepSpec, TrainingConfig, Value, WandbRun,
+    ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, ModuleImport, SweepSpec, TrainingConfig, Value,
+    WandbRun,
 )
 from preflight.sources import sweepcommand
 from preflight.sources import yamltree as y
 from preflight.sources.text import SourceText
+from preflight.trackers import is_neptune
 
 _HYDRA_NOW = re.compile(r"\$\{now:[^}]*\}")
 
@@ -171,9 +173,13 @@ def _schema_problems(source: SourceText, document) -> list[tuple[str, object]]:
 
 
 def hydra(source: SourceText, document) -> list[Fact]:
+    """Tracker loggers a Hydra config instantiates (`_target_:`): a WandbLogger starts a W&B run, a Neptune
+    target is an import of Neptune (hydra.utils.instantiate imports the path)."""
     facts: list[Fact] = []
     for mapping in y.walk_mappings(document):
         target = y.scalar_text(y.get(mapping, "_target_")) or ""
+        if is_neptune(target):
+            facts.append(ModuleImport(y.location(source, y.get(mapping, "_target_")), target))
         if not target.endswith("WandbLogger"):
             continue
         args = arguments(source, mapping)

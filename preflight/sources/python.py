@@ -7,6 +7,7 @@ import dataclasses
 import re
 
 from preflight.findings import Location
+from preflight.trackers import NEPTUNE_INTEGRATIONS, NEPTUNE_PACKAGES
 from preflight.model import (
     AimRun, ArgumentParserUse, TrainerCall, TrainingLoop, ConfigReads, EnvWrite, Hyperparameters, LoggedMetrics,
     ModuleImport, TrackerCall, Fact, LocalImport, ParseError, SweepDriver, TrackerUse, TrainingConfig, Value,
@@ -27,8 +28,6 @@ HF_ARGUMENTS = {
 }
 TRL_NON_TRAINING_CONFIGS = {"ModelConfig"}
 HF_CLASS_NAMES = {name.rsplit(".", 1)[-1] for name in HF_ARGUMENTS}
-NEPTUNE_PACKAGES = {"neptune", "neptune_scale", "neptune_client"}
-NEPTUNE_INTEGRATIONS = {"NeptuneLogger", "NeptuneCallback"}
 MLFLOW_START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
 REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions"}
 MLFLOW_SET_URI = {"mlflow.set_tracking_uri", "mlflow.tracking.set_tracking_uri"}
