@@ -134,7 +134,10 @@ class FactsCache:
         self._results[run_key] = payload
 
     def put(self, cache_key: str, facts: FileFacts) -> None:
-        self._pending[cache_key] = serialize.dumps(facts)
+        try:
+            self._pending[cache_key] = serialize.dumps(facts)
+        except (TypeError, ValueError, RecursionError):  # a value JSON cannot hold: this file is not cached
+            pass
 
     def keys_by_stat(self, stats: dict[str, tuple[int, int, int]]) -> dict[str, str]:
         """path -> content key, for files whose size, mtime and inode are as recorded (and were not

@@ -111,7 +111,9 @@ YAML_KEYS = st.sampled_from(["base_model", "datasets", "wandb_project", "wandb_n
                              "method", "parameters", "program", "metric", "report_to", "output_dir", "apiVersion",
                              "kind", "spec", "containers", "WANDB_API_KEY", "_target_", "on"])
 YAML_SCALARS = st.one_of(st.integers(-5, 1000), st.sampled_from(["wandb", "python train.py", "${WANDB_API_KEY}",
-                                                                  "steps", "epoch", "bayes", "", "0.1", "~"]))
+                                                                  "steps", "epoch", "bayes", "", "0.1", "~"]),
+                         # what safe_dump writes as !!binary, a date, a timestamp, !!set: JSON has none of them
+                         st.binary(max_size=6), st.dates(), st.datetimes(), st.sets(st.sampled_from("ab"), max_size=2))
 YAML_VALUES = st.recursive(YAML_SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(YAML_KEYS, inner, max_size=5)), max_leaves=25)
 
@@ -121,7 +123,9 @@ def yaml_documents(draw) -> str:
     return yaml.safe_dump(draw(st.dictionaries(YAML_KEYS, YAML_VALUES, min_size=1, max_size=8)), sort_keys=False)
 
 
-def _check(files: dict[str, str]) -> None:
+def _check(files: dict[str, str], cached: bool = False) -> None:
+    """No internal error, every position inside its file; with `cached`, a cold and a warm run through the
+    facts cache report what the uncached run does."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         for name, content in files.items():
@@ -130,6 +134,10 @@ def _check(files: dict[str, str]) -> None:
             path.write_text(content, encoding="utf-8", errors="surrogatepass")
         result = engine.check(["."], select=["ALL"], cwd=root)
         assert not result.internal_errors, result.internal_errors
+        for _ in range(2 if cached else 0):
+            again = engine.check(["."], select=["ALL"], cwd=root, use_cache=True)
+            assert not again.internal_errors, again.internal_errors
+            assert again.findings == result.findings
         for finding in result.findings:
             loc = finding.location
             text = (root / loc.path).read_text(encoding="utf-8", errors="replace")
@@ -150,7 +158,7 @@ def test_python_sources(source):
     name="cfg.yml",
 )
 def test_yaml_documents(document, name):
-    _check({name: document, "train.py": "import wandb\nwandb.init()\n"})
+    _check({name: document, "train.py": "import wandb\nwandb.init()\n"}, cached=True)
 
 
 @given(notebooks())

@@ -340,3 +340,28 @@ def test_run_keeps_the_commands_own_double_dash(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "execvp", execvp)
     assert _cli(tmp_path, "run", "--warn-only", "--", "torchrun", "x.py", "--", "--lr", "1").exit_code == 0
     assert started == [["torchrun", "x.py", "--", "--lr", "1"]]
+
+
+YAML_TAGS = ("!!binary aGVsbG8=", "2024-01-01", "2024-01-01 10:00:00", "!!set {a, b}", "!!omap [a: 1, b: 2]",
+             "!!pairs [a: 1, a: 2]", "!!timestamp 2001-12-14t21:59:43.10-05:00", "{? [a, b]: c}")
+
+
+@pytest.mark.parametrize("value", YAML_TAGS)
+def test_yaml_values_json_lacks(tmp_path, value):
+    """What the safe constructor makes of these (bytes, dates, sets, lists of pairs, a list as a key) is no
+    value a rule can compare with what a library expects: it is unknown, and the facts (and the cache,
+    which stores them as JSON) hold only JSON-friendly values. Cold and warm runs report the same."""
+    files = {
+        "ax.yml": f"base_model: m\ndatasets: []\nwandb_project: p\nwandb_name: {value}\nlora_r: {value}\n",
+        "args.yaml": f"output_dir: o\nreport_to: wandb\nrun_name: {value}\nlogging_steps: {value}\n"
+                     f"eval_steps: {value}\nenv:\n  WANDB_MODE: {value}\n",
+        "sweep.yaml": f"method: grid\nprogram: sweep.py\nmetric: {{name: loss}}\nparameters:\n  lr: {{value: {value}}}\n",
+        "docker-compose.yml": f"services:\n  t:\n    image: x\n    command: python train.py\n    environment:\n"
+                              f"      WANDB_MODE: {value}\n",
+    }
+    cold = scan(tmp_path, files)
+    for run in range(2):
+        result = engine.check(["."], select=["ALL"], cwd=tmp_path, use_cache=True)
+        assert not result.internal_errors
+        assert sorted(f"{f.location.path}:{f.location.line}:{f.location.column}: {f.code}"
+                      for f in result.findings if f.location.path != "train.py") == sorted(cold)

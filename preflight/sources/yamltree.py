@@ -145,16 +145,38 @@ def _expanded_size(node: Node, budget: int) -> int:
 
 def to_python(node: Node | None) -> tuple[bool, Any]:
     """(known, value): the plain Python value of a node, built by the safe constructor only, and
-    only when it is small: a value that would expand past the budget is treated as unknown."""
+    only when it is small and of the types JSON has: a value that would expand past the budget, or
+    that holds what the safe constructor makes of `!!binary`, a date or a timestamp, `!!set`, `!!omap`
+    or `!!pairs` (bytes, dates, sets, lists of tuples), is treated as unknown, as is every value the
+    rules cannot compare with what a library expects; facts carry only JSON-friendly values."""
     if node is None:
         return True, None
     if not isinstance(node, ScalarNode) and _expanded_size(node, _VALUE_BUDGET) > _VALUE_BUDGET:
         return False, None
     constructor = _Constructor()
     try:
-        return True, constructor.construct_object(node, deep=True)
+        value = constructor.construct_object(node, deep=True)
     except (yaml.YAMLError, RecursionError, TypeError, ValueError):
         return False, None
+    return (True, value) if _json_friendly(value) else (False, None)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_friendly(value: Any) -> bool:
+    stack = [value]
+    while stack:  # the value is within the budget: small
+        current = stack.pop()
+        if isinstance(current, list):
+            stack.extend(current)
+        elif isinstance(current, dict):
+            if not all(isinstance(key, _SCALARS) for key in current):
+                return False
+            stack.extend(current.values())
+        elif not isinstance(current, _SCALARS):
+            return False
+    return True
 
 
 def walk_mappings(node: Node | None) -> Iterator[MappingNode]:
