@@ -497,7 +497,10 @@ class RemovedTrainingArgument(Rule):
     why = (
         "transformers renames and removes TrainingArguments fields (`evaluation_strategy` since 4.51, two dozen "
         "keys in 5.0, `logging_dir` and `warmup_ratio` in 5.15). A removed key makes `TrainingArguments(...)` raise "
-        "TypeError and HfArgumentParser raise \"Some keys are not used\"; `trl` commands drop it silently. The key "
+        "TypeError, HfArgumentParser raise \"Some keys are not used\" for an argument file and \"Some specified "
+        "arguments are not used\" for a flag on the launcher's command line (`torchrun ... train.py "
+        "--evaluation_strategy steps`); a parser told to keep going (`return_remaining_strings=True`, "
+        "`fail_with_unknown_args=False`) and `trl` commands drop it silently, so the default applies. The key "
         "set of every release comes from the released wheels (tools/generate_library_data.py); the version from "
         "[tool.preflight.versions] or the project's pins. A field of the script's own dataclass with that name is "
         "not reported."
@@ -525,11 +528,7 @@ class RemovedTrainingArgument(Rule):
                     continue
                 seen.add((value.anchor, key))
                 replacement = REPLACEMENTS.get(key)
-                outcome = {"error": "TrainingArguments rejects it at start-up",
-                           "dropped": f"{run.via} drops it silently",
-                           "kept": f"{run.via} ignores it (allow_extra_keys=True)",
-                           "unknown": "HfArgumentParser rejects it at start-up (a `trl` command drops it "
-                                      "silently)"}[run.unknown_keys]
+                outcome = _removed_key_outcome(run, key)
                 hint = f"; use {replacement}" if replacement else "; remove it"
                 older = ""
                 if e.transformers.admits_below(removed):  # a range: say for which part the claim holds
@@ -538,7 +537,8 @@ class RemovedTrainingArgument(Rule):
                                    f"{e.transformers.describe()} has no such argument{older}: {outcome}{hint}",
                                    fix=self._fix(value, key))
 
-    def _fix(self, value, key: str) -> Fix | None:
+    @staticmethod
+    def _fix(value, key: str) -> Fix | None:
         if key not in PURE_RENAMES or value.key_location is None:
             return None
         new = REPLACEMENTS[key]
@@ -546,6 +546,23 @@ class RemovedTrainingArgument(Rule):
         if location.end_line != location.line or location.end_column - location.column != len(key):
             return None  # the key is not written as a plain name (quoted, a dict entry, ...)
         return Fix(f"rename {key} to {new}", (Edit(location, new),))
+
+
+def _removed_key_outcome(run, key: str) -> str:
+    """What happens to a key TrainingArguments no longer has, by who hands it over (transformers'
+    hf_argparser.py: parse_args_into_dataclasses and parse_dict raise ValueError on what no dataclass takes)."""
+    if run.unknown_keys == "dropped":
+        return f"{run.via} drops it silently"
+    if run.unknown_keys == "kept":
+        return f"{run.via} ignores it (allow_extra_keys=True)"
+    if run.unknown_keys == "unknown":
+        return "HfArgumentParser rejects it at start-up (a `trl` command drops it silently)"
+    if key in run.from_command_line:
+        return (f"HfArgumentParser rejects the flag at start-up (ValueError: Some specified arguments are not "
+                f"used by the HfArgumentParser: ['--{key}', ...])")
+    if run.path is not None and run.classes:
+        return "HfArgumentParser rejects it at start-up (ValueError: Some keys are not used by the HfArgumentParser)"
+    return "TrainingArguments rejects it at start-up (TypeError: unexpected keyword argument)"
 
 
 class ImplicitReportTo(Rule):

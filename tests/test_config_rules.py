@@ -36,6 +36,27 @@ def test_removed_training_argument(project, files, expected):
     assert project(files, select=["HF007"]) == expected
 
 
+CLI_PARSER = PARSER_SCRIPT.replace("parse_yaml_file('args.yaml')", "parse_args_into_dataclasses({})")
+
+
+@pytest.mark.parametrize("files, outcome", [
+    ({"train.py": TA.format(", evaluation_strategy='epoch'")},
+     "TrainingArguments rejects it at start-up (TypeError: unexpected keyword argument)"),
+    ({"train.py": PARSER_SCRIPT, "args.yaml": "output_dir: o\nwarmup_ratio: 0.1\nper_device_train_batch_size: 2\n"},
+     "HfArgumentParser rejects it at start-up (ValueError: Some keys are not used by the HfArgumentParser)"),
+    ({"train.py": CLI_PARSER.format(""),
+      "scripts/train.sh": "torchrun --nproc_per_node 8 train.py --output_dir o --evaluation_strategy steps\n"},
+     "HfArgumentParser rejects the flag at start-up (ValueError: Some specified arguments are not used by the "
+     "HfArgumentParser: ['--evaluation_strategy', ...])"),
+    ({"train.py": CLI_PARSER.format("return_remaining_strings=True"),
+      "run.sh": "accelerate launch train.py --output_dir o --evaluation_strategy steps\n"}, "drops it silently"),
+], ids=["constructor", "argument-file", "flag-in-a-launcher-line", "flag-returned-as-remaining"])
+def test_what_happens_to_a_removed_key_depends_on_who_hands_it_over(project, files, outcome):
+    project(files, select=["HF007"])
+    [finding] = engine.check(["."], select=["HF007"], cwd=project.root).findings
+    assert outcome in finding.message, finding.message
+
+
 def test_removed_argument_fix_renames_python_and_yaml(project):
     from click.testing import CliRunner
 

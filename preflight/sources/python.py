@@ -689,7 +689,8 @@ class _Extractor:
             if known and isinstance(path, str):
                 self.parsed_files.append(path)
         for keyword, literal, policy in (("allow_extra_keys", True, "kept"), ("fail_with_unknown_args", False,
-                                                                            "dropped")):
+                                                                            "dropped"),
+                                         ("return_remaining_strings", True, "dropped")):
             node = keyword_map(call).get(keyword)
             if node is not None and self.module.literal(node.value, scope) == (True, literal):
                 self.unknown_key_policy = policy
