@@ -78,9 +78,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
         with click.open_file("-", "rb") as handle:
             stdin = (stdin_filename, handle.read().decode("utf-8", errors="replace"))
     options = dict(config_path=config_path, select=_split(select) or None, extend_select=_split(extend_select),
-                   ignore=_split(ignore), force_exclude=force_exclude, stdin=stdin, use_cache=not no_cache,
+                   ignore=_split(ignore), force_exclude=force_exclude, buffer=stdin, use_cache=not no_cache,
                    cache_dir=Path(cache_dir) if cache_dir else None)
-    targets = [p for p in paths if p != "-"] or ([] if stdin else ["."])
+    targets = [p for p in paths if p != "-"] or ["."]
     result = _run(engine, targets, options)
     if fix or show_diff:
         result = _fixes(engine, targets, options, result, apply=fix and not show_diff)
@@ -138,9 +138,14 @@ def _usage(message: str) -> None:
 
 def _run(engine, targets, options):
     try:
-        return engine.check(targets, **options)
+        result = engine.check(targets, **options)
     except engine.UsageError as exc:
         _usage(str(exc))
+    from preflight import secrets
+
+    for message in result.internal_errors:
+        click.echo(f"preflight: internal error: {secrets.scrub(message)}", err=True)
+    return result
 
 
 def _fixes(engine, targets, options, result, apply: bool):

@@ -1,56 +1,260 @@
-"""One check, four stages: discover files, extract facts per file, run rules over the project
-model, then filter (selection, per-file ignores, inline suppressions) into the reported findings."""
+"""The check pipeline. `run` calls the stages in order, each one function below:
+
+    discover  the files to read (preflight/discover.py)
+    collect   each file's facts, extracted once (preflight/collect.py); the facts cache wraps extraction
+    link      the whole project's model, linked once and then frozen (preflight/link.py)
+    check     the enabled rules over the frozen model
+    filter    what is reported (preflight/filtering.py)
+
+Reporting the result (formats, code frames, fixes, baselines) is preflight.api's and preflight.report's.
+The result cache (preflight/runcache.py) stands in for collect, link, check and filter together: its key
+is everything they read (every discovered file's stat, the settings, the request), so an unchanged tree
+is answered without reading a file or importing the rule pack.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from preflight import config as config_module
 from preflight import discover as discovery
+from preflight import runcache, selection
 from preflight import options as rule_options
-from preflight import secrets, selection
-from preflight import runcache
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache, file_stat
 from preflight.collect import collect, worker_count
 from preflight.extract import extract
-from preflight.findings import Finding, Severity
+from preflight.findings import Finding
+from preflight.model import FileFacts
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
-from preflight.model import FileFacts
 from preflight.sourcelines import SourceLines
-from preflight.suppress import Suppression
-
-UNUSED_SUPPRESSION = "PF002"
 
 
 class UsageError(Exception):
     """A problem with the command line or the configuration (exit code 2)."""
 
 
+class Buffer(NamedTuple):
+    """A file's text from memory (standard input, an editor's unsaved buffer), checked in its project's
+    context in place of what is on disk."""
+
+    path: Path  # absolute
+    text: str
+
+
+class Request(NamedTuple):
+    """One check: what to look at, with which settings (the configuration loaded, validated and with the
+    command line's selection applied) and which caches."""
+
+    paths: tuple[str, ...]  # absolute
+    cwd: Path  # reported paths are relative to it
+    root: Path  # the project's root (preflight.discover.project_root of the first path)
+    config: config_module.LoadedConfig
+    force_exclude: bool = False
+    buffer: Buffer | None = None
+    cache_dir: Path | None = None  # None: no cache is read or written
+    workers: int | None = None  # caps the process pool (1: serial)
+
+
 @dataclass
 class CheckResult:
-    findings: list[Finding]
-    files: int
-    rules: list[type[Rule]] | Callable[[], list[type[Rule]]]  # enabled rules (computed on demand for a reused run)
-    internal_errors: list[str] = field(default_factory=list)
-    suppressed: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, the suppression's reason)
-    cwd: Path = field(default_factory=Path.cwd)
-    sources: SourceLines = field(default_factory=SourceLines)
-    checked_paths: set[str] = field(default_factory=set)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of files not analysed
-    project: Project | None = None
-    yielded: list[Finding] = field(default_factory=list)  # dropped for a more specific rule's finding
+    """What a check found, ready to be reported."""
+
+    findings: list[Finding]  # reported, sorted
+    suppressed: list[tuple[Finding, str]]  # (finding, the suppression's reason)
+    yielded: list[Finding]  # dropped for a more specific rule's finding
+    files: int  # files examined
+    rules: tuple[str, ...]  # the enabled rules' codes
+    checked_paths: set[str]  # the files whose findings are shown
+    skipped: list[tuple[str, str]]  # (path, why) of files not analysed
+    internal_errors: list[str]
+    cwd: Path
+    sources: SourceLines
+    project: Project | None = None  # the frozen model; None when the result cache answered
 
     def enabled_rules(self) -> list[type[Rule]]:
-        if callable(self.rules):
-            self.rules = self.rules()
-        return self.rules
+        """The enabled rules' classes (importing the rule pack)."""
+        return [rule for rule in all_rules() if rule.code in self.rules]
+
+
+class _Rules(NamedTuple):
+    """What the check stage runs: the enabled rules, with their options, and whose info findings show."""
+
+    enabled: list[type[Rule]]
+    options: dict[str, object]
+    show_info: set[str]
+
+
+def check(paths, **options) -> CheckResult:
+    """Check `paths` (see `prepare` for the options)."""
+    return run(prepare(paths, **options))
+
+
+def prepare(paths, *, config_path: str | None = None, select: list[str] | None = None,
+            extend_select: list[str] | None = None, ignore: list[str] | None = None, cwd: Path | None = None,
+            force_exclude: bool = False, buffer: tuple[str, str] | None = None, use_cache: bool = False,
+            cache_dir: Path | None = None, workers: int | None = None) -> Request:
+    """The request for checking `paths` (default: the current directory, unless a buffer is given):
+    loads the configuration that applies to the first of them. `buffer` is (filename, text) of one file
+    given in memory. With `use_cache`, facts and results are cached in `cache_dir` (default:
+    .preflight_cache beside the configuration)."""
+    cwd = (cwd or Path.cwd()).absolute()
+    try:
+        workers = worker_count(workers)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    absolute = tuple(raw if Path(raw).is_absolute() else str(cwd / raw)
+                     for raw in (list(paths) or ([] if buffer else ["."])))
+    in_memory = None
+    if buffer is not None:
+        in_memory = Buffer(Path(buffer[0]) if Path(buffer[0]).is_absolute() else cwd / buffer[0], buffer[1])
+    start = Path(absolute[0]) if absolute else in_memory.path
+    root = discovery.project_root(start.absolute()).resolve()
+    try:
+        loaded = config_module.load(config_path, start, fallback_base=root, remember=use_cache, cache_dir=cache_dir)
+    except config_module.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    loaded = config_module.LoadedConfig(loaded.settings.selecting(select, extend_select, ignore), loaded.path,
+                                        loaded.base)
+    return Request(absolute, cwd, root, loaded, force_exclude, in_memory,
+                   (cache_dir or loaded.base / CACHE_DIRECTORY) if use_cache else None, workers)
+
+
+def run(request: Request) -> CheckResult:
+    """discover, then collect → link → check → filter, or the result cache's answer for those four."""
+    found = _discover(request)
+    pairs = [(path, discovery.display_path(path, request.cwd)) for path in found.files]
+    lazy = _lazy(request, found)
+    cache = FactsCache(request.cache_dir) if request.cache_dir is not None else None
+    try:
+        stats = run_key = None
+        if cache is not None and request.buffer is None:  # reusable: the key covers every file it reads
+            stats = {display: file_stat(path) for path, display in pairs}
+            run_key = runcache.key(stats, request.config.settings, {
+                "force_exclude": request.force_exclude, "cwd": str(request.cwd),
+                "config": str(request.config.path), "paths": list(request.paths), "lazy": sorted(lazy)})
+            reused = _reused(cache, run_key, request.cwd) if run_key else None
+            if reused is not None:
+                return reused
+        result = _analyse(request, found, pairs, lazy, cache, stats)
+        if run_key is not None and not result.internal_errors:
+            cache.put_result(run_key, runcache.encode(result.findings, result.suppressed, result.files, result.rules,
+                                                      result.checked_paths, result.skipped, result.project.reads))
+        return result
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _analyse(request: Request, found: discovery.Discovery, pairs: list[tuple[Path, str]], lazy: dict[str, str],
+             cache: FactsCache | None, stats: dict[str, runcache.Stat | None] | None) -> CheckResult:
+    errors: list[str] = []
+    rules = _rules(request.config)
+    files = _collect(request, pairs, cache, errors, stats)
+    project = _link(request, files, lazy, cache, errors)
+    raw = _check(project, rules, errors)
+    reported = _reported_paths(request, found)
+    filtered = _filter(raw, project, request, reported, rules)
+    return CheckResult(filtered.findings, filtered.suppressed, filtered.yielded, len(project.files),
+                       tuple(r.code for r in rules.enabled), reported if reported is not None else set(project.files),
+                       [(file.path, file.note) for file in files if file.note], errors, request.cwd,
+                       SourceLines(request.cwd, _buffer_text(request)), project)
+
+
+def _reused(cache: FactsCache, run_key: str, cwd: Path) -> CheckResult | None:
+    """The stored result of the same run on the same tree, if any: then the rule pack need not even load."""
+    payload = cache.result(run_key)
+    stored = runcache.decode(payload) if payload else None
+    if stored is None:
+        return None
+    return CheckResult(stored.findings, stored.suppressed, [], stored.files, stored.rules, stored.checked,
+                       stored.skipped, [], cwd, SourceLines(cwd))
+
+
+# -- the stages -------------------------------------------------------------------------------------
+
+
+def _discover(request: Request) -> discovery.Discovery:
+    settings = request.config.settings
+    exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
+    exclude += settings.extend_exclude
+    context_of = [request.buffer.path] if request.buffer is not None else []
+    try:
+        return discovery.discover(list(request.paths), exclude, request.config.base, request.force_exclude,
+                                  context_of=context_of)
+    except discovery.DiscoveryError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _collect(request: Request, pairs: list[tuple[Path, str]], cache: FactsCache | None, errors: list[str],
+             stats: dict[str, runcache.Stat | None] | None) -> list[FileFacts]:
+    """Every discovered file's facts, given (path, display path) pairs; a buffer's from its text, in place of
+    the file on disk."""
+    files = collect(pairs, cache, errors, request.workers, stats)
+    if request.buffer is not None:
+        display = discovery.display_path(request.buffer.path, request.cwd)
+        files = [f for f in files if f.path != display]
+        files.append(extract(display, request.buffer.text.encode("utf-8", errors="surrogateescape")))
+    return files
+
+
+def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache: FactsCache | None,
+          errors: list[str]) -> Project:
+    """The project model, linked and frozen. The lazily kept files are collected only if linking needs them."""
+    from preflight.link import link  # not needed (nor imported) when the result cache answers
+
+    def load_lazy(items):  # a lazy file the run reads is part of what a reused run depends on
+        project.reads.update((str(path), file_stat(path)) for path, _ in items)
+        return collect(items, cache, errors, 1)
+
+    project = Project(files, request.root, dict(request.config.settings.versions), request.cwd, lazy, load_lazy)
+    link(project)
+    return project
+
+
+def _check(project: Project, rules: _Rules, errors: list[str]) -> list[Finding]:
+    """Every enabled rule's findings over the frozen model; a rule that fails is an internal error and
+    does not hide the others' findings."""
+    raw: list[Finding] = []
+    for rule_class in rules.enabled:
+        rule = rule_class(rules.options.get(rule_class.code))
+        try:
+            produced = rule.check(project)
+            if rule_class.skips_test_code:
+                produced = (f for f in produced if not project.in_tests(f.location.path))
+            raw.extend(produced)
+        except Exception:
+            errors.append(f"rule {rule_class.code} failed:\n{traceback.format_exc()}")
+    return raw
+
+
+def _filter(raw: list[Finding], project: Project, request: Request, reported: set[str] | None, rules: _Rules):
+    from preflight import filtering  # not needed (nor imported) when the result cache answers
+
+    return filtering.apply(raw, project, filtering.Scope(request.config.settings, request.config.base, request.cwd,
+                                                         reported, rules.enabled, rules.show_info))
+
+
+# -- what the stages are given ----------------------------------------------------------------------
+
+
+def _rules(loaded: config_module.LoadedConfig) -> _Rules:
+    """The enabled rules, their options and whose info findings show (importing the rule pack); an unknown
+    selector or a bad option is a usage error."""
+    settings = loaded.settings
+    rules = all_rules()
+    try:
+        enabled = selection.enabled_rules(rules, settings.select, settings.extend_select, settings.ignore)
+        for pattern, selectors in settings.per_file_ignores.items():
+            selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
+    except selection.UnknownSelector as exc:
+        raise UsageError(str(exc)) from None
+    show_info = selection.explicitly_selected(rules, settings.select, settings.extend_select)
+    return _Rules(enabled, _rule_options(settings, loaded.path), show_info)
 
 
 def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, object]:
@@ -67,204 +271,24 @@ def _rule_options(settings: config_module.Settings, source: Path | None) -> dict
     return options
 
 
-def check(
-    paths: Sequence[str],
-    *,
-    config_path: str | None = None,
-    select: list[str] | None = None,
-    extend_select: list[str] | None = None,
-    ignore: list[str] | None = None,
-    cwd: Path | None = None,
-    force_exclude: bool = False,
-    stdin: tuple[str, str] | None = None,
-    use_cache: bool = False,
-    cache_dir: Path | None = None,
-    workers: int | None = None,
-) -> CheckResult:
-    """Check `paths`; `stdin` is (filename, text) for one file given on standard input. With
-    `use_cache`, facts are cached in `cache_dir` (default: .preflight_cache beside the configuration);
-    `workers` caps the process pool (1: serial)."""
-    cwd = (cwd or Path.cwd()).absolute()
-    try:
-        workers = worker_count(workers)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    paths = [raw if Path(raw).is_absolute() else str(cwd / raw) for raw in (list(paths) or ["."])]
-    stdin_path = None
-    if stdin is not None:
-        stdin_path = Path(stdin[0]) if Path(stdin[0]).is_absolute() else cwd / stdin[0]
-        paths = [p for p in paths if p != str(cwd / "-")]
-    start = Path(paths[0]) if paths else stdin_path
-    root = discovery.project_root(start.absolute()).resolve()
-    try:
-        loaded = config_module.load(config_path, start, fallback_base=root, remember=use_cache, cache_dir=cache_dir)
-    except config_module.ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    settings = loaded.settings.selecting(select, extend_select, ignore)
-
-    def choose_rules():
-        """The enabled rules, which info rules show, and their options (importing the rule pack)."""
-        rules = all_rules()
-        try:
-            enabled = selection.enabled_rules(rules, settings.select, settings.extend_select, settings.ignore)
-            for pattern, selectors in settings.per_file_ignores.items():
-                selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
-        except selection.UnknownSelector as exc:
-            raise UsageError(str(exc)) from None
-        show_info = selection.explicitly_selected(rules, settings.select, settings.extend_select)
-        return enabled, show_info, _rule_options(settings, loaded.path)
-
-    exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
-    exclude += settings.extend_exclude
-    try:
-        found = discovery.discover(paths, exclude, loaded.base, force_exclude,
-                                   context_of=[stdin_path] if stdin_path else [])
-    except discovery.DiscoveryError as exc:
-        raise UsageError(str(exc)) from None
-
-    internal_errors: list[str] = []
-    cache = FactsCache(cache_dir or loaded.base / CACHE_DIRECTORY) if use_cache else None
-    try:
-        pairs = [(path, discovery.display_path(path, cwd)) for path in found.files]
-        # explicit files: the project's other Python files are read on demand
-        lazy: dict[str, str] = {discovery.display_text(text, cwd): text for text in found.lazy_python}
-        run_key = stats = None
-        if cache is not None and stdin is None:  # reusable: the key covers every file it reads, or its reads do
-            stats = {display: file_stat(path) for path, display in pairs}
-            run_key = runcache.key(stats, settings, {
-                "force_exclude": force_exclude, "cwd": str(cwd), "config": str(loaded.path), "paths": paths,
-                "lazy": sorted(lazy)})
-            payload = cache.result(run_key) if run_key else None
-            reused = runcache.decode(payload) if payload else None
-            if reused is not None:  # the same selection succeeded before: the rule pack need not even load
-                return CheckResult(reused.findings, reused.files, lambda: choose_rules()[0], [], reused.suppressed,
-                                   cwd, SourceLines(cwd), reused.checked, reused.skipped, None)
-        enabled, show_info, options = choose_rules()
-        files = collect(pairs, cache, internal_errors, workers, stats)
-        overrides: dict[str, str] = {}
-        if stdin_path is not None and stdin is not None:
-            display = discovery.display_path(stdin_path, cwd)
-            files = [f for f in files if f.path != display]
-            lazy.pop(display, None)
-            files.append(extract(display, stdin[1].encode("utf-8", errors="surrogateescape")))
-            overrides[display] = stdin[1]
-            found.reported = (found.reported or set()) | {stdin_path}
-
-        def load_lazy(items):  # a lazy file the run reads is part of what a reused run depends on
-            project.reads.update((str(path), file_stat(path)) for path, _ in items)
-            return collect(items, cache, internal_errors, 1)
-
-        project = Project(files, root, dict(settings.versions), cwd, lazy, load_lazy)
-        from preflight.link import link  # not needed (nor imported) when a previous run is reused
-
-        link(project)
-        result = _run_rules(project, files, enabled, options, settings, loaded, cwd, found, show_info, overrides,
-                            internal_errors)
-        if run_key is not None and not internal_errors:
-            cache.put_result(run_key, runcache.encode(result.findings, result.suppressed, result.files,
-                                                      result.checked_paths, result.skipped, project.reads))
-        return result
-    finally:
-        if cache is not None:
-            cache.close()
+def _lazy(request: Request, found: discovery.Discovery) -> dict[str, str]:
+    """With explicit files, the project's other Python files (display path -> absolute path), collected only
+    if linking needs them."""
+    lazy = {discovery.display_text(text, request.cwd): text for text in found.lazy_python}
+    if request.buffer is not None:
+        lazy.pop(discovery.display_path(request.buffer.path, request.cwd), None)
+    return lazy
 
 
-def _run_rules(project, files, enabled, options, settings, loaded, cwd, found, show_info, overrides,
-               internal_errors) -> CheckResult:
-    raw: list[Finding] = []
-    for rule_class in enabled:
-        rule = rule_class(options.get(rule_class.code))
-        try:
-            produced = rule.check(project)
-            if rule_class.skips_test_code:
-                produced = (f for f in produced if not project.in_tests(f.location.path))
-            raw.extend(produced)
-        except Exception:  # a bug in one rule must not hide the others' findings
-            internal_errors.append(f"rule {rule_class.code} failed:\n{traceback.format_exc()}")
-
-    reported_paths = None if found.reported is None else {discovery.display_path(p, cwd) for p in found.reported}
-    raw = [_scrubbed(f) for f in raw if f.severity is not Severity.INFO or f.code in show_info]
-    findings, suppressed = _filter(raw, project, settings, loaded.base, cwd, reported_paths, enabled)
-    findings, yielded = _precedence(findings, enabled)
-    for message in internal_errors:
-        print(f"preflight: internal error: {secrets.scrub(message)}", file=sys.stderr)
-    checked = reported_paths if reported_paths is not None else set(project.files)
-    return CheckResult(sorted(set(findings), key=lambda f: f.sort_key), len(project.files), enabled, internal_errors,
-                       sorted(set(suppressed), key=lambda s: s[0].sort_key), cwd, SourceLines(cwd, overrides),
-                       checked, _skipped(files), project, yielded)
+def _reported_paths(request: Request, found: discovery.Discovery) -> set[str] | None:
+    """The display paths whose findings are shown; None: every file's."""
+    reported = set(found.reported) if found.reported is not None else None
+    if request.buffer is not None:
+        reported = (reported or set()) | {request.buffer.path}
+    return None if reported is None else {discovery.display_path(p, request.cwd) for p in reported}
 
 
-def _precedence(findings: list[Finding], enabled) -> tuple[list[Finding], list[Finding]]:
-    """Drop the findings of general rules about a subject a more specific rule reports (ENV001 yields to
-    ENV004 for a `docker run` that drops the key): one root cause, one finding. Only reported findings
-    count, so ignoring or suppressing the specific rule brings the general one back."""
-    yields = {rule.code: set(rule.yields_to) for rule in enabled if rule.yields_to}
-    if not yields:
-        return findings, []
-    reported = {(f.code, f.subject) for f in findings if f.subject is not None}
-    kept, yielded = [], []
-    for finding in findings:
-        specific = yields.get(finding.code, ())
-        if finding.subject is not None and any((code, finding.subject) in reported for code in specific):
-            yielded.append(finding)
-        else:
-            kept.append(finding)
-    return kept, yielded
-
-
-def _skipped(files: list[FileFacts]) -> list[tuple[str, str]]:
-    """Files preflight looked at but did not analyse, and why (for --verbose)."""
-    return [(file.path, file.note) for file in files if file.note]
-
-
-def _scrubbed(finding: Finding) -> Finding:
-    """No output format may carry a secret: mask anything key-shaped in the messages."""
-    related = tuple(dataclasses.replace(r, message=secrets.scrub(r.message)) for r in finding.related)
-    return dataclasses.replace(finding, message=secrets.scrub(finding.message), related=related)
-
-
-def _relative_to_base(display: str, base: Path, cwd: Path) -> str | None:
-    path = Path(display)
-    absolute = path if path.is_absolute() else cwd / path
-    try:
-        return absolute.relative_to(base).as_posix()
-    except ValueError:
-        return None
-
-
-def _filter(raw, project: Project, settings, base: Path, cwd: Path, reported_paths, enabled) -> list[Finding]:
-    enabled_codes = {r.code for r in enabled}
-    used: set[tuple[Suppression, str]] = set()
-    kept: list[Finding] = []
-    suppressed_findings: list[tuple[Finding, str]] = []
-    for finding in raw:
-        if reported_paths is not None and not (finding.paths() & reported_paths):
-            continue
-        relative = _relative_to_base(finding.location.path, base, cwd)
-        if selection.ignored_by_path(finding.code, finding.name, relative, settings.per_file_ignores):
-            continue
-        file = project.files.get(finding.location.path)
-        suppressed = False
-        for suppression in file.suppressions if file else []:
-            if suppression.matches(finding):
-                used.add((suppression, finding.code))
-                used.add((suppression, finding.name))
-                if not suppressed:
-                    suppressed_findings.append((finding, suppression.reason))
-                suppressed = True
-        if not suppressed:
-            kept.append(finding)
-    if UNUSED_SUPPRESSION in enabled_codes:
-        # PF002 is about the suppressions themselves: only now, with every finding matched, is it known which
-        # suppressed nothing. The rule (rules/pf.py, UnusedSuppression.unused) words the findings; the
-        # engine applies the per-file ignores to them, like to any other finding.
-        unused_rule = rule_by_key(UNUSED_SUPPRESSION)()
-        for file in project.files.values():
-            if reported_paths is not None and file.path not in reported_paths:
-                continue
-            for suppression in file.suppressions:
-                relative = _relative_to_base(suppression.location.path, base, cwd)
-                if selection.ignored_by_path(unused_rule.code, unused_rule.name, relative, settings.per_file_ignores):
-                    continue
-                kept.extend(unused_rule.unused(suppression, used, enabled_codes))
-    return kept, suppressed_findings
+def _buffer_text(request: Request) -> dict[str, str]:
+    if request.buffer is None:
+        return {}
+    return {discovery.display_path(request.buffer.path, request.cwd): request.buffer.text}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from preflight import launchcheck
+from preflight import launchcheck, secrets
 from preflight.findings import Severity
 
 _SYMBOL = {"ok": "ok  ", "info": "--  ", "warning": "WARN", "error": "FAIL"}
@@ -67,6 +67,8 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
         return 0 if warn_only else 2
     if result is not None:
         findings, project = result.findings, result.project
+        for message in result.internal_errors:
+            click.echo(f"preflight: internal error: {secrets.scrub(message)}", err=True)
     else:
         checks.append(launchcheck.Check("command", "info", "not a training command preflight recognises: only the "
                                         "environment checks apply"))

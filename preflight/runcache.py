@@ -49,16 +49,17 @@ class Reused:
     findings: list[Finding]
     suppressed: list[tuple[Finding, str]]
     files: int
+    rules: tuple[str, ...]
     checked: set[str]
     skipped: list[tuple[str, str]]
 
 
-def encode(findings: list[Finding], suppressed: list[tuple[Finding, str]], files: int, checked: set[str],
-           skipped: list[tuple[str, str]], reads: dict[str, Stat | None]) -> str:
+def encode(findings: list[Finding], suppressed: list[tuple[Finding, str]], files: int, rules: tuple[str, ...],
+           checked: set[str], skipped: list[tuple[str, str]], reads: dict[str, Stat | None]) -> str:
     return json.dumps([  # a list at the top: every JSON object inside is a known type
         [serialize.dump_value(f) for f in findings],
         [[serialize.dump_value(f), reason] for f, reason in suppressed],
-        files, sorted(checked), skipped,
+        files, list(rules), sorted(checked), skipped,
         [[path, list(value) if value else None] for path, value in reads.items()],
     ], separators=(",", ":"))
 
@@ -66,12 +67,12 @@ def encode(findings: list[Finding], suppressed: list[tuple[Finding, str]], files
 def decode(payload: str) -> Reused | None:
     """The stored run, if every file it read outside the discovered set is as it was."""
     try:
-        findings, suppressed, files, checked, skipped, reads = serialize.load_json(payload)
+        findings, suppressed, files, rules, checked, skipped, reads = serialize.load_json(payload)
         for path, recorded in reads:
             if cache_module.file_stat(path) != (tuple(recorded) if recorded else None):
                 return None
         return Reused([_finding(f) for f in findings], [(_finding(f), reason) for f, reason in suppressed],
-                      int(files), set(checked), [tuple(s) for s in skipped])
+                      int(files), tuple(str(code) for code in rules), set(checked), [tuple(s) for s in skipped])
     except (ValueError, KeyError, TypeError, RecursionError, serialize.CorruptEntry):
         return None  # an entry from another layout: run again
 

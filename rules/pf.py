@@ -38,8 +38,8 @@ class UnparsableFile(Rule):
 class UnusedSuppression(Rule):
     """Judges the inline suppressions, not the project: which of them suppressed nothing can only be known after
     every other rule has run and its findings were matched against the suppressions. So `check` finds nothing,
-    and the engine calls `unused` for each suppression at the end of filtering (preflight/engine.py, `_filter`),
-    after applying the per-file ignores to PF002 there. A PF002 finding cannot itself be suppressed inline."""
+    and the filter stage calls `unused` for each suppression at its end (preflight/filtering.py), after
+    applying the per-file ignores to PF002 there. A PF002 finding cannot itself be suppressed inline."""
 
     code = "PF002"
     name = "unused-suppression"

@@ -202,7 +202,7 @@ def test_an_unchanged_tree_reuses_the_whole_run(corpus, monkeypatch):
 
     _age(corpus)
     expected = findings(engine.check(["."], use_cache=True))
-    monkeypatch.setattr(engine, "_run_rules", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rules ran")))
+    monkeypatch.setattr(engine, "_check", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rules ran")))
     assert findings(engine.check(["."], use_cache=True)) == expected  # reused: no rule ran
     monkeypatch.undo()
     monkeypatch.chdir(corpus)
@@ -272,7 +272,7 @@ def test_a_reused_run_still_knows_its_rules(corpus):
     first = engine.check(["."], use_cache=True, select=["WB", "ENV001"])
     reused = engine.check(["."], use_cache=True, select=["WB", "ENV001"])
     assert reused.project is None  # it was reused
-    assert [r.code for r in reused.enabled_rules()] == [r.code for r in first.enabled_rules()]
+    assert reused.rules == first.rules and [r.code for r in reused.enabled_rules()] == list(first.rules)
     other = engine.check(["."], use_cache=True, select=["WB001"])  # another selection: not the same run
     assert {f.code for f in other.findings} <= {"WB001"} and other.project is not None
 
