@@ -53,9 +53,8 @@ def _patterns(value):
     for pattern in value or ():  # a list, or the keys of per-file-ignores
         try:
             globs.pattern_set((pattern,))
-        except re.error:
-            raise ValueError(f"{pattern!r} is not a valid pattern: a [...] class must be closed, hold a character "
-                             "and have upward ranges, as in [a-z] or [!x]") from None
+        except globs.PatternError as exc:
+            raise ValueError(str(exc)) from None
     return value
 
 

@@ -117,7 +117,7 @@ def _walk(directory: Path, excluded) -> list[str]:
     """Files below `directory` outside git's view, as absolute POSIX paths; excluded folders are not entered."""
     result = []
     for current, dirs, files in os.walk(directory, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d != ".git" and not excluded(Path(current) / d))
+        dirs[:] = sorted(d for d in dirs if d != ".git" and not excluded(Path(current) / d, True))
         base = current.replace(os.sep, "/").rstrip("/") + "/"
         result.extend(base + f for f in sorted(files))
     return result
@@ -179,13 +179,13 @@ def discover(paths: list[str], exclude: list[str], base: Path, force_exclude: bo
     base_text = base.as_posix().rstrip("/") + "/"
     holds_named: set[Path] = set()  # the named paths and every folder above them, built when first needed
 
-    def excluded(file: Path) -> bool:
-        return bool(patterns) and excluded_text(file.absolute().as_posix())
+    def excluded(path: Path, is_dir: bool = False) -> bool:
+        return bool(patterns) and excluded_text(path.absolute().as_posix(), is_dir)
 
-    def excluded_text(absolute: str) -> bool:
+    def excluded_text(absolute: str, is_dir: bool = False) -> bool:
         # outside the configuration's folder only unanchored patterns can match the full path
         relative = absolute[len(base_text):] if absolute.startswith(base_text) else absolute.lstrip("/")
-        prefix = patterns.matching_prefix(relative)
+        prefix = patterns.matching_prefix(relative, is_dir)
         if prefix is None:
             return False
         matched = (base / prefix if absolute.startswith(base_text) else Path("/" + prefix)).resolve()
