@@ -86,7 +86,7 @@ def _preload(project) -> None:
 def _resolve_parsers(project) -> None:
     """A parser's argument classes imported from the project's own modules (`from .args import
     TrainingArguments`, a subclass of transformers' with fields of its own): followed to their bases."""
-    from preflight.sources.python import parser_framework
+    from preflight.sources.pyhf import parser_framework
 
     for path, file in list(project.files.items()):
         parsers = [f for f in file.facts if isinstance(f, ArgumentParserUse) and f.pending]

@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass
 
 from preflight.model import ArtifactLog
+from preflight.sources.pycalls import Library
 from preflight.sources.pyscope import Module, Position, Scope, argument, child_nodes, position, simple_name
 
 FLUENT = {
@@ -69,6 +70,14 @@ class _Upload:
     is_directory: bool
     path: ast.expr
     in_try: bool
+
+
+class Artifacts(Library):
+    """The uploads are judged once every call is known: what happened to a path before its upload is
+    read scope by scope, in the order the statements run."""
+
+    def finish(self) -> None:
+        self.file.facts.extend(extract(self.module))
 
 
 def extract(module: Module) -> list[ArtifactLog]:

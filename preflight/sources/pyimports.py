@@ -1,4 +1,5 @@
-"""The imports of a Python file, by a regex: for files the pre-filter skips.
+"""The imports of a Python file, for the cross-file questions (which project modules a script loads):
+from the syntax tree for a file the extractor parses, by a regex for one the pre-filter skips.
 
 Kept apart from the Python extractor so that answering "which modules does this script import?"
 for a pre-filtered file costs a regex, not the extractor's import.
@@ -6,6 +7,7 @@ for a pre-filtered file costs a regex, not the extractor's import.
 
 from __future__ import annotations
 
+import ast
 import re
 
 from preflight.model import Fact, LocalImport
@@ -33,3 +35,10 @@ def imports_only(text: str) -> list[Fact]:
         names = tuple(n.strip().split(" ")[0] for n in match.group("names").strip("()").replace("\\", "").split(","))
         facts.append(LocalImport(module.lstrip("."), level, tuple(n for n in names if n and n != "*")))
     return facts
+
+
+def local_imports(node: ast.Import | ast.ImportFrom) -> list[LocalImport]:
+    """The imports of one parsed import statement (`import a, b` is two)."""
+    if isinstance(node, ast.Import):
+        return [LocalImport(alias.name, 0, ()) for alias in node.names]
+    return [LocalImport(node.module or "", node.level, tuple(a.name for a in node.names if a.name != "*"))]

@@ -116,6 +116,7 @@ class Module:
         self.imports: list[ast.Import | ast.ImportFrom] = []
         self.assignments: list[tuple[ast.Assign, Scope]] = []
         self.config_uses: list[tuple[ast.Attribute, ast.AST]] = []  # `<x>.config` and the node around it
+        self._parents: dict[int, ast.AST] | None = None
         self._collect(tree, self.module_scope)
 
     # -- building -------------------------------------------------------------------------------
@@ -354,6 +355,136 @@ class Module:
                     if found:
                         return found
         return None
+
+
+    # -- structure around a node (computed only for the few calls that need it) -------------------
+
+    def parents(self) -> dict[int, ast.AST]:
+        """Each node's parent, by id: built on the first question, since most files never ask one."""
+        if self._parents is None:
+            parents: dict[int, ast.AST] = {}
+            stack: list[ast.AST] = [self.tree]
+            while stack:
+                node = stack.pop()
+                for child in child_nodes(node):
+                    parents[id(child)] = node
+                    stack.append(child)
+            self._parents = parents
+        return self._parents
+
+    def enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> list[ast.AST]:
+        """Ancestors of the given kinds, innermost first, up to the enclosing function."""
+        parents, found = self.parents(), []
+        current = parents.get(id(node))
+        while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if isinstance(current, kinds):
+                found.append(current)
+            current = parents.get(id(current))
+        return found
+
+    def assigned(self, name: ast.Name, scope: Scope) -> list[ast.expr]:
+        """Every value assigned to `name` in the scope it is bound in (`if tracking: acc = A(log_with=...)
+        else: acc = A()` gives both: the branch a later use runs on is not known here)."""
+        current: Scope | None = scope
+        while current is not None:
+            bindings = current.bindings.get(name.id)
+            if bindings:
+                return [b.value for b in bindings if b.kind == "assign" and b.value is not None]
+            current = current.parent
+        return []
+
+    # -- arguments ------------------------------------------------------------------------------
+
+    def keyword_location(self, kw: ast.keyword) -> Location:
+        """Where a keyword's name is written (`ast` gives the keyword's start, not its name's end)."""
+        source = self.source
+        line = kw.lineno
+        column = source.char_column(line, kw.col_offset)
+        return Location(source.path, line, column, line, column + len(kw.arg or ""))
+
+    def kwargs(self, call: ast.Call, scope: Scope, positional: tuple[str, ...] = ()) -> tuple[dict[str, Value], bool]:
+        """Keyword arguments as Values (the first positional ones under the names given); `**dict_literal`
+        merged; complete=False if anything is opaque."""
+        result: dict[str, Value] = {}
+        complete = True
+        for index, arg in enumerate(call.args):
+            if isinstance(arg, ast.Starred):
+                complete = False
+                break
+            if index < len(positional):
+                result[positional[index]] = self.value(arg, scope)
+        for kw in call.keywords:
+            if kw.arg is not None:
+                result[kw.arg] = self.value(kw.value, scope, self.keyword_location(kw))
+                continue
+            entries, entries_complete = self.dict_entries(kw.value, scope)
+            complete = complete and entries_complete
+            for key, value in entries.items():
+                result.setdefault(key, value)
+        return result, complete
+
+    def dict_expression(self, expr: ast.AST, scope: Scope) -> ast.Dict | ast.Call | None:
+        """The dict literal or `dict(...)` call an expression stands for (through local names whose dict is
+        not changed after it is built), or None."""
+        for _ in range(4):
+            if isinstance(expr, ast.Dict):
+                return expr
+            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict" \
+                    and self.lookup("dict", scope, position(expr))[0] == "unknown":
+                return expr
+            if isinstance(expr, ast.Name) and not dict_mutated(expr.id, scope):
+                target = self.resolve_name(expr, scope)
+                if target is None:
+                    return None
+                expr = target
+                continue
+            return None
+        return None
+
+    def dict_entries(self, expr: ast.AST, scope: Scope) -> tuple[dict[str, Value], bool]:
+        """The string-keyed entries of the dict an expression stands for, as Values; complete=False when some
+        key is not literal or the dict cannot be seen."""
+        found = self.dict_expression(expr, scope)
+        if isinstance(found, ast.Dict):
+            result: dict[str, Value] = {}
+            complete = True
+            for key, value in zip(found.keys, found.values):
+                if key is None:
+                    nested, nested_complete = self.dict_entries(value, scope)
+                    result.update(nested)
+                    complete = complete and nested_complete
+                    continue
+                known, name = self.literal(key, scope)
+                if known and isinstance(name, str):
+                    result[name] = self.value(value, scope, self.location(key))
+                else:
+                    complete = False
+            return result, complete
+        if isinstance(found, ast.Call):
+            return self.kwargs(found, scope)
+        return {}, False
+
+    def dict_entry(self, expr: ast.AST, key: str, scope: Scope) -> ast.AST | None | bool:
+        """The value node stored under `key` in a dict literal; None if absent; False if unknown."""
+        found = self.dict_expression(expr, scope)
+        if isinstance(found, ast.Dict):
+            for k, v in zip(found.keys, found.values):
+                if k is None:
+                    return False
+                known, name = self.literal(k, scope)
+                if not known:
+                    return False
+                if name == key:
+                    return v
+            return None
+        if isinstance(found, ast.Call):
+            for kw in found.keywords:
+                if kw.arg is None:
+                    return False
+                if kw.arg == key:
+                    return kw.value
+            return None
+        return False
 
 
 def keyword_map(call: ast.Call) -> dict[str, ast.keyword]:

@@ -1,0 +1,100 @@
+"""MLflow in Python: the first call that writes to the tracking store, the tracking URI the script
+sets, `start_run` and the context it is opened in, metrics logged in a loop without a step, and the
+model registry's deprecated stages. (Artifact uploads are `preflight.sources.pyartifacts`.)"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from preflight.model import EnvWrite, TrackerCall, TrackerUse
+from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
+from preflight.sources.pyscope import Scope, argument
+
+START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
+SET_TRACKING_URI = {"mlflow.set_tracking_uri", "mlflow.tracking.set_tracking_uri"}
+CLIENT = {"mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.client.MlflowClient"}
+REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions"}
+# Calls that write to the tracking store (the fluent API, autologging, the client).
+USES = {"start_run", "log_metric", "log_metrics", "log_param", "log_params", "log_artifact", "log_artifacts",
+        "autolog", "log_model", "set_experiment", "log_dict", "log_text", "log_figure", "log_table", "MlflowClient"}
+LOG_METRIC = {"mlflow.log_metric": 2, "mlflow.log_metrics": 1}  # positional index of `step`
+_STAGE_URI = re.compile(r"models:/[^/\s'\"]+/(?:Production|Staging|Archived|None)\b")
+
+
+class Mlflow(Library):
+    def __init__(self, file: PythonFile) -> None:
+        super().__init__(file)
+        self.used = False
+
+    @methods(*REGISTRY_STAGE_METHODS)
+    def registry_stage(self, call: Call) -> None:
+        node, module = call.node, self.module
+        if not any(v.split(".")[0] == "mlflow" for v in module.aliases.values()):
+            return
+        keywords = tuple(kw.arg for kw in node.keywords if kw.arg)
+        if node.func.attr == "transition_model_version_stage" or "stages" in keywords or len(node.args) >= 2:
+            self.file.add(TrackerCall(module.location(node), f"MlflowClient.{node.func.attr}", keywords))
+
+    @calls_where(lambda name: name.startswith("mlflow.") and name.rsplit(".", 1)[-1] in USES)
+    def first_use(self, call: Call) -> None:
+        """The first call that needs the tracking store (and so its credentials)."""
+        if not self.used:
+            self.used = True
+            self.file.add(TrackerUse(self.module.location(call.node), "mlflow", call.name, self.file.site(call.node)))
+
+    @calls(*SET_TRACKING_URI, *CLIENT)
+    def tracking_uri(self, call: Call) -> None:
+        """The same setting as MLFLOW_TRACKING_URI, for this process."""
+        node = call.node
+        uri = argument(node, "uri", 0) if call.name in SET_TRACKING_URI else argument(node, "tracking_uri", 0)
+        if uri is not None:
+            self.file.add(EnvWrite(self.module.location(node), "MLFLOW_TRACKING_URI",
+                                   self.module.value(uri, call.scope), self.file.site(node)))
+
+    @calls(*START_RUN)
+    def start_run(self, call: Call) -> None:
+        node, module = call.node, self.module
+        keywords = tuple(kw.arg for kw in node.keywords if kw.arg)
+        complete = not any(kw.arg is None for kw in node.keywords) and not node.args[2:3]
+        outer = next((w for w in module.enclosing(node, (ast.With, ast.AsyncWith))
+                      if all(item.context_expr is not node for item in w.items)
+                      and any(self._is_start_run(item.context_expr, call.scope) for item in w.items)), None)
+        context = f"inside `with mlflow.start_run()` (line {outer.lineno})" if outer is not None else None
+        block = module.parents().get(id(module.parents().get(id(node))))
+        empty = isinstance(block, ast.With) and all(
+            isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+            for s in block.body)
+        self.file.add(TrackerCall(module.location(node), "mlflow.start_run", keywords, complete, context,
+                                  records=not empty))
+
+    @calls(*LOG_METRIC)
+    def log_metric(self, call: Call) -> None:
+        """A metric logged in a loop without a step: every iteration overwrites the one point."""
+        node, name = call.node, call.name
+        keywords = tuple(kw.arg for kw in node.keywords if kw.arg)
+        has_step = "step" in keywords or len(node.args) > LOG_METRIC[name]
+        loops = self.module.enclosing(node, (ast.For, ast.AsyncFor, ast.While)) if not has_step else []
+        if loops and self._key_per_iteration(node, name, loops[0]):
+            loops = []  # `for metric in ["rmse", "r2"]: log_metric(metric, ...)`: each key once, no series
+        if loops and not any(kw.arg is None for kw in node.keywords):
+            self.file.add(TrackerCall(self.module.location(node), name, keywords, True,
+                                      f"in the loop at line {loops[0].lineno}"))
+
+    def finish(self) -> None:
+        """`models:/name/Production` URIs: stage-based registry references, in any string."""
+        source = self.module.source
+        for match in _STAGE_URI.finditer(source.text):
+            self.file.add(TrackerCall(source.location(match.start(), match.end()), "models:/ stage URI"))
+
+    def _is_start_run(self, expr: ast.AST, scope: Scope) -> bool:
+        return isinstance(expr, ast.Call) and self.module.qualname(expr.func, scope) in START_RUN
+
+    @staticmethod
+    def _key_per_iteration(call: ast.Call, name: str, loop: ast.AST) -> bool:
+        """Does the metric's key change with the loop (it is, or is built from, the loop's variable)?"""
+        if not isinstance(loop, (ast.For, ast.AsyncFor)):
+            return False
+        names = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        keys = argument(call, "key", 0) if name.endswith("log_metric") else argument(call, "metrics", 0)
+        return keys is not None and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(keys))
