@@ -67,7 +67,13 @@ def test_wandb_silent_is_info(project):
     ("import mlflow\nmlflow.pyfunc.load_model('models:/m@champion')\n", []),
     ("import mlflow\nmlflow.pyfunc.load_model('models:/m/3')\n", []),
     ("client.transition_model_version_stage('m', 1, 'Staging')\n", []),  # no MLflow in the file
-], ids=["get-latest-with-stages", "get-latest", "alias-uri", "version-uri", "not-mlflow"])
+    ("import mlflow\nstage = 'x'\nm = mlflow.pyfunc.load_model(f'models:/{name}/Production')\n",
+     ["r.py:3:32: MLF005"]),
+    ("import mlflow\nURI = 'models:/m/' 'Production'\n", []),  # a concatenation, not a URI written whole
+    ("import mlflow\n# not models:/m/Production any more: aliases\nmlflow.pyfunc.load_model('models:/m@champion')\n",
+     []),
+], ids=["get-latest-with-stages", "get-latest", "alias-uri", "version-uri", "not-mlflow", "f-string", "concatenated",
+        "comment"])
 def test_registry_stages(project, source, expected):
     assert project({"r.py": source}, select=["MLF005"]) == expected
 
@@ -336,7 +342,19 @@ def test_mixed_explicit_step(project, source, expected):
     ("import click, wandb\n@click.command()\n@click.option('--lr')\ndef main(lr):\n    wandb.init(name='x')\n",
      ["t.py:5:5: REP002"]),
     ("import argparse, wandb\np = argparse.ArgumentParser()\np.add_argument('--lr')\nwandb.init(name='x', **opts)\n", []),
-], ids=["config-updated", "no-hyperparameters", "click", "opaque-kwargs"])
+    ("from omegaconf import OmegaConf as om\nimport wandb\ncfg = om.load('c.yaml')\nwandb.init(name='x')\n",
+     ["t.py:4:1: REP002"]),
+    ("from typing import Annotated\nimport typer, wandb\n\n"
+     "def main(lr: Annotated[float, typer.Option()] = 1e-4):\n    wandb.init(name='x')\n", ["t.py:5:5: REP002"]),
+    ("from dataclasses import dataclass\nimport wandb\n\n@dataclass\nclass Args:\n    lr: float = 1e-4\n\n"
+     "wandb.init(name='x')\n", ["t.py:8:1: REP002"]),
+    ("import wandb\n# with an HfArgumentParser this would record its arguments\nwandb.init(name='x')\n", []),
+    ("import click, wandb\n@click.command()\n@click.option('--lr')\ndef main(lr):\n    run = wandb.init(name='x')\n"
+     "    run.config.lr = lr\n", []),
+    ("import click, wandb\n@click.command()\n@click.option('--lr')\ndef main(lr):\n    run = wandb.init(name='x')\n"
+     "    assert run.config['lr'] == lr  # run.config.update(...) comes later\n", ["t.py:5:11: REP002"]),
+], ids=["config-updated", "no-hyperparameters", "click", "opaque-kwargs", "omegaconf-alias", "typer-annotation",
+        "dataclass", "named-in-a-comment", "config-attribute-set", "config-compared"])
 def test_untracked_hyperparameters(project, source, expected):
     assert project({"t.py": source}, select=["REP002"]) == expected
 

@@ -46,6 +46,7 @@ PURE_METHODS = {
     "log_artifacts", "log_text", "log_dict",
 }
 TRAINER_SAVES = {"save_model", "save_state"}
+_UPLOADS = {"log_artifact", "log_artifacts", "save"}  # the names of the calls that can be uploads
 TRAINING_CONFIG_SUFFIXES = ("TrainingArguments", "Config")
 
 
@@ -81,9 +82,8 @@ class Artifacts(Library):
 
 
 def extract(module: Module) -> list[ArtifactLog]:
-    if "log_artifact" not in module.source.text and "save(" not in module.source.text:
-        return []
-    return _Analysis(module).run()
+    uploading = [scope for call, scope, _ in module.calls if simple_name(call.func) in _UPLOADS]
+    return _Analysis(module).run(uploading) if uploading else []
 
 
 class _Analysis:
@@ -92,13 +92,12 @@ class _Analysis:
         self.output_dirs: list[tuple[str, ...]] = []
         self._writes: dict[str, list[_Event]] = {}
 
-    def run(self) -> list[ArtifactLog]:
+    def run(self, uploading: list[Scope]) -> list[ArtifactLog]:
         # Only the scopes that upload artifacts need their events, and the module scope (it runs first).
         wanted = [self.module.module_scope]
-        for call, scope, _ in self.module.calls:
-            if simple_name(call.func) in ("log_artifact", "log_artifacts", "save"):
-                if all(scope is not seen for seen in wanted):
-                    wanted.append(scope)
+        for scope in uploading:
+            if all(scope is not seen for seen in wanted):
+                wanted.append(scope)
         per_scope: list[tuple[Scope, list[_Event], list[_Upload]]] = []
         for scope in wanted:
             events, uploads = self._scan(scope)

@@ -9,7 +9,7 @@ import re
 
 from preflight.model import EnvWrite, TrackerCall, TrackerUse
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
-from preflight.sources.pyscope import Scope, argument
+from preflight.sources.pyscope import Scope, argument, child_nodes, position
 
 START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
 SET_TRACKING_URI = {"mlflow.set_tracking_uri", "mlflow.tracking.set_tracking_uri"}
@@ -82,10 +82,17 @@ class Mlflow(Library):
                                       f"in the loop at line {loops[0].lineno}"))
 
     def finish(self) -> None:
-        """`models:/name/Production` URIs: stage-based registry references, in any string."""
-        source = self.module.source
-        for match in _STAGE_URI.finditer(source.text):
-            self.file.add(TrackerCall(source.location(match.start(), match.end()), "models:/ stage URI"))
+        """`models:/name/Production` URIs: stage-based registry references, in any string of the module. The
+        URI is a string's contents, so a regex reads it; it runs over each string literal as written (an
+        f-string whole), so that the finding points at the URI in the file."""
+        source, module = self.module.source, self.module
+        if "models:/" not in source.text:
+            return
+        for node in _string_literals(module.tree):
+            where = module.location(node)
+            start, end = source.offset(where.line, where.column), source.offset(where.end_line, where.end_column)
+            for match in _STAGE_URI.finditer(source.text, start, end):
+                self.file.add(TrackerCall(source.location(match.start(), match.end()), "models:/ stage URI"))
 
     def _is_start_run(self, expr: ast.AST, scope: Scope) -> bool:
         return isinstance(expr, ast.Call) and self.module.qualname(expr.func, scope) in START_RUN
@@ -98,3 +105,16 @@ class Mlflow(Library):
         names = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
         keys = argument(call, "key", 0) if name.endswith("log_metric") else argument(call, "metrics", 0)
         return keys is not None and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(keys))
+
+
+def _string_literals(tree: ast.AST) -> list[ast.Constant | ast.JoinedStr]:
+    """The module's string literals in source order; an f-string is one (with what its braces hold)."""
+    found: list[ast.Constant | ast.JoinedStr] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))):
+            found.append(node)
+            continue
+        stack.extend(reversed(child_nodes(node)))
+    return sorted(found, key=position)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import re
 
 from preflight.findings import Location
 from preflight.model import LoggedMetrics, SweepDriver, TrackerCall, Value, WandbLogin
@@ -154,22 +153,22 @@ class Wandb(Library):
         return None
 
     def _config_updated_later(self) -> bool:
-        """`wandb.config.update(...)`, `run.config.update(...)` or `wandb.config[...] = ...` anywhere, or the
-        config handed on whole (`config = wandb.config`, `log_params(wandb.config)`), to be filled there."""
+        """`wandb.config.update(...)`, `run.config.setdefaults(...)`, `run.config[key] = ...` or
+        `run.config.lr = ...` anywhere (on any `.config`: whose it is is not followed), or wandb's config
+        handed on whole (`config = wandb.config`, `log_params(wandb.config)`), to be filled there."""
         if self._config_updated is None:
-            self._config_updated = self._find_config_update()
+            self._config_updated = any(self._updates_config(node, parent) for node, parent in self.module.config_uses)
         return self._config_updated
 
-    def _find_config_update(self) -> bool:
-        text = self.module.source.text
-        if re.search(r"\.config\.(update|setdefaults)\(|\.config\[[^\]]+\]\s*=|\.config\.\w+\s*=(?!=)", text):
-            return True
-        for node, parent in self.module.config_uses:
-            if (self.module.qualname(node.value) or "") == "wandb" and (
-                    isinstance(parent, (ast.Assign, ast.AnnAssign, ast.keyword)) or
-                    (isinstance(parent, ast.Call) and node in parent.args)):
-                return True
-        return False
+    def _updates_config(self, node: ast.Attribute, parent: ast.AST) -> bool:
+        if isinstance(parent, ast.Attribute) and parent.attr in ("update", "setdefaults"):
+            called = self.module.parents().get(id(parent))
+            return isinstance(called, ast.Call) and called.func is parent
+        if isinstance(parent, (ast.Attribute, ast.Subscript)) and isinstance(parent.ctx, ast.Store):
+            return parent.value is node
+        return (self.module.qualname(node.value) or "") == "wandb" and (
+            isinstance(parent, (ast.Assign, ast.AnnAssign, ast.keyword)) or
+            (isinstance(parent, ast.Call) and node in parent.args))
 
     def _reads_env(self, expr: ast.AST, scope: Scope, variable: str) -> bool:
         for node in ast.walk(expr):
