@@ -151,7 +151,7 @@ def _run(engine, targets, options):
 def _fixes(engine, targets, options, result, apply: bool):
     from preflight import fixes
 
-    changes = fixes.plan(result.findings, result.cwd)
+    changes = fixes.plan([f.fix for f in result.findings if f.fix is not None and f.fix.safe], result.sources)
     if not apply:
         for change in changes:
             click.echo(change.diff(), nl=False)
@@ -167,14 +167,11 @@ def _fixes(engine, targets, options, result, apply: bool):
 
 def _add_ignores(result, reason: str) -> None:
     from preflight import fixes, ignores
-    from preflight.findings import Finding, Fix, Location, Severity
 
-    edits, skipped = ignores.edits(result.findings, result.sources, reason)
-    carriers = [Finding("PF000", "add-ignores", Severity.INFO, "", Location(e.location.path, 1, 1),
-                        fix=Fix("add an ignore comment", (e,))) for e in edits]
-    changes = fixes.plan(carriers, result.cwd)
+    comments, skipped = ignores.fixes(result.findings, result.sources, reason)
+    changes = fixes.plan(comments, result.sources)
     fixes.write(changes, result.cwd)
-    click.echo(f"preflight: added {len(edits)} ignore comment{'s' if len(edits) != 1 else ''} in {len(changes)} "
+    click.echo(f"preflight: added {len(comments)} ignore comment{'s' if len(comments) != 1 else ''} in {len(changes)} "
                f"files" + (f"; {skipped} findings cannot be suppressed inline" if skipped else ""), err=True)
 
 

@@ -40,6 +40,7 @@ class Outcome:
     cache_key: str | None = None  # the content key, when caching
     cached: bool = False  # the facts came from the cache
     error: str | None = None  # an extractor bug, reported as an internal error
+    digest: str | None = None  # the content key of a file that may have findings (see `collect`)
 
 
 def _read(path: Path, display: str) -> bytes | FileFacts:
@@ -69,6 +70,17 @@ def _process(path: Path, display: str, cache: cache_module.FactsCache | None) ->
     data = _read(path, display)
     if isinstance(data, FileFacts):
         return Outcome(data)
+    outcome = _facts(display, data, cache)
+    if _may_have_findings(outcome.facts):
+        outcome.digest = outcome.cache_key or cache_module.key(display, data)
+    return outcome
+
+
+def _may_have_findings(facts: FileFacts) -> bool:
+    return bool(facts.facts or facts.suppressions)
+
+
+def _facts(display: str, data: bytes, cache: cache_module.FactsCache | None) -> Outcome:
     cache_key = cache_module.key(display, data) if cache is not None else None
     path_kind = classify.kind_by_path(display)
     cheap = quick(display, data, path_kind)
@@ -100,9 +112,12 @@ def _process_chunk(chunk: list[tuple[Path, str]], cache_dir: Path | None) -> lis
 
 def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None, internal_errors: list[str],
             workers: int | None = None,
-            stats_by_display: dict[str, tuple[int, int, int] | None] | None = None) -> list[FileFacts]:
+            stats_by_display: dict[str, tuple[int, int, int] | None] | None = None,
+            digests: dict[str, str] | None = None) -> list[FileFacts]:
     """Facts for (path, display path) pairs, in the same order. `stats_by_display`: the files' stats
-    when the caller has taken them already."""
+    when the caller has taken them already. `digests` receives the content key of each file that may
+    have findings (one with facts or suppressions): the report reads such a file again for its code
+    frames and fixes, and must see the bytes that were analysed (preflight.sourcelines)."""
     results: list[FileFacts | None] = [None] * len(files)
     stats: dict[str, tuple[int, int, int]] = {}
     if cache is not None:  # unchanged files (same size, mtime and inode) are not even read
@@ -116,11 +131,15 @@ def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None
             facts = hits.get(known.get(display, ""))
             if facts is not None:
                 results[index] = facts
+                if digests is not None and _may_have_findings(facts):
+                    digests[display] = known[display]
     todo = [index for index in range(len(files)) if results[index] is None]
     outcomes = _process_all([files[i] for i in todo], cache, workers, stats)
     for index, outcome in zip(todo, outcomes):
         display = files[index][1]
         results[index] = outcome.facts
+        if digests is not None and outcome.digest is not None:
+            digests[display] = outcome.digest
         if outcome.error:
             internal_errors.append(outcome.error)
         elif cache is not None and outcome.cache_key is not None:

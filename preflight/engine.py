@@ -143,7 +143,8 @@ def run(request: Request) -> CheckResult:
         result = _analyse(request, found, pairs, lazy, cache, stats)
         if run_key is not None and not result.internal_errors:
             cache.put_result(run_key, runcache.encode(result.findings, result.suppressed, result.files, result.rules,
-                                                      result.checked_paths, result.skipped, result.project.reads))
+                                                      result.checked_paths, result.skipped, result.project.reads,
+                                                      result.sources.digests()))
         return result
     finally:
         if cache is not None:
@@ -153,16 +154,17 @@ def run(request: Request) -> CheckResult:
 def _analyse(request: Request, found: discovery.Discovery, pairs: list[tuple[Path, str]], lazy: dict[str, str],
              cache: FactsCache | None, stats: dict[str, runcache.Stat | None] | None) -> CheckResult:
     errors: list[str] = []
+    digests: dict[str, str] = {}  # of the files read that may have findings: what the report must see
     rules = _rules(request.config)
-    files = _collect(request, pairs, cache, errors, stats)
-    project = _link(request, files, lazy, cache, errors)
+    files = _collect(request, pairs, cache, errors, stats, digests)
+    project = _link(request, files, lazy, cache, errors, digests)
     raw = _check(project, rules, errors)
     reported = _reported_paths(request, found)
     filtered = _filter(raw, project, request, reported, rules)
     return CheckResult(filtered.findings, filtered.suppressed, filtered.yielded, len(project.files),
                        tuple(r.code for r in rules.enabled), reported if reported is not None else set(project.files),
                        [(file.path, file.note) for file in files if file.note], errors, request.cwd,
-                       SourceLines(request.cwd, _buffer_text(request)), project)
+                       SourceLines(request.cwd, _buffer_text(request), digests), project)
 
 
 def _reused(cache: FactsCache, run_key: str, cwd: Path) -> CheckResult | None:
@@ -172,7 +174,7 @@ def _reused(cache: FactsCache, run_key: str, cwd: Path) -> CheckResult | None:
     if stored is None:
         return None
     return CheckResult(stored.findings, stored.suppressed, [], stored.files, stored.rules, stored.checked,
-                       stored.skipped, [], cwd, SourceLines(cwd))
+                       stored.skipped, [], cwd, SourceLines(cwd, digests=stored.digests))
 
 
 # -- the stages -------------------------------------------------------------------------------------
@@ -191,10 +193,10 @@ def _discover(request: Request) -> discovery.Discovery:
 
 
 def _collect(request: Request, pairs: list[tuple[Path, str]], cache: FactsCache | None, errors: list[str],
-             stats: dict[str, runcache.Stat | None] | None) -> list[FileFacts]:
+             stats: dict[str, runcache.Stat | None] | None, digests: dict[str, str]) -> list[FileFacts]:
     """Every discovered file's facts, given (path, display path) pairs; a buffer's from its text, in place of
     the file on disk."""
-    files = collect(pairs, cache, errors, request.workers, stats)
+    files = collect(pairs, cache, errors, request.workers, stats, digests)
     if request.buffer is not None:
         display = discovery.display_path(request.buffer.path, request.cwd)
         files = [f for f in files if f.path != display]
@@ -203,13 +205,13 @@ def _collect(request: Request, pairs: list[tuple[Path, str]], cache: FactsCache 
 
 
 def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache: FactsCache | None,
-          errors: list[str]) -> Project:
+          errors: list[str], digests: dict[str, str]) -> Project:
     """The project model, linked and frozen. The lazily kept files are collected only if linking needs them."""
     from preflight.link import link  # not needed (nor imported) when the result cache answers
 
     def load_lazy(items):  # a lazy file the run reads is part of what a reused run depends on
         project.reads.update((str(path), file_stat(path)) for path, _ in items)
-        return collect(items, cache, errors, 1)
+        return collect(items, cache, errors, 1, digests=digests)
 
     project = Project(files, request.root, dict(request.config.settings.versions), request.cwd, lazy, load_lazy)
     link(project)

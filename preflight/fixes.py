@@ -1,18 +1,22 @@
 """Applying fixes: non-overlapping edits per file, written back byte-for-byte outside the edits,
-or shown as a unified diff (`--diff`)."""
+or shown as a unified diff (`--diff`).
+
+The input is fixes, each a set of edits that belong together (a finding's fix, one suppression
+comment), and the text of the files as the check read them (preflight.sourcelines): a file that
+changed since is left alone.
+"""
 
 from __future__ import annotations
 
 import codecs
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import reading
-from preflight.findings import Edit, Finding
+from preflight.findings import Edit, Fix
+from preflight.sourcelines import SourceLines
 from preflight.sources.text import SourceText
-
-_LIMIT = 16 << 20  # no larger file is analysed (preflight.collect), so none has a fix
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,8 @@ class FileChange:
     path: str
     before: str
     after: str
-    fixed: int  # findings fixed in this file
+    fixed: int  # fixes applied to this file (findings fixed, comments added)
+    bom: bool = False  # the file starts with a UTF-8 byte-order mark, kept when it is written
 
     def diff(self) -> str:
         return "".join(difflib.unified_diff(
@@ -46,32 +51,28 @@ def _apply(text: str, path: str, edits: list[Edit]) -> tuple[str, int]:
     return text, applied
 
 
-def plan(findings: list[Finding], cwd: Path, unsafe: bool = False) -> list[FileChange]:
-    by_path: dict[str, list[Finding]] = {}
-    for finding in findings:
-        if finding.fix is not None and (finding.fix.safe or unsafe):
-            by_path.setdefault(finding.location.path, []).append(finding)
+def plan(fixes: Iterable[Fix], sources: SourceLines) -> list[FileChange]:
+    """The change to each file the fixes' edits touch."""
+    by_path: dict[str, list[Edit]] = {}
+    fixed: dict[str, int] = {}
+    for fix in fixes:
+        for path in dict.fromkeys(edit.location.path for edit in fix.edits):
+            fixed[path] = fixed.get(path, 0) + 1
+        for edit in fix.edits:
+            by_path.setdefault(edit.location.path, []).append(edit)
     changes = []
-    for path, fixable in sorted(by_path.items()):
-        file = Path(path) if Path(path).is_absolute() else cwd / path
-        try:
-            data = reading.read_bytes(file, _LIMIT)
-        except OSError:
+    for path, edits in sorted(by_path.items()):
+        read = sources.text(path)
+        if read is None:
             continue
-        bom = data.startswith(codecs.BOM_UTF8)
-        try:
-            before = data[3:].decode("utf-8") if bom else data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        edits = [edit for finding in fixable for edit in finding.fix.edits]
+        before, bom = read
         after, _ = _apply(before, path, edits)
         if after != before:
-            changes.append(FileChange(path, before, after, len(fixable)))
+            changes.append(FileChange(path, before, after, fixed[path], bom))
     return changes
 
 
 def write(changes: list[FileChange], cwd: Path) -> None:
     for change in changes:
         file = Path(change.path) if Path(change.path).is_absolute() else cwd / change.path
-        bom = reading.read_bytes(file, _LIMIT).startswith(codecs.BOM_UTF8)
-        file.write_bytes((codecs.BOM_UTF8 if bom else b"") + change.after.encode("utf-8"))
+        file.write_bytes((codecs.BOM_UTF8 if change.bom else b"") + change.after.encode("utf-8"))

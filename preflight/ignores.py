@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from preflight import classify
-from preflight.findings import Edit, Finding, Location
+from preflight.findings import Edit, Finding, Fix, Location
 from preflight.sourcelines import SourceLines
 
 _DIRECTIVE = re.compile(r"#\s*preflight:\s*ignore\[(?P<codes>[^\]]*)\](?P<reason>.*)$")
@@ -14,8 +14,9 @@ _LINE_ABOVE = {classify.DOCKERFILE, classify.DOTENV}  # no trailing comments in 
 _NO_COMMENTS = {"json"}
 
 
-def edits(findings: list[Finding], lines: SourceLines, reason: str = "") -> tuple[list[Edit], int]:
-    """Edits that suppress every finding; also how many findings cannot be suppressed inline."""
+def fixes(findings: list[Finding], lines: SourceLines, reason: str = "") -> tuple[list[Fix], int]:
+    """One fix per flagged line, its comment that suppresses the line's findings (preflight.fixes applies
+    them); also how many findings cannot be suppressed inline."""
     by_line: dict[tuple[str, int], list[str]] = {}
     for finding in findings:
         codes = by_line.setdefault((finding.location.path, finding.location.line), [])
@@ -36,13 +37,15 @@ def edits(findings: list[Finding], lines: SourceLines, reason: str = "") -> tupl
             merged += [c for c in codes if c not in merged]
             start = existing.start() + 1
             location = Location(path, number, start, number, len(text) + 1)
-            result.append(Edit(location, f"# preflight: ignore[{', '.join(merged)}]{existing.group('reason')}"))
+            replacement = f"# preflight: ignore[{', '.join(merged)}]{existing.group('reason')}"
+            result.append(Fix("add the codes to the ignore comment", (Edit(location, replacement),)))
             continue
         comment = f"# preflight: ignore[{', '.join(codes)}]" + (f" {reason}" if reason else "")
         if kind in _LINE_ABOVE:
             indent = text[: len(text) - len(text.lstrip())]
-            result.append(Edit(Location(path, number, 1, number, 1), f"{indent}{comment}\n"))
+            edit = Edit(Location(path, number, 1, number, 1), f"{indent}{comment}\n")
         else:
             end = len(text.rstrip()) + 1
-            result.append(Edit(Location(path, number, end, number, len(text) + 1), f"  {comment}"))
+            edit = Edit(Location(path, number, end, number, len(text) + 1), f"  {comment}")
+        result.append(Fix("add an ignore comment", (edit,)))
     return result, skipped

@@ -188,6 +188,33 @@ def test_fix_keeps_the_used_codes(cli):
     assert (cli.root / "t.py").read_text() == "import wandb\nwandb.init()  # preflight: ignore[WB001] reviewed\n"
 
 
+@pytest.mark.parametrize("use_cache", [False, True])
+def test_the_report_uses_only_the_text_that_was_checked(tmp_path, use_cache):
+    """Code frames and fixes read a file once, after the check, and use it only if it is what the check
+    analysed: a file changed in between gets neither a frame nor a fix, which would be written into other
+    text. A result the result cache answered knows what its files held too."""
+    import os
+
+    from preflight import engine, fixes
+    from preflight.report import text
+
+    script = tmp_path / "run.sh"
+    script.write_text("docker run -e WANDB_API_KEY=$KEY img\n")
+    os.utime(script, (1, 1))  # old enough for the result cache to keep the run
+    for _ in range(2 if use_cache else 1):  # with the cache: the second check is answered by the result cache
+        result = engine.check(["."], cwd=tmp_path, use_cache=use_cache, cache_dir=tmp_path / "cache")
+    assert (result.project is None) is use_cache
+    [finding] = result.findings
+    unchanged = engine.check(["."], cwd=tmp_path)
+    assert "1 | docker run -e WANDB_API_KEY=$KEY img" in text.render(unchanged.findings, 1, colour=False,
+                                                                     lines=unchanged.sources)
+    assert fixes.plan([finding.fix], unchanged.sources)
+    script.write_text("# docker run -e WANDB_API_KEY=$KEY img\n")  # edited after the check
+    report = text.render(result.findings, 1, colour=False, lines=result.sources)
+    assert report.splitlines()[0].startswith("run.sh:1:15: SEC005") and "1 |" not in report
+    assert fixes.plan([finding.fix], result.sources) == []
+
+
 # -- editors and pre-commit -----------------------------------------------------------------------
 
 def test_stdin(cli):
