@@ -28,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus as corpus_module  # noqa: E402
+import hostile  # noqa: E402
 
 PATTERN = r"wandb|mlflow|weave|TrainingArguments|\btrl\b|WandbLogger|log_artifact"
 
@@ -62,6 +63,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--install", action="store_true", help="pip install the peers (bench/requirements.txt)")
     parser.add_argument("--skip-fixit", action="store_true")
+    parser.add_argument("--skip-hostile", action="store_true", help="leave out the rows of bench/hostile.py")
     parser.add_argument("--work", type=Path, default=HERE / ".work")
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter whose preflight is measured: a regular (not editable) install is what "
@@ -88,6 +90,10 @@ def main() -> int:
     named = [name for name in named.split("\0") if name]
     commands["preflight cold, every file named"] = ([*preflight, "--no-cache", *named], {})
     commands["preflight warm, every file named"] = ([*preflight, "--cache-dir", str(cache_dir), *named], {})
+    hostile_projects = {} if options.skip_hostile else hostile.build(options.work / "hostile")
+    for kind, (single, double) in hostile_projects.items():
+        commands[f"hostile: {kind}"] = ([*preflight, "--no-cache", "--select", "ALL", str(single)], {})
+        commands[f"hostile: {kind}, twice the size"] = ([*preflight, "--no-cache", "--select", "ALL", str(double)], {})
     ruff = shutil.which("ruff", path=str(bin_dir)) or shutil.which("ruff")
     if ruff:
         # --isolated: the corpus lies inside this repository, whose own [tool.ruff] settings must not apply
@@ -140,6 +146,9 @@ def main() -> int:
     print(f"Corpus: {files} files ({corpus_module.TRANSFORMERS} sources + a generated fine-tuning project)\n")
     print("\n".join(rows))
     print(f"\nwarm / hash every file: {warm:.2f}x")
+    for kind in hostile_projects:  # linear: twice the input, at most about twice the time
+        growth = median[f"hostile: {kind}, twice the size"] / median[f"hostile: {kind}"]
+        print(f"hostile, {kind}: twice the size takes {growth:.2f}x the time")
     print(f"every file named / the directory scan: cold {named_cold:.2f}x, warm {named_warm:.2f}x")
     if "pre-commit, preflight hook" in median and "pre-commit, ruff hook" in median:
         hooks = median["pre-commit, preflight hook"] / median["pre-commit, ruff hook"]

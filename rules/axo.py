@@ -278,11 +278,20 @@ class UnknownAxolotlKey(Rule):
             accepted = _accepted(data, assumed.version, _Raw(run)("plugins"))
             if accepted is None:
                 continue
-            for key, value in run.args.items():
-                if key not in accepted:
-                    yield self.finding(value.anchor, f"`{key}` is not a key of the Axolotl config "
-                                       f"({assumed.describe()}): Axolotl drops it silently"
-                                       f"{did_you_mean(key, accepted) or '; remove it'}")
+            unknown = [(key, value) for key, value in run.args.items() if key not in accepted]
+            if len(unknown) > _ONE_BY_ONE:  # a file of thousands of keys gets one finding, not thousands
+                (first, value), names = unknown[0], ", ".join(f"`{key}`" for key, _ in unknown[:5])
+                yield self.finding(value.anchor, f"{len(unknown):,} keys are not keys of the Axolotl config "
+                                   f"({assumed.describe()}), from `{first}` on: Axolotl drops them silently "
+                                   f"({names}, ...)")
+                continue
+            for key, value in unknown:
+                yield self.finding(value.anchor, f"`{key}` is not a key of the Axolotl config "
+                                   f"({assumed.describe()}): Axolotl drops it silently"
+                                   f"{did_you_mean(key, accepted) or '; remove it'}")
+
+
+_ONE_BY_ONE = 10  # unknown keys reported each on its own; more make one finding for the file
 
 
 def _accepted(data, version: str, plugins) -> set[str] | None:

@@ -284,3 +284,39 @@ def test_bad_run_arguments_are_usage_errors(min_free_gb, timeout, command):
         result = _invoke(root, ["run", "--min-free-gb", repr(min_free_gb), "--timeout", repr(timeout), "--",
                                 *command])
         assert result.exit_code in (2, 99)
+
+
+SHELL_WORDS = st.sampled_from([
+    "python train.py", "accelerate launch train.py --config c.yaml --lr 1", "export WANDB_API_KEY=x A=1", "cd sub",
+    "docker run -e WANDB_API_KEY img python train.py", "wandb login", "VAR=1 python train.py --x", "for i in 1 2; do",
+    "done", "if true; then", "fi", "echo $(pwd) $(dirname $(pwd))", "sudo -E env A=1 -u python train.py", "cat <<EOF",
+    "EOF", "'unbalanced", "python train.py 'a''b' \"$x\"", "torchrun --nproc_per_node 2 train.py -- --lr 1", "#",
+    "sbatch --array=1-3 job.sh", "wandb sync", "conda run -n x python -m pkg.train", "$(", ")",
+])
+SEPARATORS = st.sampled_from(["; ", " && ", " | ", "\n", " \\\n  ", " & ", " || "])
+
+
+@st.composite
+def shell_scripts(draw) -> str:
+    """Commands of launchers, joined on one line or many, the whole sometimes repeated until it is past
+    the limits of what a script may cost (then it is reported as too large, PF001)."""
+    words = draw(st.lists(SHELL_WORDS, min_size=1, max_size=8))
+    separators = [draw(SEPARATORS) for _ in words]
+    body = "".join(word + separator for word, separator in zip(words, separators))
+    return body * draw(st.sampled_from([1, 1, 1, 2, 300, 2_100]))
+
+
+@given(shell_scripts(), st.sampled_from(["run.sh", "workflow", "Makefile", "Dockerfile"]))
+def test_shell_scripts(script, where):
+    """Shell of any shape, at any length, in every launcher that holds it: no crash, every position in
+    its file (performance is bench/hostile.py's: it shows twice the input taking about twice the time)."""
+    if where == "workflow":
+        block = "".join(f"          {line}\n" for line in script.split("\n"))
+        files = {".github/workflows/t.yml": f"on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: |\n{block}"}
+    elif where == "Makefile":
+        files = {"Makefile": "train:\n" + "".join(f"\t{line}\n" for line in script.split("\n"))}
+    elif where == "Dockerfile":
+        files = {"Dockerfile": "FROM x\n" + "".join(f"RUN {line}\n" for line in script.split("\n")) + f"CMD {script[:200]!r}\n"}
+    else:
+        files = {where: script}
+    _check({**files, "train.py": "import wandb\nwandb.init()\n"})

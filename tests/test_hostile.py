@@ -365,3 +365,37 @@ def test_yaml_values_json_lacks(tmp_path, value):
         assert not result.internal_errors
         assert sorted(f"{f.location.path}:{f.location.line}:{f.location.column}: {f.code}"
                       for f in result.findings if f.location.path != "train.py") == sorted(cold)
+
+
+def test_long_lines_and_many_commands(tmp_path):
+    """A one-line shell script of 10 MB (the command model was quadratic in the commands of a line), a
+    workflow `run:` of one such line, thousands of commands, a job whose steps carry thousands of
+    variables, a recipe continued over 100,000 lines: each is reported as too large to analyse (PF001) at
+    the script or job, and the rest of the project is analysed. Scripts within the limits are analysed."""
+    line = "python train.py --lr 1; " * 420_000
+    env = "".join(f"      VAR_{i}: v\n" for i in range(1_000))
+    files = {
+        "one_line.sh": line,
+        "many.sh": "python train.py --step 1\n" * 2_100,
+        "exports.sh": "export " + " ".join(f"V{i}=1" for i in range(2_100)) + "\npython train.py\n",
+        "fine.sh": "python train.py --step 1\n" * 1_000,
+        ".github/workflows/one_line.yml": f"on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: {line}\n",
+        ".github/workflows/steps.yml": "on: push\njobs:\n  big:\n    runs-on: x\n    env:\n" + env + "    steps:\n"
+                                       + "      - run: python train.py\n" * 1_100,
+        "Makefile": "train:\n\tpython train.py \\\n" + "\t  --flag value \\\n" * 100_000 + "\t  --end\n",
+    }
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    found = scan(tmp_path, files, seconds=60)
+    assert sorted(f for f in found if f.endswith("PF001")) == [
+        ".github/workflows/one_line.yml:6:14: PF001", ".github/workflows/steps.yml:3:3: PF001", "Makefile:2:2: PF001",
+        "exports.sh:1:1: PF001", "many.sh:1:1: PF001", "one_line.sh:1:1: PF001"]
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 500
+
+
+def test_thousands_of_unknown_axolotl_keys_make_one_finding(tmp_path):
+    keys = "".join(f"unknown_{i}: 1\n" for i in range(20_000))
+    found = scan(tmp_path, {"ax.yml": "base_model: m\ndatasets: []\nwandb_project: p\nwandb_name: n\n" + keys,
+                            "few.yml": "base_model: m\ndatasets: []\nwandb_project: p\nwandb_name: n\nlora_droput: 1\n"})
+    assert found == ["ax.yml:5:1: AXO006", "few.yml:5:1: AXO006"]
+    [finding] = [f for f in engine.check(["."], select=["AXO006"], cwd=tmp_path).findings if f.location.path == "ax.yml"]
+    assert finding.message.startswith("20,000 keys are not keys of the Axolotl config")

@@ -59,7 +59,7 @@ def _argv(arguments: str) -> list[str] | None:
     if arguments.startswith("["):
         try:
             value = json.loads(arguments)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         return [str(v) for v in value] if isinstance(value, list) else None
     try:
@@ -102,7 +102,10 @@ def extract(source: SourceText) -> list[Fact]:
     argv = [*entrypoint, *command]
     if argv and command_location is not None:
         if len(argv) >= 3 and argv[0] in ("/bin/sh", "sh", "bash", "/bin/bash") and argv[1] == "-c":
-            argv = shlex.split(argv[2]) if "&&" not in argv[2] else shlex.split(argv[2].split("&&")[-1])
+            try:
+                argv = shlex.split(argv[2]) if "&&" not in argv[2] else shlex.split(argv[2].split("&&")[-1])
+            except ValueError:  # an unbalanced quote: not a command we can read
+                argv = []
         context = LaunchContext(
             launcher=LAUNCHER,
             label=f"the image's {'ENTRYPOINT' if entrypoint else 'CMD'}",

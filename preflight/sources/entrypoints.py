@@ -101,41 +101,47 @@ class DockerRun:
 
 
 def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Strip wrappers (`env A=b`, `exec`, `uv run`, `conda run -n x`, `sudo -E`) and return their env."""
+    """Strip wrappers (`env A=b`, `exec`, `uv run`, `conda run -n x`, `sudo -E`) and return their env.
+    (An index walks the words: slicing per option would cost the square of a command's length.)"""
     env: dict[str, str] = {}
+    at, end = 0, len(argv)
+
+    def skip_options(takes_value=()) -> int:
+        index = at
+        while index < end and argv[index].startswith("-"):
+            index += 2 if argv[index] in takes_value else 1
+        return index
+
     for _ in range(8):
-        if not argv:
+        if at >= end:
             break
-        head = os.path.basename(argv[0])
+        head = os.path.basename(argv[at])
         if head in _WRAPPERS_PLAIN:
-            argv = argv[1:]
+            at += 1
         elif head == "env":
-            argv = argv[1:]
-            while argv and (argv[0].startswith("-") or "=" in argv[0]):
-                if "=" in argv[0] and not argv[0].startswith("-"):
-                    name, _, value = argv[0].partition("=")
+            at += 1
+            while at < end and (argv[at].startswith("-") or "=" in argv[at]):
+                if "=" in argv[at] and not argv[at].startswith("-"):
+                    name, _, value = argv[at].partition("=")
                     env[name] = value
-                argv = argv[1:]
+                at += 1
         elif head == "sudo":
-            argv = argv[1:]
-            while argv and argv[0].startswith("-"):
-                argv = argv[1:]
-        elif len(argv) > 1 and (head, argv[1]) in _RUNNERS:
-            argv = argv[2:]
-            while argv and argv[0].startswith("-"):
-                argv = argv[2:] if argv[0] in ("--with", "--python", "-p", "--env-file") else argv[1:]
+            at += 1
+            at = skip_options()
+        elif at + 1 < end and (head, argv[at + 1]) in _RUNNERS:
+            at += 2
+            at = skip_options(("--with", "--python", "-p", "--env-file"))
         elif head == "srun":
-            argv = argv[1:]
-            while argv and argv[0].startswith("-"):
-                option = argv[0].split("=", 1)[0]
-                argv = argv[2:] if option in _SRUN_VALUE_OPTIONS and "=" not in argv[0] else argv[1:]
-        elif head in _CONDA and len(argv) > 1 and argv[1] == "run":
-            argv = argv[2:]
-            while argv and argv[0].startswith("-"):
-                argv = argv[2:] if argv[0] in ("-n", "--name", "-p", "--prefix") else argv[1:]
+            at += 1
+            while at < end and argv[at].startswith("-"):
+                option = argv[at].split("=", 1)[0]
+                at += 2 if option in _SRUN_VALUE_OPTIONS and "=" not in argv[at] else 1
+        elif head in _CONDA and at + 1 < end and argv[at + 1] == "run":
+            at += 2
+            at = skip_options(("-n", "--name", "-p", "--prefix"))
         else:
             break
-    return argv, env
+    return (argv[at:] if at else argv), env
 
 
 def recognize(argv: list[str]) -> Recognized | None:

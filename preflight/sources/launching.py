@@ -9,6 +9,7 @@ runs several times.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 import posixpath
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 
 from preflight.findings import Location
 from preflight.model import (
-    Credential, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, LoginCommand, SecretArgument, SyncCommand,
+    Credential, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, LoginCommand, ParseError, SecretArgument,
+    SyncCommand,
 )
 from preflight import secrets
 from preflight.secrets import TRACKING_KEYS
@@ -82,12 +84,19 @@ def launches_from_script(
     locate: Callable[[shell.SimpleCommand], Location],
 ) -> ScriptFacts:
     result = ScriptFacts()
+    too_large = _too_large(script)
+    commands = shell.parse(script, MAX_COMMANDS) if too_large is None else []
+    if too_large is None and _weight(commands) > MAX_COMMANDS:
+        too_large = f"too large to analyse (more than {MAX_COMMANDS:,} commands and variables)"
+    if too_large is not None:  # nothing of it is read: a launch seen without what follows could be misjudged
+        result.facts.append(ParseError(locate(shell.SimpleCommand(argv=[], offset=0)), f"this script is {too_large}"))
+        return result
     env = list(context.env)
     credentials = list(context.credentials)
     base_dir = context.base_dir
     cwd_known = context.cwd_known
     containers: dict[str, _Container] = {}
-    for command in shell.parse(script):
+    for command in commands:
         argv = command.argv
         result.facts.extend(_secret_arguments(command, locate, script))
         exported = shell.assignments(command)
@@ -122,6 +131,23 @@ def launches_from_script(
         if launch is not None:
             result.launches.append(launch)
     return result
+
+
+# What one script (a shell file, a workflow `run:`, a compose `command:`) may cost. The largest real ones
+# have some 40 KB and a few hundred commands; each command's launch carries the environment the
+# variables before it built up, so the facts grow with the product of the two.
+MAX_SCRIPT = 256 << 10
+MAX_COMMANDS = 2_000  # commands and variables set
+
+
+def _too_large(script: str) -> str | None:
+    if len(script) > MAX_SCRIPT:
+        return f"too large to analyse ({len(script) >> 10:,} KiB; the limit is {MAX_SCRIPT >> 10} KiB)"
+    return None
+
+
+def _weight(commands: list[shell.SimpleCommand]) -> int:
+    return len(commands) + sum(len(c.env) + len(shell.assignments(c)) for c in commands)
 
 
 def launch_from_argv(argv: list[str], context: LaunchContext, location: Location, command_text: str) -> Launch | None:
@@ -206,7 +232,7 @@ def _key_in_runtime_env(text: str) -> str | None:
     """The tracking key a Ray runtime environment (`--runtime-env-json`) sets in `env_vars`, if any."""
     try:
         env = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     variables = env.get("env_vars") if isinstance(env, dict) else None
     if not isinstance(variables, dict):
@@ -230,10 +256,15 @@ def _flag_locations(command: shell.SimpleCommand, found, locate) -> tuple[Locati
     if not offsets or not found.args:
         return ()
     cursor = next((i for i, w in enumerate(words) if w == found.target or w.endswith("/" + found.target)), 0)
+    flags: dict[str, list[int]] = {}  # each flag's indices, in order: one lookup per argument, not a scan
+    for i in range(cursor, len(words)):
+        if words[i].startswith("-"):
+            flags.setdefault(words[i].lstrip("-").partition("=")[0].replace("-", "_"), []).append(i)
     located: list[Location | None] = []
     for key, _ in found.args:
-        index = next((i for i in range(cursor, len(words)) if words[i].startswith("-")
-                      and words[i].lstrip("-").partition("=")[0].replace("-", "_") == key), None)
+        indices = flags.get(key, ())
+        at = bisect.bisect_left(indices, cursor)
+        index = indices[at] if at < len(indices) else None
         if index is None or offsets[index] is None:
             located.append(None)
             continue
@@ -374,6 +405,10 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
     )
 
 
+_SMALL_SCRIPT = 64 << 10
+_NEEDLE = 512
+
+
 class ScalarLocator:
     """Finds each command of a script inside the YAML scalar it was written in, in order."""
 
@@ -391,15 +426,19 @@ class ScalarLocator:
         return self._found[command.offset]
 
     def _locate(self, start: int) -> Location:
-        end = self._script.find("\n", start)
-        needle = self._script[start: end if end >= 0 else len(self._script)].rstrip()
+        # A large script is searched from the cursor only, and for the start of its line: a search of the
+        # whole scalar for each of thousands of commands would cost their square.
+        small = len(self._script) <= _SMALL_SCRIPT
+        end = self._script.find("\n", start, None if small else start + _NEEDLE)
+        needle = self._script[start: end if end >= 0 else (None if small else start + _NEEDLE)].rstrip()
         words = needle.split()
         if not words:
             return self._fallback
         found = None
-        for after in dict.fromkeys((self._cursor, 0)):  # in order; a prefix may sit before the cursor
-            found = yamltree.find_in_node(self._source, self._node, needle, after) or \
-                yamltree.find_in_node(self._source, self._node, words[0], after)
+        within = None if small else 4 * len(needle) + _SMALL_SCRIPT
+        for after in dict.fromkeys((self._cursor, 0) if small else (self._cursor,)):  # a prefix may sit before
+            found = yamltree.find_in_node(self._source, self._node, needle, after, within) or \
+                yamltree.find_in_node(self._source, self._node, words[0], after, within)
             if found is not None:
                 break
         if found is None:
@@ -417,5 +456,4 @@ class TextLocator:
 
     def __call__(self, command: shell.SimpleCommand) -> Location:
         start = self._base + command.offset
-        end = self._source.text.find("\n", start)
-        return self._source.location(start, end if end >= 0 else len(self._source.text))
+        return self._source.location(start, self._source.line_end(start))

@@ -27,11 +27,13 @@ def extract(source: SourceText) -> list[Fact]:
             body = line[1:]
             stripped = body.lstrip("@-+ ")
             start = line_offset + 1 + (len(body) - len(stripped))
-            while stripped.endswith("\\") and index < len(lines):  # a continued recipe line
-                stripped = stripped[:-1] + " " + lines[index].lstrip("\t")
+            parts = [stripped]
+            while parts[-1].endswith("\\") and index < len(lines):  # a continued recipe line
+                parts[-1] = parts[-1][:-1]
+                parts.append(lines[index].lstrip("\t"))
                 offset += len(lines[index]) + 1
                 index += 1
-            script = stripped.replace("$$", "$")
+            script = " ".join(parts).replace("$$", "$")
             script = re.sub(r"\$[({]([^)}]*)[)}]", r"${\1}", script)
             context = LaunchContext(
                 launcher="make",

@@ -78,12 +78,16 @@ def _tokens(text: str) -> list[str] | None:
         tokens = list(lexer)
     except ValueError:  # unbalanced quotes: not something we can read
         return None
-    for mask, original in hidden:
-        tokens = [token.replace(mask, original) for token in tokens]
+    if hidden:  # each run of one mask character becomes its substitution again, in one pass over each token
+        originals = {mask[0]: original for mask, original in hidden}
+        restore = _MASKED_RUN.sub
+        tokens = [restore(lambda run: originals.get(run.group(1), run.group(0)), token)
+                  if _MASKED_RUN.search(token) else token for token in tokens]
     return tokens
 
 
 _MASK = 0xE000  # private-use characters: a `$( ... )` stands in the line as one run of them, same length
+_MASKED_RUN = re.compile("([\ue000-\ue0ff])\\1*")
 
 
 def _hide_substitutions(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -137,13 +141,17 @@ class _Loops:
                     self.depth -= 1
 
 
-def parse(script: str) -> list[SimpleCommand]:
+def parse(script: str, limit: int | None = None) -> list[SimpleCommand]:
+    """The script's simple commands; with `limit`, parsing stops once there are more than that many."""
     commands: list[SimpleCommand] = []
     loops = _Loops()
     for line_offset, text in _logical_lines(script):
+        if limit is not None and len(commands) > limit:
+            break
         tokens = _tokens(text)
         if not tokens:
             continue
+        stripped = text.strip()  # once per line: one line can hold thousands of commands
         search_from = 0
         current: list[str] = []
         redirects: list[tuple[str, str]] = []
@@ -152,7 +160,7 @@ def parse(script: str) -> list[SimpleCommand]:
         def flush() -> None:
             nonlocal current, redirects, search_from
             if current:
-                command = _simple_command(current, redirects, text, line_offset, search_from)
+                command = _simple_command(current, redirects, text, line_offset, search_from, stripped)
                 if command is not None:
                     command.in_loop = loops.depth > 0 or (loops.pending > 0 and current[0] == "do")
                     search_from = command.offset - line_offset + 1
@@ -174,34 +182,47 @@ def parse(script: str) -> list[SimpleCommand]:
     return commands
 
 
-def _simple_command(words: list[str], redirects, text: str, line_offset: int, search_from: int) -> SimpleCommand | None:
-    while words and words[0] in _LEADING_KEYWORDS:
-        words = words[1:]
-    if not words or words[0] in _SKIPPED_KEYWORDS:
+# How far past the cursor a word is looked for in its line. A word written without quotes is found where
+# it is; one that is not (quoted, escaped) would otherwise cost a scan of the rest of the line, and a line
+# of thousands of commands would cost their square.
+_SEARCH_WINDOW = 64 << 10
+
+
+def _find(text: str, word: str, start: int) -> int:
+    return text.find(word, start, start + 4 * len(word) + _SEARCH_WINDOW)
+
+
+def _simple_command(words: list[str], redirects, text: str, line_offset: int, search_from: int,
+                    stripped: str) -> SimpleCommand | None:
+    start = 0
+    while start < len(words) and words[start] in _LEADING_KEYWORDS:
+        start += 1
+    if start == len(words) or words[start] in _SKIPPED_KEYWORDS:
         return None
     env: dict[str, str] = {}
     env_offsets: dict[str, int] = {}
-    while words and _ASSIGNMENT.match(words[0]) and len(words) > 1:
-        name, _, value = words[0].partition("=")
+    while start < len(words) - 1 and _ASSIGNMENT.match(words[start]):
+        name, _, value = words[start].partition("=")
         env[name] = value
-        found = text.find(name + "=", search_from)
+        found = _find(text, name + "=", search_from)
         if found >= 0:
             env_offsets[name] = line_offset + found
             search_from = found + len(name) + 1
-        words = words[1:]
+        start += 1
+    words = words[start:]
     first = words[0] if not (len(words) == 1 and _ASSIGNMENT.match(words[0])) else words[0].split("=")[0]
-    found = text.find(first, search_from)
+    found = _find(text, first, search_from)
     if found < 0:
-        found = text.find(first.split("/")[-1], search_from)
+        found = _find(text, first.split("/")[-1], search_from)
     offset = line_offset + (found if found >= 0 else len(text) - len(text.lstrip()))
     word_offsets: list[int | None] = []
     cursor = found if found >= 0 else search_from
     for word in words:  # words written without quotes are found as they are; others get no offset
-        position = text.find(word, cursor) if word else -1
+        position = _find(text, word, cursor) if word else -1
         word_offsets.append(line_offset + position if position >= 0 else None)
         if position >= 0:
             cursor = position + len(word)
-    return SimpleCommand(argv=words, offset=offset, env=env, redirects=list(redirects), text=text.strip(),
+    return SimpleCommand(argv=words, offset=offset, env=env, redirects=list(redirects), text=stripped,
                          env_offsets=env_offsets, word_offsets=word_offsets)
 
 

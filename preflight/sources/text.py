@@ -58,6 +58,11 @@ class SourceText:
         index = bisect.bisect_right(self._starts, offset) - 1
         return index + 1, offset - self._starts[index] + 1
 
+    def line_end(self, offset: int) -> int:
+        """The offset of the end of the line that holds `offset` (its newline, or the end of the text)."""
+        line = bisect.bisect_right(self._starts, max(0, offset))
+        return self._starts[line] - 1 if line < len(self._starts) else len(self.text)
+
     def offset(self, line: int, column: int) -> int:
         """Character offset of a 1-based line and column."""
         if line < 1:

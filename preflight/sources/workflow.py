@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact, WorkflowCall
+from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact, ParseError, WorkflowCall
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script
 from preflight.sources.text import SourceText
@@ -14,6 +14,7 @@ from preflight.paths import repository_root
 LAUNCHER = "GitHub Actions"
 _GITHUB_ENV_WRITE = re.compile(r"""(?:echo|printf)\s+(?:-[a-zA-Z]+\s+)*["']?([A-Za-z_][A-Za-z0-9_]*)(?:=|<<)""")
 _NON_SHELLS = {"python", "pwsh", "powershell", "cmd"}
+_JOB_BUDGET = 1_000_000  # real jobs: tens of steps, tens of variables
 # `if:` conditions that keep a job or step from running for pull requests from forks
 _FORK_GATE = re.compile(
     r"head\.repo\.fork\s*==\s*false|!\s*github\.event\.pull_request\.head\.repo\.fork"
@@ -93,6 +94,7 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
     default_shell = y.scalar_text(y.get(y.get(y.get(job, "defaults"), "run"), "shell"))
     fan_out, fan_out_location = _fan_out(source, job)
     job_gated = _gated(job)
+    copied = 0  # every step's launches carry the job's environment and the credentials of the steps before
     for index, step in enumerate(y.sequence(y.get(job, "steps")), start=1):
         step_name = y.scalar_text(y.get(step, "name")) or y.scalar_text(y.get(step, "id")) or f"#{index}"
         step_env = _env(source, y.get(step, "env"), f"step '{step_name}' env")
@@ -120,6 +122,10 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
             triggers=events,
             fork_gated=job_gated or _gated(step),
         )
+        copied += len(context.env) + len(context.credentials)
+        if copied > _JOB_BUDGET:  # thousands of steps under an environment of thousands of variables
+            message = f"this job is too large to analyse (its steps carry more than {_JOB_BUDGET:,} variables)"
+            return [ParseError(y.location(source, job_key), message)]
         result = launches_from_script(script, context, ScalarLocator(source, run_node, script))
         facts.extend(result.launches)
         facts.extend(result.facts)

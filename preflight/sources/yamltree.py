@@ -7,6 +7,7 @@ are honoured when a mapping is read, and duplicate keys resolve like PyYAML: the
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,9 +67,21 @@ def items(node: Node | None) -> list[tuple[str, Node, Node]]:
     """(key, key node, value node) of a mapping, merge keys applied, last duplicate winning."""
     if not isinstance(node, MappingNode):
         return []
-    merged: dict[str, tuple[str, Node, Node]] = {}
-    _collect(node, merged, set())
-    return list(merged.values())
+    return list(_index(node).values())
+
+
+# Each mapping's keys, merged once: extractors ask one mapping for many keys, and a mapping of 200,000
+# keys merged again for each question cost seconds. Weak: an entry lives as long as its node.
+_INDEXES: weakref.WeakKeyDictionary[MappingNode, dict[str, tuple[str, Node, Node]]] = weakref.WeakKeyDictionary()
+
+
+def _index(node: MappingNode) -> dict[str, tuple[str, Node, Node]]:
+    index = _INDEXES.get(node)
+    if index is None:
+        index = {}
+        _collect(node, index, set())
+        _INDEXES[node] = index
+    return index
 
 
 def _collect(node: MappingNode, into: dict[str, tuple[str, Node, Node]], seen: set[int]) -> None:
@@ -94,17 +107,13 @@ def _collect(node: MappingNode, into: dict[str, tuple[str, Node, Node]], seen: s
 
 
 def get(node: Node | None, key: str) -> Node | None:
-    for name, _, value in items(node):
-        if name == key:
-            return value
-    return None
+    found = _index(node).get(key) if isinstance(node, MappingNode) else None
+    return found[2] if found else None
 
 
 def get_item(node: Node | None, key: str) -> tuple[Node, Node] | None:
-    for name, key_node, value in items(node):
-        if name == key:
-            return key_node, value
-    return None
+    found = _index(node).get(key) if isinstance(node, MappingNode) else None
+    return (found[1], found[2]) if found else None
 
 
 def sequence(node: Node | None) -> list[Node]:
@@ -196,10 +205,12 @@ def walk_mappings(node: Node | None) -> Iterator[MappingNode]:
             stack.extend(current.value)
 
 
-def find_in_node(source: SourceText, node: Node, needle: str, after: int = 0) -> Location | None:
-    """Where `needle` is written inside a scalar node's source span (for commands in `run: |`)."""
+def find_in_node(source: SourceText, node: Node, needle: str, after: int = 0,
+                 within: int | None = None) -> Location | None:
+    """Where `needle` is written inside a scalar node's source span (for commands in `run: |`), at most
+    `within` characters after `after` when it is given."""
     start = node.start_mark.index + after
-    end = node.end_mark.index
+    end = node.end_mark.index if within is None else min(node.end_mark.index, start + within)
     found = source.text.find(needle, start, max(end, start + len(needle)))
     if found < 0:
         return None

@@ -1,0 +1,74 @@
+"""The worst input of each kind the hostile-input review found, generated at a size and at twice it, so
+that the benchmark shows what each costs and that doubling the input no more than doubles the time.
+
+Each is a project of its own (the file plus a training script), checked without a cache:
+
+- a one-line shell script of 10 MB (hundreds of thousands of commands on one line);
+- a workflow whose one `run:` is such a line;
+- an Axolotl config with 200,000 keys its schema does not have (one finding, not 200,000);
+- a Makefile recipe continued over 200,000 lines;
+- a workflow job of 800 steps under an environment of 1,000 variables (each launch carries them).
+
+Beyond their limits the scripts are reported as too large to analyse (PF001): those rows measure
+reading, recognising and refusing them, which must stay linear too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+_TRAIN = "import wandb\n\nwandb.init(project='bench', name='hostile')\n"
+
+
+def _one_line_shell(factor: int) -> dict[str, str]:  # 5 MB, 10 MB
+    return {"run.sh": "python train.py --lr 1; " * (factor * 210_000)}
+
+
+def _workflow_run(factor: int) -> dict[str, str]:  # one value of 5 MB, 10 MB
+    line = "python train.py --lr 1; " * (factor * 210_000)
+    return {".github/workflows/train.yml": f"on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: {line}\n"}
+
+
+def _axolotl_keys(factor: int) -> dict[str, str]:  # 100,000 and 200,000 keys
+    keys = "".join(f"unknown_key_{i}: {i}\n" for i in range(factor * 100_000))
+    return {"axolotl.yml": "base_model: m\ndatasets: []\nwandb_project: p\nwandb_name: n\n" + keys}
+
+
+def _makefile_continuations(factor: int) -> dict[str, str]:  # 100,000 and 200,000 lines
+    return {"Makefile": "train:\n\tpython train.py \\\n" + "\t  --flag value \\\n" * (factor * 100_000) + "\t  --end\n"}
+
+
+def _workflow_steps(factor: int) -> dict[str, str]:  # 400 and 800 steps, each launch with 1,000 variables
+    env = "".join(f"      VAR_{i}: value\n" for i in range(1_000))
+    steps = "".join(f"      - run: python train.py --step {i}\n" for i in range(factor * 400))
+    return {".github/workflows/steps.yml": f"on: push\njobs:\n  t:\n    runs-on: x\n    env:\n{env}    steps:\n{steps}"}
+
+
+KINDS = {
+    "one-line shell script": _one_line_shell,
+    "workflow run: of one line": _workflow_run,
+    "Axolotl config, unknown keys": _axolotl_keys,
+    "Makefile recipe, continued lines": _makefile_continuations,
+    "workflow job, steps x variables": _workflow_steps,
+}
+
+
+def build(root: Path) -> dict[str, tuple[Path, Path]]:
+    """kind -> (the project at the base size, the project at twice it), written under `root`."""
+    projects = {}
+    for index, (kind, generate) in enumerate(KINDS.items()):
+        folders = []
+        for factor in (1, 2):
+            folder = root / f"{index}-x{factor}"
+            if not (folder / ".complete").exists():
+                for name, content in {**generate(factor), "train.py": _TRAIN}.items():
+                    path = folder / name
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(content)
+                subprocess.run(["git", "init", "-q", str(folder)], check=True)  # a project of its own
+                subprocess.run(["git", "-C", str(folder), "add", "-A"], check=True)
+                (folder / ".complete").write_text("")
+            folders.append(folder)
+        projects[kind] = (folders[0], folders[1])
+    return projects
