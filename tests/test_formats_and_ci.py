@@ -4,8 +4,13 @@ stdin and --force-exclude."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import unquote
 from xml.etree import ElementTree
 
 import jsonschema
@@ -60,6 +65,94 @@ def test_sarif_is_valid_and_complete(cli):
     region = active["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (4, 1)
     assert by_rule["SEC005"][0]["level"] == "warning"
+
+
+SECRET_FILES = {  # a path with a space, a comma, a non-ASCII letter and a #, and the credential rules
+    "a dir/c,d é#x.py": "import wandb\nwandb.init(project='p')\n",
+    "Dockerfile": "FROM python:3.11-slim\nARG WANDB_API_KEY\nENV WANDB_API_KEY=$WANDB_API_KEY\n",
+    "login.py": "import wandb\nwandb.login(key='0123456789abcdef0123456789abcdef01234567')\nwandb.init(name='r')\n",
+}
+
+
+def test_sarif_locations_are_uri_references_and_rules_carry_githubs_properties(cli):
+    document = json.loads(cli("check", "--format", "sarif", files={**FILES, **SECRET_FILES}).output)
+    run = document["runs"][0]
+    assert "originalUriBaseIds" not in run  # the consumer places %SRCROOT% (GitHub: the repository's root)
+    uris = {item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for item in run["results"]}
+    assert "a%20dir/c%2Cd%20%C3%A9%23x.py" in uris and unquote("a%20dir/c%2Cd%20%C3%A9%23x.py") == "a dir/c,d é#x.py"
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    for rule in rules.values():  # the values GitHub documents for a reportingDescriptor's properties
+        properties = rule["properties"]
+        assert properties["precision"] in ("very-high", "high", "medium", "low")
+        assert properties["problem.severity"] in ("error", "warning", "recommendation")
+        assert properties["tags"][0] == rule["id"].rstrip("0123456789") and len(properties["tags"]) >= 2
+        security = "security" in properties["tags"]
+        assert security == rule["id"].startswith("SEC") == ("security-severity" in properties)
+        if security:
+            assert 0.1 <= float(properties["security-severity"]) <= 10.0
+            assert any(tag.startswith("external/cwe/cwe-") for tag in properties["tags"])
+    assert {"SEC002", "SEC003", "WB001", "MLF001"} <= set(rules)
+    assert rules["SEC003"]["properties"]["security-severity"] == "7.5"
+    assert rules["MLF001"]["properties"]["tags"] == ["MLF", "experiment-tracking", "mlflow"]
+
+
+def _sarif_validator() -> str | None:
+    """Microsoft's validator: SARIF_MULTITOOL, or the binary behind npm's `sarif-multitool` launcher (which
+    passes its arguments through a shell, where the `;` of a list would end the command)."""
+    if os.environ.get("SARIF_MULTITOOL"):
+        return os.environ["SARIF_MULTITOOL"]
+    launcher = shutil.which("sarif-multitool")
+    if launcher is None:
+        return None
+    scope = Path(launcher).resolve().parent.parent  # node_modules/@microsoft
+    native = scope / f"sarif-multitool-{sys.platform}" / ("Sarif.Multitool" + (".exe" if os.name == "nt" else ""))
+    return str(native) if native.is_file() else None
+
+
+# The validator's policy: its GitHub code scanning rules (GH1001-GH1007: what GitHub's ingestion requires) and
+# the repository-relative paths GitHub needs as errors; the reachability of help URIs (an HTTP request per
+# rule) is not checked here, without a network.
+_POLICY = """<?xml version="1.0" encoding="utf-8"?>
+<Properties>
+""" + "".join(f"""  <Properties Key="{rule}.Options"><Property Key="RuleEnabled" Value="{state}" /></Properties>
+""" for rule, state in [
+    ("SARIF2006.UrisShouldBeReachable", "Disabled"), ("SARIF2007.ExpressPathsRelativeToRepoRoot", "Error"),
+    ("GH1001.ProvideRequiredLocationProperties", "Error"), ("GH1002.InlineThreadFlowLocations", "Error"),
+    ("GH1003.ProvideRequiredRegionProperties", "Error"), ("GH1004.ReviewArraysThatExceedConfigurableDefaults", "Error"),
+    ("GH1005.LocationsMustBeRelativeUrisOrFilePaths", "Error"), ("GH1006.ProvideCheckoutPath", "Error"),
+    ("GH1007.ProvideFullyFormattedMessageStrings", "Error")]) + "</Properties>\n"
+
+
+def _validate(tool: str, folder: Path, *names: str) -> dict[str, set[str]]:
+    """The rules of every error and warning the validator reports, per file validated."""
+    (folder / "policy.xml").write_text(_POLICY)
+    subprocess.run([tool, "validate", "--rule-kind", "Sarif;Ghas", "--config", "policy.xml", "--output",
+                    "validation.sarif", *names], cwd=folder, check=True, capture_output=True, timeout=300)
+    log = json.loads((folder / "validation.sarif").read_text(encoding="utf-8-sig"))
+    assert log["runs"][0]["invocations"][0]["executionSuccessful"]
+    found: dict[str, set[str]] = {name: set() for name in names}
+    for item in log["runs"][0].get("results", []):
+        if item.get("level", "warning") in ("error", "warning"):
+            uri = item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            found[unquote(uri).rsplit("/", 1)[-1]].add(item["ruleId"])
+    return found
+
+
+@pytest.mark.skipif(_sarif_validator() is None, reason="Microsoft's SARIF validator is not installed (npm install "
+                    "@microsoft/sarif-multitool; .ci/run installs it where npm is, and SARIF_MULTITOOL names it)")
+def test_sarif_passes_microsofts_sarif_validator(cli):
+    """`sarif-multitool validate` with its GitHub rules checks what the JSON schema cannot (URI references,
+    the source root, what GitHub's ingestion requires); the same report with the old source root and
+    unencoded paths is its control."""
+    cli("check", "--format", "sarif", "--output-file", "report.sarif", files={**FILES, **SECRET_FILES})
+    document = json.loads((cli.root / "report.sarif").read_text())
+    document["runs"][0]["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "./"}}
+    for item in document["runs"][0]["results"]:
+        location = item["locations"][0]["physicalLocation"]["artifactLocation"]
+        location["uri"] = unquote(location["uri"])
+    (cli.root / "old.sarif").write_text(json.dumps(document))
+    assert _validate(_sarif_validator(), cli.root, "report.sarif", "old.sarif") == {
+        "report.sarif": set(), "old.sarif": {"SARIF1002", "SARIF1004"}}
 
 
 def _unescape(value: str) -> str:

@@ -1,16 +1,63 @@
-"""SARIF 2.1.0, as GitHub code scanning and other SARIF consumers read it."""
+"""SARIF 2.1.0, as GitHub code scanning and other SARIF consumers read it, valid for Microsoft's SARIF
+validator (`sarif-multitool validate`, run by the test suite).
+
+Locations are URI references relative to the source root (`uriBaseId` %SRCROOT%, left for the consumer
+to place, as CodeQL does: GitHub reads them from the repository's root), percent-encoded; a file outside
+the working directory is an absolute `file:` URI. Each rule carries the properties GitHub code scanning
+documents for a reportingDescriptor: `tags` (the rule's domain, for filtering), `precision`,
+`problem.severity`, and for the rules about leaked credentials the `security` tag, a CWE and a
+`security-severity` score, which make their results security alerts.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from preflight import __version__
 from preflight.findings import Finding, Location, Severity
 from preflight.rule import Rule
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+_PROBLEM_SEVERITY = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "recommendation"}
 INFORMATION_URI = "https://github.com/preflight-ml/preflight"
+
+# What each rule module is about, as code scanning's tag filter shows it.
+_DOMAIN = {
+    "AIM": ("experiment-tracking", "aim"),
+    "AXO": ("training-config", "axolotl"),
+    "ENV": ("launchers",),
+    "HF": ("training-config", "transformers"),
+    "MLF": ("experiment-tracking", "mlflow"),
+    "NEP": ("experiment-tracking", "neptune"),
+    "PF": ("preflight",),
+    "REP": ("reproducibility",),
+    "SEC": ("security", "secrets"),
+    "SWP": ("experiment-tracking", "wandb", "sweeps"),
+    "TRL": ("training-config", "trl"),
+    "WB": ("experiment-tracking", "wandb"),
+}
+# The tracker a rule of a mixed module (the launchers' ENV, the secrets' SEC) is about, by its summary.
+_TRACKERS = {"wandb": ("w&b", "wandb", "sweep"), "mlflow": ("mlflow",)}
+# Credentials written where they leak: each rule's weakness (CWE) and GitHub's security-severity score
+# (7.0-8.9 high, 4.0-6.9 medium). A key in a committed file or an image can be read by everyone who can
+# read the repository or pull the image, and gives write access to the team's runs and artifacts; one on
+# a command line is read by the users of the machine and by logs.
+_SECURITY = {
+    "SEC001": ("798", "7.5"),  # Use of Hard-coded Credentials
+    "SEC002": ("798", "7.5"),
+    "SEC003": ("538", "7.5"),  # Insertion of Sensitive Information into Externally-Accessible File (image layers)
+    "SEC004": ("798", "7.5"),
+    "SEC005": ("214", "5.0"),  # Invocation of Process Using Visible Sensitive Information
+}
+
+
+def _uri(path: str) -> dict:
+    if path.startswith("/"):  # outside the working directory: no source root applies
+        return {"uri": PurePosixPath(path).as_uri()}
+    return {"uri": quote(path, safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _region(location: Location) -> dict:
@@ -21,8 +68,27 @@ def _region(location: Location) -> dict:
 
 
 def _physical(location: Location) -> dict:
-    return {"physicalLocation": {"artifactLocation": {"uri": location.path, "uriBaseId": "%SRCROOT%"},
-                                 "region": _region(location)}}
+    return {"physicalLocation": {"artifactLocation": _uri(location.path), "region": _region(location)}}
+
+
+def tags(rule: type[Rule]) -> list[str]:
+    """The prefix, the module's domain, the tracker it concerns, and a CWE for the credential rules."""
+    prefix = rule.code.rstrip("0123456789")
+    found = [prefix, *_DOMAIN.get(prefix, ())]
+    words = f"{rule.summary} {rule.name}".lower()
+    found += [tracker for tracker, marks in _TRACKERS.items() if any(mark in words for mark in marks)]
+    if rule.code in _SECURITY:
+        found.append(f"external/cwe/cwe-{_SECURITY[rule.code][0]}")
+    return list(dict.fromkeys(found))
+
+
+def _properties(rule: type[Rule]) -> dict:
+    # The rules report only what the analysis decides; preflight's own diagnostics are exact.
+    properties = {"tags": tags(rule), "precision": "very-high" if rule.code.startswith("PF") else "high",
+                  "problem.severity": _PROBLEM_SEVERITY[rule.severity]}
+    if rule.code in _SECURITY:
+        properties["security-severity"] = _SECURITY[rule.code][1]
+    return properties
 
 
 def _rule(rule: type[Rule]) -> dict:
@@ -35,7 +101,7 @@ def _rule(rule: type[Rule]) -> dict:
         "help": {"text": help_text, "markdown": f"**{rule.summary}**\n\n{rule.why}\n\n`preflight explain {rule.code}`"},
         "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.code.lower()}",
         "defaultConfiguration": {"level": _LEVEL[rule.severity], "enabled": rule.severity is not Severity.INFO},
-        "properties": {"tags": [rule.code.rstrip("0123456789")]},
+        "properties": _properties(rule),
     }
 
 
@@ -71,7 +137,6 @@ def render(findings: list[Finding], suppressed: list[tuple[Finding, str]], rules
         "runs": [{
             "tool": {"driver": {"name": "preflight", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": INFORMATION_URI, "rules": [_rule(r) for r in catalogue]}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": "./"}},
             "results": results,
             "columnKind": "unicodeCodePoints",
         }],
