@@ -47,6 +47,8 @@ FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
 @click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
+@click.option("--sarif-output", type=click.Path(dir_okay=False),
+              help="Also write a SARIF report to this file, from the same scan (as the GitHub Action does).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A pyproject.toml or preflight.toml.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per rule instead of each finding.")
@@ -65,9 +67,9 @@ FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where the facts cache lives (default: .preflight_cache beside the configuration).")
-def check(paths, select, extend_select, ignore, output_format, output_file, config_path, exit_zero, statistics,
-          no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude, stdin_filename,
-          verbose, no_cache, cache_dir):
+def check(paths, select, extend_select, ignore, output_format, output_file, sarif_output, config_path, exit_zero,
+          statistics, no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude,
+          stdin_filename, verbose, no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import engine
 
@@ -126,6 +128,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, conf
             click.echo(f"preflight: stale baseline entry: {entry.code} in {entry.path} no longer matches a finding "
                        f"(fixed or changed); refresh it with --write-baseline", err=True)
     _report(result, findings, prints, output_format, output_file, statistics, no_show_source)
+    if sarif_output:
+        _report(result, findings, prints, "sarif", sarif_output, False, True)
     if result.internal_errors:
         sys.exit(2)
     sys.exit(0 if exit_zero or not findings else 1)
