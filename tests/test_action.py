@@ -41,6 +41,15 @@ def test_the_job_keeps_its_python_and_the_scan_runs_once():
         assert "${{" not in step.get("run", ""), step
 
 
+def test_the_action_and_the_readme_install_the_distribution_pyproject_names():
+    """`preflight-ml` on PyPI is another project: every install instruction names this one's distribution."""
+    name = re.search(r'^name = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.M).group(1)
+    readme = (REPO / "README.md").read_text()
+    assert name == "preflight-lint" and f'requirement="{name}==$PREFLIGHT_VERSION"' in ACTION.read_text()
+    assert f"pip install {name}" in readme and f"pipx install {name}" in readme
+    assert "pip install preflight-ml" not in readme
+
+
 @pytest.mark.skipif(shutil.which("zizmor") is None, reason="zizmor is not installed (pip install zizmor; .ci/run "
                     "installs it)")
 def test_zizmor_finds_nothing(tmp_path):
