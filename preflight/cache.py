@@ -15,7 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from preflight import __version__, serialize
+from preflight import __version__, cachedir, serialize
 from preflight.config import CACHE_DIRECTORY
 from preflight.model import FileFacts
 
@@ -68,6 +68,10 @@ def _stat_row(path: str) -> str:
     return f"{TOOL}\x00{path}"
 
 
+_APPLICATION_ID = 0x70666C74  # "pflt" in the database header: a database preflight did not create is not read
+_TABLES = {"facts", "stats", "results"}
+
+
 class FactsCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -75,20 +79,36 @@ class FactsCache:
         self._pending: dict[str, str] = {}
         self._stats: dict[str, tuple[int, int, int, str]] = {}
         self._results: dict[str, str] = {}
+        self.refused: str | None = None  # why the folder is not used (see preflight.cachedir), for the user
         self._open()
 
     def _open(self) -> None:
+        reason = cachedir.refusal(self.directory)
+        if reason is not None:
+            self.refused = f"not using the cache {self.directory}: {reason}; continuing without a cache"
+            return
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            ignore = self.directory / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# created by preflight\n*\n")
-            self._db = sqlite3.connect(self.directory / "facts.sqlite3", timeout=30, isolation_level=None)
+            cachedir.prepare(self.directory)
+            database = self.directory / "facts.sqlite3"
+            cachedir.private_file(database)  # SQLite gives its journal files the database's mode
+            self._db = sqlite3.connect(database, timeout=30, isolation_level=None)
+            if not self._ours():
+                self._set_aside()
+                cachedir.private_file(database)
+                self._db = sqlite3.connect(database, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             for statement in _SCHEMA:
                 self._db.execute(statement)
+            self._db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
         except (OSError, sqlite3.Error):
             self._set_aside()
+
+    def _ours(self) -> bool:
+        """Is the database one preflight made (or an empty one)? Another database found in the folder is set
+        aside, never written into."""
+        application_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return application_id == _APPLICATION_ID or (application_id == 0 and tables <= _TABLES)
 
     def _set_aside(self) -> None:
         """A cache that cannot be used is moved away (or ignored); results never depend on it."""

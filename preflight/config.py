@@ -19,7 +19,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from preflight import reading
+from preflight import cachedir, reading
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -153,7 +153,8 @@ def parse(path: Path, table: dict[str, Any], memo_dir: Path | None = None) -> Se
     pre-commit hook then never imports pydantic, and a changed table is validated again."""
     if not table:
         return Settings()
-    memo = _memo_path(memo_dir, table) if memo_dir is not None and memo_dir.is_dir() else None
+    usable = memo_dir is not None and memo_dir.is_dir() and cachedir.refusal(memo_dir) is None
+    memo = _memo_path(memo_dir, table) if usable else None
     remembered = _recall(memo) if memo is not None else None
     if remembered is not None:
         return remembered
@@ -192,12 +193,9 @@ def _recall(memo: Path) -> Settings | None:
 
 def _remember(memo: Path, settings: Settings) -> None:
     import json
-    import os
 
-    temporary = memo.with_suffix(f".{os.getpid()}.tmp")
     with contextlib.suppress(OSError):
-        temporary.write_text(json.dumps(dataclasses.asdict(settings)), encoding="utf-8")
-        os.replace(temporary, memo)
+        cachedir.write_private(memo, json.dumps(dataclasses.asdict(settings)))
 
 
 def find(start: Path) -> Path | None:

@@ -14,6 +14,7 @@ is answered without reading a file or importing the rule pack.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,9 @@ def run(request: Request) -> CheckResult:
     pairs = [(path, discovery.display_path(path, request.cwd)) for path in found.files]
     lazy = _lazy(request, found)
     cache = FactsCache(request.cache_dir) if request.cache_dir is not None else None
+    if cache is not None and cache.refused:  # a folder that would send the cache's writes elsewhere
+        print(f"preflight: {cache.refused}", file=sys.stderr)
+        cache = None
     try:
         stats = run_key = None
         if cache is not None and request.buffer is None:  # reusable: the key covers every file it reads

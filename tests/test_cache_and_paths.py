@@ -286,3 +286,93 @@ def test_only_the_latest_runs_are_kept(corpus):
         engine.check(["."], use_cache=True)
     database = sqlite3.connect(corpus / ".preflight_cache" / "facts.sqlite3")
     assert database.execute("SELECT COUNT(*) FROM results").fetchone()[0] == cache.KEPT_RESULTS
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _foreign_database(path: Path) -> None:
+    database = sqlite3.connect(path)
+    database.execute("CREATE TABLE accounts (name TEXT)")
+    database.execute("INSERT INTO accounts VALUES ('alice')")
+    database.commit()
+    database.close()
+
+
+@pytest.mark.parametrize("planted", ["folder", "database", "wal", "gitignore", "memo"])
+def test_a_cache_that_links_elsewhere_is_not_used(corpus, tmp_path, capsys, planted):
+    """A `.preflight_cache` that is a symbolic link, or holds one (the database, its write-ahead log, the
+    .gitignore, a remembered settings file), would send SQLite's writes out of the tree: the cache is not
+    used, a message says why, nothing outside changes, and the results are those of an uncached run."""
+    (corpus / "pyproject.toml").write_text("[tool.preflight]\nignore = ['HF001']\n")
+    expected = findings(engine.check(["."]))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _foreign_database(outside / "victim.sqlite3")
+    (outside / "notes.txt").write_text("mine\n")
+    before = _snapshot(outside)
+    cache = corpus / ".preflight_cache"
+    if planted == "folder":
+        cache.symlink_to(outside, target_is_directory=True)
+    else:
+        cache.mkdir()
+        name = {"database": "facts.sqlite3", "wal": "facts.sqlite3-wal", "gitignore": ".gitignore",
+                "memo": "settings-0.json"}[planted]
+        (cache / name).symlink_to(outside / ("victim.sqlite3" if planted == "database" else "notes.txt"))
+    for _ in range(2):
+        assert findings(engine.check(["."], use_cache=True)) == expected
+        assert "not using the cache" in capsys.readouterr().err
+    assert _snapshot(outside) == before and sorted(p.name for p in outside.iterdir()) == ["notes.txt", "victim.sqlite3"]
+
+
+def test_a_cache_of_another_user_or_linked_files_is_not_used(corpus, capsys):
+    import os
+
+    expected = findings(engine.check(["."]))
+    cache = corpus / ".preflight_cache"
+    engine.check(["."], use_cache=True)
+    os.link(cache / "facts.sqlite3", corpus / "hard-link")  # the database is also a file elsewhere
+    assert findings(engine.check(["."], use_cache=True)) == expected
+    assert "linked from elsewhere (facts.sqlite3)" in capsys.readouterr().err
+    os.unlink(corpus / "hard-link")
+    if os.geteuid() == 0:  # only root can give a folder away
+        os.chown(cache, 65534, 65534)
+        assert findings(engine.check(["."], use_cache=True)) == expected
+        assert "belongs to another user (uid 65534)" in capsys.readouterr().err
+
+
+def test_a_foreign_database_in_the_cache_is_set_aside(corpus):
+    """A regular file named facts.sqlite3 that preflight did not create (another application's database,
+    restored into the folder) is moved aside, never written into."""
+    expected = findings(engine.check(["."]))
+    cache = corpus / ".preflight_cache"
+    cache.mkdir()
+    _foreign_database(cache / "facts.sqlite3")
+    assert findings(engine.check(["."], use_cache=True)) == expected
+    [aside] = cache.glob("facts.corrupt-*.sqlite3")
+    assert sqlite3.connect(aside).execute("SELECT name FROM accounts").fetchall() == [("alice",)]
+    tables = {row[0] for row in sqlite3.connect(cache / "facts.sqlite3").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"facts", "stats", "results"}
+
+
+def test_the_cache_is_private(corpus):
+    """What the cache holds describes the project's code: the folder is 0700 and its files 0600, also when an
+    earlier version left them readable by everyone."""
+    import os
+    import stat
+
+    (corpus / "pyproject.toml").write_text("[tool.preflight]\nignore = ['HF001']\n")
+    cache = corpus / ".preflight_cache"
+    engine.check(["."], use_cache=True)
+    engine.check(["."], use_cache=True)  # remembers the settings
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in cache.iterdir()}
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert modes and set(modes.values()) == {0o600} and any(name.startswith("settings-") for name in modes), modes
+    os.chmod(cache, 0o755)
+    for path in cache.iterdir():
+        os.chmod(path, 0o644)
+    engine.check(["."], use_cache=True)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in cache.iterdir()} == {0o600}

@@ -320,3 +320,45 @@ def test_shell_scripts(script, where):
     else:
         files = {where: script}
     _check({**files, "train.py": "import wandb\nwandb.init()\n"})
+
+
+CACHE_ENTRIES = [".", "facts.sqlite3", "facts.sqlite3-wal", "facts.sqlite3-shm", ".gitignore", "settings-0.json"]
+CACHE_FORMS = st.sampled_from(["absent", "bytes", "link-to-file", "link-to-folder", "fifo", "folder", "hard-link"])
+
+
+@given(st.fixed_dictionaries({entry: CACHE_FORMS for entry in CACHE_ENTRIES}), st.binary(max_size=64))
+def test_cache_folders_of_any_shape(forms, data):
+    """Whatever `.preflight_cache` is (a link, or a folder holding links, FIFOs, folders, hard links or
+    bytes under the names preflight uses), a cached run reports what an uncached run does, and writes
+    nothing outside the project."""
+    with tempfile.TemporaryDirectory() as folder:
+        root, outside = Path(folder) / "project", Path(folder) / "outside"
+        root.mkdir()
+        outside.mkdir()
+        (outside / "file").write_bytes(b"outside\n")
+        (root / "train.py").write_text("import wandb\nwandb.init()\n")
+        (root / "pyproject.toml").write_text("[tool.preflight]\nignore = ['HF001']\n")
+        cache = root / ".preflight_cache"
+        for entry, form in forms.items():
+            path = cache / entry if entry != "." else cache
+            if form == "absent" or (entry != "." and (cache.is_symlink() or not cache.is_dir())):
+                continue
+            if form == "bytes":
+                if entry != ".":
+                    path.write_bytes(data)
+            elif form == "link-to-file":
+                path.symlink_to(outside / "file")
+            elif form == "link-to-folder":
+                path.symlink_to(outside, target_is_directory=True)
+            elif form == "fifo":
+                os.mkfifo(path)
+            elif form == "folder":
+                path.mkdir(exist_ok=True)
+            elif form == "hard-link" and entry != ".":
+                os.link(outside / "file", path)
+        expected = engine.check(["."], cwd=root).findings
+        for _ in range(2):
+            result = engine.check(["."], cwd=root, use_cache=True)
+            assert not result.internal_errors and result.findings == expected
+        assert sorted(p.name for p in outside.iterdir()) == ["file"]
+        assert (outside / "file").read_bytes() == b"outside\n"
