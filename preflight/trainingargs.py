@@ -220,6 +220,8 @@ def simulate(e: Effective) -> list[Problem]:
             value = UNKNOWN
         strategies[key] = value
     evaluation = strategies["eval_strategy"]
+    if "eval_strategy" not in e.fields and "evaluation_strategy" in strategies:  # its name before 4.41
+        evaluation = strategies["evaluation_strategy"]
     logging, saving = strategies["logging_strategy"], strategies["save_strategy"]
     scheduler = strategies["lr_scheduler_type"]
     eval_steps, logging_steps, save_steps = e.get("eval_steps"), e.get("logging_steps"), e.get("save_steps")

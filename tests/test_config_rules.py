@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from preflight import engine
+from conftest import write_files
 
 TA = "from transformers import TrainingArguments\nargs = TrainingArguments(output_dir='o', report_to='none'{})\n"
 BASE = "base_model: m\ndatasets:\n  - path: d.jsonl\n    type: alpaca\n"
@@ -124,6 +125,16 @@ def test_eval_without_dataset(project, strategy, call, expected):
 ], ids=["strategies", "epoch", "best", "ratio-with-absolute", "derived-eval-steps", "derived-not-multiple"])
 def test_load_best_constraints(project, extra, expected):
     assert project({"train.py": TA.format(extra)}, select=["HF004"]) == expected
+
+
+@pytest.mark.parametrize("strategy, expected", [("steps", []), ("epoch", ["train.py:2:60: HF004"])])
+def test_load_best_before_eval_strategy_was_named(tmp_path, strategy, expected):
+    """Before 4.41 the evaluation strategy is `evaluation_strategy` (there is no `eval_strategy` field)."""
+    extra = f", load_best_model_at_end=True, evaluation_strategy={strategy!r}"
+    write_files(tmp_path, {"train.py": TA.format(extra), "requirements.txt": "transformers==4.36.2\n"})
+    result = engine.check(["."], select=["HF004", "HF010"], cwd=tmp_path)
+    assert not result.internal_errors
+    assert [f"{f.location.path}:{f.location.line}:{f.location.column}: {f.code}" for f in result.findings] == expected
 
 
 @pytest.mark.parametrize("extra, requirements, expected", [
