@@ -17,6 +17,8 @@ HF_ARGS = "hf-args"
 HYDRA = "hydra"
 NOTEBOOK = "notebook"
 KUBERNETES = "kubernetes"
+DSTACK = "dstack"
+SKYPILOT = "skypilot"
 DOCKERFILE = "dockerfile"
 SHELL = "shell"
 MAKEFILE = "makefile"
@@ -33,6 +35,16 @@ CONDA = "conda"
 DECLARES_VERSIONS = frozenset({REQUIREMENTS, PYPROJECT, SETUP_PY, SETUP_CFG, TOML_LOCK, PIPFILE_LOCK, CONDA})
 
 _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
+# dstack run configurations: `.dstack.yml` or `<name>.dstack.yml` (dstack's own naming rule).
+_DSTACK_NAME = re.compile(r"^[\w.-]*\.dstack\.ya?ml$")
+# Every top-level key a SkyPilot task may have (sky/utils/schemas.py get_task_schema, skypilot 0.14.1: any other
+# key is rejected), and the ones that, beside `run` or `setup`, only a SkyPilot task has together.
+_SKYPILOT_KEYS = frozenset({
+    "name", "workdir", "event_callback", "num_nodes", "resources", "file_mounts", "service", "pool", "setup", "run",
+    "envs", "secrets", "managed_secrets", "inputs", "outputs", "file_mounts_mapping", "config", "volumes",
+    "volume_mounts", "api_server_access", "_metadata",
+})
+_SKYPILOT_SIGNATURE = frozenset({"resources", "num_nodes", "envs", "secrets", "file_mounts", "workdir", "service"})
 _SWEEP_METHODS = {"grid", "random", "bayes", "custom"}
 _AXOLOTL_KEYS = frozenset({
     "datasets", "adapter", "sequence_len", "micro_batch_size", "num_epochs", "val_set_size", "wandb_project",
@@ -98,6 +110,8 @@ def kind_by_path(path: str) -> str | None:
             return WORKFLOW
         if _COMPOSE_NAME.match(lower):
             return COMPOSE
+        if _DSTACK_NAME.match(lower):
+            return DSTACK
         return "yaml"
     if lower.endswith(".json"):
         return "json"
@@ -111,7 +125,7 @@ def _in_workflows(path: str) -> bool:
 def kind_by_content(path_kind: str, documents: list) -> str | None:
     from preflight.sources import yamltree as y
 
-    if path_kind in (WORKFLOW, COMPOSE):
+    if path_kind in (WORKFLOW, COMPOSE, DSTACK):
         return path_kind
     first = documents[0] if documents else None
     if any(isinstance(d, y.MappingNode) and y.get(d, "apiVersion") is not None and y.get(d, "kind") is not None
@@ -132,6 +146,8 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
             return SWEEP
         if "base_model" in keys and keys & _AXOLOTL_KEYS:
             return AXOLOTL
+        if is_skypilot_task(documents):
+            return SKYPILOT
     overlap = keys & _TRAINING_KEYS
     if len(overlap) >= 2 and (any(_DISTINCTIVE.search(k) for k in overlap) or _has_trl_keys(keys)):
         return HF_ARGS  # a candidate: the link stage decides from who reads it (preflight.link)
@@ -140,6 +156,26 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
     ):
         return HYDRA
     return None
+
+
+def is_skypilot_task(documents: list) -> bool:
+    """A SkyPilot task (or a pipeline of them, one per document): every key of every document is a key SkyPilot
+    accepts, and one document has `run` or `setup` beside a key only a task has (`resources`, `num_nodes`,
+    `envs`, ...). One shared key (`name`, `run`) decides nothing."""
+    from preflight.sources import yamltree as y
+
+    found = False
+    for document in documents:
+        if not isinstance(document, y.MappingNode):
+            return False
+        keys = {name for name, _, _ in y.items(document)}
+        if not keys <= _SKYPILOT_KEYS:
+            return False
+        commands = [y.get(document, key) for key in ("run", "setup")]
+        if any(isinstance(node, y.ScalarNode) and not y.is_null(node) for node in commands) and \
+                keys & _SKYPILOT_SIGNATURE:
+            found = True
+    return found
 
 
 # Text that makes an unparsable YAML file worth a PF001 (it looks like one of our kinds).

@@ -82,6 +82,8 @@ _YAML_EXTRACTORS = {
     classify.WORKFLOW: ("workflow", "extract"),
     classify.COMPOSE: ("compose", "extract"),
     classify.KUBERNETES: ("kubernetes", "extract"),
+    classify.DSTACK: ("dstack", "extract"),
+    classify.SKYPILOT: ("skypilot", "extract"),
 }
 _TEXT_EXTRACTORS = {
     classify.DOCKERFILE: ("dockerfile", "extract"),
@@ -205,7 +207,7 @@ def _structured(source: SourceText, path_kind: str, force_kind: str | None = Non
     try:
         documents = y.compose_documents(text)  # JSON too: it is YAML, and the node tree keeps positions
     except y.YamlFailure as failure:
-        relevant = path_kind in (classify.WORKFLOW, classify.COMPOSE) or (
+        relevant = path_kind in (classify.WORKFLOW, classify.COMPOSE, classify.DSTACK) or (
             path_kind == "yaml" and classify.LOOKS_RELEVANT.search(text) and not _TEMPLATE.search(text)
         )
         if not relevant:

@@ -50,7 +50,7 @@ def arguments(project, launch: Launch) -> LaunchArguments:
     for found in project.facts_in(config, TrainingConfig) if config else []:
         values = tuple((k, v.literal) for k, v in found.args.items() if v.known)
     return LaunchArguments(tuple(launch.entry.args), tuple(launch.entry.overrides), tuple(env),
-                           not launch.inherits_env, values)
+                           not launch.inherits_env and not launch.unseen_env, values)
 
 
 def launcher_files(project, path: str, hops: int = 4) -> list[str]:
@@ -196,7 +196,11 @@ def compose_subject(path: str, service: str) -> str:
 
 
 def missing_key(project, launch: Launch) -> list[Use] | None:
-    """The running W&B uses of a launch whose process does not get the key, or None."""
+    """The running W&B uses of a launch whose process does not get the key, or None. Never for a job that may get
+    it from an environment preflight cannot see (`Launch.unseen_env`: a Ray cluster's, a dstack or SkyPilot
+    submitter's)."""
+    if launch.unseen_env:
+        return None
     uses = running_uses(project, launch)
     if not uses or switched_off(project, launch) or key_reaches(project, launch):
         return None
@@ -205,11 +209,18 @@ def missing_key(project, launch: Launch) -> list[Use] | None:
 
 def undecided(project) -> list[str]:
     """Launches whose program may use W&B without the key, where preflight cannot decide whether that code
-    runs (a condition it cannot evaluate, a call it cannot follow): no finding, but said with --verbose."""
+    runs (a condition it cannot evaluate, a call it cannot follow), or whose job may get the key only from an
+    environment preflight cannot see (`Launch.unseen_env`): no finding, but said with --verbose."""
     notes = []
     for launch in project.launches():
-        if launch.inherits_env or running_uses(project, launch) or switched_off(project, launch) \
+        if (launch.inherits_env and not launch.unseen_env) or switched_off(project, launch) \
                 or key_reaches(project, launch):
+            continue
+        running = running_uses(project, launch)
+        if running and launch.unseen_env:
+            notes.append(f"{launch.location}: {launch.label} runs a W&B use ({running[0].description}) and gives it "
+                         f"no {KEY}; {launch.unseen_env} may, which preflight cannot see: not reported")
+        if running:
             continue
         for use in undecided_uses(project, launch)[:1]:
             notes.append(f"{launch.location}: {launch.label} may reach a W&B use without {KEY} "

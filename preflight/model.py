@@ -469,6 +469,10 @@ class Launch(_Record):
     env: tuple[EnvBinding, ...] = ()  # in order of precedence: later bindings override earlier
     credentials: tuple[Credential, ...] = ()
     inherits_env: bool = False  # the caller's environment flows in, unseen (shell, sbatch, make, image CMD)
+    # Who else may give the process variables preflight cannot see: the submitter of a dstack or SkyPilot task
+    # (`dstack apply -e`, `sky launch --env`), the Ray cluster a job runs on. No key is called missing there (`-v`
+    # names who may give it); unlike `inherits_env`, it is not the caller's environment
+    unseen_env: str | None = None
     boundary: str | None = None  # "docker run", "apptainer --cleanenv": the env below does not cross it
     outer_env: tuple[EnvBinding, ...] = ()  # the environment on the caller's side of the boundary
     fan_out: str | None = None  # "sbatch --array", "a matrix", "parallelism: 4", "a shell loop"

@@ -57,7 +57,10 @@ class TrackingKeyNotPassed(Rule):
         "level, `$GITHUB_ENV`, an earlier `wandb login`, a mounted netrc, `docker run -e`/`--env-file`, "
         "compose `environment`/`env_file`, `secretKeyRef`/`envFrom`, or W&B switched off "
         "(`WANDB_MODE=offline/disabled`, `--report_to none`). Shell and sbatch scripts inherit their caller's "
-        "environment and are not asked; a Dockerfile is never asked (the runner supplies the key). The W&B use "
+        "environment and are not asked; a Dockerfile is never asked (the runner supplies the key); nor is a dstack "
+        "or SkyPilot task whose file does not name the key (`dstack apply -e`, `sky launch --env`/`--secret` may "
+        "add it), nor a Ray job (`ray job submit` gives it the cluster's environment, which is not in the tree). "
+        "The W&B use "
         "must run for this launch: calls are followed from the entry point (a function nobody calls, or an "
         "imported module's `__main__` block, is not a run), and conditions on the way are decided with the "
         "launch's own flags and argparse defaults, Hydra overrides and config defaults, and the environment it "
@@ -109,6 +112,19 @@ spec:
                 secretKeyRef: {name: wandb, key: api-key}
       restartPolicy: Never
 """, files={"train.py": 'import wandb\n\nwandb.init(project="p", name="k8s-finetune")\n'}),
+        Good("train.dstack.yml", """type: task
+name: llama-sft
+python: "3.11"
+env:
+  - WANDB_API_KEY
+commands:
+  - pip install -r requirements.txt
+  - python train.py --epochs 1
+resources:
+  gpu: 24GB
+""", files={"train.py": 'import wandb\n\nrun = wandb.init(project="llama-sft", name="llama-sft-baseline")\n'},
+             note="a dstack env name without a value: `dstack apply` takes it from your environment, or refuses to "
+                  "start"),
     ]
 
     yields_to = ("ENV004", "ENV005", "ENV012")  # the key dropped at a container boundary, blank, or elsewhere

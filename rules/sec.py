@@ -109,8 +109,9 @@ class LiteralSecretInEnv(Rule):
     severity = Severity.ERROR
     summary = "A tracking key's value is written literally in an env map, env file or config"
     why = (
-        "A literal value in a workflow `env:`, a compose `environment:`, a Kubernetes `env:` value, a TRL "
-        "`env:` block, an sbatch `--export`, a committed `.env` or Axolotl's `comet_api_key` is committed with "
+        "A literal value in a workflow `env:`, a compose `environment:`, a Kubernetes `env:` value, a dstack `env`, "
+        "SkyPilot `envs` or `secrets`, a TRL `env:` block, an sbatch `--export`, a committed `.env` or Axolotl's "
+        "`comet_api_key` is committed with "
         "the file and readable by everyone who can read it. Reference a secret instead: "
         "`${{ secrets.WANDB_API_KEY }}`, `${WANDB_API_KEY:?}`, `valueFrom: secretKeyRef:`."
     )

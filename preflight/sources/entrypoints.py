@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os.path
 import re
 from dataclasses import dataclass, field
@@ -29,6 +30,13 @@ _COMPOSE_EXEC_VALUE_OPTIONS = {"-e", "--env", "-w", "--workdir", "-u", "--user",
 _DOCKER_EXEC_VALUE_OPTIONS = {"-e", "--env", "--env-file", "-w", "--workdir", "-u", "--user", "--detach-keys"}
 _APPTAINER_VALUE_OPTIONS = {"-B", "--bind", "--env", "--env-file", "-H", "--home", "--pwd", "-W", "--workdir",
                             "--overlay", "-o", "--mount", "--security", "--network", "--hostname"}
+# `ray job submit` options that take a value (ray 2.60.0, ray/dashboard/modules/job/cli.py `submit`, with
+# add_common_job_options and add_click_logging_options); -v/--verbose and --no-wait are flags.
+_RAY_SUBMIT_VALUE_OPTIONS = {
+    "--address", "--job-id", "--submission-id", "--runtime-env", "--runtime-env-json", "--working-dir",
+    "--metadata-json", "--entrypoint-num-cpus", "--entrypoint-num-gpus", "--entrypoint-memory",
+    "--entrypoint-resources", "--entrypoint-label-selector", "--verify", "--headers", "--log-style", "--log-color",
+}
 _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"), ("rye", "run")}
 _CONDA = {"conda", "mamba", "micromamba"}
 TRL_COMMANDS = {"sft", "dpo", "grpo", "kto", "reward", "rloo", "distillation", "orpo", "ppo", "gkd", "xpo",
@@ -98,6 +106,17 @@ class DockerRun:
     mounts: list[tuple[str | None, str]] = field(default_factory=list)  # (host source or None, target)
     workdir: str | None = None  # `-w`: where the command's relative paths start in the container
     name: str | None = None  # `--name`: what a later `docker exec` calls it
+
+
+@dataclass(slots=True)
+class RayJob:
+    """`ray job submit [options] [--] ENTRYPOINT...`: the entrypoint runs on the Ray cluster with the cluster's
+    environment plus the runtime environment's `env_vars`, never the submitter's."""
+
+    inner: list[str]
+    runtime_env: dict | None  # the parsed --runtime-env-json; None when there is none or it does not parse
+    runtime_env_file: str | None  # --runtime-env FILE (YAML)
+    working_dir: str | None  # --working-dir, else the runtime environment's working_dir
 
 
 def unwrap(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -397,6 +416,40 @@ def compose_run(argv: list[str]) -> ComposeRun | None:
     if operands is None or (verb == "exec" and len(operands) < 2):
         return None
     return ComposeRun(operands[0], _env_pairs(options, ("-e", "--env")), operands[1:], verb)
+
+
+def ray_job_submit(argv: list[str]) -> RayJob | None:
+    """`ray job submit`: click reads its options up to `--` or the first word that is not one (the entrypoint is
+    `nargs=-1, UNPROCESSED`), and the job runs `shlex.join` of the rest in a shell on the cluster
+    (JobSupervisor._exec_entrypoint, shell=True)."""
+    argv, _ = unwrap(argv)
+    if len(argv) < 4 or os.path.basename(argv[0]) != "ray" or argv[1:3] != ["job", "submit"]:
+        return None
+    rest = argv[3:]
+    options: dict[str, str | None] = {}
+    index = 0
+    while index < len(rest) and rest[index].startswith("-") and rest[index] != "--":
+        option, eq, inline = rest[index].partition("=")
+        if option in _RAY_SUBMIT_VALUE_OPTIONS:
+            value = inline if eq else (rest[index + 1] if index + 1 < len(rest) else None)
+            index += 1 if eq else 2
+        else:
+            value, index = None, index + 1
+        options[option] = value
+    inner = rest[index + 1:] if rest[index:index + 1] == ["--"] else rest[index:]
+    if not inner:
+        return None
+    runtime_env = None
+    if options.get("--runtime-env-json"):
+        try:
+            parsed = json.loads(options["--runtime-env-json"])
+        except ValueError:
+            parsed = None
+        runtime_env = parsed if isinstance(parsed, dict) else None
+    working_dir = options.get("--working-dir")
+    if working_dir is None and runtime_env is not None and isinstance(runtime_env.get("working_dir"), str):
+        working_dir = runtime_env["working_dir"]
+    return RayJob(inner, runtime_env, options.get("--runtime-env"), working_dir)
 
 
 def is_wandb_command(argv: list[str], command: str) -> bool:

@@ -3,7 +3,8 @@
 Workflow `run:` blocks, compose `command:`s, shell and sbatch scripts and Makefile recipes share
 this: the environment a command receives evolves through `export`, `VAR=x cmd` prefixes and `cd`;
 a `wandb login` before it leaves credentials behind; `docker run`, `docker compose run` and
-`apptainer --cleanenv` start a process that sees only what they pass; a command inside a loop
+`apptainer --cleanenv` start a process that sees only what they pass; `ray job submit` runs its entrypoint on a
+Ray cluster, with the cluster's environment and the runtime environment's `env_vars`; a command inside a loop
 runs several times.
 """
 
@@ -37,6 +38,8 @@ _KEY_FLAG = re.compile(r"^(?:(?:[\w-]+\.)*wandb[\w.-]*?[._-]?(?:api[_-]?)?(?:key
 
 
 SWEEP_LAUNCHER = "W&B sweep"  # the trials a `wandb agent` runs (sources/sweepcommand.py)
+RAY_SUBMIT = "ray job submit"
+RAY_CLUSTER_ENV = "the Ray cluster's own environment (what `ray start` ran with)"
 
 
 def is_reference(value: str) -> bool:
@@ -69,6 +72,7 @@ class LaunchContext:
     export_policy: str | None = None
     export_location: Location | None = None
     volumes: tuple[str, ...] | None = None  # a container's mount targets, when the launcher declares them
+    unseen_env: str | None = None  # who else may give the process variables (Launch.unseen_env)
 
 
 @dataclass(slots=True)
@@ -76,6 +80,7 @@ class ScriptFacts:
     launches: list[Launch] = field(default_factory=list)
     left_behind: list[Credential] = field(default_factory=list)  # what later steps of the same job inherit
     facts: list[Fact] = field(default_factory=list)  # logins, syncs, secrets on command lines
+    env: list[EnvBinding] = field(default_factory=list)  # the environment at the end, for what the same shell runs next
 
 
 def launches_from_script(
@@ -130,6 +135,10 @@ def launches_from_script(
         launch = _launch(command, argv, context, base_dir, env, credentials, locate, cwd_known, containers)
         if launch is not None:
             result.launches.append(launch)
+            if launch.boundary == RAY_SUBMIT:  # a key there is SEC005's: it is on the command line
+                result.facts.extend(EnvDeclaration(b, context.launcher) for b in launch.env
+                                    if b.name not in TRACKING_KEYS)
+    result.env = env
     return result
 
 
@@ -180,12 +189,7 @@ def _secret_arguments(command: shell.SimpleCommand, locate, script: str) -> list
     argv = command.argv
 
     def word_at(index: int, width: int | None = None) -> Location:
-        offsets = command.word_offsets
-        if index >= len(offsets) or offsets[index] is None:
-            return locate(command)
-        start = locate(dataclasses.replace(command, offset=offsets[index]))
-        width = len(argv[index]) if width is None else width
-        return Location(start.path, start.line, start.column, start.line, start.column + width)
+        return _word_location(command, locate, index, width)
 
     for index, word in enumerate(argv):
         previous = argv[index - 1] if index else ""
@@ -217,6 +221,16 @@ def _secret_arguments(command: shell.SimpleCommand, locate, script: str) -> list
             at = len(argv) - len(words) + words.index(positional[0], 2)
             found.append(SecretArgument(word_at(at), "wandb login KEY"))
     return found
+
+
+def _word_location(command: shell.SimpleCommand, locate, index: int, width: int | None = None) -> Location:
+    """Where the command's word `index` is written (its first `width` characters), else the command."""
+    offsets = command.word_offsets
+    if index >= len(offsets) or offsets[index] is None:
+        return locate(command)
+    start = locate(dataclasses.replace(command, offset=offsets[index]))
+    width = len(command.argv[index]) if width is None else width
+    return Location(start.path, start.line, start.column, start.line, start.column + width)
 
 
 def _is_key_value(value: str) -> bool:
@@ -320,7 +334,26 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
     execed = entrypoints.docker_exec(argv) if docker is None else None
     apptainer = entrypoints.container_exec(argv) if docker is None and execed is None else None
     compose = entrypoints.compose_run(argv) if docker is None and execed is None and apptainer is None else None
-    if docker is not None:
+    ray = entrypoints.ray_job_submit(argv) if docker is None and execed is None and apptainer is None \
+        and compose is None else None
+    unseen_env = context.unseen_env
+    if ray is not None:
+        # The job's environment is the cluster's plus the runtime environment's env_vars (ray 2.60.0,
+        # JobSupervisor.run: `os.environ.copy()` of the supervisor, a worker of the cluster), never the
+        # submitter's: nothing crosses, and what the cluster has is not seen here.
+        boundary, argv, inherits, unseen_env = RAY_SUBMIT, ray.inner, False, RAY_CLUSTER_ENV
+        variables = (ray.runtime_env or {}).get("env_vars")
+        word = next((i for i, w in enumerate(command.argv) if w.partition("=")[0] == "--runtime-env-json"), None)
+        at = location if word is None else _word_location(command, locate, word, len("--runtime-env-json"))
+        env = [binding(str(name), None if value is None else str(value), at, "`ray job submit` env_vars")
+               for name, value in (variables.items() if isinstance(variables, dict) else ())]
+        credentials, volumes = [], None
+        folder = ray.working_dir
+        if folder and not is_reference(folder) and "://" not in folder and not folder.startswith(("/", "~")):
+            base_dir = posixpath.normpath(posixpath.join(base_dir, folder))  # uploaded, and run from there
+        else:  # run where the cluster puts it: a path is matched by its end, as in a container
+            in_container = True
+    elif docker is not None:
         boundary, argv, in_container, inherits = "docker run", docker.inner, True, False
         volumes, mounts, workdir = tuple(docker.volumes), tuple(docker.mounts), docker.workdir
         env = _crossing(docker.env, outer, location, "`docker run -e`", context.inherits_env)
@@ -359,6 +392,8 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         credentials, compose_service = [], compose.service
     else:
         env = caller_env
+    if boundary is not None and boundary != RAY_SUBMIT:
+        unseen_env = None  # a container gets what crosses (`_crossing` counts what the caller may have), nothing else
     found = entrypoints.recognize(argv) if argv else None
     if found is None and compose is None:
         return None
@@ -402,6 +437,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         export_policy=context.export_policy,
         export_location=context.export_location,
         compose_service=compose_service,
+        unseen_env=unseen_env,
     )
 
 
