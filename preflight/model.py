@@ -209,11 +209,13 @@ class AimRun(_Record):
 
 @_record
 class TrainingLoop(_Record):
-    """A script that runs its own training steps (`loss.backward()`, `optimizer.step()`), and how it seeds."""
+    """A tracked script that trains by itself (its own steps, Lightning's or Keras' fit, a stochastic
+    scikit-learn estimator), and how it seeds."""
 
     location: Location  # the first training step
     seeding: str  # "always", "never", "conditional" (only when a --seed option is given)
     seed_option: Location | None = None  # the `--seed` option whose default None leaves the run unseeded
+    trains_with: str = "its own loop"  # or "Lightning's Trainer.fit", "Keras' model.fit", "scikit-learn's X ..."
 
 
 @_record

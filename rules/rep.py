@@ -14,6 +14,14 @@ from preflight.rule import Bad, Good, Rule
 _SEED_CALL = re.compile(r"\w*seed\w*\s*\(", re.IGNORECASE)
 
 
+_SEED_ADVICE = {
+    "Lightning's": "call lightning.seed_everything(seed) before building the model",
+    "Keras'": "call keras.utils.set_random_seed(seed) at start-up",
+    "scikit-learn's": "pass random_state=seed (or seed numpy once at start-up)",
+    "": "seed once at start-up (e.g. transformers.set_seed(args.seed) or lightning.seed_everything)",
+}
+
+
 class UnseededTraining(Rule):
     code = "REP001"
     name = "unseeded-training"
@@ -27,8 +35,14 @@ class UnseededTraining(Rule):
         "`lightning.seed_everything`, or `random`/`numpy`/`torch` together). A `--seed` option whose default is "
         "None, with seeding only `if args.seed is not None`, leaves every run launched without it unseeded. "
         "Scripts built on the HF Trainer (TRL, Axolotl) are seeded by TrainingArguments.seed and never reported; "
-        "only scripts that run their own training steps (`loss.backward()`, `optimizer.step()`) and log to a "
-        "tracker are checked, and a script that imports a project module with a seeding call is trusted to use it."
+        "checked are scripts that log to a tracker and train by themselves: their own steps (`loss.backward()`, "
+        "`optimizer.step()`), Lightning's `Trainer.fit` (Lightning seeds nothing unless `seed_everything` is "
+        "called), Keras' `model.fit` (`keras.utils.set_random_seed`), or a scikit-learn estimator that draws "
+        "random numbers with `random_state=None` (forests, bagging, MLPs, SGD, k-means, `train_test_split`: "
+        "numpy's global generator, so `np.random.seed` or the estimator's own `random_state` seeds it). A seed of "
+        "one generator object (`torch.Generator().manual_seed(0)` for a loader) or in a conditional expression "
+        "(`... if split == 'val' else None`) is not a seed of the training. A script that imports a project module "
+        "with a seeding call is trusted to use it."
     )
     examples = [
         Bad("train.py", "import torch\nimport wandb\n\nrun = wandb.init(project='p', name='r', config={'lr': 1e-3})\n"
@@ -41,6 +55,12 @@ class UnseededTraining(Rule):
         Good("train.py", "import torch\nimport wandb\nfrom transformers import set_seed\n\nset_seed(42)\n"
              "run = wandb.init(project='p', name='r', config={'lr': 1e-3})\nfor batch in loader:\n"
              "    model(batch).loss.backward()\n"),
+        Bad("train.py", "import lightning as L\nfrom lightning.pytorch.loggers import WandbLogger\n\n"
+            "trainer = L.Trainer(max_epochs=3, logger=WandbLogger(project='p', name='r'))\ntrainer.fit(model, data)\n",
+            expect="train.py:5:1", note="Lightning's Trainer seeds nothing by itself"),
+        Good("train.py", "import lightning as L\nfrom lightning.pytorch.loggers import WandbLogger\n\n"
+             "L.seed_everything(42)\ntrainer = L.Trainer(max_epochs=3, logger=WandbLogger(project='p', name='r'))\n"
+             "trainer.fit(model, data)\n"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -48,9 +68,9 @@ class UnseededTraining(Rule):
             if loop.seeding == "never" and self._seeds_elsewhere(project, loop.location.path):
                 continue  # a module of the project it imports may seed (`setup(args)`): no guess
             if loop.seeding == "never":
-                yield self.finding(loop.location, "this script trains and logs runs but never seeds its random "
-                                   "generators: no run can be reproduced; seed once at start-up (e.g. "
-                                   "transformers.set_seed(args.seed) or lightning.seed_everything)")
+                yield self.finding(loop.location, f"this script trains ({loop.trains_with}) and logs runs but never "
+                                   "seeds its random generators: no run can be reproduced; "
+                                   f"{_SEED_ADVICE.get(loop.trains_with.split()[0], _SEED_ADVICE[''])}")
             elif loop.seeding == "conditional" and loop.seed_option is not None:
                 yield self.finding(loop.seed_option, "--seed defaults to None and the script seeds only when it is "
                                    "given: every run launched without it is unseeded; give --seed a default "

@@ -449,6 +449,49 @@ def test_unseeded_training(project, setup, expected):
     assert project({"train.py": LOOP.format(setup=setup)}, select=["REP001"]) == expected
 
 
+@pytest.mark.parametrize("setup, expected", [
+    ("g = torch.Generator()\ng.manual_seed(0)", ["train.py:8:5: REP001"]),
+    ("val_gen = torch.Generator().manual_seed(0) if split == 'val' else None", ["train.py:7:5: REP001"]),
+    ("torch.manual_seed(0) if deterministic else None", ["train.py:7:5: REP001"]),
+], ids=["generator-object", "generator-in-a-conditional-expression", "seed-in-a-conditional-expression"])
+def test_a_seed_that_is_not_the_training_s(project, setup, expected):
+    """Seeding one generator object (a loader's, a split's) or only in one branch of an expression leaves the
+    training's own draws (initialisation, dropout) unseeded."""
+    assert project({"train.py": LOOP.format(setup=setup)}, select=["REP001"]) == expected
+
+
+LIGHTNING = ("import lightning as L\nfrom lightning.pytorch.loggers import {logger}\n{setup}\n"
+             "trainer = L.Trainer(max_epochs=3, logger={logger}(project='p'))\ntrainer.fit(model, datamodule=dm)\n")
+KERAS = ("import wandb\nfrom tensorflow import keras\n{setup}\nrun = wandb.init(project='p', name='r')\n"
+         "model = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(optimizer='adam', loss='mse')\n"
+         "model.fit(x, y, epochs=3)\n")
+SKLEARN = ("import mlflow\nimport numpy as np\nfrom sklearn.ensemble import RandomForestClassifier\n"
+           "from sklearn.linear_model import LogisticRegression\nfrom sklearn.model_selection import train_test_split\n"
+           "{setup}\nwith mlflow.start_run(run_name='rf'):\n    {fit}\n")
+
+
+@pytest.mark.parametrize("source, expected", [
+    (LIGHTNING.format(logger="WandbLogger", setup=""), ["train.py:5:1: REP001"]),
+    (LIGHTNING.format(logger="MLFlowLogger", setup="L.seed_everything(7)"), []),
+    (LIGHTNING.format(logger="WandbLogger", setup="").replace("trainer = L.Trainer", "L.Trainer").replace(
+        "))\ntrainer.fit(", ")).fit("), ["train.py:4:1: REP001"]),
+    (LIGHTNING.format(logger="CSVLogger", setup="").replace("(project='p')", "('logs')"), []),
+    (KERAS.format(setup=""), ["train.py:7:1: REP001"]),
+    (KERAS.format(setup="keras.utils.set_random_seed(1)"), []),
+    (KERAS.replace("model = keras.Sequential([keras.layers.Dense(1)])", "model = build_model()").format(setup=""),
+     ["train.py:7:1: REP001"]),
+    (SKLEARN.format(setup="", fit="RandomForestClassifier(n_estimators=100).fit(X, y)"), ["train.py:8:5: REP001"]),
+    (SKLEARN.format(setup="", fit="x_tr, x_te, y_tr, y_te = train_test_split(X, y)"), ["train.py:8:30: REP001"]),
+    (SKLEARN.format(setup="", fit="RandomForestClassifier(random_state=0).fit(X, y)"), []),
+    (SKLEARN.format(setup="np.random.seed(0)", fit="RandomForestClassifier().fit(X, y)"), []),
+    (SKLEARN.format(setup="", fit="LogisticRegression().fit(X, y)"), []),
+], ids=["lightning", "lightning-seeded", "lightning-inline", "lightning-untracked", "keras", "keras-seeded",
+        "keras-model-from-a-function", "sklearn-forest", "sklearn-split", "sklearn-random-state", "sklearn-numpy-seed",
+        "sklearn-deterministic"])
+def test_unseeded_training_in_frameworks(project, source, expected):
+    assert project({"train.py": source}, select=["REP001"]) == expected
+
+
 @pytest.mark.parametrize("source", [
     "from transformers import Trainer, TrainingArguments\nimport wandb\nargs = TrainingArguments(output_dir='o')\n"
     "Trainer(model=m, args=args).train()\nloss.backward()\n",
