@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from preflight import classify
 from preflight.model import (
-    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EnvDeclaration, EnvWrite, SweepSpec, TrainingConfig,
-    WandbRun,
+    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EnvDeclaration, EnvWrite, SweepDriver, SweepSpec,
+    TrainingConfig, WandbRun,
 )
 from preflight.sources import entrypoints
 
@@ -56,6 +56,7 @@ def link(project) -> None:
     """Resolve what needs the whole project, once, then freeze the model."""
     _preload(project)
     _resolve_parsers(project)
+    _sweep_functions(project)
     readers = _readers(project)
     _apply(project, readers)
     project.readers = readers
@@ -78,6 +79,33 @@ def _preload(project) -> None:
     for entry in sorted(entries):
         for path in project.programs.loaded_modules(entry):
             project.file(path)
+
+
+# -- functions wandb.agent runs from other modules ----------------------------------------------
+
+
+def _sweep_functions(project) -> None:
+    """`wandb.agent(sweep_id, function=train)` with `train` imported from a project module: the runs that
+    function starts (in its body, or in a function nested in it) are the sweep's trials, named and given
+    their id by the agent. Functions it calls in turn are not followed."""
+    for path, file in list(project.files.items()):
+        for driver in (f for f in file.facts if isinstance(f, SweepDriver) and f.function):
+            found = project.programs.module_file(path, *driver.function)
+            if not found or not found[1]:
+                continue
+            module, function = found
+            target = project.file(module)
+            if target is None:
+                continue
+            marked = [dataclasses.replace(f, in_sweep_function=True) if isinstance(f, WandbRun)
+                      and _inside(f, function) else f for f in target.facts]
+            project.files[module] = dataclasses.replace(target, facts=marked)
+            project.swept_functions.setdefault(module, []).append((function, driver.location))
+
+
+def _inside(run: WandbRun, function: str) -> bool:
+    where = (run.site.function if run.site else None) or run.function or ""
+    return where == function or where.startswith(function + ".")
 
 
 # -- argument classes defined in other modules --------------------------------------------------

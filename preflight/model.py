@@ -171,6 +171,9 @@ class SweepDriver(_Record):
 
     location: Location
     api: str
+    # the function wandb.agent runs when another project module defines it: (dotted name, import level);
+    # the link stage marks the runs that function starts as trials
+    function: tuple[str, int] | None = None
 
 
 @_record

@@ -64,6 +64,8 @@ class Project:
 
         self.programs = Programs(self)  # what launched entry points run (preflight.program)
         self.readers: dict = {}  # who reads each configuration file (preflight.link)
+        # functions of a module that wandb.agent in another module runs: path -> [(function, the agent call)]
+        self.swept_functions: dict[str, list[tuple[str, Location]]] = {}
 
     def freeze(self) -> None:
         """After the link stage: the files and their facts no longer change (rules only read them)."""
@@ -432,6 +434,8 @@ class Project:
         drivers = self.facts_in(path, SweepDriver)
         if drivers:
             return f"the script calls {drivers[0].api} (line {drivers[0].location.line})"
+        for function, agent in self.swept_functions.get(path, [])[:1]:
+            return f"wandb.agent at {agent.path}:{agent.line} runs its {function}()"
         spec = self._sweep_index.get(path)
         if spec is not None:
             return f"the sweep {spec.location.path} runs it"

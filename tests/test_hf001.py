@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from preflight import engine
+
 # The runs report to W&B (at the end, so that columns stay put): a mismatch matters only for curves a
 # tracker shows (see test_reported_only_where_logs_reach_a_tracker).
 HF = "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='o', {}, report_to='wandb')\n"
@@ -196,3 +198,12 @@ def test_a_trl_recipe_run_by_a_sweep_is_a_trial(project):
                                "command: [trl, sft, --config, recipe.yaml, '${args}']\n"
                                "parameters:\n  learning_rate: {values: [1, 2]}\n"}
     assert project(files, select=["HF001", "SWP001"]) == ["recipe.yaml:3:1: HF001", "sweeps/lr.yaml:2:16: SWP001"]
+
+
+def test_training_arguments_of_an_agent_function_imported_from_another_module(project):
+    files = {"sweep.py": "import wandb\nfrom lib import train\n\nwandb.agent('sweep-id', function=train)\n",
+             "lib.py": "from transformers import TrainingArguments\n\n\ndef train():\n"
+                       "    TrainingArguments(output_dir='o', eval_strategy='epoch', logging_steps=50)\n"}
+    assert project(files, select=["HF001"]) == ["lib.py:5:39: HF001"]
+    [finding] = engine.check(["."], select=["HF001"], cwd=project.root).findings
+    assert "wandb.agent at sweep.py:4 runs its train()" in finding.message

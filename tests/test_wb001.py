@@ -174,3 +174,24 @@ def test_a_trainer_logs_into_a_run_already_started(project):
 ], ids=["script", "trl-recipe"])
 def test_a_trial_of_a_sweep_command_is_named_by_the_sweep(project, files):
     assert project({"train.py": PARSED, **files}, select=["WB001"]) == []
+
+
+TRIAL_LIB = "import wandb\n\n\ndef train(epochs=1):\n    wandb.init(project='p')\n\n\ndef evaluate():\n    wandb.init(project='p')\n"
+
+
+@pytest.mark.parametrize("files", [
+    {"sweep.py": "import wandb\nfrom train_lib import train\n\nwandb.agent('sweep-id', function=train)\n",
+     "train_lib.py": TRIAL_LIB},
+    {"sweep.py": "import functools\nimport wandb\nfrom train_lib import train\n\n"
+                 "wandb.agent('sweep-id', function=functools.partial(train, epochs=3), count=10)\n",
+     "train_lib.py": TRIAL_LIB},
+    {"pkg/__init__.py": "", "pkg/sweep.py": "import wandb\nfrom .train_lib import train\n\n"
+                                           "wandb.agent('sweep-id', function=train)\n",
+     "pkg/train_lib.py": TRIAL_LIB},
+    {"sweep.py": "import wandb\nimport train_lib\n\nwandb.agent('sweep-id', train_lib.train)\n",
+     "train_lib.py": TRIAL_LIB},
+], ids=["imported", "partial", "relative-import", "module-attribute"])
+def test_runs_of_an_agent_function_from_another_module_are_trials(project, files):
+    """Only the function the agent runs: another function of the module still starts an unnamed run."""
+    lib = next(path for path in files if path.endswith("train_lib.py"))
+    assert project(files, select=["WB001"]) == [f"{lib}:9:5: WB001"]

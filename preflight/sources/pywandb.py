@@ -73,10 +73,23 @@ class Wandb(Library):
 
     @calls(*AGENT)
     def agent(self, call: Call) -> None:
-        self.file.add(SweepDriver(self.module.location(call.node), "wandb.agent"))
         function = argument(call.node, "function", 1)
         if function is not None:
             self.agent_functions.update(_function_names(function))
+        self.file.add(SweepDriver(self.module.location(call.node), "wandb.agent",
+                                  self._imported_function(function, call) if function is not None else None))
+
+    def _imported_function(self, expr: ast.AST, call: Call) -> tuple[str, int] | None:
+        """The function of another module `wandb.agent(function=...)` runs (`train` imported from a module,
+        `lib.train`, `functools.partial(train, cfg)`), as a dotted name and import level."""
+        if isinstance(expr, ast.Call) and expr.args and (self.module.qualname(expr.func, call.scope) or "").endswith(
+                "partial"):
+            expr = expr.args[0]
+        if isinstance(expr, ast.Name) and expr.id in self.module.relative:
+            module, level, name = self.module.relative[expr.id]
+            return (f"{module}.{name}" if module else name, level)
+        qualname = self.module.qualname(expr, call.scope)
+        return (qualname, 0) if qualname and "." in qualname else None
 
     @calls(*SWEEP)
     def sweep(self, call: Call) -> None:
