@@ -113,7 +113,9 @@ class NestedRunWithoutFlag(Rule):
     why = (
         "A second `mlflow.start_run()` while a run is active raises \"Run with UUID ... is already active. To start "
         "a new run, first end the current run with mlflow.end_run(). To start a nested run, call start_run with "
-        "nested=True\" — at the point where the inner run starts, often after the first training phase."
+        "nested=True\" — at the point where the inner run starts, often after the first training phase. Found "
+        "inside a `with mlflow.start_run()` block, in a function of the module that is called inside one, and "
+        "for a second `start_run()` at module level with no `mlflow.end_run()` between."
     )
     examples = [
         Bad("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
@@ -122,6 +124,11 @@ class NestedRunWithoutFlag(Rule):
         Good("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
              "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):\n"
              "            mlflow.log_param('lr', lr)\n"),
+        Bad("train.py", "import mlflow\n\nmlflow.start_run(run_name='pretrain')\nmlflow.log_metric('loss', 0.3)\n"
+            "mlflow.start_run(run_name='finetune')\n", expect="train.py:5:1",
+            note="the first run was never ended"),
+        Good("train.py", "import mlflow\n\nmlflow.start_run(run_name='pretrain')\nmlflow.log_metric('loss', 0.3)\n"
+             "mlflow.end_run()\nmlflow.start_run(run_name='finetune')\n"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:

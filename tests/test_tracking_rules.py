@@ -227,7 +227,22 @@ def test_init_in_loop(project, source, expected):
     ("import mlflow\nwith mlflow.start_run():\n    pass\nwith mlflow.start_run(run_name='b'):\n    pass\n", []),
     ("import mlflow\nwith mlflow.start_run():\n    def child():\n        mlflow.start_run()\n", []),
     ("import mlflow\nwith mlflow.start_run():\n    mlflow.start_run(run_id=existing)\n", []),
-], ids=["nested", "sequential", "in-function", "resume-by-id"])
+    # two runs started at module level, nothing ending the first
+    ("import mlflow\nrun = mlflow.start_run(run_name='a')\nmlflow.log_param('x', 1)\n"
+     "mlflow.start_run(run_name='b')\n", ["t.py:4:1: MLF003"]),
+    ("import mlflow\nmlflow.start_run(run_name='a')\nmlflow.end_run()\nmlflow.start_run(run_name='b')\n", []),
+    ("import mlflow\nrun = mlflow.start_run(run_name='a')\nwith run:\n    pass\nmlflow.start_run(run_name='b')\n", []),
+    ("import mlflow\nif train:\n    mlflow.start_run(run_name='a')\nelse:\n    mlflow.start_run(run_name='b')\n", []),
+    # a function that starts a run, called while a `with` run is active
+    ("import mlflow\n\ndef fold(k):\n    with mlflow.start_run(run_name=f'fold{k}'):\n        pass\n\n"
+     "with mlflow.start_run(run_name='cv'):\n    for k in range(5):\n        fold(k)\n", ["t.py:4:10: MLF003"]),
+    ("import mlflow\n\ndef fold(k):\n    with mlflow.start_run(run_name=f'fold{k}', nested=True):\n        pass\n\n"
+     "with mlflow.start_run(run_name='cv'):\n    fold(1)\n", []),
+    ("import mlflow\n\ndef fold(k):\n    with mlflow.start_run(run_name=f'fold{k}'):\n        pass\n\n"
+     "for k in range(5):\n    fold(k)\n", []),
+], ids=["nested", "sequential", "in-function", "resume-by-id", "module-level-twice", "module-level-ended",
+        "module-level-ended-by-with", "module-level-branches", "function-called-inside-a-run",
+        "function-nested-flag", "function-called-outside-a-run"])
 def test_nested_mlflow_run(project, source, expected):
     assert project({"t.py": source}, select=["MLF003"]) == expected
 

@@ -5,6 +5,7 @@ model registry's deprecated stages. (Artifact uploads are `preflight.sources.pya
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 
 from preflight.model import EnvWrite, TrackerCall, TrackerUse
@@ -26,6 +27,7 @@ class Mlflow(Library):
     def __init__(self, file: PythonFile) -> None:
         super().__init__(file)
         self.used = False
+        self.starts: list[tuple[Call, TrackerCall]] = []  # every start_run, judged in finish()
 
     @methods(*REGISTRY_STAGE_METHODS)
     def registry_stage(self, call: Call) -> None:
@@ -65,8 +67,8 @@ class Mlflow(Library):
         empty = isinstance(block, ast.With) and all(
             isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
             for s in block.body)
-        self.file.add(TrackerCall(module.location(node), "mlflow.start_run", keywords, complete, context,
-                                  records=not empty))
+        self.starts.append((call, TrackerCall(module.location(node), "mlflow.start_run", keywords, complete,
+                                              context, records=not empty)))
 
     @calls(*LOG_METRIC)
     def log_metric(self, call: Call) -> None:
@@ -82,6 +84,59 @@ class Mlflow(Library):
                                       f"in the loop at line {loops[0].lineno}"))
 
     def finish(self) -> None:
+        for call, fact in self.starts:
+            context = fact.context or self._still_active(call) or self._called_inside_a_run(call)
+            self.file.add(dataclasses.replace(fact, context=context))
+        self._stage_uris()
+
+    def _still_active(self, call: Call) -> str | None:
+        """A `start_run()` at module level after another one that nothing ended: `run = mlflow.start_run()`
+        twice with no `mlflow.end_run()` between (a run opened as a `with` block ends with it)."""
+        if call.chain or not self._top_level_statement(call.node):
+            return None
+        module = self.module
+        earlier = [other for other, _ in self.starts if not other.chain and other.node.lineno < call.node.lineno
+                   and self._top_level_statement(other.node)]
+        if not earlier:
+            return None
+        first = earlier[-1].node
+        ends = [node for node, _, chain in module.calls if not chain and (module.qualname(node.func) or "")
+                .endswith("end_run") and first.lineno <= node.lineno <= call.node.lineno]
+        if ends or self._ended_as_context(first):
+            return None
+        return f"while the run started at line {first.lineno} is still active (no mlflow.end_run() between)"
+
+    def _called_inside_a_run(self, call: Call) -> str | None:
+        """A `start_run()` in a function of this module that is called inside `with mlflow.start_run()`."""
+        if not call.chain:
+            return None
+        function = call.chain[0]
+        for node, scope, _ in self.module.calls:
+            if not (isinstance(node.func, ast.Name) and node.func.id == function):
+                continue
+            outer = next((w for w in self.module.enclosing(node, (ast.With, ast.AsyncWith))
+                          if any(self._is_start_run(item.context_expr, scope) for item in w.items)), None)
+            if outer is not None:
+                return (f"in {function}(), which line {node.lineno} calls inside `with mlflow.start_run()` "
+                        f"(line {outer.lineno})")
+        return None
+
+    def _top_level_statement(self, node: ast.Call) -> bool:
+        """The call is a statement of the module itself (`mlflow.start_run()`, `run = mlflow.start_run()`),
+        run once, in order: not inside a branch, a loop, a `with` or a `try`."""
+        parents = self.module.parents()
+        statement = parents.get(id(node))
+        return isinstance(statement, (ast.Expr, ast.Assign)) and isinstance(parents.get(id(statement)), ast.Module)
+
+    def _ended_as_context(self, node: ast.Call) -> bool:
+        """`run = mlflow.start_run()` ... `with run:`: the block ends it."""
+        statement = self.module.parents().get(id(node))
+        names = {t.id for t in statement.targets if isinstance(t, ast.Name)} if isinstance(statement, ast.Assign) \
+            else set()
+        return any(isinstance(item.context_expr, ast.Name) and item.context_expr.id in names
+                   for w in ast.walk(self.module.tree) if isinstance(w, (ast.With, ast.AsyncWith)) for item in w.items)
+
+    def _stage_uris(self) -> None:
         """`models:/name/Production` URIs: stage-based registry references, in any string of the module. The
         URI is a string's contents, so a regex reads it; it runs over each string literal as written (an
         f-string whole), so that the finding points at the URI in the file."""
