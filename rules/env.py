@@ -85,6 +85,12 @@ jobs:
     command: axolotl train configs/lora.yml
 """, files={"configs/lora.yml": "base_model: Qwen/Qwen2.5-0.5B\nwandb_project: qwen-lora\nwandb_name: lora-r16\n"},
             expect="docker-compose.yml:4:14"),
+        Bad("scripts/train.sh", """#!/bin/bash
+docker run --gpus all -v "$PWD":/workspace -w /workspace trainer:1.4 python train.py
+""", files={"train.py": 'import wandb\n\nrun = wandb.init(project="llama-sft", name="llama-sft-baseline")\n'},
+            expect="scripts/train.sh:2:1",
+            note="a container gets no variable of the caller's unless `-e`/`--env-file` passes it: whatever the "
+                 "shell has, the key stops here; the script is run from the root, where $PWD is mounted"),
         Good(".github/workflows/train.yml", """on: push
 jobs:
   train:

@@ -35,6 +35,9 @@ class NeptuneShutDown(Rule):
         Bad("train.py", "import neptune\n\nrun = neptune.init_run(project='team/llm')\n", expect="train.py:1:1"),
         Bad("sft.yaml", "output_dir: out\nper_device_train_batch_size: 8\nreport_to: [neptune]\n",
             expect="sft.yaml:3:1"),
+        Bad("configs/logger/neptune.yaml", "neptune:\n  _target_: lightning.pytorch.loggers.neptune.NeptuneLogger\n"
+            "  project: team/llm\n", expect="configs/logger/neptune.yaml:2:13",
+            note="a Hydra logger config: hydra.utils.instantiate imports the class it names"),
         Good("train.py", "import argparse\n\nparser = argparse.ArgumentParser()\n"
              "parser.add_argument('--tracker', choices=['wandb', 'mlflow', 'neptune'])\n"
              "CLUSTER = 'neptune'  # the name of our GPU cluster\n"),
