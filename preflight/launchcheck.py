@@ -21,7 +21,7 @@ from pathlib import Path
 
 from preflight import reading
 from preflight.findings import Location
-from preflight.model import ArtifactLog, EntryPoint, EnvBinding, Launch, LocalImport, TrainingConfig, WandbRun
+from preflight.model import ArtifactLog, EntryPoint, EnvBinding, Launch, LocalImport, RunStart, TrainingConfig, WandbRun
 from preflight.project import Project
 from preflight.sources import entrypoints
 from preflight.versions import release
@@ -149,7 +149,7 @@ def _identity(project: Project, launch: Launch) -> tuple[str | None, str | None]
                 project_name = str(run.project.literal)
             if run_name is None and run.name is not None:
                 run_name = str(run.name.literal) if run.name.known else run.name.text
-            if project_name is None and run.api == "report_to":
+            if project_name is None and run.started_by is RunStart.REPORT_TO:
                 project_name = "huggingface (the HF integration's default; set WANDB_PROJECT)"
     return project_name, run_name
 

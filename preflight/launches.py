@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from preflight.findings import Location
-from preflight.model import EnvWrite, Launch, TrackerUse, TrainingConfig, WandbLogin, WandbRun
+from preflight.model import (
+    CredentialKind, EntryKind, EnvWrite, Launch, Launcher, RunStart, TrackerUse, TrainingConfig, WandbLogin, WandbRun,
+)
 from preflight.program import MAYBE, NEVER, RUNS, LaunchArguments
 
 KEY = "WANDB_API_KEY"
 KEY_ALTERNATIVES = ("WANDB_IDENTITY_TOKEN_FILE",)
 OFF_MODES = {"offline", "disabled", "dryrun"}
 CONTAINER_BOUNDARIES = ("docker run", "docker compose run", "docker exec", "docker compose exec")
-_CREDENTIAL_KINDS = ("wandb-login", "netrc", "env-from")
+_CREDENTIAL_KINDS = (CredentialKind.WANDB_LOGIN, CredentialKind.NETRC, CredentialKind.ENV_FROM)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def wandb_uses(project, launch: Launch, depth: int = 0) -> list[Use]:
     launched shell script counts through the commands it runs with the environment it inherits."""
     entry = launch.entry
     resolved = project.entry(launch)
-    if entry.kind == "shell-script":
+    if entry.kind is EntryKind.SHELL_SCRIPT:
         uses: list[Use] = []
         for inner in project.facts_in(resolved.script, Launch) if resolved.script and depth < 4 else []:
             if inner.inherits_env and not switched_off(project, inner) and not key_reaches(project, inner):
@@ -96,11 +98,11 @@ def wandb_uses(project, launch: Launch, depth: int = 0) -> list[Use]:
         uses += _program_uses(project, launch, resolved.script, cli_items is not None)
     if resolved.config is not None:
         for run in project.facts_in(resolved.config, WandbRun):
-            if run.disabled or (cli_items is not None and run.api == "report_to"):
+            if run.offline_or_disabled or (cli_items is not None and run.started_by is RunStart.REPORT_TO):
                 continue
-            if run.api == "Axolotl wandb_project" and mode in OFF_MODES:
+            if run.started_by is RunStart.AXOLOTL and mode in OFF_MODES:
                 continue
-            uses.append(Use(run.location, describe(run), RUNS, integration=run.api == "report_to"))
+            uses.append(Use(run.location, describe(run), RUNS, integration=run.started_by is RunStart.REPORT_TO))
     return uses
 
 
@@ -110,14 +112,14 @@ def _program_uses(project, launch: Launch, script: str, report_to_overridden: bo
     reach, evaluator = programs.reach(script, arguments(project, launch))
     uses = []
     for path in programs.loaded_modules(script):
-        facts = [r for r in project.facts_in(path, WandbRun) if not r.disabled]
+        facts = [r for r in project.facts_in(path, WandbRun) if not r.offline_or_disabled]
         facts += [u for u in project.facts_in(path, TrackerUse) if u.tracker == "wandb"]
         for fact in facts:
-            if report_to_overridden and isinstance(fact, WandbRun) and fact.api == "report_to":
+            if report_to_overridden and isinstance(fact, WandbRun) and fact.started_by is RunStart.REPORT_TO:
                 continue  # the command line's --report_to replaces the code's
             status = reach.of(path, fact.site, evaluator.guards)
             if status != NEVER:
-                integration = isinstance(fact, WandbRun) and fact.api == "report_to"
+                integration = isinstance(fact, WandbRun) and fact.started_by is RunStart.REPORT_TO
                 uses.append(Use(fact.location, describe(fact), status, integration))
     return uses
 
@@ -126,11 +128,11 @@ def describe(use: WandbRun | TrackerUse) -> str:
     where = f"{use.location.path}:{use.location.line}"
     if isinstance(use, TrackerUse):
         return f"calls {use.api} ({where}), which needs the W&B key"
-    if use.api == "report_to":
+    if use.started_by is RunStart.REPORT_TO:
         return f"reports to W&B (report_to at {where})"
-    if use.api == "Axolotl wandb_project":
+    if use.started_by is RunStart.AXOLOTL:
         return f"logs to W&B (wandb_project at {where})"
-    return f"starts a W&B run ({use.api} at {where})"
+    return f"starts a W&B run ({use.started_by.label} at {where})"
 
 
 def running_uses(project, launch: Launch) -> list[Use]:
@@ -168,7 +170,8 @@ def key_reaches(project, launch: Launch) -> bool:
     for credential in credentials:
         if credential.kind in _CREDENTIAL_KINDS:
             return True
-        if credential.kind == "env-file" and project.env_file_defines(credential.description, KEY) is not False:
+        if credential.kind is CredentialKind.ENV_FILE and \
+                project.env_file_defines(credential.description, KEY) is not False:
             return True
     for path in launch_files(project, launch):
         if any(w.name == KEY for w in project.facts_in(path, EnvWrite)):
@@ -186,7 +189,7 @@ def outer_has_key(launch: Launch) -> bool:
 
 def subject(launch: Launch) -> str:
     """What launcher findings are about, for declared precedence: a compose service, else the command."""
-    if launch.launcher == "docker compose" and launch.group:
+    if launch.launcher is Launcher.COMPOSE and launch.group:
         return compose_subject(launch.location.path, launch.group)
     return f"launch:{launch.location}"
 
@@ -236,7 +239,7 @@ def container_launches(project) -> list[tuple[Launch, Launch | None]]:
     for launch in project.launches():
         if launch.boundary in CONTAINER_BOUNDARIES:
             found.append((launch, None))
-        script = project.entry(launch).script if launch.entry.kind == "shell-script" else None
+        script = project.entry(launch).script if launch.entry.kind is EntryKind.SHELL_SCRIPT else None
         if script is None or not any(b.name == KEY and not b.is_empty for b in launch.env):
             continue
         found += [(inner, launch) for inner in project.facts_in(script, Launch)

@@ -12,6 +12,7 @@ import click
 
 from preflight import launchcheck, secrets
 from preflight.findings import Severity
+from preflight.model import EntryKind
 
 _SYMBOL = {"ok": "ok  ", "info": "--  ", "warning": "WARN", "error": "FAIL"}
 
@@ -23,9 +24,9 @@ def _targets(argv: list[str], cwd: Path) -> list[str]:
     if found is None:
         return []
     candidates = []
-    if found.kind in ("python-script", "shell-script"):
+    if found.kind in (EntryKind.PYTHON_SCRIPT, EntryKind.SHELL_SCRIPT):
         candidates.append(found.target)
-    elif found.kind == "python-module":
+    elif found.kind is EntryKind.PYTHON_MODULE:
         relative = found.target.replace(".", "/")
         candidates += [f"{relative}.py", f"{relative}/__main__.py"]
     if found.config:

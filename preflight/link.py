@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from preflight import classify
 from preflight.model import (
-    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EnvDeclaration, EnvWrite, SweepDriver, SweepSpec,
-    TrainingConfig, WandbRun,
+    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EntryKind, EnvDeclaration, EnvWrite, RunStart, SweepDriver,
+    SweepSpec, TrainingConfig, WandbRun,
 )
 from preflight.sources import entrypoints
 
@@ -175,9 +175,9 @@ def _readers(project) -> dict[str, list[Reader]]:
         resolved = project.entry(launch)
         if not resolved.config:
             continue
-        if entry.kind == "trl":
+        if entry.kind is EntryKind.TRL:
             add(resolved.config, Reader("trl", f"`trl {entry.target}`", trl_command=entry.target, loader="trl"))
-        elif entry.kind in ("python-script", "python-module") and resolved.script:
+        elif entry.kind in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE) and resolved.script:
             reader = script_reader(project, resolved.script)
             if reader is not None:
                 add(resolved.config, reader)
@@ -230,9 +230,9 @@ def _sweep_readers(project, spec: SweepSpec, add) -> None:
         return
     base = posixpath.dirname(spec.location.path) or "."
     config = _near(project, spec.location.path, found.config)
-    if found.kind == "trl":
+    if found.kind is EntryKind.TRL:
         add(config, Reader("trl", f"`trl {found.target}`", trl_command=found.target, loader="trl"))
-    elif found.kind == "python-script":
+    elif found.kind is EntryKind.PYTHON_SCRIPT:
         script = project.resolve(base, found.target) or project.resolve(".", found.target)
         reader = script_reader(project, script) if script else None
         if reader is not None:
@@ -365,7 +365,7 @@ def _drop_arguments(project, path: str, readers: list[Reader]) -> None:
     """A file whose keys look like training arguments but that no HF parser reads: its facts as such go."""
     file = project.files[path]
     kept = [fact for fact in file.facts if not isinstance(fact, TrainingConfig) and not (
-        isinstance(fact, WandbRun) and fact.api == "report_to") and not (
+        isinstance(fact, WandbRun) and fact.started_by is RunStart.REPORT_TO) and not (
         isinstance(fact, EnvWrite) and fact.site is None) and not (
         isinstance(fact, EnvDeclaration) and fact.where == "TRL config env")]
     other = next((r for r in readers if r.kind == "other"), None)

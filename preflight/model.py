@@ -8,6 +8,7 @@ immutable, JSON-friendly dataclasses so they can be cached per file.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, fields as _fields
 from typing import Any, Literal
 
@@ -27,6 +28,90 @@ class _Record:
 
 
 _record = dataclass(slots=True, unsafe_hash=True, repr=False)
+
+
+class Kind(enum.Enum):
+    """A closed set of kinds a fact has: compared by identity (never with a string), cached by its value, and
+    named in messages by its `label` (the value, unless another is given)."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str | None = None):
+        member = object.__new__(cls)
+        member._value_ = value
+        member.label = value if label is None else label
+        return member
+
+
+class Launcher(Kind):
+    """What a launch is written in."""
+
+    GITHUB_ACTIONS = "github-actions", "GitHub Actions"
+    COMPOSE = "compose", "docker compose"
+    KUBERNETES = "kubernetes", "Kubernetes"
+    DOCKERFILE = "dockerfile", "Dockerfile"  # the image's CMD/ENTRYPOINT
+    SHELL_SCRIPT = "shell-script", "shell script"
+    SLURM = "slurm", "Slurm (sbatch)"  # a shell script with #SBATCH directives
+    MAKE = "make"
+    DSTACK = "dstack"  # a dstack configuration's commands
+    SKYPILOT = "skypilot", "SkyPilot"  # a SkyPilot task's setup and run
+    WANDB_SWEEP = "wandb-sweep", "W&B sweep"  # the trials a `wandb agent` runs (sources/sweepcommand.py)
+
+
+class EntryKind(Kind):
+    """What a launch runs."""
+
+    PYTHON_SCRIPT = "python-script"  # `python train.py`, `accelerate launch train.py`
+    PYTHON_MODULE = "python-module"  # `python -m pkg.train`
+    SHELL_SCRIPT = "shell-script"  # `bash run.sh`, `sbatch job.sh`
+    AXOLOTL = "axolotl"  # `axolotl train cfg.yml`
+    TRL = "trl"  # `trl sft --config cfg.yaml`
+    COMPOSE_SERVICE = "compose-service"  # `docker compose run SERVICE` with no command: the service's own
+
+
+class RunStart(Kind):
+    """How a W&B run is started; the label is how messages name it."""
+
+    WANDB_INIT = "wandb.init"
+    LIGHTNING_LOGGER = "lightning-logger", "WandbLogger"
+    INIT_TRACKERS = "init_trackers"  # Accelerate's, with log_with="wandb"
+    REPORT_TO = "report_to"  # training arguments that report to W&B: the HF integration starts the run
+    AXOLOTL = "axolotl", "Axolotl wandb_project"
+    HYDRA_LOGGER = "hydra-logger", "Hydra WandbLogger"  # a Hydra config that instantiates Lightning's logger
+
+
+class UnknownKeys(Kind):
+    """What a parser does with a key none of its dataclasses has."""
+
+    REJECTED = "rejected"  # it raises (HfArgumentParser's default)
+    DROPPED = "dropped"  # fail_with_unknown_args=False, return_remaining_strings=True, a trl command, Axolotl
+    KEPT = "kept"  # allow_extra_keys=True
+    UNKNOWN = "unknown"  # the reader was inferred: no claim can be made
+
+
+class Seeding(Kind):
+    """How a script's own training loop seeds its generators."""
+
+    ALWAYS = "always"
+    NEVER = "never"
+    CONDITIONAL = "conditional"  # only when a --seed option is given
+
+
+class CredentialKind(Kind):
+    """A way a tracking key reaches the process other than an environment variable."""
+
+    WANDB_LOGIN = "wandb-login"  # `wandb login` earlier in the same script or job
+    NETRC = "netrc"  # a netrc written or mounted
+    ENV_FROM = "env-from"  # Kubernetes envFrom a Secret or ConfigMap
+    ENV_FILE = "env-file"  # an env file sourced or passed (--env-file, env_file:)
+
+
+class SecretsPassed(Kind):
+    """How a job passes secrets to the reusable workflow it calls."""
+
+    INHERIT = "inherit"  # `secrets: inherit`
+    MAP = "map"  # `secrets:` naming each
+
 
 Framework = Literal["hf", "trl", "axolotl", "unknown"]
 ARGUMENTS_FILE = "HF/TRL arguments file"  # the origin of a TrainingConfig read from a YAML/JSON file
@@ -116,7 +201,7 @@ class WandbRun(_Record):
     """A W&B run start in any form: wandb.init, WandbLogger, init_trackers, report_to, Axolotl, Hydra."""
 
     location: Location
-    api: str
+    started_by: RunStart
     name: Value | None = None
     run_id: Value | None = None
     project: Value | None = None
@@ -130,7 +215,8 @@ class WandbRun(_Record):
     site: CodeSite | None = None  # where the call sits, for reachability (Python sources)
 
     @property
-    def disabled(self) -> bool:
+    def offline_or_disabled(self) -> bool:
+        """mode="disabled", "offline" or "dryrun": the run talks to no W&B server (it needs no key)."""
         return bool(self.mode and self.mode.is_str("disabled", "offline", "dryrun"))
 
 
@@ -187,7 +273,7 @@ class ArgumentParserUse(_Record):
     local_fields: tuple[str, ...] = ()  # fields of the script's own dataclasses (ModelArguments, ...)
     accepted_known: bool = False  # every dataclass resolved: a key none of them has is rejected
     config_file: str | None = None  # the literal file given to parse_yaml_file / parse_json_file
-    unknown_keys: str = "error"  # "error", "dropped" (fail_with_unknown_args=False), "kept" (allow_extra_keys=True)
+    unknown_keys: UnknownKeys = UnknownKeys.REJECTED
     site: CodeSite | None = None
     pending: tuple[tuple, ...] = ()  # argument classes imported from the project's modules, resolved when linking
 
@@ -216,7 +302,7 @@ class TrainingLoop(_Record):
     scikit-learn estimator), and how it seeds."""
 
     location: Location  # the first training step
-    seeding: str  # "always", "never", "conditional" (only when a --seed option is given)
+    seeding: Seeding
     seed_option: Location | None = None  # the `--seed` option whose default None leaves the run unseeded
     trains_with: str = "its own loop"  # or "Lightning's Trainer.fit", "Keras' model.fit", "scikit-learn's X ..."
 
@@ -424,7 +510,7 @@ class EnvBinding(_Record):
 class Credential(_Record):
     """A way a tracking key reaches the process other than an environment variable."""
 
-    kind: str  # "wandb-login", "env-file"
+    kind: CredentialKind
     location: Location
     description: str
 
@@ -433,7 +519,7 @@ class Credential(_Record):
 class EntryPoint(_Record):
     """What a launcher command runs: a script, a module, `axolotl train cfg`, `trl sft --config cfg`."""
 
-    kind: str  # "python-script", "python-module", "axolotl", "trl"
+    kind: EntryKind
     target: str  # script path or module name as written
     location: Location
     command: str  # the command as written, for messages
@@ -464,7 +550,7 @@ class EntryPoint(_Record):
 class Launch(_Record):
     """A launcher (workflow step, compose service, ...) running an entry point with some environment."""
 
-    launcher: str  # "GitHub Actions", "docker compose"
+    launcher: Launcher
     label: str  # "job 'train', step 'Fine-tune'"
     entry: EntryPoint
     base_dir: str  # where relative paths of the command resolve
@@ -519,7 +605,7 @@ class WorkflowCall(_Record):
     location: Location
     job: str
     callee: str  # the path as written
-    secrets: str | None  # "inherit", "map" or None
+    secrets: SecretsPassed | None  # None: it passes none
     secret_names: tuple[str, ...] = ()
 
 

@@ -21,8 +21,8 @@ from preflight import reading
 from preflight.cache import file_stat
 from preflight.findings import Location
 from preflight.model import (
-    ComposeService, EnvDeclaration, EnvWrite, FileFacts, Launch, LocalImport, SweepDriver, SweepSpec, TrainingConfig,
-    VersionPin,
+    ComposeService, EntryKind, EnvDeclaration, EnvWrite, FileFacts, Launch, Launcher, LocalImport, SweepDriver,
+    SweepSpec, TrainingConfig, VersionPin,
 )
 
 if TYPE_CHECKING:
@@ -187,9 +187,9 @@ class Project:
             bases = [launch.base_dir]  # container paths: matched by suffix under the launcher's folder
         script = config = None
         for base in bases:
-            if script is None and entry.kind in ("python-script", "shell-script"):
+            if script is None and entry.kind in (EntryKind.PYTHON_SCRIPT, EntryKind.SHELL_SCRIPT):
                 script = self.resolve(base, entry.target, launch.in_container)
-            elif script is None and entry.kind == "python-module":
+            elif script is None and entry.kind is EntryKind.PYTHON_MODULE:
                 script = self.resolve_module(base, entry.target, launch.in_container)
             if config is None and entry.config:
                 config = self.resolve(base, entry.config, launch.in_container)
@@ -219,8 +219,8 @@ class Project:
             return None
 
         entry = launch.entry
-        script_path = host(entry.target) if entry.kind == "python-script" else (
-            host(entry.target.replace(".", "/") + ".py") if entry.kind == "python-module" else None)
+        script_path = host(entry.target) if entry.kind is EntryKind.PYTHON_SCRIPT else (
+            host(entry.target.replace(".", "/") + ".py") if entry.kind is EntryKind.PYTHON_MODULE else None)
         config_path = host(entry.config)
         script = next((found for base in bases if script_path for found in [self.resolve(base, script_path)]
                        if found), None)
@@ -282,14 +282,15 @@ class Project:
         """Every launch: those written in launcher files, plus compose services that run their
         image's CMD (the Dockerfile says what runs, the compose file with which environment)."""
         launches = list(self.facts(Launch))
-        image_commands = {launch.location.path: launch for launch in launches if launch.launcher == "Dockerfile"}
+        image_commands = {launch.location.path: launch for launch in launches
+                          if launch.launcher is Launcher.DOCKERFILE}
         for service in self.facts(ComposeService):
             image = image_commands.get(service.dockerfile or "")
             if service.has_command or image is None:
                 continue
             launches.append(dataclasses.replace(
                 image,
-                launcher="docker compose",
+                launcher=Launcher.COMPOSE,
                 label=f"service '{service.name}' (running the CMD of {image.location.path})",
                 entry=dataclasses.replace(image.entry, location=service.location),
                 env=(*image.env, *service.env),
@@ -299,7 +300,7 @@ class Project:
                 volumes=service.volumes,
             ))
         launches.extend(launch for _, launch in self._sweep_launches)
-        return [self._service_command(launch, launches) if launch.entry.kind == "compose-service" else launch
+        return [self._service_command(launch, launches) if launch.entry.kind is EntryKind.COMPOSE_SERVICE else launch
                 for launch in launches]
 
     @cached_property
@@ -307,14 +308,14 @@ class Project:
         """What each sweep's agent runs for a trial, as a launch: `wandb agent` runs the command in its own
         environment (the caller's, unseen here), from wherever it is started (the sweep file's folder or one
         above it)."""
-        from preflight.sources.launching import SWEEP_LAUNCHER, LaunchContext, launch_from_words
+        from preflight.sources.launching import LaunchContext, launch_from_words
 
         result = []
         for spec in self.facts(SweepSpec):
             if not spec.trial_command:
                 continue
             path = spec.location.path
-            context = LaunchContext(launcher=SWEEP_LAUNCHER, label=f"the trials of the sweep {path}",
+            context = LaunchContext(launcher=Launcher.WANDB_SWEEP, label=f"the trials of the sweep {path}",
                                     base_dir=posixpath.dirname(path) or ".", cwd_known=False, inherits_env=True)
             launch = launch_from_words(list(spec.trial_command), context, spec.command_location or spec.location)
             if launch is not None:
@@ -325,7 +326,7 @@ class Project:
         """`docker compose run --rm SERVICE` with no command runs the service's own `command:`, with the
         service's environment and the run's `-e` on top."""
         service = self.compose_service(launch.base_dir, launch.entry.target)
-        own = next((other for other in launches if service is not None and other.launcher == "docker compose"
+        own = next((other for other in launches if service is not None and other.launcher is Launcher.COMPOSE
                     and other.group == service.name and other.location.path == service.location.path), None)
         if own is None:
             return launch
@@ -464,7 +465,7 @@ class Project:
             if binding.name == variable:
                 found.append((binding.location, binding.value, declaration.where))
         for launch in self.launches():
-            found += [(b.location, b.value, launch.launcher) for b in launch.env
+            found += [(b.location, b.value, launch.launcher.label) for b in launch.env
                       if b.name == variable and b.origin == "the command's prefix"]
         if scripts:
             found += [(w.location, str(w.value.literal) if w.value.known else None, "script")

@@ -12,7 +12,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
-from preflight.model import ARGUMENTS_FILE, Launch, TrainerCall, TrainingConfig, Value, VersionRequirement
+from preflight.model import (
+    ARGUMENTS_FILE, EntryKind, Launch, TrainerCall, TrainingConfig, UnknownKeys, Value, VersionRequirement,
+)
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Arguments:
     classes: tuple[str, ...] = ()  # library dataclasses that receive the arguments
     local_fields: frozenset[str] = frozenset()  # fields of the script's own dataclasses
     accepted_known: bool = False  # a key no class (nor local field) has is not accepted
-    unknown_keys: str = "error"  # what the parser does with such a key: "error", "dropped", "kept" or "unknown"
+    unknown_keys: UnknownKeys = UnknownKeys.REJECTED  # what the parser does with such a key
     via: str = ""  # the parser or command that reads them, for messages
     path: str | None = None  # the argument file, when there is one
     from_command_line: frozenset[str] = field(default_factory=frozenset)  # keys given as --flags
@@ -82,12 +84,13 @@ def _assemble(project):
         path = config.location.path
         if config.framework == "axolotl":
             yield Arguments(config.args, "axolotl", config.location, path, config.complete, ("AxolotlInputConfig",),
-                            accepted_known=True, unknown_keys="dropped", via="Axolotl", path=path, trains=True)
+                            accepted_known=True, unknown_keys=UnknownKeys.DROPPED, via="Axolotl", path=path,
+                            trains=True)
         elif config.origin != ARGUMENTS_FILE:
             name = config.origin[:-5]
             trains = any(call.args_at == config.location for call in project.facts_in(path, TrainerCall)) or None
             yield Arguments(config.args, config.framework, config.location, config.origin, config.complete,
-                            (name,), accepted_known=True, unknown_keys="error", via=name, trains=trains,
+                            (name,), accepted_known=True, unknown_keys=UnknownKeys.REJECTED, via=name, trains=trains,
                             requires=_requirements(project, config))
         elif path not in consumed and path not in seen_files:
             seen_files.add(path)
@@ -106,15 +109,16 @@ def _with_reader(project, run: Arguments, reader) -> Arguments:
     if reader is None:
         return run
     if reader.kind == "keys":
-        return dataclasses.replace(run, via=reader.via, loader=reader.loader, inferred=True, unknown_keys="unknown")
+        return dataclasses.replace(run, via=reader.via, loader=reader.loader, inferred=True,
+                                   unknown_keys=UnknownKeys.UNKNOWN)
     if reader.kind == "trl":
         return _with_trl_command(project, run, reader.trl_command, reader.via, reader.inferred)
     parser = reader.parser
     return dataclasses.replace(
         run, framework=parser.framework if run.framework == "unknown" else run.framework,
         classes=parser.dataclasses, local_fields=frozenset(parser.local_fields),
-        accepted_known=parser.accepted_known and parser.unknown_keys != "kept", unknown_keys=parser.unknown_keys,
-        via=reader.via, loader=reader.loader, inferred=reader.inferred,
+        accepted_known=parser.accepted_known and parser.unknown_keys is not UnknownKeys.KEPT,
+        unknown_keys=parser.unknown_keys, via=reader.via, loader=reader.loader, inferred=reader.inferred,
         trains=bool(project.facts_in(parser.location.path, TrainerCall)) or None)
 
 
@@ -123,20 +127,20 @@ def _with_trl_command(project, run: Arguments, command: str, via: str, inferred:
 
     classes = library("trl").script_dataclasses(command.replace("-", "_"), project.version("trl").version)
     return dataclasses.replace(run, framework="trl", classes=tuple(classes or ()), accepted_known=classes is not None,
-                               unknown_keys="dropped", via=via, trl_command=command, loader="trl", inferred=inferred,
-                               trains=True)
+                               unknown_keys=UnknownKeys.DROPPED, via=via, trl_command=command, loader="trl",
+                               inferred=inferred, trains=True)
 
 
 def _from_launch(project, launch: Launch) -> Arguments | None:
     entry = launch.entry
-    if entry.kind not in ("python-script", "python-module", "trl"):
+    if entry.kind not in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE, EntryKind.TRL):
         return None
     resolved = project.entry(launch)
     config = next(iter(project.facts_in(resolved.config, TrainingConfig)), None) if resolved.config else None
     if config is not None and config.framework == "axolotl":
         config = None
     reader = None
-    if entry.kind != "trl":
+    if entry.kind is not EntryKind.TRL:
         from preflight.link import script_reader
 
         reader = script_reader(project, resolved.script) if resolved.script else None
@@ -158,7 +162,7 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
     origin = f"`{entry.command}`" if flags else (config.location.path if config else entry.command)
     run = Arguments(args, config.framework if config else "unknown", location, origin, complete,
                     path=resolved.config if config else None, from_command_line=frozenset(flags))
-    if entry.kind == "trl":
+    if entry.kind is EntryKind.TRL:
         return _with_trl_command(project, run, entry.target, f"`trl {entry.target}`")
     return _with_reader(project, run, reader)
 

@@ -21,6 +21,9 @@ def _registry() -> dict[str, type]:
 
 
 _TYPES = _registry()
+# The kinds a fact or finding has (model.Launcher, ..., Severity): an enum comes back as its member.
+_ENUMS = {cls.__name__: cls for cls in [*vars(model).values(), Severity]
+          if isinstance(cls, type) and issubclass(cls, enum.Enum) and cls.__members__}
 
 
 class CorruptEntry(ValueError):
@@ -32,7 +35,7 @@ def _dump(value: Any) -> Any:
         fields = {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"$": type(value).__name__, **fields}
     if isinstance(value, enum.Enum):
-        return value.value
+        return {"$e": [type(value).__name__, value.value]}
     if isinstance(value, tuple):
         return {"$t": [_dump(v) for v in value]}
     if isinstance(value, list):
@@ -43,11 +46,17 @@ def _dump(value: Any) -> Any:
 
 
 def _hook(value: dict) -> Any:
-    """One JSON object back to what `_dump` made of it: a tuple, a dict, or a known fact type."""
+    """One JSON object back to what `_dump` made of it: a tuple, a dict, a known kind or a known fact type."""
     if "$t" in value:
         return tuple(value["$t"])
     if "$d" in value:
         return {key if not isinstance(key, list) else tuple(key): item for key, item in value["$d"]}
+    if "$e" in value:
+        try:
+            name, member = value["$e"]
+            return _ENUMS[name](member)
+        except (KeyError, TypeError, ValueError):
+            raise CorruptEntry("unknown kind") from None
     cls = _TYPES.get(value.pop("$", None))
     if cls is None:
         raise CorruptEntry("unknown type")

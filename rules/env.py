@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from preflight import launches
 from preflight.findings import Finding, Location, Related, Severity
 from preflight.model import (
-    ComposeService, EnvDeclaration, EnvWrite, HostMention, Launch, LoginCommand, SyncCommand, TrackerUse,
-    TrainingConfig, WorkflowCall,
+    ComposeService, EntryKind, EnvDeclaration, EnvWrite, HostMention, Launch, Launcher, LoginCommand, SecretsPassed,
+    SyncCommand, TrackerUse, TrainingConfig, WorkflowCall,
 )
 from preflight.paths import repository_root
 from preflight.project import Project
@@ -23,9 +23,9 @@ KEY = launches.KEY
 
 def _target(launch: Launch) -> str:
     entry = launch.entry
-    if entry.kind == "axolotl":
+    if entry.kind is EntryKind.AXOLOTL:
         return f"axolotl train {entry.config}"
-    if entry.kind == "trl":
+    if entry.kind is EntryKind.TRL:
         return f"trl {entry.target}" + (f" --config {entry.config}" if entry.config else "")
     return entry.target
 
@@ -35,10 +35,11 @@ _CRASH = ("the job will crash at wandb.init (UsageError: no API key) or hang at 
 
 
 _HOW_TO_PASS = {
-    "GitHub Actions": "pass it to the step or job, e.g. `env: WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}`",
-    "docker compose": "add `WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}` under the service's `environment:`"
+    Launcher.GITHUB_ACTIONS: "pass it to the step or job, e.g. `env: WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}`",
+    Launcher.COMPOSE: "add `WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}` under the service's `environment:`"
                       " (or an `env_file:` that sets it)",
-    "Kubernetes": "add an env entry with `valueFrom: secretKeyRef:` (or `envFrom: secretRef:`) for WANDB_API_KEY",
+    Launcher.KUBERNETES: "add an env entry with `valueFrom: secretKeyRef:` (or `envFrom: secretRef:`) for "
+                         "WANDB_API_KEY",
 }
 
 
@@ -189,7 +190,8 @@ jobs:
 
     def check(self, project: Project) -> Iterator[Finding]:
         for launch in project.launches():
-            if launch.launcher != "GitHub Actions" or "pull_request" not in launch.triggers or launch.fork_gated:
+            if launch.launcher is not Launcher.GITHUB_ACTIONS or "pull_request" not in launch.triggers \
+                    or launch.fork_gated:
                 continue
             binding = launch.env_map().get(KEY)
             if binding is None or "secrets." not in (binding.value or "") or not launches.running_uses(project, launch):
@@ -250,7 +252,7 @@ jobs:
 
     def check(self, project: Project) -> Iterator[Finding]:
         for call in project.facts(WorkflowCall):
-            if call.secrets == "inherit" or not call.callee.startswith("./"):
+            if call.secrets is SecretsPassed.INHERIT or not call.callee.startswith("./"):
                 continue
             callee = project.resolve(repository_root(call.location.path), call.callee[2:])
             if callee is None:
@@ -703,7 +705,7 @@ jobs:
 
     def check(self, project: Project) -> Iterator[Finding]:
         for launch in project.launches():
-            if launch.launcher != "GitHub Actions" or launch.boundary:
+            if launch.launcher is not Launcher.GITHUB_ACTIONS or launch.boundary:
                 continue
             elsewhere = _logins_elsewhere(project, launch)
             if not elsewhere or launches.missing_key(project, launch) is None:

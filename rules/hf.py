@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from preflight.findings import Edit, Finding, Fix, Location, Severity
 from preflight.libraries import did_you_mean, library
-from preflight.model import ArgumentParserUse, Launch, TrainerCall, TrainingConfig, Value
+from preflight.model import ArgumentParserUse, EntryKind, Launch, TrainerCall, TrainingConfig, UnknownKeys, Value
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.runs import command_line_value, training_runs
@@ -169,7 +169,7 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
         framework, complete = "unknown", True
         for config in project.facts_in(resolved.config, TrainingConfig) if resolved.config else []:
             base, framework, complete = dict(config.args), project.framework_of(config), config.complete
-        if launch.entry.kind == "trl":
+        if launch.entry.kind is EntryKind.TRL:
             framework = "trl"
         entry = launch.entry
         for index, (key, raw) in enumerate(entry.args):
@@ -551,11 +551,11 @@ class RemovedTrainingArgument(Rule):
 def _removed_key_outcome(run, key: str) -> str:
     """What happens to a key TrainingArguments no longer has, by who hands it over (transformers'
     hf_argparser.py: parse_args_into_dataclasses and parse_dict raise ValueError on what no dataclass takes)."""
-    if run.unknown_keys == "dropped":
+    if run.unknown_keys is UnknownKeys.DROPPED:
         return f"{run.via} drops it silently"
-    if run.unknown_keys == "kept":
+    if run.unknown_keys is UnknownKeys.KEPT:
         return f"{run.via} ignores it (allow_extra_keys=True)"
-    if run.unknown_keys == "unknown":
+    if run.unknown_keys is UnknownKeys.UNKNOWN:
         return "HfArgumentParser rejects it at start-up (a `trl` command drops it silently)"
     if key in run.from_command_line:
         return (f"HfArgumentParser rejects the flag at start-up (ValueError: Some specified arguments are not "

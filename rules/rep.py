@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Severity
-from preflight.model import Hyperparameters, TrainingLoop, WandbRun
+from preflight.model import Hyperparameters, RunStart, Seeding, TrainingLoop, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -65,13 +65,13 @@ class UnseededTraining(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for loop in project.facts(TrainingLoop):
-            if loop.seeding == "never" and self._seeds_elsewhere(project, loop.location.path):
+            if loop.seeding is Seeding.NEVER and self._seeds_elsewhere(project, loop.location.path):
                 continue  # a module of the project it imports may seed (`setup(args)`): no guess
-            if loop.seeding == "never":
+            if loop.seeding is Seeding.NEVER:
                 yield self.finding(loop.location, f"this script trains ({loop.trains_with}) and logs runs but never "
                                    "seeds its random generators: no run can be reproduced; "
                                    f"{_SEED_ADVICE.get(loop.trains_with.split()[0], _SEED_ADVICE[''])}")
-            elif loop.seeding == "conditional" and loop.seed_option is not None:
+            elif loop.seeding is Seeding.CONDITIONAL and loop.seed_option is not None:
                 yield self.finding(loop.seed_option, "--seed defaults to None and the script seeds only when it is "
                                    "given: every run launched without it is unseeded; give --seed a default "
                                    "(e.g. default=42)")
@@ -108,11 +108,11 @@ class UntrackedHyperparameters(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for file in list(project.files.values()):
-            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
+            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
             if not runs or not project.facts_in(file.path, Hyperparameters):
                 continue
             for run in runs:
-                if run.config_given or run.disabled or run.in_sweep_function:
+                if run.config_given or run.offline_or_disabled or run.in_sweep_function:
                     continue
                 yield self.finding(run.location, "this W&B run records no configuration, though the script takes "
                                    "hyperparameters: the run cannot be reproduced or compared from W&B; pass "

@@ -12,6 +12,7 @@ from preflight import runs
 from preflight.libraries import HF_CLASSES
 from preflight.runs import Arguments, training_runs
 from preflight.trainingargs import UNKNOWN, is_number
+from preflight.model import UnknownKeys
 
 
 def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
@@ -91,7 +92,7 @@ class UnknownTrlKey(Rule):
         if run.trl_command is not None:
             return (f"the training script never receives {it} ({run.via} hands keys its dataclasses lack to "
                     f"`accelerate launch`) and {defaults}")
-        if run.unknown_keys == "dropped":
+        if run.unknown_keys is UnknownKeys.DROPPED:
             return f"{run.via} drops {it} silently and {defaults}"
         if run.origin.endswith("(...)"):
             return f"{run.origin[:-5]}() raises TypeError at start-up"

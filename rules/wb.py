@@ -7,9 +7,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Location, Related, Severity
-from preflight.model import (
-    ArtifactLog, EnvWrite, Launch, LoggedMetrics, TrackerCall, Value, WandbRun,
-)
+from preflight.model import ArtifactLog, EnvWrite, Launch, LoggedMetrics, RunStart, TrackerCall, Value, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -20,16 +18,16 @@ _TRUE = {"true", "1", "yes", "on", "y", "t"}
 IDENTITY_VARIABLES = ("WANDB_NAME", "WANDB_RUN_ID")
 # transformers <= 4.54 set run_name = output_dir in __post_init__ (4.54 training_args.py)
 RUN_NAME_NOT_DEFAULTED = "4.55"
-_NAME_FLAGS = {"report_to": ("run_name",), "Axolotl wandb_project": ("wandb_name", "wandb_run_id")}
+_NAME_FLAGS = {RunStart.REPORT_TO: ("run_name",), RunStart.AXOLOTL: ("wandb_name", "wandb_run_id")}
 
 
 _MISSING = {
-    "wandb.init": "wandb.init() starts a run with neither name= nor id=",
-    "WandbLogger": "WandbLogger() starts a run without name= or id=",
-    "init_trackers": "init_trackers() starts a W&B run without init_kwargs={\"wandb\": {\"name\": ...}}",
-    "report_to": "report_to includes \"wandb\" but run_name is not set",
-    "Axolotl wandb_project": "wandb_project is set but wandb_name is not",
-    "Hydra WandbLogger": "this WandbLogger has no name",
+    RunStart.WANDB_INIT: "wandb.init() starts a run with neither name= nor id=",
+    RunStart.LIGHTNING_LOGGER: "WandbLogger() starts a run without name= or id=",
+    RunStart.INIT_TRACKERS: "init_trackers() starts a W&B run without init_kwargs={\"wandb\": {\"name\": ...}}",
+    RunStart.REPORT_TO: "report_to includes \"wandb\" but run_name is not set",
+    RunStart.AXOLOTL: "wandb_project is set but wandb_name is not",
+    RunStart.HYDRA_LOGGER: "this WandbLogger has no name",
 }
 
 
@@ -106,11 +104,11 @@ wandb.init(project="llama-sft")
             launches = project.launches_of(file.path)
             transformers = project.version("transformers")
             for run in runs:
-                if run.disabled or not run.identity_known or run.in_sweep_function:
+                if run.offline_or_disabled or not run.identity_known or run.in_sweep_function:
                     continue
-                if run.api == "report_to" and transformers.all_below(RUN_NAME_NOT_DEFAULTED):
+                if run.started_by is RunStart.REPORT_TO and transformers.all_below(RUN_NAME_NOT_DEFAULTED):
                     continue  # up to 4.54 the Trainer names the run after output_dir
-                if run.api == "report_to" and _named_run_open_before(runs, run):
+                if run.started_by is RunStart.REPORT_TO and _named_run_open_before(runs, run):
                     continue  # the Trainer's W&B callback logs into the run already started (wandb.run)
                 finding = self._judge(run, named_by_file, swept, launches, transformers)
                 if finding is not None:
@@ -133,11 +131,11 @@ wandb.init(project="llama-sft")
                 continue
             launch = next((found for found in project.launches() if found.location == run.location), None)
             script = project.entry(launch).script if launch else None
-            if launch is None or script is None or _launch_names_run(launch, "report_to") or \
+            if launch is None or script is None or _launch_names_run(launch, RunStart.REPORT_TO) or \
                     project.whole_file_swept(script) or _sets_run_name(project, script):
                 continue
-            yield self.finding(value.anchor, f"{_MISSING['report_to']} on this command line: W&B gives the run a "
-                               "random name, so reruns and related jobs cannot be matched; pass --run_name (e.g. "
+            yield self.finding(value.anchor, f"{_MISSING[RunStart.REPORT_TO]} on this command line: W&B gives the run "
+                               "a random name, so reruns and related jobs cannot be matched; pass --run_name (e.g. "
                                "from the model, dataset and a hash of the arguments)")
 
     def _judge(self, run: WandbRun, named_by_file: str | None, swept: bool, launches: list[Launch],
@@ -152,15 +150,15 @@ wandb.init(project="llama-sft")
                 )
         if run.name is not None or run.run_id is not None or named_by_file or swept:
             return None
-        if any(_launch_names_run(launch, run.api) for launch in launches):
+        if any(_launch_names_run(launch, run.started_by) for launch in launches):
             return None
         which = ""
-        if run.api == "report_to" and transformers.admits_below(RUN_NAME_NOT_DEFAULTED):
+        if run.started_by is RunStart.REPORT_TO and transformers.admits_below(RUN_NAME_NOT_DEFAULTED):
             which = (f" with transformers {RUN_NAME_NOT_DEFAULTED} and later, which {transformers.describe()} "
                      "admits (up to 4.54 the run was named after output_dir)")
         return self.finding(
             run.location,
-            f"{_MISSING.get(run.api, 'a W&B run starts without a name')}: W&B gives it a random name{which}, so "
+            f"{_MISSING.get(run.started_by, 'a W&B run starts without a name')}: W&B gives it a random name{which}, so "
             "reruns and related jobs cannot be matched; set a deterministic name (e.g. from a hash of the config)",
         )
 
@@ -169,8 +167,8 @@ def _named_run_open_before(runs: list[WandbRun], run: WandbRun) -> bool:
     """A named (or id'd) `wandb.init` earlier in the same function or at module level: `WandbCallback.setup`
     reuses `wandb.run` when one is active, so the Trainer logs into that run, under its name."""
     place = run.site.function if run.site else None
-    return any(other.api == "wandb.init" and not other.disabled and (other.name or other.run_id)
-               and other.location.line < run.location.line
+    return any(other.started_by is RunStart.WANDB_INIT and not other.offline_or_disabled
+               and (other.name or other.run_id) and other.location.line < run.location.line
                and (other.site.function if other.site else None) in (None, place) for other in runs)
 
 
@@ -191,11 +189,11 @@ def _empty(value: Value) -> bool:
     return value.known and (value.literal is None or str(value.literal).strip() == "")
 
 
-def _launch_names_run(launch: Launch, api: str) -> bool:
+def _launch_names_run(launch: Launch, started_by: RunStart) -> bool:
     env = launch.env_map()
     if any(name in env and not env[name].is_empty for name in IDENTITY_VARIABLES):
         return True
-    return any(launch.entry.arg(flag) for flag in _NAME_FLAGS.get(api, ("run_name",)))
+    return any(launch.entry.arg(flag) for flag in _NAME_FLAGS.get(started_by, ("run_name",)))
 
 
 _RESUMING = {"allow", "must", "auto", "true"}
@@ -233,14 +231,14 @@ class ResumeWithoutId(Rule):
 
     def _in_code(self, project: Project) -> Iterator[Finding]:
         for file in list(project.files.values()):
-            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
+            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
             if not runs:
                 continue
             id_from_env = any(w.name == "WANDB_RUN_ID" for w in file.facts if isinstance(w, EnvWrite)) or any(
                 "WANDB_RUN_ID" in launch.env_map() for launch in project.launches_of(file.path))
             for run in runs:
                 resume = run.resume
-                if resume is None or not resume.known or run.disabled or not run.identity_known:
+                if resume is None or not resume.known or run.offline_or_disabled or not run.identity_known:
                     continue
                 mode = str(resume.literal).lower()
                 if mode not in _RESUMING or run.run_id is not None or id_from_env or run.in_sweep_function:
@@ -294,7 +292,7 @@ def _runs_resumed_by_env(project: Project, launch: Launch) -> list[Location]:
         if any(write.name == "WANDB_RUN_ID" for write in project.facts_in(path, EnvWrite)):
             return []
         found += [run.location for run in project.facts_in(path, WandbRun) if run.location in used
-                  and not run.disabled and run.identity_known and run.resume is None and run.run_id is None
+                  and not run.offline_or_disabled and run.identity_known and run.resume is None and run.run_id is None
                   and not run.in_sweep_function]
     return found
 
@@ -352,7 +350,7 @@ srun python train.py --seed $SLURM_ARRAY_TASK_ID
         for path in (resolved.script, resolved.config):
             for run in project.facts_in(path, WandbRun) if path else []:
                 value = run.run_id
-                if run.disabled or value is None or not value.known or not isinstance(value.literal, str):
+                if run.offline_or_disabled or value is None or not value.known or not isinstance(value.literal, str):
                     continue
                 if value.nondeterministic or not value.literal.strip():
                     continue
@@ -654,7 +652,7 @@ class FixedIdentityInSweep(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for file in list(project.files.values()):
-            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.api == "wandb.init"]
+            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
             if not runs:
                 continue
             swept = project.whole_file_swept(file.path)

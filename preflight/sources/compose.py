@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import shlex
 
-from preflight.model import ComposeService, Credential, EnvBinding, EnvDeclaration, Fact
+from preflight.model import ComposeService, Credential, CredentialKind, EnvBinding, EnvDeclaration, Fact, Launcher
 from preflight.sources import yamltree as y
 from preflight.sources.entrypoints import mount_target
 from preflight.sources.launching import (
@@ -46,7 +46,7 @@ def _env_files(source: SourceText, node, compose_dir: str) -> list[Credential]:
         path = y.scalar_text(entry) or y.scalar_text(y.get(entry, "path"))
         if path:
             resolved = posixpath.normpath(posixpath.join(compose_dir, path))
-            result.append(Credential("env-file", y.location(source, entry), resolved))
+            result.append(Credential(CredentialKind.ENV_FILE, y.location(source, entry), resolved))
     return result
 
 
@@ -57,7 +57,7 @@ def _netrc_mounts(source: SourceText, node) -> list[Credential]:
         text = y.scalar_text(entry) or " ".join(
             filter(None, (y.scalar_text(y.get(entry, k)) for k in ("source", "target"))))
         if "netrc" in text:
-            result.append(Credential("netrc", y.location(source, entry), f"netrc mounted by `{text}`"))
+            result.append(Credential(CredentialKind.NETRC, y.location(source, entry), f"netrc mounted by `{text}`"))
     return result
 
 
@@ -85,7 +85,7 @@ def _argv(node) -> list[str] | None:
         return None
 
 
-LAUNCHER = "docker compose"
+LAUNCHER = Launcher.COMPOSE
 
 
 def extract(source: SourceText, documents: list) -> list[Fact]:
@@ -123,7 +123,7 @@ def _service(source: SourceText, service: str, key_node, spec, compose_dir: str)
     entrypoint, command = _argv(entrypoint_node) or [], _argv(command_node) or []
     argv = [*entrypoint, *command]
     context_dir, dockerfile = _build(spec, compose_dir)
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
     volumes = _volume_targets(y.get(spec, "volumes"))
     facts.append(ComposeService(y.location(source, key_node), service, tuple(env), tuple(credentials),
                                 context_dir, dockerfile, bool(argv), volumes))

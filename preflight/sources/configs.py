@@ -6,8 +6,8 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, ModuleImport, SweepSpec, TrainingConfig, Value,
-    WandbRun,
+    ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, ModuleImport, RunStart, SweepSpec, TrainingConfig,
+    Value, WandbRun,
 )
 from preflight.sources import sweepcommand
 from preflight.sources import yamltree as y
@@ -77,7 +77,7 @@ def axolotl(source: SourceText, document) -> list[Fact]:
     if project is not None and project.known and isinstance(project.literal, str) and project.literal.strip():
         facts.append(WandbRun(
             location=project.anchor,
-            api="Axolotl wandb_project",
+            started_by=RunStart.AXOLOTL,
             name=_non_empty(args.get("wandb_name")),
             run_id=_non_empty(args.get("wandb_run_id")),
             project=project,
@@ -103,7 +103,8 @@ def training_arguments(source: SourceText, document) -> list[Fact]:
     facts.extend(EnvWrite(v.anchor, name, v) for name, v in env.items())
     facts.extend(_declaration(name, v, "TRL config env") for name, v in env.items())
     if config.reports_to("wandb"):
-        facts.append(WandbRun(location=args["report_to"].anchor, api="report_to", name=args.get("run_name")))
+        facts.append(WandbRun(location=args["report_to"].anchor, started_by=RunStart.REPORT_TO,
+                              name=args.get("run_name")))
     return facts
 
 
@@ -186,7 +187,7 @@ def hydra(source: SourceText, document) -> list[Fact]:
         run_id = args.get("id") or args.get("version")
         facts.append(WandbRun(
             location=args["_target_"].anchor,
-            api="Hydra WandbLogger",
+            started_by=RunStart.HYDRA_LOGGER,
             name=args.get("name"),
             run_id=run_id,
             mode=args.get("mode") or (args.get("offline") and _offline(args["offline"])),

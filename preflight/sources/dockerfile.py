@@ -12,14 +12,14 @@ import re
 import shlex
 
 from preflight.findings import Location
-from preflight.model import EnvDeclaration, Fact, ImageInstruction
+from preflight.model import EnvDeclaration, Fact, ImageInstruction, Launcher
 from preflight.sources import requirements
 from preflight.sources.launching import LaunchContext, binding, launch_from_argv
 from preflight.sources.text import SourceText
 
 _INSTRUCTION = re.compile(r"^\s*(?P<keyword>[A-Za-z]+)\s+(?P<args>.*)$", re.DOTALL)
 _ENV_PAIR = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
-LAUNCHER = "Dockerfile"
+LAUNCHER = Launcher.DOCKERFILE
 
 
 def instructions(text: str) -> list[tuple[int, int, str, str]]:
@@ -98,7 +98,7 @@ def extract(source: SourceText) -> list[Fact]:
             else:
                 command = argv
             command_location = location
-    facts.extend(EnvDeclaration(b, LAUNCHER) for b in env)
+    facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in env)
     argv = [*entrypoint, *command]
     if argv and command_location is not None:
         if len(argv) >= 3 and argv[0] in ("/bin/sh", "sh", "bash", "/bin/bash") and argv[1] == "-c":

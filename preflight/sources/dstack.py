@@ -28,12 +28,12 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
-from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact
+from preflight.model import Credential, CredentialKind, EnvBinding, EnvDeclaration, Fact, Launcher
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script
 from preflight.sources.text import SourceText
 
-LAUNCHER = "dstack"
+LAUNCHER = Launcher.DSTACK
 SUBMITTER = "`dstack apply -e NAME`"
 _RUN_TYPES = ("task", "service", "dev-environment")
 
@@ -50,7 +50,7 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
 def _run(source: SourceText, document, kind: str) -> list[Fact]:
     name = y.scalar_text(y.get(document, "name")) or posixpath.basename(source.path)
     env = _env(source, y.get(document, "env"))
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
     context = LaunchContext(
         launcher=LAUNCHER,
         label=f"dstack {kind} '{name}'",
@@ -137,5 +137,6 @@ def _netrc_files(source: SourceText, node) -> list[Credential]:
         text = y.scalar_text(entry) or " ".join(
             filter(None, (y.scalar_text(y.get(entry, key)) for key in ("local_path", "path"))))
         if "netrc" in text:
-            found.append(Credential("netrc", y.location(source, entry), f"netrc copied in by `files: {text}`"))
+            found.append(Credential(CredentialKind.NETRC, y.location(source, entry),
+                                    f"netrc copied in by `files: {text}`"))
     return found

@@ -8,6 +8,8 @@ import os.path
 import re
 from dataclasses import dataclass, field
 
+from preflight.model import EntryKind
+
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?w?$")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w-]*(?:\.[\w-]+)*=")  # Hydra: `trainer.logger=console`, `+x.y=1`
@@ -55,7 +57,7 @@ _DOCKER_VALUE_OPTIONS = {
 
 @dataclass(slots=True)
 class Recognized:
-    kind: str  # "python-script", "python-module", "axolotl", "trl"
+    kind: EntryKind
     target: str
     config: str | None = None
     args: list[tuple[str, str | None]] = field(default_factory=list)
@@ -178,22 +180,22 @@ def recognize(argv: list[str]) -> Recognized | None:
     if head == "axolotl" and rest[:1] == ["train"]:
         return _axolotl(rest[1:])
     if head == "trl" and rest and rest[0] in TRL_COMMANDS:
-        found = Recognized("trl", rest[0])
+        found = Recognized(EntryKind.TRL, rest[0])
         _parse_args(rest[1:], found)
         return found
     if head.endswith(".py") and ("/" in argv[0] or head == argv[0]) and argv[0].startswith(("./", "/")):
         return _script(argv[0], rest)
     if head in ("bash", "sh", "zsh", "dash") and rest and rest[0].endswith(_SHELL_SCRIPT_SUFFIXES):
-        return Recognized("shell-script", rest[0])
+        return Recognized(EntryKind.SHELL_SCRIPT, rest[0])
     if head == "sbatch":
         for index, token in enumerate(rest):
             if not token.startswith("-") and (index == 0 or "=" in rest[index - 1]
                                               or not rest[index - 1].startswith("-")
                                               or rest[index - 1] in _SBATCH_FLAGS):
-                return Recognized("shell-script", token, launcher="sbatch")
+                return Recognized(EntryKind.SHELL_SCRIPT, token, launcher="sbatch")
         return None
     if argv[0].startswith(("./", "/")) and head.endswith(_SHELL_SCRIPT_SUFFIXES):
-        return Recognized("shell-script", argv[0])
+        return Recognized(EntryKind.SHELL_SCRIPT, argv[0])
     return None
 
 
@@ -226,10 +228,10 @@ def _module(module: str, rest: list[str]) -> Recognized | None:
     if module in ("axolotl.cli.train", "axolotl.cli"):
         return _axolotl(rest[1:] if module == "axolotl.cli" and rest[:1] == ["train"] else rest)
     if module == "trl" and rest and rest[0] in TRL_COMMANDS:
-        found = Recognized("trl", rest[0])
+        found = Recognized(EntryKind.TRL, rest[0])
         _parse_args(rest[1:], found)
         return found
-    found = Recognized("python-module", module)
+    found = Recognized(EntryKind.PYTHON_MODULE, module)
     _parse_args(rest, found)
     return found
 
@@ -249,7 +251,7 @@ def _launcher(rest: list[str], name: str) -> Recognized | None:
         elif module_mode and _DOTTED.match(token):
             found = _module(token, rest[index + 1:])
         if found is not None:
-            options = Recognized("launcher", name)
+            options = Recognized(found.kind, name)  # only its args are read
             _parse_args([t for t in rest[:index] if t not in ("-m", "--module")], options)
             found.launcher, found.launcher_args = found.launcher or name, options.args + found.launcher_args
             return found
@@ -259,14 +261,14 @@ def _launcher(rest: list[str], name: str) -> Recognized | None:
 def _axolotl(rest: list[str]) -> Recognized | None:
     for index, token in enumerate(rest):
         if not token.startswith("-"):
-            found = Recognized("axolotl", "axolotl train", config=token)
+            found = Recognized(EntryKind.AXOLOTL, "axolotl train", config=token)
             _parse_args(rest[index + 1:], found)
             return found
     return None
 
 
 def _script(path: str, rest: list[str]) -> Recognized:
-    found = Recognized("python-script", path)
+    found = Recognized(EntryKind.PYTHON_SCRIPT, path)
     _parse_args(rest, found)
     return found
 

@@ -3,12 +3,12 @@ each container's command, its env (`value`, `secretKeyRef`, `envFrom`) and the p
 
 from __future__ import annotations
 
-from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact
+from preflight.model import Credential, CredentialKind, EnvBinding, EnvDeclaration, Fact, Launcher
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script
 from preflight.sources.text import SourceText
 
-LAUNCHER = "Kubernetes"
+LAUNCHER = Launcher.KUBERNETES
 _SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash"}
 
 
@@ -38,7 +38,8 @@ def _env(source: SourceText, container, label: str) -> tuple[list[EnvBinding], l
             ref = y.get(item, kind)
             if ref is not None:
                 name = y.scalar_text(y.get(ref, "name")) or "?"
-                credentials.append(Credential("env-from", y.location(source, item), f"envFrom {kind} {name}"))
+                credentials.append(Credential(CredentialKind.ENV_FROM, y.location(source, item),
+                                              f"envFrom {kind} {name}"))
     return env, credentials
 
 
@@ -93,7 +94,7 @@ def _netrc_mounts(source: SourceText, container, netrc_volumes: set[str]) -> lis
         path = y.scalar_text(y.get(mount, "mountPath")) or ""
         sub = y.scalar_text(y.get(mount, "subPath")) or ""
         if "netrc" in path or "netrc" in sub or (y.scalar_text(y.get(mount, "name")) or "") in netrc_volumes:
-            found.append(Credential("netrc", y.location(source, mount), f"netrc mounted at {path}"))
+            found.append(Credential(CredentialKind.NETRC, y.location(source, mount), f"netrc mounted at {path}"))
     return found
 
 
@@ -102,7 +103,7 @@ def _container(source: SourceText, kind: str, name: str, container, fan_out, fan
     label = f"{kind} '{name}', container '{y.scalar_text(y.get(container, 'name')) or '?'}'"
     env, credentials = _env(source, container, label)
     credentials = [*credentials, *_netrc_mounts(source, container, netrc_volumes)]
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
     command_node, args_node = y.get(container, "command"), y.get(container, "args")
     command = [y.scalar_text(n) or "" for n in y.sequence(command_node)]
     args = [y.scalar_text(n) or "" for n in y.sequence(args_node)]

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from preflight.findings import Location
 from preflight.model import (
-    Credential, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, LoginCommand, ParseError, SecretArgument,
-    SyncCommand,
+    Credential, CredentialKind, EntryKind, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, Launcher, LoginCommand,
+    ParseError, SecretArgument, SyncCommand,
 )
 from preflight import secrets
 from preflight.secrets import TRACKING_KEYS
@@ -37,7 +37,6 @@ _OWN_FOLDER = re.compile(r"""["']?\$\((?:cd\s+)?dirname\s+["']?(?:\$\((?:realpat
 _KEY_FLAG = re.compile(r"^(?:(?:[\w-]+\.)*wandb[\w.-]*?[._-]?(?:api[_-]?)?(?:key|token)|api[_-]?key)$", re.IGNORECASE)
 
 
-SWEEP_LAUNCHER = "W&B sweep"  # the trials a `wandb agent` runs (sources/sweepcommand.py)
 RAY_SUBMIT = "ray job submit"
 RAY_CLUSTER_ENV = "the Ray cluster's own environment (what `ray start` ran with)"
 
@@ -56,7 +55,7 @@ def binding(name: str, value: str | None, location: Location, origin: str, optio
 class LaunchContext:
     """What a launcher gives every command it runs."""
 
-    launcher: str
+    launcher: Launcher
     label: str
     base_dir: str
     in_container: bool = False
@@ -109,7 +108,7 @@ def launches_from_script(
             location = locate(command)
             bindings = [binding(k, v, location, "export in the script") for k, v in exported.items()]
             env.extend(bindings)
-            result.facts.extend(EnvDeclaration(b, context.launcher) for b in bindings)
+            result.facts.extend(EnvDeclaration(b, context.launcher.label) for b in bindings)
             continue
         if argv and argv[0] == "cd" and len(argv) > 1 and not context.in_container:
             if _OWN_FOLDER.fullmatch(argv[1]):  # cd "$(dirname "$0")": from here on, the script's own folder
@@ -119,14 +118,15 @@ def launches_from_script(
             continue
         if argv and argv[0] in ("source", ".") and len(argv) > 1:
             sourced = posixpath.normpath(posixpath.join(base_dir, argv[1]))
-            credentials.append(Credential("env-file", locate(command), sourced))
+            credentials.append(Credential(CredentialKind.ENV_FILE, locate(command), sourced))
             continue
         if entrypoints.is_wandb_command(argv, "sync"):
             result.facts.append(SyncCommand(locate(command)))
             continue
         writes_netrc = any("netrc" in target for _, target in command.redirects)
         if entrypoints.is_wandb_login(argv) or writes_netrc:
-            kind, what = ("netrc", "a netrc written") if writes_netrc else ("wandb-login", "`wandb login`")
+            kind, what = (CredentialKind.NETRC, "a netrc written") if writes_netrc else \
+                (CredentialKind.WANDB_LOGIN, "`wandb login`")
             login = Credential(kind, locate(command), f"{what} at {locate(command)}")
             credentials.append(login)
             result.left_behind.append(login)
@@ -136,7 +136,7 @@ def launches_from_script(
         if launch is not None:
             result.launches.append(launch)
             if launch.boundary == RAY_SUBMIT:  # a key there is SEC005's: it is on the command line
-                result.facts.extend(EnvDeclaration(b, context.launcher) for b in launch.env
+                result.facts.extend(EnvDeclaration(b, context.launcher.label) for b in launch.env
                                     if b.name not in TRACKING_KEYS)
     result.env = env
     return result
@@ -357,15 +357,15 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         boundary, argv, in_container, inherits = "docker run", docker.inner, True, False
         volumes, mounts, workdir = tuple(docker.volumes), tuple(docker.mounts), docker.workdir
         env = _crossing(docker.env, outer, location, "`docker run -e`", context.inherits_env)
-        credentials = [Credential("env-file", location, path) for path in docker.env_files]
+        credentials = [Credential(CredentialKind.ENV_FILE, location, path) for path in docker.env_files]
         if docker.netrc_mounted:
-            credentials.append(Credential("netrc", location, "netrc mounted by `docker run -v`"))
+            credentials.append(Credential(CredentialKind.NETRC, location, "netrc mounted by `docker run -v`"))
         if docker.name and containers is not None:
             containers[docker.name] = _Container(tuple(env), tuple(credentials), volumes, mounts, workdir)
     elif execed is not None:
         argv, in_container = execed.inner, True
         added = _crossing(execed.env, outer, location, "`docker exec -e`", context.inherits_env)
-        added_credentials = [Credential("env-file", location, path) for path in execed.env_files]
+        added_credentials = [Credential(CredentialKind.ENV_FILE, location, path) for path in execed.env_files]
         started = (containers or {}).get(execed.container)
         if started is None:  # started elsewhere: its environment (the key or not) is not seen here
             inherits, volumes, env, credentials = True, None, added, added_credentials
@@ -381,7 +381,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
             for prefix_name in ("APPTAINERENV_", "SINGULARITYENV_"):
                 if name.startswith(prefix_name):
                     env.append(dataclasses.replace(value, name=name[len(prefix_name):]))
-        credentials = [Credential("env-file", location, path) for path in apptainer.env_files]
+        credentials = [Credential(CredentialKind.ENV_FILE, location, path) for path in apptainer.env_files]
     elif apptainer is not None:
         argv = apptainer.inner
         env = caller_env
@@ -398,7 +398,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
     if found is None and compose is None:
         return None
     if found is None:  # `docker compose run SERVICE` with the service's own command
-        found = entrypoints.Recognized("compose-service", compose.service)
+        found = entrypoints.Recognized(EntryKind.COMPOSE_SERVICE, compose.service)
     entry = EntryPoint(
         kind=found.kind,
         target=found.target,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from preflight.model import Fact
+from preflight.model import Fact, Launcher
 from preflight.sources.launching import LaunchContext, TextLocator, launches_from_script
 from preflight.sources.text import SourceText
 
@@ -36,7 +36,7 @@ def extract(source: SourceText) -> list[Fact]:
             script = " ".join(parts).replace("$$", "$")
             script = re.sub(r"\$[({]([^)}]*)[)}]", r"${\1}", script)
             context = LaunchContext(
-                launcher="make",
+                launcher=Launcher.MAKE,
                 label=f"make target '{target}'",
                 base_dir=posixpath.dirname(source.path) or ".",
                 inherits_env=True,

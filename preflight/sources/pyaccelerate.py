@@ -7,6 +7,7 @@ import ast
 
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, methods
 from preflight.sources.pyscope import Scope, argument
+from preflight.model import RunStart
 
 ACCELERATOR = {"accelerate.Accelerator", "accelerate.accelerator.Accelerator"}
 
@@ -44,7 +45,7 @@ class Accelerate(Library):
                 elif wandb_kwargs is not None:
                     entries, complete = module.dict_entries(wandb_kwargs, scope)
                     name, run_id = entries.get("name"), entries.get("id")
-            self.file.start_run(call, "init_trackers", name=name, run_id=run_id, identity_known=complete)
+            self.file.start_run(call, RunStart.INIT_TRACKERS, name=name, run_id=run_id, identity_known=complete)
 
     def _uses_wandb(self, call: ast.Call, scope: Scope) -> bool | None:
         log_with = argument(call, "log_with", 3)

@@ -28,7 +28,7 @@ import ast
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from preflight.model import CodeSite, Fact, WandbRun
+from preflight.model import CodeSite, Fact, RunStart, WandbRun
 from preflight.sources import pyoutline
 from preflight.sources.pyimports import local_imports
 from preflight.sources.pyscope import Module, Scope
@@ -70,11 +70,11 @@ class PythonFile:
             self._scopes = {id(n): scope for n, scope, *_ in (*module.calls, *module.assignments)}
         return self._sites.site(node, self._scopes.get(id(node), self.module.module_scope))
 
-    def start_run(self, call: Call, api: str, **fields) -> None:
+    def start_run(self, call: Call, started_by: RunStart, **fields) -> None:
         """A W&B run this call starts; `fields` are WandbRun's (`location` defaults to the call)."""
         fields.setdefault("location", self.module.location(call.node))
-        run = WandbRun(api=api, function=call.chain[-1] if call.chain else None, site=self.site(call.node),
-                       **fields)
+        run = WandbRun(started_by=started_by, function=call.chain[-1] if call.chain else None,
+                       site=self.site(call.node), **fields)
         self.runs.append((run, call.chain))
 
 

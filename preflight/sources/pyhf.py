@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from preflight.model import ArgumentParserUse, TrainerCall, TrainingConfig, VersionRequirement
+from preflight.model import ArgumentParserUse, RunStart, TrainerCall, TrainingConfig, UnknownKeys, VersionRequirement
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
 from preflight.sources.pyscope import Scope, argument, keyword_map
 
@@ -28,8 +28,9 @@ REQUIRE_VERSION = {"transformers.utils.versions.require_version", "transformers.
 # (keyword, the literal that sets it, ArgumentParserUse.unknown_keys)
 PARSE_METHODS = {"parse_args_into_dataclasses", "parse_dict", "parse_json_file", "parse_yaml_file",
                  "parse_args_and_config"}
-_UNKNOWN_KEY_POLICIES = (("allow_extra_keys", True, "kept"), ("fail_with_unknown_args", False, "dropped"),
-                         ("return_remaining_strings", True, "dropped"))
+_UNKNOWN_KEY_POLICIES = (("allow_extra_keys", True, UnknownKeys.KEPT), ("fail_with_unknown_args", False,
+                                                                         UnknownKeys.DROPPED),
+                         ("return_remaining_strings", True, UnknownKeys.DROPPED))
 
 
 def parser_framework(library: list[str], parser: str) -> str | None:
@@ -61,7 +62,7 @@ class Transformers(Library):
     def __init__(self, file: PythonFile) -> None:
         super().__init__(file)
         self.parsed_files: list[str] = []  # literal files given to parse_yaml_file / parse_json_file
-        self.unknown_key_policy = "error"
+        self.unknown_key_policy = UnknownKeys.REJECTED
         self.local_trainers = self._trainer_subclasses()
 
     @calls_where(training_framework)
@@ -79,8 +80,8 @@ class Transformers(Library):
         self.file.add(config)
         self.file.trainer = True
         if config.reports_to("wandb"):
-            self.file.start_run(call, "report_to", location=kwargs["report_to"].anchor, name=kwargs.get("run_name"),
-                                identity_known=complete)
+            self.file.start_run(call, RunStart.REPORT_TO, location=kwargs["report_to"].anchor,
+                                name=kwargs.get("run_name"), identity_known=complete)
 
     @calls(*ARGUMENT_PARSERS)
     def argument_parser(self, call: Call) -> None:
@@ -147,7 +148,7 @@ class Transformers(Library):
                                          self.file.site(node)))
 
     def finish(self) -> None:
-        if self.parsed_files or self.unknown_key_policy != "error":
+        if self.parsed_files or self.unknown_key_policy is not UnknownKeys.REJECTED:
             config_file = self.parsed_files[0] if self.parsed_files else None
             self.file.facts = [dataclasses.replace(f, config_file=config_file, unknown_keys=self.unknown_key_policy)
                                if isinstance(f, ArgumentParserUse) else f for f in self.file.facts]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from preflight.findings import Location
-from preflight.model import ArgumentParserUse, TrainerCall, TrainingLoop
+from preflight.model import ArgumentParserUse, Seeding, TrainerCall, TrainingLoop
 from preflight.sources.pycalls import Library
 from preflight.sources.pyscope import Scope, keyword_map, simple_name
 
@@ -30,7 +30,7 @@ _STOCHASTIC_ESTIMATORS = {
 }
 
 
-class Seeding(Library):
+class Seeds(Library):
     def finish(self) -> None:
         loop = self._training_loop()
         if loop is not None:
@@ -54,11 +54,11 @@ class Seeding(Library):
                  and not any("seed" in function.lower() for function in chain)]
         node, how = step
         if not seeds:
-            return TrainingLoop(module.location(node), "never", trains_with=how)
+            return TrainingLoop(module.location(node), Seeding.NEVER, trains_with=how)
         option = self._seed_option_without_default()
         if option is not None and all(self._guarded_by_seed(call) for call in seeds):
-            return TrainingLoop(module.location(node), "conditional", option, trains_with=how)
-        return TrainingLoop(module.location(node), "always", trains_with=how)
+            return TrainingLoop(module.location(node), Seeding.CONDITIONAL, option, trains_with=how)
+        return TrainingLoop(module.location(node), Seeding.ALWAYS, trains_with=how)
 
     def _training_step(self, call: ast.Call, scope: Scope) -> str | None:
         """How this call trains, if it does: its own step, Lightning's or Keras' fit, or an unseeded

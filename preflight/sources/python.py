@@ -23,7 +23,7 @@ from preflight.sources.text import SourceText
 # Trainers and parsers found; the artifact analysis reads the whole module.
 LIBRARIES = Dispatcher((
     pyparameters.Parameters, pyenviron.Environ, pyneptune.Neptune, pyhf.Transformers, pyaccelerate.Accelerate,
-    pymlflow.Mlflow, pyaim.Aim, pyweave.Weave, pywandb.Wandb, pyseeding.Seeding, pyartifacts.Artifacts,
+    pymlflow.Mlflow, pyaim.Aim, pyweave.Weave, pywandb.Wandb, pyseeding.Seeds, pyartifacts.Artifacts,
 ))
 
 

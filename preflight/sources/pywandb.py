@@ -8,7 +8,7 @@ import ast
 import dataclasses
 
 from preflight.findings import Location
-from preflight.model import LoggedMetrics, SweepDriver, TrackerCall, Value, WandbLogin
+from preflight.model import LoggedMetrics, RunStart, SweepDriver, TrackerCall, Value, WandbLogin
 from preflight.sources import pysweeps
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
 from preflight.sources.pyscope import Scope, argument, keyword_map, position, simple_name
@@ -51,7 +51,7 @@ class Wandb(Library):
                 complete = complete and settings_complete
             else:
                 complete = False
-        self.file.start_run(call, "wandb.init", name=name, run_id=run_id, mode=kwargs.get("mode"),
+        self.file.start_run(call, RunStart.WANDB_INIT, name=name, run_id=run_id, mode=kwargs.get("mode"),
                             identity_known=complete, project=kwargs.get("project"), resume=kwargs.get("resume"),
                             config_given="config" in kwargs or not complete or self._config_updated_later(),
                             directory=kwargs.get("dir"))
@@ -60,8 +60,8 @@ class Wandb(Library):
     def lightning_logger(self, call: Call) -> None:
         kwargs, complete = self.module.kwargs(call.node, call.scope, positional=("name", "save_dir", "version"))
         run_id = kwargs.get("id") or kwargs.get("version")
-        self.file.start_run(call, "WandbLogger", name=kwargs.get("name"), run_id=run_id, mode=kwargs.get("mode"),
-                            identity_known=complete, project=kwargs.get("project"))
+        self.file.start_run(call, RunStart.LIGHTNING_LOGGER, name=kwargs.get("name"), run_id=run_id,
+                            mode=kwargs.get("mode"), identity_known=complete, project=kwargs.get("project"))
 
     @calls(*LOGIN)
     def login(self, call: Call) -> None:
@@ -244,7 +244,7 @@ class Wandb(Library):
         a, b = one.func.value, other.func.value  # type: ignore[attr-defined]
         if ast.dump(a) == ast.dump(b):
             return True
-        starts = sum(1 for run, _ in self.file.runs if run.api == "wandb.init")
+        starts = sum(1 for run, _ in self.file.runs if run.started_by is RunStart.WANDB_INIT)
         return starts <= 1
 
 

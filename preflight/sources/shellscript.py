@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from preflight.model import EnvDeclaration, Fact
+from preflight.model import EnvDeclaration, Fact, Launcher
 from preflight.sources.launching import LaunchContext, TextLocator, binding, launches_from_script
 from preflight.sources import requirements
 from preflight.sources.text import SourceText
@@ -41,7 +41,7 @@ def extract(source: SourceText) -> list[Fact]:
             facts.extend(requirements.pip_installs(source, line.start(), line.end(), line.group(0),
                                                    f"{name} pip install"))
     context = LaunchContext(
-        launcher="Slurm (sbatch)" if directives else "shell script",
+        launcher=Launcher.SLURM if directives else Launcher.SHELL_SCRIPT,
         label=f"{'sbatch script' if directives else 'script'} {name}",
         base_dir=posixpath.dirname(source.path) or ".",
         env=env,

@@ -25,12 +25,12 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
-from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact
+from preflight.model import Credential, CredentialKind, EnvBinding, EnvDeclaration, Fact, Launcher
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, is_reference, launches_from_script
 from preflight.sources.text import SourceText
 
-LAUNCHER = "SkyPilot"
+LAUNCHER = Launcher.SKYPILOT
 SUBMITTER = "`sky launch --env NAME` or `--secret NAME`"
 
 
@@ -46,7 +46,7 @@ def _task(source: SourceText, document, index: int) -> list[Fact]:
     name = y.scalar_text(y.get(document, "name")) or posixpath.basename(source.path)
     env = [*_variables(source, y.get(document, "envs"), "envs", "sky launch --env"),
            *_variables(source, y.get(document, "secrets"), "secrets", "sky launch --secret")]
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
     folder = posixpath.dirname(source.path) or "."
     workdir = y.scalar_text(y.get(document, "workdir"))
     if workdir and not is_reference(workdir) and not workdir.startswith(("/", "~")):
@@ -103,5 +103,6 @@ def _netrc_mounts(source: SourceText, node) -> list[Credential]:
     for target, key_node, value_node in y.items(node):
         text = f"{target}: {y.scalar_text(value_node) or ''}"
         if "netrc" in text:
-            found.append(Credential("netrc", y.location(source, key_node), f"netrc copied by `file_mounts: {text}`"))
+            found.append(Credential(CredentialKind.NETRC, y.location(source, key_node),
+                                    f"netrc copied by `file_mounts: {text}`"))
     return found

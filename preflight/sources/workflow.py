@@ -5,13 +5,15 @@ from __future__ import annotations
 import posixpath
 import re
 
-from preflight.model import Credential, EnvBinding, EnvDeclaration, Fact, ParseError, WorkflowCall
+from preflight.model import (
+    Credential, EnvBinding, EnvDeclaration, Fact, Launcher, ParseError, SecretsPassed, WorkflowCall,
+)
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script
 from preflight.sources.text import SourceText
 from preflight.paths import repository_root
 
-LAUNCHER = "GitHub Actions"
+LAUNCHER = Launcher.GITHUB_ACTIONS
 _GITHUB_ENV_WRITE = re.compile(r"""(?:echo|printf)\s+(?:-[a-zA-Z]+\s+)*["']?([A-Za-z_][A-Za-z0-9_]*)(?:=|<<)""")
 _NON_SHELLS = {"python", "pwsh", "powershell", "cmd"}
 _JOB_BUDGET = 1_000_000  # real jobs: tens of steps, tens of variables
@@ -62,7 +64,7 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
         for job_id, job_key, job in y.items(y.get(document, "jobs")):
             facts.extend(_job(source, job_id, job_key, job, root_dir, workflow_env, _working_directory(document),
                               events))
-        facts.extend(EnvDeclaration(b, LAUNCHER) for b in workflow_env)
+        facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in workflow_env)
     return facts
 
 
@@ -80,13 +82,14 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
     uses = y.scalar_text(y.get(job, "uses"))
     if uses is not None:
         secrets_node = y.get(job, "secrets")
-        mode = "inherit" if y.scalar_text(secrets_node) == "inherit" else "map" if secrets_node is not None else None
+        mode = SecretsPassed.INHERIT if y.scalar_text(secrets_node) == "inherit" else SecretsPassed.MAP \
+            if secrets_node is not None else None
         names = tuple(name for name, _, _ in y.items(secrets_node))
         facts.append(WorkflowCall(y.location(source, y.get(job, "uses")), job_id, uses, mode, names))
         return facts
     job_env = _env(source, y.get(job, "env"), f"job '{job_id}' env")
     container_env = _env(source, y.get(y.get(job, "container"), "env"), f"job '{job_id}' container env")
-    facts.extend(EnvDeclaration(b, LAUNCHER) for b in [*job_env, *container_env])
+    facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in [*job_env, *container_env])
     env = [*workflow_env, *job_env, *container_env]
     job_dir = _working_directory(job) or workflow_dir
     github_env: list[EnvBinding] = []
@@ -98,7 +101,7 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
     for index, step in enumerate(y.sequence(y.get(job, "steps")), start=1):
         step_name = y.scalar_text(y.get(step, "name")) or y.scalar_text(y.get(step, "id")) or f"#{index}"
         step_env = _env(source, y.get(step, "env"), f"step '{step_name}' env")
-        facts.extend(EnvDeclaration(b, LAUNCHER) for b in step_env)
+        facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in step_env)
         run_node = y.get(step, "run")
         script = y.scalar_text(run_node)
         if script is None:
