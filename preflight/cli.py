@@ -15,6 +15,7 @@ import click
 
 from preflight import __version__
 from preflight.findings import Severity
+from preflight.report import FORMATS
 from preflight.rule import Rule, all_rules, rule_by_key
 
 
@@ -36,16 +37,13 @@ def main() -> None:
     """preflight: find what would crash or corrupt an ML training run, before it is launched."""
 
 
-FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
-
-
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, help="Rule codes, prefixes or names to enable (comma-separated). "
                                               "Replaces the configured `select`.")
 @click.option("--extend-select", multiple=True, help="Codes or prefixes to enable in addition.")
 @click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="text", show_default=True)
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
 @click.option("--sarif-output", type=click.Path(dir_okay=False),
               help="Also write a SARIF report to this file, from the same scan (as the GitHub Action does).")
@@ -71,7 +69,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
           statistics, no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude,
           stdin_filename, verbose, no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
-    from preflight import engine
+    from preflight import api
 
     stdin = None
     if "-" in paths:
@@ -83,56 +81,59 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
                    ignore=_split(ignore), force_exclude=force_exclude, buffer=stdin, use_cache=not no_cache,
                    cache_dir=Path(cache_dir) if cache_dir else None)
     targets = [p for p in paths if p != "-"] or ["."]
-    result = _run(engine, targets, options)
+    result = _run(targets, options)
     if fix or show_diff:
-        result = _fixes(engine, targets, options, result, apply=fix and not show_diff)
+        changes = api.plan_fixes(result)
+        fixed = sum(c.fixed for c in changes)
         if show_diff:
-            sys.exit(1 if result else 0)
+            for change in changes:
+                click.echo(change.diff(), nl=False)
+            click.echo(f"Would fix {fixed} finding{_s(fixed)} in {len(changes)} files.", err=True)
+            sys.exit(1 if changes else 0)
+        api.write_changes(changes, result.cwd)
+        if fixed:
+            click.echo(f"preflight: fixed {fixed} finding{_s(fixed)} in {len(changes)} files", err=True)
+        result = _run(targets, options)
     if add_ignores is not None:
-        _add_ignores(result, add_ignores)
-        result = _run(engine, targets, options)
+        plan = api.plan_ignores(result, add_ignores)
+        api.write_changes(plan.changes, result.cwd)
+        click.echo(f"preflight: added {plan.comments} ignore comment{_s(plan.comments)} in {len(plan.changes)} "
+                   f"files" + (f"; {plan.skipped} findings cannot be suppressed inline" if plan.skipped else ""),
+                   err=True)
+        result = _run(targets, options)
     if verbose:
         for path, why in result.skipped:
             click.echo(f"preflight: skipped {path}: {why}", err=True)
-        if result.project is not None:
-            from preflight.launches import undecided
-
-            for note in undecided(result.project):
-                click.echo(f"preflight: undecided: {note}", err=True)
-    computed: dict = {}
-
-    def prints() -> dict:  # fingerprints read the flagged lines: only formats that need them pay
-        from preflight import baseline
-
-        if not computed:
-            computed.update(baseline.fingerprints(result.findings + [f for f, _ in result.suppressed], result.sources))
-        return computed
-
-    if write_baseline or baseline_path:
-        from preflight import baseline
+        for note in api.undecided(result):
+            click.echo(f"preflight: undecided: {note}", err=True)
     if write_baseline:
-        count = baseline.write(Path(write_baseline), result.findings, prints())
-        click.echo(f"preflight: wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}", err=True)
+        count = api.write_baseline(result, Path(write_baseline))
+        click.echo(f"preflight: wrote {count} finding{_s(count)} to {write_baseline}", err=True)
         sys.exit(0)
     findings = result.findings
     if baseline_path:
+        from preflight.baseline import BaselineError
+
         try:
-            applied = baseline.apply(findings, prints(), baseline.load(Path(baseline_path)), result.checked_paths)
-        except baseline.BaselineError as exc:
+            applied = api.apply_baseline(result, Path(baseline_path))
+        except BaselineError as exc:
             _usage(str(exc))
         findings = applied.kept
         if applied.hidden or applied.stale:
-            click.echo(f"preflight: {applied.hidden} finding{'s' if applied.hidden != 1 else ''} hidden by the "
-                       f"baseline", err=True)
+            click.echo(f"preflight: {applied.hidden} finding{_s(applied.hidden)} hidden by the baseline", err=True)
         for entry in applied.stale:
             click.echo(f"preflight: stale baseline entry: {entry.code} in {entry.path} no longer matches a finding "
                        f"(fixed or changed); refresh it with --write-baseline", err=True)
-    _report(result, findings, prints, output_format, output_file, statistics, no_show_source)
+    _report(result, findings, output_format, output_file, statistics, no_show_source)
     if sarif_output:
-        _report(result, findings, prints, "sarif", sarif_output, False, True)
+        _report(result, findings, "sarif", sarif_output, False, True)
     if result.internal_errors:
         sys.exit(2)
     sys.exit(0 if exit_zero or not findings else 1)
+
+
+def _s(count: int) -> str:
+    return "s" if count != 1 else ""
 
 
 def _usage(message: str) -> None:
@@ -140,87 +141,24 @@ def _usage(message: str) -> None:
     sys.exit(2)
 
 
-def _run(engine, targets, options):
-    try:
-        result = engine.check(targets, **options)
-    except engine.UsageError as exc:
-        _usage(str(exc))
-    from preflight import secrets
+def _run(targets, options):
+    from preflight import api, secrets
 
+    try:
+        result = api.check(targets, **options)
+    except api.UsageError as exc:
+        _usage(str(exc))
     for message in result.internal_errors:
         click.echo(f"preflight: internal error: {secrets.scrub(message)}", err=True)
     return result
 
 
-def _fixes(engine, targets, options, result, apply: bool):
-    from preflight import fixes
+def _report(result, findings, output_format, output_file, statistics, no_show_source) -> None:
+    from preflight import api
 
-    changes = fixes.plan([f.fix for f in result.findings if f.fix is not None and f.fix.safe], result.sources)
-    if not apply:
-        for change in changes:
-            click.echo(change.diff(), nl=False)
-        fixed = sum(c.fixed for c in changes)
-        click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} files.", err=True)
-        return changes
-    fixes.write(changes, result.cwd)
-    fixed = sum(c.fixed for c in changes)
-    if fixed:
-        click.echo(f"preflight: fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(changes)} files", err=True)
-    return _run(engine, targets, options)
-
-
-def _add_ignores(result, reason: str) -> None:
-    from preflight import fixes, ignores
-
-    comments, skipped = ignores.fixes(result.findings, result.sources, reason)
-    changes = fixes.plan(comments, result.sources)
-    fixes.write(changes, result.cwd)
-    click.echo(f"preflight: added {len(comments)} ignore comment{'s' if len(comments) != 1 else ''} in {len(changes)} "
-               f"files" + (f"; {skipped} findings cannot be suppressed inline" if skipped else ""), err=True)
-
-
-def _render(result, findings, prints, output_format, statistics, no_show_source, colour) -> str:
-    checked = len(result.checked_paths)  # the files named (or all), not those read around them for context
-    context = max(0, result.files - checked)
-    if output_format == "json":
-        from preflight.report import json as json_report
-
-        return json_report.render(findings, result.files)
-    if output_format == "json-lines":
-        from preflight.report import json as json_report
-
-        return json_report.render_lines(findings)
-    if output_format == "sarif":
-        from preflight.report import sarif
-
-        return sarif.render(findings, list(result.suppressed), result.enabled_rules(), prints())
-    if output_format == "github":
-        from preflight.report import github
-
-        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary_file:
-            with open(summary_file, "a", encoding="utf-8") as handle:
-                handle.write(github.summary(findings, result.files))
-        return github.render(findings)
-    if output_format == "gitlab":
-        from preflight.report import gitlab
-
-        return gitlab.render(findings, prints())
-    if output_format == "junit":
-        from preflight.report import junit
-
-        return junit.render(findings, result.files)
-    from preflight.report import text as text_report
-
-    if statistics:
-        return text_report.statistics(findings) + text_report.summary(findings, checked, context=context) + "\n"
-    return text_report.render(findings, checked, colour=colour, show_source=not no_show_source,
-                              lines=result.sources, context=context)
-
-
-def _report(result, findings, prints, output_format, output_file, statistics, no_show_source) -> None:
     colour = output_file is None and output_format == "text" and _use_colour(sys.stdout)
-    out = _render(result, findings, prints, output_format, statistics, no_show_source, colour)
+    out = api.render(result, findings, output_format, statistics=statistics, show_source=not no_show_source,
+                     colour=colour)
     if output_file:
         Path(output_file).write_text(out, encoding="utf-8")
     else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -76,10 +76,20 @@ class CheckResult:
     cwd: Path
     sources: SourceLines
     project: Project | None = None  # the frozen model; None when the result cache answered
+    _fingerprints: dict[Finding, str] | None = field(default=None, repr=False, compare=False)
 
     def enabled_rules(self) -> list[type[Rule]]:
         """The enabled rules' classes (importing the rule pack)."""
         return [rule for rule in all_rules() if rule.code in self.rules]
+
+    def fingerprints(self) -> dict[Finding, str]:
+        """The baseline fingerprint of each reported and suppressed finding (preflight.baseline), computed on
+        first use: they read the flagged lines, which only baselines and some formats need."""
+        if self._fingerprints is None:
+            from preflight import baseline
+
+            self._fingerprints = baseline.fingerprints(self.findings + [f for f, _ in self.suppressed], self.sources)
+        return self._fingerprints
 
 
 class _Rules(NamedTuple):

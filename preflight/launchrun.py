@@ -52,7 +52,7 @@ def check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_
 
 def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_gb: float, output_format: str,
                       config_path: str | None, warn_only: bool) -> int:
-    from preflight import engine
+    from preflight import api
 
     cwd = Path.cwd()
     targets = _targets(argv, cwd)
@@ -60,8 +60,8 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
     findings = []
     project = None
     try:
-        result = engine.check(targets or ["."], config_path=config_path, cwd=cwd) if targets else None
-    except engine.UsageError as exc:
+        result = api.check(targets, config_path=config_path, cwd=cwd) if targets else None
+    except api.UsageError as exc:
         click.echo(f"preflight: error: {exc}", err=True)
         if warn_only:
             click.echo("preflight run: starting the job despite the error (--warn-only)", err=True)

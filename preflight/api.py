@@ -1,0 +1,138 @@
+"""The public API: check files or an editor's buffer, and act on what was found (report, fix, suppress,
+baseline). The command line (preflight.cli), `preflight run` (preflight.launchrun) and the language server
+(preflight.server) are thin layers over these functions; a program embedding preflight uses them too.
+
+    result = api.check(["."])                       # the whole project, as `preflight check .`
+    for file in api.results(["train.py"]):           # per file, every file whose findings are shown
+        print(file.path, len(file.findings))
+    findings = api.check_source("train.py", text)    # an unsaved buffer, in its project's context
+    api.write_changes(api.plan_fixes(result), result.cwd)
+
+Options are those of preflight.engine.prepare (config_path, select, extend_select, ignore, cwd,
+force_exclude, use_cache, cache_dir, workers). Nothing here prints: messages are the caller's to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from preflight import engine
+from preflight.engine import CheckResult, UsageError
+from preflight.findings import Finding
+from preflight.fixes import FileChange
+
+__all__ = ["CheckResult", "FileChange", "FileResult", "IgnorePlan", "UsageError", "apply_baseline", "check",
+           "check_source", "plan_fixes", "plan_ignores", "render", "results", "undecided", "write_baseline",
+           "write_changes"]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One checked file's share of a check: its reported findings (sorted) and the suppressed ones."""
+
+    path: str  # as reported: relative to the check's working directory where it is below it
+    findings: tuple[Finding, ...]
+    suppressed: tuple[tuple[Finding, str], ...]  # (finding, the suppression's reason)
+
+
+@dataclass(frozen=True)
+class IgnorePlan:
+    """The suppression comments `--add-ignores` writes: the changes to make and what cannot be done inline."""
+
+    changes: list[FileChange]
+    comments: int  # comments added or extended
+    skipped: int  # findings on a line that takes no comment (JSON, a continued shell line, PF001)
+
+
+def check(paths=(), **options) -> CheckResult:
+    """Check `paths` (default: the current directory) with the configuration that applies to them.
+    Raises UsageError for a bad path, selector or configuration."""
+    return engine.check(list(paths), **options)
+
+
+def results(paths=(), **options) -> Iterator[FileResult]:
+    """Check `paths` and yield one FileResult per file whose findings are shown (those named, or every file
+    of the project), with or without findings, in path order: a caller that shows files one by one (an
+    editor clearing a fixed file's diagnostics) sees every file it asked about."""
+    yield from by_file(check(paths, **options))
+
+
+def by_file(result: CheckResult) -> Iterator[FileResult]:
+    """A check's findings, grouped per checked file (see `results`)."""
+    found: dict[str, list[Finding]] = {}
+    hidden: dict[str, list[tuple[Finding, str]]] = {}
+    for finding in result.findings:
+        found.setdefault(finding.location.path, []).append(finding)
+    for pair in result.suppressed:
+        hidden.setdefault(pair[0].location.path, []).append(pair)
+    for path in sorted(set(result.checked_paths) | set(found)):
+        yield FileResult(path, tuple(found.get(path, ())), tuple(hidden.get(path, ())))
+
+
+def check_source(path: str | Path, text: str, **options) -> CheckResult:
+    """Check one file's text from memory (an editor's unsaved buffer, standard input) in place of the file
+    on disk, with the rest of its project (found from `path`) as context: the result holds that file's
+    findings only. `path` may be relative to `cwd`."""
+    return engine.check([], buffer=(str(path), text), **options)
+
+
+def plan_fixes(result: CheckResult, *, unsafe: bool = False) -> list[FileChange]:
+    """The change each fixable file gets from its findings' fixes: the safe fixes, and the unsafe ones too
+    with `unsafe`. A file that changed since the check is left out."""
+    from preflight import fixes
+
+    return fixes.plan([f.fix for f in result.findings if f.fix is not None and (unsafe or f.fix.safe)],
+                      result.sources)
+
+
+def plan_ignores(result: CheckResult, reason: str = "", findings: list[Finding] | None = None) -> IgnorePlan:
+    """The `# preflight: ignore[...]` comments (with `reason`) that suppress `findings` (default: every
+    reported finding) on their lines."""
+    from preflight import fixes, ignores
+
+    comments, skipped = ignores.fixes(result.findings if findings is None else findings, result.sources, reason)
+    return IgnorePlan(fixes.plan(comments, result.sources), len(comments), skipped)
+
+
+def write_changes(changes: list[FileChange], cwd: Path) -> None:
+    """Write planned changes (fixes or comments) to their files; paths are relative to `cwd`."""
+    from preflight import fixes
+
+    fixes.write(changes, cwd)
+
+
+def undecided(result: CheckResult) -> list[str]:
+    """What the check could not decide and so did not report (`-v`); empty when the result cache answered."""
+    if result.project is None:
+        return []
+    from preflight.launches import undecided as notes
+
+    return notes(result.project)
+
+
+def write_baseline(result: CheckResult, path: Path) -> int:
+    """Record the reported findings in a baseline file; returns how many."""
+    from preflight import baseline
+
+    return baseline.write(path, result.findings, result.fingerprints())
+
+
+def apply_baseline(result: CheckResult, path: Path, findings: list[Finding] | None = None):
+    """`findings` (default: the reported ones) less those the baseline at `path` records, with how many it
+    hid and its stale entries (preflight.baseline.Applied). Raises preflight.baseline.BaselineError."""
+    from preflight import baseline
+
+    return baseline.apply(result.findings if findings is None else findings, result.fingerprints(),
+                          baseline.load(path), result.checked_paths)
+
+
+def render(result: CheckResult, findings: list[Finding] | None = None, output_format: str = "text", *,
+           statistics: bool = False, show_source: bool = True, colour: bool = False) -> str:
+    """The report of `findings` (default: the reported ones) in one of preflight.report.FORMATS."""
+    from preflight import report
+
+    return report.render(result, result.findings if findings is None else findings, output_format,
+                         fingerprints=result.fingerprints, statistics=statistics, show_source=show_source,
+                         colour=colour)
