@@ -4,6 +4,8 @@ reporting only new ones.
 A finding's fingerprint is its rule, its path and the whitespace-normalised text of the flagged
 line, plus its rank among identical ones, so it stays matched when lines above it move. Entries
 that no longer match any finding are stale (fixed, or changed beyond recognition) and reported.
+Paths are recorded as every report shows them (preflight.display: a name that is not UTF-8 has its bytes
+escaped), so that a baseline is valid UTF-8 JSON whatever the tree's file names are.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import __version__, reading
+from preflight import __version__, display, reading
 from preflight.findings import Finding
 from preflight.sourcelines import SourceLines
 
@@ -49,13 +51,14 @@ def fingerprints(findings: list[Finding], lines: SourceLines) -> dict[Finding, s
         text = " ".join((lines.get(finding.location.path, finding.location.line) or "").split())
         key = (finding.code, finding.location.path, text)
         seen[key] += 1
-        digest = hashlib.sha256("\x1f".join([*key, str(seen[key])]).encode("utf-8")).hexdigest()
-        result[finding] = digest[:32]
+        digest = hashlib.sha256("\x1f".join([*key, str(seen[key])]).encode("utf-8", errors="surrogateescape"))
+        result[finding] = digest.hexdigest()[:32]
     return result
 
 
 def write(path: Path, findings: list[Finding], prints: dict[Finding, str]) -> int:
-    entries = [BaselineEntry(code=f.code, path=f.location.path, fingerprint=prints[f], message=f.message[:120])
+    entries = [BaselineEntry(code=f.code, path=display.path(f.location.path), fingerprint=prints[f],
+                             message=display.text(f.message[:120]))
                for f in sorted(findings, key=lambda f: f.sort_key)]
     document = {"tool": "preflight", "version": __version__, "entries": [dataclasses.asdict(e) for e in entries]}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -100,6 +103,6 @@ def apply(findings: list[Finding], prints: dict[Finding, str], baseline: Baselin
             matched.add(fingerprint)
         else:
             kept.append(finding)
-    stale = [e for e in baseline.entries if e.fingerprint not in matched
-             and (checked_paths is None or e.path in checked_paths)]
+    checked = None if checked_paths is None else {display.path(path) for path in checked_paths}
+    stale = [e for e in baseline.entries if e.fingerprint not in matched and (checked is None or e.path in checked)]
     return Applied(kept, len(findings) - len(kept), stale)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from preflight import __version__
+from preflight import __version__, display
 from preflight.findings import Severity
 from preflight.report import FORMATS
 from preflight.rule import Rule, all_rules, rule_by_key
@@ -103,9 +103,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         result = _run(targets, options)
     if verbose:
         for path, why in result.skipped:
-            click.echo(f"preflight: skipped {path}: {why}", err=True)
+            click.echo(f"preflight: skipped {display.path(path)}: {display.text(why)}", err=True)
         for note in api.undecided(result):
-            click.echo(f"preflight: undecided: {note}", err=True)
+            click.echo(f"preflight: undecided: {display.text(note)}", err=True)
     if write_baseline:
         count = api.write_baseline(result, Path(write_baseline))
         click.echo(f"preflight: wrote {count} finding{_s(count)} to {write_baseline}", err=True)
@@ -122,7 +122,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         if applied.hidden or applied.stale:
             click.echo(f"preflight: {applied.hidden} finding{_s(applied.hidden)} hidden by the baseline", err=True)
         for entry in applied.stale:
-            click.echo(f"preflight: stale baseline entry: {entry.code} in {entry.path} no longer matches a finding "
+            click.echo(f"preflight: stale baseline entry: {display.text(entry.code)} in {display.text(entry.path)} no "
+                       f"longer matches a finding "
                        f"(fixed or changed); refresh it with --write-baseline", err=True)
     _report(result, findings, output_format, output_file, statistics, no_show_source)
     if sarif_output:
@@ -137,7 +138,7 @@ def _s(count: int) -> str:
 
 
 def _usage(message: str) -> None:
-    click.echo(f"preflight: error: {message}", err=True)
+    click.echo(f"preflight: error: {display.text(message)}", err=True)
     sys.exit(2)
 
 
@@ -149,7 +150,7 @@ def _run(targets, options):
     except api.UsageError as exc:
         _usage(str(exc))
     for message in result.internal_errors:
-        click.echo(f"preflight: internal error: {secrets.scrub(message)}", err=True)
+        click.echo(f"preflight: internal error: {display.lines(secrets.scrub(message))}", err=True)
     return result
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from preflight import display
 from preflight.findings import Edit, Fix
 from preflight.sourcelines import SourceLines
 from preflight.sources.text import SourceText
@@ -28,10 +29,11 @@ class FileChange:
     bom: bool = False  # the file starts with a UTF-8 byte-order mark, kept when it is written
 
     def diff(self) -> str:
-        return "".join(difflib.unified_diff(
+        """For a reader (`--diff`): names and lines shown through preflight.display, tabs kept."""
+        return display.lines("".join(difflib.unified_diff(
             self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
-            fromfile=f"a/{self.path}", tofile=f"b/{self.path}",
-        ))
+            fromfile=f"a/{display.path(self.path)}", tofile=f"b/{display.path(self.path)}",
+        )), tabs=True)
 
 
 def _apply(text: str, path: str, edits: list[Edit]) -> tuple[str, int]:

@@ -362,3 +362,66 @@ def test_cache_folders_of_any_shape(forms, data):
             assert not result.internal_errors and result.findings == expected
         assert sorted(p.name for p in outside.iterdir()) == ["file"]
         assert (outside / "file").read_bytes() == b"outside\n"
+
+
+# Bytes a file name may hold that a report must not pass on: ASCII controls, bytes that are not UTF-8, and the
+# UTF-8 of C1 controls, separators and bidirectional controls; with letters and the characters escapes use.
+NAME_BYTES = st.lists(st.one_of(
+    st.sampled_from([bytes([b]) for b in [*range(1, 32), 127, *range(0x80, 0x100, 7)] if b != ord("/")]),
+    st.sampled_from([c.encode() for c in "\u0085\u009b\u2028\u2029\u202e\u2066\ufffe\\:,%ab x"])), max_size=8)
+STEP_TEXT = st.lists(st.sampled_from(list("\n\r\t\x1b\x07\x00\x7f\u0085\u009b\u2028\u202e\ufffe%:,=ab ") +
+                                     ["::error file=README.md,line=1::Injected", "\x1b]8;;https://example.com\x07"]),
+                     max_size=12).map("".join)
+FORMATS = ["text", "json", "json-lines", "sarif", "github", "gitlab", "junit"]
+_SHOWN = __import__("re").compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+                                  "\ufffe\uffff\ud800-\udfff]")
+
+
+@given(st.lists(NAME_BYTES, min_size=1, max_size=3), STEP_TEXT)
+def test_names_and_step_names_in_every_format(names, step):
+    """Whatever bytes file names and a step's name hold, every format is valid UTF-8 without a control
+    character (other than its own line ends), JSON formats parse, JUnit is well-formed XML, and the text
+    and GitHub outputs have exactly one line per finding, none of them starting a workflow command."""
+    import re
+    from xml.etree import ElementTree
+
+    from preflight import display, report
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for parts in names:
+            with open(os.path.join(os.fsencode(root), b"f" + b"".join(parts) + b".py"), "wb") as handle:
+                handle.write(b"import wandb\nrun = wandb.init(project='p')\n")
+        (root / ".github" / "workflows").mkdir(parents=True)
+        (root / ".github" / "workflows" / "t.yml").write_text(
+            f"on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - name: {json.dumps(step)}\n"
+            "        run: python job.py\n")
+        (root / "job.py").write_text("import wandb\nrun = wandb.init(project='p', name='j')\n")
+        result = engine.check(["."], select=["WB001", "ENV001"], cwd=root)
+        assert not result.internal_errors and [f.code for f in result.findings].count("ENV001") == 1
+        shown = {display.path(f.location.path) for f in result.findings if f.code == "WB001"}
+        assert len(shown) == len({b"".join(parts) for parts in names})  # lossless: no two names look alike
+        for output_format in FORMATS:
+            out = report.render(result, result.findings, output_format, fingerprints=result.fingerprints)
+            out.encode("utf-8")
+            assert not _SHOWN.search(out), (output_format, out)
+            lines = out.splitlines()
+            if output_format == "text":
+                heads = [line for line in lines if re.search(r":\d+:\d+: (WB001|ENV001) \[", line)]
+                assert len(heads) == len(result.findings) and not any(line.startswith("::") for line in lines)
+            elif output_format == "github":
+                assert len(lines) == len(result.findings) and all(line.startswith("::warning file=") or
+                                                                  line.startswith("::error file=") for line in lines)
+            elif output_format == "junit":
+                ElementTree.fromstring(out.encode())
+            elif output_format == "json-lines":
+                assert len([json.loads(line) for line in lines]) == len(result.findings)
+            else:
+                json.loads(out)
+
+
+@given(st.binary(max_size=12), st.binary(max_size=12))
+def test_shown_names_are_lossless(first, second):
+    from preflight import display
+
+    assert (display.path(os.fsdecode(first)) == display.path(os.fsdecode(second))) == (first == second)

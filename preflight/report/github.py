@@ -2,19 +2,24 @@
 
 Only a handful of annotations show per step in the UI, so the full list goes to
 `$GITHUB_STEP_SUMMARY` as a table.
+
+Every annotation is one line whatever a name or a message holds: control characters are escaped
+(preflight.display) before the workflow-command escapes, so a step named `a\n::error ...` cannot start a
+command of its own, and the log shows no escape sequence from the scanned tree.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from preflight import display
 from preflight.findings import Finding, Severity
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return display.text(value).replace("%", "%25")  # no line break is left to escape as %0A
 
 
 def escape_property(value: str) -> str:
@@ -25,9 +30,10 @@ def render(findings: list[Finding]) -> str:
     lines = []
     for finding in findings:
         loc = finding.location
-        properties = [f"file={escape_property(loc.path)}", f"line={loc.line}", f"col={loc.column}"]
+        file = escape_property(display.path(loc.path))
+        properties = [f"file={file}", f"line={loc.line}", f"col={loc.column}"]
         if loc.end_line > loc.line:
-            properties = [f"file={escape_property(loc.path)}", f"line={loc.line}", f"endLine={loc.end_line}"]
+            properties = [f"file={file}", f"line={loc.line}", f"endLine={loc.end_line}"]
         elif loc.end_column > loc.column:
             properties.append(f"endColumn={loc.end_column}")
         properties.append(f"title={escape_property(f'{finding.code} {finding.name}')}")
@@ -36,7 +42,7 @@ def render(findings: list[Finding]) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return display.text(text).replace("|", "\\|")
 
 
 def summary(findings: list[Finding], files: int) -> str:
@@ -48,6 +54,6 @@ def summary(findings: list[Finding], files: int) -> str:
            "| Location | Rule | Message |", "|---|---|---|"]
     for finding in findings:
         loc = finding.location
-        out.append(f"| `{_cell(loc.path)}:{loc.line}:{loc.column}` | {finding.code} `{finding.name}` | "
+        out.append(f"| `{_cell(display.path(loc.path))}:{loc.line}:{loc.column}` | {finding.code} `{finding.name}` | "
                    f"{_cell(finding.message)} |")
     return "\n".join(out) + "\n"

@@ -1,4 +1,9 @@
-"""The JSON output: a stable, documented schema (docs/json-output.schema.json is generated from it)."""
+"""The JSON output: a stable, documented schema (docs/json-output.schema.json is generated from it).
+
+Paths and messages are shown as every format shows them (preflight.display): a name that is not UTF-8,
+which no JSON encoder can write, has its bytes escaped, and no control character reaches a program that
+prints a field (`jq -r`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from preflight import __version__
+from preflight import __version__, display
 from preflight.findings import Finding, Location
 
 SCHEMA_VERSION = 1
 
 
 class JsonLocation(BaseModel):
-    path: str = Field(description="File path, relative to the working directory when below it (POSIX separators).")
+    path: str = Field(description="File path, relative to the working directory when below it (POSIX separators); "
+                                  "control characters and bytes that are not UTF-8 are escaped (\\n, \\xNN, "
+                                  "\\uNNNN) and a backslash doubled.")
     line: int = Field(ge=1, description="1-based start line.")
     column: int = Field(ge=1, description="1-based start column, in characters.")
     end_line: int = Field(ge=1, description="1-based end line.")
@@ -21,7 +28,7 @@ class JsonLocation(BaseModel):
 
     @classmethod
     def of(cls, location: Location) -> "JsonLocation":
-        return cls(path=location.path, line=location.line, column=location.column,
+        return cls(path=display.path(location.path), line=location.line, column=location.column,
                    end_line=location.end_line, end_column=location.end_column)
 
 
@@ -59,9 +66,10 @@ class JsonReport(BaseModel):
 
 def finding(f: Finding) -> JsonFinding:
     return JsonFinding(
-        code=f.code, name=f.name, severity=f.severity.value, message=f.message,
+        code=f.code, name=f.name, severity=f.severity.value, message=display.text(f.message),
         location=JsonLocation.of(f.location),
-        related=[JsonRelated(location=JsonLocation.of(r.location), message=r.message) for r in f.related],
+        related=[JsonRelated(location=JsonLocation.of(r.location), message=display.text(r.message))
+                 for r in f.related],
     )
 
 

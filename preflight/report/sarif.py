@@ -3,7 +3,9 @@ validator (`sarif-multitool validate`, run by the test suite).
 
 Locations are URI references relative to the source root (`uriBaseId` %SRCROOT%, left for the consumer
 to place, as CodeQL does: GitHub reads them from the repository's root), percent-encoded; a file outside
-the working directory is an absolute `file:` URI. Each rule carries the properties GitHub code scanning
+the working directory is an absolute `file:` URI. A name's bytes are encoded as they are on disk (a byte
+that is not UTF-8 is `%FF`, a newline `%0A`): a URI is lossless. Messages show control characters escaped
+(preflight.display), as every format does. Each rule carries the properties GitHub code scanning
 documents for a reportingDescriptor: `tags` (the rule's domain, for filtering), `precision`,
 `problem.severity`, and for the rules about leaked credentials the `security` tag, a CWE and a
 `security-severity` score, which make their results security alerts.
@@ -13,10 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from preflight import __version__
+from preflight import __version__, display
 from preflight.findings import Finding, Location, Severity
 from preflight.rule import Rule
 
@@ -56,8 +57,8 @@ _SECURITY = {
 
 def _uri(path: str) -> dict:
     if path.startswith("/"):  # outside the working directory: no source root applies
-        return {"uri": PurePosixPath(path).as_uri()}
-    return {"uri": quote(path, safe="/"), "uriBaseId": "%SRCROOT%"}
+        return {"uri": "file://" + quote(display.raw_bytes(path), safe="/")}
+    return {"uri": quote(display.raw_bytes(path), safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _region(location: Location) -> dict:
@@ -110,17 +111,18 @@ def _result(finding: Finding, index: dict[str, int], fingerprint: str, justifica
         "ruleId": finding.code,
         "ruleIndex": index[finding.code],
         "level": _LEVEL[finding.severity],
-        "message": {"text": finding.message},
+        "message": {"text": display.text(finding.message)},
         "locations": [_physical(finding.location)],
         "partialFingerprints": {"preflightFingerprint/v1": fingerprint},
     }
     if finding.related:
         result["relatedLocations"] = [
-            {"id": number, **_physical(r.location), "message": {"text": r.message}}
+            {"id": number, **_physical(r.location), "message": {"text": display.text(r.message)}}
             for number, r in enumerate(finding.related, start=1)
         ]
     if justification is not None:
-        result["suppressions"] = [{"kind": "inSource", "justification": justification or "suppressed inline"}]
+        shown = display.text(justification or "suppressed inline")
+        result["suppressions"] = [{"kind": "inSource", "justification": shown}]
     return result
 
 
@@ -151,4 +153,5 @@ def _all():
 
 
 def _fallback(finding: Finding) -> str:
-    return hashlib.sha256(f"{finding.code}|{finding.location}|{finding.message}".encode()).hexdigest()[:32]
+    text = f"{finding.code}|{finding.location}|{finding.message}"
+    return hashlib.sha256(text.encode("utf-8", errors="surrogateescape")).hexdigest()[:32]

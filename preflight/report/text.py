@@ -1,11 +1,15 @@
-"""Human output: `path:line:col: CODE [severity] message`, a short code frame, a summary line."""
+"""Human output: `path:line:col: CODE [severity] message`, a short code frame, a summary line.
+
+Names, messages and source lines are shown through preflight.display: one finding is one line, whatever
+its file or step is called, and nothing from the scanned tree reaches the terminal as a control sequence.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 import click
 
-from preflight import secrets
+from preflight import display, secrets
 from preflight.findings import Finding, Severity
 from preflight.sourcelines import SourceLines
 
@@ -19,9 +23,9 @@ def render(findings: list[Finding], files: int, *, colour: bool, show_source: bo
     lines = lines or SourceLines()
     for finding in findings:
         loc = finding.location
-        head = style(f"{loc.path}:{loc.line}:{loc.column}:", bold=True) + _cell(loc, lines)
+        head = style(f"{display.path(loc.path)}:{loc.line}:{loc.column}:", bold=True) + _cell(loc, lines)
         code = style(finding.code, fg=_COLOURS[finding.severity], bold=True)
-        out.append(f"{head} {code} [{finding.severity.value}] {finding.message}")
+        out.append(f"{head} {code} [{finding.severity.value}] {display.text(finding.message)}")
         if show_source:
             out.extend(_frame(finding, lines, style))
     out.append(summary(findings, files, style, context))
@@ -47,11 +51,14 @@ def _frame(finding: Finding, lines: SourceLines, style) -> list[str]:
     gutter = " " * len(str(loc.line))
     width = (loc.end_column - loc.column) if loc.end_line == loc.line and loc.end_column > loc.column else 1
     width = max(1, min(width, max(1, len(text) - loc.column + 1)))
-    marker = " " * (loc.column - 1) + style("^" * width, fg=_COLOURS[finding.severity], bold=True)
-    frame = [f"{gutter} |", f"{loc.line} | {text}", f"{gutter} | {marker}"]
+    # the marker stands under the characters as shown: an escaped control character takes several
+    before, marked = display.text(text[:loc.column - 1]), display.text(text[loc.column - 1:loc.column - 1 + width])
+    marker = " " * len(before) + style("^" * max(1, len(marked)), fg=_COLOURS[finding.severity], bold=True)
+    frame = [f"{gutter} |", f"{loc.line} | {display.text(text)}", f"{gutter} | {marker}"]
     for related in finding.related[:1]:
         rel = related.location
-        frame.append(f"{gutter} = note: {rel.path}:{rel.line}:{rel.column}: {related.message}")
+        frame.append(f"{gutter} = note: {display.path(rel.path)}:{rel.line}:{rel.column}: "
+                     f"{display.text(related.message)}")
     return frame
 
 
