@@ -138,7 +138,7 @@ def _s(count: int) -> str:
 
 
 def _usage(message: str) -> None:
-    click.echo(f"preflight: error: {display.text(message)}", err=True)
+    click.echo(f"preflight: error: {display.lines(message)}", err=True)
     sys.exit(2)
 
 

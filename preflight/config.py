@@ -53,6 +53,8 @@ def _patterns(value):
     for pattern in value or ():  # a list, or the keys of per-file-ignores
         try:
             globs.pattern_set((pattern,))
+            if pattern.strip().startswith("!"):  # per-file-ignores matches what follows the `!` on its own
+                globs.pattern_set((pattern.strip()[1:],))
         except globs.PatternError as exc:
             raise ValueError(str(exc)) from None
     return value

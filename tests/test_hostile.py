@@ -274,6 +274,8 @@ BAD_VALUES = {
                                    "'[!]' is not a valid pattern"),
     "per-file-ignores": ({"pyproject.toml": "[tool.preflight.per-file-ignores]\n'src/[z-a]/*.py' = ['WB001']\n"}, {},
                          ["check"], "is not a valid pattern"),
+    "per-file-ignores-negated": ({"pyproject.toml": "[tool.preflight.per-file-ignores]\n'!/' = ['WB001']\n"}, {},
+                                 ["check"], "'/' is not a valid pattern"),
     "version-digits": ({"pyproject.toml": "[tool.preflight.versions]\nmlflow = '3." + "1" * 5000 + "'\n"}, {},
                        ["check"], "is not a version number"),
     "baseline-not-objects": ({"b.json": '{"tool": "preflight", "entries": [1, "x"]}'}, {}, ["check", "--baseline",
@@ -304,6 +306,7 @@ def test_bad_values_are_usage_errors(tmp_path, monkeypatch, files, environment, 
     result = _cli(tmp_path, *arguments)
     assert result.exit_code == 2, result.output
     assert says in result.output and "Traceback" not in result.output
+    assert "\\n" not in result.output  # a message of several lines keeps them (only names are escaped)
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
