@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import __version__, display, reading
+from preflight import __version__, display, reading, writing
 from preflight.findings import Finding
 from preflight.sourcelines import SourceLines
 
@@ -61,7 +61,7 @@ def write(path: Path, findings: list[Finding], prints: dict[Finding, str]) -> in
                              message=display.text(f.message[:120]))
                for f in sorted(findings, key=lambda f: f.sort_key)]
     document = {"tool": "preflight", "version": __version__, "entries": [dataclasses.asdict(e) for e in entries]}
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    writing.replace(path, json.dumps(document, indent=2) + "\n")  # the previous baseline stays whole on failure
     return len(entries)
 
 

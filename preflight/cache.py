@@ -72,6 +72,15 @@ _APPLICATION_ID = 0x70666C74  # "pflt" in the database header: a database prefli
 _TABLES = {"facts", "stats", "results"}
 
 
+def _damaged(error: sqlite3.Error) -> bool:
+    """Is the database itself unusable (set aside), rather than this write impossible (a full disk, a file
+    size limit, a read-only folder, a lock held too long), after which SQLite leaves it as it was?"""
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return not any(words in str(error) for words in ("disk is full", "disk I/O", "readonly", "locked", "busy"))
+
+
 class FactsCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -80,6 +89,7 @@ class FactsCache:
         self._stats: dict[str, tuple[int, int, int, str]] = {}
         self._results: dict[str, str] = {}
         self.refused: str | None = None  # why the folder is not used (see preflight.cachedir), for the user
+        self.unwritten: str | None = None  # why this run's facts could not be stored, for the user
         self._open()
 
     def _open(self) -> None:
@@ -201,6 +211,11 @@ class FactsCache:
                     self._db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
                                          [(_stat_row(p), *v, now) for p, v in self._stats.items()])
             self._db.close()
-        except sqlite3.Error:
-            self._set_aside()
+        except sqlite3.Error as exc:
+            if _damaged(exc):
+                self._set_aside()
+            else:  # a full disk, a size limit, a read-only folder: SQLite rolled back, the cache is as it was
+                self.unwritten = f"the cache {self.directory} was not updated: {exc}"
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.close()
         self._db = None

@@ -88,17 +88,19 @@ def private_file(path: Path) -> None:
 
 
 def write_private(path: Path, text: str, replace: bool = True) -> None:
-    """Write `text` to `path`, readable by its owner only; with `replace`, through a temporary file moved
-    into place (readers never see half of it). OSError if it cannot be written."""
-    target = path.with_name(f"{path.name}.{os.getpid()}.tmp") if replace else path
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    """Write `text` to `path`, readable by its owner only; with `replace`, all or nothing through
+    preflight.writing (readers never see half of it), else as a new file (FileExistsError if there is
+    one). OSError if it cannot be written."""
+    if replace:
+        from preflight import writing
+
+        writing.replace(path, text, private=True)
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-        if replace:
-            os.replace(target, path)
     except OSError:
-        if replace:
-            with contextlib.suppress(OSError):
-                os.unlink(target)
+        with contextlib.suppress(OSError):  # a file cut short is no file: the next run makes it again
+            os.unlink(path)
         raise

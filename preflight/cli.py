@@ -5,6 +5,7 @@ Exit codes: 0 nothing found, 1 findings, 2 usage, configuration or internal erro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -90,13 +91,15 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
                 click.echo(change.diff(), nl=False)
             click.echo(f"Would fix {fixed} finding{_s(fixed)} in {len(changes)} files.", err=True)
             sys.exit(1 if changes else 0)
-        api.write_changes(changes, result.cwd)
+        with _writing("; no file was changed"):
+            api.write_changes(changes, result.cwd)
         if fixed:
             click.echo(f"preflight: fixed {fixed} finding{_s(fixed)} in {len(changes)} files", err=True)
         result = _run(targets, options)
     if add_ignores is not None:
         plan = api.plan_ignores(result, add_ignores)
-        api.write_changes(plan.changes, result.cwd)
+        with _writing("; no file was changed"):
+            api.write_changes(plan.changes, result.cwd)
         click.echo(f"preflight: added {plan.comments} ignore comment{_s(plan.comments)} in {len(plan.changes)} "
                    f"files" + (f"; {plan.skipped} findings cannot be suppressed inline" if plan.skipped else ""),
                    err=True)
@@ -107,7 +110,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         for note in api.undecided(result):
             click.echo(f"preflight: undecided: {display.text(note)}", err=True)
     if write_baseline:
-        count = api.write_baseline(result, Path(write_baseline))
+        with _writing():
+            count = api.write_baseline(result, Path(write_baseline))
         click.echo(f"preflight: wrote {count} finding{_s(count)} to {write_baseline}", err=True)
         sys.exit(0)
     findings = result.findings
@@ -125,12 +129,25 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
             click.echo(f"preflight: stale baseline entry: {display.text(entry.code)} in {display.text(entry.path)} no "
                        f"longer matches a finding "
                        f"(fixed or changed); refresh it with --write-baseline", err=True)
-    _report(result, findings, output_format, output_file, statistics, no_show_source)
-    if sarif_output:
-        _report(result, findings, "sarif", sarif_output, False, True)
+    with _writing():
+        _report(result, findings, output_format, output_file, statistics, no_show_source)
+        if sarif_output:
+            _report(result, findings, "sarif", sarif_output, False, True)
     if result.internal_errors:
         sys.exit(2)
     sys.exit(0 if exit_zero or not findings else 1)
+
+
+@contextlib.contextmanager
+def _writing(consequence: str = ""):
+    """A file preflight cannot write (a missing folder, a full disk, a read-only folder) is left as it was
+    (preflight.writing) and is a usage error, never a traceback."""
+    from preflight.writing import WriteError
+
+    try:
+        yield
+    except WriteError as exc:
+        _usage(f"{exc}{consequence}")
 
 
 def _s(count: int) -> str:
@@ -161,7 +178,9 @@ def _report(result, findings, output_format, output_file, statistics, no_show_so
     out = api.render(result, findings, output_format, statistics=statistics, show_source=not no_show_source,
                      colour=colour)
     if output_file:
-        Path(output_file).write_text(out, encoding="utf-8")
+        from preflight import writing
+
+        writing.replace(output_file, out)
     else:
         click.echo(out, nl=False, color=colour)
 

@@ -163,6 +163,8 @@ def run(request: Request) -> CheckResult:
     finally:
         if cache is not None:
             cache.close()
+            if cache.unwritten:  # the results stand; only the next run is slower
+                print(f"preflight: {cache.unwritten}", file=sys.stderr)
 
 
 def _analyse(request: Request, found: discovery.Discovery, pairs: list[tuple[Path, str]], lazy: dict[str, str],

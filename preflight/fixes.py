@@ -75,6 +75,10 @@ def plan(fixes: Iterable[Fix], sources: SourceLines) -> list[FileChange]:
 
 
 def write(changes: list[FileChange], cwd: Path) -> None:
-    for change in changes:
-        file = Path(change.path) if Path(change.path).is_absolute() else cwd / change.path
-        file.write_bytes((codecs.BOM_UTF8 if change.bom else b"") + change.after.encode("utf-8"))
+    """Every changed file or none (preflight.writing.replace_all): preflight.writing.WriteError, with no
+    file changed, when one of them cannot be written (a full disk, a read-only folder)."""
+    from preflight import writing
+
+    writing.replace_all([(Path(change.path) if Path(change.path).is_absolute() else cwd / change.path,
+                          (codecs.BOM_UTF8 if change.bom else b"") + change.after.encode("utf-8"))
+                         for change in changes])

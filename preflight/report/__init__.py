@@ -16,7 +16,7 @@ def render(result, findings: list[Finding], output_format: str, *, fingerprints:
     may hide some) in `output_format`. `fingerprints` is called only by the formats that carry them.
 
     The github format also appends the job summary to the file GITHUB_STEP_SUMMARY names, as GitHub
-    Actions asks a step to."""
+    Actions asks a step to (preflight.writing.WriteError if it cannot)."""
     checked = len(result.checked_paths)  # the files named (or all), not those read around them for context
     context = max(0, result.files - checked)
     if output_format == "json":
@@ -36,8 +36,9 @@ def render(result, findings: list[Finding], output_format: str, *, fingerprints:
 
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_file:
-            with open(summary_file, "a", encoding="utf-8") as handle:
-                handle.write(github.summary(findings, result.files))
+            from preflight import writing
+
+            writing.append(summary_file, github.summary(findings, result.files))
         return github.render(findings)
     if output_format == "gitlab":
         from preflight.report import gitlab
