@@ -7,7 +7,10 @@ Each is a project of its own (the file plus a training script), checked without 
 - a workflow whose one `run:` is such a line;
 - an Axolotl config with 200,000 keys its schema does not have (one finding, not 200,000);
 - a Makefile recipe continued over 200,000 lines;
-- a workflow job of 800 steps under an environment of 1,000 variables (each launch carries them).
+- a workflow job of 800 steps under an environment of 1,000 variables (each launch carries them);
+- the Axolotl config again, reported as SARIF (200,000 findings once made a 1.5 GB report: it is one);
+- 2,000 files whose names hold newlines, escape sequences and bytes that are not UTF-8, each with a
+  finding, reported as JSON (every name and message is escaped, preflight.display).
 
 Beyond their limits the scripts are reported as too large to analyse (PF001): those rows measure
 reading, recognising and refusing them, which must stay linear too.
@@ -45,13 +48,26 @@ def _workflow_steps(factor: int) -> dict[str, str]:  # 400 and 800 steps, each l
     return {".github/workflows/steps.yml": f"on: push\njobs:\n  t:\n    runs-on: x\n    env:\n{env}    steps:\n{steps}"}
 
 
+def _odd_names(factor: int) -> dict[str, str]:  # 1,000 and 2,000 files, each with a finding
+    import os
+
+    names = [b"line\nbreak", b"esc\x1b]0;title\x07", b"byte\xff", "bidi\u202e".encode(), b"back\\slash"]
+    return {os.fsdecode(names[i % len(names)] + f"_{i}.py".encode()): "import wandb\nrun = wandb.init(project='p')\n"
+            for i in range(factor * 1_000)}
+
+
 KINDS = {
     "one-line shell script": _one_line_shell,
     "workflow run: of one line": _workflow_run,
     "Axolotl config, unknown keys": _axolotl_keys,
     "Makefile recipe, continued lines": _makefile_continuations,
     "workflow job, steps x variables": _workflow_steps,
+    "Axolotl config, unknown keys, SARIF": _axolotl_keys,
+    "file names with control characters, JSON": _odd_names,
 }
+# The report format a kind is measured with (text otherwise).
+ARGUMENTS = {"Axolotl config, unknown keys, SARIF": ["--format", "sarif"],
+             "file names with control characters, JSON": ["--format", "json"]}
 
 
 def build(root: Path) -> dict[str, tuple[Path, Path]]:

@@ -92,8 +92,9 @@ def main() -> int:
     commands["preflight warm, every file named"] = ([*preflight, "--cache-dir", str(cache_dir), *named], {})
     hostile_projects = {} if options.skip_hostile else hostile.build(options.work / "hostile")
     for kind, (single, double) in hostile_projects.items():
-        commands[f"hostile: {kind}"] = ([*preflight, "--no-cache", "--select", "ALL", str(single)], {})
-        commands[f"hostile: {kind}, twice the size"] = ([*preflight, "--no-cache", "--select", "ALL", str(double)], {})
+        check = [*preflight, "--no-cache", "--select", "ALL", *hostile.ARGUMENTS.get(kind, [])]
+        commands[f"hostile: {kind}"] = ([*check, str(single)], {})
+        commands[f"hostile: {kind}, twice the size"] = ([*check, str(double)], {})
     ruff = shutil.which("ruff", path=str(bin_dir)) or shutil.which("ruff")
     if ruff:
         # --isolated: the corpus lies inside this repository, whose own [tool.ruff] settings must not apply
