@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from preflight import launchcheck, secrets
+from preflight import display, launchcheck, secrets
 from preflight.findings import Severity
 from preflight.model import EntryKind
 
@@ -100,20 +100,24 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
         document = {
             "command": argv,
             "checks": [launchcheck.as_dict(c) for c in checks],
-            "findings": [{"code": f.code, "severity": f.severity.value, "message": f.message,
-                          "location": str(f.location)} for f in findings],
+            "findings": [{"code": f.code, "severity": f.severity.value, "message": display.text(f.message),
+                          "location": _where(f.location)} for f in findings],
             "start": not blocked,
         }
         click.echo(json.dumps(document), err=True)
     else:
         lines = [f"preflight run: {' '.join(argv)[:120]}"]
         for finding in findings:
-            lines.append(f"  {'FAIL' if finding.severity is Severity.ERROR else 'WARN'} {finding.location}: "
+            lines.append(f"  {'FAIL' if finding.severity is Severity.ERROR else 'WARN'} {_where(finding.location)}: "
                          f"{finding.code} {finding.message}")
         lines += [f"  {_SYMBOL[c.status]} {c.name}: {c.message}" for c in checks]
         verdict = ("not starting: fix the failures above (or use --warn-only)" if blocked else
                    "starting the job" + (" despite failures (--warn-only)" if (static_errors or failed) else ""))
         lines.append(f"preflight run: {verdict}")
-        click.echo("\n".join(lines), err=True)
+        click.echo("\n".join(display.text(line) for line in lines), err=True)  # one line each, no escapes
     sys.stderr.flush()
     return 2 if blocked else 0
+
+
+def _where(location) -> str:
+    return f"{display.path(location.path)}:{location.line}:{location.column}"

@@ -170,3 +170,19 @@ def test_a_code_frame_shows_the_line_escaped_and_marks_the_same_characters(tmp_p
     assert head.startswith("train.py:2:25: WB001")
     assert line == "2 | x = '\\x1b[2J\\x1b]0;t\\x07'; run = wandb.init(project='p')"
     assert marker.index("^") == line.index("wandb.init") and marker.count("^") == len("wandb.init(project='p')")
+
+
+def test_preflight_run_shows_the_command_and_its_files_escaped(tmp_path):
+    """`preflight run` reports to the job's log: its lines are one each, without escape sequences."""
+    name = "job\x1b[2J\n::error::x.py"
+    with open(os.path.join(os.fsencode(tmp_path), os.fsencode(name)), "wb") as handle:
+        handle.write(b"import wandb\nrun = wandb.init(project='p', name='n')\nrun.log({'a': 1})\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
+    result = subprocess.run([sys.executable, "-m", "preflight", "run", "--", "python", name], cwd=tmp_path,
+                            capture_output=True, env={**environment, "HOME": str(tmp_path), "NETRC": os.devnull},
+                            timeout=120)
+    assert result.returncode == 2
+    shown = result.stderr.decode("utf-8")
+    _clean(shown)
+    assert shown.startswith("preflight run: python job\\x1b[2J\\n::error::x.py\n")
+    assert "wandb.init at job\\x1b[2J\\n::error::x.py:2" in shown
