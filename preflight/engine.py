@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from preflight import config as config_module
 from preflight import discover as discovery
+from preflight import display as show
 from preflight import runcache, selection
 from preflight import options as rule_options
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
@@ -142,7 +143,7 @@ def run(request: Request) -> CheckResult:
     lazy = _lazy(request, found)
     cache = FactsCache(request.cache_dir) if request.cache_dir is not None else None
     if cache is not None and cache.refused:  # a folder that would send the cache's writes elsewhere
-        print(f"preflight: {cache.refused}", file=sys.stderr)
+        print(f"preflight: {show.text(cache.refused)}", file=sys.stderr)
         cache = None
     try:
         stats = run_key = None
@@ -164,7 +165,7 @@ def run(request: Request) -> CheckResult:
         if cache is not None:
             cache.close()
             if cache.unwritten:  # the results stand; only the next run is slower
-                print(f"preflight: {cache.unwritten}", file=sys.stderr)
+                print(f"preflight: {show.text(cache.unwritten)}", file=sys.stderr)
 
 
 def _analyse(request: Request, found: discovery.Discovery, pairs: list[tuple[Path, str]], lazy: dict[str, str],

@@ -186,3 +186,12 @@ def test_preflight_run_shows_the_command_and_its_files_escaped(tmp_path):
     _clean(shown)
     assert shown.startswith("preflight run: python job\\x1b[2J\\n::error::x.py\n")
     assert "wandb.init at job\\x1b[2J\\n::error::x.py:2" in shown
+
+
+def test_the_cache_refusal_names_a_link_target_escaped(tmp_path):
+    (tmp_path / "train.py").write_bytes(TRACKED)
+    (tmp_path / ".preflight_cache").symlink_to(tmp_path / "\x1b[31mred")
+    result = subprocess.run([sys.executable, "-m", "preflight", "check", "."], cwd=tmp_path, capture_output=True,
+                            timeout=120)
+    assert b"symbolic link (to " in result.stderr and b"\\x1b[31mred)" in result.stderr
+    _clean(result.stderr.decode("utf-8"))
