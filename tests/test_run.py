@@ -92,6 +92,11 @@ def test_a_netrc_that_cannot_be_read(job):
         result = job(env={"NETRC": str(path)})
         assert result.returncode == 2 and why in result.stderr and "Traceback" not in result.stderr
         assert job("--warn-only", env={"NETRC": str(path)}).returncode == 7
+        assert job(env={"NETRC": str(path), "WANDB_API_KEY": KEY}).returncode == 7  # the key comes from elsewhere
+    (job.root / ".netrc").write_bytes(latin.read_bytes())  # ~/.netrc, found through HOME
+    home = job(env={"NETRC": ""})
+    assert home.returncode == 2 and "is not UTF-8 text" in home.stderr and "Traceback" not in home.stderr
+    assert job(env={"NETRC": "", "WANDB_API_KEY": KEY}).returncode == 7
     netrc = job.root / "netrc"
     netrc.write_text(f"macdef init\n  machine api.wandb.ai password {KEY}\n\nmachine example.com\n")
     assert job(env={"NETRC": str(netrc)}).returncode == 2  # a macro's body is not an entry
