@@ -231,6 +231,17 @@ def run(online, timeout, min_free_gb, warn_only, output_format, config_path, com
         sys.exit(127)
 
 
+@main.command()
+def server():
+    """Run the language server (LSP over standard input and output) for editors: diagnostics as you type,
+    with fixes and ignore comments as code actions. Needs the lsp extra: pip install 'preflight-lint[lsp]'."""
+    try:
+        from preflight.server import main as serve
+    except ImportError as exc:
+        _usage(f"preflight server needs pygls ({exc.name} is not installed): pip install 'preflight-lint[lsp]'")
+    serve()
+
+
 def _rule_dict(rule: type[Rule]) -> dict:
     from preflight.options import describe
 

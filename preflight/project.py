@@ -60,6 +60,7 @@ class Project:
         self._imports_read: dict[str, list[LocalImport]] = {}
         self._imported: dict[str, list[str]] = {}
         self.frozen = False
+        self._by_kind: dict[type, list] = {}  # once frozen: every fact of a kind, for `facts`
         from preflight.program import Programs
 
         self.programs = Programs(self)  # what launched entry points run (preflight.program)
@@ -99,6 +100,17 @@ class Project:
     # -- facts ----------------------------------------------------------------------------------
 
     def facts(self, kind: type[T]) -> Iterator[T]:
+        """Every fact of `kind`, file by file. Once the model is frozen the answer is kept: each rule asks for
+        a few kinds, and walking every fact of a large project for each question was most of the check."""
+        if self.frozen:
+            found = self._by_kind.get(kind)
+            if found is None:
+                found = self._by_kind[kind] = [fact for file in self.files.values() for fact in file.facts
+                                               if isinstance(fact, kind)]
+            return iter(found)
+        return self._walk(kind)
+
+    def _walk(self, kind: type[T]) -> Iterator[T]:
         for file in list(self.files.values()):  # a snapshot: answering a question may load a lazy file
             for fact in file.facts:
                 if isinstance(fact, kind):
