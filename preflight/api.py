@@ -116,7 +116,7 @@ def write_baseline(result: CheckResult, path: Path) -> int:
     """Record the reported findings in a baseline file; returns how many."""
     from preflight import baseline
 
-    return baseline.write(path, result.findings, result.fingerprints())
+    return baseline.write(path, result.findings, result.fingerprints(), within=result.cwd)
 
 
 def apply_baseline(result: CheckResult, path: Path, findings: list[Finding] | None = None):

@@ -56,12 +56,14 @@ def fingerprints(findings: list[Finding], lines: SourceLines) -> dict[Finding, s
     return result
 
 
-def write(path: Path, findings: list[Finding], prints: dict[Finding, str]) -> int:
+def write(path: Path, findings: list[Finding], prints: dict[Finding, str], within: Path | None = None) -> int:
+    """Record `findings`; with `within` (the check's working directory), a link there that leads out of it
+    is not written through (preflight.writing)."""
     entries = [BaselineEntry(code=f.code, path=display.path(f.location.path), fingerprint=prints[f],
                              message=display.text(f.message[:120]))
                for f in sorted(findings, key=lambda f: f.sort_key)]
     document = {"tool": "preflight", "version": __version__, "entries": [dataclasses.asdict(e) for e in entries]}
-    writing.replace(path, json.dumps(document, indent=2) + "\n")  # the previous baseline stays whole on failure
+    writing.replace(path, json.dumps(document, indent=2) + "\n", within=within)  # the old one stays whole on failure
     return len(entries)
 
 

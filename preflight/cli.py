@@ -180,7 +180,7 @@ def _report(result, findings, output_format, output_file, statistics, no_show_so
     if output_file:
         from preflight import writing
 
-        writing.replace(output_file, out)
+        writing.replace(output_file, out, within=result.cwd)  # a link the tree holds is not followed out of it
     else:
         click.echo(out, nl=False, color=colour)
 

@@ -81,4 +81,4 @@ def write(changes: list[FileChange], cwd: Path) -> None:
 
     writing.replace_all([(Path(change.path) if Path(change.path).is_absolute() else cwd / change.path,
                           (codecs.BOM_UTF8 if change.bom else b"") + change.after.encode("utf-8"))
-                         for change in changes])
+                         for change in changes], within=cwd)

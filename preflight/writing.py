@@ -11,7 +11,10 @@ original is as it was, and `WriteError` says why.
 What is not a regular file (`-o /dev/stdout`, a FIFO a reader waits on) cannot be replaced: it is written
 to directly, as the user asked, since there is no content of its own to lose. A symbolic link is written
 through (its target is replaced, the link stays), except for a private file (`private=True`, the
-cache's), which is never written through a link.
+cache's), which is never written through a link, and except where a link came with the scanned tree:
+with `within` (the working directory), a path inside it that a link (the file's or a folder's on the way)
+leads out of it is refused. A repository can hold `report.sarif -> ~/.bashrc`; `-o report.sarif` must
+not overwrite what the link names.
 """
 
 from __future__ import annotations
@@ -64,9 +67,23 @@ def _write_all(descriptor: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _stage(path: Path, data: bytes, private: bool) -> tuple[Path, Path | None]:
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _escapes(path: Path, within: Path) -> str | None:
+    """Where a link leads `path`, which lies in `within`, out of it (None when it does not)."""
+    if not _inside(os.path.abspath(path), os.path.abspath(within)):
+        return None  # named outside the tree: the user's own links are followed
+    resolved = os.path.realpath(path)
+    return None if _inside(resolved, os.path.realpath(within)) else resolved
+
+
+def _stage(path: Path, data: bytes, private: bool, within: Path | None = None) -> tuple[Path, Path | None]:
     """Write `data` where it belongs: (the final path, the temporary file to rename there), or (path,
     None) when it was written directly (not a regular file). Raises WriteError, leaving nothing behind."""
+    if within is not None and (elsewhere := _escapes(path, within)) is not None:
+        raise WriteError(path, f"a symbolic link leads it out of {within} (to {elsewhere})")
     target, existing = _target(path, private)
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise WriteError(path, "it is a folder")
@@ -119,14 +136,14 @@ def _sync_folder(folder: Path) -> None:
             os.close(descriptor)
 
 
-def replace_all(contents: list[tuple[Path, bytes]], private: bool = False) -> None:
+def replace_all(contents: list[tuple[Path, bytes]], private: bool = False, within: Path | None = None) -> None:
     """Write every file or none: all new contents are written to temporary files first, and only when all
     of them are on the disk are they renamed over the originals. WriteError for the first that fails
     (the others are then removed, and no original has changed)."""
     staged: list[tuple[Path, Path | None]] = []
     try:
         for path, data in contents:
-            staged.append(_stage(Path(path), data, private))
+            staged.append(_stage(Path(path), data, private, within))
     except WriteError:
         for _, temporary in staged:
             if temporary is not None:
@@ -148,10 +165,11 @@ def replace_all(contents: list[tuple[Path, bytes]], private: bool = False) -> No
         _sync_folder(folder)
 
 
-def replace(path: str | os.PathLike, data: bytes | str, private: bool = False) -> None:
+def replace(path: str | os.PathLike, data: bytes | str, private: bool = False, within: Path | None = None) -> None:
     """Write `data` (text is written as UTF-8) to `path`, all or nothing; with `private`, the file is the
-    owner's alone (0600) and a symbolic link at `path` is replaced, never written through."""
-    replace_all([(Path(path), data.encode("utf-8") if isinstance(data, str) else data)], private)
+    owner's alone (0600) and a symbolic link at `path` is refused, never written through; with `within`, a
+    link in that folder that leads out of it is refused."""
+    replace_all([(Path(path), data.encode("utf-8") if isinstance(data, str) else data)], private, within)
 
 
 def append(path: str | os.PathLike, text: str, limit: int = 64 << 20) -> None:

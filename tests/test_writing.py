@@ -189,3 +189,41 @@ def test_a_real_full_disk_and_a_read_only_file_system(tmp_path, mode, says):
     for code, stderr in outcome["runs"]:
         assert code == 2 and says in stderr and "Traceback" not in stderr, stderr
     assert not [name for name in outcome["names"] if "preflight-tmp" in name]
+
+
+def test_a_link_the_tree_holds_is_not_followed_out_of_it(tmp_path):
+    """A repository can hold `report.sarif -> ~/.bashrc` or a folder that links elsewhere: `-o`,
+    `--write-baseline` and fixes write nothing through them; a link within the tree is written through."""
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    (outside / "bashrc").write_text("# the user's own\n")
+    (project / "train.py").write_text(TRACKED)
+    (project / "report.sarif").symlink_to(outside / "bashrc")
+    (project / "reports").symlink_to(outside, target_is_directory=True)
+    (project / "real.txt").write_text("before\n")
+    (project / "inside.txt").symlink_to("real.txt")
+    for arguments in (["-o", "report.sarif"], ["--sarif-output", "report.sarif"], ["--write-baseline", "report.sarif"],
+                      ["-o", "reports/new.txt"]):
+        result = _preflight(project, "--no-cache", *arguments, ".")
+        assert result.returncode == 2 and "a symbolic link leads it out of" in result.stderr, result.stderr
+    assert sorted(p.name for p in outside.iterdir()) == ["bashrc"]
+    assert (outside / "bashrc").read_text() == "# the user's own\n"
+    assert _preflight(project, "--no-cache", "-o", "inside.txt", ".").returncode == 1
+    assert (project / "inside.txt").is_symlink() and "WB001" in (project / "real.txt").read_text()
+    elsewhere = tmp_path / "elsewhere.txt"  # a path named outside the tree is the user's own: followed
+    (tmp_path / "mine.txt").symlink_to(elsewhere)
+    assert _preflight(project, "--no-cache", "-o", str(tmp_path / "mine.txt"), ".").returncode == 1
+    assert "WB001" in elsewhere.read_text()
+
+
+def test_fixes_are_written_all_or_none_when_one_file_leads_out(tmp_path):
+    (tmp_path / "outside.py").write_text("outside\n")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text("a\n")
+    (tree / "b.py").symlink_to(tmp_path / "outside.py")  # swapped for a link after the scan
+    with pytest.raises(writing.WriteError, match="leads it out of"):
+        writing.replace_all([(tree / "a.py", b"fixed\n"), (tree / "b.py", b"fixed\n")], within=tree)
+    assert (tree / "a.py").read_text() == "a\n" and (tmp_path / "outside.py").read_text() == "outside\n"
+    assert sorted(p.name for p in tree.iterdir()) == ["a.py", "b.py"]
