@@ -76,8 +76,14 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
     if "-" in paths:
         if not stdin_filename:
             _usage("reading from stdin (`-`) needs --stdin-filename")
-        with click.open_file("-", "rb") as handle:
-            stdin = (stdin_filename, handle.read().decode("utf-8", errors="replace"))
+        from preflight.collect import READ_LIMIT
+        from preflight.reading import describe_size
+
+        with click.open_file("-", "rb") as handle:  # `< /dev/zero` must not be read without end
+            data = handle.read(READ_LIMIT + 1)
+        if len(data) > READ_LIMIT:
+            _usage(f"the standard input is larger than {describe_size(READ_LIMIT)}: no file preflight analyses is")
+        stdin = (stdin_filename, data.decode("utf-8", errors="replace"))
     options = dict(config_path=config_path, select=_split(select) or None, extend_select=_split(extend_select),
                    ignore=_split(ignore), force_exclude=force_exclude, buffer=stdin, use_cache=not no_cache,
                    cache_dir=Path(cache_dir) if cache_dir else None)

@@ -310,6 +310,18 @@ def test_bad_values_are_usage_errors(tmp_path, monkeypatch, files, environment, 
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_standard_input_is_read_to_a_limit(tmp_path):
+    """`preflight check - --stdin-filename train.py < /dev/zero` would read (and keep) bytes without end."""
+    import subprocess
+    import sys
+
+    with open("/dev/zero", "rb") as zero:
+        result = subprocess.run([sys.executable, "-m", "preflight", "check", "--stdin-filename", "train.py", "-"],
+                                cwd=tmp_path, stdin=zero, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "the standard input is larger than 64.0 MiB" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_implausible_version_numbers_are_not_pins(tmp_path):
     """`mlflow==3.<5000 digits>` is not a version pip can install (Python will not even convert the number):
     the declaration is set aside, and the rules that depend on the MLflow version still run."""
