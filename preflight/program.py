@@ -17,6 +17,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from preflight.model import (
     CodeSite, ConfigLoader, EnvBinding, FunctionInfo, Guard, ModuleOutline, ProgramOption, TrackerUse, WandbRun,
@@ -104,19 +105,14 @@ class Programs:
         return bool(self.project.facts_in(path, WandbRun) or self.project.facts_in(path, TrackerUse))
 
     def _parse(self, path: str) -> ModuleOutline | None:
-        from preflight.sources.pyoutline import Outline
-        from preflight.sources.pyscope import Module
-        from preflight.sources.text import SourceText
-
         text = self.project.read_text(path)
         if text is None:
             return None
-        try:
-            outline = Outline(Module(SourceText(path, text), ast.parse(text)))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        parsed = _outline(path, text)
+        if parsed is None:
             return None
-        self._loaders[path] = outline.loaders
-        return outline.outline()
+        self._loaders[path] = list(parsed[1])
+        return parsed[0]
 
     def module_file(self, from_path: str, dotted: str, level: int) -> tuple[str, str] | None:
         """The project file a dotted name lives in, and the rest of the name inside it:
@@ -511,3 +507,18 @@ def _yaml_value(project, path: str, keys: tuple):
     if not known or (isinstance(value, str) and "${" in value):
         return _UNKNOWN
     return value
+
+
+@lru_cache(maxsize=256)
+def _outline(path: str, text: str) -> tuple[ModuleOutline, list[ConfigLoader]] | None:
+    """A module's outline and configuration loaders, which depend on its text alone: kept for the next check of
+    the same text (a warm process, the language server, links the project again after every edit)."""
+    from preflight.sources.pyoutline import Outline
+    from preflight.sources.pyscope import Module
+    from preflight.sources.text import SourceText
+
+    try:
+        outline = Outline(Module(SourceText(path, text), ast.parse(text)))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return outline.outline(), tuple(outline.loaders)

@@ -61,6 +61,7 @@ class Project:
         self._imported: dict[str, list[str]] = {}
         self.frozen = False
         self._by_kind: dict[type, list] = {}  # once frozen: every fact of a kind, for `facts`
+        self._by_type: dict[type, list[tuple[int, int, object]]] | None = None
         from preflight.program import Programs
 
         self.programs = Programs(self)  # what launched entry points run (preflight.program)
@@ -105,10 +106,21 @@ class Project:
         if self.frozen:
             found = self._by_kind.get(kind)
             if found is None:
-                found = self._by_kind[kind] = [fact for file in self.files.values() for fact in file.facts
-                                               if isinstance(fact, kind)]
+                found = self._by_kind[kind] = self._indexed(kind)
             return iter(found)
         return self._walk(kind)
+
+    def _indexed(self, kind: type) -> list:
+        """The facts of `kind` in file order, from one walk over every fact grouped by exact type."""
+        if self._by_type is None:
+            self._by_type = {}
+            for number, file in enumerate(self.files.values()):
+                for position, fact in enumerate(file.facts):
+                    self._by_type.setdefault(type(fact), []).append((number, position, fact))
+        groups = [facts for cls, facts in self._by_type.items() if issubclass(cls, kind)]
+        if len(groups) == 1:
+            return [fact for _, _, fact in groups[0]]
+        return [fact for _, _, fact in sorted((item for group in groups for item in group), key=lambda i: i[:2])]
 
     def _walk(self, kind: type[T]) -> Iterator[T]:
         for file in list(self.files.values()):  # a snapshot: answering a question may load a lazy file

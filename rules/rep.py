@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from preflight.findings import Finding, Severity
 from preflight.model import Hyperparameters, RunStart, Seeding, TrainingLoop, WandbRun
@@ -12,6 +13,13 @@ from preflight.rule import Bad, Good, Rule
 
 
 _SEED_CALL = re.compile(r"\w*seed\w*\s*\(", re.IGNORECASE)
+
+
+@lru_cache(maxsize=512)
+def _calls_a_seed(text: str) -> bool:
+    """Kept per text: the modules a script imports are often large, and a warm process (the language server)
+    asks again after every edit."""
+    return _SEED_CALL.search(text) is not None
 
 
 _SEED_ADVICE = {
@@ -79,8 +87,7 @@ class UnseededTraining(Rule):
     @staticmethod
     def _seeds_elsewhere(project: Project, path: str) -> bool:
         for module in project.imported_files(path):
-            text = project.read_text(module) or ""
-            if _SEED_CALL.search(text):
+            if _calls_a_seed(project.read_text(module) or ""):
                 return True
         return False
 
