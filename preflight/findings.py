@@ -45,12 +45,29 @@ class Location:
         return cls(path, 1, 1)
 
 
+# A message quotes what the project wrote (a job's name, a value); a name of 1 MB quoted by the findings of
+# a thousand steps made a report of 1 GB. Past this length the middle of a message is left out, so that
+# a report grows with the findings, not with what they quote; the start (what) and the end (what to do) stay.
+MESSAGE_LIMIT = 4_000
+
+
+def bounded(message: str) -> str:
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    keep = MESSAGE_LIMIT // 2
+    return f"{message[:keep]} ... [{len(message) - 2 * keep:,} characters left out] ... {message[-keep:]}"
+
+
 @dataclass(frozen=True, slots=True)
 class Related:
     """A second place that explains a finding (the script a launcher runs, the default it relies on)."""
 
     location: Location
     message: str
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MESSAGE_LIMIT:
+            object.__setattr__(self, "message", bounded(self.message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +97,10 @@ class Finding:
     # What the finding is about (a launch, a compose service), for declared precedence between rules:
     # a general rule's finding yields to a more specific rule's finding about the same subject.
     subject: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.message) > MESSAGE_LIMIT:
+            object.__setattr__(self, "message", bounded(self.message))
 
     @property
     def sort_key(self) -> tuple:

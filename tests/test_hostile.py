@@ -414,3 +414,28 @@ def test_thousands_of_unknown_axolotl_keys_make_one_finding(tmp_path):
     assert found == ["ax.yml:5:1: AXO006", "few.yml:5:1: AXO006"]
     [finding] = [f for f in engine.check(["."], select=["AXO006"], cwd=tmp_path).findings if f.location.path == "ax.yml"]
     assert finding.message.startswith("20,000 keys are not keys of the Axolotl config")
+
+
+def test_reports_grow_with_the_findings_not_with_what_they_quote(tmp_path):
+    """A job named with 100,000 characters (an explicit YAML key) quoted by the findings of its 100 steps made
+    a text report of 10 MB; a line of 140,000 characters was printed whole in its code frame. A message keeps
+    its start and its end, a frame the part of the line around the finding."""
+    import subprocess
+    import sys
+
+    steps = "".join("      - run: python train.py\n" for _ in range(100))
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "t.yml").write_text(
+        f"on: push\njobs:\n  ? {'j' * 100_000}\n  : runs-on: x\n    steps:\n{steps}")
+    (tmp_path / "train.py").write_text("import wandb\nx = 1; " + "y = 2; " * 20_000 + "run = wandb.init(project='p')\n")
+    result = subprocess.run([sys.executable, "-m", "preflight", "check", "--no-cache", "--select", "ENV001,WB001", "."],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1 and "Found 101 findings" in lines[-1]
+    assert len(result.stdout) < 600_000 and max(len(line) for line in lines) < 4_200
+    heads = [line for line in lines if ": ENV001 [" in line]
+    assert len(heads) == 100 and all("characters left out] ..." in h and h.endswith("${{ secrets.WANDB_API_KEY }}`")
+                                     for h in heads)
+    frame = lines[lines.index(next(line for line in lines if line.startswith("train.py:2:"))) + 2:][:2]
+    assert frame[0].startswith("2 | ...") and frame[0].endswith("run = wandb.init(project='p')")
+    assert frame[1].index("^") == frame[0].index("wandb.init") and len(frame[0]) < 260

@@ -14,6 +14,8 @@ from preflight.findings import Finding, Severity
 from preflight.sourcelines import SourceLines
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
+_FRAME_WIDTH = 240  # characters of a source line a code frame shows (a 10 MB line is not printed whole)
+_FRAME_BEFORE = 80  # of them, before the finding's column
 
 
 def render(findings: list[Finding], files: int, *, colour: bool, show_source: bool = True,
@@ -51,10 +53,15 @@ def _frame(finding: Finding, lines: SourceLines, style) -> list[str]:
     gutter = " " * len(str(loc.line))
     width = (loc.end_column - loc.column) if loc.end_line == loc.line and loc.end_column > loc.column else 1
     width = max(1, min(width, max(1, len(text) - loc.column + 1)))
-    # the marker stands under the characters as shown: an escaped control character takes several
-    before, marked = display.text(text[:loc.column - 1]), display.text(text[loc.column - 1:loc.column - 1 + width])
+    # a long line is shown around the finding only; the marker stands under the characters as shown (an
+    # escaped control character takes several)
+    start = max(0, loc.column - 1 - _FRAME_BEFORE) if len(text) > _FRAME_WIDTH else 0
+    end = min(len(text), start + _FRAME_WIDTH)
+    left, right = ("..." if start else ""), ("..." if end < len(text) else "")
+    before = left + display.text(text[start:loc.column - 1])
+    marked = display.text(text[loc.column - 1:min(loc.column - 1 + width, end)])
     marker = " " * len(before) + style("^" * max(1, len(marked)), fg=_COLOURS[finding.severity], bold=True)
-    frame = [f"{gutter} |", f"{loc.line} | {display.text(text)}", f"{gutter} | {marker}"]
+    frame = [f"{gutter} |", f"{loc.line} | {left}{display.text(text[start:end])}{right}", f"{gutter} | {marker}"]
     for related in finding.related[:1]:
         rel = related.location
         frame.append(f"{gutter} = note: {display.path(rel.path)}:{rel.line}:{rel.column}: "
