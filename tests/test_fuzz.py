@@ -425,3 +425,34 @@ def test_shown_names_are_lossless(first, second):
     from preflight import display
 
     assert (display.path(os.fsdecode(first)) == display.path(os.fsdecode(second))) == (first == second)
+
+
+@given(st.lists(st.tuples(st.binary(max_size=3_000), st.binary(max_size=3_000)), min_size=1, max_size=4),
+       st.integers(0, 4_000), st.sampled_from([0o600, 0o644, 0o755]))
+def test_writes_are_all_or_nothing_under_any_size_limit(contents, limit, mode):
+    """With writes failing past any file size (as on a full disk), files written together are all new or all
+    as they were, keep their mode, and no temporary file is left."""
+    import resource
+
+    from preflight import writing
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        paths = [root / f"f{i}.txt" for i in range(len(contents))]
+        for path, (old, _) in zip(paths, contents):
+            path.write_bytes(old)
+            path.chmod(mode)
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))  # Python ignores SIGXFSZ: writes fail (EFBIG)
+        try:
+            writing.replace_all([(path, new) for path, (_, new) in zip(paths, contents)], within=root)
+            failed = False
+        except writing.WriteError as exc:
+            failed = "File too large" in str(exc)
+            assert failed, exc
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        assert failed == any(len(new) > limit for _, new in contents)
+        assert [p.read_bytes() for p in paths] == [old if failed else new for old, new in contents]
+        assert all(p.stat().st_mode & 0o777 == mode for p in paths)
+        assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in paths)
