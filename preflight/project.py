@@ -45,7 +45,7 @@ class Project:
     def __init__(self, files: list[FileFacts], root: Path, versions: dict[str, str] | None = None,
                  cwd: Path | None = None, lazy: dict[str, str] | None = None,
                  loader: Callable[[list[tuple[Path, str]]], list[FileFacts]] | None = None) -> None:
-        self.files: dict[str, FileFacts] = {f.path: f for f in files}
+        self.files: dict[str, FileFacts] = _Files((f.path, f) for f in files)
         self.root = root
         self.versions = versions or {}
         self.cwd = cwd or Path.cwd()  # reported paths are relative to it
@@ -60,8 +60,9 @@ class Project:
         self._imports_read: dict[str, list[LocalImport]] = {}
         self._imported: dict[str, list[str]] = {}
         self.frozen = False
-        self._by_kind: dict[type, list] = {}  # once frozen: every fact of a kind, for `facts`
+        self._by_kind: dict[type, list] = {}  # every fact of a kind, for `facts`, while no file changes
         self._by_type: dict[type, list[tuple[int, int, object]]] | None = None
+        self._indexed_at = -1  # the version of `files` the two indexes describe
         from preflight.program import Programs
 
         self.programs = Programs(self)  # what launched entry points run (preflight.program)
@@ -101,32 +102,32 @@ class Project:
     # -- facts ----------------------------------------------------------------------------------
 
     def facts(self, kind: type[T]) -> Iterator[T]:
-        """Every fact of `kind`, file by file. Once the model is frozen the answer is kept: each rule asks for
-        a few kinds, and walking every fact of a large project for each question was most of the check."""
-        if self.frozen:
-            found = self._by_kind.get(kind)
-            if found is None:
-                found = self._by_kind[kind] = self._indexed(kind)
-            return iter(found)
-        return self._walk(kind)
+        """Every fact of `kind`, file by file, as the files are now (a later change does not alter what this
+        returns). The answer is kept until a file changes: each rule and link step asks for a few kinds, and
+        walking every fact of a large project for each question was most of a check."""
+        version = self._files_version
+        if version != self._indexed_at:
+            self._by_kind, self._by_type, self._indexed_at = {}, None, version
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = self._indexed(kind)
+        return iter(found)
+
+    @property
+    def _files_version(self) -> int:
+        return self.files.version if isinstance(self.files, _Files) else -2  # -2: frozen, read-only
 
     def _indexed(self, kind: type) -> list:
         """The facts of `kind` in file order, from one walk over every fact grouped by exact type."""
         if self._by_type is None:
             self._by_type = {}
-            for number, file in enumerate(self.files.values()):
+            for number, file in enumerate(list(self.files.values())):
                 for position, fact in enumerate(file.facts):
                     self._by_type.setdefault(type(fact), []).append((number, position, fact))
         groups = [facts for cls, facts in self._by_type.items() if issubclass(cls, kind)]
         if len(groups) == 1:
             return [fact for _, _, fact in groups[0]]
         return [fact for _, _, fact in sorted((item for group in groups for item in group), key=lambda i: i[:2])]
-
-    def _walk(self, kind: type[T]) -> Iterator[T]:
-        for file in list(self.files.values()):  # a snapshot: answering a question may load a lazy file
-            for fact in file.facts:
-                if isinstance(fact, kind):
-                    yield fact
 
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
         file = self.file(path)
@@ -535,3 +536,22 @@ class Project:
         """Does this env file set a non-empty `variable`? None when it cannot be read."""
         variables = self.env_file(path)
         return None if variables is None else bool(variables.get(variable))
+
+
+class _Files(dict):
+    """The project's files, counting changes (the link stage replaces a file's facts, a lazy file is loaded):
+    Project.facts keeps its answers while the count stays."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.version = 0
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.version += 1
+
+    def __delitem__(self, key) -> None:
+        super().__delitem__(key)
+        self.version += 1

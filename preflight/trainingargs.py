@@ -24,7 +24,7 @@ A value the analysis does not know (`UNKNOWN`) stops every check that depends on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from preflight.libraries import HF_CLASSES, did_you_mean, extends_training_arguments, library
@@ -77,9 +77,9 @@ class Effective:
     def __init__(self, run: Arguments, transformers: Assumed, trl: Assumed | None) -> None:
         self.run = run
         self.transformers = transformers
-        data = library("transformers")
-        self.fields = dict(data.fields("TrainingArguments", transformers.version))
-        self.defaults = {name: f.default for name, f in self.fields.items() if f.has_default}
+        fields, defaults = _training_arguments(transformers.version)
+        self.fields = dict(fields)
+        self.defaults = dict(defaults)
         self.trl_classes: list[str] = []
         self.defaults_known = True
         if trl is not None:
@@ -96,10 +96,9 @@ class Effective:
                     if found.has_default:
                         self.defaults[key] = found.default
                 self.trl_classes.append(name)
+        # The values that are not simply the given one or the default (a pure rename read under its new name, a
+        # string the library would not convert); the rest are looked up when asked, as most keys never are.
         self.values: dict[str, object] = {}
-        for key in set(self.defaults) | set(run.args):
-            known, value = run.literal(key, self.defaults.get(key))
-            self.values[key] = value if known else UNKNOWN
         for old in PURE_RENAMES:  # judged as intended: HF007 reports the old name, one root cause, one finding
             new = REPLACEMENTS[old]
             if old in run.args and old not in self.fields and new in self.fields and new not in run.args:
@@ -110,7 +109,12 @@ class Effective:
         """The value, `None` when unset, or `UNKNOWN`."""
         if not self.defaults_known and key not in self.run.args:
             return UNKNOWN
-        return self.values.get(key, None if self.run.complete else UNKNOWN)
+        if key in self.values:
+            return self.values[key]
+        if key in self.defaults or key in self.run.args:
+            known, value = self.run.literal(key, self.defaults.get(key))
+            return value if known else UNKNOWN
+        return None if self.run.complete else UNKNOWN
 
     def known(self, *keys: str) -> bool:
         return all(self.get(k) is not UNKNOWN for k in keys)
@@ -156,6 +160,13 @@ def applies(run: Arguments) -> bool:
     if run.classes:
         return any(extends_training_arguments(c) for c in run.classes)
     return True
+
+
+@lru_cache(maxsize=64)
+def _training_arguments(version: str) -> tuple[dict, dict]:
+    """TrainingArguments' fields at a release and the defaults among them (read-only: callers copy)."""
+    fields = dict(library("transformers").fields("TrainingArguments", version))
+    return fields, {name: f.default for name, f in fields.items() if f.has_default}
 
 
 def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
