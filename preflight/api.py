@@ -7,6 +7,7 @@ baseline). The command line (preflight.cli), `preflight run` (preflight.launchru
         print(file.path, len(file.findings))
     findings = api.check_source("train.py", text)    # an unsaved buffer, in its project's context
     api.write_changes(api.plan_fixes(result), result.cwd)
+    project = api.Workspace(root); project.load()     # warm: edit buffers, check again (the language server)
 
 Options are those of preflight.engine.prepare (config_path, select, extend_select, ignore, cwd,
 force_exclude, use_cache, cache_dir, workers). Nothing here prints: messages are the caller's to show.
@@ -20,12 +21,14 @@ from pathlib import Path
 
 from preflight import engine
 from preflight.engine import CheckResult, UsageError
-from preflight.findings import Finding
+from preflight.findings import Finding, Fix
 from preflight.fixes import FileChange
+from preflight.sourcelines import SourceLines
+from preflight.workspace import Workspace
 
-__all__ = ["CheckResult", "FileChange", "FileResult", "IgnorePlan", "UsageError", "apply_baseline", "check",
-           "check_source", "plan_fixes", "plan_ignores", "render", "results", "undecided", "write_baseline",
-           "write_changes"]
+__all__ = ["CheckResult", "FileChange", "FileResult", "IgnorePlan", "UsageError", "Workspace", "apply_baseline",
+           "check", "check_source", "ignore_comments", "plan_fixes", "plan_ignores", "render", "results", "undecided",
+           "write_baseline", "write_changes"]
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,19 @@ def plan_fixes(result: CheckResult, *, unsafe: bool = False) -> list[FileChange]
 def plan_ignores(result: CheckResult, reason: str = "", findings: list[Finding] | None = None) -> IgnorePlan:
     """The `# preflight: ignore[...]` comments (with `reason`) that suppress `findings` (default: every
     reported finding) on their lines."""
-    from preflight import fixes, ignores
+    from preflight import fixes
 
-    comments, skipped = ignores.fixes(result.findings if findings is None else findings, result.sources, reason)
+    comments, skipped = ignore_comments(result.findings if findings is None else findings, result.sources, reason)
     return IgnorePlan(fixes.plan(comments, result.sources), len(comments), skipped)
+
+
+def ignore_comments(findings: list[Finding], sources: SourceLines, reason: str = "") -> tuple[list[Fix], int]:
+    """The suppression comments for `findings` as fixes (one per flagged line, in the comment syntax of the
+    file's kind), for a caller that applies them itself (an editor's code action); also how many findings
+    cannot be suppressed inline."""
+    from preflight import ignores
+
+    return ignores.fixes(findings, sources, reason)
 
 
 def write_changes(changes: list[FileChange], cwd: Path) -> None:

@@ -27,7 +27,7 @@ from pygls.uris import from_fs_path
 from preflight import __version__
 from preflight.findings import Edit, Finding, Fix, Severity
 from preflight.report.sarif import INFORMATION_URI
-from preflight.workspace import Workspace
+from preflight.api import Workspace, ignore_comments
 
 SOURCE = "preflight"
 CONFIG_FILES = ("pyproject.toml", "preflight.toml", ".preflight.toml")
@@ -161,8 +161,6 @@ class PreflightServer(LanguageServer):
         return types.WorkspaceEdit(changes=changes)
 
     def code_actions(self, uri: str, wanted: types.Range) -> list[types.CodeAction]:
-        from preflight import ignores
-
         display = self.display(uri)
         if display is None or self.project is None:
             return []
@@ -174,7 +172,7 @@ class PreflightServer(LanguageServer):
             diagnostic = self.diagnostic(finding)
             if finding.fix is not None:
                 actions.append(self._fix_action(finding.fix, diagnostic))
-            comments, _ = ignores.fixes([finding], self.project.sources())
+            comments, _ = ignore_comments([finding], self.project.sources())
             for comment in comments:
                 actions.append(types.CodeAction(
                     title=f"Ignore {finding.code} on this line (# preflight: ignore[{finding.code}])",

@@ -35,7 +35,6 @@ class Workspace:
         self._dirty: set[str] = set()  # edited since the last check: their suppressions may have changed
         self.request: engine.Request | None = None
         self._sources: SourceLines | None = None
-        self.result: engine.CheckResult | None = None
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -120,9 +119,6 @@ class Workspace:
         self._raw = now
         self.errors = errors
         self._sources = None
-        sources = self.sources()
-        self.result = engine.CheckResult([], [], [], len(project.files), tuple(r.code for r in self._rules.enabled),
-                                         set(project.files), [], errors, self.root, sources, project)
         if not changed:
             return {}
         subset = [f for f in raw if f.paths() & changed]

@@ -122,3 +122,15 @@ async def test_a_changed_configuration_reloads_the_settings(client):
     (client.root / "pyproject.toml").write_text("[tool.preflight]\n")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
     assert "WB001" in codes(await diagnostics(client, "train.py", lambda found: "WB001" in codes(found)))
+
+
+async def test_a_file_changed_on_disk_and_a_saved_configuration_are_read_again(client):
+    assert "WB001" in codes(await diagnostics(client, "train.py", lambda found: bool(found)))
+    (client.root / "train.py").write_text("import wandb\n\nwandb.init(project='p', name='fixed')\n")
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+        [types.FileEvent(uri(client, "train.py"), types.FileChangeType.Changed)]))
+    assert codes(await diagnostics(client, "train.py", lambda found: not found)) == []
+    (client.root / "pyproject.toml").write_text("[tool.preflight]\nignore = [\"SEC005\"]\n")
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(
+        uri(client, "pyproject.toml"))))
+    assert codes(await diagnostics(client, "run.sh", lambda found: not found)) == []
