@@ -21,7 +21,10 @@ OWN_OPTIONS = ("--format", "--output-file", "-o", "--sarif-output")
 
 
 def _fail(message: str) -> int:
-    print(f"::error title=preflight action::{message}")
+    """One annotation, whatever the inputs it quotes hold (a newline would start a workflow command)."""
+    from preflight.report.github import escape_data
+
+    print(f"::error title=preflight action::{escape_data(message)}")
     return 2
 
 

@@ -145,10 +145,12 @@ def test_pull_requests_run_without_the_cache_unless_told(tmp_path, project):
     ({"args": "-o out.txt"}, "args must not set -o"),
     ({"args": "--select 'WB"}, "cannot be split into words"),
     ({"cache": "sometimes"}, "cache must be auto, true or false"),
+    ({"args": "'-o\n::warning file=README.md::forged'"}, "args must not set -o\\n::warning file:"),
 ])
 def test_inputs_the_action_cannot_use_are_errors(tmp_path, project, inputs, says):
     completed, outputs = _step(tmp_path, "push", **inputs)
     assert completed.returncode == 2 and says in completed.stdout and outputs == {}
+    assert completed.stdout.count("\n") == 1 and completed.stdout.startswith("::error title=preflight action::")
 
 
 def test_a_version_that_is_not_a_release_number_installs_nothing(tmp_path):
