@@ -11,7 +11,7 @@ import dataclasses
 import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 import re
 from pathlib import Path
 from types import MappingProxyType
@@ -89,15 +89,7 @@ class Project:
         """Is this file test code: a module pytest collects (test_*.py, *_test.py, conftest.py) or a file
         in a tests/ folder? Tests produce no experiment records: rules whose consequence is a record
         (curves, run names, reproducibility) do not judge them; rules whose consequence is a crash do."""
-        absolute = Path(path) if Path(path).is_absolute() else self.cwd / path
-        try:
-            parts = absolute.relative_to(self.root).parts
-        except ValueError:
-            parts = Path(path).parts
-        name = parts[-1] if parts else ""
-        return any(part in _TEST_FOLDERS or part.endswith(_TEST_FOLDER_SUFFIXES) for part in parts[:-1]) or \
-            name in ("conftest.py", "test.py", "tests.py") or (
-                name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
+        return _in_tests(path, self.cwd, self.root)
 
     # -- facts ----------------------------------------------------------------------------------
 
@@ -555,3 +547,17 @@ class _Files(dict):
     def __delitem__(self, key) -> None:
         super().__delitem__(key)
         self.version += 1
+
+
+@lru_cache(maxsize=16384)
+def _in_tests(path: str, cwd: Path, root: Path) -> bool:
+    """Project.in_tests, which depends on the path alone (kept: rules ask it of every finding, every check)."""
+    absolute = Path(path) if Path(path).is_absolute() else cwd / path
+    try:
+        parts = absolute.relative_to(root).parts
+    except ValueError:
+        parts = Path(path).parts
+    name = parts[-1] if parts else ""
+    return any(part in _TEST_FOLDERS or part.endswith(_TEST_FOLDER_SUFFIXES) for part in parts[:-1]) or \
+        name in ("conftest.py", "test.py", "tests.py") or (
+            name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
