@@ -161,7 +161,7 @@ def _s(count: int) -> str:
 
 
 def _usage(message: str) -> None:
-    click.echo(f"preflight: error: {display.lines(message)}", err=True)
+    click.echo(f"preflight: error: {display.block(message)}", err=True)
     sys.exit(2)
 
 
@@ -173,7 +173,7 @@ def _run(targets, options):
     except api.UsageError as exc:
         _usage(str(exc))
     for message in result.internal_errors:
-        click.echo(f"preflight: internal error: {display.lines(secrets.scrub(message))}", err=True)
+        click.echo(f"preflight: internal error: {display.block(secrets.scrub(message))}", err=True)
     return result
 
 

@@ -61,6 +61,14 @@ def lines(value: str, tabs: bool = False) -> str:
     return "\n".join(shown)
 
 
+def block(value: str) -> str:
+    """A message of several lines for stderr (a usage error, a traceback): `lines`, with every line after
+    the first indented, so that none starts as a CI system's command would (`::error`), whatever a name
+    within it holds."""
+    first, *rest = lines(value).split("\n")
+    return "\n".join([first, *(line if line[:1].isspace() else "  " + line for line in rest)])
+
+
 def path(value: str) -> str:
     """A file name as every report shows it: `text` with backslashes doubled, lossless."""
     if "\\" in value:

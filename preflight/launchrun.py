@@ -44,7 +44,7 @@ def check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_
     except Exception:  # a bug in a check must not decide whether the job runs
         from preflight.secrets import scrub
 
-        click.echo(f"preflight: internal error: {scrub(traceback.format_exc())}", err=True)
+        click.echo(f"preflight: internal error: {display.block(scrub(traceback.format_exc()))}", err=True)
         click.echo("preflight run: " + ("starting the job despite the error (--warn-only)" if warn_only else
                                         "not starting: preflight failed (use --warn-only to start anyway)"), err=True)
         return 0 if warn_only else 2
@@ -62,14 +62,14 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
     try:
         result = api.check(targets, config_path=config_path, cwd=cwd) if targets else None
     except api.UsageError as exc:
-        click.echo(f"preflight: error: {exc}", err=True)
+        click.echo(f"preflight: error: {display.block(str(exc))}", err=True)
         if warn_only:
             click.echo("preflight run: starting the job despite the error (--warn-only)", err=True)
         return 0 if warn_only else 2
     if result is not None:
         findings, project = result.findings, result.project
         for message in result.internal_errors:
-            click.echo(f"preflight: internal error: {secrets.scrub(message)}", err=True)
+            click.echo(f"preflight: internal error: {display.block(secrets.scrub(message))}", err=True)
     else:
         checks.append(launchcheck.Check("command", "info", "not a training command preflight recognises: only the "
                                         "environment checks apply"))

@@ -32,14 +32,22 @@ class WriteError(OSError):
     """A file could not be written; the original (if any) is unchanged. `str()` says which and why."""
 
     def __init__(self, path: str | os.PathLike, why: str) -> None:
-        super().__init__(f"cannot write {os.fspath(path)}: {why}; nothing was written there")
+        from preflight import display  # the name may come from the scanned tree: shown as every report shows it
+
+        super().__init__(f"cannot write {display.path(os.fspath(path))}: {why}; nothing was written there")
         self.path = os.fspath(path)
         self.why = why
 
 
+def _shown(path: str | os.PathLike) -> str:
+    from preflight import display
+
+    return display.path(os.fspath(path))
+
+
 def _why(error: OSError, path: Path) -> str:
     if isinstance(error, FileNotFoundError) and not path.parent.is_dir():
-        return f"the folder {path.parent} does not exist"
+        return f"the folder {_shown(path.parent)} does not exist"
     return error.strerror or type(error).__name__
 
 
@@ -83,7 +91,7 @@ def _stage(path: Path, data: bytes, private: bool, within: Path | None = None) -
     """Write `data` where it belongs: (the final path, the temporary file to rename there), or (path,
     None) when it was written directly (not a regular file). Raises WriteError, leaving nothing behind."""
     if within is not None and (elsewhere := _escapes(path, within)) is not None:
-        raise WriteError(path, f"a symbolic link leads it out of {within} (to {elsewhere})")
+        raise WriteError(path, f"a symbolic link leads it out of {_shown(within)} (to {_shown(elsewhere)})")
     target, existing = _target(path, private)
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise WriteError(path, "it is a folder")

@@ -195,3 +195,18 @@ def test_the_cache_refusal_names_a_link_target_escaped(tmp_path):
                             timeout=120)
     assert b"symbolic link (to " in result.stderr and b"\\x1b[31mred)" in result.stderr
     _clean(result.stderr.decode("utf-8"))
+
+
+def test_a_usage_error_naming_a_folder_of_the_tree_starts_no_line_of_its_own(tmp_path):
+    """A configuration error names the configuration's path, which may hold a newline: its lines after the
+    first are indented, so that none starts a workflow command (GitHub reads stderr too)."""
+    root = tmp_path / "p\n::error file=README.md::forged"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.preflight]\nselect = 3\n")
+    (root / "train.py").write_bytes(TRACKED)
+    for command in (["check", "."], ["run", "--", "python", "train.py"]):
+        result = subprocess.run([sys.executable, "-m", "preflight", *command], cwd=root, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 2 and "invalid configuration" in result.stderr, result.stderr
+        assert not [line for line in result.stderr.splitlines() if line.startswith("::")], result.stderr
+        _clean(result.stderr)

@@ -227,3 +227,10 @@ def test_fixes_are_written_all_or_none_when_one_file_leads_out(tmp_path):
         writing.replace_all([(tree / "a.py", b"fixed\n"), (tree / "b.py", b"fixed\n")], within=tree)
     assert (tree / "a.py").read_text() == "a\n" and (tmp_path / "outside.py").read_text() == "outside\n"
     assert sorted(p.name for p in tree.iterdir()) == ["a.py", "b.py"]
+
+
+def test_a_name_that_cannot_be_written_is_shown_escaped(tmp_path):
+    with pytest.raises(writing.WriteError) as raised:
+        writing.replace(tmp_path / "missing\n::error::x" / "report\x1b[2J.txt", "x")
+    assert "\n" not in str(raised.value) and "\x1b" not in str(raised.value)
+    assert "missing\\n::error::x/report\\x1b[2J.txt" in str(raised.value)
