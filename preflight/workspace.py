@@ -33,6 +33,7 @@ class Workspace:
         self._raw: dict[str, frozenset[Finding]] = {}  # display path -> the rules' findings touching it
         self._shown: dict[str, list[Finding]] = {}  # display path -> the findings last reported there
         self._dirty: set[str] = set()  # edited since the last check: their suppressions may have changed
+        self._stale = True  # some file's facts changed since the last check
         self.request: engine.Request | None = None
         self._sources: SourceLines | None = None
 
@@ -59,6 +60,7 @@ class Workspace:
         for path, text in self.buffers.items():
             self._files[path] = _extract(path, text)
         self._raw = {}
+        self._stale = True
         self._dirty = set(self._shown) | set(self.buffers)  # a file shown before may now be excluded
 
     def display(self, path: Path) -> str:
@@ -78,12 +80,11 @@ class Workspace:
             self.buffers.pop(display, None)
             file = self.root / display
             if display in self._files and file.is_file():
-                data = file.read_bytes()
-                self._files[display] = extract(display, data)
+                self._store(display, extract(display, file.read_bytes()))
             return
         self.buffers[display] = text
         if display in self._files or _discoverable(self, display):
-            self._files[display] = _extract(display, text)
+            self._store(display, _extract(display, text))
 
     def file_changed(self, display: str) -> None:
         """A file changed on disk (saved by another program, created or deleted): read it again unless it
@@ -93,9 +94,16 @@ class Workspace:
             return
         file = self.root / display
         if file.is_file() and (display in self._files or _discoverable(self, display)):
-            self._files[display] = extract(display, file.read_bytes())
-        else:
-            self._files.pop(display, None)
+            self._store(display, extract(display, file.read_bytes()))
+        elif self._files.pop(display, None) is not None:
+            self._stale = True
+
+    def _store(self, display: str, facts: FileFacts) -> None:
+        """A file's new facts. The same facts as before (an edit in a comment, a blank line at the end, a
+        buffer saved) cannot change a finding: the next check has nothing to do."""
+        if self._files.get(display) != facts:
+            self._files[display] = facts
+            self._stale = True
 
     # -- checking -------------------------------------------------------------------------------
 
@@ -103,7 +111,8 @@ class Workspace:
         """Link, check and filter the kept facts; returns the files whose reported findings changed since the
         last check, each with all its findings now (located in it)."""
         request = self.request
-        if request is None:  # never loaded (the settings were wrong from the start)
+        if request is None or not self._stale:  # never loaded (the settings were wrong), or nothing changed
+            self._dirty = set()
             return {}
         errors: list[str] = []
         project = engine._link(request, list(self._files.values()), {}, None, errors, {})
@@ -113,6 +122,7 @@ class Workspace:
             for path in finding.paths():
                 touching.setdefault(path, set()).add(finding)
         now = {path: frozenset(found) for path, found in touching.items()}
+        self._stale = False
         changed = {path for path in set(now) | set(self._raw) if now.get(path) != self._raw.get(path)}
         changed |= self._dirty
         self._dirty = set()

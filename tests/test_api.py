@@ -52,3 +52,21 @@ def test_plans_change_nothing_until_written(tmp_path):
     assert (tmp_path / "train.py").read_text() == FILES["train.py"]
     api.write_changes(ignores.changes, result.cwd)
     assert [f.code for f in api.check(["train.py"], cwd=tmp_path).findings] == []
+
+
+def test_a_warm_workspace_rechecks_what_an_edit_changes(tmp_path):
+    write_files(tmp_path, {**FILES, "launch.py": "import os\nimport wandb\n\nwandb.init(project='p', name=os.environ['R'])\n",
+                           ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                                     "      - run: python launch.py\n"})
+    project = api.Workspace(tmp_path, use_cache=False)
+    project.load()
+    first = project.check()
+    assert [f.code for f in first["train.py"]] == ["WB001"] and "clean.py" not in first
+    assert [f.code for f in first[".github/workflows/t.yml"]] == ["ENV001"]
+    project.set_buffer("train.py", FILES["train.py"] + "# a comment\n")
+    assert project.check() == {}  # the same facts: nothing to check again, nothing to republish
+    project.set_buffer("train.py", "import wandb\n\nwandb.init(project='q', name='a')\n")
+    assert project.check() == {"train.py": []}
+    project.set_buffer("launch.py", "x = 1\n")  # the workflow no longer runs a W&B script
+    assert project.check() == {".github/workflows/t.yml": []}  # launch.py had no findings and has none
+    assert (tmp_path / "train.py").read_text() == FILES["train.py"]
