@@ -21,7 +21,7 @@ from pathlib import Path
 
 from preflight import engine
 from preflight.engine import CheckResult, UsageError
-from preflight.findings import Finding, Fix
+from preflight.findings import Finding, Fix, Severity
 from preflight.fixes import FileChange
 from preflight.sourcelines import SourceLines
 from preflight.workspace import Workspace
@@ -79,6 +79,13 @@ def check_source(path: str | Path, text: str, **options) -> CheckResult:
     on disk, with the rest of its project (found from `path`) as context: the result holds that file's
     findings only. `path` may be relative to `cwd`."""
     return engine.check([], buffer=(str(path), text), **options)
+
+
+def failing(findings: list[Finding], fail_on: Severity | str) -> list[Finding]:
+    """The findings that fail a check whose threshold is `fail_on` (`--fail-on`, `fail-on`): those of that
+    severity or a more serious one."""
+    threshold = Severity(fail_on).rank
+    return [f for f in findings if f.severity.rank <= threshold]
 
 
 def plan_fixes(result: CheckResult, *, unsafe: bool = False) -> list[FileChange]:

@@ -50,6 +50,9 @@ def main() -> None:
               help="Also write a SARIF report to this file, from the same scan (as the GitHub Action does).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A pyproject.toml or preflight.toml.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Exit 1 only for findings of this severity or a more serious one (default: the `fail-on` "
+                   "setting, else info: any reported finding fails).")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per rule instead of each finding.")
 @click.option("--no-show-source", is_flag=True, help="Do not print the code frame under each finding.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
@@ -67,8 +70,8 @@ def main() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where the facts cache lives (default: .preflight_cache beside the configuration).")
 def check(paths, select, extend_select, ignore, output_format, output_file, sarif_output, config_path, exit_zero,
-          statistics, no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff, force_exclude,
-          stdin_filename, verbose, no_cache, cache_dir):
+          fail_on, statistics, no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff,
+          force_exclude, stdin_filename, verbose, no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import api
 
@@ -141,7 +144,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
             _report(result, findings, "sarif", sarif_output, False, True)
     if result.internal_errors:
         sys.exit(2)
-    sys.exit(0 if exit_zero or not findings else 1)
+    sys.exit(0 if exit_zero or not api.failing(findings, fail_on or result.fail_on) else 1)
 
 
 @contextlib.contextmanager

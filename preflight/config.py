@@ -31,6 +31,7 @@ CACHE_DIRECTORY = ".preflight_cache"  # beside the configuration, unless --cache
 _CONFIG_LIMIT = 4 << 20  # a pyproject.toml of a large project is a few KiB
 
 Library = Literal["transformers", "trl", "axolotl", "wandb", "mlflow"]
+Level = Literal["error", "warning", "info"]
 _VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}([a-z]+\d{0,9})?$")
 
 
@@ -105,6 +106,12 @@ class Settings:
         "Per-rule options, keyed by code or name: [tool.preflight.rules.HF001].", factory=dict)
     versions: Annotated[dict[Library, str], _VersionNumbers()] = _setting(
         "Library versions the rules assume, e.g. transformers = \"4.57.1\".", factory=dict)
+    severity: dict[str, Level] = _setting(
+        "Rule code or name -> the severity its findings are reported with: [tool.preflight.severity] "
+        "HF008 = \"error\".", factory=dict)
+    fail_on: Level = _setting(
+        "The least severity that makes `preflight check` exit 1: \"error\", \"warning\" or \"info\" "
+        "(default: any reported finding fails).", "info", alias="fail-on")
 
     def selecting(self, select: list[str] | None = None, extend_select: list[str] | None = None,
                   ignore: list[str] | None = None) -> Settings:
@@ -144,9 +151,18 @@ def _format(path: Path, error) -> str:
         where = ".".join(str(p) for p in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-            message = "unknown setting"
+            message = "unknown setting" + _did_you_mean(str(item["loc"][-1]) if item["loc"] else "")
         lines.append(f"  {prefix}{'.' if prefix and where else ''}{where}: {message}")
     return "\n".join(lines)
+
+
+def _did_you_mean(key: str) -> str:
+    """The setting a misspelt top-level key most likely meant (`extend_select`, `per-file-ignore`)."""
+    import difflib
+
+    names = [f.metadata.get("alias", f.name) for f in dataclasses.fields(Settings)]
+    close = difflib.get_close_matches(key.replace("_", "-"), names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def parse(path: Path, table: dict[str, Any], memo_dir: Path | None = None) -> Settings:

@@ -29,7 +29,7 @@ from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache, file_stat
 from preflight.collect import collect, worker_count
 from preflight.extract import extract
-from preflight.findings import Finding
+from preflight.findings import Finding, Severity
 from preflight.model import FileFacts
 from preflight.project import Project
 from preflight.rule import Rule, all_rules, rule_by_key
@@ -77,6 +77,7 @@ class CheckResult:
     cwd: Path
     sources: SourceLines
     project: Project | None = None  # the frozen model; None when the result cache answered
+    fail_on: Severity = Severity.INFO  # the least severity that fails the check (`fail-on`)
     _fingerprints: dict[Finding, str] | None = field(default=None, repr=False, compare=False)
 
     def enabled_rules(self) -> list[type[Rule]]:
@@ -154,8 +155,10 @@ def run(request: Request) -> CheckResult:
                 "config": str(request.config.path), "paths": list(request.paths), "lazy": sorted(lazy)})
             reused = _reused(cache, run_key, request.cwd) if run_key else None
             if reused is not None:
+                reused.fail_on = Severity(request.config.settings.fail_on)
                 return reused
         result = _analyse(request, found, pairs, lazy, cache, stats)
+        result.fail_on = Severity(request.config.settings.fail_on)
         if run_key is not None and not result.internal_errors:
             cache.put_result(run_key, runcache.encode(result.findings, result.suppressed, result.files, result.rules,
                                                       result.checked_paths, result.skipped, result.project.reads,
@@ -272,8 +275,18 @@ def _rules(loaded: config_module.LoadedConfig) -> _Rules:
             selection.validate(selectors, rules, f"per-file-ignores[{pattern!r}]")
     except selection.UnknownSelector as exc:
         raise UsageError(str(exc)) from None
+    _validate_severity(settings, loaded.path)
     show_info = selection.explicitly_selected(rules, settings.select, settings.extend_select)
     return _Rules(enabled, _rule_options(settings, loaded.path), show_info)
+
+
+def _validate_severity(settings: config_module.Settings, source: Path | None) -> None:
+    """Every key of [tool.preflight.severity] names one rule: a misspelt code would leave a CI gate at the
+    severity its owner meant to change."""
+    for key in settings.severity:
+        if rule_by_key(key) is None:
+            where = f"{source}: " if source else ""
+            raise UsageError(f"{where}[tool.preflight.severity].{key}: unknown rule{selection.suggestion(key)}")
 
 
 def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, object]:

@@ -2,7 +2,8 @@
 
 In order: info-level findings only for rules selected by name; only findings about the files being
 reported (with explicit files, the rest of the project is context); the per-file ignores; the inline
-suppressions, and PF002 for those that suppressed nothing; then declared precedence between rules.
+suppressions, and PF002 for those that suppressed nothing; then declared precedence between rules; then the
+severity each rule is given in [tool.preflight.severity].
 Every message is masked for secrets here, so that no output format can carry one.
 """
 
@@ -44,8 +45,19 @@ def apply(raw: list[Finding], project: Project, scope: Scope) -> Filtered:
     visible = [_scrubbed(f) for f in raw if f.severity is not Severity.INFO or f.code in scope.show_info]
     findings, suppressed = _suppressions(visible, project, scope)
     findings, yielded = _precedence(findings, scope.enabled)
+    findings = _overridden(findings, scope.settings.severity)
     return Filtered(sorted(set(findings), key=lambda f: f.sort_key),
                     sorted(set(suppressed), key=lambda s: s[0].sort_key), yielded)
+
+
+def _overridden(findings: list[Finding], overrides: dict[str, str]) -> list[Finding]:
+    """[tool.preflight.severity]: each finding with the severity its rule is given there (keyed by code or
+    name). Applied after the info filter: an override changes how a finding is reported and whether it
+    fails the check (`fail-on`), never which rules run."""
+    if not overrides:
+        return findings
+    by_code = {rule.code: Severity(level) for key, level in overrides.items() if (rule := rule_by_key(key))}
+    return [dataclasses.replace(f, severity=by_code[f.code]) if f.code in by_code else f for f in findings]
 
 
 def _suppressions(raw: list[Finding], project: Project, scope: Scope) -> tuple[list[Finding],

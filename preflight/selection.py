@@ -23,10 +23,23 @@ def _specificity(selector: str, rule: type[Rule]) -> int | None:
     return None
 
 
+def suggestion(key: str) -> str:
+    """" (did you mean 'HF008'?)" for the rule code or name closest to a misspelt `key`, else ""."""
+    import difflib
+
+    from preflight.rule import all_rules
+
+    candidates = [name for rule in all_rules() for name in (rule.code, rule.name)]
+    close = difflib.get_close_matches(key.strip().upper() if key[:1].isalpha() and any(c.isdigit() for c in key)
+                                      else key.strip().lower(), candidates, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def validate(selectors: list[str], rules: tuple[type[Rule], ...], what: str) -> None:
     for selector in selectors:
         if not any(_specificity(selector, r) is not None for r in rules):
-            raise UnknownSelector(f"{what}: unknown rule selector {selector!r} (see `preflight rules`)")
+            raise UnknownSelector(f"{what}: unknown rule selector {selector!r}{suggestion(selector)} "
+                                  f"(see `preflight rules`)")
 
 
 def enabled_rules(

@@ -115,8 +115,31 @@ def test_configuration(cli):
     assert [line.split(":")[0] for line in result.output.splitlines()[:-1]] == ["train.py"]
 
 
+def test_severity_overrides_and_fail_on(cli):
+    """A CI owner decides what fails the job: WB001 is a warning, so `fail-on = "error"` passes it until
+    [tool.preflight.severity] makes it an error (by code or by name); --fail-on overrides the setting."""
+    files = {"pyproject.toml": '[tool.preflight]\nfail-on = "error"\n', "train.py": BAD}
+    result = cli("check", "--no-show-source", files=files)
+    assert result.exit_code == 0 and "WB001 [warning]" in result.output
+    assert cli("check", "--fail-on", "warning").exit_code == 1
+    for key in ("WB001", "unnamed-wandb-run"):
+        files["pyproject.toml"] = f'[tool.preflight]\nfail-on = "error"\n[tool.preflight.severity]\n{key} = "error"\n'
+        result = cli("check", "--no-show-source", "--format", "json", files=files)
+        assert result.exit_code == 1
+        assert [f["severity"] for f in json.loads(result.output)["findings"]] == ["error"]
+    files["pyproject.toml"] = '[tool.preflight.severity]\nWB001 = "info"\n'
+    result = cli("check", "--no-show-source", files=files)  # still reported (the rule runs), and fails by default
+    assert result.exit_code == 1 and "WB001 [info]" in result.output
+    assert cli("check", "--fail-on", "warning").exit_code == 0
+
+
 @pytest.mark.parametrize("toml, message", [
-    ('[tool.preflight]\nselec = ["WB"]\n', "selec: unknown setting"),
+    ('[tool.preflight]\nselec = ["WB"]\n', "selec: unknown setting (did you mean 'select'?)"),
+    ('[tool.preflight]\nextend_selec = ["WB"]\n', "unknown setting (did you mean 'extend-select'?)"),
+    ('[tool.preflight]\nfail-on = "warn"\n', "fail-on: Input should be 'error', 'warning' or 'info'"),
+    ('[tool.preflight.severity]\nWB001 = "fatal"\n', "severity.WB001: Input should be"),
+    ('[tool.preflight.severity]\nunnamed-wandb-rn = "error"\n', "unknown rule (did you mean 'unnamed-wandb-run'?)"),
+    ('[tool.preflight]\nselect = ["HFF008"]\n', "unknown rule selector 'HFF008' (did you mean 'HF008'?)"),
     ('[tool.preflight]\nselect = "WB"\n', "select: Input should be a valid list"),
     ('[tool.preflight]\nselect = ["QQ"]\n', "unknown rule selector 'QQ'"),
     ('[tool.preflight.rules.HF001]\nstrictt = true\n', "strictt: unknown option"),
