@@ -724,3 +724,179 @@ class ImplicitEvalCadence(Rule):
                 "the TRL default" if e.trl_classes else "the TrainingArguments default")
             yield self.finding(run.anchor("eval_strategy"), f"eval_steps is unset: evaluation runs every logging_steps "
                                f"= {number_text(logging)} steps ({source}); set eval_steps explicitly")
+
+
+_EVAL_INTERVALS = ("steps", "epoch")
+
+
+class BestCheckpointRotatedAway(Rule):
+    code = "HF013"
+    name = "best-checkpoint-rotated-away"
+    severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record (which checkpoints are kept)
+    summary = "save_total_limit rotates checkpoints of an evaluated run that tracks no best checkpoint"
+    why = (
+        "With `save_total_limit`, every save deletes the oldest checkpoints beyond the limit. The Trainer protects "
+        "the best one from rotation only when it knows which one is best: `state.best_model_checkpoint` is set in "
+        "`_save_checkpoint` from `best_global_step`, which `_determine_best_metric` records only when "
+        "`metric_for_best_model` is set (transformers 4.57 `Trainer._sorted_checkpoints` moves it out of the "
+        "deletion range; 5.x `trainer_utils.rotate_checkpoints` keeps it in a protected set). "
+        "`TrainingArguments.__post_init__` sets the metric to \"loss\" only when `load_best_model_at_end` is true or "
+        "the scheduler is `reduce_lr_on_plateau` (or `greedy`, 5.x). So a run that evaluates, keeps a few checkpoints "
+        "and names no metric deletes the checkpoint with the best eval loss as soon as it is older than the limit, "
+        "and nothing records which one it was. Set `metric_for_best_model` (e.g. `eval_loss`): the best checkpoint "
+        "then survives rotation, and `trainer_state.json` names it. Axolotl passes `save_total_limit` on (its "
+        "default 4 is not reported; an explicit one is) and evaluates with a validation set and `eval_steps`, "
+        "`evals_per_epoch` or `eval_strategy`. Not reported: evaluation off, no checkpoints (`save_strategy: no`), "
+        "no limit, a metric set or implied, `load_best_model_at_end` or `early_stopping_patience` in Axolotl (AXO003 "
+        "says when Axolotl drops them), test code."
+    )
+    examples = [
+        Bad("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
+            "save_total_limit: 2\n", expect="args.yaml:5:1"),
+        Bad("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+            "val_set_size: 0.05\nevals_per_epoch: 4\nsaves_per_epoch: 4\nsave_total_limit: 1\n",
+            expect="axolotl.yaml:8:1", note="an Axolotl config"),
+        Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
+             "save_total_limit: 2\nmetric_for_best_model: eval_loss\n"),
+        Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
+             "save_total_limit: 2\nload_best_model_at_end: true\n",
+             note="load_best_model_at_end implies metric_for_best_model=\"loss\""),
+        Good("args.yaml", "output_dir: out\neval_strategy: epoch\nsave_strategy: epoch\nsave_total_limit: 2\n"
+             "lr_scheduler_type: reduce_lr_on_plateau\n", note="the plateau scheduler implies the loss metric"),
+        Good("args.yaml", "output_dir: out\nsave_steps: 500\nsave_total_limit: 2\n",
+             note="no evaluation: there is no best checkpoint to lose"),
+        Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n",
+             note="no save_total_limit: every checkpoint is kept"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+             "val_set_size: 0.05\nevals_per_epoch: 4\nsaves_per_epoch: 4\n",
+             note="Axolotl's default limit of 4 is not a choice the config made"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for run, e in trainer_runs(project):
+            found = self._hf(run, e)
+            if found and found[0] not in seen:
+                seen.add(found[0])
+                yield self.finding(*found)
+        for run in training_runs(project):
+            if run.framework == "axolotl":
+                found = self._axolotl(run)
+                if found and found[0] not in seen:
+                    seen.add(found[0])
+                    yield self.finding(*found)
+
+    def _hf(self, run, e: Effective) -> tuple[Location, str] | None:
+        limit = e.get("save_total_limit")
+        if not _positive_int(limit) or not run.complete:
+            return None
+        evaluation = e.get("evaluation_strategy") if _legacy_strategy(e) else e.get("eval_strategy")
+        if evaluation not in _EVAL_INTERVALS or e.get("save_strategy") not in _EVAL_INTERVALS:
+            return None  # no evaluation, no checkpoints, or `best` (HF011 wants its metric)
+        if not e.known("metric_for_best_model", "load_best_model_at_end", "lr_scheduler_type") \
+                or best_metric(e) is not None:
+            return None
+        epochs, max_steps = e.get("num_train_epochs"), e.get("max_steps")
+        evaluations = _at_most(evaluation, e.get("eval_steps") or e.get("logging_steps"), epochs, max_steps)
+        saves = _at_most(e.get("save_strategy"), e.get("save_steps"), epochs, max_steps)
+        if _nothing_to_lose(evaluations, saves, limit):
+            return None
+        return run.anchor("save_total_limit"), _rotation_message(limit, "load_best_model_at_end=True")
+
+    def _axolotl(self, run) -> tuple[Location, str] | None:
+        args = run.args
+        known, limit = run.literal("save_total_limit")
+        if "save_total_limit" not in args or not known or not _positive_int(limit):
+            return None
+        if any(_set(args, key) for key in ("metric_for_best_model", "load_best_model_at_end",
+                                           "early_stopping_patience")):
+            return None
+        values = {}
+        for key in ("save_strategy", "eval_strategy", "eval_steps", "evals_per_epoch", "num_epochs", "lr_scheduler",
+                    "val_set_size"):
+            known, values[key] = run.literal(key)
+            if not known:
+                return None
+        if values["lr_scheduler"] in ("reduce_lr_on_plateau", "greedy") or values["save_strategy"] == "no":
+            return None
+        if "test_datasets" not in args and not (is_number(values["val_set_size"]) and values["val_set_size"] > 0):
+            return None  # no validation set: Axolotl sets eval_strategy "no"
+        if not _axolotl_evaluates(values):
+            return None
+        known, max_steps = run.literal("max_steps")
+        epochs = values["num_epochs"] if values["num_epochs"] is not None else 1.0
+        max_steps = max_steps if known and max_steps is not None else (0 if known else None)
+        strategy = "steps" if values["eval_steps"] or values["evals_per_epoch"] else values["eval_strategy"]
+        interval = _axolotl_interval(values["eval_steps"], values["evals_per_epoch"], epochs)
+        evaluations = _at_most(strategy, interval, epochs, max_steps)
+        known, save_steps = run.literal("save_steps")
+        known_per_epoch, per_epoch = run.literal("saves_per_epoch")
+        if not (known and known_per_epoch):
+            return None
+        interval = _axolotl_interval(save_steps, per_epoch, epochs)
+        saves = _at_most("steps" if interval else (values["save_strategy"] or "epoch"), interval, epochs, max_steps)
+        if _nothing_to_lose(evaluations, saves, limit):
+            return None
+        return run.anchor("save_total_limit"), _rotation_message(limit, "load_best_model_at_end: true")
+
+
+def _positive_int(value: object) -> bool:
+    return is_number(value) and value > 0
+
+
+def _set(args: dict[str, Value], key: str) -> bool:
+    """The key is given, with a value that may be truthy (an unknown value counts as set: no guess)."""
+    value = args.get(key)
+    return value is not None and (not value.known or value.literal not in (None, False, 0, ""))
+
+
+def _axolotl_evaluates(values: dict[str, object]) -> bool:
+    """Axolotl 0.19 `_configure_save_and_eval_strategy`: eval_steps (given, or 1/(evals_per_epoch*num_epochs)
+    when below 1, `normalize_config`) means "steps"; else eval_strategy as given; else TrainingArguments' "no"."""
+    eval_steps, per_epoch = values["eval_steps"], values["evals_per_epoch"]
+    epochs = values["num_epochs"] if is_number(values["num_epochs"]) else 1.0
+    if is_number(per_epoch) and per_epoch > 0 and epochs > 0 and 1.0 / (per_epoch * epochs) < 1.0:
+        return True
+    if is_number(eval_steps) and eval_steps > 0:
+        return True
+    return values["eval_strategy"] in _EVAL_INTERVALS
+
+
+def _axolotl_interval(steps: object, per_epoch: object, epochs: object) -> object:
+    """Axolotl's step interval: given, else the ratio `normalize_config` derives from `*_per_epoch` (below 1)."""
+    if steps:
+        return steps
+    if is_number(per_epoch) and per_epoch > 0 and is_number(epochs) and epochs > 0:
+        ratio = 1.0 / (per_epoch * epochs)
+        return ratio if ratio < 1.0 else None
+    return None
+
+
+def _at_most(strategy: object, steps: object, epochs: object, max_steps: object) -> int | None:
+    """The most evaluations or saves a schedule makes (None: not known). DefaultFlowCallback (transformers 5.24
+    trainer_callback.py) acts at every multiple of the interval and once more at the last step (saves; evaluations
+    from 5.4), or at every epoch end; `max_steps > 0` overrides the epochs."""
+    if strategy == "epoch":
+        if is_number(max_steps) and max_steps <= 0 and is_number(epochs) and epochs > 0:
+            return math.ceil(epochs)
+        return None
+    if strategy != "steps" or not is_number(steps) or steps <= 0:
+        return None
+    if steps < 1:
+        return math.floor(1 / steps) + 1  # a ratio of the total steps
+    if is_number(max_steps) and max_steps > 0:
+        return math.floor(max_steps / steps) + (1 if max_steps % steps else 0)
+    return None
+
+
+def _nothing_to_lose(evaluations: int | None, saves: int | None, limit: object) -> bool:
+    """One evaluation has no better one to lose; saves within the limit are never rotated."""
+    return (evaluations is not None and evaluations <= 1) or (saves is not None and saves <= limit)
+
+
+def _rotation_message(limit: object, load_best: str) -> str:
+    return (f"save_total_limit={number_text(limit)} deletes older checkpoints, and with no metric_for_best_model the "
+            "Trainer tracks no best checkpoint to protect: the checkpoint with the best eval loss is deleted once it "
+            f"is older than the limit, and nothing records which one it was; set metric_for_best_model (e.g. "
+            f"\"eval_loss\", or {load_best}) so rotation keeps it")

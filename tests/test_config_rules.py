@@ -427,3 +427,58 @@ def test_keyword_dicts_changed_after_they_are_built_are_not_judged(project, chan
     source = ("from transformers import TrainingArguments\nextra = {'eval_steps': 100, 'nested': {}}\n"
               f"{change}\nTrainingArguments(output_dir='o', report_to='none', **extra)\n")
     assert project({"train.py": source}, select=["HF002"]) == []
+
+
+# -- HF013 best checkpoint rotated away ---------------------------------------------------------
+
+AX_EVAL = BASE + "val_set_size: 0.1\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"train.py": TA.format(", eval_strategy='epoch', save_strategy='epoch', save_total_limit=2")},
+     ["train.py:2:106: HF013"]),
+    ({"train.py": "from trl import SFTConfig\nc = SFTConfig(output_dir='o', eval_strategy='steps', save_total_limit=1)\n"},
+     ["train.py:2:54: HF013"]),
+    ({"train.py": TA.format(", evaluation_strategy='epoch', save_strategy='epoch', save_total_limit=2"),
+      **pins("4.40.2")}, ["train.py:2:112: HF013"]),
+    ({"train.py": TA.format(", eval_strategy='epoch', save_strategy='epoch', save_total_limit=3, "
+                            "metric_for_best_model='accuracy'")}, []),
+    ({"train.py": TA.format(", eval_strategy='epoch', save_strategy='no', save_total_limit=3")}, []),
+    ({"train.py": TA.format(", eval_strategy='epoch', save_strategy='epoch', save_total_limit=0")}, []),
+    ({"train.py": TA.format(", eval_strategy='epoch', save_strategy='epoch', save_total_limit=limit")}, []),
+    ({"train.py": TA.format(", eval_strategy='epoch', save_strategy='epoch', save_total_limit=3, **extra")}, []),
+    ({"train.py": TA.format(", eval_strategy='epoch', save_strategy='epoch', save_total_limit=3, "
+                            "lr_scheduler_type='greedy'")}, []),
+    ({"tests/test_train.py": TA.format(", eval_strategy='epoch', save_strategy='epoch', save_total_limit=3")}, []),
+    ({"ax.yaml": AX_EVAL + "eval_steps: 100\nsave_steps: 100\nsave_total_limit: 2\n"}, ["ax.yaml:8:1: HF013"]),
+    ({"ax.yaml": AX_EVAL + "evals_per_epoch: 1\nsave_total_limit: 2\n"}, []),
+    ({"ax.yaml": AX_EVAL + "evals_per_epoch: 1\nnum_epochs: 3\nsave_total_limit: 2\n"}, ["ax.yaml:8:1: HF013"]),
+    ({"ax.yaml": BASE + "eval_steps: 100\nsave_total_limit: 2\n"}, []),
+    ({"ax.yaml": AX_EVAL + "eval_steps: 100\nsave_total_limit: 2\nearly_stopping_patience: 3\n"}, []),
+    ({"ax.yaml": AX_EVAL + "eval_steps: 100\nsave_total_limit: 2\nmetric_for_best_model: eval_loss\n"}, []),
+    ({"ax.yaml": AX_EVAL + "eval_steps: 100\n"}, []),
+], ids=["epoch", "trl-steps", "legacy-strategy", "metric-set", "no-saves", "zero-limit", "unknown-limit",
+        "incomplete", "greedy-scheduler", "test-code", "axolotl", "axolotl-one-eval", "axolotl-evals-per-epoch",
+        "axolotl-no-val-set", "axolotl-early-stopping", "axolotl-metric", "axolotl-default-limit"])
+def test_best_checkpoint_rotated_away(project, files, expected):
+    assert project(files, select=["HF013"]) == expected
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"a.yaml": "output_dir: o\neval_strategy: epoch\nnum_train_epochs: 1\nsave_steps: 100\nsave_total_limit: 1\n"},
+     []),
+    ({"a.yaml": "output_dir: o\neval_strategy: epoch\nnum_train_epochs: 3\nsave_steps: 100\nsave_total_limit: 1\n"},
+     ["a.yaml:5:1: HF013"]),
+    ({"a.yaml": "output_dir: o\neval_strategy: epoch\nsave_strategy: epoch\nnum_train_epochs: 5\nsave_total_limit: 6\n"},
+     []),
+    ({"a.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 100\nmax_steps: 300\nsave_steps: 100\n"
+                "save_total_limit: 3\n"}, []),
+    ({"a.yaml": "output_dir: o\neval_strategy: steps\neval_steps: 100\nmax_steps: 300\nsave_steps: 50\n"
+                "save_total_limit: 3\n"}, ["a.yaml:6:1: HF013"]),
+    ({"ax.yaml": AX_EVAL + "evals_per_epoch: 4\nsaves_per_epoch: 2\nnum_epochs: 1\nsave_total_limit: 3\n"}, []),
+    ({"ax.yaml": AX_EVAL + "evals_per_epoch: 4\nnum_epochs: 3\nsave_total_limit: 3\n"}, []),
+    ({"ax.yaml": AX_EVAL + "evals_per_epoch: 4\nnum_epochs: 4\nsave_total_limit: 3\n"}, ["ax.yaml:8:1: HF013"]),
+], ids=["one-evaluation", "three-epochs", "saves-within-limit", "max-steps-within-limit", "max-steps-beyond-limit",
+        "axolotl-saves-within-limit", "axolotl-epoch-saves-within-limit", "axolotl-epoch-saves-beyond-limit"])
+def test_best_checkpoint_rotation_needs_more_saves_than_kept(project, files, expected):
+    assert project(files, select=["HF013"]) == expected
