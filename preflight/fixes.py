@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import display
+from preflight import display, linebreaks
 from preflight.findings import Edit, Fix
 from preflight.sourcelines import SourceLines
 from preflight.sources.text import SourceText
@@ -30,8 +30,9 @@ class FileChange:
 
     def diff(self) -> str:
         """For a reader (`--diff`): names and lines shown through preflight.display, tabs kept."""
+        syntax = linebreaks.of_path(self.path)
         return display.lines("".join(difflib.unified_diff(
-            self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
+            linebreaks.split(self.before, syntax, keepends=True), linebreaks.split(self.after, syntax, keepends=True),
             fromfile=f"a/{display.path(self.path)}", tofile=f"b/{display.path(self.path)}",
         )), tabs=True)
 

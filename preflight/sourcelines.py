@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from preflight import reading
+from preflight import linebreaks, reading
 from preflight.cache import key as content_key
 
 _LIMIT = 16 << 20  # no larger file is analysed (preflight.collect), so none has a finding or a fix
@@ -51,7 +51,8 @@ class SourceLines:
         if path not in self._lines:
             data = self.data(path)
             usable = data is not None and len(data) <= _LINES_LIMIT
-            self._lines[path] = data.decode("utf-8", errors="replace").splitlines() if usable else []
+            text = data.decode("utf-8", errors="replace") if usable else ""
+            self._lines[path] = linebreaks.split(text, linebreaks.of_path(path))
         return self._lines[path]
 
     def get(self, path: str, number: int) -> str | None:

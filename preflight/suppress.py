@@ -7,11 +7,11 @@ without codes suppresses every code. A suppression that suppresses nothing is re
 
 from __future__ import annotations
 
-import io
 import re
 import tokenize
 from dataclasses import dataclass
 
+from preflight import linebreaks
 from preflight.findings import Edit, Finding, Location
 
 _DIRECTIVE = re.compile(r"#\s*preflight:\s*ignore(?:\[(?P<codes>[^\]]*)\])?(?P<reason>.*)$", re.IGNORECASE)
@@ -55,10 +55,12 @@ def _parse(comment: str) -> tuple[tuple[str, ...] | None, str] | None:
 
 
 def _comments_python(text: str) -> list[tuple[int, int, str, bool]]:
-    """(line, column, comment, alone_on_line) for every comment token."""
+    """(line, column, comment, alone_on_line) for every comment token. The tokenizer is given the lines as
+    Python breaks them (a lone \\r too, which a readline of the text would not break at)."""
     result = []
+    lines = [line.rstrip("\r\n") + "\n" for line in linebreaks.split(text, linebreaks.PYTHON, keepends=True)]
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        for token in tokenize.generate_tokens(iter(lines).__next__):
             if token.type == tokenize.COMMENT:
                 alone = not token.line[: token.start[1]].strip()
                 result.append((token.start[0], token.start[1] + 1, token.string, alone))
@@ -67,10 +69,10 @@ def _comments_python(text: str) -> list[tuple[int, int, str, bool]]:
     return result
 
 
-def _comments_hash(text: str) -> list[tuple[int, int, str, bool]]:
+def _comments_hash(text: str, syntax: str) -> list[tuple[int, int, str, bool]]:
     """Comments of YAML, shell and Dockerfiles: a `#` at line start or after whitespace."""
     result = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(linebreaks.split(text, syntax), start=1):
         if "#" not in line:
             continue
         match = _YAML_COMMENT.search(line)
@@ -83,9 +85,11 @@ def _comments_hash(text: str) -> list[tuple[int, int, str, bool]]:
 def find(path: str, text: str, language: str) -> list[Suppression]:
     if "preflight" not in text:
         return []
-    comments = _comments_python(text) if language == "python" else _comments_hash(text)
+    """`language`: "python", "yaml" or "hash" (shell, Makefiles, Dockerfiles, .env: lines break at \\n only)."""
+    syntax = {"python": linebreaks.PYTHON, "yaml": linebreaks.YAML}.get(language, linebreaks.NEWLINE)
+    comments = _comments_python(text) if language == "python" else _comments_hash(text, syntax)
     result: list[Suppression] = []
-    lines = text.splitlines()
+    lines = linebreaks.split(text, syntax)
     standalone_lines = {line for line, _, _, alone in comments if alone}
     for line, column, comment, alone in comments:
         parsed = _parse(comment)

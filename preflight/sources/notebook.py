@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from preflight.findings import Location
 from preflight.model import Fact, ParseError
+from preflight import linebreaks
 from preflight.sources.text import SourceText
 
 
@@ -332,7 +333,7 @@ def _compiled(lines: list[str], parse: Callable[[SourceText], Any]) -> tuple[lis
     """A cell's Python and its syntax error, compiled on its own as IPython does, so that an error stays
     in its cell (whose lines become blank). A line that parses is Python even if it names a magic: a
     variable may shadow it."""
-    error = parse(SourceText(_CELL, _source(lines)))
+    error = parse(SourceText(_CELL, _source(lines), linebreaks.PYTHON))
     if not isinstance(error, ParseError):
         return lines, None
     magic = _automagic(lines)
@@ -393,7 +394,7 @@ def extract(source: SourceText) -> list[Fact]:
         if error is not None:
             errors.append(_in_cell(error, source.path, len(code), len(lines)))
         code.extend(lines)
-    facts = python.extract(SourceText(source.path, _source(code))) + errors
+    facts = python.extract(SourceText(source.path, _source(code), linebreaks.PYTHON)) + errors
     point = _pointer([place for places in layout for place in places], shifts)
     return [_move(fact, source.path, point) for fact in facts]
 

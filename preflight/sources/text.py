@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import codecs
 
+from preflight import linebreaks
 from preflight.findings import Location
 
 
@@ -26,26 +27,22 @@ def decode(data: bytes) -> str:
 
 
 class SourceText:
-    """A file's text, its path as reported, and offset/line/column conversions (all 1-based)."""
+    """A file's text, its path as reported, and offset/line/column conversions (all 1-based), its lines
+    broken as the file's syntax breaks them (preflight.linebreaks; by default the syntax of the path's kind)."""
 
-    __slots__ = ("path", "text", "_starts", "_lines")
+    __slots__ = ("path", "text", "syntax", "_starts", "_lines")
 
-    def __init__(self, path: str, text: str) -> None:
+    def __init__(self, path: str, text: str, syntax: str | None = None) -> None:
         self.path = path
         self.text = text
-        starts = [0]
-        find = text.find
-        pos = find("\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
-        self._starts = starts
+        self.syntax = syntax or linebreaks.of_path(path)
+        self._starts = linebreaks.starts(text, self.syntax)
         self._lines: list[str] | None = None
 
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            self._lines = linebreaks.split(self.text, self.syntax)
         return self._lines
 
     def line(self, number: int) -> str:
@@ -59,9 +56,13 @@ class SourceText:
         return index + 1, offset - self._starts[index] + 1
 
     def line_end(self, offset: int) -> int:
-        """The offset of the end of the line that holds `offset` (its newline, or the end of the text)."""
+        """The offset of the end of the line that holds `offset` (its line break, or the end of the text)."""
         line = bisect.bisect_right(self._starts, max(0, offset))
-        return self._starts[line] - 1 if line < len(self._starts) else len(self.text)
+        if line >= len(self._starts):
+            return len(self.text)
+        end = self._starts[line] - 1
+        return end - 1 if end > 0 and self.text[end - 1: end + 1] == "\r\n" and self.syntax != linebreaks.NEWLINE \
+            else end
 
     def offset(self, line: int, column: int) -> int:
         """Character offset of a 1-based line and column."""

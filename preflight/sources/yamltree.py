@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from preflight import linebreaks
 from preflight.findings import Location
 from preflight.sources.text import SourceText
 
@@ -44,9 +45,9 @@ def compose_documents(text: str) -> list[Node]:
         message = "; ".join(parts) or "invalid YAML"
         if mark is None:
             raise YamlFailure(message, 1, 1) from None
-        lines = text.split("\n")
-        if mark.line >= len(lines):  # PyYAML marks the end of the stream past a last line without newline
-            raise YamlFailure(message, len(lines), len(lines[-1]) + 1) from None
+        starts = linebreaks.starts(text, linebreaks.YAML)  # the lines PyYAML's marks count
+        if mark.line >= len(starts):  # PyYAML marks the end of the stream past a last line without newline
+            raise YamlFailure(message, len(starts), len(text) - starts[-1] + 1) from None
         raise YamlFailure(message, mark.line + 1, mark.column + 1) from None
     except yaml.YAMLError as exc:
         raise YamlFailure(str(exc).strip() or "invalid YAML", 1, 1) from None

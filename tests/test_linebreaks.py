@@ -1,0 +1,116 @@
+"""Positions count lines as each file's own syntax breaks them (preflight.linebreaks): \\f, \\v, NEL, U+2028
+and U+2029 break lines for str.splitlines() but not for Python or shell, and a lone \\r breaks a Python or
+YAML line but not a shell one. Findings, code frames, --fix, --add-ignores and the removal of unused
+suppressions (PF002) all land on the line the reader of the file means."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from preflight import linebreaks
+from preflight.cli import main
+from preflight.sources.text import SourceText
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """preflight's command line in a project folder; files are written byte for byte (no newline translation)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+    def invoke(*args, files=None):
+        for name, content in (files or {}).items():
+            (tmp_path / name).write_bytes(content.encode())
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    invoke.root = tmp_path
+    return invoke
+
+
+ODD = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("odd", [*ODD, "\r", "\r\n"])
+def test_python_lines_are_the_lines_ast_counts(odd):
+    source = f"x = '{odd}'\ny = 1\n" if odd not in ("\r", "\r\n") else f"x = 1{odd}y = 1\n"
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a raw \r inside a string literal ends the line for Python: not a valid string
+        return
+    expected = tree.body[-1].lineno
+    text = SourceText("t.py", source)
+    assert text.position(source.index("y"))[0] == expected
+    assert text.line(expected) == "y = 1"
+
+
+@pytest.mark.parametrize("odd", ["\x85", "\u2028", "\u2029", "\r", "\r\n"])
+def test_yaml_lines_are_the_lines_pyyaml_counts(odd):
+    source = f"a: 1{odd}b: 2\nc: 3\n"
+    node = yaml.compose(source, Loader=yaml.SafeLoader)
+    text = SourceText("config.yaml", source)
+    for key, _ in node.value:
+        mark = key.start_mark
+        assert text.offset(mark.line + 1, mark.column + 1) == mark.index
+        assert text.line(mark.line + 1).startswith(key.value)
+
+
+@pytest.mark.parametrize("odd", [*ODD, "\r"])
+def test_shell_lines_break_at_newlines_only(odd):
+    source = f"echo a{odd}b\necho c\r\n"
+    assert linebreaks.split(source, linebreaks.of_path("run.sh")) == [f"echo a{odd}b", "echo c"]
+    assert SourceText("run.sh", source).position(source.index("echo c")) == (2, 1)
+
+
+def test_split_keeps_the_text():
+    for syntax in (linebreaks.PYTHON, linebreaks.YAML, linebreaks.NEWLINE):
+        for text in ["", "a", "a\n", "a\r\nb\rc\x85d\u2028e\n\n", "\n\r"]:
+            assert "".join(linebreaks.split(text, syntax, keepends=True)) == text
+            assert len(linebreaks.starts(text, syntax)) == len(linebreaks.split(text + "x", syntax))
+
+
+@pytest.mark.parametrize("odd", ["\f", "\v", "\u2028", "\u2029", "\x85"])
+def test_add_ignores_in_python_comments_the_flagged_line(cli, odd):
+    source = f"import wandb\n# a note{odd}with an odd character\nx = '{odd}'\nwandb.init(project='q')\nprint(x)\n"
+    assert cli("check", "--add-ignores", files={"train.py": source}).exit_code == 0
+    written = (cli.root / "train.py").read_bytes().decode()
+    assert written == source.replace("wandb.init(project='q')", "wandb.init(project='q')  # preflight: ignore[WB001]")
+    assert cli("check").exit_code == 0
+    ast.parse(written)
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n"])
+def test_add_ignores_and_pf002_in_a_python_file_of_other_line_ends(cli, ending):
+    source = ending.join(["import wandb", "wandb.init(project='q')", "y = 2  # preflight: ignore[MLF001]", ""])
+    (cli.root / "train.py").write_bytes(source.encode())
+    assert cli("check", "--add-ignores", "--select", "WB001").exit_code == 0
+    written = (cli.root / "train.py").read_bytes().decode()
+    assert written == source.replace("project='q')", "project='q')  # preflight: ignore[WB001]")
+    assert cli("check", "--fix").exit_code == 0
+    assert (cli.root / "train.py").read_bytes().decode() == written.replace("  # preflight: ignore[MLF001]", "")
+
+
+@pytest.mark.parametrize("odd", ["\f", "\v", "\r", "\u2028", "\x85"])
+def test_pf002_in_shell_removes_only_the_unused_comment(cli, odd):
+    source = f"echo 'a{odd}b'\necho c  # preflight: ignore[SEC005]\n# preflight: ignore[WB001]\necho d\n"
+    (cli.root / "run.sh").write_bytes(source.encode())
+    assert cli("check", "--fix").exit_code == 0
+    assert (cli.root / "run.sh").read_bytes().decode() == f"echo 'a{odd}b'\necho c\necho d\n"
+
+
+@pytest.mark.parametrize("odd", ["\x85", "\u2028", "\r"])
+def test_yaml_fix_and_ignores_land_on_the_key(cli, odd):
+    source = f"output_dir: out\n# note{odd}per_device_train_batch_size: 8\nevaluation_strategy: epoch\nlogging_steps: 10\n"
+    files = {"requirements.txt": "transformers==5.16.1\n"}
+    cli("check", files=files)
+    (cli.root / "args.yaml").write_bytes(source.encode())
+    assert cli("check", "--add-ignores", "--select", "HF007").exit_code == 0
+    ignored = (cli.root / "args.yaml").read_bytes().decode()
+    assert ignored == source.replace("evaluation_strategy: epoch", "evaluation_strategy: epoch  # preflight: ignore[HF007]")
+    assert yaml.safe_load(ignored) == yaml.safe_load(source)
+    (cli.root / "args.yaml").write_bytes(source.encode())
+    assert cli("check", "--fix", "--select", "HF007").exit_code == 0
+    assert (cli.root / "args.yaml").read_bytes().decode() == source.replace("evaluation_strategy", "eval_strategy")
