@@ -17,7 +17,7 @@ from preflight import cache as cache_module
 from preflight import classify, reading
 from preflight.extract import extract, quick
 from preflight.findings import Location
-from preflight.model import FileFacts, ParseError
+from preflight.model import FileFacts, ParseError, ParseProblem
 
 # Worker processes pay for themselves only on large scans (measured on the benchmark corpus: below
 # ~8 MB of files, or a few files, starting them costs more than it saves).
@@ -56,14 +56,15 @@ def _read(path: Path, display: str) -> bytes | FileFacts:
             return FileFacts(display, None, note=f"not read: {reading.why(exc)}")
         return _too_large(display, kind, exc.size, exc.limit)
     except OSError as exc:
-        error = ParseError(Location.start_of(display), f"cannot read the file: {reading.why(exc)}")
+        error = ParseError(Location.start_of(display), f"cannot read the file: {reading.why(exc)}",
+                           ParseProblem.UNREADABLE)
         return FileFacts(display, kind, [error])
 
 
 def _too_large(display: str, kind: str | None, size: int, limit: int) -> FileFacts:
     message = (f"the file is too large to analyse ({size / (1 << 20):.1f} MiB; the limit for this kind is "
                f"{limit >> 20} MiB)")
-    return FileFacts(display, kind, [ParseError(Location.start_of(display), message)])
+    return FileFacts(display, kind, [ParseError(Location.start_of(display), message, ParseProblem.TOO_LARGE)])
 
 
 def _process(path: Path, display: str, cache: cache_module.FactsCache | None) -> Outcome:

@@ -97,6 +97,14 @@ class Seeding(Kind):
     CONDITIONAL = "conditional"  # only when a --seed option is given
 
 
+class ParseProblem(Kind):
+    """Why a file could not be analysed: each has its own remedy (PF001 says which)."""
+
+    SYNTAX = "syntax"  # the file does not parse as its kind
+    UNREADABLE = "unreadable"  # it cannot be opened or read
+    TOO_LARGE = "too-large"  # it exceeds what one file (or one script, one job) may cost to analyse
+
+
 class CredentialKind(Kind):
     """A way a tracking key reaches the process other than an environment variable."""
 
@@ -170,6 +178,7 @@ class CodeSite(_Record):
 class ParseError(_Record):
     location: Location
     message: str
+    problem: ParseProblem = ParseProblem.SYNTAX
 
 
 @_record

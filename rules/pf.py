@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Fix, Severity
-from preflight.model import ParseError
+from preflight.model import ParseError, ParseProblem
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule, rule_by_key
 from preflight.suppress import Suppression
@@ -32,7 +32,14 @@ class UnparsableFile(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for error in project.facts(ParseError):
-            yield self.finding(error.location, f"{error.message}: fix the file so that it parses")
+            yield self.finding(error.location, f"{error.message}: {_REMEDIES[error.problem]}")
+
+
+_REMEDIES = {
+    ParseProblem.SYNTAX: "fix the file so that it parses",
+    ParseProblem.UNREADABLE: "make it readable to the user who runs preflight, or exclude it",
+    ParseProblem.TOO_LARGE: "exclude it (extend-exclude) if it is generated, or split it",
+}
 
 
 class UnusedSuppression(Rule):

@@ -104,3 +104,16 @@ def test_unreadable_file(project):
         assert project({}) == ["train.py:1:1: PF001"]
     finally:
         path.chmod(0o644)
+
+
+def test_pf001_advice_fits_the_problem(tmp_path):
+    """A syntax error is fixed in the file; a file too large to analyse is generated or split, never "fixed so
+    that it parses" (it parses)."""
+    from preflight import engine
+
+    (tmp_path / "train.py").write_text("import wandb\n\ndef main(:\n    wandb.init(name='x')\n")
+    (tmp_path / "many.sh").write_text("python train.py --step 1\n" * 2_100)
+    messages = {f.location.path: f.message for f in engine.check(["."], select=["PF001"], cwd=tmp_path).findings}
+    assert messages["train.py"].endswith(": fix the file so that it parses")
+    assert messages["many.sh"].startswith("this script is too large to analyse")
+    assert messages["many.sh"].endswith(": exclude it (extend-exclude) if it is generated, or split it")

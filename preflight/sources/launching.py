@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from preflight.findings import Location
 from preflight.model import (
     Credential, CredentialKind, EntryKind, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, Launcher, LoginCommand,
-    ParseError, SecretArgument, SyncCommand,
+    ParseError, ParseProblem, SecretArgument, SyncCommand,
 )
 from preflight import secrets
 from preflight.secrets import TRACKING_KEYS
@@ -93,7 +93,8 @@ def launches_from_script(
     if too_large is None and _weight(commands) > MAX_COMMANDS:
         too_large = f"too large to analyse (more than {MAX_COMMANDS:,} commands and variables)"
     if too_large is not None:  # nothing of it is read: a launch seen without what follows could be misjudged
-        result.facts.append(ParseError(locate(shell.SimpleCommand(argv=[], offset=0)), f"this script is {too_large}"))
+        result.facts.append(ParseError(locate(shell.SimpleCommand(argv=[], offset=0)), f"this script is {too_large}",
+                                              ParseProblem.TOO_LARGE))
         return result
     env = list(context.env)
     credentials = list(context.credentials)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from preflight.findings import Location
-from preflight.model import Fact, ParseError
+from preflight.model import Fact, ParseError, ParseProblem
 from preflight.sources import (
     pyaccelerate, pyaim, pyartifacts, pyenviron, pyhf, pymlflow, pyneptune, pyparameters, pyseeding, pywandb, pyweave,
 )
@@ -46,4 +46,5 @@ def extract(source: SourceText) -> list[Fact]:
     try:
         return LIBRARIES.extract(Module(source, tree))
     except RecursionError:
-        return [ParseError(Location.start_of(source.path), "Python source is nested too deeply to analyse")]
+        return [ParseError(Location.start_of(source.path), "Python source is nested too deeply to analyse",
+                           ParseProblem.TOO_LARGE)]

@@ -6,7 +6,7 @@ import posixpath
 import re
 
 from preflight.model import (
-    Credential, EnvBinding, EnvDeclaration, Fact, Launcher, ParseError, SecretsPassed, WorkflowCall,
+    Credential, EnvBinding, EnvDeclaration, Fact, Launcher, ParseError, ParseProblem, SecretsPassed, WorkflowCall,
 )
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script
@@ -128,7 +128,7 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
         copied += len(context.env) + len(context.credentials)
         if copied > _JOB_BUDGET:  # thousands of steps under an environment of thousands of variables
             message = f"this job is too large to analyse (its steps carry more than {_JOB_BUDGET:,} variables)"
-            return [ParseError(y.location(source, job_key), message)]
+            return [ParseError(y.location(source, job_key), message, ParseProblem.TOO_LARGE)]
         result = launches_from_script(script, context, ScalarLocator(source, run_node, script))
         facts.extend(result.launches)
         facts.extend(result.facts)
