@@ -30,7 +30,8 @@ CONFIG_FILES = (".preflight.toml", "preflight.toml", "pyproject.toml")
 CACHE_DIRECTORY = ".preflight_cache"  # beside the configuration, unless --cache-dir says otherwise
 _CONFIG_LIMIT = 4 << 20  # a pyproject.toml of a large project is a few KiB
 
-Library = Literal["transformers", "trl", "axolotl", "wandb", "mlflow"]
+# Every library whose version a rule asks (preflight.versions: WITH_FIELD_DATA and NEWEST_KNOWN).
+Library = Literal["transformers", "trl", "axolotl", "accelerate", "wandb", "mlflow", "neptune", "aim"]
 Level = Literal["error", "warning", "info"]
 _VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}([a-z]+\d{0,9})?$")
 
@@ -43,7 +44,22 @@ def _version_numbers(value: dict[str, str]) -> dict[str, str]:
     for library, version in value.items():
         if not _VERSION.match(str(version)):
             raise ValueError(f"{library} = {version!r} is not a version number like \"4.57.1\"")
+        _in_range(library, str(version))
     return value
+
+
+def _in_range(library: str, version: str) -> None:
+    """A library whose fields preflight reads from released wheels is answered for the minor releases it
+    examined: `transformers = "3.0.0"` would be answered as the oldest examined release, silently wrong."""
+    from preflight import versions
+
+    if library not in versions.WITH_FIELD_DATA:
+        return
+    known = versions.known_versions(library)
+    wanted = versions.release(version)[:2]
+    if not (versions.release(known[0])[:2] <= wanted <= versions.release(known[-1])[:2]):
+        raise ValueError(f"{library} = {version!r} is outside the releases preflight knows ({known[0]} to "
+                         f"{known[-1]}): set one of those, or use a preflight release that knows {version}")
 
 
 def _patterns(value):
@@ -127,6 +143,7 @@ class LoadedConfig:
     settings: Settings
     path: Path | None
     base: Path  # patterns and per-file-ignores are relative to this folder
+    shadowed: tuple[Path, ...] = ()  # configurations beside `path` that it outranks (and are not read)
 
 
 def _table(path: Path) -> dict[str, Any] | None:
@@ -216,6 +233,19 @@ def _remember(memo: Path, settings: Settings) -> None:
         cachedir.write_private(memo, json.dumps(dataclasses.asdict(settings)))
 
 
+def shadowed(path: Path) -> tuple[Path, ...]:
+    """The configurations in `path`'s folder that `path` outranks (CONFIG_FILES order): a preflight.toml
+    beside a pyproject.toml with [tool.preflight] wins, and the user should know the other is not read."""
+    later = CONFIG_FILES[CONFIG_FILES.index(path.name) + 1:] if path.name in CONFIG_FILES else ()
+    found = []
+    for name in later:
+        other = path.parent / name
+        with contextlib.suppress(ConfigError):
+            if other.is_file() and (name != "pyproject.toml" or _table(other) is not None):
+                found.append(other)
+    return tuple(found)
+
+
 def find(start: Path) -> Path | None:
     start = start.absolute()
     directory = start if start.is_dir() else start.parent
@@ -247,4 +277,5 @@ def load(explicit: str | None, start: Path, fallback_base: Path, remember: bool 
         table = {}
     base = path.parent.absolute()
     memo_dir = (cache_dir or base / CACHE_DIRECTORY) if remember else None
-    return LoadedConfig(settings=parse(path, table, memo_dir), path=path, base=base)
+    return LoadedConfig(settings=parse(path, table, memo_dir), path=path, base=base,
+                        shadowed=() if explicit else shadowed(path))

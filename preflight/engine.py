@@ -131,8 +131,12 @@ def prepare(paths, *, config_path: str | None = None, select: list[str] | None =
         loaded = config_module.load(config_path, start, fallback_base=root, remember=use_cache, cache_dir=cache_dir)
     except config_module.ConfigError as exc:
         raise UsageError(str(exc)) from None
+    for other in loaded.shadowed:
+        ignored = f"[tool.preflight] in {other.name}" if other.name == "pyproject.toml" else other.name
+        print(f"preflight: {show.path(str(loaded.path))} is the configuration; {show.path(ignored)} beside it "
+              f"is not read", file=sys.stderr)
     loaded = config_module.LoadedConfig(loaded.settings.selecting(select, extend_select, ignore), loaded.path,
-                                        loaded.base)
+                                        loaded.base, loaded.shadowed)
     return Request(absolute, cwd, root, loaded, force_exclude, in_memory,
                    (cache_dir or loaded.base / CACHE_DIRECTORY) if use_cache else None, workers)
 

@@ -146,12 +146,33 @@ def test_severity_overrides_and_fail_on(cli):
     ('[tool.preflight.rules.XX001]\nstrict = true\n', "XX001]: unknown rule"),
     ('[tool.preflight.versions]\ntransformers = "latest"\n', "not a version number"),
     ('[tool.preflight.versions]\ntorchvision = "1.0"\n', "versions.torchvision"),
+    ('[tool.preflight.versions]\ntransformers = "3.0.0"\n', "outside the releases preflight knows (4.36.2 to "),
+    ('[tool.preflight.versions]\naccelerate = "0.20.0"\n', "accelerate = '0.20.0' is outside the releases"),
     ('[tool.preflight\n', "invalid TOML"),
 ])
 def test_bad_configuration_is_a_usage_error(cli, toml, message):
     result = cli("check", files={"pyproject.toml": toml, "train.py": GOOD})
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_every_library_the_rules_ask_takes_a_version(cli):
+    files = {"pyproject.toml": '[tool.preflight.versions]\naccelerate = "1.10.0"\nneptune = "1.14.0"\naim = "3.29.1"\n'
+             'transformers = "4.57.1"\nwandb = "0.31.0"\n', "train.py": GOOD}
+    assert cli("check", files=files).exit_code == 0
+
+
+def test_which_configuration_wins_is_said(cli):
+    """preflight.toml outranks [tool.preflight] in the pyproject.toml beside it: the other table is not
+    read, and the run says so rather than leaving its settings silently unused."""
+    files = {"preflight.toml": 'ignore = ["WB001"]\n', "pyproject.toml": '[tool.preflight]\nselect = ["MLF"]\n',
+             "train.py": BAD}
+    result = cli("check", files=files)
+    assert result.exit_code == 0
+    assert "preflight.toml is the configuration; [tool.preflight] in pyproject.toml beside it is not read" in (
+        result.stderr)
+    result = cli("check", "--config", "preflight.toml")
+    assert "is not read" not in result.stderr
 
 
 def test_explicit_config_file(cli):
