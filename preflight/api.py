@@ -103,7 +103,7 @@ def plan_ignores(result: CheckResult, reason: str = "", findings: list[Finding] 
     from preflight import fixes
 
     comments, skipped = ignore_comments(result.findings if findings is None else findings, result.sources, reason)
-    return IgnorePlan(fixes.plan(comments, result.sources), len(comments), skipped)
+    return IgnorePlan(fixes.plan(comments, result.sources, keep_tree=True), len(comments), skipped)
 
 
 def ignore_comments(findings: list[Finding], sources: SourceLines, reason: str = "") -> tuple[list[Fix], int]:

@@ -93,7 +93,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
     targets = [p for p in paths if p != "-"] or ["."]
     result = _run(targets, options)
     if fix or show_diff:
-        changes = api.plan_fixes(result)
+        planned = api.plan_fixes(result)
+        _say_refused(planned)
+        changes = [c for c in planned if c.after != c.before]
         fixed = sum(c.fixed for c in changes)
         if show_diff:
             for change in changes:
@@ -107,6 +109,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         result = _run(targets, options)
     if add_ignores is not None:
         plan = api.plan_ignores(result, add_ignores)
+        _say_refused(plan.changes)
+        plan.changes[:] = [c for c in plan.changes if c.after != c.before]
         with _writing("; no file was changed"):
             api.write_changes(plan.changes, result.cwd)
         click.echo(f"preflight: added {plan.comments} ignore comment{_s(plan.comments)} in {len(plan.changes)} "
@@ -157,6 +161,13 @@ def _writing(consequence: str = ""):
         yield
     except WriteError as exc:
         _usage(f"{exc}{consequence}")
+
+
+def _say_refused(changes) -> None:
+    for change in changes:
+        if change.refused:
+            click.echo(f"preflight: {change.refused} fix{'es' if change.refused > 1 else ''} not applied to "
+                       f"{display.path(change.path)}: the file would not parse as it did", err=True)
 
 
 def _s(count: int) -> str:

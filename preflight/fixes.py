@@ -8,6 +8,7 @@ changed since is left alone.
 
 from __future__ import annotations
 
+import ast
 import codecs
 import difflib
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ class FileChange:
     after: str
     fixed: int  # fixes applied to this file (findings fixed, comments added)
     bom: bool = False  # the file starts with a UTF-8 byte-order mark, kept when it is written
+    refused: int = 0  # fixes not applied: the file would no longer parse as it did (preflight.fixes._parses)
 
     def diff(self) -> str:
         """For a reader (`--diff`): names and lines shown through preflight.display, tabs kept."""
@@ -54,24 +56,65 @@ def _apply(text: str, path: str, edits: list[Edit]) -> tuple[str, int]:
     return text, applied
 
 
-def plan(fixes: Iterable[Fix], sources: SourceLines) -> list[FileChange]:
-    """The change to each file the fixes' edits touch."""
-    by_path: dict[str, list[Edit]] = {}
-    fixed: dict[str, int] = {}
+def _tree(path: str, text: str) -> str | None:
+    """What a file's parse says (comments aside), to compare a fixed text with the text as read; "" for a
+    kind preflight does not parse here (shell, Dockerfiles: their fixes are edits at known positions),
+    None when the text does not parse."""
+    syntax = linebreaks.of_path(path)
+    try:
+        if syntax == linebreaks.PYTHON:
+            return ast.dump(ast.parse(text))
+        if syntax == linebreaks.YAML:
+            from preflight.sources import yamltree
+
+            return repr([_shape(node) for node in yamltree.compose_documents(text)])
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return ""
+
+
+def _shape(node) -> object:
+    """A YAML node's structure and values; a block scalar (`|`, `>`) counts as one opaque value, as a comment
+    in a workflow's `run: |` script is the script's own (a shell comment, how its lines are suppressed)."""
+    value = node.value
+    if isinstance(value, list):
+        return (node.tag, [(_shape(item[0]), _shape(item[1])) if isinstance(item, tuple) else _shape(item)
+                           for item in value])
+    return (node.tag, "block" if getattr(node, "style", None) in ("|", ">") else value)
+
+
+def _parses(path: str, before: str, after: str, keep_tree: bool) -> bool:
+    """A fix is applied only to a file that parses, and only when the fixed text parses too; comments
+    (`keep_tree`) must leave the parse as it was: a comment in a multi-line plain YAML scalar ends it."""
+    was, now = _tree(path, before), _tree(path, after)
+    return was is not None and now is not None and (now == was or not keep_tree)
+
+
+def plan(fixes: Iterable[Fix], sources: SourceLines, keep_tree: bool = False) -> list[FileChange]:
+    """The change to each file the fixes' edits touch. A fix that would make the file not parse (or, with
+    `keep_tree`, parse otherwise: comments only) is left out and counted as refused; a file that does not
+    parse gets no fix."""
+    by_path: dict[str, list[list[Edit]]] = {}
     for fix in fixes:
         for path in dict.fromkeys(edit.location.path for edit in fix.edits):
-            fixed[path] = fixed.get(path, 0) + 1
-        for edit in fix.edits:
-            by_path.setdefault(edit.location.path, []).append(edit)
+            by_path.setdefault(path, []).append([e for e in fix.edits if e.location.path == path])
     changes = []
-    for path, edits in sorted(by_path.items()):
+    for path, groups in sorted(by_path.items()):
         read = sources.text(path)
         if read is None:
             continue
         before, bom = read
-        after, _ = _apply(before, path, edits)
-        if after != before:
-            changes.append(FileChange(path, before, after, fixed[path], bom))
+        after, _ = _apply(before, path, [e for group in groups for e in group])
+        fixed, refused = len(groups), 0
+        if after != before and not _parses(path, before, after, keep_tree):
+            after, fixed = before, 0  # one at a time: keep those that leave the file parsing
+            for group in groups:
+                attempt, _ = _apply(after, path, group)
+                if attempt != after and _parses(path, after, attempt, keep_tree):
+                    after, fixed = attempt, fixed + 1
+            refused = len(groups) - fixed
+        if after != before or refused:
+            changes.append(FileChange(path, before, after, fixed, bom, refused))
     return changes
 
 
@@ -82,4 +125,4 @@ def write(changes: list[FileChange], cwd: Path) -> None:
 
     writing.replace_all([(Path(change.path) if Path(change.path).is_absolute() else cwd / change.path,
                           (codecs.BOM_UTF8 if change.bom else b"") + change.after.encode("utf-8"))
-                         for change in changes], within=cwd)
+                         for change in changes if change.after != change.before], within=cwd)

@@ -114,3 +114,38 @@ def test_yaml_fix_and_ignores_land_on_the_key(cli, odd):
     (cli.root / "args.yaml").write_bytes(source.encode())
     assert cli("check", "--fix", "--select", "HF007").exit_code == 0
     assert (cli.root / "args.yaml").read_bytes().decode() == source.replace("evaluation_strategy", "eval_strategy")
+
+
+def test_an_ignore_comment_that_would_end_a_plain_yaml_scalar_is_not_written(tmp_path):
+    """A comment after the first line of a multi-line plain scalar ends the scalar: the YAML would no longer
+    parse, so the comment is refused (counted for the message) and the file is left as it was. In a block
+    scalar (a workflow's `run: |`) the comment is the script's own and is written."""
+    from preflight import fixes, ignores
+    from preflight.findings import Finding, Location, Severity
+    from preflight.sourcelines import SourceLines
+
+    (tmp_path / "c.yaml").write_text("name: a\n  b\nrun: |\n  echo x\n")
+    findings = [Finding("WB001", "n", Severity.ERROR, "m", Location("c.yaml", line, 3)) for line in (1, 4)]
+    comments, _ = ignores.fixes(findings, SourceLines(tmp_path))
+    [change] = fixes.plan(comments, SourceLines(tmp_path), keep_tree=True)
+    assert (change.fixed, change.refused) == (1, 1)
+    assert change.after == "name: a\n  b\nrun: |\n  echo x  # preflight: ignore[WB001]\n"
+
+
+def test_a_fix_is_not_applied_to_a_file_that_does_not_parse_after_it(tmp_path):
+    from preflight import fixes
+    from preflight.findings import Edit, Fix, Location
+    from preflight.sourcelines import SourceLines
+
+    (tmp_path / "t.py").write_text("x = 1\ny = 2\n")
+    breaking = Fix("break it", (Edit(Location("t.py", 1, 1, 1, 2), "("),))
+    fine = Fix("rename", (Edit(Location("t.py", 2, 1, 2, 2), "z"),))
+    [change] = fixes.plan([breaking, fine], SourceLines(tmp_path))
+    assert (change.after, change.fixed, change.refused) == ("x = 1\nz = 2\n", 1, 1)
+    (tmp_path / "c.yaml").write_text("a: 1\nb: 2\n")
+    comment = Fix("comment", (Edit(Location("c.yaml", 1, 5, 1, 5), "  # note"),))
+    assert fixes.plan([comment], SourceLines(tmp_path), keep_tree=True)[0].after == "a: 1  # note\nb: 2\n"
+    (tmp_path / "broken.py").write_text("x = (\n")
+    across = Fix("rename", (Edit(Location("broken.py", 1, 1, 1, 2), "z"),))
+    [untouched] = fixes.plan([across], SourceLines(tmp_path))
+    assert (untouched.after, untouched.fixed, untouched.refused) == ("x = (\n", 0, 1)
