@@ -90,7 +90,12 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
     options = dict(config_path=config_path, select=_split(select) or None, extend_select=_split(extend_select),
                    ignore=_split(ignore), force_exclude=force_exclude, buffer=stdin, use_cache=not no_cache,
                    cache_dir=Path(cache_dir) if cache_dir else None)
-    targets = [p for p in paths if p != "-"] or ["."]
+    # Standard input is one buffer checked in its project's context (what an editor asks): only its findings
+    # are reported, as ruff does; other paths named with `-` are not checked.
+    targets = [] if stdin else list(paths) or ["."]
+    for other in (p for p in paths if p != "-") if stdin else ():
+        click.echo(f"preflight: warning: {display.path(other)} is not checked: reading the standard input (-) checks "
+                   f"{display.path(stdin_filename)} alone", err=True)
     result = _run(targets, options)
     if fix or show_diff:
         planned = api.plan_fixes(result)

@@ -262,7 +262,8 @@ def _filter(raw: list[Finding], project: Project, request: Request, reported: se
     from preflight import filtering  # not needed (nor imported) when the result cache answers
 
     return filtering.apply(raw, project, filtering.Scope(request.config.settings, request.config.base, request.cwd,
-                                                         reported, rules.enabled, rules.show_info))
+                                                         reported, rules.enabled, rules.show_info,
+                                                         located_only=request.buffer is not None and not request.paths))
 
 
 # -- what the stages are given ----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The filter stage: which of the rules' findings are reported, and which were suppressed.
 
 In order: info-level findings only for rules selected by name; only findings about the files being
-reported (with explicit files, the rest of the project is context); the per-file ignores; the inline
+reported (with explicit files, the rest of the project is context; a buffer read alone from standard input
+has its own findings only); the per-file ignores; the inline
 suppressions, and PF002 for those that suppressed nothing; then declared precedence between rules; then the
 severity each rule is given in [tool.preflight.severity].
 Every message is masked for secrets here, so that no output format can carry one.
@@ -39,6 +40,9 @@ class Scope(NamedTuple):
     reported_paths: set[str] | None
     enabled: list[type[Rule]]
     show_info: set[str]  # codes whose info-level findings are shown (selected explicitly)
+    # Only findings located in a reported file, not those elsewhere that name it (standard input: an editor
+    # shows the buffer's own findings, a finding on the workflow that runs it has no place there).
+    located_only: bool = False
 
 
 def apply(raw: list[Finding], project: Project, scope: Scope) -> Filtered:
@@ -69,7 +73,8 @@ def _suppressions(raw: list[Finding], project: Project, scope: Scope) -> tuple[l
     kept: list[Finding] = []
     suppressed_findings: list[tuple[Finding, str]] = []
     for finding in raw:
-        if reported_paths is not None and not (finding.paths() & reported_paths):
+        about = {finding.location.path} if scope.located_only else finding.paths()
+        if reported_paths is not None and not (about & reported_paths):
             continue
         relative = _relative_to_base(finding.location.path, scope.base, scope.cwd)
         if selection.ignored_by_path(finding.code, finding.name, relative, per_file_ignores):

@@ -310,15 +310,29 @@ def test_the_report_uses_only_the_text_that_was_checked(tmp_path, use_cache):
 
 # -- editors and pre-commit -----------------------------------------------------------------------
 
-def test_stdin(cli):
-    cli("check", files={".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
-                                                   "      - run: python train.py\n"})
-    result = cli("check", "-", "--stdin-filename", "train.py", "--no-show-source",
-                 input="import wandb\nwandb.init(project='p')\n")
+def test_stdin_reports_the_buffer_alone_in_its_projects_context(cli):
+    """`check - --stdin-filename train.py` is what an editor calls: the buffer's own findings, as ruff reports
+    them, not the workflow's ENV001 about the script it runs (the same check of the file on disk names it);
+    the project still answers the cross-file questions (a seeding helper in another module)."""
+    loop = ("import wandb\n\nrun = wandb.init(project='p', name='r', config={'lr': 1})\nfor batch in loader:\n"
+            "    loss = model(batch).loss\n    loss.backward()\n    optimizer.step()\n")
+    files = {".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
+                                        "      - run: python train.py\n",
+             "seeding.py": "import torch\n\ndef seed_all():\n    torch.manual_seed(0)\n", "train.py": loop}
+    on_disk = cli("check", "train.py", "--no-show-source", files=files)
+    assert [line.split(" ")[0] for line in on_disk.output.splitlines()[:-1]] == [
+        ".github/workflows/t.yml:6:14:", "train.py:6:5:"]
+    (cli.root / "train.py").unlink()
+    result = cli("check", "-", "--stdin-filename", "train.py", "--no-show-source", input=loop)
     assert result.exit_code == 1
-    locations = [line.split(" ")[0] for line in result.output.splitlines()[:-1]]
-    assert locations == [".github/workflows/t.yml:6:14:", "train.py:2:1:"]
+    assert [line.split(" ")[:2] for line in result.output.splitlines()[:-1]] == [["train.py:6:5:", "REP001"]]
+    assert result.output.splitlines()[-1].endswith("in 1 file checked, 1 more read for context.")
+    seeded = cli("check", "-", "--stdin-filename", "train.py", input="import seeding\n" + loop)
+    assert seeded.exit_code == 0 and seeded.output.startswith("All checks passed (1 file checked")
     assert not (cli.root / "train.py").exists()
+    other = cli("check", "-", "seeding.py", "--stdin-filename", "train.py", input="import seeding\n" + loop)
+    assert other.exit_code == 0
+    assert "seeding.py is not checked: reading the standard input (-) checks train.py alone" in other.stderr
     assert cli("check", "-", input="x").exit_code == 2
 
 
