@@ -148,10 +148,11 @@ def apply_baseline(result: CheckResult, path: Path, findings: list[Finding] | No
 
 
 def render(result: CheckResult, findings: list[Finding] | None = None, output_format: str = "text", *,
-           statistics: bool = False, show_source: bool = True, colour: bool = False) -> str:
-    """The report of `findings` (default: the reported ones) in one of preflight.report.FORMATS."""
+           statistics: bool = False, show_source: bool = True, colour: bool = False, summarise: bool = True) -> str:
+    """The report of `findings` (default: the reported ones) in one of preflight.report.FORMATS; the text
+    format summarises repeated findings of one rule and cause unless `summarise` is off."""
     from preflight import report
 
     return report.render(result, result.findings if findings is None else findings, output_format,
                          fingerprints=result.fingerprints, statistics=statistics, show_source=show_source,
-                         colour=colour)
+                         colour=colour, summarise=summarise)

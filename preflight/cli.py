@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from preflight import __version__, display
+from preflight.plural import counted
 from preflight.findings import Severity
 from preflight.report import FORMATS
 from preflight.rule import Rule, all_rules, rule_by_key
@@ -55,6 +56,8 @@ def main() -> None:
                    "setting, else info: any reported finding fails).")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per rule instead of each finding.")
 @click.option("--no-show-source", is_flag=True, help="Do not print the code frame under each finding.")
+@click.option("--all-findings", is_flag=True, help="Print every finding: the text format otherwise summarises a "
+                                                    "rule's repeated findings of one cause after the first few.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
               help="Report only findings that are not in this baseline file.")
 @click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False),
@@ -70,8 +73,8 @@ def main() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where the facts cache lives (default: .preflight_cache beside the configuration).")
 def check(paths, select, extend_select, ignore, output_format, output_file, sarif_output, config_path, exit_zero,
-          fail_on, statistics, no_show_source, baseline_path, write_baseline, add_ignores, fix, show_diff,
-          force_exclude, stdin_filename, verbose, no_cache, cache_dir):
+          fail_on, statistics, no_show_source, all_findings, baseline_path, write_baseline, add_ignores, fix,
+          show_diff, force_exclude, stdin_filename, verbose, no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import api
 
@@ -105,12 +108,12 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         if show_diff:
             for change in changes:
                 click.echo(change.diff(), nl=False)
-            click.echo(f"Would fix {fixed} finding{_s(fixed)} in {len(changes)} files.", err=True)
+            click.echo(f"Would fix {counted(fixed, 'finding')} in {counted(len(changes), 'file')}.", err=True)
             sys.exit(1 if changes else 0)
         with _writing("; no file was changed"):
             api.write_changes(changes, result.cwd)
         if fixed:
-            click.echo(f"preflight: fixed {fixed} finding{_s(fixed)} in {len(changes)} files", err=True)
+            click.echo(f"preflight: fixed {counted(fixed, 'finding')} in {counted(len(changes), 'file')}", err=True)
         result = _run(targets, options)
     if add_ignores is not None:
         plan = api.plan_ignores(result, add_ignores)
@@ -118,9 +121,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         plan.changes[:] = [c for c in plan.changes if c.after != c.before]
         with _writing("; no file was changed"):
             api.write_changes(plan.changes, result.cwd)
-        click.echo(f"preflight: added {plan.comments} ignore comment{_s(plan.comments)} in {len(plan.changes)} "
-                   f"files" + (f"; {plan.skipped} findings cannot be suppressed inline" if plan.skipped else ""),
-                   err=True)
+        skipped = f"; {counted(plan.skipped, 'finding')} cannot be suppressed inline" if plan.skipped else ""
+        click.echo(f"preflight: added {counted(plan.comments, 'ignore comment')} in "
+                   f"{counted(len(plan.changes), 'file')}{skipped}", err=True)
         result = _run(targets, options)
     if verbose:
         for path, why in result.skipped:
@@ -130,7 +133,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
     if write_baseline:
         with _writing():
             count = api.write_baseline(result, Path(write_baseline))
-        click.echo(f"preflight: wrote {count} finding{_s(count)} to {write_baseline}", err=True)
+        click.echo(f"preflight: wrote {counted(count, 'finding')} to {write_baseline}", err=True)
         sys.exit(0)
     findings = result.findings
     if baseline_path:
@@ -142,15 +145,15 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
             _usage(str(exc))
         findings = applied.kept
         if applied.hidden or applied.stale:
-            click.echo(f"preflight: {applied.hidden} finding{_s(applied.hidden)} hidden by the baseline", err=True)
+            click.echo(f"preflight: {counted(applied.hidden, 'finding')} hidden by the baseline", err=True)
         for entry in applied.stale:
             click.echo(f"preflight: stale baseline entry: {display.text(entry.code)} in {display.text(entry.path)} no "
                        f"longer matches a finding "
                        f"(fixed or changed); refresh it with --write-baseline", err=True)
     with _writing():
-        _report(result, findings, output_format, output_file, statistics, no_show_source)
+        _report(result, findings, output_format, output_file, statistics, no_show_source, not all_findings)
         if sarif_output:
-            _report(result, findings, "sarif", sarif_output, False, True)
+            _report(result, findings, "sarif", sarif_output, False, True, False)
     if result.internal_errors:
         sys.exit(2)
     sys.exit(0 if exit_zero or not api.failing(findings, fail_on or result.fail_on) else 1)
@@ -171,12 +174,8 @@ def _writing(consequence: str = ""):
 def _say_refused(changes) -> None:
     for change in changes:
         if change.refused:
-            click.echo(f"preflight: {change.refused} fix{'es' if change.refused > 1 else ''} not applied to "
+            click.echo(f"preflight: {counted(change.refused, 'fix')} not applied to "
                        f"{display.path(change.path)}: the file would not parse as it did", err=True)
-
-
-def _s(count: int) -> str:
-    return "s" if count != 1 else ""
 
 
 def _usage(message: str) -> None:
@@ -196,12 +195,12 @@ def _run(targets, options):
     return result
 
 
-def _report(result, findings, output_format, output_file, statistics, no_show_source) -> None:
+def _report(result, findings, output_format, output_file, statistics, no_show_source, summarise) -> None:
     from preflight import api
 
     colour = output_file is None and output_format == "text" and _use_colour(sys.stdout)
     out = api.render(result, findings, output_format, statistics=statistics, show_source=not no_show_source,
-                     colour=colour)
+                     colour=colour, summarise=summarise)
     if output_file:
         from preflight import writing
 
@@ -278,6 +277,9 @@ def _rule_dict(rule: type[Rule]) -> dict:
         "summary": rule.summary,
         "why": rule.why,
         "options": describe(rule.Options),
+        "fixable": rule.autofix is not None,  # some of its findings carry a fix `--fix` applies
+        "fix": rule.autofix,
+        "docs_url": rule.docs_url(),
     }
 
 

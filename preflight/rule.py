@@ -66,6 +66,13 @@ class Rule:
     def check(self, project: "Project") -> Iterator[Finding]:
         raise NotImplementedError
 
+    @classmethod
+    def docs_url(cls) -> str:
+        """The rule's section of docs/rules.md, as SARIF's helpUri and the language server link it."""
+        from preflight.report.sarif import INFORMATION_URI
+
+        return f"{INFORMATION_URI}/blob/main/docs/rules.md#{cls.code.lower()}"
+
     def finding(self, location: Location, message: str, *, severity: Severity | None = None,
                 related: tuple[Related, ...] | list[Related] = (), fix: Fix | None = None,
                 subject: str | None = None) -> Finding:

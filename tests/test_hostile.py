@@ -428,8 +428,8 @@ def test_reports_grow_with_the_findings_not_with_what_they_quote(tmp_path):
     (tmp_path / ".github" / "workflows" / "t.yml").write_text(
         f"on: push\njobs:\n  ? {'j' * 100_000}\n  : runs-on: x\n    steps:\n{steps}")
     (tmp_path / "train.py").write_text("import wandb\nx = 1; " + "y = 2; " * 20_000 + "run = wandb.init(project='p')\n")
-    result = subprocess.run([sys.executable, "-m", "preflight", "check", "--no-cache", "--select", "ENV001,WB001", "."],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "preflight", "check", "--no-cache", "--select", "ENV001,WB001",
+                             "--all-findings", "."], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     lines = result.stdout.splitlines()
     assert result.returncode == 1 and "Found 101 findings" in lines[-1]
     assert len(result.stdout) < 600_000 and max(len(line) for line in lines) < 4_200

@@ -62,7 +62,7 @@ def _clean(output: str) -> None:
 
 
 def test_text_output(tree):
-    output = _preflight(tree).stdout.decode()
+    output = _preflight(tree, "--all-findings").stdout.decode()  # every name, none summarised
     _clean(output)
     heads = [line for line in output.split("\n") if re.search(r":\d+:\d+: (WB001|ENV001) \[", line)]
     assert sorted(line.split(":2:7: WB001")[0] for line in heads if ": WB001 [" in line) == sorted(map(_shown, NAMES))
@@ -76,7 +76,7 @@ def test_text_output(tree):
 
 
 def test_text_written_to_a_file_is_escaped_too(tree, tmp_path):
-    _preflight(tree, "-o", str(tmp_path / "report.txt"))
+    _preflight(tree, "--all-findings", "-o", str(tmp_path / "report.txt"))
     written = (tmp_path / "report.txt").read_bytes().decode("utf-8")
     _clean(written)
     assert "train\\xff.py:2:7: WB001" in written and "line\\nbreak.py:2:7: WB001" in written
@@ -210,3 +210,11 @@ def test_a_usage_error_naming_a_folder_of_the_tree_starts_no_line_of_its_own(tmp
         assert result.returncode == 2 and "invalid configuration" in result.stderr, result.stderr
         assert not [line for line in result.stderr.splitlines() if line.startswith("::")], result.stderr
         _clean(result.stderr)
+
+
+def test_summarised_findings_name_their_folder_escaped(tree):
+    """The line that stands for a group's other findings names where they are as every report names a path."""
+    output = _preflight(tree).stdout.decode()
+    _clean(output)
+    [more] = [line for line in output.split("\n") if line.startswith("... and ")]
+    assert re.fullmatch(r"\.\.\. and \d+ more WB001 like this in \d+ files \(--all-findings shows each\)", more)

@@ -11,9 +11,10 @@ FORMATS = ("text", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 
 
 def render(result, findings: list[Finding], output_format: str, *, fingerprints: Callable[[], dict[Finding, str]],
-           statistics: bool = False, show_source: bool = True, colour: bool = False) -> str:
+           statistics: bool = False, show_source: bool = True, colour: bool = False, summarise: bool = True) -> str:
     """The report of `findings` (those of `result`, a preflight.engine.CheckResult, that are shown: a baseline
-    may hide some) in `output_format`. `fingerprints` is called only by the formats that carry them.
+    may hide some) in `output_format`. `fingerprints` is called only by the formats that carry them. The text
+    format summarises repeated findings unless `summarise` is off; the machine formats list every one.
 
     The github format also appends the job summary to the file GITHUB_STEP_SUMMARY names, as GitHub
     Actions asks a step to (preflight.writing.WriteError if it cannot)."""
@@ -55,4 +56,4 @@ def render(result, findings: list[Finding], output_format: str, *, fingerprints:
     if statistics:
         return text_report.statistics(findings) + text_report.summary(findings, checked, context=context) + "\n"
     return text_report.render(findings, checked, colour=colour, show_source=show_source, lines=result.sources,
-                              context=context)
+                              context=context, summarise=summarise)

@@ -37,6 +37,12 @@ class JsonRelated(BaseModel):
     message: str
 
 
+class JsonFix(BaseModel):
+    description: str = Field(description="What the fix changes.")
+    safe: bool = Field(description="`preflight check --fix` applies it (an unsafe fix is offered by the editor's "
+                                   "code action only).")
+
+
 class JsonFinding(BaseModel):
     code: str = Field(description="Stable rule code, e.g. WB001.")
     name: str = Field(description="Stable kebab-case rule name, e.g. unnamed-wandb-run.")
@@ -44,6 +50,7 @@ class JsonFinding(BaseModel):
     message: str
     location: JsonLocation
     related: list[JsonRelated] = Field(default_factory=list, description="Other places that explain the finding.")
+    fix: JsonFix | None = Field(default=None, description="The automatic fix, if the finding has one.")
 
 
 class JsonSummary(BaseModel):
@@ -52,6 +59,7 @@ class JsonSummary(BaseModel):
     errors: int
     warnings: int
     infos: int
+    fixable: int = Field(description="Findings that `preflight check --fix` fixes (a safe fix).")
 
 
 class JsonReport(BaseModel):
@@ -70,6 +78,7 @@ def finding(f: Finding) -> JsonFinding:
         location=JsonLocation.of(f.location),
         related=[JsonRelated(location=JsonLocation.of(r.location), message=display.text(r.message))
                  for r in f.related],
+        fix=JsonFix(description=display.text(f.fix.description), safe=f.fix.safe) if f.fix is not None else None,
     )
 
 
@@ -78,7 +87,7 @@ def build(findings: list[Finding], files: int) -> JsonReport:
     return JsonReport(
         findings=[finding(f) for f in findings],
         summary=JsonSummary(files=files, findings=len(findings), errors=count["error"], warnings=count["warning"],
-                            infos=count["info"]),
+                            infos=count["info"], fixable=sum(1 for f in findings if f.fix is not None and f.fix.safe)),
     )
 
 

@@ -1,4 +1,5 @@
-"""Human output: `path:line:col: CODE [severity] message`, a short code frame, a summary line.
+"""Human output: `path:line:col: CODE [*] [severity] message` (`[*]`: `--fix` fixes it), a short code frame,
+repeated findings summarised, a summary line with the count of fixable findings.
 
 Names, messages and source lines are shown through preflight.display: one finding is one line, whatever
 its file or step is called, and nothing from the scanned tree reaches the terminal as a control sequence.
@@ -11,6 +12,8 @@ import click
 
 from preflight import display, secrets
 from preflight.findings import Finding, Severity
+from preflight.plural import counted
+from preflight.report import repeated
 from preflight.sourcelines import SourceLines
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
@@ -19,19 +22,29 @@ _FRAME_BEFORE = 80  # of them, before the finding's column
 
 
 def render(findings: list[Finding], files: int, *, colour: bool, show_source: bool = True,
-           lines: SourceLines | None = None, context: int = 0) -> str:
+           lines: SourceLines | None = None, context: int = 0, summarise: bool = True) -> str:
+    """Each finding with its code frame (`[*]` after the code: `--fix` fixes it), repeated ones summarised
+    (preflight.report.repeated) unless `summarise` is off, then the summary line."""
     style = (lambda text, **kw: click.style(text, **kw)) if colour else (lambda text, **kw: text)
     out: list[str] = []
     lines = lines or SourceLines()
-    for finding in findings:
-        loc = finding.location
+    for item in repeated.arrange(findings) if summarise else findings:
+        if isinstance(item, repeated.More):
+            out.append(style(repeated.line(item), dim=True))
+            continue
+        loc = item.location
         head = style(f"{display.path(loc.path)}:{loc.line}:{loc.column}:", bold=True) + _cell(loc, lines)
-        code = style(finding.code, fg=_COLOURS[finding.severity], bold=True)
-        out.append(f"{head} {code} [{finding.severity.value}] {display.text(finding.message)}")
+        code = style(item.code, fg=_COLOURS[item.severity], bold=True) + (" [*]" if fixable(item) else "")
+        out.append(f"{head} {code} [{item.severity.value}] {display.text(item.message)}")
         if show_source:
-            out.extend(_frame(finding, lines, style))
+            out.extend(_frame(item, lines, style))
     out.append(summary(findings, files, style, context))
     return "\n".join(out) + "\n"
+
+
+def fixable(finding: Finding) -> bool:
+    """`--fix` fixes it: the finding has a safe fix (an unsafe one is offered by the editor only)."""
+    return finding.fix is not None and finding.fix.safe
 
 
 def _cell(loc, lines: SourceLines) -> str:
@@ -72,18 +85,26 @@ def _frame(finding: Finding, lines: SourceLines, style) -> list[str]:
 def summary(findings: list[Finding], files: int, style=lambda text, **kw: text, context: int = 0) -> str:
     """The closing line: the files checked (the ones named, when files are named) and how many more were
     read for context (the project around them)."""
-    checked = f"{files} {'file' if files == 1 else 'files'} checked" + (
+    checked = f"{counted(files, 'file')} checked" + (
         f", {context} more read for context" if context else "")
     if not findings:
         return style(f"All checks passed ({checked}).", fg="green", bold=True)
     counts = Counter(f.severity for f in findings)
-    parts = [f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s]]
-    total = len(findings)
-    return style(f"Found {total} finding{'s' if total != 1 else ''} ({', '.join(parts)}) in {checked}.", bold=True)
+    parts = [counted(counts[s], s.value) for s in Severity if counts[s]]
+    line = style(f"Found {counted(len(findings), 'finding')} ({', '.join(parts)}) in {checked}.", bold=True)
+    fixes = sum(1 for f in findings if fixable(f))
+    return line + (f"\n[*] {fixes} fixable with --fix." if fixes else "")
 
 
 def statistics(findings: list[Finding]) -> str:
+    """One row per rule: the count, `[*]` where `--fix` fixes some of them (and how many, when not all)."""
     counts = Counter((f.code, f.name) for f in findings)
+    fixes = Counter(f.code for f in findings if fixable(f))
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
     width = max((len(str(n)) for n in counts.values()), default=1)
-    return "".join(f"{n:>{width}}  {code:<7} {name}\n" for (code, name), n in rows)
+    out = []
+    for (code, name), n in rows:
+        marker = ("[*] " if fixes[code] else "[ ] ") if fixes else ""
+        partly = f" ({fixes[code]} fixable)" if 0 < fixes[code] < n else ""
+        out.append(f"{n:>{width}}  {code:<7} {marker}{name}{partly}\n")
+    return "".join(out)
