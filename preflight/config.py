@@ -96,8 +96,13 @@ class _VersionNumbers:
         return core_schema.no_info_after_validator_function(_version_numbers, handler(source))
 
 
-def _setting(description: str, default: Any = None, *, alias: str | None = None, factory: Any = None) -> Any:
-    metadata = {"description": description, **({"alias": alias} if alias else {})}
+def _setting(description: str, default: Any = None, *, alias: str | None = None, factory: Any = None,
+             strict: bool = True) -> Any:
+    # strict: TOML has types of its own, and a value of another type is a mistake to name, never one to
+    # convert (pydantic's lax mode reads "yes", "on" and 1 as true)
+    metadata = {"description": description, **({"strict": True} if strict else {})}
+    if alias:
+        metadata["alias"] = alias
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -127,7 +132,7 @@ class Settings:
         "HF008 = \"error\".", factory=dict)
     fail_on: Level = _setting(
         "The least severity that makes `preflight check` exit 1: \"error\", \"warning\" or \"info\" "
-        "(default: any reported finding fails).", "info", alias="fail-on")
+        "(default: any reported finding fails).", "info", alias="fail-on", strict=False)  # a Literal is exact
 
     def selecting(self, select: list[str] | None = None, extend_select: list[str] | None = None,
                   ignore: list[str] | None = None) -> Settings:
@@ -166,11 +171,45 @@ def _format(path: Path, error) -> str:
     lines = [f"{path}: invalid configuration"]
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
+        message = problem(item)
         if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown setting" + _did_you_mean(str(item["loc"][-1]) if item["loc"] else "")
         lines.append(f"  {prefix}{'.' if prefix and where else ''}{where}: {message}")
     return "\n".join(lines)
+
+
+_EXPECTED = {"bool_type": "a boolean (true or false)", "string_type": "a string", "list_type": "an array",
+             "dict_type": "a table", "int_type": "an integer", "float_type": "a number",
+             "int_from_float": "an integer", "dataclass_type": "a table"}
+
+
+def problem(item: dict) -> str:
+    """A pydantic error as a TOML reader says it: the type expected and the value given, in TOML's words
+    (`strict = "yes"`: expected a boolean (true or false), got the string "yes")."""
+    expected = _EXPECTED.get(item["type"])
+    if item["type"] == "literal_error":
+        expected = "one of " + item.get("ctx", {}).get("expected", "").replace("'", '"')
+    if expected is None:
+        return item["msg"].removeprefix("Value error, ")
+    return f"expected {expected}, got {toml_value(item.get('input'))}"
+
+
+def toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"  # a date or time
 
 
 def _did_you_mean(key: str) -> str:

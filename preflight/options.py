@@ -38,8 +38,22 @@ def validate(options_type: type, values: dict[str, Any]) -> Any:
         raise OptionsError("; ".join(f"{name}: unknown option" for name in unknown))
     from pydantic import TypeAdapter, ValidationError
 
+    from preflight.config import problem
+
+    # Each value is validated strictly against its field's type, as TOML typed it: `strict = "yes"` is a
+    # mistake to name, not true (pydantic's lax mode reads "yes", "on" and 1 as true). A strict dataclass
+    # schema would refuse the table itself, so the fields are checked one by one, then the class is built.
+    hints = typing.get_type_hints(options_type)
+    problems = []
+    for name, value in values.items():
+        try:
+            TypeAdapter(hints[name]).validate_python(value, strict=True)
+        except ValidationError as exc:
+            problems += [f"{'.'.join(str(p) for p in (name, *e['loc']))}: {problem(e)}" for e in exc.errors()]
+    if problems:
+        raise OptionsError("; ".join(problems))
     try:
         return TypeAdapter(options_type).validate_python(values)
     except ValidationError as exc:
-        problems = (f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = (f"{'.'.join(str(p) for p in e['loc'])}: {problem(e)}" for e in exc.errors())
         raise OptionsError("; ".join(problems)) from None
