@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import re
 import sys
 from dataclasses import field
@@ -127,6 +128,11 @@ class Settings:
         "Per-rule options, keyed by code or name: [tool.preflight.rules.HF001].", factory=dict)
     versions: Annotated[dict[Library, str], _VersionNumbers()] = _setting(
         "Library versions the rules assume, e.g. transformers = \"4.57.1\".", factory=dict)
+    extend: str | None = _setting(
+        "A configuration this one extends (pyproject.toml or preflight.toml; relative to this file's folder): its "
+        "settings apply where this one sets none; extend-select, ignore and extend-exclude add to its lists "
+        "(a select here starts the selection afresh), per-file-ignores, severity, versions and rules merge key "
+        "by key.")
     severity: dict[str, Level] = _setting(
         "Rule code or name -> the severity its findings are reported with: [tool.preflight.severity] "
         "HF008 = \"error\".", factory=dict)
@@ -149,6 +155,15 @@ class LoadedConfig:
     path: Path | None
     base: Path  # patterns and per-file-ignores are relative to this folder
     shadowed: tuple[Path, ...] = ()  # configurations beside `path` that it outranks (and are not read)
+    extends: tuple[Path, ...] = ()  # the configurations `path` extends, the farthest first (preflight.inherit)
+    # setting (TOML spelling: `select`, `severity.HF008`, `rules.HF001.strict`) -> the file that set it
+    origins: dict[str, Path] = dataclasses.field(default_factory=dict, compare=False)
+    home: str = ""  # the configuration's folder relative to `base` ("": the same; else `extend` reached above)
+
+    @property
+    def folder(self) -> Path:
+        """The configuration's own folder, where its cache lives."""
+        return self.base / self.home if self.home else self.base
 
 
 def _table(path: Path) -> dict[str, Any] | None:
@@ -286,7 +301,7 @@ def shadowed(path: Path) -> tuple[Path, ...]:
 
 
 def find(start: Path) -> Path | None:
-    start = start.absolute()
+    start = Path(os.path.abspath(start))  # without `..`: ../other/x.py is in other/, not below the cwd
     directory = start if start.is_dir() else start.parent
     for candidate in [directory, *directory.parents]:
         for name in CONFIG_FILES:
@@ -314,7 +329,33 @@ def load(explicit: str | None, start: Path, fallback_base: Path, remember: bool 
         if explicit:
             raise ConfigError(f"{path}: has no [tool.preflight] table")
         table = {}
-    base = path.parent.absolute()
+    base = Path(os.path.dirname(os.path.abspath(path)))  # without `..`, as the paths it is compared with
     memo_dir = (cache_dir or base / CACHE_DIRECTORY) if remember else None
-    return LoadedConfig(settings=parse(path, table, memo_dir), path=path, base=base,
-                        shadowed=() if explicit else shadowed(path))
+    others = () if explicit else shadowed(path)
+    if "extend" not in table:
+        return LoadedConfig(settings=parse(path, table, memo_dir), path=path, base=base, shadowed=others,
+                            origins={key: path for key in _keys(table)})
+    from preflight import inherit
+
+    chain = inherit.chain(path, table, _table, ConfigError)
+    for link, link_table in chain.links:
+        parse(link, link_table, memo_dir)  # each file alone: an error names the file that holds it
+    home = chain.prefix(path)
+    merged, origins = inherit.merge(chain.links, chain.base, home)
+    return LoadedConfig(settings=parse(path, merged, memo_dir), path=path, base=chain.base, shadowed=others,
+                        extends=chain.paths[:-1], origins=origins, home=home)
+
+
+def _keys(table: dict[str, Any]):
+    """Each setting a table sets, as LoadedConfig.origins names them."""
+    from preflight import inherit
+
+    for key, value in inherit.canonical(table).items():
+        if key in inherit.TABLES_MERGED and isinstance(value, dict):
+            for name, item in value.items():
+                if key == "rules" and isinstance(item, dict):
+                    yield from (f"rules.{name}.{option}" for option in item)
+                else:
+                    yield f"{key}.{name}"
+        else:
+            yield key

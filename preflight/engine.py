@@ -14,6 +14,7 @@ is answered without reading a file or importing the rule pack.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -135,10 +136,9 @@ def prepare(paths, *, config_path: str | None = None, select: list[str] | None =
         ignored = f"[tool.preflight] in {other.name}" if other.name == "pyproject.toml" else other.name
         print(f"preflight: {show.path(str(loaded.path))} is the configuration; {show.path(ignored)} beside it "
               f"is not read", file=sys.stderr)
-    loaded = config_module.LoadedConfig(loaded.settings.selecting(select, extend_select, ignore), loaded.path,
-                                        loaded.base, loaded.shadowed)
+    loaded = dataclasses.replace(loaded, settings=loaded.settings.selecting(select, extend_select, ignore))
     return Request(absolute, cwd, root, loaded, force_exclude, in_memory,
-                   (cache_dir or loaded.base / CACHE_DIRECTORY) if use_cache else None, workers)
+                   (cache_dir or loaded.folder / CACHE_DIRECTORY) if use_cache else None, workers)
 
 
 def run(request: Request) -> CheckResult:
@@ -204,10 +204,24 @@ def _reused(cache: FactsCache, run_key: str, cwd: Path) -> CheckResult | None:
 # -- the stages -------------------------------------------------------------------------------------
 
 
+def exclude_patterns(loaded: config_module.LoadedConfig) -> list[str]:
+    """`exclude` (else the defaults) and `extend-exclude`, relative to `loaded.base`. The defaults belong to
+    the configuration's own folder: one that extends a file above it has them match below its folder only
+    (`build` is not the name of a folder above the project)."""
+    settings = loaded.settings
+    if settings.exclude is not None:
+        exclude = list(settings.exclude)
+    elif loaded.home:
+        from preflight import globs
+
+        exclude = [globs.moved(pattern, loaded.home, loaded.home) for pattern in discovery.DEFAULT_EXCLUDE]
+    else:
+        exclude = list(discovery.DEFAULT_EXCLUDE)
+    return exclude + list(settings.extend_exclude)
+
+
 def _discover(request: Request) -> discovery.Discovery:
-    settings = request.config.settings
-    exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
-    exclude += settings.extend_exclude
+    exclude = exclude_patterns(request.config)
     context_of = [request.buffer.path] if request.buffer is not None else []
     try:
         return discovery.discover(list(request.paths), exclude, request.config.base, request.force_exclude,

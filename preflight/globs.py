@@ -113,6 +113,33 @@ class PatternSet:
         return self.matching_prefix(relative_path, is_dir) is not None
 
 
+def moved(raw: str, anchored_in: str, anywhere_in: str) -> str:
+    """The pattern as written in a folder above: `raw` was written in the folder `anchored_in` (a path
+    relative to the new one, "" for the same folder), and a pattern that matches at any depth is to match
+    at any depth below `anywhere_in`. `legacy/` from `svc` becomes `svc/legacy/`, `build` `svc/**/build`
+    (used by `extend`, preflight.inherit)."""
+    pattern = raw.strip()
+    negated = pattern.startswith("!")
+    body = pattern[1:] if negated else pattern
+    if body.startswith("./"):
+        body = "/" + body[2:].lstrip("/")
+    if body.startswith("**/"):  # at any depth
+        folder = anywhere_in
+    elif "/" in body.rstrip("/"):  # git: a slash at the start or in the middle anchors the pattern
+        folder, body = anchored_in, body.lstrip("/")
+    else:
+        folder, body = anywhere_in, "**/" + body
+    if not folder:
+        return raw
+    return ("!" if negated else "") + _literal(folder) + "/" + body
+
+
+def _literal(folder: str) -> str:
+    """A folder's path as a pattern that matches it alone: wildcards escaped, and a leading ! or #."""
+    escaped = re.sub(r"([\\*?\[])", r"\\\1", folder)
+    return "\\" + escaped if escaped[:1] in ("!", "#") else escaped
+
+
 @lru_cache(maxsize=256)
 def pattern_set(patterns: tuple[str, ...]) -> PatternSet:
     """The compiled list; raises PatternError for a pattern git's rules cannot use."""

@@ -174,6 +174,4 @@ def _discoverable(workspace: Workspace, display: str) -> bool:
 
 
 def _exclude(request: engine.Request) -> list[str]:
-    settings = request.config.settings
-    exclude = list(settings.exclude if settings.exclude is not None else discovery.DEFAULT_EXCLUDE)
-    return exclude + list(settings.extend_exclude)
+    return engine.exclude_patterns(request.config)
