@@ -68,13 +68,16 @@ def main() -> None:
 @click.option("--diff", "show_diff", is_flag=True, help="Show the fixes as a diff instead of applying them.")
 @click.option("--force-exclude", is_flag=True, help="Apply `exclude` even to paths named on the command line.")
 @click.option("--stdin-filename", type=click.Path(), help="The name of the file read from stdin (`-`).")
+@click.option("--show-settings", is_flag=True, help="Print the settings the check would run with, where each came "
+                                                     "from, the library versions the rules assume and why; check "
+                                                     "nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list the files that were not analysed, and why.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the facts cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where the facts cache lives (default: .preflight_cache beside the configuration).")
 def check(paths, select, extend_select, ignore, output_format, output_file, sarif_output, config_path, exit_zero,
           fail_on, statistics, no_show_source, all_findings, baseline_path, write_baseline, add_ignores, fix,
-          show_diff, force_exclude, stdin_filename, verbose, no_cache, cache_dir):
+          show_diff, force_exclude, stdin_filename, show_settings, verbose, no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import api
 
@@ -99,6 +102,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
     for other in (p for p in paths if p != "-") if stdin else ():
         click.echo(f"preflight: warning: {display.path(other)} is not checked: reading the standard input (-) checks "
                    f"{display.path(stdin_filename)} alone", err=True)
+    if show_settings:
+        _show_settings(targets, options, fail_on, output_format)
+        return
     result = _run(targets, options)
     if fix or show_diff:
         planned = api.plan_fixes(result)
@@ -181,6 +187,17 @@ def _say_refused(changes) -> None:
 def _usage(message: str) -> None:
     click.echo(f"preflight: error: {display.block(message)}", err=True)
     sys.exit(2)
+
+
+def _show_settings(targets, options, fail_on, output_format) -> None:
+    from preflight import engine, showsettings
+
+    try:
+        request = engine.prepare(targets, **options)
+        shown = showsettings.gather(request, {**options, "fail_on": fail_on})
+    except engine.UsageError as exc:
+        _usage(str(exc))
+    click.echo(showsettings.as_json(shown) if output_format == "json" else showsettings.text(shown), nl=False)
 
 
 def _run(targets, options):

@@ -16,6 +16,7 @@ import dataclasses
 import os
 import re
 import sys
+import typing
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,6 +34,7 @@ _CONFIG_LIMIT = 4 << 20  # a pyproject.toml of a large project is a few KiB
 
 # Every library whose version a rule asks (preflight.versions: WITH_FIELD_DATA and NEWEST_KNOWN).
 Library = Literal["transformers", "trl", "axolotl", "accelerate", "wandb", "mlflow", "neptune", "aim"]
+LIBRARIES = typing.get_args(Library)
 Level = Literal["error", "warning", "info"]
 _VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}([a-z]+\d{0,9})?$")
 
@@ -156,8 +158,9 @@ class LoadedConfig:
     base: Path  # patterns and per-file-ignores are relative to this folder
     shadowed: tuple[Path, ...] = ()  # configurations beside `path` that it outranks (and are not read)
     extends: tuple[Path, ...] = ()  # the configurations `path` extends, the farthest first (preflight.inherit)
-    # setting (TOML spelling: `select`, `severity.HF008`, `rules.HF001.strict`) -> the file that set it
-    origins: dict[str, Path] = dataclasses.field(default_factory=dict, compare=False)
+    # setting (TOML spelling: `select`, `severity.HF008`, `rules.HF001.strict`) -> the file that set it (the
+    # files that added to an inherited list, in order)
+    origins: dict[str, tuple[Path, ...]] = dataclasses.field(default_factory=dict, compare=False)
     home: str = ""  # the configuration's folder relative to `base` ("": the same; else `extend` reached above)
 
     @property
@@ -334,7 +337,7 @@ def load(explicit: str | None, start: Path, fallback_base: Path, remember: bool 
     others = () if explicit else shadowed(path)
     if "extend" not in table:
         return LoadedConfig(settings=parse(path, table, memo_dir), path=path, base=base, shadowed=others,
-                            origins={key: path for key in _keys(table)})
+                            origins={key: (path,) for key in _keys(table)})
     from preflight import inherit
 
     chain = inherit.chain(path, table, _table, ConfigError)

@@ -201,6 +201,22 @@ def _reused(cache: FactsCache, run_key: str, cwd: Path) -> CheckResult | None:
                        stored.skipped, [], cwd, SourceLines(cwd, digests=stored.digests))
 
 
+def model(request: Request) -> Project:
+    """The project's linked model alone (discover, collect, link; no rule runs, no cache): what
+    `--show-settings` asks the library versions of."""
+    found = _discover(request)
+    pairs = [(path, discovery.display_path(path, request.cwd)) for path in found.files]
+    errors: list[str] = []
+    digests: dict[str, str] = {}
+    files = _collect(request, pairs, None, errors, None, digests)
+    return _link(request, files, _lazy(request, found), None, errors, digests)
+
+
+def enabled_codes(loaded: config_module.LoadedConfig) -> tuple[str, ...]:
+    """The codes of the rules these settings run (a usage error for an unknown selector or option)."""
+    return tuple(rule.code for rule in _rules(loaded).enabled)
+
+
 # -- the stages -------------------------------------------------------------------------------------
 
 

@@ -84,13 +84,15 @@ def where(path: Path) -> str:
     return "[tool.preflight]." if path.name == "pyproject.toml" else ""
 
 
-def merge(links: list[tuple[Path, dict[str, Any]]], base: Path, home: str) -> tuple[dict[str, Any], dict[str, Path]]:
+def merge(links: list[tuple[Path, dict[str, Any]]], base: Path,
+          home: str) -> tuple[dict[str, Any], dict[str, tuple[Path, ...]]]:
     """The merged table (canonical TOML spellings, patterns rewritten to `base`) and, for each setting
-    (`select`, `severity.HF008`, `rules.HF001.strict`), the file that set it last. `home` is the
+    (`select`, `severity.HF008`, `rules.HF001.strict`), the file that set it (the files that added to a
+    list, in order). `home` is the
     extending file's folder relative to `base`: patterns that match at any depth, from a file outside
     it, are applied within it."""
     merged: dict[str, Any] = {}
-    origins: dict[str, Path] = {}
+    origins: dict[str, tuple[Path, ...]] = {}
     for path, table in links:
         own = relative(path, base)
         inside = not home or not own or home == own or home.startswith(own + "/")
@@ -104,20 +106,20 @@ def merge(links: list[tuple[Path, dict[str, Any]]], base: Path, home: str) -> tu
                 continue
             if key in LISTS_ADDED:
                 merged[key] = [*merged.get(key, []), *value]
-                origins[key] = path
+                origins[key] = (*origins.get(key, ()), path)
             elif key in TABLES_MERGED and isinstance(value, dict):
                 inherited = merged.setdefault(key, {})
                 for name, item in value.items():
                     if key == "rules" and isinstance(item, dict):
                         inherited[name] = {**inherited.get(name, {}), **item}
                         for option in item:
-                            origins[f"rules.{name}.{option}"] = path
+                            origins[f"rules.{name}.{option}"] = (path,)
                     else:
                         inherited[name] = item
-                        origins[f"{key}.{name}"] = path
+                        origins[f"{key}.{name}"] = (path,)
             else:
                 merged[key] = value
-                origins[key] = path
+                origins[key] = (path,)
     return merged, origins
 
 

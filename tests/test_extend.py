@@ -61,9 +61,9 @@ def test_settings_are_inherited_and_patterns_keep_their_files_meaning(tree, monk
     assert loaded.base == tree and loaded.home == "svc" and loaded.folder == tree / "svc"
     assert loaded.settings.extend_exclude == ["svc/legacy/old.py", "generated", "svc/legacy/keep.py"]
     assert loaded.settings.rules == {"HF001": {"strict": True}}
-    assert loaded.origins["ignore"] == tree / "pyproject.toml"
-    assert loaded.origins["extend-exclude"] == tree / "svc" / "pyproject.toml"  # the last file that added to it
-    assert loaded.origins["severity.WB001"] == tree / "pyproject.toml"
+    assert loaded.origins["ignore"] == (tree / "pyproject.toml",)
+    assert loaded.origins["extend-exclude"] == (tree / "pyproject.toml", tree / "svc" / "pyproject.toml")
+    assert loaded.origins["severity.WB001"] == (tree / "pyproject.toml",)
     # the root's per-file-ignores apply to a file named with `..` as to one named from the root
     assert _check(tree / "svc", "../other/x.py", monkeypatch=monkeypatch).exit_code == 0
     assert _check(tree, "other/x.py", monkeypatch=monkeypatch).exit_code == 0
@@ -77,7 +77,7 @@ def test_the_extending_file_overrides(tree, monkeypatch):
     assert loaded.settings.fail_on == "error" and loaded.settings.severity == {"WB001": "warning"}
     assert loaded.settings.ignore == ["MLF001"] and loaded.settings.extend_select == ["MLF006"]
     assert loaded.settings.rules == {"HF001": {"strict": False}}
-    assert loaded.origins["fail-on"] == loaded.origins["rules.HF001.strict"] == tree / "svc" / "pyproject.toml"
+    assert loaded.origins["fail-on"] == loaded.origins["rules.HF001.strict"] == (tree / "svc" / "pyproject.toml",)
     result = _check(tree / "svc", ".", monkeypatch=monkeypatch)
     assert result.exit_code == 0 and "WB001 [warning]" in result.stdout  # fails on errors only
 
@@ -128,3 +128,50 @@ def test_home_and_variables_are_expanded(tree, monkeypatch):
     monkeypatch.setenv("PREFLIGHT_BASE", str(tree))
     (tree / "svc" / "pyproject.toml").write_text('[tool.preflight]\nextend = "$PREFLIGHT_BASE/pyproject.toml"\n')
     assert config.load(None, tree / "svc", tree).settings.ignore == ["MLF001"]
+
+
+def test_show_settings_says_where_each_setting_came_from(tree, monkeypatch):
+    """--show-settings prints TOML that reads back as the resolved settings, each line with its origin,
+    the library versions the rules assume and why, and the rules that run; it checks nothing (exit 0)."""
+    import json
+    import tomllib
+
+    (tree / "svc" / "requirements.txt").write_text("transformers==4.57.1\n")
+    (tree / "svc" / "pyproject.toml").write_text('[tool.preflight]\nextend = "../pyproject.toml"\n'
+                                                 'extend-exclude = ["legacy/keep.py"]\n'
+                                                 '[tool.preflight.versions]\ntrl = "0.20.0"\n')
+    result = _check(tree / "svc", "--show-settings", "--ignore", "WB002", "--fail-on", "error",
+                    monkeypatch=monkeypatch)
+    assert result.exit_code == 0 and "WB001 [" not in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["# configuration: pyproject.toml", f"#   extends {tree}/pyproject.toml",
+                         f"# patterns are relative to {tree}"]
+    root, svc = f"{tree}/pyproject.toml", "pyproject.toml"
+    assert f'ignore = ["MLF001", "WB002"]  # {root} + --ignore' in lines
+    assert f'extend-exclude = ["svc/legacy/old.py", "generated", "svc/legacy/keep.py"]  # {root} + {svc}' in lines
+    assert f'severity.WB001 = "error"  # {root}' in lines and f"rules.HF001.strict = true  # {root}" in lines
+    assert 'fail-on = "error"  # --fail-on (command line)' in lines and f'versions.trl = "0.20.0"  # {svc}' in lines
+    assert "# select is not set: every error and warning rule runs  # default" in lines
+    assert "#   transformers 4.57.1: pinned ==4.57.1 in requirements.txt:1" in lines
+    assert "#   trl 0.20.0: [tool.preflight.versions] in pyproject.toml" in lines
+    assert any(line.startswith("#   accelerate ") and line.endswith(": the newest version preflight knows")
+               for line in lines)
+    [rules] = [line for line in lines if line.startswith("# the rules that run")]
+    assert "WB001" in rules and "MLF001" not in rules and "WB002" not in rules
+    table = tomllib.loads(result.stdout)["tool"]["preflight"]
+    assert table["per-file-ignores"] == {"other/*": ["WB001"]} and table["fail-on"] == "error"
+    assert "svc/**/build" in table["exclude"]  # the defaults, below the project's folder
+    document = json.loads(_check(tree / "svc", "--show-settings", "--format", "json", monkeypatch=monkeypatch).stdout)
+    assert document["extends"] == [root] and document["configuration"] == svc
+    assert {"key": "severity.WB001", "value": "error", "origin": root} in document["settings"]
+    assert {"library": "transformers", "version": "4.57.1", "why": "pinned ==4.57.1 in requirements.txt:1"} in (
+        document["versions"])
+
+
+def test_show_settings_without_configuration_and_with_a_bad_one(tmp_path, monkeypatch):
+    result = _check(tmp_path, "--show-settings", monkeypatch=monkeypatch)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# no configuration file: every setting is the default\n")
+    (tmp_path / "preflight.toml").write_text('select = ["WBB"]\n')
+    result = _check(tmp_path, "--show-settings", monkeypatch=monkeypatch)
+    assert result.exit_code == 2 and "unknown rule selector 'WBB'" in result.stderr
