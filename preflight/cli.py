@@ -252,8 +252,14 @@ def run(online, timeout, min_free_gb, warn_only, output_format, config_path, com
     """Check the live environment for COMMAND, then replace this process with it.
 
     Use it as the job's entry point: `preflight run -- accelerate launch train.py --config cfg.yaml`.
-    The report goes to stderr; a failed error-level check stops the job with exit code 2 before any
-    model is loaded (unless --warn-only)."""
+    The report goes to stderr.
+
+    What stops the job (exit code 2, before any model is loaded, unless --warn-only): a live check that
+    fails at error level, or an error-level finding about what COMMAND runs: its script (or the shell
+    script and what that launches), the project modules the script imports, the config file on its
+    command line and the files its code reads by a literal path. A finding about another launcher of
+    the same script (a workflow step, compose service or sbatch script without the key) is about that
+    launcher: it is counted, and never stops this command. Warnings are shown and never stop it."""
     from preflight import launchrun
 
     argv = list(command[1:]) if command[:1] == ("--",) else list(command)  # the command's own `--` stay

@@ -34,6 +34,22 @@ def _targets(argv: list[str], cwd: Path) -> list[str]:
     return [c for c in candidates if (cwd / c).is_file()]
 
 
+def _static_check(targets: list[str], launch, config_path: str | None, cwd: Path):
+    """The static check of what the command runs: its targets, then, when the script imports project modules
+    or reads files by a literal path, those too (a named file's imports are context only, never reported)."""
+    from preflight import api, launchscope
+
+    if not targets:
+        return None
+    result = api.check(targets, config_path=config_path, cwd=cwd)
+    if launch is None or result.project is None:
+        return result
+    scope = launchscope.files(result.project, launch)
+    if scope <= set(result.checked_paths):
+        return result
+    return api.check(sorted(scope | set(targets)), config_path=config_path, cwd=cwd)
+
+
 def check_and_report(argv: list[str], *, online: bool, timeout: float, min_free_gb: float, output_format: str,
                      config_path: str | None, warn_only: bool) -> int:
     """0 when the command may start, 2 when an error-level check failed (and not warn_only). With
@@ -59,8 +75,9 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
     checks: list[launchcheck.Check] = []
     findings = []
     project = None
+    launch = launchcheck.describe_launch(argv, cwd)
     try:
-        result = api.check(targets, config_path=config_path, cwd=cwd) if targets else None
+        result = _static_check(targets, launch, config_path, cwd)
     except api.UsageError as exc:
         click.echo(f"preflight: error: {display.block(str(exc))}", err=True)
         if warn_only:
@@ -73,8 +90,11 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
     else:
         checks.append(launchcheck.Check("command", "info", "not a training command preflight recognises: only the "
                                         "environment checks apply"))
-    launch = launchcheck.describe_launch(argv, cwd)
+    elsewhere = []
     if project is not None and launch is not None:
+        from preflight import launchscope
+
+        findings, elsewhere = launchscope.split(findings, project, launch)
         from preflight.launches import running_uses, switched_off
 
         uses = running_uses(project, launch)
@@ -102,6 +122,7 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
             "checks": [launchcheck.as_dict(c) for c in checks],
             "findings": [{"code": f.code, "severity": f.severity.value, "message": display.text(f.message),
                           "location": _where(f.location)} for f in findings],
+            "other_findings": len(elsewhere),
             "start": not blocked,
         }
         click.echo(json.dumps(document), err=True)
@@ -110,6 +131,9 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
         for finding in findings:
             lines.append(f"  {'FAIL' if finding.severity is Severity.ERROR else 'WARN'} {_where(finding.location)}: "
                          f"{finding.code} {finding.message}")
+        if elsewhere:
+            lines.append(f"  --   other findings: {_count(len(elsewhere))} about launchers or files this command does "
+                         f"not run, not a reason to stop it (`preflight check` reports {_them(len(elsewhere))})")
         lines += [f"  {_SYMBOL[c.status]} {c.name}: {c.message}" for c in checks]
         verdict = ("not starting: fix the failures above (or use --warn-only)" if blocked else
                    "starting the job" + (" despite failures (--warn-only)" if (static_errors or failed) else ""))
@@ -117,6 +141,14 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
         click.echo("\n".join(display.text(line) for line in lines), err=True)  # one line each, no escapes
     sys.stderr.flush()
     return 2 if blocked else 0
+
+
+def _count(number: int) -> str:
+    return f"{number} finding" + ("" if number == 1 else "s")
+
+
+def _them(number: int) -> str:
+    return "it" if number == 1 else "them"
 
 
 def _where(location) -> str:

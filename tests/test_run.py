@@ -216,3 +216,92 @@ def test_static_errors_block(job):
 def test_unknown_command_runs_after_environment_checks(job):
     result = job(command=["sh", "-c", "echo hello; exit 3"])
     assert result.returncode == 3 and result.stdout == "hello\n"
+
+
+# -- which static findings stop a launch ---------------------------------------------------------------
+
+OTHER_LAUNCHERS = {
+    # each runs train.py without the key: findings about these launchers, not about `preflight run`'s job
+    ".github/workflows/ci.yml": "on: push\njobs:\n  smoke:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                "      - uses: actions/checkout@v4\n      - run: python train.py\n",
+    "compose.yaml": "services:\n  trainer:\n    image: python:3.12\n    command: python train.py\n",
+    "job.sbatch": "#!/bin/bash\n#SBATCH --export=NIL\nsrun python train.py\n",
+}
+
+
+def _project(job, files: dict[str, str], git: bool = True):
+    for name, text in files.items():
+        path = job.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if git:  # a real repository, as a job's checkout is
+        for argv in (["git", "init", "-q"], ["git", "add", "-A"]):
+            subprocess.run(argv, cwd=job.root, check=True, capture_output=True)
+
+
+def _check(job, *paths: str):
+    return subprocess.run([sys.executable, "-m", "preflight", "check", "--no-cache", *paths], cwd=job.root,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("git", [True, False], ids=["git", "no-git"])
+def test_findings_about_other_launchers_never_stop_the_job(job, git):
+    _project(job, OTHER_LAUNCHERS, git)
+    named = _check(job, "train.py")  # the findings are real: a check of the script reports the workflow's
+    assert named.returncode == 1 and ".github/workflows/ci.yml:7:14: ENV001" in named.stdout
+    assert "compose.yaml:4:14: ENV001" in named.stdout
+    result = job(env={"WANDB_API_KEY": KEY})
+    assert result.returncode == 7, result.stderr  # started: its own environment has the key
+    assert result.stdout == "training started\n"
+    assert "ENV001" not in result.stderr and "ci.yml" not in result.stderr
+    assert "other findings: 2 findings about launchers or files this command does not run" in result.stderr
+    assert "ok   W&B key" in result.stderr and "starting the job\n" in result.stderr
+    document = json.loads(job("--format", "json", env={"WANDB_API_KEY": KEY}).stderr.strip().splitlines()[-1])
+    assert document["start"] is True and document["findings"] == [] and document["other_findings"] == 2
+    assert job().returncode == 2  # without the key, the live check still stops it
+
+
+def test_findings_in_what_the_command_runs_stop_it(job):
+    """A project module the script imports, and what a shell script launches, are part of the command."""
+    _project(job, {
+        **OTHER_LAUNCHERS,
+        "train.py": SCRIPT.replace("print(", "import helpers\nhelpers.upload()\nprint("),
+        "helpers.py": "import mlflow\n\n\ndef upload():\n    mlflow.log_artifacts('never-written')\n",
+        "launch.sh": "#!/bin/bash\npython train.py\n",
+        "other.py": "import mlflow\nmlflow.log_artifacts('also-never-written')\n",  # not run by the command
+    })
+    (job.root / "stubs" / "mlflow.py").write_text("def log_artifacts(*a):\n    pass\n")
+    env = {"WANDB_API_KEY": KEY, "MLFLOW_TRACKING_URI": "http://tracking.internal"}
+    for command in (["python", "train.py"], ["bash", "launch.sh"]):
+        result = job(env=env, command=command)
+        assert result.returncode == 2, result.stderr
+        assert "FAIL helpers.py:5:5: MLF001" in result.stderr and "training started" not in result.stdout
+        assert "other.py" not in result.stderr and "ENV001" not in result.stderr
+    (job.root / "helpers.py").write_text("def upload():\n    pass\n")
+    assert job(env=env).returncode == 7
+    other = job(env=env, command=["python", "other.py"])
+    assert other.returncode == 2 and "FAIL other.py:2:1: MLF001" in other.stderr
+
+
+def test_a_config_the_script_reads_is_part_of_the_command(job):
+    """A finding in a config file the script loads by a literal path stops the launch; the same finding in
+    a config that nothing this command runs reads does not."""
+    removed = "output_dir: out\nreport_to: none\nevaluation_strategy: steps\n"  # HF007: rejected at start-up
+    _project(job, {
+        "train.py": "import sys, wandb\nfrom transformers import HfArgumentParser, TrainingArguments\n"
+                    "(args,) = HfArgumentParser(TrainingArguments).parse_yaml_file('conf/train.yaml')\n"
+                    "print('training started')\nsys.exit(7)\n",
+        "other.py": "from transformers import HfArgumentParser, TrainingArguments\n"
+                    "HfArgumentParser(TrainingArguments).parse_yaml_file('conf/other.yaml')\n",
+        "conf/train.yaml": removed,
+        "conf/other.yaml": removed,
+    })
+    (job.root / "stubs" / "transformers.py").write_text(
+        "class TrainingArguments:\n    pass\n\n\nclass HfArgumentParser:\n    def __init__(self, *a):\n        pass\n\n"
+        "    def parse_yaml_file(self, path):\n        return (None,)\n")
+    result = job()
+    assert result.returncode == 2 and "FAIL conf/train.yaml:3:1: HF007" in result.stderr
+    assert "conf/other.yaml" not in result.stderr
+    (job.root / "conf" / "train.yaml").write_text("output_dir: out\nreport_to: none\neval_strategy: steps\n")
+    result = job()
+    assert result.returncode == 7 and result.stdout == "training started\n", result.stderr
