@@ -43,6 +43,13 @@ class Library:
     def newest(self) -> str:
         return self.versions[-1]
 
+    def describes(self, version: str) -> bool:
+        """Is `version` a minor release within the examined range? Older and newer releases are answered
+        by the nearest examined one for defaults and enums, but which keys they accept is not known: a key
+        TRL or Axolotl added after a pinned older release would be read as unknown there."""
+        wanted = release(version)[:2]
+        return self._parsed[0][:2] <= wanted <= self._parsed[-1][:2]
+
     def snapshot(self, version: str) -> int:
         """The index of the examined release that stands for `version`."""
         if version not in self._snapshots:

@@ -196,11 +196,15 @@ def accepted_keys(project, classes: tuple[str, ...], local_fields, trl_command: 
         return None
     trl, transformers = library("trl"), library("transformers")
     trl_version, hf_version = project.version("trl").version, project.version("transformers").version
+    if not transformers.describes(hf_version):
+        return None  # a release outside the examined ones: which keys it takes is not known
     keys = set(local_fields)
     for name in classes:
         if name in HF_CLASSES:
             keys |= set(transformers.fields("TrainingArguments", hf_version))
             keys |= set(transformers.fields(name, hf_version))
+        elif not trl.describes(trl_version):
+            return None
         elif trl.has_class(name, trl_version) or trl.fields(name, trl_version):
             keys |= set(trl.fields(name, trl_version))
             if extends_training_arguments(name):

@@ -34,7 +34,8 @@ class UnknownTrlKey(Rule):
         "trains with the default without a word. `accelerate launch` options (`num_processes`, ...) are legitimate "
         "there. `HfArgumentParser` and a config class's constructor reject an unknown key at start-up instead. The "
         "key sets of every TRL, transformers and accelerate release come from the released wheels; keys that "
-        "transformers removed are HF007."
+        "transformers removed are HF007. A pinned TRL or transformers release outside the examined ones is not "
+        "judged: which keys it takes is not known."
     )
     examples = [
         Bad("sft.yaml", "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\n"

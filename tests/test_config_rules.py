@@ -255,8 +255,15 @@ def test_unknown_report_to(project, value, requirements, expected):
      []),
     ({"sft.yaml": "model_name_or_path: m\nper_device_train_batch_size: 2\nlearning_rate: 1e-5\n",
       "run.sh": "trl sft --config sft.yaml --max_seq_len 10\n"}, []),
+    # which keys a release outside the examined ones takes is not known: a key added after it is no typo
+    ({"train.py": "from trl import SFTConfig\nSFTConfig(output_dir='o', eval_step=10)\n", **pins(trl="0.9.6")}, []),
+    ({"train.py": "from trl import SFTConfig\nSFTConfig(output_dir='o', eval_step=10)\n", **pins(trl="0.12.2")},
+     ["train.py:2:27: TRL001"]),
+    ({"a.yaml": "output_dir: o\neval_step: 100\nper_device_train_batch_size: 2\n", "train.py": PARSER_SCRIPT,
+      **pins(transformers="4.30.2")}, []),
 ], ids=["typo", "user-field", "unknown-base-class", "no-parser", "python-constructor", "older-trl",
-        "command-line-flags-not-judged"])
+        "command-line-flags-not-judged", "trl-older-than-the-data", "trl-oldest-in-the-data",
+        "transformers-older-than-the-data"])
 def test_unknown_trl_key(project, files, expected):
     if "a.yaml" in files:
         files["train.py"] = files["train.py"].replace("args.yaml", "a.yaml")
@@ -361,6 +368,15 @@ def test_axolotl_wandb_without_project(project, files, expected):
 ], ids=["typo", "known", "plugin-key", "plugin-key-without-plugin", "third-party-plugin"])
 def test_unknown_axolotl_key(project, extra, expected):
     assert project({"a.yaml": BASE + extra}, select=["AXO006"]) == expected
+
+
+@pytest.mark.parametrize("pin, expected", [
+    ("axolotl==0.17.0", ["a.yaml:5:1: AXO006"]),
+    ("axolotl==0.12.2", []),  # older than the examined releases: the keys it takes are not known
+], ids=["examined", "older"])
+def test_unknown_axolotl_key_only_for_examined_releases(project, pin, expected):
+    files = {"a.yaml": BASE + "wandb_projetc: x\n", "requirements.txt": pin + "\n"}
+    assert project(files, select=["AXO006"]) == expected
 
 
 TRL_SCRIPT = ("from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser\n\n"
