@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from preflight import classify
 from preflight.model import (
-    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EntryKind, EnvDeclaration, EnvWrite, RunStart, SweepDriver,
-    SweepSpec, TrainingConfig, WandbRun,
+    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EntryKind, EnvDeclaration, EnvWrite, OwnArgumentsParser,
+    RunStart, SweepDriver, SweepSpec, TrainingConfig, WandbRun,
 )
 from preflight.sources import entrypoints
 
@@ -128,10 +128,12 @@ def _resolve_parsers(project) -> None:
                 found = project.programs.module_file(path, ref[1], ref[2])
                 known = bool(found and found[1]) and _class_fields(project, *found, library, local) and known
             framework = parser_framework(library, "trl." if parser.framework == "trl" else "")
-            if framework is not None:  # else: the project's own dataclasses only, no training arguments
+            if framework is not None:
                 facts.append(dataclasses.replace(
                     parser, framework=framework, dataclasses=tuple(dict.fromkeys(library)),
                     local_fields=tuple(dict.fromkeys(local)), accepted_known=known, pending=()))
+            elif known and local:  # the project's own dataclasses only, no training arguments
+                facts.append(OwnArgumentsParser(parser.location, tuple(dict.fromkeys(local)), parser.site))
         project.files[path] = dataclasses.replace(file, facts=facts)
 
 
@@ -267,9 +269,11 @@ def _apply(project, readers: dict[str, list[Reader]]) -> None:
         reading = readers.get(path, [])
         chosen = _training_reader(reading)
         if chosen is None and not any(r.kind == "other" for r in reading) and path in candidates:
-            chosen = _matching_reader(project, path)
-            if chosen is not None:
-                readers.setdefault(path, []).append(chosen)
+            matched = _matching_reader(project, path)
+            if matched is not None:
+                readers.setdefault(path, []).append(matched)
+                reading = readers[path]
+                chosen = matched if matched.kind in TRAINING_READERS else None
         if chosen is None:
             if path in candidates:
                 _drop_arguments(project, path, reading)
@@ -302,6 +306,10 @@ def _matching_reader(project, path: str) -> Reader | None:
                 reader, inferred=True, via=f"{reader.via} (the file's keys are its arguments)"))
     if best is not None:
         return best[1]
+    own = next((p for p in project.facts(OwnArgumentsParser) if _belongs(keys, p.fields)), None)
+    if own is not None:  # the script's own configuration, whatever names it shares with TrainingArguments
+        return Reader("other", f"HfArgumentParser of the script's own dataclasses in {own.location.path}:"
+                      f"{own.location.line} (the file's keys are its fields)", loader="unknown", inferred=True)
     command = _trl_recipe(project, keys)
     if command is not None:
         return Reader("trl", f"`trl {command}` (the file's keys are its arguments)", trl_command=command,

@@ -288,6 +288,17 @@ class ArgumentParserUse(_Record):
 
 
 @_record
+class OwnArgumentsParser(_Record):
+    """`HfArgumentParser(ScriptArguments)` of the script's own dataclasses only, every field known: a
+    file whose keys are these fields is the script's own configuration, even where some of them share
+    TrainingArguments' names (a script that builds TrainingArguments from them itself)."""
+
+    location: Location
+    fields: tuple[str, ...]
+    site: CodeSite | None = None
+
+
+@_record
 class HostMention(_Record):
     """A tracker host named in launcher configuration (an egress allow-list, NO_PROXY, a URL)."""
 

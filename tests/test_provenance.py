@@ -126,3 +126,27 @@ def test_a_subclass_of_training_arguments_keeps_every_hf_rule(project, files, la
 ], ids=["sft-recipe", "dpo-recipe", "project-parser"])
 def test_trl_recipes_with_no_script_in_the_project(project, files, expected):
     assert project(files, select=["TRL001"]) == expected
+
+
+OWN_ARGUMENTS = ("from dataclasses import dataclass\n\n@dataclass\nclass ScriptArguments:\n"
+                 "    output_dir: str = 'out'\n    per_device_train_batch_size: int = 8\n    dataset_name: str = 'd'\n"
+                 "    model_name: str = 'm'\n    lora_r: int = 4\n    max_seq_length: int = 1024\n    packing: bool = True\n")
+OWN_PARSER = ("import sys\nimport yaml\nfrom transformers import HfArgumentParser, TrainingArguments\n{imports}\n"
+              "script_args = HfArgumentParser(ScriptArguments).parse_dict(yaml.safe_load(open(sys.argv[1])))[0]\n"
+              "args = TrainingArguments(output_dir=script_args.output_dir, report_to='none')\n")
+OWN_CONFIG = ("output_dir: out\nper_device_train_batch_size: 24\ndataset_name: quotes\nmodel_name: llama\nlora_r: 4\n"
+              "max_seq_length: 512\npacking: true\n")
+
+
+@pytest.mark.parametrize("files", [
+    {"tpu/train.py": OWN_PARSER.format(imports="") + "\n" + OWN_ARGUMENTS},
+    {"tpu/arguments.py": OWN_ARGUMENTS, "tpu/train.py": OWN_PARSER.format(imports="from arguments import ScriptArguments")},
+], ids=["own-dataclass-in-the-script", "own-dataclass-imported"])
+def test_a_file_of_the_scripts_own_dataclass_fields_is_not_a_trl_recipe(project, files):
+    """The script parses its YAML into its own dataclass (copied to where it runs, so no launcher names it)
+    and builds TrainingArguments itself: keys such as lora_r and packing do not make the file a TRL recipe,
+    and report_to is not unset there (HF008). The project uses TRL elsewhere."""
+    other = {"sft.py": "from trl import SFTConfig, SFTTrainer\nSFTTrainer(model='m', args=SFTConfig(output_dir='o', "
+                       "report_to='none'))\n"}
+    found = project({**files, "tpu/config.yaml": OWN_CONFIG, **other}, select=["HF", "TRL"])
+    assert not [f for f in found if f.startswith("tpu/config.yaml")], found

@@ -8,7 +8,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from preflight.model import ArgumentParserUse, RunStart, TrainerCall, TrainingConfig, UnknownKeys, VersionRequirement
+from preflight.model import (
+    ArgumentParserUse, OwnArgumentsParser, RunStart, TrainerCall, TrainingConfig, UnknownKeys, VersionRequirement,
+)
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
 from preflight.sources.pyscope import Scope, argument, keyword_map
 
@@ -98,8 +100,11 @@ class Transformers(Library):
             found = self._dataclass_fields(element, scope, library, local, pending)
             known = known and found
         framework = parser_framework(library, call.name)
-        if framework is None and not pending:
-            return  # the script's own dataclasses only: not training arguments
+        if framework is None and not pending:  # the script's own dataclasses only: not training arguments
+            if known and local:
+                self.file.add(OwnArgumentsParser(self.module.location(node), tuple(dict.fromkeys(local)),
+                                                 site=self.file.site(node)))
+            return
         self.file.add(ArgumentParserUse(self.module.location(node), framework or "unknown",
                                         tuple(dict.fromkeys(library)), tuple(dict.fromkeys(local)),
                                         known, site=self.file.site(node), pending=tuple(pending)))
@@ -189,21 +194,23 @@ class Transformers(Library):
     def _dataclass_fields(self, expr: ast.AST, scope: Scope, library: list[str], local: list[str],
                           pending: list[tuple], depth: int = 0) -> bool:
         """Adds the library class or the script's own dataclass fields `expr` names (following a subclass to
-        its bases); a class imported from a project module goes to `pending`. False when unknown."""
+        its bases); a class imported from a project module goes to `pending`, known once linking follows it.
+        False when unknown."""
         qualname = self.module.qualname(expr, scope)
         if qualname is not None:
             if qualname in HF_ARGUMENTS or qualname.startswith("trl."):
                 library.append(qualname.rsplit(".", 1)[-1])
                 return True
-            if not qualname.startswith(("transformers.", "trl.")):
-                pending.append(("module", qualname, 0))  # perhaps the project's own module
-            return False
+            if qualname.startswith(("transformers.", "trl.")):
+                return False
+            pending.append(("module", qualname, 0))  # perhaps the project's own module
+            return True
         if not isinstance(expr, ast.Name) or depth > 5:
             return False
         if expr.id in self.module.relative:
             module, level, name = self.module.relative[expr.id]
             pending.append(("module", f"{module}.{name}" if module else name, level))
-            return False
+            return True
         definition = next((node for node in self.module.tree.body
                            if isinstance(node, ast.ClassDef) and node.name == expr.id), None)
         if definition is None:
