@@ -511,7 +511,8 @@ class TrackingForcedOffline(Rule):
         "nothing at all. Baked into an image, a compose file or a config it also silences every later run "
         "that did want tracking. Set it per invocation, or run `wandb sync` on the offline runs afterwards: "
         "a `wandb sync` in the file that sets the mode, or in a launcher that runs it (directly, through a script "
-        "it runs, or through the script that reads the config), answers this."
+        "it runs, or through the script that reads the config), answers this. A launcher whose programs, all "
+        "read here, never log to W&B is not reported: no run is there to stay offline."
     )
     examples = [
         Bad("Dockerfile", """FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
@@ -524,17 +525,40 @@ export WANDB_MODE=offline
 python train.py
 wandb sync --sync-all
 """),
+        Good("run.sh", "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py --report_to none\n",
+             files={"train.py": "import sys\nfrom transformers import HfArgumentParser, TrainingArguments\n\n"
+                                "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n"},
+             note="the program it runs logs to no tracker"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
         for location, value, where in project.env_settings("WANDB_MODE", scripts=False):
             mode = (value or "").strip().lower()
-            if mode not in launches.OFF_MODES or _synced(project, location.path):
+            if mode not in launches.OFF_MODES or _synced(project, location.path) or _logs_nowhere(project, location):
                 continue
             what = "nothing is recorded" if mode == "disabled" else "the run stays in a local wandb/ folder that is " \
                                                                  "lost with the container or runner"
             yield self.finding(location, f"WANDB_MODE={mode} is set in this {where} file and nothing runs "
                                f"`wandb sync`: {what}; set it per run, or sync the offline runs afterwards")
+
+
+def _logs_nowhere(project: Project, location: Location) -> bool:
+    """Every launch the setting reaches runs a program of the project that is known to log nowhere: no W&B
+    use, and every TrainingArguments it builds names its trackers without W&B (`report_to="none"`): no run
+    is there to stay offline. A program not read here, or whose `report_to` is unset or not literal (the
+    Trainer's default may include W&B), leaves the question open, and the setting is reported."""
+    reached = [launch for launch in project.launches() if any(b.location == location for b in launch.env)]
+    return bool(reached) and all(_program_logs_nowhere(project, launch) for launch in reached)
+
+
+def _program_logs_nowhere(project: Project, launch) -> bool:
+    resolved = project.entry(launch)
+    if not resolved.script or launches.wandb_uses(project, launch):
+        return False
+    files = [*project.programs.loaded_modules(resolved.script), *([resolved.config] if resolved.config else [])]
+    configs = [config for path in files for config in project.facts_in(path, TrainingConfig)]
+    return all(config.reports_to("wandb") is False for config in configs) and (
+        bool(configs) or launch.entry.arg("report_to") is not None)
 
 
 def _synced(project: Project, path: str) -> bool:

@@ -339,13 +339,17 @@ class EvalNeverRuns(Rule):
         "`eval_steps` does nothing unless `eval_strategy` is `steps`, and TrainingArguments defaults it to `no`: the "
         "run trains without a single evaluation, and the eval curve, best checkpoint and sweep metric you expect "
         "never exist. Likewise an `eval_steps` at or beyond `max_steps` evaluates at most once, at the very end. "
-        "Set `eval_strategy: steps`. (Axolotl sets the strategy from `eval_steps` itself and is not reported.)"
+        "Set `eval_strategy: steps`. (Axolotl sets the strategy from `eval_steps` itself and is not reported; an "
+        "explicit `eval_strategy: no` is a choice, such as a recipe that keeps its `eval_steps` for the runs that "
+        "evaluate, and is not reported either.)"
     )
     examples = [
         Bad("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\neval_steps: 200\nlogging_steps: 50\n",
             expect="args.yaml:3:1"),
         Good("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\neval_strategy: steps\neval_steps: 200\n"
              "logging_steps: 50\n"),
+        Good("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\neval_strategy: 'no'\n"
+             "eval_steps: 500\n", note="evaluation turned off on purpose"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -353,11 +357,10 @@ class EvalNeverRuns(Rule):
             evaluation, eval_steps, max_steps = e.get("eval_strategy"), e.get("eval_steps"), e.get("max_steps")
             if not e.given("eval_steps") or not is_number(eval_steps) or eval_steps == 0:
                 continue
-            if evaluation == "no" and not _legacy_strategy(e):
-                strategy = '"no"' if e.given("eval_strategy") else 'unset (default "no")'
+            if evaluation == "no" and not e.given("eval_strategy") and not e.given("evaluation_strategy"):
                 yield self.finding(run.anchor("eval_steps"), f"eval_steps={number_text(eval_steps)} is set but "
-                                   f"eval_strategy is {strategy}: the run never evaluates; set eval_strategy to "
-                                   "\"steps\"")
+                                   "eval_strategy is unset (default \"no\"): the run never evaluates; set "
+                                   "eval_strategy to \"steps\"")
             elif evaluation == "steps" and is_number(max_steps) and max_steps > 0 and eval_steps >= 1 \
                     and eval_steps >= max_steps:
                 yield self.finding(run.anchor("eval_steps"), f"eval_steps={number_text(eval_steps)} is not below "

@@ -79,7 +79,7 @@ def test_removed_argument_fix_renames_python_and_yaml(project):
 
 @pytest.mark.parametrize("extra, expected", [
     (", eval_steps=100", ["train.py:2:60: HF002"]),
-    (", eval_steps=100, eval_strategy='no'", ["train.py:2:60: HF002"]),
+    (", eval_steps=100, eval_strategy='no'", []),  # turned off on purpose
     (", eval_steps=100, eval_strategy='steps'", []),
     (", eval_steps=1000, eval_strategy='steps', max_steps=500", ["train.py:2:60: HF002"]),
     (", eval_steps=100, eval_strategy='steps', max_steps=-1", []),

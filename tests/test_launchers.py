@@ -330,3 +330,31 @@ OFFLINE_RECIPE = "model_name_or_path: m\ndataset_name: d\noutput_dir: out\nenv:\
 def test_offline_config_synced_by_its_launcher(project, files, expected):
     """WANDB_MODE=offline set in a recipe: a `wandb sync` in whatever launches it uploads the runs."""
     assert project({"cfg.yaml": OFFLINE_RECIPE, **files}, select=["ENV008"]) == expected
+
+
+NO_TRACKER = ("from transformers import Trainer, TrainingArguments\n\n"
+              "args = TrainingArguments(output_dir='o', report_to='none')\nTrainer(model=None, args=args).train()\n")
+OWN_REPORT_TO = ("from dataclasses import dataclass, field\nfrom transformers import HfArgumentParser, TrainingArguments\n\n"
+                 "@dataclass\nclass ScriptArguments:\n    report_to: str = field(default='none')\n\n"
+                 "(script_args,) = HfArgumentParser(ScriptArguments).parse_args_into_dataclasses()\n"
+                 "args = TrainingArguments(output_dir='o', report_to=script_args.report_to)\n")
+LOGS_TO_WANDB = "import wandb\n\nrun = wandb.init(project='p', name='n')\nrun.log({'loss': 1.0})\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"scripts/train_rm.sh": "#!/bin/bash\nexport WANDB_MODE=offline\naccelerate launch --num_processes 4 "
+      "train/rm.py --log_dir out\n", "train/rm.py": NO_TRACKER}, []),
+    ({"job.sbatch": "#!/bin/bash\n#SBATCH --gres=gpu:2\nWANDB_MODE=offline python train.py\n",
+      "train.py": NO_TRACKER}, []),
+    ({"job.sbatch": "#!/bin/bash\n#SBATCH --gres=gpu:2\nWANDB_MODE=offline python train.py\n",
+      "train.py": LOGS_TO_WANDB}, ["job.sbatch:3:1: ENV008"]),
+    ({"scripts/train_rm.sh": "#!/bin/bash\nexport WANDB_MODE=offline\naccelerate launch train/rm.py\n"
+      "python other.py\n", "train/rm.py": NO_TRACKER, "other.py": LOGS_TO_WANDB}, ["scripts/train_rm.sh:2:1: ENV008"]),
+    ({"run.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython -m somepackage.train\n"}, ["run.sh:2:1: ENV008"]),
+    # report_to comes from the script's own argument, whose value is not followed: the Trainer may log to W&B
+    ({"run.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py\n", "train.py": OWN_REPORT_TO},
+     ["run.sh:2:1: ENV008"]),
+], ids=["export-program-logs-nowhere", "prefix-program-logs-nowhere", "program-logs-to-wandb",
+        "one-of-two-programs-logs", "program-not-read-here", "report-to-not-literal"])
+def test_offline_mode_matters_only_where_a_program_logs_to_wandb(project, files, expected):
+    assert run(project, files, select=["ENV008"]) == expected
