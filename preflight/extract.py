@@ -25,7 +25,7 @@ _TRACKED_APIS = (
     (b"mlflow", (b"mlflow",)),
     (b"weave", (b"weave",)),
     (b"transformers", (b"TrainingArguments", b"HfArgumentParser", b"NeptuneCallback")),
-    (b"trl", (b"Config", b"TrlParser")),
+    (b"trl", (b"Config", b"TrlParser", b"from trl import")),  # the names a module imports (preflight.runs)
     (b"lightning", (b"WandbLogger", b"NeptuneLogger")),
     (b"accelerate", (b"log_with", b"init_trackers")),
     (b"neptune", (b"neptune",)),

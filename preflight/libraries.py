@@ -38,6 +38,7 @@ class Library:
         self._classes: dict = data["classes"]
         self.enums: dict[str, list[str]] = data.get("enums", {})
         self._scripts: dict[str, list[dict]] = data.get("scripts", {})
+        self._exports: dict[str, list[list[str]]] = data.get("exports", {})
 
     @property
     def newest(self) -> str:
@@ -66,6 +67,14 @@ class Library:
 
     def _present(self, ranges: list[list[str]], index: int) -> bool:
         return any(self._index[a] <= index <= self._index[b] for a, b in ranges)
+
+    def exports(self, name: str, version: str) -> bool | None:
+        """Does `from <library> import name` work with this release? None when the data does not say
+        (no export data, a name no examined release exports, a release outside the examined ones)."""
+        ranges = self._exports.get(name)
+        if ranges is None or not self.describes(version):
+            return None
+        return self._present(ranges, self.snapshot(version))
 
     def has_class(self, name: str, version: str) -> bool:
         record = self._classes.get(name)

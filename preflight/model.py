@@ -482,6 +482,16 @@ class ModuleImport(_Record):
 
 
 @_record
+class LibraryImport(_Record):
+    """`from trl import setup_chat_format`: a name a module takes from a library whose releases export
+    different names; the module fails at import with a release that lacks it."""
+
+    location: Location
+    library: str
+    name: str
+
+
+@_record
 class VersionPin(_Record):
     """A project's requirement on a library it runs with (requirements files, pyproject, setup.py, a lock
     file, a conda environment, `pip install`). Its role says how much it decides what gets installed, so

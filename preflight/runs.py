@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from preflight.findings import Location
 from preflight.model import (
-    ARGUMENTS_FILE, EntryKind, Launch, TrainerCall, TrainingConfig, UnknownKeys, Value, VersionRequirement,
+    ARGUMENTS_FILE, EntryKind, Launch, LibraryImport, TrainerCall, TrainingConfig, UnknownKeys, Value,
+    VersionRequirement,
 )
 
 
@@ -36,6 +37,7 @@ class Arguments:
     inferred: bool = False  # the file's reader was inferred from its keys, no launcher or call names it
     trains: bool | None = None  # a Trainer is built with these arguments (None: not known)
     requires: tuple[tuple[str, str], ...] = ()  # (library, specifier) a require_version before it demands
+    script: str | None = None  # the project module whose code reads these arguments
 
     def typed(self, key: str) -> bool:
         """Is this key's value converted to the field's type before the dataclass sees it? Command-line
@@ -91,7 +93,7 @@ def _assemble(project):
             trains = any(call.args_at == config.location for call in project.facts_in(path, TrainerCall)) or None
             yield Arguments(config.args, config.framework, config.location, config.origin, config.complete,
                             (name,), accepted_known=True, unknown_keys=UnknownKeys.REJECTED, via=name, trains=trains,
-                            requires=_requirements(project, config))
+                            requires=_requirements(project, config), script=path)
         elif path not in consumed and path not in seen_files:
             seen_files.add(path)
             run = Arguments(config.args, project.framework_of(config), config.location, path, config.complete,
@@ -119,7 +121,7 @@ def _with_reader(project, run: Arguments, reader) -> Arguments:
         classes=parser.dataclasses, local_fields=frozenset(parser.local_fields),
         accepted_known=parser.accepted_known and parser.unknown_keys is not UnknownKeys.KEPT,
         unknown_keys=parser.unknown_keys, via=reader.via, loader=reader.loader, inferred=reader.inferred,
-        trains=bool(project.facts_in(parser.location.path, TrainerCall)) or None)
+        trains=bool(project.facts_in(parser.location.path, TrainerCall)) or None, script=parser.location.path)
 
 
 def _with_trl_command(project, run: Arguments, command: str, via: str, inferred: bool = False) -> Arguments:
@@ -233,7 +235,12 @@ def _requirements(project, config: TrainingConfig) -> tuple[tuple[str, str], ...
 def runs_with_project_versions(project, run: Arguments) -> bool:
     """Can this code run with the releases the project installs? Not after a `require_version` that the
     effective release fails: the guard raises first, and what the code would do under the release it
-    demands is another question (preflight keeps silent rather than judge it against the wrong one)."""
+    demands is another question (preflight keeps silent rather than judge it against the wrong one).
+    Nor when the script, or a project module it loads, imports a name the effective release no longer
+    (or does not yet) export: `from trl import setup_chat_format` fails with TRL 0.26 before any
+    argument is read."""
+    if run.script is not None and missing_import(project, run.script) is not None:
+        return False
     if not run.requires:  # nearly every run (and asked by several rules, every check)
         return True
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -246,3 +253,16 @@ def runs_with_project_versions(project, run: Arguments) -> bool:
         except (InvalidSpecifier, InvalidVersion):
             return False
     return True
+
+
+def missing_import(project, script: str) -> LibraryImport | None:
+    """The first top-level `from <library> import NAME` of the script or the project modules it loads
+    that the effective release of that library does not export (None when every one is, or the data
+    cannot tell)."""
+    from preflight.libraries import library
+
+    for path in project.programs.loaded_modules(script):
+        for found in project.facts_in(path, LibraryImport):
+            if library(found.library).exports(found.name, project.version(found.library).version) is False:
+                return found
+    return None

@@ -498,3 +498,31 @@ def test_best_checkpoint_rotated_away(project, files, expected):
         "axolotl-saves-within-limit", "axolotl-epoch-saves-within-limit", "axolotl-epoch-saves-beyond-limit"])
 def test_best_checkpoint_rotation_needs_more_saves_than_kept(project, files, expected):
     assert project(files, select=["HF013"]) == expected
+
+
+CHAT_SCRIPT = ("{imports}from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser\n\n"
+               "parser = TrlParser((ScriptArguments, SFTConfig, ModelConfig))\n"
+               "script, config, model = parser.parse_args_and_config()\n")
+CHAT_RECIPE = "model_name_or_path: m\ndataset_name: d\nmax_seq_length: 2048\nlearning_rate: 2.0e-5\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    # TRL 0.26 stopped exporting setup_chat_format: with the newest release the range admits, the import
+    # fails before the recipe is read
+    ({"sft.py": CHAT_SCRIPT.format(imports="from trl import setup_chat_format\n"),
+      "requirements.txt": "trl>=0.19.1\n"}, []),
+    ({"sft.py": CHAT_SCRIPT.format(imports="from helpers import chat\n"),
+      "helpers.py": "from trl import setup_chat_format\n\n\ndef chat(m, t):\n    return setup_chat_format(m, t)\n",
+      "requirements.txt": "trl>=0.19.1\n"}, []),
+    # with a release that still exports it, the removed key is reported
+    ({"sft.py": CHAT_SCRIPT.format(imports="from trl import setup_chat_format\n"),
+      "requirements.txt": "trl==0.23.1\n"}, ["recipes/sft.yaml:3:1: TRL001"]),
+    # an import under try: may expect the name to be missing
+    ({"sft.py": CHAT_SCRIPT.format(imports="try:\n    from trl import setup_chat_format\nexcept ImportError:\n"
+                                           "    setup_chat_format = None\n"),
+      "requirements.txt": "trl>=0.19.1\n"}, ["recipes/sft.yaml:3:1: TRL001"]),
+], ids=["import-fails-first", "import-fails-first-in-a-loaded-module", "release-that-exports-it", "guarded-import"])
+def test_a_script_whose_imports_fail_first_is_not_judged(project, files, expected):
+    files = {**files, "recipes/sft.yaml": CHAT_RECIPE,
+             "run.sh": "accelerate launch sft.py --config recipes/sft.yaml\n"}
+    assert project(files, select=["TRL001"]) == expected

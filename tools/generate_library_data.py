@@ -227,7 +227,37 @@ def read_trl(package: Package) -> dict:
         fields.update(own_fields(cls))
         inherits = ["TrainingArguments"] if _inherits_training_arguments(package, name) else []
         classes[name] = {"fields": fields, "bases": inherits}
-    return {"classes": classes, "scripts": trl_scripts(package)}
+    return {"classes": classes, "scripts": trl_scripts(package), "exports": top_level_names(package, "trl")}
+
+
+def top_level_names(package: Package, top: str) -> list[str]:
+    """The names `from <top> import NAME` finds: the lazy module's `_import_structure` lists (with what
+    `.extend`/`.append` add under optional-dependency checks) and the names `__init__.py` binds itself."""
+    tree = package.modules.get(f"{top}/__init__.py")
+    if tree is None:
+        return []
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_import_structure"
+                                                for t in node.targets) and isinstance(node.value, ast.Dict):
+            for value in node.value.values:
+                names.update(_strings(value))
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("extend", "append") \
+                and isinstance(node.func.value, ast.Subscript) \
+                and getattr(node.func.value.value, "id", "") == "_import_structure":
+            for arg in node.args:
+                names.update(_strings(arg))
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            names.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
+    return sorted(name for name in names if not name.startswith("_"))
+
+
+def _strings(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
 
 
 def _inherits_training_arguments(package: Package, name: str, depth: int = 0) -> bool:
@@ -361,6 +391,13 @@ def merge(library: str, per_version: dict[str, dict]) -> dict:
             for command, names in data["scripts"].items():
                 scripts.setdefault(command, {})[version] = names
         result["scripts"] = {command: _compress(by_version, versions) for command, by_version in scripts.items()}
+    if "exports" in newest:
+        exports: dict[str, list[list[int]]] = {}
+        for index, data in enumerate(per_version.values()):
+            for name in data["exports"]:
+                _extend(exports.setdefault(name, []), index)
+        result["exports"] = {name: [[versions[a], versions[b]] for a, b in ranges]
+                             for name, ranges in sorted(exports.items())}
     return result
 
 

@@ -9,7 +9,8 @@ import ast
 import dataclasses
 
 from preflight.model import (
-    ArgumentParserUse, OwnArgumentsParser, RunStart, TrainerCall, TrainingConfig, UnknownKeys, VersionRequirement,
+    ArgumentParserUse, LibraryImport, OwnArgumentsParser, RunStart, TrainerCall, TrainingConfig, UnknownKeys,
+    VersionRequirement,
 )
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
 from preflight.sources.pyscope import Scope, argument, keyword_map
@@ -56,6 +57,10 @@ def training_framework(qualname: str | None) -> str | None:
     return None
 
 
+# Libraries whose generated data lists the names each release exports (tools/generate_library_data.py).
+EXPORTING_LIBRARIES = ("trl",)
+
+
 def _is_library_trainer(name: str) -> bool:
     return name in TRAINERS or (name.startswith("trl.") and name.endswith("Trainer"))
 
@@ -66,6 +71,16 @@ class Transformers(Library):
         self.parsed_files: list[str] = []  # literal files given to parse_yaml_file / parse_json_file
         self.unknown_key_policy = UnknownKeys.REJECTED
         self.local_trainers = self._trainer_subclasses()
+
+    def imported(self, node: ast.Import | ast.ImportFrom) -> None:
+        """`from trl import NAME` among the module's top-level statements, which run whenever it is
+        imported (not one under `try:` or `if`, which may expect the name to be missing): the releases
+        that can import the module (preflight.runs)."""
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in EXPORTING_LIBRARIES \
+                and any(statement is node for statement in self.module.tree.body):
+            for alias in node.names:
+                if alias.name != "*":
+                    self.file.add(LibraryImport(self.module.location(node), node.module, alias.name))
 
     @calls_where(training_framework)
     def training_arguments(self, call: Call) -> None:
