@@ -276,9 +276,9 @@ class Project:
                     base = posixpath.dirname(base)
                 bases = [base]
             else:
-                bases, current = [], directory
-                while True:
-                    bases.append(current)
+                bases, current = [], directory  # the script's folder and those above it, each with a
+                while True:  # src/ layout's package folder (`pip install -e .` of src/alignment)
+                    bases += [current, posixpath.join(current, "src") if current else "src"]
                     if current in ("", ".", "/"):
                         break
                     current = posixpath.dirname(current)

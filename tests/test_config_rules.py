@@ -514,6 +514,10 @@ CHAT_RECIPE = "model_name_or_path: m\ndataset_name: d\nmax_seq_length: 2048\nlea
     ({"sft.py": CHAT_SCRIPT.format(imports="from helpers import chat\n"),
       "helpers.py": "from trl import setup_chat_format\n\n\ndef chat(m, t):\n    return setup_chat_format(m, t)\n",
       "requirements.txt": "trl>=0.19.1\n"}, []),
+    ({"sft.py": CHAT_SCRIPT.format(imports="from helpers import chat\n"),
+      "src/helpers/__init__.py": "from .chat import chat\n",
+      "src/helpers/chat.py": "from trl import setup_chat_format\n\n\ndef chat(m, t):\n    return setup_chat_format(m, t)\n",
+      "requirements.txt": "trl>=0.19.1\n"}, []),  # a package of the project's src/ layout
     # with a release that still exports it, the removed key is reported
     ({"sft.py": CHAT_SCRIPT.format(imports="from trl import setup_chat_format\n"),
       "requirements.txt": "trl==0.23.1\n"}, ["recipes/sft.yaml:3:1: TRL001"]),
@@ -521,7 +525,8 @@ CHAT_RECIPE = "model_name_or_path: m\ndataset_name: d\nmax_seq_length: 2048\nlea
     ({"sft.py": CHAT_SCRIPT.format(imports="try:\n    from trl import setup_chat_format\nexcept ImportError:\n"
                                            "    setup_chat_format = None\n"),
       "requirements.txt": "trl>=0.19.1\n"}, ["recipes/sft.yaml:3:1: TRL001"]),
-], ids=["import-fails-first", "import-fails-first-in-a-loaded-module", "release-that-exports-it", "guarded-import"])
+], ids=["import-fails-first", "import-fails-first-in-a-loaded-module", "import-fails-first-in-a-src-package",
+        "release-that-exports-it", "guarded-import"])
 def test_a_script_whose_imports_fail_first_is_not_judged(project, files, expected):
     files = {**files, "recipes/sft.yaml": CHAT_RECIPE,
              "run.sh": "accelerate launch sft.py --config recipes/sft.yaml\n"}
