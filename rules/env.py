@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from preflight import launches
+from preflight import classify, launches
 from preflight.findings import Finding, Location, Related, Severity
 from preflight.model import (
     ComposeService, EntryKind, EnvDeclaration, EnvWrite, HostMention, Launch, Launcher, LoginCommand, SecretsPassed,
@@ -500,6 +500,9 @@ srun python train.py
             )
 
 
+_IN_AN_IMAGE = {"Dockerfile": "FROM python:3.11\nCOPY . .\nCMD [\"bash\", \"run.sh\"]\n"}
+
+
 class TrackingForcedOffline(Rule):
     code = "ENV008"
     name = "tracking-forced-offline"
@@ -512,7 +515,10 @@ class TrackingForcedOffline(Rule):
         "that did want tracking. Set it per invocation, or run `wandb sync` on the offline runs afterwards: "
         "a `wandb sync` in the file that sets the mode, or in a launcher that runs it (directly, through a script "
         "it runs, or through the script that reads the config), answers this. A launcher whose programs, all "
-        "read here, never log to W&B is not reported: no run is there to stay offline."
+        "read here, never log to W&B is not reported: no run is there to stay offline. Nor is a shell script, "
+        "sbatch job or Makefile run directly on a machine (a workstation, a cluster's nodes): its wandb/ folder "
+        "stays on that filesystem, and offline is how compute nodes without internet log; it is reported when a "
+        "workflow, an image, a compose service, a pod or a cloud task runs it, or for a Ray job's runtime env."
     )
     examples = [
         Bad("Dockerfile", """FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
@@ -524,22 +530,46 @@ CMD ["python", "train.py"]
 export WANDB_MODE=offline
 python train.py
 wandb sync --sync-all
-"""),
+""", files=_IN_AN_IMAGE),
         Good("run.sh", "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py --report_to none\n",
-             files={"train.py": "import sys\nfrom transformers import HfArgumentParser, TrainingArguments\n\n"
-                                "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n"},
+             files={**_IN_AN_IMAGE, "train.py": "import sys\nfrom transformers import HfArgumentParser, "
+                    "TrainingArguments\n\n(args,) = HfArgumentParser(TrainingArguments)"
+                    ".parse_args_into_dataclasses()\n"},
              note="the program it runs logs to no tracker"),
+        Good("train.sbatch", "#!/bin/bash\n#SBATCH --gres=gpu:8\nexport WANDB_MODE=offline\nsrun python train.py\n",
+             files={"train.py": "import wandb\n\nwandb.init(project='p', name='n')\n"},
+             note="run on the cluster itself: the offline runs stay on its filesystem for a later `wandb sync`"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
         for location, value, where in project.env_settings("WANDB_MODE", scripts=False):
             mode = (value or "").strip().lower()
-            if mode not in launches.OFF_MODES or _synced(project, location.path) or _logs_nowhere(project, location):
+            if mode not in launches.OFF_MODES or _synced(project, location.path) or _logs_nowhere(project, location) \
+                    or _kept_on_the_host(project, location):
                 continue
             what = "nothing is recorded" if mode == "disabled" else "the run stays in a local wandb/ folder that is " \
                                                                  "lost with the container or runner"
             yield self.finding(location, f"WANDB_MODE={mode} is set in this {where} file and nothing runs "
                                f"`wandb sync`: {what}; set it per run, or sync the offline runs afterwards")
+
+
+_HOST_LAUNCHERS = (classify.SHELL, classify.MAKEFILE)
+
+
+def _kept_on_the_host(project: Project, location: Location) -> bool:
+    """Set in a shell script, sbatch job or Makefile that a person runs on a machine (a workstation, a
+    cluster's login or compute node), whose programs run right there: the wandb/ folder stays on that
+    filesystem for `wandb sync`, and offline is how compute nodes without internet log. Not so when a
+    workflow, an image, a compose service, a pod or a cloud task runs the script, or when the setting
+    goes into a Ray job's runtime environment."""
+    file = project.files.get(location.path)
+    if file is None or file.kind not in _HOST_LAUNCHERS:
+        return False
+    reached = [launch for launch in project.launches() if any(b.location == location for b in launch.env)]
+    if any(launch.unseen_env or launch.boundary for launch in reached):
+        return False
+    return all(project.files[path].kind in _HOST_LAUNCHERS for path in launches.launcher_files(project, location.path)
+               if path in project.files)
 
 
 def _logs_nowhere(project: Project, location: Location) -> bool:

@@ -341,20 +341,43 @@ OWN_REPORT_TO = ("from dataclasses import dataclass, field\nfrom transformers im
 LOGS_TO_WANDB = "import wandb\n\nrun = wandb.init(project='p', name='n')\nrun.log({'loss': 1.0})\n"
 
 
+def in_ci(script: str) -> dict[str, str]:
+    """A workflow job runs the script: its runner, and the wandb/ folder, are gone when the job ends."""
+    return {".github/workflows/train.yml": f"on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                           f"      - run: bash {script}\n"}
+
+
 @pytest.mark.parametrize("files, expected", [
     ({"scripts/train_rm.sh": "#!/bin/bash\nexport WANDB_MODE=offline\naccelerate launch --num_processes 4 "
-      "train/rm.py --log_dir out\n", "train/rm.py": NO_TRACKER}, []),
-    ({"job.sbatch": "#!/bin/bash\n#SBATCH --gres=gpu:2\nWANDB_MODE=offline python train.py\n",
-      "train.py": NO_TRACKER}, []),
-    ({"job.sbatch": "#!/bin/bash\n#SBATCH --gres=gpu:2\nWANDB_MODE=offline python train.py\n",
-      "train.py": LOGS_TO_WANDB}, ["job.sbatch:3:1: ENV008"]),
+      "train/rm.py --log_dir out\n", "train/rm.py": NO_TRACKER, **in_ci("scripts/train_rm.sh")}, []),
+    ({"job.sh": "#!/bin/bash\nWANDB_MODE=offline python train.py\n", "train.py": NO_TRACKER, **in_ci("job.sh")}, []),
+    ({"job.sh": "#!/bin/bash\nWANDB_MODE=offline python train.py\n", "train.py": LOGS_TO_WANDB, **in_ci("job.sh")},
+     ["job.sh:2:1: ENV008"]),
     ({"scripts/train_rm.sh": "#!/bin/bash\nexport WANDB_MODE=offline\naccelerate launch train/rm.py\n"
-      "python other.py\n", "train/rm.py": NO_TRACKER, "other.py": LOGS_TO_WANDB}, ["scripts/train_rm.sh:2:1: ENV008"]),
-    ({"run.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython -m somepackage.train\n"}, ["run.sh:2:1: ENV008"]),
-    # report_to comes from the script's own argument, whose value is not followed: the Trainer may log to W&B
-    ({"run.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py\n", "train.py": OWN_REPORT_TO},
+      "python other.py\n", "train/rm.py": NO_TRACKER, "other.py": LOGS_TO_WANDB, **in_ci("scripts/train_rm.sh")},
+     ["scripts/train_rm.sh:2:1: ENV008"]),
+    ({"run.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython -m somepackage.train\n", **in_ci("run.sh")},
      ["run.sh:2:1: ENV008"]),
+    # report_to comes from the script's own argument, whose value is not followed: the Trainer may log to W&B
+    ({"run.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py\n", "train.py": OWN_REPORT_TO,
+      **in_ci("run.sh")}, ["run.sh:2:1: ENV008"]),
 ], ids=["export-program-logs-nowhere", "prefix-program-logs-nowhere", "program-logs-to-wandb",
         "one-of-two-programs-logs", "program-not-read-here", "report-to-not-literal"])
 def test_offline_mode_matters_only_where_a_program_logs_to_wandb(project, files, expected):
     assert run(project, files, select=["ENV008"]) == expected
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"job.sbatch": "#!/bin/bash\n#SBATCH --gres=gpu:2\nWANDB_MODE=offline python train.py\n"}, []),
+    ({"scripts/train.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py\n",
+      "Makefile": "train:\n\tbash scripts/train.sh\n"}, []),
+    ({"scripts/train.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py\n",
+      "Dockerfile": "FROM python:3.11\nCOPY . .\nCMD [\"bash\", \"scripts/train.sh\"]\n"},
+     ["scripts/train.sh:2:1: ENV008"]),
+    ({"scripts/train.sh": "#!/bin/bash\nexport WANDB_MODE=offline\npython train.py\n", **in_ci("scripts/train.sh")},
+     ["scripts/train.sh:2:1: ENV008"]),
+], ids=["sbatch-on-the-cluster", "script-a-makefile-runs", "script-an-image-runs", "script-a-workflow-runs"])
+def test_offline_runs_stay_on_the_machine_a_script_runs_on(project, files, expected):
+    """A script run on a workstation or a cluster keeps its offline runs on that filesystem; a runner or a
+    container does not outlive the job."""
+    assert run(project, {**files, "train.py": LOGS_TO_WANDB}, select=["ENV008"]) == expected
