@@ -240,6 +240,16 @@ class TrackerUse(_Record):
 
 
 @_record
+class WeaveOps(_Record):
+    """The functions a module decorates with `@weave.op` (traced only once `weave.init` has run), and whether
+    the module is a program of its own (a `__name__ == "__main__"` block, a notebook)."""
+
+    location: Location  # the first decorator
+    count: int
+    program: bool
+
+
+@_record
 class EnvWrite(_Record):
     """An environment variable the file itself sets for the process (os.environ, a TRL `env:` block)."""
 

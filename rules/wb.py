@@ -7,9 +7,13 @@ import re
 from collections.abc import Iterator
 
 from preflight.findings import Finding, Location, Related, Severity
-from preflight.model import ArtifactLog, EnvWrite, Launch, LoggedMetrics, RunStart, TrackerCall, Value, WandbRun
+from preflight.model import (
+    ArtifactLog, EnvWrite, Launch, LoggedMetrics, RunStart, TrackerCall, TrackerUse, Value, WandbRun, WeaveOps,
+)
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
+from preflight.runs import training_runs
+from preflight.trainingargs import is_number, number_text, trainer_runs
 
 
 _TRUE = {"true", "1", "yes", "on", "y", "t"}
@@ -687,3 +691,232 @@ class WandbSilentHidesLoss(Rule):
             if value is not None and value.strip().lower() in _TRUE:
                 yield self.finding(location, "WANDB_SILENT=true also hides the warning W&B prints when it drops "
                                    "out-of-order steps: lost metrics go unnoticed")
+
+
+
+class WeaveOpWithoutInit(Rule):
+    code = "WB013"
+    name = "weave-op-without-init"
+    severity = Severity.WARNING
+    skips_test_code = True  # the consequence is an experiment record (traces)
+    summary = "@weave.op functions in a program that never calls weave.init"
+    why = (
+        "A `@weave.op` function records a trace only when a Weave client exists: weave 0.54.0 "
+        "`trace/op.py` checks `weave_client_context.get_weave_client() is None` on every call, and then runs the "
+        "function untraced, printing once \"Warning: Traces will not be logged. Call weave.init to log your traces "
+        "to a project.\" The client comes from `weave.init(project)`, or, from wandb 0.22, from a W&B run start "
+        "in a program that has imported weave (`wandb.init` calls `wandb.integration.weave."
+        "init_weave_if_imported`, unless WANDB_DISABLE_WEAVE is set; wandb 0.31.0 `sdk/wandb_init.py`). A program "
+        "whose code defines ops and starts neither runs every call with nothing recorded. Call `weave.init(\"team/"
+        "project\")` at the start of the program. Judged for programs preflight can see whole: a script with a "
+        "`__main__` block or a notebook that defines ops, and the scripts a launcher runs, with the project modules "
+        "they import. Not reported: a module only imported (its users call `weave.init`), a program that calls "
+        "`weave.init` or starts a W&B run anywhere in the modules it loads, an op module that some program with "
+        "an init also loads, test code."
+    )
+    examples = [
+        Bad("app.py", "import weave\n\n\n@weave.op\ndef answer(question: str) -> str:\n    return question.upper()\n"
+            "\n\nif __name__ == \"__main__\":\n    answer(\"hello\")\n", expect="app.py:4:2"),
+        Bad("run.sh", "#!/bin/bash\npython pipeline.py\n",
+            files={"pipeline.py": "import weave\n\nfrom steps import clean\n\nclean('x')\n",
+                   "steps.py": "from weave import op\n\n\n@op()\ndef clean(text):\n    return text.strip()\n"},
+            expect="steps.py:4:2", note="the op is in a module the launched script imports"),
+        Good("app.py", "import weave\n\n\n@weave.op\ndef answer(question: str) -> str:\n    return question.upper()\n"
+             "\n\nif __name__ == \"__main__\":\n    weave.init(\"team/qa\")\n    answer(\"hello\")\n"),
+        Good("app.py", "import wandb\nimport weave\n\n\n@weave.op\ndef answer(question: str) -> str:\n"
+             "    return question.upper()\n\n\nif __name__ == \"__main__\":\n    wandb.init(project=\"qa\", "
+             "name=\"eval-1\")\n    answer(\"hello\")\n",
+             note="a W&B run start initialises Weave when weave is imported (wandb 0.22+)"),
+        Good("ops.py", "import weave\n\n\n@weave.op\ndef answer(question: str) -> str:\n    return question.upper()\n",
+             note="a module only imported: the program that uses it calls weave.init"),
+        Good("run.sh", "#!/bin/bash\npython pipeline.py\n",
+             files={"pipeline.py": "import weave\n\nfrom steps import clean\n\nweave.init('team/p')\nclean('x')\n",
+                    "steps.py": "from weave import op\n\n\n@op()\ndef clean(text):\n    return text.strip()\n"},
+             note="the launched script initialises Weave before calling the imported op"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        ops = [fact for fact in project.facts(WeaveOps)]
+        if not ops:
+            return
+        programs = {fact.location.path for fact in ops if fact.program}
+        for launch in project.launches():
+            script = project.entry(launch).script
+            if script is not None and script.endswith(".py"):
+                programs.add(script)
+        loaded = {program: project.programs.loaded_modules(program) for program in sorted(programs)}
+        for fact in ops:
+            path = fact.location.path
+            users = [program for program, modules in loaded.items() if path in modules]
+            if not users or any(_initialises_weave(project, loaded[program]) for program in users):
+                continue
+            what = "this op" if fact.count == 1 else f"these {fact.count} ops"
+            yield self.finding(fact.location, f"no weave.init (nor W&B run start) runs in {_programs(users)}: "
+                               f"calls of {what} run untraced and Weave prints \"Traces will not be logged\"; call "
+                               "weave.init(\"team/project\") at the start of the program")
+
+
+def _initialises_weave(project: Project, modules: list[str]) -> bool:
+    """Some module of the program calls weave.init or starts a W&B run (which starts Weave when weave is
+    imported, wandb 0.22+), wherever the call sits: an init that may run is not a missing one."""
+    return any(project.facts_in(path, WandbRun) or any(use.api == "weave.init"
+                                                        for use in project.facts_in(path, TrackerUse))
+               for path in modules)
+
+
+def _programs(paths: list[str]) -> str:
+    return f"the program {paths[0]}" if len(paths) == 1 else f"the programs that load it ({', '.join(paths)})"
+
+
+# More saves than this, each uploaded whole, is what makes checkpoint logging a storage question.
+_MANY_SAVES = 10
+
+
+class CheckpointArtifactsUnbounded(Rule):
+    code = "WB014"
+    name = "checkpoint-artifacts-unbounded"
+    severity = Severity.INFO
+    skips_test_code = True  # the consequence is the storage of a real run's artifacts
+    summary = "WANDB_LOG_MODEL=checkpoint uploads every checkpoint of a frequently saving run to W&B"
+    why = (
+        "With `WANDB_LOG_MODEL=checkpoint` (Axolotl: `wandb_log_model: checkpoint`, which it exports as that "
+        "variable), transformers' `WandbCallback.on_save` uploads the whole checkpoint folder at every save: "
+        "`wandb.Artifact(name=f\"model-{run id or name}\", type=\"model\")`, `add_dir(output_dir/checkpoint-N)`, "
+        "`log_artifact(..., aliases=[\"epoch_…\", \"checkpoint_global_step_N\"])` (transformers 4.57.1 and 5.24.0 "
+        "`integrations/integration_utils.py`, `on_save`). Each save is a new artifact version holding the weights "
+        "and, for a full checkpoint, the optimizer state, and `save_total_limit` deletes only the local folders: "
+        "the versions stay in W&B storage, counted against the quota, until someone deletes them. Reported when "
+        f"the run saves by steps with no bound on the number of saves (no `max_steps`), or more than {_MANY_SAVES} "
+        "times; save less often, use `WANDB_LOG_MODEL=end` (one upload of the final model), or set a TTL or a "
+        "cleanup of old versions. Not reported: `end`/`false`, a run that does not report to W&B (an explicit "
+        "`report_to` with `wandb`; Axolotl's `use_wandb` or `wandb_project`), `wandb_mode: disabled`, `save_strategy "
+        "no`, saves per epoch or a ratio that bound their number, test code."
+    )
+    examples = [
+        Bad("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+            "wandb_project: sft\nwandb_log_model: checkpoint\nsave_steps: 100\n", expect="axolotl.yaml:6:1"),
+        Bad("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=checkpoint\npython train.py\n",
+            files={"train.py": "from transformers import Trainer, TrainingArguments\n\nargs = TrainingArguments("
+                   "output_dir='out', report_to=['wandb'], save_steps=200)\n"
+                   "Trainer(model=model, args=args, train_dataset=train).train()\n"},
+            expect="run.sh:2:1", note="the variable set by the launcher of a Trainer script"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+             "wandb_project: sft\nwandb_log_model: end\nsave_steps: 100\n",
+             note="only the final model is uploaded"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+             "wandb_project: sft\nwandb_log_model: checkpoint\nsaves_per_epoch: 2\nnum_epochs: 3\n",
+             note="six saves: their number is bounded and small"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+             "wandb_log_model: checkpoint\nsave_steps: 100\n", note="W&B is not on: nothing is uploaded"),
+        Good("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=checkpoint\npython train.py\n",
+             files={"train.py": "from transformers import Trainer, TrainingArguments\n\nargs = TrainingArguments("
+                    "output_dir='out', report_to=['wandb'], save_steps=200, max_steps=1000)\n"
+                    "Trainer(model=model, args=args, train_dataset=train).train()\n"},
+             note="max_steps bounds the saves to five"),
+        Good("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=checkpoint\npython train.py\n",
+             files={"train.py": "from transformers import Trainer, TrainingArguments\n\nargs = TrainingArguments("
+                    "output_dir='out', report_to=['tensorboard'], save_steps=200)\n"
+                    "Trainer(model=model, args=args, train_dataset=train).train()\n"},
+             note="the run does not report to W&B"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen: set[Location] = set()
+        for run in training_runs(project):
+            if run.framework != "axolotl" or run.path is None:
+                continue
+            value = run.args.get("wandb_log_model")
+            if value is None or not value.known or value.literal != "checkpoint" or not _axolotl_wandb_on(run):
+                continue
+            saves = _axolotl_saves(run)
+            if saves is not None and value.anchor not in seen:
+                seen.add(value.anchor)
+                yield self.finding(value.anchor, _artifacts_message("wandb_log_model: checkpoint", saves))
+        settings = _checkpoint_logging_targets(project)
+        if not settings:
+            return
+        for run, e in trainer_runs(project):
+            places = {p for p in (run.path, run.script, run.location.path) if p}
+            for location, targets in settings:
+                if location in seen or not places & targets or not _reports_to_wandb(e):
+                    continue
+                saves = _trainer_saves(e)
+                if saves is not None:
+                    seen.add(location)
+                    yield self.finding(location, _artifacts_message("WANDB_LOG_MODEL=checkpoint", saves),
+                                       related=[Related(run.location, "the training arguments of the run")])
+
+
+def _checkpoint_logging_targets(project: Project) -> list[tuple[Location, set[str]]]:
+    """Each place that sets WANDB_LOG_MODEL=checkpoint, with the files whose runs get it: the script and
+    config a launch runs (and the modules the script loads), or the Python file that writes os.environ."""
+    found: dict[Location, set[str]] = {}
+    for launch in project.launches():
+        binding = launch.env_map().get("WANDB_LOG_MODEL")
+        if binding is None or binding.value is None or binding.value.strip() != "checkpoint":
+            continue
+        resolved = project.entry(launch)
+        targets = set(project.programs.loaded_modules(resolved.script)) if resolved.script else set()
+        if resolved.config:
+            targets.add(resolved.config)
+        found.setdefault(binding.location, set()).update(targets)
+    for file in project.files.values():
+        for write in file.facts:
+            if isinstance(write, EnvWrite) and write.name == "WANDB_LOG_MODEL" and write.value.known \
+                    and write.value.literal == "checkpoint":
+                found.setdefault(write.location, set()).add(file.path)
+    return [(location, targets) for location, targets in found.items() if targets]
+
+
+def _reports_to_wandb(e) -> bool:
+    """An explicit report_to that names W&B ("all" depends on what is installed: not judged)."""
+    value = e.get("report_to")
+    names = [value] if isinstance(value, str) else value if isinstance(value, (list, tuple)) else []
+    return "wandb" in names
+
+
+def _trainer_saves(e) -> str | None:
+    """How often the run saves, when that makes many uploads: "every N steps" (no bound) or "N times";
+    None when the saves are few, bounded by epochs, or not known."""
+    if not e.known("save_strategy", "save_steps", "max_steps") or e.get("save_strategy") != "steps":
+        return None
+    return _many(e.get("save_steps"), e.get("max_steps"))
+
+
+def _axolotl_wandb_on(run) -> bool:
+    """Axolotl reports to W&B with `use_wandb`, which `wandb_project` sets (utils/wandb_.py); not when the
+    run's mode is `disabled`."""
+    known, mode = run.literal("wandb_mode")
+    if not known or mode == "disabled":
+        return False
+    known_use, use = run.literal("use_wandb")
+    known_project, name = run.literal("wandb_project")
+    return (known_use and use is True) or (known_project and isinstance(name, str) and name != "")
+
+
+def _axolotl_saves(run) -> str | None:
+    """Axolotl saves every `save_steps`, else `saves_per_epoch` times an epoch (a ratio: bounded), else each
+    epoch (core/builders/base.py `_configure_save_and_eval_strategy`)."""
+    values = {}
+    for key in ("save_steps", "save_strategy", "max_steps"):
+        known, values[key] = run.literal(key)
+        if not known:
+            return None
+    if values["save_strategy"] == "no" or values["save_strategy"] not in (None, "steps"):
+        return None
+    return _many(values["save_steps"], values["max_steps"])
+
+
+def _many(interval: object, max_steps: object) -> str | None:
+    if not is_number(interval) or interval < 1:
+        return None  # a ratio of the total steps bounds the saves to 1/ratio
+    if is_number(max_steps) and max_steps > 0:
+        saves = int(max_steps // interval) + (1 if max_steps % interval else 0)
+        return f"{saves} times" if saves > _MANY_SAVES else None
+    return f"every {number_text(interval)} steps, with no max_steps to bound the count"
+
+
+def _artifacts_message(setting: str, saves: str) -> str:
+    return (f"{setting} uploads the whole checkpoint to W&B at every save, and this run saves {saves}: each upload "
+            "is a new artifact version kept in W&B storage (save_total_limit deletes only the local folders); save "
+            "less often, use WANDB_LOG_MODEL=end, or clean up old versions")

@@ -648,3 +648,59 @@ def test_unseeded_training_trusts_a_project_module_that_seeds(project):
     assert project(files, select=["REP001"]) == []
     files["common.py"] = "def setup():\n    print('hello')\n"
     assert project(files, select=["REP001"]) == ["train.py:8:5: REP001"]
+
+
+# -- WB013 weave ops without an init ----------------------------------------------------------
+
+OP_APP = "import weave\n{imports}\n\n@weave.op{call}\ndef answer(q):\n    return q\n\n\nif __name__ == '__main__':\n{main}"
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"app.py": OP_APP.format(imports="", call="", main="    answer('x')\n")}, ["app.py:4:2: WB013"]),
+    ({"app.py": OP_APP.format(imports="", call="(name='a')", main="    answer('x')\n")}, ["app.py:4:2: WB013"]),
+    ({"app.py": OP_APP.format(imports="", call="", main="    weave.init('t/p')\n    answer('x')\n")}, []),
+    ({"app.py": OP_APP.format(imports="from tracing import start", call="", main="    start()\n    answer('x')\n"),
+      "tracing.py": "import weave\n\ndef start():\n    weave.init('t/p')\n"}, []),
+    ({"app.py": OP_APP.format(imports="from transformers import TrainingArguments", call="",
+                              main="    TrainingArguments(output_dir='o', report_to=['wandb'])\n")}, []),
+    ({"tests/test_app.py": OP_APP.format(imports="", call="", main="    answer('x')\n")}, []),
+    ({"lib/ops.py": "import weave\n\n@weave.op\ndef f():\n    pass\n",
+      "app.py": "import weave\nfrom lib.ops import f\n\nif __name__ == '__main__':\n    weave.init('t/p')\n    f()\n",
+      "demo.py": "from lib.ops import f\n\nif __name__ == '__main__':\n    f()\n"}, []),
+    ({"app.py": "import weave as w\n\n@w.op()\nasync def f():\n    pass\n\nif __name__ == '__main__':\n    f()\n"},
+     ["app.py:3:2: WB013"]),
+    ({"app.py": "import functools\n\n@functools.cache\ndef op():\n    pass\n\nif __name__ == '__main__':\n    op()\n"}, []),
+], ids=["bare-decorator", "decorator-call", "init-in-main", "init-in-imported-module", "report-to-wandb", "test-code",
+        "op-module-loaded-by-an-initialising-program", "aliased-async", "other-decorator"])
+def test_weave_op_without_init(project, files, expected):
+    assert project(files, select=["WB013"]) == expected
+
+
+# -- WB014 checkpoint artifacts ----------------------------------------------------------------
+
+AX_WANDB = "base_model: m\ndatasets:\n  - path: d.jsonl\n    type: alpaca\nwandb_project: p\n"
+HF_WANDB = ("from transformers import Trainer, TrainingArguments\nargs = TrainingArguments(output_dir='o', "
+            "report_to='wandb'{})\nTrainer(model=m, args=args, train_dataset=d).train()\n")
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"ax.yaml": AX_WANDB + "wandb_log_model: checkpoint\nsave_steps: 50\n"}, ["ax.yaml:6:1: WB014"]),
+    ({"ax.yaml": AX_WANDB + "wandb_log_model: checkpoint\nsave_steps: 50\nmax_steps: 2000\n"}, ["ax.yaml:6:1: WB014"]),
+    ({"ax.yaml": AX_WANDB + "wandb_log_model: checkpoint\nsave_steps: 50\nmax_steps: 200\n"}, []),
+    ({"ax.yaml": AX_WANDB + "wandb_log_model: checkpoint\n"}, []),
+    ({"ax.yaml": AX_WANDB + "wandb_log_model: checkpoint\nsave_steps: 0.1\n"}, []),
+    ({"ax.yaml": AX_WANDB + "wandb_log_model: checkpoint\nsave_steps: 50\nwandb_mode: disabled\n"}, []),
+    ({"ax.yaml": AX_WANDB + "wandb_log_model:\nsave_steps: 50\n"}, []),
+    ({"train.py": "import os\nos.environ['WANDB_LOG_MODEL'] = 'checkpoint'\n" + HF_WANDB.format("")},
+     ["train.py:2:12: WB014"]),
+    ({"train.py": "import os\nos.environ['WANDB_LOG_MODEL'] = 'checkpoint'\n" + HF_WANDB.format(", save_strategy='epoch'")},
+     []),
+    ({"train.py": HF_WANDB.format(""), "other.py": "import os\nos.environ['WANDB_LOG_MODEL'] = 'checkpoint'\n"}, []),
+    ({"train.py": HF_WANDB.format(""),
+      "run.sh": "#!/bin/bash\nWANDB_LOG_MODEL=checkpoint python train.py\n"}, ["run.sh:2:1: WB014"]),
+    ({"train.py": HF_WANDB.format(""), "run.sh": "#!/bin/bash\nWANDB_LOG_MODEL=end python train.py\n"}, []),
+], ids=["axolotl-steps", "axolotl-many-saves", "axolotl-few-saves", "axolotl-epoch-saves", "axolotl-ratio",
+        "axolotl-disabled", "axolotl-empty", "environ-in-script", "epoch-saves", "environ-in-another-program",
+        "launcher-prefix", "end"])
+def test_checkpoint_artifacts_unbounded(project, files, expected):
+    assert project(files, select=["WB014"]) == expected

@@ -1,12 +1,44 @@
-"""Weave in Python: `weave.init` logs traces to W&B, so it needs the W&B key like a run does."""
+"""Weave in Python: `weave.init` logs traces to W&B, so it needs the W&B key like a run does; `@weave.op`
+functions are traced only once it has run."""
 
 from __future__ import annotations
 
-from preflight.model import TrackerUse
+import ast
+
+from preflight.model import TrackerUse, WeaveOps
 from preflight.sources.pycalls import Call, Library, calls
+
+_OP = "weave.op"
 
 
 class Weave(Library):
     @calls("weave.init")
     def init(self, call: Call) -> None:
         self.file.add(TrackerUse(self.module.location(call.node), "wandb", "weave.init", self.file.site(call.node)))
+
+    def finish(self) -> None:
+        """The `@weave.op` and `@weave.op(...)` decorators of the module's functions and methods."""
+        module = self.module
+        if not any(name == "weave" or name.startswith("weave.") for name in module.aliases.values()):
+            return  # the module does not import weave
+        ops = []
+        for node in ast.walk(module.tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for decorator in node.decorator_list:
+                    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                    if module.qualname(target) == _OP:
+                        ops.append(decorator)
+        if not ops:
+            return
+        first = min(ops, key=lambda d: (d.lineno, d.col_offset))
+        program = module.source.path.endswith(".ipynb") or any(_is_main_block(n) for n in module.tree.body)
+        self.file.add(WeaveOps(module.location(first), len(ops), program))
+
+
+def _is_main_block(node: ast.stmt) -> bool:
+    """`if __name__ == "__main__":` at the top level."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
+        return False
+    left, right = node.test.left, node.test.comparators[0]
+    return isinstance(node.test.ops[0], ast.Eq) and isinstance(left, ast.Name) and left.id == "__name__" \
+        and isinstance(right, ast.Constant) and right.value == "__main__"
