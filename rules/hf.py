@@ -903,3 +903,127 @@ def _rotation_message(limit: object, load_best: str) -> str:
             "Trainer tracks no best checkpoint to protect: the checkpoint with the best eval loss is deleted once it "
             f"is older than the limit, and nothing records which one it was; set metric_for_best_model (e.g. "
             f"\"eval_loss\", or {load_best}) so rotation keeps it")
+
+
+# report_to names that track a run's metrics ("none" logs nowhere, "all" depends on what is installed, codecarbon
+# records emissions only)
+_NOT_TRACKERS = ("none", "all", "codecarbon")
+# Online RL trainers judge a policy by its rewards during training; an eval split is not their way to see overfitting.
+_ONLINE_RL = ("GRPOTrainer", "PPOTrainer", "RLOOTrainer", "OnlineDPOTrainer", "XPOTrainer", "NashMDTrainer",
+              "GKDTrainer")
+# Axolotl 0.19.0 RLType (utils/schemas/enums.py): grpo, gdpo and ebft train on rollouts (ebft through its GRPOTrainer)
+_AXOLOTL_ONLINE_RL = ("grpo", "gdpo", "ebft")
+
+
+class RunNeverEvaluates(Rule):
+    code = "HF014"
+    name = "run-never-evaluates"
+    severity = Severity.INFO
+    skips_test_code = True  # the consequence is an experiment record (curves with no eval loss)
+    summary = "A tracked training run that never evaluates: overfitting cannot be seen"
+    why = (
+        "The Trainer evaluates only when `eval_strategy` is `steps` or `epoch` (`DefaultFlowCallback`, transformers "
+        "5.24.0 `trainer_callback.py`; the default is `\"no\"`, `training_args.py`) or when the script calls "
+        "`trainer.evaluate()`. A run that reports to a tracker with neither, and gives the Trainer no "
+        "`eval_dataset`, records only its training loss: the tracker shows a falling curve whether the model "
+        "generalises or memorises, and nothing compares runs on held-out data. Axolotl evaluates only with a "
+        "validation set: with `val_set_size: 0` (its default) and no `test_datasets` it sets `eval_strategy` to "
+        "\"no\" (0.19.0 `core/builders/base.py` `_configure_save_and_eval_strategy`). Give the run an evaluation "
+        "split and an eval cadence (`eval_strategy=\"steps\"`, `eval_dataset=`; Axolotl: `val_set_size: 0.05`). "
+        "Reported for a Trainer built (in code that runs) with arguments naming a tracker in `report_to` and with "
+        "no eval_dataset, and for an Axolotl config that reports to a tracker and writes `val_set_size: 0` itself. "
+        "Not reported: a script that calls `.evaluate(` anywhere, online RL trainers (GRPO, PPO, RLOO, ...; "
+        "Axolotl's `rl: grpo`, `gdpo`, `ebft`: they are judged by their rewards), an Axolotl `pretraining_dataset` "
+        "(streamed and seen once, so its training loss is already a held-out loss), "
+        "an `eval_dataset` (HF003 says when evaluation is off with one), a run "
+        "that tracks nothing, argument files, test code."
+    )
+    examples = [
+        Bad("train.py", "from transformers import Trainer, TrainingArguments\n\n\ndef main():\n"
+            "    args = TrainingArguments(output_dir='out', report_to=['wandb'], run_name='sft-1')\n"
+            "    Trainer(model=model, args=args, train_dataset=train).train()\n\n\nmain()\n",
+            expect="train.py:6:5"),
+        Bad("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+            "val_set_size: 0\nwandb_project: sft\n", expect="axolotl.yaml:5:1", note="an Axolotl config"),
+        Good("train.py", "from transformers import Trainer, TrainingArguments\n\n\ndef main():\n"
+             "    args = TrainingArguments(output_dir='out', report_to=['wandb'], run_name='sft-1', "
+             "eval_strategy='steps', eval_steps=200)\n"
+             "    Trainer(model=model, args=args, train_dataset=train, eval_dataset=test).train()\n\n\nmain()\n"),
+        Good("train.py", "from transformers import Trainer, TrainingArguments\n\n\ndef main():\n"
+             "    args = TrainingArguments(output_dir='out', report_to=['wandb'], run_name='sft-1')\n"
+             "    Trainer(model=model, args=args, train_dataset=train).train()\n",
+             note="main() is never called: nothing trains"),
+        Good("train.py", "from transformers import Trainer, TrainingArguments\n\n"
+             "args = TrainingArguments(output_dir='out', report_to='none')\n"
+             "Trainer(model=model, args=args, train_dataset=train).train()\n", note="no tracker records the run"),
+        Good("train.py", "from transformers import Trainer, TrainingArguments\n\n"
+             "args = TrainingArguments(output_dir='out', report_to=['wandb'], run_name='sft-1')\n"
+             "trainer = Trainer(model=model, args=args, train_dataset=train)\ntrainer.train()\n"
+             "trainer.evaluate(test)\n", note="the script evaluates itself"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+             "val_set_size: 0\ntest_datasets:\n  - path: test.jsonl\n    type: alpaca\nwandb_project: sft\n",
+             note="a test dataset is the validation set"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+             "val_set_size: 0\nwandb_project:\n", note="an empty wandb_project turns nothing on"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\nrl: ebft\ndatasets:\n  - path: data.jsonl\n"
+             "    type: ebft_pretrain.transform\nval_set_size: 0\nwandb_project: ebft\n",
+             note="EBFT trains on rollouts through Axolotl's GRPOTrainer: judged by its rewards"),
+        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\npretraining_dataset:\n  - path: allenai/c4\n"
+             "val_set_size: 0\nmax_steps: 1000\nwandb_project: pretrain\n",
+             note="a streamed pretraining set is seen once: its training loss is a held-out loss"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        by_location = {run.location: (run, e) for run, e in trainer_runs(project) if run.complete}
+        for call in project.facts(TrainerCall):
+            found = by_location.get(call.args_at) if call.args_at else None
+            if found is None or call.eval_dataset is not False or call.api in _ONLINE_RL:
+                continue
+            run, e = found
+            trackers = _trackers(e.get("report_to"))
+            strategy = e.get("eval_strategy")
+            if not trackers or strategy != "no" or "evaluation_strategy" in run.args:
+                continue
+            path = call.location.path
+            if ".evaluate(" in (project.read_text(path) or "") or not _runs(project, path, call.site):
+                continue
+            yield self.finding(call.location, f"this {call.api} reports to {', '.join(trackers)} but never "
+                               "evaluates (eval_strategy \"no\", no eval_dataset): only the training loss is "
+                               "recorded, so overfitting cannot be seen; pass eval_dataset= and set eval_strategy")
+        for run in training_runs(project):
+            if run.framework == "axolotl":
+                found = self._axolotl(run)
+                if found is not None:
+                    yield self.finding(*found)
+
+    def _axolotl(self, run) -> tuple[Location, str] | None:
+        if "val_set_size" not in run.args or "test_datasets" in run.args:
+            return None
+        known, size = run.literal("val_set_size")
+        if not known or not is_number(size) or size != 0:
+            return None
+        known, rl = run.literal("rl")
+        if not known or rl in _AXOLOTL_ONLINE_RL or _set(run.args, "pretraining_dataset"):
+            return None  # judged by rewards; a streamed pretraining set is seen once, its loss is held-out loss
+        trackers = [key for key in _AXOLOTL_TRACKERS if run.literal(key)[0] and run.literal(key)[1] not in
+                    (None, False, "")]
+        if not trackers:
+            return None
+        return (run.anchor("val_set_size"), f"val_set_size: 0 with no test_datasets: Axolotl sets eval_strategy "
+                f"\"no\", and the run reports to a tracker ({trackers[0]}) only its training loss, so overfitting "
+                "cannot be seen; set val_set_size (e.g. 0.05) or test_datasets")
+
+
+def _trackers(report_to: object) -> list[str]:
+    names = [report_to] if isinstance(report_to, str) else list(report_to) if isinstance(report_to, (list, tuple)) \
+        else []
+    return [n for n in names if isinstance(n, str) and n not in _NOT_TRACKERS]
+
+
+def _runs(project: Project, path: str, site) -> bool:
+    """The Trainer call runs when its file is run as a program (module level, or functions its top level
+    calls): a Trainer in a function nothing calls trains nothing."""
+    from preflight.program import RUNS, LaunchArguments
+
+    reach, evaluate = project.programs.reach(path, LaunchArguments())
+    return reach.of(path, site, evaluate.guards) == RUNS

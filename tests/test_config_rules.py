@@ -531,3 +531,40 @@ def test_a_script_whose_imports_fail_first_is_not_judged(project, files, expecte
     files = {**files, "recipes/sft.yaml": CHAT_RECIPE,
              "run.sh": "accelerate launch sft.py --config recipes/sft.yaml\n"}
     assert project(files, select=["TRL001"]) == expected
+
+
+# -- HF014 run never evaluates -------------------------------------------------------------------
+
+TRAINS = ("from {module} import {trainer}, {config}\n\nargs = {config}(output_dir='o', report_to={report_to}{extra})\n"
+          "{trainer}(model=m, args=args, train_dataset=d{call}).train()\n")
+
+
+def trains(module="transformers", trainer="Trainer", config="TrainingArguments", report_to="'wandb'", extra="",
+           call=""):
+    return {"train.py": TRAINS.format(module=module, trainer=trainer, config=config, report_to=report_to,
+                                      extra=extra, call=call)}
+
+
+@pytest.mark.parametrize("files, expected", [
+    (trains(), ["train.py:4:1: HF014"]),
+    (trains("trl", "SFTTrainer", "SFTConfig", "['trackio']"), ["train.py:4:1: HF014"]),
+    (trains(report_to="'none'"), []),
+    (trains(report_to="'all'"), []),
+    (trains(call=", eval_dataset=e", extra=", eval_strategy='epoch'"), []),
+    (trains(call=", eval_dataset=e"), []),
+    (trains(call=", **kw"), []),
+    (trains("trl", "GRPOTrainer", "GRPOConfig"), []),
+    ({"tests/test_train.py": trains()["train.py"]}, []),
+    ({"train.py": "if False:\n" + "".join("    " + line + "\n" for line in trains()["train.py"].splitlines())}, []),
+    ({"ax.yaml": BASE + "val_set_size: 0\nwandb_project: p\n"}, ["ax.yaml:5:1: HF014"]),
+    ({"ax.yaml": BASE + "val_set_size: 0\nuse_mlflow: true\n"}, ["ax.yaml:5:1: HF014"]),
+    ({"ax.yaml": BASE + "wandb_project: p\n"}, []),
+    ({"ax.yaml": BASE + "val_set_size: 0.05\nwandb_project: p\n"}, []),
+    ({"ax.yaml": BASE + "val_set_size: 0\n"}, []),
+    ({"ax.yaml": BASE + "rl: grpo\nval_set_size: 0\nwandb_project: p\n"}, []),
+    ({"ax.yaml": BASE + "rl: dpo\nval_set_size: 0\nwandb_project: p\n"}, ["ax.yaml:6:1: HF014"]),
+], ids=["trainer", "trl-trackio", "no-tracker", "all-installed", "evaluates", "eval-dataset-only", "hidden-kwargs",
+        "online-rl", "test-code", "unreachable", "axolotl", "axolotl-mlflow", "axolotl-default-size", "axolotl-val-set",
+        "axolotl-untracked", "axolotl-grpo", "axolotl-dpo"])
+def test_run_never_evaluates(project, files, expected):
+    assert project(files, select=["HF014"]) == expected
