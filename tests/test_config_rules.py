@@ -535,13 +535,13 @@ def test_a_script_whose_imports_fail_first_is_not_judged(project, files, expecte
 
 # -- HF014 run never evaluates -------------------------------------------------------------------
 
-TRAINS = ("from {module} import {trainer}, {config}\n\nargs = {config}(output_dir='o', report_to={report_to}{extra})\n"
+NEVER_EVALUATES = ("from {module} import {trainer}, {config}\n\nargs = {config}(output_dir='o', report_to={report_to}{extra})\n"
           "{trainer}(model=m, args=args, train_dataset=d{call}).train()\n")
 
 
 def trains(module="transformers", trainer="Trainer", config="TrainingArguments", report_to="'wandb'", extra="",
            call=""):
-    return {"train.py": TRAINS.format(module=module, trainer=trainer, config=config, report_to=report_to,
+    return {"train.py": NEVER_EVALUATES.format(module=module, trainer=trainer, config=config, report_to=report_to,
                                       extra=extra, call=call)}
 
 
