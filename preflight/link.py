@@ -216,7 +216,7 @@ def script_reader(project, script: str) -> Reader | None:
 
 
 def _parser_reader(project, parser: ArgumentParserUse) -> Reader:
-    kind = "TrlParser" if parser.framework == "trl" else "HfArgumentParser"
+    kind = "TrlParser" if parser.trl_parser else "HfArgumentParser"
     via = f"{kind}({', '.join(parser.dataclasses)}) in {parser.location.path}:{parser.location.line}"
     loaders = project.programs.loaders(parser.location.path)
     loader = next((item.loader for item in loaders if item.loader in HF_LOADERS), None)

@@ -295,6 +295,7 @@ class ArgumentParserUse(_Record):
     unknown_keys: UnknownKeys = UnknownKeys.REJECTED
     site: CodeSite | None = None
     pending: tuple[tuple, ...] = ()  # argument classes imported from the project's modules, resolved when linking
+    trl_parser: bool = False  # TrlParser, whose handling of a config file's unknown keys changed in TRL 0.19
 
 
 @_record

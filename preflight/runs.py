@@ -116,11 +116,17 @@ def _with_reader(project, run: Arguments, reader) -> Arguments:
     if reader.kind == "trl":
         return _with_trl_command(project, run, reader.trl_command, reader.via, reader.inferred)
     parser = reader.parser
+    unknown_keys = parser.unknown_keys
+    if parser.trl_parser and unknown_keys is UnknownKeys.REJECTED and run.path is not None \
+            and not project.version("trl").at_least("0.19"):
+        # before TRL 0.19, parse_args_and_config dropped the config file's unknown keys (its
+        # fail_with_unknown_args, which raises "Unknown arguments from config file", came in 0.19)
+        unknown_keys = UnknownKeys.DROPPED
     return dataclasses.replace(
         run, framework=parser.framework if run.framework == "unknown" else run.framework,
         classes=parser.dataclasses, local_fields=frozenset(parser.local_fields),
         accepted_known=parser.accepted_known and parser.unknown_keys is not UnknownKeys.KEPT,
-        unknown_keys=parser.unknown_keys, via=reader.via, loader=reader.loader, inferred=reader.inferred,
+        unknown_keys=unknown_keys, via=reader.via, loader=reader.loader, inferred=reader.inferred,
         trains=bool(project.facts_in(parser.location.path, TrainerCall)) or None, script=parser.location.path)
 
 

@@ -563,6 +563,8 @@ def _removed_key_outcome(run, key: str) -> str:
     if key in run.from_command_line:
         return (f"HfArgumentParser rejects the flag at start-up (ValueError: Some specified arguments are not "
                 f"used by the HfArgumentParser: ['--{key}', ...])")
+    if run.path is not None and run.via.startswith("TrlParser"):  # TRL 0.19+ (before, it drops the key)
+        return "TrlParser rejects it at start-up (ValueError: Unknown arguments from config file: [...])"
     if run.path is not None and run.classes:
         return "HfArgumentParser rejects it at start-up (ValueError: Some keys are not used by the HfArgumentParser)"
     return "TrainingArguments rejects it at start-up (TypeError: unexpected keyword argument)"

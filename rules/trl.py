@@ -32,7 +32,9 @@ class UnknownTrlKey(Rule):
         "none of them has (`max_seq_length` since TRL 0.20, a typo such as `eval_step`) is handed to "
         "`accelerate launch` instead and re-parsed away by the script (`fail_with_unknown_args=False`), so the run "
         "trains with the default without a word. `accelerate launch` options (`num_processes`, ...) are legitimate "
-        "there. `HfArgumentParser` and a config class's constructor reject an unknown key at start-up instead. The "
+        "there. `HfArgumentParser` and a config class's constructor reject an unknown key at start-up instead, and so "
+        "does `TrlParser.parse_args_and_config` for a config file's key since TRL 0.19 (`fail_with_unknown_args`, "
+        "\"Unknown arguments from config file\"; before 0.19 it dropped the key without a word). The "
         "key sets of every TRL, transformers and accelerate release come from the released wheels; keys that "
         "transformers removed are HF007. A pinned TRL or transformers release outside the examined ones is not "
         "judged: which keys it takes is not known."
@@ -97,6 +99,8 @@ class UnknownTrlKey(Rule):
             return f"{run.via} drops {it} silently and {defaults}"
         if run.origin.endswith("(...)"):
             return f"{run.origin[:-5]}() raises TypeError at start-up"
+        if run.via.startswith("TrlParser"):
+            return "TrlParser raises \"Unknown arguments from config file\" at start-up"
         return "HfArgumentParser raises \"Some keys are not used\" at start-up"
 
 

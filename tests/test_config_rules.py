@@ -396,6 +396,17 @@ def test_trl_parser_script_with_config(project, call, expected):
     assert ("drops it silently" in message) == bool(call)
 
 
+@pytest.mark.parametrize("pin, outcome", [
+    ("trl==0.18.0", "drops it silently"),  # parse_args_and_config dropped what set_defaults_with_config left
+    ("trl==0.19.1", 'TrlParser raises "Unknown arguments from config file" at start-up'),  # fail_with_unknown_args
+], ids=["before-0.19", "since-0.19"])
+def test_what_trl_parser_does_with_an_unknown_config_key_depends_on_the_release(project, pin, outcome):
+    files = {"sft.py": TRL_SCRIPT.format(""), "sft.yaml": "model_name_or_path: m\nlerning_rate: 1e-5\n",
+             "run.sh": "accelerate launch sft.py --config sft.yaml\n", "requirements.txt": pin + "\n"}
+    assert project(files, select=["TRL001"]) == ["sft.yaml:2:1: TRL001"]
+    assert outcome in engine.check(["."], select=["TRL001"], cwd=project.root).findings[0].message
+
+
 def test_allow_extra_keys_accepts_anything_but_removed_keys_still_do_nothing(project):
     script = PARSER_SCRIPT.replace("parse_yaml_file('args.yaml')", "parse_yaml_file('args.yaml', allow_extra_keys=True)")
     files = {"train.py": script, "args.yaml": "output_dir: o\nmy_extra: 1\nevaluation_strategy: steps\n"}

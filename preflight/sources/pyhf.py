@@ -122,7 +122,8 @@ class Transformers(Library):
             return
         self.file.add(ArgumentParserUse(self.module.location(node), framework or "unknown",
                                         tuple(dict.fromkeys(library)), tuple(dict.fromkeys(local)),
-                                        known, site=self.file.site(node), pending=tuple(pending)))
+                                        known, site=self.file.site(node), pending=tuple(pending),
+                                        trl_parser=call.name.endswith("TrlParser")))
 
     @methods(*PARSE_METHODS)
     def parse(self, call: Call) -> None:
