@@ -734,6 +734,24 @@ class ImplicitEvalCadence(Rule):
 _EVAL_INTERVALS = ("steps", "epoch")
 
 
+
+_EVALUATES = ("from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+              "(args,) = HfArgumentParser(TrainingArguments).parse_yaml_file('args.yaml')\n"
+              "Trainer(model=model, args=args, train_dataset=train, eval_dataset=val).train()\n")
+
+
+def _gets_eval_set(project: Project, run) -> bool:
+    """Does the Trainer built with these arguments get an eval set? A `trl` command passes the test split
+    whenever it evaluates; a script's Trainer must be seen given `eval_dataset=` (one whose data comes in
+    `**kwargs` may get none, and then never evaluates: HF003's error, or no evaluation at all)."""
+    if run.trl_command is not None:
+        return True
+    if run.script is None:
+        return False
+    calls = [c for c in project.facts_in(run.script, TrainerCall)
+             if c.args_at is None or c.args_at == run.location or run.path is not None]
+    return any(c.eval_dataset is True for c in calls)
+
 class BestCheckpointRotatedAway(Rule):
     code = "HF013"
     name = "best-checkpoint-rotated-away"
@@ -752,18 +770,23 @@ class BestCheckpointRotatedAway(Rule):
         "and nothing records which one it was. Set `metric_for_best_model` (e.g. `eval_loss`): the best checkpoint "
         "then survives rotation, and `trainer_state.json` names it. Axolotl passes `save_total_limit` on (its "
         "default 4 is not reported; an explicit one is) and evaluates with a validation set and `eval_steps`, "
-        "`evals_per_epoch` or `eval_strategy`. Not reported: evaluation off, no checkpoints (`save_strategy: no`), "
+        "`evals_per_epoch` or `eval_strategy`. Not reported: evaluation off, a Trainer not seen given `eval_dataset=` "
+        "(one that gets its data through `**kwargs` may get none and never evaluate), no checkpoints "
+        "(`save_strategy: no`), "
         "no limit, a metric set or implied, `load_best_model_at_end` or `early_stopping_patience` in Axolotl (AXO003 "
         "says when Axolotl drops them), test code."
     )
     examples = [
         Bad("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
-            "save_total_limit: 2\n", expect="args.yaml:5:1"),
+            "save_total_limit: 2\n", expect="args.yaml:5:1", files={"train.py": _EVALUATES}),
         Bad("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
             "val_set_size: 0.05\nevals_per_epoch: 4\nsaves_per_epoch: 4\nsave_total_limit: 1\n",
             expect="axolotl.yaml:8:1", note="an Axolotl config"),
         Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
-             "save_total_limit: 2\nmetric_for_best_model: eval_loss\n"),
+             "save_total_limit: 2\nmetric_for_best_model: eval_loss\n", files={"train.py": _EVALUATES}),
+        Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
+             "save_total_limit: 2\n", files={"train.py": _EVALUATES.replace(", eval_dataset=val", ", **data")},
+             note="whether the Trainer gets an eval set is hidden in **data: it may never evaluate"),
         Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
              "save_total_limit: 2\nload_best_model_at_end: true\n",
              note="load_best_model_at_end implies metric_for_best_model=\"loss\""),
@@ -781,7 +804,7 @@ class BestCheckpointRotatedAway(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         seen = set()
         for run, e in trainer_runs(project):
-            found = self._hf(run, e)
+            found = self._hf(project, run, e)
             if found and found[0] not in seen:
                 seen.add(found[0])
                 yield self.finding(*found)
@@ -792,9 +815,9 @@ class BestCheckpointRotatedAway(Rule):
                     seen.add(found[0])
                     yield self.finding(*found)
 
-    def _hf(self, run, e: Effective) -> tuple[Location, str] | None:
+    def _hf(self, project: Project, run, e: Effective) -> tuple[Location, str] | None:
         limit = e.get("save_total_limit")
-        if not _positive_int(limit) or not run.complete:
+        if not _positive_int(limit) or not run.complete or not _gets_eval_set(project, run):
             return None
         evaluation = e.get("evaluation_strategy") if _legacy_strategy(e) else e.get("eval_strategy")
         if evaluation not in _EVAL_INTERVALS or e.get("save_strategy") not in _EVAL_INTERVALS:

@@ -459,6 +459,22 @@ def test_keyword_dicts_changed_after_they_are_built_are_not_judged(project, chan
 # -- HF013 best checkpoint rotated away ---------------------------------------------------------
 
 AX_EVAL = BASE + "val_set_size: 0.1\n"
+EVALUATED = "from transformers import Trainer\nTrainer(model=m, args=args, train_dataset=t, eval_dataset=v)\n"
+READS_A_YAML = ("from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+                "(args,) = HfArgumentParser(TrainingArguments).parse_yaml_file('a.yaml')\n"
+                "Trainer(model=m, args=args, train_dataset=t, eval_dataset=v).train()\n")
+
+
+def evaluated(files: dict[str, str]) -> dict[str, str]:
+    """The arguments' Trainer gets an eval set (in train.py), or a script reads a.yaml and passes one."""
+    files = dict(files)
+    if "train.py" in files and "args = " in files["train.py"]:
+        files["train.py"] += EVALUATED
+    elif "train.py" in files:
+        files["train.py"] += "from trl import SFTTrainer\nSFTTrainer(model=m, args=c, train_dataset=t, eval_dataset=v)\n"
+    if "a.yaml" in files:
+        files["train.py"] = READS_A_YAML
+    return files
 
 
 @pytest.mark.parametrize("files, expected", [
@@ -488,7 +504,7 @@ AX_EVAL = BASE + "val_set_size: 0.1\n"
         "incomplete", "greedy-scheduler", "test-code", "axolotl", "axolotl-one-eval", "axolotl-evals-per-epoch",
         "axolotl-no-val-set", "axolotl-early-stopping", "axolotl-metric", "axolotl-default-limit"])
 def test_best_checkpoint_rotated_away(project, files, expected):
-    assert project(files, select=["HF013"]) == expected
+    assert project(evaluated(files), select=["HF013"]) == expected
 
 
 @pytest.mark.parametrize("files, expected", [
@@ -508,6 +524,23 @@ def test_best_checkpoint_rotated_away(project, files, expected):
 ], ids=["one-evaluation", "three-epochs", "saves-within-limit", "max-steps-within-limit", "max-steps-beyond-limit",
         "axolotl-saves-within-limit", "axolotl-epoch-saves-within-limit", "axolotl-epoch-saves-beyond-limit"])
 def test_best_checkpoint_rotation_needs_more_saves_than_kept(project, files, expected):
+    assert project(evaluated(files), select=["HF013"]) == expected
+
+
+FLAGS_13 = ("deepspeed train.py --output_dir ckpt --evaluation_strategy steps --eval_steps 100 --save_steps 200 "
+            "--save_total_limit 2 --num_train_epochs 150\n")
+PARSES = ("from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+          "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n")
+
+
+@pytest.mark.parametrize("trainer, expected", [
+    ("Trainer(model=m, args=args, train_dataset=t, eval_dataset=v).train()\n", ["train.sh:1:100: HF013"]),
+    ("Trainer(model=m, args=args, **data_module).train()\n", []),  # the eval set may be None: no evaluation
+    ("Trainer(model=m, args=args, train_dataset=t).train()\n", []),  # HF003: it raises first
+    ("", []),  # no Trainer is built with them here
+], ids=["eval-set-given", "eval-set-in-kwargs", "no-eval-set", "no-trainer"])
+def test_best_checkpoint_rotation_needs_a_trainer_that_evaluates(project, trainer, expected):
+    files = {"train.py": PARSES + trainer, "train.sh": FLAGS_13, "requirements.txt": "transformers==4.40.2\n"}
     assert project(files, select=["HF013"]) == expected
 
 
