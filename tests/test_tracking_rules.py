@@ -500,9 +500,12 @@ SKLEARN = ("import mlflow\nimport numpy as np\nfrom sklearn.ensemble import Rand
     (SKLEARN.format(setup="", fit="RandomForestClassifier(random_state=0).fit(X, y)"), []),
     (SKLEARN.format(setup="np.random.seed(0)", fit="RandomForestClassifier().fit(X, y)"), []),
     (SKLEARN.format(setup="", fit="LogisticRegression().fit(X, y)"), []),
+    # the forest is what to seed, not the split before it (which may be seeded, unused or only evaluate)
+    (SKLEARN.format(setup="x_tr, x_te, y_tr, y_te = train_test_split(X, y)",
+                    fit="RandomForestClassifier().fit(X, y)"), ["train.py:8:5: REP001"]),
 ], ids=["lightning", "lightning-seeded", "lightning-inline", "lightning-untracked", "keras", "keras-seeded",
         "keras-model-from-a-function", "sklearn-forest", "sklearn-split", "sklearn-random-state", "sklearn-numpy-seed",
-        "sklearn-deterministic"])
+        "sklearn-deterministic", "sklearn-forest-after-a-split"])
 def test_unseeded_training_in_frameworks(project, source, expected):
     assert project({"train.py": source}, select=["REP001"]) == expected
 

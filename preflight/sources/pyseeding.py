@@ -44,10 +44,13 @@ class Seeds(Library):
         if not ({name.split(".")[0] for name in imported} & _TRACKER_PACKAGES
                 or {name.rsplit(".", 1)[-1] for name in imported} & _TRACKER_LOGGERS):
             return None  # only runs that are logged to a tracker are checked (and the pre-filter keeps exactly those)
-        step = next(((call, how) for call, scope, _ in module.calls
-                     if (how := self._training_step(call, scope)) is not None), None)
-        if step is None:
+        steps = [(call, how) for call, scope, _ in module.calls
+                 if (how := self._training_step(call, scope)) is not None]
+        if not steps:
             return None
+        # what trains, rather than the split before it: an unseeded forest is the draw to seed even where the
+        # split is seeded, unused or only evaluates
+        step = next((s for s in steps if "train_test_split" not in s[1]), steps[0])
         # seed calls, not counting the body of a seeding helper (`def set_seed(s): torch.manual_seed(s)`):
         # whether the helper's own call is conditional is what matters
         seeds = [call for call, scope, chain in module.calls if self._seeds(call, scope)
