@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 from preflight import api, cli
-from tests.conftest import write_files
+from conftest import write_files
 
 FILES = {
     "train.py": "import wandb\nwandb.init(project='q')\n",

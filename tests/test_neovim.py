@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_files
+from conftest import write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "docs" / "editors" / "neovim.lua"

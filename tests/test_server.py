@@ -11,7 +11,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import write_files
+from conftest import write_files
 
 pytestmark = pytest.mark.asyncio
 
