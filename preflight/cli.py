@@ -65,6 +65,8 @@ def main() -> None:
 @click.option("--add-ignores", "add_ignores", is_flag=False, flag_value="", default=None, metavar="[REASON]",
               help="Write `# preflight: ignore[...]` comments (with an optional reason) for the current findings.")
 @click.option("--fix", is_flag=True, help="Apply the safe automatic fixes.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (or, with --diff, show) the unsafe fixes: changes "
+                                                    "of behaviour each rule's Fix safety text describes.")
 @click.option("--diff", "show_diff", is_flag=True, help="Show the fixes as a diff instead of applying them.")
 @click.option("--force-exclude", is_flag=True, help="Apply `exclude` even to paths named on the command line.")
 @click.option("--stdin-filename", type=click.Path(), help="The name of the file read from stdin (`-`).")
@@ -77,7 +79,7 @@ def main() -> None:
               help="Where the facts cache lives (default: .preflight_cache beside the configuration).")
 def check(paths, select, extend_select, ignore, output_format, output_file, sarif_output, config_path, exit_zero,
           fail_on, statistics, no_show_source, all_findings, baseline_path, write_baseline, add_ignores, fix,
-          show_diff, force_exclude, stdin_filename, show_settings, verbose, no_cache, cache_dir):
+          unsafe_fixes, show_diff, force_exclude, stdin_filename, show_settings, verbose, no_cache, cache_dir):
     """Check training scripts, configs and their launchers under PATHS (default: .)."""
     from preflight import api
 
@@ -106,8 +108,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         _show_settings(targets, options, fail_on, output_format)
         return
     result = _run(targets, options)
-    if fix or show_diff:
-        planned = api.plan_fixes(result)
+    if fix or show_diff or unsafe_fixes:
+        planned = api.plan_fixes(result, unsafe=unsafe_fixes)
         _say_refused(planned)
         changes = [c for c in planned if c.after != c.before]
         fixed = sum(c.fixed for c in changes)
@@ -349,6 +351,9 @@ def explanation(rule: type[Rule]) -> str:
                 out += textwrap.wrap(f"{loc.path}:{loc.line}:{loc.column}: {rule.code} {finding.message}", width=86,
                                      initial_indent="  -> ", subsequent_indent="     ")
     out += ["", "Fix", f"  {rule.autofix}" if rule.autofix else "  No automatic fix."]
+    if rule.fix_safety:
+        out += ["", "Fix safety", *textwrap.wrap(rule.fix_safety, width=86, initial_indent="  ",
+                                                 subsequent_indent="  ")]
     options = _rule_dict(rule)["options"]
     out += ["", "Options"]
     if options:

@@ -57,7 +57,14 @@ def rules_markdown() -> str:
             for finding in examples.run(rule, example) if example.bad else []:
                 loc = finding.location
                 out += [f"> `{loc.path}:{loc.line}:{loc.column}` {rule.code} {finding.message}", ""]
-        out += ["### Fix", "", rule.autofix or "No automatic fix.", "", "### Options", ""]
+            for title, after in (("After `--fix`", example.fixed), ("After `--unsafe-fixes`", example.unsafe_fixed)):
+                for path, content in after.items():
+                    language = "python" if path.endswith(".py") else "yaml" if path.endswith((".yml", ".yaml")) else ""
+                    out += [f"{title}, `{path}`:", "", f"```{language}", content.rstrip("\n"), "```", ""]
+        out += ["### Fix", "", rule.autofix or "No automatic fix.", ""]
+        if rule.fix_safety:
+            out += ["### Fix safety", "", rule.fix_safety, ""]
+        out += ["### Options", ""]
         if info["options"]:
             out += [f"- `{name}` (default `{json.dumps(spec['default'])}`): {spec['description']}"
                     for name, spec in info["options"].items()]

@@ -31,3 +31,23 @@ def run(rule: type[Rule], example: Example) -> list[Finding]:
         write(example, rule, root)
         result = engine.check(["."], select=[rule.code, *example.also_select], cwd=root)
         return [f for f in result.findings if f.code == rule.code]
+
+
+def fixed(rule: type[Rule], example: Example, *, unsafe: bool = False, rounds: int = 1) -> dict[str, str]:
+    """The example's files after its fixes were applied `rounds` times (`--fix`, or `--unsafe-fixes` with
+    `unsafe`), each round a fresh check of the files as the last one left them; also, under the key "", the
+    findings of `rule` that remain (`path:line:col`, one a line)."""
+    from preflight import api, engine
+
+    with tempfile.TemporaryDirectory(prefix="preflight-example-") as folder:
+        root = Path(folder)
+        write(example, rule, root)
+        select = [rule.code, *example.also_select]
+        for _ in range(rounds):
+            result = engine.check(["."], select=select, cwd=root)
+            api.write_changes([c for c in api.plan_fixes(result, unsafe=unsafe) if c.after != c.before], root)
+        result = engine.check(["."], select=select, cwd=root)
+        left = [f"{f.location.path}:{f.location.line}:{f.location.column}" for f in result.findings
+                if f.code == rule.code]
+        texts = {relative: (root / relative).read_text(encoding="utf-8") for relative in example.files}
+        return {**texts, "": "\n".join(left)}

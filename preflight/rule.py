@@ -31,12 +31,22 @@ class Example:
     options: dict = field(default_factory=dict)
     note: str = ""
     also_select: tuple[str, ...] = ()  # other rules the example needs enabled (PF002 needs the one it suppresses)
+    # The files a fix changes, as they read after `--fix` and after `--unsafe-fixes` (when that differs);
+    # the tests apply the fixes for real and compare (tests/test_rule_examples.py).
+    fixed: dict[str, str] = field(default_factory=dict)
+    unsafe_fixed: dict[str, str] = field(default_factory=dict)
 
 
 def Bad(path: str, content: str, *, expect: list[str] | str, files: dict[str, str] | None = None,
-        options: dict | None = None, note: str = "", also_select: tuple[str, ...] = ()) -> Example:
+        options: dict | None = None, note: str = "", also_select: tuple[str, ...] = (),
+        fixed: dict[str, str] | str | None = None, unsafe_fixed: dict[str, str] | str | None = None) -> Example:
+    """`fixed` / `unsafe_fixed`: the example's files after `--fix` / `--unsafe-fixes` (a string: the text of
+    `path`); `unsafe_fixed` only where it differs from `fixed`."""
     expected = [expect] if isinstance(expect, str) else expect
-    return Example(True, {path: content, **(files or {})}, tuple(expected), options or {}, note, also_select)
+    after = {path: fixed} if isinstance(fixed, str) else dict(fixed or {})
+    after_unsafe = {path: unsafe_fixed} if isinstance(unsafe_fixed, str) else dict(unsafe_fixed or {})
+    return Example(True, {path: content, **(files or {})}, tuple(expected), options or {}, note, also_select,
+                   after, after_unsafe)
 
 
 def Good(path: str, content: str, *, files: dict[str, str] | None = None, options: dict | None = None,
@@ -52,7 +62,10 @@ class Rule:
     why: ClassVar[str]
     examples: ClassVar[list[Example]] = []
     Options: ClassVar[type] = NoOptions  # a frozen dataclass; fields carry metadata={"description": ...}
-    autofix: ClassVar[str | None] = None  # what `--fix` does, and why it is safe; None: no automatic fix
+    autofix: ClassVar[str | None] = None  # what a fix does; None: no automatic fix
+    # Why each of its fixes is safe (applied by `--fix`: behaviour kept, or strictly the rule's documented
+    # intent) or unsafe (only with `--unsafe-fixes`: a choice the user must review). Required with `autofix`.
+    fix_safety: ClassVar[str | None] = None
     # More specific rules this one yields to: a finding of this rule is dropped when one of theirs about
     # the same subject is reported (and only then: `--ignore` of the specific rule brings this one back).
     yields_to: ClassVar[tuple[str, ...]] = ()

@@ -508,10 +508,14 @@ class RemovedTrainingArgument(Rule):
         "[tool.preflight.versions] or the project's pins. A field of the script's own dataclass with that name is "
         "not reported."
     )
-    autofix = "renames the key where the library only renamed it (evaluation_strategy -> eval_strategy, ...)"
+    autofix = "Renames the key where the library only renamed it (evaluation_strategy -> eval_strategy, ...)."
+    fix_safety = ("Safe: the library renamed the argument and kept its meaning, so the renamed key sets what the old "
+                  "one set in the releases that accepted it. A key that was removed without a successor gets no fix.")
     examples = [
         Bad("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
-            "evaluation_strategy='epoch')\n", expect="train.py:3:44"),
+            "evaluation_strategy='epoch')\n", expect="train.py:3:44",
+            fixed="from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
+            "eval_strategy='epoch')\n"),
         Bad("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\nlogging_dir: runs/\n",
             expect="args.yaml:3:1", files={"requirements.txt": "transformers==5.16.1\n"}),
         Good("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "

@@ -58,12 +58,14 @@ class UnusedSuppression(Rule):
     )
     examples = [
         Bad("train.py", "import wandb\n\nrun = wandb.init(name='baseline')  # preflight: ignore[WB001]\n",
-            expect="train.py:3:36", also_select=("WB001",)),
+            expect="train.py:3:36", also_select=("WB001",),
+            fixed="import wandb\n\nrun = wandb.init(name='baseline')\n"),
         Good("train.py", "import wandb\n\nrun = wandb.init()  # preflight: ignore[WB001] named by the sweep\n",
              also_select=("WB001",)),
     ]
 
-    autofix = "Removes the unused codes, or the whole comment when none is left. Safe: it suppressed nothing."
+    autofix = "Removes the unused codes, or the whole comment when none is left."
+    fix_safety = "Safe: the codes removed suppressed nothing, so every run reports what it did before."
 
     def check(self, project: Project) -> Iterator[Finding]:
         return iter(())  # see the class docstring: the engine calls `unused` after filtering

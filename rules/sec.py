@@ -155,7 +155,7 @@ class SecretOnCommandLine(Rule):
     )
     examples = [
         Bad("run.sh", "#!/bin/bash\ndocker run -e WANDB_API_KEY=$WANDB_API_KEY trainer python train.py\n",
-            expect="run.sh:2:15"),
+            expect="run.sh:2:15", fixed="#!/bin/bash\ndocker run -e WANDB_API_KEY trainer python train.py\n"),
         Good("run.sh", "#!/bin/bash\ndocker run -e WANDB_API_KEY trainer python train.py\n"),
         Bad("submit.sh", "#!/bin/bash\nray job submit --working-dir . -- python train.py --logger.wandb.key $TOKEN\n",
             expect="submit.sh:2:51", note="a dotted config flag, forwarded to the job by `ray job submit --`"),
@@ -164,7 +164,9 @@ class SecretOnCommandLine(Rule):
     ]
 
     autofix = ("`-e NAME=$VALUE` becomes `-e NAME`: docker takes the same value from the caller's environment, "
-               "without putting it on the command line. Safe.")
+               "without putting it on the command line.")
+    fix_safety = ("Safe: the container receives the same value, which docker now reads from the environment of the "
+                  "command that runs it (where `$VALUE` was expanded) instead of from its command line.")
 
     def check(self, project: Project) -> Iterator[Finding]:
         for argument in project.facts(SecretArgument):

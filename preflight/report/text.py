@@ -43,7 +43,7 @@ def render(findings: list[Finding], files: int, *, colour: bool, show_source: bo
 
 
 def fixable(finding: Finding) -> bool:
-    """`--fix` fixes it: the finding has a safe fix (an unsafe one is offered by the editor only)."""
+    """`--fix` fixes it: the finding has a safe fix (an unsafe one needs `--unsafe-fixes`, or the editor)."""
     return finding.fix is not None and finding.fix.safe
 
 
@@ -93,7 +93,9 @@ def summary(findings: list[Finding], files: int, style=lambda text, **kw: text, 
     parts = [counted(counts[s], s.value) for s in Severity if counts[s]]
     line = style(f"Found {counted(len(findings), 'finding')} ({', '.join(parts)}) in {checked}.", bold=True)
     fixes = sum(1 for f in findings if fixable(f))
-    return line + (f"\n[*] {fixes} fixable with --fix." if fixes else "")
+    unsafe = sum(1 for f in findings if f.fix is not None and not f.fix.safe)
+    return line + (f"\n[*] {fixes} fixable with --fix." if fixes else "") + (
+        f"\n{counted(unsafe, 'more fix', 'more fixes')} with --unsafe-fixes." if unsafe else "")
 
 
 def statistics(findings: list[Finding]) -> str:
