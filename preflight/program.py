@@ -22,6 +22,7 @@ from functools import lru_cache
 from preflight.model import (
     CodeSite, ConfigLoader, EnvBinding, FunctionInfo, Guard, ModuleOutline, ProgramOption, TrackerUse, WandbRun,
 )
+from preflight.paths import import_bases
 
 NEVER, MAYBE, RUNS = 0, 1, 2
 STATUS_NAMES = {NEVER: "never", MAYBE: "maybe", RUNS: "runs"}
@@ -118,19 +119,7 @@ class Programs:
         """The project file a dotted name lives in, and the rest of the name inside it:
         `pkg.utils.init_wandb` from a script -> ("src/pkg/utils.py", "init_wandb")."""
         parts = [p for p in dotted.split(".") if p]
-        if level:
-            base = posixpath.dirname(from_path)
-            for _ in range(level - 1):
-                base = posixpath.dirname(base)
-            bases = [base]
-        else:
-            bases = []
-            current = posixpath.dirname(from_path)
-            while True:
-                bases += [current, posixpath.join(current, "src") if current else "src"]
-                if current in ("", ".", "/"):
-                    break
-                current = posixpath.dirname(current)
+        bases = import_bases(from_path, level)
         for length in range(len(parts), 0, -1):
             stem = "/".join(parts[:length])
             for base in bases:

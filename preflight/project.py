@@ -24,6 +24,7 @@ from preflight.model import (
     ComposeService, EntryKind, EnvDeclaration, EnvWrite, FileFacts, Launch, Launcher, LocalImport, SweepDriver,
     SweepSpec, TrainingConfig, VersionPin,
 )
+from preflight.paths import import_bases
 
 if TYPE_CHECKING:
     from preflight.versions import Assumed
@@ -268,20 +269,8 @@ class Project:
 
     def _resolve_imports(self, path: str) -> list[str]:
         result: list[str] = []
-        directory = posixpath.dirname(path)
         for imp in self._imports(path):
-            if imp.level:
-                base = directory
-                for _ in range(imp.level - 1):
-                    base = posixpath.dirname(base)
-                bases = [base]
-            else:
-                bases, current = [], directory  # the script's folder and those above it, each with a
-                while True:  # src/ layout's package folder (`pip install -e .` of src/alignment)
-                    bases += [current, posixpath.join(current, "src") if current else "src"]
-                    if current in ("", ".", "/"):
-                        break
-                    current = posixpath.dirname(current)
+            bases = import_bases(path, imp.level)
             module = imp.module.replace(".", "/") if imp.module else ""
             for base in bases:
                 stems = [posixpath.join(base, module, name) for name in imp.names] + [posixpath.join(base, module)]
