@@ -544,8 +544,10 @@ wandb sync --sync-all
     def check(self, project: Project) -> Iterator[Finding]:
         for location, value, where in project.env_settings("WANDB_MODE", scripts=False):
             mode = (value or "").strip().lower()
-            if mode not in launches.OFF_MODES or _synced(project, location.path) or _logs_nowhere(project, location) \
-                    or _kept_on_the_host(project, location):
+            if mode not in launches.OFF_MODES or _synced(project, location.path):
+                continue
+            reached = [launch for launch in project.launches() if any(b.location == location for b in launch.env)]
+            if _logs_nowhere(project, reached) or _kept_on_the_host(project, location, reached):
                 continue
             what = "nothing is recorded" if mode == "disabled" else "the run stays in a local wandb/ folder that is " \
                                                                  "lost with the container or runner"
@@ -556,7 +558,7 @@ wandb sync --sync-all
 _HOST_LAUNCHERS = (classify.SHELL, classify.MAKEFILE)
 
 
-def _kept_on_the_host(project: Project, location: Location) -> bool:
+def _kept_on_the_host(project: Project, location: Location, reached: list[Launch]) -> bool:
     """Set in a shell script, sbatch job or Makefile that a person runs on a machine (a workstation, a
     cluster's login or compute node), whose programs run right there: the wandb/ folder stays on that
     filesystem for `wandb sync`, and offline is how compute nodes without internet log. Not so when a
@@ -565,23 +567,22 @@ def _kept_on_the_host(project: Project, location: Location) -> bool:
     file = project.files.get(location.path)
     if file is None or file.kind not in _HOST_LAUNCHERS:
         return False
-    reached = [launch for launch in project.launches() if any(b.location == location for b in launch.env)]
     if any(launch.unseen_env or launch.boundary for launch in reached):
         return False
     return all(project.files[path].kind in _HOST_LAUNCHERS for path in launches.launcher_files(project, location.path)
                if path in project.files)
 
 
-def _logs_nowhere(project: Project, location: Location) -> bool:
-    """Every launch the setting reaches runs a program of the project that is known to log nowhere: no W&B
-    use, and every TrainingArguments it builds names its trackers without W&B (`report_to="none"`): no run
-    is there to stay offline. A program not read here, or whose `report_to` is unset or not literal (the
-    Trainer's default may include W&B), leaves the question open, and the setting is reported."""
-    reached = [launch for launch in project.launches() if any(b.location == location for b in launch.env)]
+def _logs_nowhere(project: Project, reached: list[Launch]) -> bool:
+    """Every launch the setting reaches (those whose environment holds it) runs a program of the project
+    that is known to log nowhere: no W&B use, and every TrainingArguments it builds names its trackers
+    without W&B (`report_to="none"`): no run is there to stay offline. A program not read here, or whose
+    `report_to` is unset or not literal (the Trainer's default may include W&B), leaves the question
+    open, and the setting is reported."""
     return bool(reached) and all(_program_logs_nowhere(project, launch) for launch in reached)
 
 
-def _program_logs_nowhere(project: Project, launch) -> bool:
+def _program_logs_nowhere(project: Project, launch: Launch) -> bool:
     resolved = project.entry(launch)
     if not resolved.script or launches.wandb_uses(project, launch):
         return False
