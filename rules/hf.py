@@ -226,6 +226,9 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
         return None
 
 
+# The start of every Axolotl config in the examples: a model and a dataset.
+_AXOLOTL_BASE = "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+
 # Axolotl keys that turn a tracker on (Axolotl 0.19 `core/builders/base.py`, `_configure_reporting`, builds
 # report_to from them)
 _AXOLOTL_TRACKERS = ("wandb_project", "use_wandb", "use_mlflow", "mlflow_experiment_name", "use_tensorboard",
@@ -783,7 +786,7 @@ class BestCheckpointRotatedAway(Rule):
     examples = [
         Bad("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
             "save_total_limit: 2\n", expect="args.yaml:5:1", files={"train.py": _EVALUATES}),
-        Bad("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+        Bad("axolotl.yaml", _AXOLOTL_BASE +
             "val_set_size: 0.05\nevals_per_epoch: 4\nsaves_per_epoch: 4\nsave_total_limit: 1\n",
             expect="axolotl.yaml:8:1", note="an Axolotl config"),
         Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n"
@@ -800,8 +803,7 @@ class BestCheckpointRotatedAway(Rule):
              note="no evaluation: there is no best checkpoint to lose"),
         Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n",
              note="no save_total_limit: every checkpoint is kept"),
-        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
-             "val_set_size: 0.05\nevals_per_epoch: 4\nsaves_per_epoch: 4\n",
+        Good("axolotl.yaml", _AXOLOTL_BASE + "val_set_size: 0.05\nevals_per_epoch: 4\nsaves_per_epoch: 4\n",
              note="Axolotl's default limit of 4 is not a choice the config made"),
     ]
 
@@ -972,7 +974,7 @@ class RunNeverEvaluates(Rule):
             "    args = TrainingArguments(output_dir='out', report_to=['wandb'], run_name='sft-1')\n"
             "    Trainer(model=model, args=args, train_dataset=train).train()\n\n\nmain()\n",
             expect="train.py:6:5"),
-        Bad("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+        Bad("axolotl.yaml", _AXOLOTL_BASE +
             "val_set_size: 0\nwandb_project: sft\n", expect="axolotl.yaml:5:1", note="an Axolotl config"),
         Good("train.py", "from transformers import Trainer, TrainingArguments\n\n\ndef main():\n"
              "    args = TrainingArguments(output_dir='out', report_to=['wandb'], run_name='sft-1', "
@@ -989,10 +991,10 @@ class RunNeverEvaluates(Rule):
              "args = TrainingArguments(output_dir='out', report_to=['wandb'], run_name='sft-1')\n"
              "trainer = Trainer(model=model, args=args, train_dataset=train)\ntrainer.train()\n"
              "trainer.evaluate(test)\n", note="the script evaluates itself"),
-        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+        Good("axolotl.yaml", _AXOLOTL_BASE +
              "val_set_size: 0\ntest_datasets:\n  - path: test.jsonl\n    type: alpaca\nwandb_project: sft\n",
              note="a test dataset is the validation set"),
-        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+        Good("axolotl.yaml", _AXOLOTL_BASE +
              "val_set_size: 0\nwandb_project:\n", note="an empty wandb_project turns nothing on"),
         Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\nrl: ebft\ndatasets:\n  - path: data.jsonl\n"
              "    type: ebft_pretrain.transform\nval_set_size: 0\nwandb_project: ebft\n",

@@ -18,6 +18,9 @@ from preflight.trainingargs import is_number, number_text, trainer_runs
 
 _TRUE = {"true", "1", "yes", "on", "y", "t"}
 
+# The start of every Axolotl config in the examples: a model and a dataset.
+_AXOLOTL_BASE = "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+
 
 IDENTITY_VARIABLES = ("WANDB_NAME", "WANDB_RUN_ID")
 # transformers <= 4.54 set run_name = output_dir in __post_init__ (4.54 training_args.py)
@@ -793,20 +796,19 @@ class CheckpointArtifactsUnbounded(Rule):
         "no`, saves per epoch or a ratio that bound their number, test code."
     )
     examples = [
-        Bad("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+        Bad("axolotl.yaml", _AXOLOTL_BASE +
             "wandb_project: sft\nwandb_log_model: checkpoint\nsave_steps: 100\n", expect="axolotl.yaml:6:1"),
         Bad("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=checkpoint\npython train.py\n",
             files={"train.py": "from transformers import Trainer, TrainingArguments\n\nargs = TrainingArguments("
                    "output_dir='out', report_to=['wandb'], save_steps=200)\n"
                    "Trainer(model=model, args=args, train_dataset=train).train()\n"},
             expect="run.sh:2:1", note="the variable set by the launcher of a Trainer script"),
-        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
-             "wandb_project: sft\nwandb_log_model: end\nsave_steps: 100\n",
+        Good("axolotl.yaml", _AXOLOTL_BASE + "wandb_project: sft\nwandb_log_model: end\nsave_steps: 100\n",
              note="only the final model is uploaded"),
-        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+        Good("axolotl.yaml", _AXOLOTL_BASE +
              "wandb_project: sft\nwandb_log_model: checkpoint\nsaves_per_epoch: 2\nnum_epochs: 3\n",
              note="six saves: their number is bounded and small"),
-        Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
+        Good("axolotl.yaml", _AXOLOTL_BASE +
              "wandb_log_model: checkpoint\nsave_steps: 100\n", note="W&B is not on: nothing is uploaded"),
         Good("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=checkpoint\npython train.py\n",
              files={"train.py": "from transformers import Trainer, TrainingArguments\n\nargs = TrainingArguments("
