@@ -27,8 +27,8 @@ from preflight.sourcelines import SourceLines
 from preflight.workspace import Workspace
 
 __all__ = ["CheckResult", "FileChange", "FileResult", "IgnorePlan", "UsageError", "Workspace", "apply_baseline",
-           "check", "check_source", "ignore_comments", "plan_fixes", "plan_ignores", "render", "results", "undecided",
-           "write_baseline", "write_changes"]
+           "check", "check_source", "ignore_comments", "plan_fixes", "plan_ignores", "render", "resolve_fix", "results",
+           "undecided", "write_baseline", "write_changes"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,15 @@ def plan_fixes(result: CheckResult, *, unsafe: bool = False) -> list[FileChange]
 
     return fixes.plan([f.fix for f in result.findings if f.fix is not None and (unsafe or f.fix.safe)],
                       result.sources)
+
+
+def resolve_fix(fix: Fix, sources: SourceLines) -> Fix | None:
+    """The fix as text edits against the files as the check read them (a Python fix is a libcst transform
+    until then), for a caller that applies them itself (an editor's code action); None when it no longer
+    applies (the file changed since, or its code is not where the finding was)."""
+    from preflight import fixes
+
+    return fixes.resolve(fix, sources)
 
 
 def plan_ignores(result: CheckResult, reason: str = "", findings: list[Finding] | None = None) -> IgnorePlan:

@@ -183,7 +183,8 @@ def _say_refused(changes) -> None:
     for change in changes:
         if change.refused:
             click.echo(f"preflight: {counted(change.refused, 'fix')} not applied to "
-                       f"{display.path(change.path)}: the file would not parse as it did", err=True)
+                       f"{display.path(change.path)}: the file would not parse as it did, or the "
+                       "change does not apply to its text", err=True)
 
 
 def _usage(message: str) -> None:

@@ -78,10 +78,37 @@ class Edit:
     replacement: str
 
 
+class Action(str, enum.Enum):
+    """What a `Transform` does to the Python syntax at its location (preflight.pyedits applies it)."""
+
+    SET_KEYWORD = "set-keyword"  # the call at the location gets `name=code`, or that keyword's value becomes `code`
+    RENAME_ARGUMENT = "rename-argument"  # the keyword argument named at the location is renamed to `code`
+    REMOVE_ARGUMENT = "remove-argument"  # the keyword argument named at the location goes, with its comma
+    REPLACE = "replace"  # the expression spanning the location becomes `code`
+    REPLACE_IN_STRING = "replace-in-string"  # in the string literal at the location, `name` becomes `code`
+    INSERT_BEFORE = "insert-before"  # `code`, a statement, goes before the statement holding the location
+
+
+@dataclass(frozen=True, slots=True)
+class Transform:
+    """A change to a Python file described by what it does rather than by text: applied to the file's
+    concrete syntax tree (libcst) when the fix is planned, so that comments, quotes, commas and indentation
+    stay as written. `imports` are statements the new code needs (`import os`), added once when missing."""
+
+    location: Location
+    action: Action
+    name: str = ""
+    code: str = ""
+    imports: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Fix:
+    """Edits that belong together: exact text edits (YAML, shell, Dockerfiles) or Python transforms, which
+    preflight.fixes turns into text edits against the file as it was read."""
+
     description: str
-    edits: tuple[Edit, ...]
+    edits: tuple[Edit | Transform, ...]
     safe: bool = True
 
 

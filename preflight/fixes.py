@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight import display, linebreaks
-from preflight.findings import Edit, Fix
+from preflight.findings import Edit, Fix, Transform
 from preflight.sourcelines import SourceLines
 from preflight.sources.text import SourceText
 
@@ -90,15 +90,48 @@ def _parses(path: str, before: str, after: str, keep_tree: bool) -> bool:
     return was is not None and now is not None and (now == was or not keep_tree)
 
 
+def resolve(fix: Fix, sources: SourceLines) -> Fix | None:
+    """The fix as text edits: its Python transforms applied (preflight.pyedits) to the file as the check read
+    it. None when that text is gone (the file changed since) or a transform does not apply there."""
+    if not any(isinstance(edit, Transform) for edit in fix.edits):
+        return fix
+    from preflight import pyedits
+
+    edits: list[Edit] = [edit for edit in fix.edits if isinstance(edit, Edit)]
+    transforms: dict[str, list[Transform]] = {}
+    for edit in fix.edits:
+        if isinstance(edit, Transform):
+            transforms.setdefault(edit.location.path, []).append(edit)
+    for path, group in transforms.items():
+        read = sources.text(path)
+        if read is None:
+            return None
+        try:
+            edits += pyedits.edits(path, read[0], group)
+        except pyedits.NotApplicable:
+            return None
+    return Fix(fix.description, tuple(edits), fix.safe)
+
+
 def plan(fixes: Iterable[Fix], sources: SourceLines, keep_tree: bool = False) -> list[FileChange]:
     """The change to each file the fixes' edits touch. A fix that would make the file not parse (or, with
     `keep_tree`, parse otherwise: comments only) is left out and counted as refused; a file that does not
-    parse gets no fix."""
+    parse gets no fix, nor does one that changed since it was read."""
     by_path: dict[str, list[list[Edit]]] = {}
-    for fix in fixes:
+    unresolved: dict[str, int] = {}
+    for planned in fixes:
+        fix = resolve(planned, sources)
+        if fix is None:
+            for path in dict.fromkeys(edit.location.path for edit in planned.edits):
+                unresolved[path] = unresolved.get(path, 0) + 1
+            continue
         for path in dict.fromkeys(edit.location.path for edit in fix.edits):
             by_path.setdefault(path, []).append([e for e in fix.edits if e.location.path == path])
     changes = []
+    for path in sorted(unresolved.keys() - by_path.keys()):
+        read = sources.text(path)
+        if read is not None:
+            changes.append(FileChange(path, read[0], read[0], 0, read[1], unresolved[path]))
     for path, groups in sorted(by_path.items()):
         read = sources.text(path)
         if read is None:
@@ -113,6 +146,7 @@ def plan(fixes: Iterable[Fix], sources: SourceLines, keep_tree: bool = False) ->
                 if attempt != after and _parses(path, after, attempt, keep_tree):
                     after, fixed = attempt, fixed + 1
             refused = len(groups) - fixed
+        refused += unresolved.get(path, 0)
         if after != before or refused:
             changes.append(FileChange(path, before, after, fixed, bom, refused))
     return changes

@@ -9,20 +9,20 @@ import json
 from typing import Any
 
 from preflight import model
-from preflight.findings import Edit, Finding, Fix, Location, Related, Severity
+from preflight.findings import Action, Edit, Finding, Fix, Location, Related, Severity, Transform
 from preflight.suppress import Suppression
 
 
 def _registry() -> dict[str, type]:
     types = {cls.__name__: cls for cls in vars(model).values() if dataclasses.is_dataclass(cls)}
     types.update({"Location": Location, "Suppression": Suppression, "Finding": Finding, "Related": Related,
-                  "Fix": Fix, "Edit": Edit})
+                  "Fix": Fix, "Edit": Edit, "Transform": Transform})
     return types
 
 
 _TYPES = _registry()
 # The kinds a fact or finding has (model.Launcher, ..., Severity): an enum comes back as its member.
-_ENUMS = {cls.__name__: cls for cls in [*vars(model).values(), Severity]
+_ENUMS = {cls.__name__: cls for cls in [*vars(model).values(), Severity, Action]
           if isinstance(cls, type) and issubclass(cls, enum.Enum) and cls.__members__}
 
 

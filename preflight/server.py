@@ -27,7 +27,7 @@ from pygls.uris import from_fs_path
 from preflight import __version__
 from preflight.findings import Edit, Finding, Fix, Severity
 from preflight.report.sarif import INFORMATION_URI
-from preflight.api import Workspace, ignore_comments
+from preflight.api import Workspace, ignore_comments, resolve_fix
 
 SOURCE = "preflight"
 CONFIG_FILES = ("pyproject.toml", "preflight.toml", ".preflight.toml")
@@ -170,8 +170,9 @@ class PreflightServer(LanguageServer):
             if where.end.line < wanted.start.line or where.start.line > wanted.end.line:
                 continue
             diagnostic = self.diagnostic(finding)
-            if finding.fix is not None:
-                actions.append(self._fix_action(finding.fix, diagnostic))
+            fix = resolve_fix(finding.fix, self.project.sources()) if finding.fix is not None else None
+            if fix is not None:
+                actions.append(self._fix_action(fix, diagnostic))
             comments, _ = ignore_comments([finding], self.project.sources())
             for comment in comments:
                 actions.append(types.CodeAction(

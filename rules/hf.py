@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from preflight.findings import Edit, Finding, Fix, Location, Severity
+from preflight import linebreaks, textedits
+from preflight.findings import Action, Finding, Fix, Location, Severity, Transform
 from preflight.libraries import did_you_mean, library
 from preflight.model import ArgumentParserUse, EntryKind, Launch, TrainerCall, TrainingConfig, UnknownKeys, Value
 from preflight.project import Project
@@ -495,6 +496,11 @@ class WandbStyleMetricName(Rule):
                                f"{suggestion!r}")
 
 
+_PARSED_SCRIPT = ("from transformers import HfArgumentParser, Trainer, TrainingArguments\n\n"
+                  "(args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses()\n"
+                  "Trainer(model=model, args=args, train_dataset=train)\n")
+
+
 class RemovedTrainingArgument(Rule):
     code = "HF007"
     name = "removed-training-argument"
@@ -511,16 +517,56 @@ class RemovedTrainingArgument(Rule):
         "[tool.preflight.versions] or the project's pins. A field of the script's own dataclass with that name is "
         "not reported."
     )
-    autofix = "Renames the key where the library only renamed it (evaluation_strategy -> eval_strategy, ...)."
-    fix_safety = ("Safe: the library renamed the argument and kept its meaning, so the renamed key sets what the old "
-                  "one set in the releases that accepted it. A key that was removed without a successor gets no fix.")
+    autofix = ("Renames the key where the library only renamed it (evaluation_strategy -> eval_strategy, ...), in "
+               "Python, in an argument file and among a launcher's flags; removes a key the library removed without "
+               "a successor (overwrite_output_dir, ...). Python is changed through its syntax tree (libcst), keeping "
+               "comments and layout; YAML and command lines by an edit of the exact key or flag.")
+    fix_safety = ("Safe for a rename: the library renamed the argument and kept its meaning, so the renamed key sets "
+                  "what the old one set in the releases that accepted it. Unsafe for a removal: the job then starts, "
+                  "but what the key asked for is no longer done, and whether the run still does what it should is for "
+                  "a person to judge. A key whose successor is another setting or takes another value (logging_dir, "
+                  "warmup_ratio, group_by_length) gets no fix, nor does a flag or YAML entry written in another form "
+                  "(quoted, in a flow mapping, with a value that needs the shell).")
     examples = [
         Bad("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
             "evaluation_strategy='epoch')\n", expect="train.py:3:44",
             fixed="from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
             "eval_strategy='epoch')\n"),
+        Bad("train.py", """from transformers import TrainingArguments
+
+args = TrainingArguments(
+    output_dir="out",
+    overwrite_output_dir=True,  # rerun over the last attempt
+    eval_strategy="epoch",
+)
+""", expect="train.py:5:5", note="removed without a successor: only --unsafe-fixes removes it",
+            fixed="""from transformers import TrainingArguments
+
+args = TrainingArguments(
+    output_dir="out",
+    overwrite_output_dir=True,  # rerun over the last attempt
+    eval_strategy="epoch",
+)
+""", unsafe_fixed="""from transformers import TrainingArguments
+
+args = TrainingArguments(
+    output_dir="out",
+    eval_strategy="epoch",
+)
+"""),
         Bad("args.yaml", "output_dir: out\nper_device_train_batch_size: 8\nlogging_dir: runs/\n",
             expect="args.yaml:3:1", files={"requirements.txt": "transformers==5.16.1\n"}),
+        Bad("args.yaml", "output_dir: out\nper_gpu_train_batch_size: 8  # per GPU\noverwrite_output_dir: true\n"
+            "eval_strategy: epoch\n", expect=["args.yaml:2:1", "args.yaml:3:1"],
+            fixed="output_dir: out\nper_device_train_batch_size: 8  # per GPU\noverwrite_output_dir: true\n"
+            "eval_strategy: epoch\n",
+            unsafe_fixed="output_dir: out\nper_device_train_batch_size: 8  # per GPU\neval_strategy: epoch\n"),
+        Bad("run.sh", "torchrun --nproc_per_node 8 train.py --output_dir out --evaluation_strategy steps "
+            "--overwrite_output_dir\n", files={"train.py": _PARSED_SCRIPT},
+            expect=["run.sh:1:55", "run.sh:1:83"], note="flags on the launcher's command line",
+            fixed="torchrun --nproc_per_node 8 train.py --output_dir out --eval_strategy steps "
+            "--overwrite_output_dir\n",
+            unsafe_fixed="torchrun --nproc_per_node 8 train.py --output_dir out --eval_strategy steps\n"),
         Good("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
              "evaluation_strategy='epoch')\n", files={"requirements.txt": "transformers==4.46.3\n"}),
     ]
@@ -545,17 +591,37 @@ class RemovedTrainingArgument(Rule):
                     older = f" (the releases below {removed} that the range also admits still accept it)"
                 yield self.finding(value.anchor, f"`{key}` was removed in transformers {removed} and "
                                    f"{e.transformers.describe()} has no such argument{older}: {outcome}{hint}",
-                                   fix=self._fix(value, key))
+                                   fix=self._fix(project, run, value, key))
 
     @staticmethod
-    def _fix(value, key: str) -> Fix | None:
-        if key not in PURE_RENAMES or value.key_location is None:
+    def _fix(project: Project, run, value: Value, key: str) -> Fix | None:
+        """A renamed key gets its new name (safe); a key removed without a successor is removed (unsafe). In
+        Python as a libcst transform of the keyword (or dict key); in YAML, and among a launcher's flags, as
+        an edit of the text the facts locate, made only where that text reads as expected."""
+        where = value.key_location
+        if where is None or (key in REPLACEMENTS and key not in PURE_RENAMES):
+            return None  # the successor is another setting, or takes another value: a person's choice
+        new = REPLACEMENTS.get(key)
+        path = where.path
+        if key in run.from_command_line:
+            if new:
+                edit = textedits.replace(project, where, f"--{key}", f"--{new}")
+            else:
+                bare = value.text == "" and value.literal is True
+                edit = textedits.remove_flag(project, where, key, None if bare else value.text)
+        elif path.endswith(".py"):
+            action = Action.RENAME_ARGUMENT if new else Action.REMOVE_ARGUMENT
+            edit = Transform(where, action, key, new or "")
+        elif linebreaks.of_path(path) == linebreaks.YAML and not path.endswith(".json"):
+            edit = textedits.replace(project, where, key, new) if new else \
+                textedits.remove_yaml_entry(project, where, value.location)
+        else:
+            edit = None
+        if edit is None:
             return None
-        new = REPLACEMENTS[key]
-        location = value.key_location
-        if location.end_line != location.line or location.end_column - location.column != len(key):
-            return None  # the key is not written as a plain name (quoted, a dict entry, ...)
-        return Fix(f"rename {key} to {new}", (Edit(location, new),))
+        if new:
+            return Fix(f"rename {key} to {new}", (edit,))
+        return Fix(f"remove {key}", (edit,), safe=False)
 
 
 def _removed_key_outcome(run, key: str) -> str:

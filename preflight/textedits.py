@@ -1,0 +1,87 @@
+"""Text fixes at known positions (YAML, shell, Dockerfiles, launcher command lines), checked against the
+text they change: a rule says what to change where its facts put it, and gets an edit only when the file
+reads there as the rule expects (`--evaluation_strategy` really is at the flag's position, the YAML key is
+alone on its line), never an edit that lands in other text. Python's fixes are transforms instead
+(preflight.pyedits).
+"""
+
+from __future__ import annotations
+
+import re
+
+from preflight.findings import Edit, Location
+from preflight.sources.text import SourceText
+
+_SHELL_WORD = re.compile(r"[A-Za-z0-9_./:@%+,=-]+")
+
+
+def source(project, path: str) -> SourceText | None:
+    """The file as its facts were extracted: positions count from after a byte-order mark."""
+    text = project.read_text(path)
+    if text is None:
+        return None
+    return SourceText(path, text[1:] if text.startswith("\ufeff") else text)
+
+
+def span(text: SourceText, location: Location) -> tuple[int, int]:
+    return text.offset(location.line, location.column), text.offset(location.end_line, location.end_column)
+
+
+def replace(project, location: Location, expected: str, replacement: str) -> Edit | None:
+    """`expected` at `location` becomes `replacement`; None when the file does not read `expected` there."""
+    text = source(project, location.path)
+    if text is None:
+        return None
+    start, end = span(text, location)
+    return Edit(location, replacement) if text.text[start:end] == expected else None
+
+
+def insert_line_before(project, location: Location, line: str) -> Edit | None:
+    """`line` (without its break) inserted above the line of `location`, with that line's indentation."""
+    text = source(project, location.path)
+    if text is None:
+        return None
+    current = text.line(location.line)
+    indent = current[: len(current) - len(current.lstrip(" \t"))]
+    return Edit(Location(location.path, location.line, 1, location.line, 1), f"{indent}{line}\n")
+
+
+def remove_yaml_entry(project, key: Location, value: Location) -> Edit | None:
+    """The lines of a block mapping's `key: value` entry, when the key starts its line (after indentation
+    only: not a flow mapping, not the first key of a `- ` sequence item) and nothing but a comment follows
+    the value on its last line."""
+    text = source(project, key.path)
+    if text is None:
+        return None
+    first = text.line(key.line)
+    if first[: key.column - 1].strip():
+        return None
+    end_line = value.end_line if value.end_column > 1 or value.end_line == value.line else value.end_line - 1
+    rest = text.line(end_line)[value.end_column - 1:] if end_line == value.end_line else ""
+    if rest.strip() and not rest.lstrip().startswith("#"):
+        return None
+    return Edit(Location(key.path, key.line, 1, end_line + 1, 1), "")
+
+
+def remove_flag(project, flag: Location, name: str, value: str | None) -> Edit | None:
+    """`--name value`, `--name=value` or a bare `--name` on a command line, with the blank before it; the
+    value only when it is one plain word written as parsed (no quotes, no expansion)."""
+    text = source(project, flag.path)
+    if text is None:
+        return None
+    start, end = span(text, flag)
+    body = text.text
+    if body[start:end] != f"--{name}" or start == 0 or body[start - 1] not in " \t":
+        return None
+    if value:
+        gap = re.compile(r"=|[ \t]+").match(body, end)
+        word = _SHELL_WORD.match(body, gap.end()) if gap else None
+        if word is None or word.group() != value:
+            return None
+        end = word.end()
+    if end < len(body) and body[end] not in " \t\n\r\\;&|)":
+        return None
+    blank = start
+    while blank > 0 and body[blank - 1] in " \t":
+        blank -= 1
+    return Edit(text.location(blank, end), "")
