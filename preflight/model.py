@@ -529,6 +529,9 @@ class TrackerCall(_Record):
     complete: bool = True
     context: str | None = None  # e.g. "inside `with mlflow.start_run()` (line 3)", "in a loop without finish()"
     records: bool = True  # False for `with mlflow.start_run(): pass`, a run opened only to look something up
+    # The context is a `with` block of the same API that is active around the call (directly, or around a call of
+    # the function that holds it), rather than an earlier statement of the module.
+    in_block: bool = False
 
 
 @_record

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Related, Severity
+from preflight.findings import Action, Finding, Fix, Related, Severity, Transform
 from preflight.model import ArtifactLog, TrackerCall
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
@@ -117,16 +117,33 @@ class NestedRunWithoutFlag(Rule):
         "inside a `with mlflow.start_run()` block, in a function of the module that is called inside one, and "
         "for a second `start_run()` at module level with no `mlflow.end_run()` between."
     )
+    autofix = "Adds nested=True to the inner mlflow.start_run() call (a libcst transform: comments and layout kept)."
+    fix_safety = (
+        "Safe inside a `with mlflow.start_run()` block, directly or in a function called there: MLflow 3.1's "
+        "start_run (mlflow/tracking/fluent.py:378) raises only when a run is active and nested is False, and with "
+        "nested=True makes the new run a child of the active one (fluent.py:454), so the inner run, which could "
+        "not start, starts as the child the block structure describes; where no run is active (the function "
+        "called elsewhere) nested=True changes nothing. Unsafe for a second start_run() at module level while an "
+        "earlier one is still active: the earlier run may have been meant to end there (mlflow.end_run() is the "
+        "other fix), and nested=True instead keeps it open, as the parent of the second, until the program ends.")
     examples = [
         Bad("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
-            "        with mlflow.start_run(run_name=f'lr{lr}'):\n            mlflow.log_param('lr', lr)\n",
-            expect="sweep.py:5:14"),
+            "        with mlflow.start_run(run_name=f'lr{lr}'):  # one child per rate\n"
+            "            mlflow.log_param('lr', lr)\n",
+            expect="sweep.py:5:14",
+            fixed="import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
+            "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):  # one child per rate\n"
+            "            mlflow.log_param('lr', lr)\n"),
         Good("sweep.py", "import mlflow\n\nwith mlflow.start_run(run_name='search'):\n    for lr in (1e-4, 1e-5):\n"
              "        with mlflow.start_run(run_name=f'lr{lr}', nested=True):\n"
              "            mlflow.log_param('lr', lr)\n"),
         Bad("train.py", "import mlflow\n\nmlflow.start_run(run_name='pretrain')\nmlflow.log_metric('loss', 0.3)\n"
             "mlflow.start_run(run_name='finetune')\n", expect="train.py:5:1",
-            note="the first run was never ended"),
+            note="the first run was never ended",
+            fixed="import mlflow\n\nmlflow.start_run(run_name='pretrain')\nmlflow.log_metric('loss', 0.3)\n"
+            "mlflow.start_run(run_name='finetune')\n",
+            unsafe_fixed="import mlflow\n\nmlflow.start_run(run_name='pretrain')\nmlflow.log_metric('loss', 0.3)\n"
+            "mlflow.start_run(run_name='finetune', nested=True)\n"),
         Good("train.py", "import mlflow\n\nmlflow.start_run(run_name='pretrain')\nmlflow.log_metric('loss', 0.3)\n"
              "mlflow.end_run()\nmlflow.start_run(run_name='finetune')\n"),
     ]
@@ -135,8 +152,13 @@ class NestedRunWithoutFlag(Rule):
         for call in project.facts(TrackerCall):
             if call.api == "mlflow.start_run" and call.context and call.complete and "nested" not in call.keywords \
                     and "run_id" not in call.keywords:
+                fix = None
+                if call.location.path.endswith(".py"):
+                    fix = Fix("pass nested=True", (Transform(call.location, Action.SET_KEYWORD, "nested", "True"),),
+                              safe=call.in_block)
                 yield self.finding(call.location, f"mlflow.start_run() {call.context} without nested=True raises "
-                                   "\"Run ... is already active\"; pass nested=True (or end the outer run first)")
+                                   "\"Run ... is already active\"; pass nested=True (or end the outer run first)",
+                                   fix=fix)
 
 
 class SharedMlflowRunId(Rule):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from preflight.findings import Finding, Location, Related, Severity
+from preflight.findings import Action, Finding, Fix, Location, Related, Severity, Transform
 from preflight.model import (
     ArtifactLog, EnvWrite, Launch, LoggedMetrics, RunStart, TrackerCall, TrackerUse, Value, WandbRun, WeaveOps,
 )
@@ -365,6 +365,9 @@ srun python train.py --seed $SLURM_ARRAY_TASK_ID
         return None
 
 
+REINIT_STRINGS = "0.19.9"  # reinit takes "finish_previous" (wandb/sdk/wandb_settings.py); a bool before
+
+
 class InitInLoopWithoutFinish(Rule):
     code = "WB004"
     name = "init-in-loop-without-finish"
@@ -377,9 +380,26 @@ class InitInLoopWithoutFinish(Rule):
         "into run #1, with colliding steps. Use `with wandb.init(...) as run:`, call `run.finish()` in the loop, or "
         "pass `reinit=\"finish_previous\"`/`\"create_new\"`."
     )
+    autofix = ("Passes reinit=\"finish_previous\" to the wandb.init in the loop (a libcst transform: comments and "
+               "layout kept), when every wandb release the project admits takes it (0.19.9 and later).")
+    fix_safety = (
+        "Safe where the call has no reinit of its own: each wandb.init of the loop then finishes the run of the "
+        "previous iteration and starts a new one (wandb 0.19.10, wandb/sdk/wandb_init.py:864: \"Finishing previous "
+        "runs because reinit is set to 'finish_previous'\"), which is what the finding asks for, and the last run is "
+        "finished at exit as before. What an earlier iteration logged through its run object after the next "
+        "wandb.init went into the shared first run: that is the bug. Unsafe where the call sets reinit itself "
+        "(reinit=False, \"return_previous\"): the fix replaces a choice that was written down. No fix when the "
+        "project admits a wandb release before 0.19.9, whose reinit is a bool (wandb/sdk/wandb_settings.py) and "
+        "rejects the string.")
     examples = [
         Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
-            "    run.log({'acc': 0.9})\n", expect="cv.py:4:11"),
+            "    run.log({'acc': 0.9})\n", expect="cv.py:4:11",
+            fixed="import wandb\n\nfor fold in range(5):\n"
+            "    run = wandb.init(project='p', name=f'fold{fold}', reinit=\"finish_previous\")\n"
+            "    run.log({'acc': 0.9})\n"),
+        Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
+            "    run.log({'acc': 0.9})\n", files={"requirements.txt": "wandb==0.18.7\n"}, expect="cv.py:4:11",
+            note="no fix: wandb 0.18.7 takes only True or False for reinit"),
         Good("cv.py", "import wandb\n\nfor fold in range(5):\n"
              "    with wandb.init(project='p', name=f'fold{fold}') as run:\n        run.log({'acc': 0.9})\n"),
         Good("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
@@ -392,7 +412,14 @@ class InitInLoopWithoutFinish(Rule):
                 yield self.finding(call.location, f"wandb.init {call.context} with nothing finishing the run: from the "
                                    "second iteration on it returns the active run, so every iteration logs into run "
                                    "#1; use `with wandb.init(...) as run:`, run.finish() in the loop, or "
-                                   "reinit=\"finish_previous\"")
+                                   "reinit=\"finish_previous\"", fix=self._fix(project, call))
+
+    @staticmethod
+    def _fix(project: Project, call: TrackerCall) -> Fix | None:
+        if not call.location.path.endswith(".py") or project.version("wandb").admits_below(REINIT_STRINGS):
+            return None
+        change = Transform(call.location, Action.SET_KEYWORD, "reinit", '"finish_previous"')
+        return Fix('pass reinit="finish_previous"', (change,), safe="reinit" not in call.keywords)
 
 
 class MixedExplicitStep(Rule):

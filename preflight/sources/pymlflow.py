@@ -85,8 +85,9 @@ class Mlflow(Library):
 
     def finish(self) -> None:
         for call, fact in self.starts:
-            context = fact.context or self._still_active(call) or self._called_inside_a_run(call)
-            self.file.add(dataclasses.replace(fact, context=context))
+            in_block = fact.context or self._called_inside_a_run(call)
+            context = in_block or self._still_active(call)
+            self.file.add(dataclasses.replace(fact, context=context, in_block=bool(in_block)))
         self._stage_uris()
 
     def _still_active(self, call: Call) -> str | None:
