@@ -1,9 +1,18 @@
 """The per-file facts cache: `.preflight_cache/facts.sqlite3`.
 
-Keyed by a hash of the tool version, the file's path as reported and its exact bytes, so an edit
-(or an upgrade of preflight) can never be answered with stale facts, and no content can be made
+Keyed by a hash of the tool build, the file's path as reported and the digest of its exact bytes, so an
+edit (or an upgrade of preflight) can never be answered with stale facts, and no content can be made
 to look like other content. SQLite gives atomic writes and lets concurrent runs share the cache;
 a corrupt or unreadable cache is set aside and the run goes on without it.
+
+A cache can come from elsewhere (a CI cache an earlier job wrote, a folder in an archive), so what
+is read back is checked before it is used: each entry holds the path and content digest it was made
+from and a seal over its key and payload (`seal`), and an entry whose key is not the one its path and
+digest give, whose facts are another file's, or whose payload is not the one sealed is ignored and
+made again. The seal is a checksum, not a signature: it stops an edited or copied entry, not one
+written by someone who runs preflight's code to forge it; so a cache written by code that is not
+trusted is not to be used at all (`--no-cache`; the GitHub Action turns it off for pull requests),
+as the README's section on the cache says.
 """
 
 from __future__ import annotations
@@ -21,13 +30,18 @@ from preflight.model import FileFacts
 
 DIRECTORY = CACHE_DIRECTORY
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL, used REAL NOT NULL)",
+    # path and content: what the key was made from, checked again when the entry is read
+    "CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, path TEXT NOT NULL, content TEXT NOT NULL,"
+    " facts TEXT NOT NULL, seal TEXT NOT NULL, used REAL NOT NULL)",
     # what a file's stat said when its bytes had this key: lets a warm run skip reading unchanged files
     "CREATE TABLE IF NOT EXISTS stats (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER,"
     " key TEXT, seen REAL)",
     # a whole run's findings, under a key of everything it depended on (see preflight.runcache)
-    "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, payload TEXT NOT NULL, used REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, payload TEXT NOT NULL, seal TEXT NOT NULL,"
+    " used REAL NOT NULL)",
 )
+# The layout of the tables above: a database of another layout has its tables made again (they are a cache).
+_LAYOUT = 2
 KEPT_RESULTS = 4  # reusable whole runs kept (each is one state of the tree)
 RACY_SECONDS = 2.0  # a file modified this close to when it was recorded may change again unseen (as in git)
 
@@ -56,10 +70,27 @@ def file_stat(path: Path | str) -> tuple[int, int, int] | None:
     return info.st_size, info.st_mtime_ns, info.st_ino
 
 
+def content_digest(data: bytes) -> str:
+    """What a file's bytes are, for the key and to check an entry against."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def key_for(path: str, content: str) -> str:
+    """The facts key of the file at `path` (as reported) whose bytes have the digest `content`."""
+    return hashlib.blake2b(f"{TOOL}\x00{path}\x00{content}".encode("utf-8", errors="surrogateescape"),
+                           digest_size=20).hexdigest()
+
+
 def key(path: str, data: bytes) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{TOOL}\x00{path}\x00".encode("utf-8", errors="surrogateescape"))
-    digest.update(data)
+    return key_for(path, content_digest(data))
+
+
+def seal(entry_key: str, payload: str) -> str:
+    """A checksum of an entry (its key and payload), stored beside it: a payload edited, or moved under
+    another key, no longer matches. Not a secret: see the module docstring."""
+    digest = hashlib.blake2b(TOOL.encode(), digest_size=20, person=b"preflight-seal")
+    digest.update(entry_key.encode("utf-8", errors="surrogateescape") + b"\x00")
+    digest.update(payload.encode("utf-8", errors="surrogateescape"))
     return digest.hexdigest()
 
 
@@ -85,7 +116,7 @@ class FactsCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, str] = {}
+        self._pending: dict[str, tuple[str, str, str]] = {}  # key -> path, content, facts
         self._stats: dict[str, tuple[int, int, int, str]] = {}
         self._results: dict[str, str] = {}
         self.refused: str | None = None  # why the folder is not used (see preflight.cachedir), for the user
@@ -107,11 +138,23 @@ class FactsCache:
                 cachedir.private_file(database)
                 self._db = sqlite3.connect(database, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            for statement in _SCHEMA:
-                self._db.execute(statement)
+            self._lay_out()
             self._db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
         except (OSError, sqlite3.Error):
             self._set_aside()
+
+    def _lay_out(self) -> None:
+        """The tables of this layout; those of another (an earlier version's) are dropped first."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] == _LAYOUT:
+            return
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")  # another run may be doing the same
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != _LAYOUT:
+                for table in sorted(_TABLES):
+                    self._db.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in _SCHEMA:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {_LAYOUT}")
 
     def _ours(self) -> bool:
         """Is the database one preflight made (or an empty one)? Another database found in the folder is set
@@ -131,41 +174,57 @@ class FactsCache:
             if database.exists():
                 database.rename(self.directory / f"facts.corrupt-{int(time.time())}.sqlite3")
 
-    def get_many(self, keys: list[str]) -> dict[str, FileFacts]:
+    def get_many(self, wanted: dict[str, str]) -> dict[str, FileFacts]:
+        """The facts stored under each key of `wanted` (key -> the path the key was made for), for the
+        entries that pass their checks: made from that path, under the key its path and content give,
+        holding that file's facts, with the payload that was sealed. Any other entry is left out (and
+        made again by the caller)."""
         found: dict[str, FileFacts] = {}
-        if self._db is None or not keys:
+        if self._db is None or not wanted:
             return found
+        keys = list(wanted)
         try:
             for start in range(0, len(keys), 500):
                 chunk = keys[start:start + 500]
                 rows = self._db.execute(
-                    f"SELECT key, facts FROM facts WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-                for row_key, text in rows:
+                    f"SELECT key, path, content, facts, seal FROM facts WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk).fetchall()
+                for row_key, path, content, text, sealed in rows:
+                    if (not all(isinstance(v, str) for v in (row_key, path, content, text, sealed))
+                            or path != wanted.get(row_key) or key_for(path, content) != row_key
+                            or sealed != seal(row_key, text)):
+                        continue
                     try:
-                        found[row_key] = serialize.loads(text)
+                        facts = serialize.loads(text)
                     except serialize.CorruptEntry:
                         continue  # recomputed and overwritten
+                    if isinstance(facts, FileFacts) and facts.path == path:
+                        found[row_key] = facts
         except sqlite3.Error:
             self._set_aside()
             return {}
         return found
 
     def result(self, run_key: str) -> str | None:
+        """The payload of a whole run stored under `run_key`, if it is the one sealed there."""
         if self._db is None:
             return None
         try:
-            row = self._db.execute("SELECT payload FROM results WHERE key = ?", (run_key,)).fetchone()
+            row = self._db.execute("SELECT payload, seal FROM results WHERE key = ?", (run_key,)).fetchone()
         except sqlite3.Error:
             self._set_aside()
             return None
-        return row[0] if row else None
+        if row is None or not isinstance(row[0], str) or row[1] != seal(run_key, row[0]):
+            return None
+        return row[0]
 
     def put_result(self, run_key: str, payload: str) -> None:
         self._results[run_key] = payload
 
-    def put(self, cache_key: str, facts: FileFacts) -> None:
+    def put(self, cache_key: str, facts: FileFacts, content: str) -> None:
+        """Store `facts`, the facts of the file `facts.path` whose bytes have the digest `content`."""
         try:
-            self._pending[cache_key] = serialize.dumps(facts)
+            self._pending[cache_key] = (facts.path, content, serialize.dumps(facts))
         except (TypeError, ValueError, RecursionError):  # a value JSON cannot hold: this file is not cached
             pass
 
@@ -202,12 +261,14 @@ class FactsCache:
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
                     if self._results:  # a whole run per tree state: keep only the latest few
-                        self._db.executemany("INSERT OR REPLACE INTO results (key, payload, used) VALUES (?, ?, ?)",
-                                             [(k, v, now) for k, v in self._results.items()])
+                        self._db.executemany("INSERT OR REPLACE INTO results (key, payload, seal, used) VALUES "
+                                             "(?, ?, ?, ?)",
+                                             [(k, v, seal(k, v), now) for k, v in self._results.items()])
                         self._db.execute("DELETE FROM results WHERE key NOT IN "
                                          f"(SELECT key FROM results ORDER BY used DESC LIMIT {KEPT_RESULTS})")
-                    self._db.executemany("INSERT OR REPLACE INTO facts (key, facts, used) VALUES (?, ?, ?)",
-                                         [(k, v, now) for k, v in self._pending.items()])
+                    self._db.executemany("INSERT OR REPLACE INTO facts (key, path, content, facts, seal, used) VALUES "
+                                         "(?, ?, ?, ?, ?, ?)", [(k, path, content, text, seal(k, text), now)
+                                                                for k, (path, content, text) in self._pending.items()])
                     self._db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
                                          [(_stat_row(p), *v, now) for p, v in self._stats.items()])
             self._db.close()

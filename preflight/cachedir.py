@@ -23,9 +23,25 @@ def _owner() -> int | None:
     return os.geteuid() if hasattr(os, "geteuid") else None
 
 
+def _escape(directory: Path) -> str | None:
+    """Where a link on the way leads `directory`, named inside the working directory (the tree preflight
+    runs in), out of that tree: `--cache-dir build/cache` with a `build` link the tree holds. None when it
+    stays inside, or was named outside the tree (the user's own choice, links and all)."""
+    here = os.getcwd()
+    named = os.path.abspath(directory)
+    if not (named == here or named.startswith(here.rstrip(os.sep) + os.sep)):
+        return None
+    resolved = os.path.realpath(named)
+    real_here = os.path.realpath(here)
+    return None if resolved == real_here or resolved.startswith(real_here.rstrip(os.sep) + os.sep) else resolved
+
+
 def refusal(directory: Path) -> str | None:
     """Why the cache must not be used in `directory`, or None (a folder that does not exist yet is fine:
     it is created private)."""
+    elsewhere = _escape(directory)
+    if elsewhere is not None:
+        return f"a symbolic link leads it out of the working directory (to {elsewhere})"
     try:
         info = os.lstat(directory)
     except FileNotFoundError:

@@ -38,6 +38,7 @@ READ_LIMIT = 64 << 20
 class Outcome:
     facts: FileFacts
     cache_key: str | None = None  # the content key, when caching
+    content: str | None = None  # the digest of the bytes the key was made from (stored with the facts)
     cached: bool = False  # the facts came from the cache
     error: str | None = None  # an extractor bug, reported as an internal error
     digest: str | None = None  # the content key of a file that may have findings (see `collect`)
@@ -82,20 +83,21 @@ def _may_have_findings(facts: FileFacts) -> bool:
 
 
 def _facts(display: str, data: bytes, cache: cache_module.FactsCache | None) -> Outcome:
-    cache_key = cache_module.key(display, data) if cache is not None else None
+    content = cache_module.content_digest(data) if cache is not None else None
+    cache_key = cache_module.key_for(display, content) if content is not None else None
     path_kind = classify.kind_by_path(display)
     cheap = quick(display, data, path_kind)
     if cheap is not None:
-        return Outcome(cheap, cache_key)
+        return Outcome(cheap, cache_key, content)
     limit = MAX_BYTES.get(path_kind or "", MAX_BYTES_OTHER)
     if len(data) > limit:
         return Outcome(_too_large(display, path_kind, len(data), limit))
     if cache is not None:  # same bytes seen before (a fresh checkout: new mtimes, known content)
-        hit = cache.get_many([cache_key]).get(cache_key)
+        hit = cache.get_many({cache_key: display}).get(cache_key)
         if hit is not None:
-            return Outcome(hit, cache_key, cached=True)
+            return Outcome(hit, cache_key, content, cached=True)
     try:
-        return Outcome(extract(display, data, path_kind=path_kind, prefiltered=True), cache_key)
+        return Outcome(extract(display, data, path_kind=path_kind, prefiltered=True), cache_key, content)
     except Exception:  # a bug in an extractor must not stop the scan
         return Outcome(FileFacts(display, None), None, error=f"analysing {display} failed:\n{traceback.format_exc()}")
 
@@ -127,10 +129,10 @@ def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None
             if stat is not None:
                 stats[display] = stat
         known = cache.keys_by_stat(stats)
-        hits = cache.get_many(list(dict.fromkeys(known.values())))
+        hits = cache.get_many({key: display for display, key in known.items()})
         for index, (_, display) in enumerate(files):
             facts = hits.get(known.get(display, ""))
-            if facts is not None:
+            if facts is not None and facts.path == display:  # a stat row naming another file's entry: read it
                 results[index] = facts
                 if digests is not None and _may_have_findings(facts):
                     digests[display] = known[display]
@@ -146,8 +148,8 @@ def collect(files: list[tuple[Path, str]], cache: cache_module.FactsCache | None
         elif cache is not None and outcome.cache_key is not None:
             if display in stats:
                 cache.record_stat(display, stats[display], outcome.cache_key)
-            if not outcome.cached:
-                cache.put(outcome.cache_key, outcome.facts)
+            if not outcome.cached and outcome.content is not None:
+                cache.put(outcome.cache_key, outcome.facts, outcome.content)
     return [r for r in results if r is not None]
 
 

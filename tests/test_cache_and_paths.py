@@ -86,6 +86,83 @@ def test_a_poisoned_entry_cannot_change_results(corpus):
     assert findings(engine.check(["."], use_cache=True)) == expected
 
 
+def _tamper(corpus: Path, how: str) -> None:
+    """Change a warm cache as someone who can write it might: the stored whole run made empty, the facts of a
+    file with no finding put under the key of one with findings (by its content key, or by its stat row), or
+    the facts of the file with findings edited to hold nothing the rules report."""
+    database = sqlite3.connect(corpus / ".preflight_cache" / "facts.sqlite3")
+    if how == "edited result":
+        (key, payload), = database.execute("SELECT key, payload FROM results").fetchall()
+        stored = json.loads(payload)
+        stored[0], stored[1] = [], []  # no finding, nothing suppressed
+        database.execute("UPDATE results SET payload = ? WHERE key = ?", (json.dumps(stored), key))
+    else:
+        database.execute("DELETE FROM results")
+        keys = dict(database.execute("SELECT path, key FROM facts").fetchall())
+        flagged, clean = keys["pkg/tracked.py"], keys["pkg/mod_0.py"]
+        if how == "another file's facts":
+            database.execute("UPDATE facts SET facts = (SELECT facts FROM facts WHERE key = ?), seal = (SELECT seal "
+                             "FROM facts WHERE key = ?) WHERE key = ?", (clean, clean, flagged))
+        elif how == "another file's stat row":
+            database.execute("UPDATE stats SET key = ? WHERE key = ?", (clean, flagged))
+        elif how == "another file's row":  # the whole row, moved under the key
+            database.execute("DELETE FROM facts WHERE key = ?", (flagged,))
+            database.execute("UPDATE facts SET key = ? WHERE key = ?", (flagged, clean))
+        else:  # crafted: the entry's own facts, without what the rule reports
+            stored = json.loads(database.execute("SELECT facts FROM facts WHERE key = ?", (flagged,)).fetchone()[0])
+            stored["facts"] = [fact for fact in stored["facts"] if fact["$"] != "WandbRun"]
+            database.execute("UPDATE facts SET facts = ? WHERE key = ?", (json.dumps(stored), flagged))
+    database.commit()
+    database.close()
+
+
+@pytest.mark.parametrize("how", ["edited result", "another file's facts", "another file's stat row",
+                                 "another file's row", "crafted facts"])
+def test_a_tampered_cache_cannot_hide_findings(corpus, how):
+    """A cache can come from an untrusted job (a CI cache restored across branches): an entry edited, or
+    moved under another file's key, no longer matches its key, path or seal, and is made again. The tree
+    keeps its findings and its exit code."""
+    _age(corpus)
+    expected = findings(engine.check(["."]))
+    assert any("pkg/tracked.py" in line and "WB001" in line for line in expected)
+    assert findings(engine.check(["."], use_cache=True)) == expected
+    _tamper(corpus, how)
+    assert findings(engine.check(["."], use_cache=True)) == expected
+    assert findings(engine.check(["."], use_cache=True)) == expected  # and the entry was made again
+
+
+def test_a_tampered_cache_on_the_command_line_still_fails_the_check(corpus):
+    """The same through the command line: exit 1, never "All checks passed"."""
+    _age(corpus)
+    command = [sys.executable, "-m", "preflight", "check", "--select", "WB001", "."]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=corpus)
+    assert first.returncode == 1, first.stderr
+    _tamper(corpus, "edited result")
+    again = subprocess.run(command, capture_output=True, text=True, cwd=corpus)
+    assert (again.returncode, again.stdout) == (1, first.stdout)
+
+
+def test_a_cache_of_an_earlier_layout_is_made_again(corpus):
+    """A database of the earlier layout (facts without the path and digest they were made from) is
+    preflight's own: its tables are made again, and nothing stored in the old layout is read."""
+    expected = findings(engine.check(["."]))
+    cache = corpus / ".preflight_cache"
+    cache.mkdir(mode=0o700)
+    database = sqlite3.connect(cache / "facts.sqlite3")
+    database.execute("CREATE TABLE facts (key TEXT PRIMARY KEY, facts TEXT NOT NULL, used REAL NOT NULL)")
+    database.execute("CREATE TABLE results (key TEXT PRIMARY KEY, payload TEXT NOT NULL, used REAL NOT NULL)")
+    database.execute("PRAGMA application_id = 1886809204")
+    database.execute("INSERT INTO facts VALUES ('k', '{}', 0)")
+    database.commit()
+    database.close()
+    for _ in range(2):
+        assert findings(engine.check(["."], use_cache=True)) == expected
+    database = sqlite3.connect(cache / "facts.sqlite3")
+    assert database.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert database.execute("SELECT COUNT(*) FROM facts WHERE key = 'k'").fetchone()[0] == 0
+    assert database.execute("SELECT COUNT(*) FROM facts").fetchone()[0] > 0
+
+
 def _run_in_process(root: str, queue) -> None:
     import os
 
@@ -324,6 +401,24 @@ def test_a_cache_that_links_elsewhere_is_not_used(corpus, tmp_path, capsys, plan
         assert findings(engine.check(["."], use_cache=True)) == expected
         assert "not using the cache" in capsys.readouterr().err
     assert _snapshot(outside) == before and sorted(p.name for p in outside.iterdir()) == ["notes.txt", "victim.sqlite3"]
+
+
+def test_a_cache_folder_a_link_of_the_tree_leads_elsewhere_is_not_used(corpus, tmp_path, capsys):
+    """`--cache-dir build/cache` where `build` is a link the tree holds to a folder outside it: the cache
+    would be made there. It is not used, a message says why, and a database outside is untouched."""
+    expected = findings(engine.check(["."]))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _foreign_database(outside / "victim.sqlite3")
+    before = _snapshot(outside)
+    (corpus / "build").symlink_to(outside, target_is_directory=True)
+    for cache_dir in (Path("build/cache"), Path("build"), corpus / "build" / "cache"):
+        assert findings(engine.check(["."], use_cache=True, cache_dir=cache_dir)) == expected
+        assert "a symbolic link leads it out of the working directory" in capsys.readouterr().err
+    assert _snapshot(outside) == before and [p.name for p in outside.iterdir()] == ["victim.sqlite3"]
+    own = tmp_path / "own-cache"  # named outside the tree: the user's choice
+    assert findings(engine.check(["."], use_cache=True, cache_dir=own)) == expected
+    assert (own / "facts.sqlite3").is_file()
 
 
 def test_a_cache_of_another_user_or_linked_files_is_not_used(corpus, capsys):
