@@ -58,10 +58,13 @@ class Library:
         return self._snapshots[version]
 
     def _snapshot(self, version: str) -> int:
+        """The examined release of the same minor (the newest not after `version`, where the data has several
+        patch releases of it, as LLaMA-Factory's has), else the newest older one."""
         wanted = release(version)
-        for index, examined in enumerate(self._parsed):
-            if examined[:2] == wanted[:2]:
-                return index
+        same = [i for i, examined in enumerate(self._parsed) if examined[:2] == wanted[:2]]
+        if same:
+            below = [i for i in same if self._parsed[i] <= wanted]
+            return below[-1] if below else same[0]
         older = [i for i, examined in enumerate(self._parsed) if examined < wanted]
         return older[-1] if older else 0
 

@@ -5,8 +5,8 @@ rules run: which Python modules a launch runs (they are loaded here, not while a
 all **who reads each configuration file, and how**. A YAML is training arguments because a parser reads
 it as such, not because it shares keys with TrainingArguments:
 
-- a launcher runs `trl sft --config F`, or a script given `F` that parses its arguments with
-  HfArgumentParser/TrlParser, or a script calls `parser.parse_yaml_file("F")`: F is an argument file of
+- a launcher runs `trl sft --config F` or `llamafactory-cli train F`, or a script given `F` that parses its
+  arguments with HfArgumentParser/TrlParser, or a script calls `parser.parse_yaml_file("F")`: F is an argument file of
   that parser, with that parser's loader (PyYAML's types for `parse_yaml_file`, OmegaConf's for
   `parse_dict(OmegaConf.load(...))`, argparse conversion for TrlParser and the `trl` CLI);
 - a script given F reads it with OmegaConf, Hydra, `yaml.safe_load` or `json.load` and no HF parser,
@@ -33,7 +33,7 @@ from preflight.sources import entrypoints
 
 HF_LOADERS = {"hf-yaml", "hf-json", "hf-omegaconf", "trl"}
 OTHER_LOADERS = {"omegaconf", "yaml", "json", "hydra"}
-TRAINING_READERS = ("parser", "trl", "keys")
+TRAINING_READERS = ("parser", "trl", "keys", "llamafactory")
 _MATCHING_SHARE = 0.9  # an unnamed file is a parser's argument file when this share of its keys is accepted
 _MIN_KEYS = 3
 
@@ -41,8 +41,8 @@ _MIN_KEYS = 3
 @dataclass(frozen=True)
 class Reader:
     """Who reads an argument file: `kind` "parser" (a script's HfArgumentParser/TrlParser), "trl" (the
-    `trl` CLI), "keys" (some HF/TRL parser: its keys say so, nothing names it) or "other" (a loader that
-    makes it the program's own configuration)."""
+    `trl` CLI), "llamafactory" (`llamafactory-cli train`), "keys" (some HF/TRL parser: its keys say so, nothing
+    names it) or "other" (a loader that makes it the program's own configuration)."""
 
     kind: str
     via: str  # for messages: "TrlParser(...) in scripts/sft.py:30", "`trl sft`", "OmegaConf.load in x.py:12"
@@ -179,6 +179,8 @@ def _readers(project) -> dict[str, list[Reader]]:
             continue
         if entry.kind is EntryKind.TRL:
             add(resolved.config, Reader("trl", f"`trl {entry.target}`", trl_command=entry.target, loader="trl"))
+        elif entry.kind is EntryKind.LLAMAFACTORY:
+            add(resolved.config, llamafactory_reader(project))
         elif entry.kind in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE) and resolved.script:
             reader = script_reader(project, resolved.script)
             if reader is not None:
@@ -198,6 +200,14 @@ def _readers(project) -> dict[str, list[Reader]]:
             if path.startswith(folder) and path.endswith((".yaml", ".yml")):
                 add(path, Reader("other", via, loader="omegaconf"))
     return found
+
+
+def llamafactory_reader(project) -> Reader:
+    """`llamafactory-cli train F`: HfArgumentParser.parse_dict over F as OmegaConf loads it (0.9.3+, with the
+    `key=value` words merged over it), as PyYAML loads it before (parse_yaml_file until 0.9.1, yaml.safe_load
+    in 0.9.2): the loader decides the values' types."""
+    omegaconf = project.version("llamafactory").at_least("0.9.3")
+    return Reader("llamafactory", "`llamafactory-cli train`", loader="hf-omegaconf" if omegaconf else "hf-yaml")
 
 
 def script_reader(project, script: str) -> Reader | None:
@@ -310,6 +320,9 @@ def _matching_reader(project, path: str) -> Reader | None:
     if own is not None:  # the script's own configuration, whatever names it shares with TrainingArguments
         return Reader("other", f"HfArgumentParser of the script's own dataclasses in {own.location.path}:"
                       f"{own.location.line} (the file's keys are its fields)", loader="unknown", inferred=True)
+    if is_llamafactory_recipe(keys):
+        return dataclasses.replace(llamafactory_reader(project), inferred=True,
+                                   via="`llamafactory-cli train` (the file's keys are its arguments)")
     command = _trl_recipe(project, keys)
     if command is not None:
         return Reader("trl", f"`trl {command}` (the file's keys are its arguments)", trl_command=command,
@@ -318,6 +331,25 @@ def _matching_reader(project, path: str) -> Reader | None:
         return Reader("keys", "an HF/TRL argument parser (the file's keys are its fields)", loader="unknown",
                       inferred=True)  # which one, and so whether unknown keys raise or are dropped, is not known
     return None
+
+
+# Keys of LLaMA-Factory's own dataclasses that no HF or TRL dataclass has, and that every training recipe of it
+# sets: its training stage, and how it fine-tunes or which chat template it formats the data with
+_LLAMAFACTORY_MARKERS = ("stage",)
+_LLAMAFACTORY_EITHER = ("finetuning_type", "template")
+
+
+def is_llamafactory_recipe(keys) -> bool:
+    """A file of `llamafactory-cli train` arguments, by its keys: `stage` with `finetuning_type` or `template`,
+    and (nearly) every key one of LLaMA-Factory's or TrainingArguments' in some release."""
+    from preflight.libraries import library
+
+    keys = set(keys)
+    if not all(k in keys for k in _LLAMAFACTORY_MARKERS) or not keys & set(_LLAMAFACTORY_EITHER):
+        return False
+    accepted = library("llamafactory").every_field.get("train", frozenset()) | \
+        library("transformers").every_field.get("TrainingArguments", frozenset())
+    return _belongs(keys, accepted)
 
 
 def _trl_recipe(project, keys: set[str]) -> str | None:

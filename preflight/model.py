@@ -66,6 +66,7 @@ class EntryKind(Kind):
     SHELL_SCRIPT = "shell-script"  # `bash run.sh`, `sbatch job.sh`
     AXOLOTL = "axolotl"  # `axolotl train cfg.yml`
     TRL = "trl"  # `trl sft --config cfg.yaml`
+    LLAMAFACTORY = "llamafactory"  # `llamafactory-cli train cfg.yaml key=value`
     COMPOSE_SERVICE = "compose-service"  # `docker compose run SERVICE` with no command: the service's own
 
 

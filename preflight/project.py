@@ -21,8 +21,8 @@ from preflight import reading
 from preflight.cache import file_stat
 from preflight.findings import Location
 from preflight.model import (
-    ComposeService, EntryKind, EnvDeclaration, EnvWrite, FileFacts, Launch, Launcher, LocalImport, SweepDriver,
-    SweepSpec, TrainingConfig, VersionPin,
+    ARGUMENTS_FILE, ComposeService, EntryKind, EnvDeclaration, EnvWrite, FileFacts, Launch, Launcher, LocalImport,
+    SweepDriver, SweepSpec, TrainingConfig, VersionPin,
 )
 from preflight.paths import import_bases
 
@@ -137,8 +137,33 @@ class Project:
         from preflight import versions
 
         if library not in self._versions_cache:
-            self._versions_cache[library] = versions.effective(library, self.versions, self.pins)
+            self._versions_cache[library] = versions.effective(library, self.versions, self.pins,
+                                                               self._implied_installs())
         return self._versions_cache[library]
+
+    def _implied_installs(self) -> tuple[VersionPin, ...]:
+        """What the project runs without declaring it: `llamafactory-cli train` (or a file of its arguments)
+        runs LLaMA-Factory, whose release bounds the transformers it runs with (preflight.versions.BOUNDING).
+        Not in LLaMA-Factory's own repository, whose declarations are its own."""
+        if "implied_installs" not in self.memo:
+            self.memo["implied_installs"] = ()
+            if not self.holds_llamafactory:
+                found = next((launch.location for launch in self.launches()
+                              if launch.entry.kind is EntryKind.LLAMAFACTORY), None)
+                if found is None:
+                    from preflight.link import is_llamafactory_recipe
+
+                    found = next((config.location for config in self.facts(TrainingConfig)
+                                  if config.origin == ARGUMENTS_FILE and is_llamafactory_recipe(config.args)), None)
+                if found is not None:
+                    self.memo["implied_installs"] = (VersionPin(found, "llamafactory", "", "`llamafactory-cli`"),)
+        return self.memo["implied_installs"]
+
+    @cached_property
+    def holds_llamafactory(self) -> bool:
+        """Is this LLaMA-Factory's own source (or a copy of it)? Its argument classes are then the project's own,
+        which may differ from any release's."""
+        return any(path.endswith("llamafactory/hparams/parser.py") for path in [*self.files, *self._lazy])
 
     def installs(self, library: str) -> VersionPin | None:
         """The requirement through which the project installs `library`, if any."""

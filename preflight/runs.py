@@ -1,9 +1,10 @@
 """The training arguments each run will receive, assembled across files.
 
 One run's arguments can come from a constructor call (`SFTConfig(...)`), from an argument file read by
-`HfArgumentParser`/`TrlParser` or `trl sft --config`, and from `--flag value` pairs on the launcher's
-command line, which override the file. The rules about argument values and keys (HF, TRL, AXO) ask
-this module, so that every syntax that expresses an argument is judged once, the same way.
+`HfArgumentParser`/`TrlParser`, `trl sft --config` or `llamafactory-cli train`, and from `--flag value` pairs
+(`key=value` words for `llamafactory-cli`) on the launcher's command line, which override the file. The rules
+about argument values and keys (HF, TRL, AXO) ask this module, so that every syntax that expresses an argument
+is judged once, the same way.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Arguments:
     trains: bool | None = None  # a Trainer is built with these arguments (None: not known)
     requires: tuple[tuple[str, str], ...] = ()  # (library, specifier) a require_version before it demands
     script: str | None = None  # the project module whose code reads these arguments
+    receiver: str = ""  # for messages, when not the classes: "the arguments of `llamafactory-cli train` (...)"
 
     def typed(self, key: str) -> bool:
         """Is this key's value converted to the field's type before the dataclass sees it? Command-line
@@ -115,6 +117,8 @@ def _with_reader(project, run: Arguments, reader) -> Arguments:
                                    unknown_keys=UnknownKeys.UNKNOWN)
     if reader.kind == "trl":
         return _with_trl_command(project, run, reader.trl_command, reader.via, reader.inferred)
+    if reader.kind == "llamafactory":
+        return _with_llamafactory(project, run, None)
     parser = reader.parser
     unknown_keys = parser.unknown_keys
     if parser.trl_parser and unknown_keys is UnknownKeys.REJECTED and run.path is not None \
@@ -139,8 +143,52 @@ def _with_trl_command(project, run: Arguments, command: str, via: str, inferred:
                                inferred=inferred, trains=True)
 
 
+# LLaMA-Factory's ALLOW_EXTRA_ARGS (0.9.2+, hparams/parser.py `_parse_train_args`): is_env_enabled reads
+# os.getenv(name, "0").lower() in ["true", "y", "1"] (extras/misc.py)
+_ENABLED = ("true", "y", "1")
+
+
+def _with_llamafactory(project, run: Arguments, launch: Launch | None) -> Arguments:
+    """`llamafactory-cli train`: HfArgumentParser over LLaMA-Factory's ModelArguments, DataArguments,
+    TrainingArguments (a Seq2SeqTrainingArguments subclass from 0.9.2), FinetuningArguments and
+    GeneratingArguments, whose own fields come from its released wheels. An unknown key raises ("Some keys are
+    not used by the HfArgumentParser") unless ALLOW_EXTRA_ARGS is enabled, which ignores it."""
+    from preflight.libraries import library
+    from preflight.link import llamafactory_reader
+
+    data, version = library("llamafactory"), project.version("llamafactory").version
+    known = data.describes(version)
+    # in LLaMA-Factory's own source (or a copy of it), its argument classes may differ from every release's
+    accepted = known and not project.holds_llamafactory
+    unknown_keys = _extra_args(project, launch) if project.version("llamafactory").at_least("0.9.2") else \
+        UnknownKeys.REJECTED
+    return dataclasses.replace(
+        run, framework="hf", classes=("Seq2SeqTrainingArguments",),
+        local_fields=frozenset(data.fields("train", version)) if known else frozenset(),
+        accepted_known=accepted and unknown_keys is UnknownKeys.REJECTED, unknown_keys=unknown_keys,
+        via="`llamafactory-cli train`", loader=llamafactory_reader(project).loader, trains=True,
+        receiver=f"the arguments of `llamafactory-cli train` (llamafactory {version}'s and Seq2SeqTrainingArguments)")
+
+
+def _extra_args(project, launch: Launch | None) -> UnknownKeys:
+    """What ALLOW_EXTRA_ARGS makes of an unknown key for this launch: ignored when its environment enables
+    it, rejected when it sets it otherwise or nothing in the project sets it, unknown when a reference (or a
+    setting elsewhere that enables it, for a file whose launch is not known) may enable it."""
+    bindings = [b for b in (launch.env if launch else ()) if b.name == "ALLOW_EXTRA_ARGS"]
+    if bindings:
+        value = bindings[-1].value
+        if bindings[-1].reference or value is None:
+            return UnknownKeys.UNKNOWN
+        return UnknownKeys.KEPT if value.strip().lower() in _ENABLED else UnknownKeys.REJECTED
+    elsewhere = [value for _, value, _ in project.env_settings("ALLOW_EXTRA_ARGS")]
+    return UnknownKeys.UNKNOWN if any(value is None or value.strip().lower() in _ENABLED for value in elsewhere) \
+        else UnknownKeys.REJECTED
+
+
 def _from_launch(project, launch: Launch) -> Arguments | None:
     entry = launch.entry
+    if entry.kind is EntryKind.LLAMAFACTORY:
+        return _from_llamafactory(project, launch)
     if entry.kind not in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE, EntryKind.TRL):
         return None
     resolved = project.entry(launch)
@@ -173,6 +221,30 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
     if entry.kind is EntryKind.TRL:
         return _with_trl_command(project, run, entry.target, f"`trl {entry.target}`")
     return _with_reader(project, run, reader)
+
+
+def _from_llamafactory(project, launch: Launch) -> Arguments | None:
+    """`llamafactory-cli train cfg.yaml key=value ...`: the words merged over the file (OmegaConf.from_cli,
+    typed as YAML values), or `llamafactory-cli train --key value ...` alone."""
+    entry = launch.entry
+    resolved = project.entry(launch)
+    config = next(iter(project.facts_in(resolved.config, TrainingConfig)), None) if resolved.config else None
+    if entry.config and config is None:
+        return None  # a config file that is not scanned (or not arguments): what it sets is not known
+    args = dict(config.args) if config else {}
+    complete = config.complete and not entry.overrides if config else True
+    given = {}
+    for index, (key, value) in enumerate(entry.args):
+        at = entry.arg_locations[index] if index < len(entry.arg_locations) else None
+        given[key] = command_line_value(value, launch.location, at)
+    args.update(given)
+    if not args:
+        return None
+    location = config.location if config and not given else launch.location
+    flags = frozenset() if config else frozenset(given)  # `key=value` words join the file's dict; flags are argv
+    run = Arguments(args, "hf", location, f"`{entry.command}`" if given else config.location.path, complete,
+                    path=resolved.config if config else None, from_command_line=flags)
+    return _with_llamafactory(project, run, launch)
 
 
 def command_line_value(raw: str | None, location: Location, flag_at: Location | None = None) -> Value:

@@ -41,7 +41,12 @@ from preflight.model import VersionPin
 # The newest release of each library the rules were checked against (their behaviour was verified against these);
 # for the libraries with generated field data, the data's newest release is used instead.
 NEWEST_KNOWN = {"wandb": "0.31.0", "mlflow": "3.17.2", "neptune": "1.14.0", "aim": "3.29.1"}
-WITH_FIELD_DATA = ("transformers", "trl", "axolotl", "accelerate")
+WITH_FIELD_DATA = ("transformers", "trl", "axolotl", "accelerate", "llamafactory")
+# Frameworks that cap the libraries they run with (LLaMA-Factory 0.9.5 requires transformers>=4.55.0,<=5.6.0): a
+# project that installs one at a range, or unversioned, gets the newest release of it that the range admits (what a
+# fresh install resolves to), and that release's requirements bound the libraries it depends on. An exact pin of
+# any library bounds them already.
+BOUNDING = ("llamafactory",)
 # Distributions that install the same library.
 ALIASES = {"mlflow-skinny": "mlflow", "neptune-client": "neptune"}
 # Best first; a declaration below the project's top ranks after every one at the top.
@@ -121,7 +126,10 @@ def known_versions(library: str) -> list[str]:
     return [NEWEST_KNOWN[library]] if library in NEWEST_KNOWN else []
 
 
-def effective(library: str, configured: dict[str, str], pins: list[VersionPin]) -> Assumed:
+def effective(library: str, configured: dict[str, str], pins: list[VersionPin],
+              implied: tuple[VersionPin, ...] = ()) -> Assumed:
+    """`implied`: installs the project's launches show without a declaration (`llamafactory-cli train` runs
+    LLaMA-Factory): they bound the other libraries as an unversioned requirement would, and decide nothing else."""
     if configured.get(library):
         return Assumed(library, configured[library], "[tool.preflight.versions]")
     pins = _plausible(pins)
@@ -130,11 +138,33 @@ def effective(library: str, configured: dict[str, str], pins: list[VersionPin]) 
     for rank in sorted(set(ranked.values())):
         decided = _decide(library, [p for p, r in ranked.items() if r == rank], known)
         if decided:
-            return _constrained(decided, pins, decided.releases)
-    return _constrained(Assumed(library, known[-1] if known else "unknown", NEWEST_SOURCE), pins, known)
+            return _constrained(decided, pins, decided.releases, implied)
+    return _constrained(Assumed(library, known[-1] if known else "unknown", NEWEST_SOURCE), pins, known, implied)
 
 
-def _constrained(assumed: Assumed, pins: list[VersionPin], candidates) -> Assumed:
+def _bounding(library: str, pins: list[VersionPin],
+              implied: tuple[VersionPin, ...]) -> list[tuple[str, str, VersionPin]]:
+    """(specifier on `library`, why, declaration) of each BOUNDING framework installed at a range or unversioned
+    (declared, else implied by a launch): the requirement of the newest release of it that the range admits."""
+    limits = []
+    for name in BOUNDING:
+        if name == library:
+            continue
+        pin = installed(name, pins) or next((p for p in implied if p.library == name), None)
+        if pin is None or _exact(pin.specifier):
+            continue  # not installed, or pinned exactly: the exact pin bounds it already
+        admitted = _admitted(_specifiers(pin.specifier or ""), known_versions(name)) if pin.specifier else \
+            known_versions(name)
+        chosen = next((v for v in reversed(admitted) if v in _requires().get(name, {})), None)
+        own = _requires().get(name, {}).get(chosen or "", {}).get(library)
+        if own:
+            admits = f" {_written(pin.specifier)} admits" if pin.specifier else ""
+            limits.append((own, f"{name} {chosen} (the newest release{admits}, requiring {library}{_written(own)})",
+                           pin))
+    return limits
+
+
+def _constrained(assumed: Assumed, pins: list[VersionPin], candidates, implied: tuple[VersionPin, ...] = ()) -> Assumed:
     """The admitted releases that can be installed with what else the project declares: a release whose own
     requirements conflict with the project's pins of its dependencies is left out (transformers 5.x needs
     huggingface-hub>=1.3, which `huggingface-hub<1.0` forbids), and so is one that an exactly pinned library
@@ -151,8 +181,9 @@ def _constrained(assumed: Assumed, pins: list[VersionPin], candidates) -> Assume
         own = requires.get(dependency, {}).get(_exact(declared[0]) or "", {}).get(assumed.library)
         if own:  # the exactly pinned library requires this one in that range
             limits.append((own, f"{dependency}{declared[0]}", pin))
+    limits += _bounding(assumed.library, pins, implied)
     kept = []
-    for candidate in releases:
+    for candidate in _with_upper_bounds(releases, limits):
         needs = requires.get(assumed.library, {}).get(candidate, {})
         clashes = [d for d, spec in needs.items() if d in _declared(pins) and not _overlap(spec, _declared(pins)[d][0])]
         if not clashes and all(_admits(_specifiers(spec), candidate) for spec, _, _ in limits):
@@ -165,6 +196,18 @@ def _constrained(assumed: Assumed, pins: list[VersionPin], candidates) -> Assume
     span = f"{kept[0]}–{kept[-1]}" if len(kept) > 1 else kept[0]
     return Assumed(assumed.library, kept[-1], f"{assumed.source}; with {' and '.join(why)} that is {span}",
                    tuple(kept), assumed.specifier)
+
+
+def _with_upper_bounds(releases: list[str], limits) -> list[str]:
+    """The candidate releases, with a limit's upper bound `<=4.57.1` in place of the examined release of its minor
+    that the bound excludes (4.57.6): pip installs the bound, whose fields are its minor's."""
+    result = list(releases)
+    for spec, _, _ in limits:
+        for bound in (s.version for s in _specifiers(spec) or () if s.operator == "<="):
+            same = [r for r in result if release(r)[:2] == release(bound)[:2]]
+            if same and bound not in result and all(release(r) > release(bound) for r in same):
+                result[result.index(same[0])] = bound
+    return result
 
 
 def _declared(pins: list[VersionPin]) -> dict[str, tuple[str, VersionPin]]:

@@ -22,6 +22,12 @@ def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
     return runs.accepted_keys(project, run.classes, run.local_fields, run.trl_command)
 
 
+# A LLaMA-Factory training recipe (its own keys and TrainingArguments') and the command its users run it with
+_LLAMAFACTORY = ("model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\nstage: sft\nfinetuning_type: lora\nlora_rank: 8\n"
+                 "dataset: alpaca_en_demo\ntemplate: qwen\noutput_dir: saves/qwen-sft\nlearning_rate: 1.0e-4\n")
+_LF_RUN = "llamafactory-cli train configs/sft.yaml\n"
+
+
 class UnknownTrlKey(Rule):
     code = "TRL001"
     name = "unknown-trl-key"
@@ -37,7 +43,13 @@ class UnknownTrlKey(Rule):
         "\"Unknown arguments from config file\"; before 0.19 it dropped the key without a word). The "
         "key sets of every TRL, transformers and accelerate release come from the released wheels; keys that "
         "transformers removed are HF007. A pinned TRL or transformers release outside the examined ones is not "
-        "judged: which keys it takes is not known."
+        "judged: which keys it takes is not known. `llamafactory-cli train cfg.yaml` (LLaMA-Factory 0.9.5 "
+        "`hparams/parser.py`, `_parse_train_args`) hands the file to `HfArgumentParser.parse_dict` over its own "
+        "ModelArguments, DataArguments, FinetuningArguments and GeneratingArguments and Seq2SeqTrainingArguments: a "
+        "key none of them has raises \"Some keys are not used by the HfArgumentParser\" at start-up, unless "
+        "ALLOW_EXTRA_ARGS is `1`, `true` or `y` (0.9.2+, which ignores it); `key=value` words after the file are "
+        "merged over it (`OmegaConf.from_cli`, 0.9.3+). Its own keys come from each release's wheel, and the "
+        "transformers release is one its release admits (0.9.5 requires transformers>=4.55.0,<=5.6.0)."
     )
     examples = [
         Bad("sft.yaml", "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\n"
@@ -49,6 +61,13 @@ class UnknownTrlKey(Rule):
              "max_seq_length: 2048\nper_device_train_batch_size: 4\n",
              files={"run.sh": "trl sft --config sft.yaml\n", "requirements.txt": "trl==0.19.1\n"},
              note="TRL 0.19 still had max_seq_length"),
+        Bad("configs/sft.yaml", _LLAMAFACTORY.replace("lora_rank", "lora_rnak"), files={"run.sh": _LF_RUN},
+            expect="configs/sft.yaml:4:1", note="a LLaMA-Factory recipe run by llamafactory-cli"),
+        Good("configs/sft.yaml", _LLAMAFACTORY, files={"run.sh": _LF_RUN},
+             note="stage, finetuning_type, lora_rank and template are LLaMA-Factory's own arguments"),
+        Good("configs/sft.yaml", _LLAMAFACTORY.replace("lora_rank", "lora_rnak"),
+             files={"run.sh": "ALLOW_EXTRA_ARGS=1 llamafactory-cli train configs/sft.yaml\n"},
+             note="ALLOW_EXTRA_ARGS=1: LLaMA-Factory ignores keys it does not know"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -75,12 +94,14 @@ class UnknownTrlKey(Rule):
         assumed = project.version("trl")
         if len(keys) > 1:
             names = ", ".join(f"`{key}`" for key in keys)
-            return (f"{names} are not arguments of {', '.join(run.classes)} with {self._versions(project, run)}: "
+            return (f"{names} are not {run.receiver or 'arguments of ' + ', '.join(run.classes)} with "
+                    f"{self._versions(project, run)}: "
                     f"{self._outcome(run, plural=True)}; remove or rename them")
         key = keys[0]
         removed = next(filter(None, (trl.removed_before(c, key, assumed.version) for c in run.classes)), None)
         history = f" (removed in TRL {removed})" if removed else ""
-        return (f"`{key}` is not an argument of {', '.join(run.classes)}{history} with {self._versions(project, run)}: "
+        receiver = f"one of {run.receiver}" if run.receiver else f"an argument of {', '.join(run.classes)}"
+        return (f"`{key}` is not {receiver}{history} with {self._versions(project, run)}: "
                 f"{self._outcome(run)}{did_you_mean(key, accepted) or '; remove it'}")
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""Generate preflight/data/libraries/*.json: the argument fields of transformers, TRL and Axolotl per version.
+"""Generate preflight/data/libraries/*.json: the argument fields of transformers, TRL, Axolotl and LLaMA-Factory
+per version.
 
 The rules must know which keys each version accepts (a removed TrainingArguments key crashes the
 run, an unknown TRL or Axolotl key is silently dropped), and that knowledge must come from the real
@@ -10,7 +11,8 @@ and writes one JSON file per library. preflight reads those files at run time.
     python tools/generate_library_data.py trl        # one
 
 Wheels are cached in ~/.cache/preflight-library-data. One wheel per minor release is read (its
-newest patch): field sets change with minor releases.
+newest patch): field sets change with minor releases. LLaMA-Factory adds and removes arguments in patch
+releases (0.9.0 to 0.9.5), so every one of its releases is read.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ CACHE = Path.home() / ".cache" / "preflight-library-data"
 # The oldest minor release examined per library. Axolotl published wheels with its sources only from
 # 0.17 on (older releases are sdists, whose metadata pip can only get by running setup.py).
 OLDEST = {"transformers": Version("4.36"), "trl": Version("0.12"), "axolotl": Version("0.17"),
-          "accelerate": Version("1.0")}
+          "accelerate": Version("1.0"), "llamafactory": Version("0.8")}
+EVERY_RELEASE = {"llamafactory"}  # read each patch release, not only the newest of each minor
 ENUM_BASES = {"ExplicitEnum", "Enum", "str", "StrEnum"}
 
 
@@ -47,10 +50,11 @@ def available_versions(package: str) -> list[Version]:
 
 def releases_per_minor(package: str) -> list[list[Version]]:
     """Per minor release (oldest first), its patch releases newest first."""
-    minors: dict[tuple[int, int], list[Version]] = {}
+    minors: dict[tuple[int, ...], list[Version]] = {}
     for version in available_versions(package):
         if version >= OLDEST[package]:
-            minors.setdefault((version.major, version.minor), []).append(version)
+            key = version.release if package in EVERY_RELEASE else (version.major, version.minor)
+            minors.setdefault(key, []).append(version)
     return [sorted(patches, reverse=True) for _, patches in sorted(minors.items())]
 
 
@@ -335,7 +339,29 @@ def read_accelerate(package: Package) -> dict:
     return {"classes": {"launch": {"fields": dict(sorted(options.items()))}}}
 
 
-READERS = {"transformers": read_transformers, "trl": read_trl, "axolotl": read_axolotl, "accelerate": read_accelerate}
+def read_llamafactory(package: Package) -> dict:
+    """The arguments `llamafactory-cli train` parses besides transformers' Seq2SeqTrainingArguments: the own
+    fields of the dataclasses of `_TRAIN_ARGS` (llamafactory/hparams/parser.py), as one class `train`. Its
+    TrainingArguments (0.9.2+) extends Seq2SeqTrainingArguments, whose fields come from transformers' data."""
+    tree = package.modules.get("llamafactory/hparams/parser.py")
+    names: list[str] = []
+    for node in tree.body if tree else []:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_TRAIN_ARGS" for t in node.targets) \
+                and isinstance(node.value, (ast.List, ast.Tuple)):
+            names = [e.id for e in node.value.elts if isinstance(e, ast.Name)]
+    if not names:
+        raise SystemExit("no _TRAIN_ARGS in llamafactory/hparams/parser.py")
+    transformers_classes = {"Seq2SeqTrainingArguments", "TrainingArguments", "BaseTrainingArguments"}
+    fields: dict[str, dict] = {}
+    for name in names:
+        if name == "Seq2SeqTrainingArguments":
+            continue
+        fields.update(all_fields(package, name, stop=transformers_classes, hint="llamafactory/hparams/"))
+    return {"classes": {"train": {"fields": fields, "bases": ["Seq2SeqTrainingArguments"]}}}
+
+
+READERS = {"transformers": read_transformers, "trl": read_trl, "axolotl": read_axolotl, "accelerate": read_accelerate,
+           "llamafactory": read_llamafactory}
 # The modules each reader needs (transformers has thousands of model files that define no arguments).
 MODULES = {
     "transformers": re.compile(r"^transformers/(training_args\w*|trainer_utils|debug_utils|"
@@ -344,6 +370,7 @@ MODULES = {
     "accelerate": re.compile(r"^accelerate/commands/launch\.py$"),
     "axolotl": re.compile(r"^axolotl/utils/(schemas|config)/|^axolotl/utils/\w+\.py$"
                           r"|^axolotl/integrations/\w+/args\.py$"),
+    "llamafactory": re.compile(r"^llamafactory/hparams/\w+\.py$"),
 }
 
 

@@ -1,5 +1,6 @@
 """Recognise what a command line runs: `python train.py`, `accelerate launch -m axolotl.cli.train cfg.yml`,
-`torchrun ... train.py`, `axolotl train cfg.yml`, `trl sft --config cfg.yml`, and `docker run` around them."""
+`torchrun ... train.py`, `axolotl train cfg.yml`, `trl sft --config cfg.yml`, `llamafactory-cli train cfg.yaml`,
+and `docker run` around them."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"),
 _CONDA = {"conda", "mamba", "micromamba"}
 TRL_COMMANDS = {"sft", "dpo", "grpo", "kto", "reward", "rloo", "distillation", "orpo", "ppo", "gkd", "xpo",
                 "nash_md", "online_dpo", "prm", "bco", "cpo"}
+LLAMAFACTORY_COMMANDS = ("llamafactory-cli", "lmf")  # llamafactory's console scripts (`lmf` since 0.9.0)
 _LAUNCHER_MODULES = {"torch.distributed.run": "torchrun", "torch.distributed.launch": "torchrun",
                      "accelerate.commands.launch": "accelerate", "deepspeed.launcher.runner": "deepspeed"}
 _DOCKER_VALUE_OPTIONS = {
@@ -183,6 +185,8 @@ def recognize(argv: list[str]) -> Recognized | None:
         found = Recognized(EntryKind.TRL, rest[0])
         _parse_args(rest[1:], found)
         return found
+    if head in LLAMAFACTORY_COMMANDS and rest[:1] == ["train"]:
+        return _llamafactory(rest[1:])
     if head.endswith(".py") and ("/" in argv[0] or head == argv[0]) and argv[0].startswith(("./", "/")):
         return _script(argv[0], rest)
     if head in ("bash", "sh", "zsh", "dash") and rest and rest[0].endswith(_SHELL_SCRIPT_SUFFIXES):
@@ -265,6 +269,26 @@ def _axolotl(rest: list[str]) -> Recognized | None:
             _parse_args(rest[index + 1:], found)
             return found
     return None
+
+
+def _llamafactory(rest: list[str]) -> Recognized:
+    """`llamafactory-cli train cfg.yaml key=value ...` (llamafactory 0.9.5 hparams/parser.py `read_args`: a first
+    argument ending in .yaml/.yml/.json is the config, the words after it are merged over it with
+    `OmegaConf.from_cli`), or `llamafactory-cli train --key value ...` (HfArgumentParser's flags). The
+    `key=value` words are its arguments over the file, as flags are a script's; a word that is not one (an
+    unexpanded `$EXTRA`) is an override with an empty key, so that nothing is claimed about what it sets."""
+    found = Recognized(EntryKind.LLAMAFACTORY, "train")
+    if rest and rest[0].lower().endswith(_CONFIG_SUFFIXES):
+        found.config = rest[0]
+        for token in rest[1:]:
+            key, eq, value = token.partition("=")
+            if eq and re.fullmatch(r"[A-Za-z_]\w*", key):
+                found.args.append((key, value))
+            else:
+                found.overrides.append(("", token))
+    else:
+        _parse_args(rest, found)
+    return found
 
 
 def _script(path: str, rest: list[str]) -> Recognized:

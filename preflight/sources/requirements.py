@@ -21,8 +21,10 @@ TRACKED = frozenset({
     "transformers", "trl", "axolotl", "accelerate", "wandb", "mlflow", "mlflow-skinny", "neptune", "neptune-client",
     "neptune-scale", "aim",
     "huggingface-hub",  # its pins decide which transformers releases can be installed (versions.py)
+    "llamafactory",  # its release decides the transformers it runs with (versions.BOUNDING)
 })
-_NAME_HINT = re.compile(r"transformers|trl|axolotl|accelerate|wandb|mlflow|neptune|aim|huggingface", re.IGNORECASE)
+_NAME_HINT = re.compile(r"transformers|trl|axolotl|accelerate|wandb|mlflow|neptune|aim|huggingface|llamafactory",
+                        re.IGNORECASE)
 _NAME_HINT_BYTES = re.compile(_NAME_HINT.pattern.encode(), re.IGNORECASE)
 # The qualifiers of a requirements file that still name the project's main set (`requirements-base.txt`,
 # `requirements/prod.txt`); any other (`-dev`, `_gpu`, `docs`) names an extra set someone opts into.
