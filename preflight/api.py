@@ -124,11 +124,12 @@ def ignore_comments(findings: list[Finding], sources: SourceLines, reason: str =
     return ignores.fixes(findings, sources, reason)
 
 
-def write_changes(changes: list[FileChange], cwd: Path) -> None:
-    """Write planned changes (fixes or comments) to their files; paths are relative to `cwd`."""
+def write_changes(changes: list[FileChange], cwd: Path) -> list[FileChange]:
+    """Write planned changes (fixes or comments) to their files; paths are relative to `cwd`. The changes of
+    files edited since the check read them are not written, and are returned."""
     from preflight import fixes
 
-    fixes.write(changes, cwd)
+    return fixes.write(changes, cwd)
 
 
 def undecided(result: CheckResult) -> list[str]:

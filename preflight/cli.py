@@ -119,16 +119,30 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
             click.echo(f"Would fix {counted(fixed, 'finding')} in {counted(len(changes), 'file')}.", err=True)
             sys.exit(1 if changes else 0)
         with _writing("; no file was changed"):
-            api.write_changes(changes, result.cwd)
-        if fixed:
-            click.echo(f"preflight: fixed {counted(fixed, 'finding')} in {counted(len(changes), 'file')}", err=True)
+            changes = _written(api.write_changes(changes, result.cwd), changes)
+        fixed = sum(c.fixed for c in changes)
+        touched = {c.path for c in changes}
         result = _run(targets, options)
+        for _ in range(FIX_ROUNDS - 1 if changes and not stdin else 0):
+            # a fix whose lines another fix changed in the same round applies to the text that one left
+            planned = api.plan_fixes(result, unsafe=unsafe_fixes)
+            _say_refused(planned)
+            changes = [c for c in planned if c.after != c.before]
+            if not changes:
+                break
+            with _writing("; the files fixed before were written"):
+                changes = _written(api.write_changes(changes, result.cwd), changes)
+            fixed += sum(c.fixed for c in changes)
+            touched |= {c.path for c in changes}
+            result = _run(targets, options)
+        if fixed:
+            click.echo(f"preflight: fixed {counted(fixed, 'finding')} in {counted(len(touched), 'file')}", err=True)
     if add_ignores is not None:
         plan = api.plan_ignores(result, add_ignores)
         _say_refused(plan.changes)
         plan.changes[:] = [c for c in plan.changes if c.after != c.before]
         with _writing("; no file was changed"):
-            api.write_changes(plan.changes, result.cwd)
+            plan.changes[:] = _written(api.write_changes(plan.changes, result.cwd), plan.changes)
         skipped = f"; {counted(plan.skipped, 'finding')} cannot be suppressed inline" if plan.skipped else ""
         click.echo(f"preflight: added {counted(plan.comments, 'ignore comment')} in "
                    f"{counted(len(plan.changes), 'file')}{skipped}", err=True)
@@ -177,6 +191,17 @@ def _writing(consequence: str = ""):
         yield
     except WriteError as exc:
         _usage(f"{exc}{consequence}")
+
+
+FIX_ROUNDS = 10  # --fix applies again what the edits of an earlier round overlapped, as often as this
+
+
+def _written(stale, changes) -> list:
+    """The changes written: those of a file edited since the check read it are not, and it is said."""
+    for change in stale:
+        click.echo(f"preflight: {display.path(change.path)} was not changed: it was edited after it was checked",
+                   err=True)
+    return [c for c in changes if c not in stale]
 
 
 def _say_refused(changes) -> None:
@@ -303,8 +328,10 @@ def _rule_dict(rule: type[Rule]) -> dict:
         "summary": rule.summary,
         "why": rule.why,
         "options": describe(rule.Options),
-        "fixable": rule.autofix is not None,  # some of its findings carry a fix `--fix` applies
+        "fixable": rule.autofix is not None,  # some of its findings carry a fix (`--fix` or `--unsafe-fixes`)
         "fix": rule.autofix,
+        "fixes": list(rule.fixes),  # "safe" (--fix applies them), "unsafe" (only --unsafe-fixes)
+        "fix_safety": rule.fix_safety,
         "docs_url": rule.docs_url(),
     }
 

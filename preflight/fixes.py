@@ -152,11 +152,25 @@ def plan(fixes: Iterable[Fix], sources: SourceLines, keep_tree: bool = False) ->
     return changes
 
 
-def write(changes: list[FileChange], cwd: Path) -> None:
+def write(changes: list[FileChange], cwd: Path) -> list[FileChange]:
     """Every changed file or none (preflight.writing.replace_all): preflight.writing.WriteError, with no
-    file changed, when one of them cannot be written (a full disk, a read-only folder)."""
-    from preflight import writing
+    file changed, when one of them cannot be written (a full disk, a read-only folder). A file whose bytes
+    are no longer those the change was planned from (edited since it was read) is left alone, and returned."""
+    from preflight import reading, writing
 
-    writing.replace_all([(Path(change.path) if Path(change.path).is_absolute() else cwd / change.path,
-                          (codecs.BOM_UTF8 if change.bom else b"") + change.after.encode("utf-8"))
-                         for change in changes if change.after != change.before], within=cwd)
+    contents, stale = [], []
+    for change in changes:
+        if change.after == change.before:
+            continue
+        path = Path(change.path) if Path(change.path).is_absolute() else cwd / change.path
+        bom = codecs.BOM_UTF8 if change.bom else b""
+        try:
+            current = reading.read_bytes(path, len(change.before.encode("utf-8")) + len(bom) + 1)
+        except (OSError, ValueError):
+            current = None
+        if current != bom + change.before.encode("utf-8"):
+            stale.append(change)
+            continue
+        contents.append((path, bom + change.after.encode("utf-8")))
+    writing.replace_all(contents, within=cwd)
+    return stale

@@ -66,6 +66,8 @@ class Rule:
     # Why each of its fixes is safe (applied by `--fix`: behaviour kept, or strictly the rule's documented
     # intent) or unsafe (only with `--unsafe-fixes`: a choice the user must review). Required with `autofix`.
     fix_safety: ClassVar[str | None] = None
+    # Which kinds its fixes are, "safe" and/or "unsafe" (the examples show each: tests/test_rule_examples.py).
+    fixes: ClassVar[tuple[str, ...]] = ()
     # More specific rules this one yields to: a finding of this rule is dropped when one of theirs about
     # the same subject is reported (and only then: `--ignore` of the specific rule brings this one back).
     yields_to: ClassVar[tuple[str, ...]] = ()

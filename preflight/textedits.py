@@ -85,3 +85,47 @@ def remove_flag(project, flag: Location, name: str, value: str | None) -> Edit |
     while blank > 0 and body[blank - 1] in " \t":
         blank -= 1
     return Edit(text.location(blank, end), "")
+
+
+def replace_scalar(project, location: Location, old: object, new: object) -> Edit | None:
+    """A YAML or JSON scalar (or a flag's value word) that reads `old` becomes `new`, quoted as it was:
+    `eval_strategy: step` -> `steps`, `"step"` -> `"steps"`, `save_steps: 500` -> `600`."""
+    text = source(project, location.path)
+    if text is None:
+        return None
+    start, end = span(text, location)
+    written = text.text[start:end]
+    quote = written[:1] if len(written) >= 2 and written[0] == written[-1] and written[0] in "'\"" else ""
+    bare = written[1:-1] if quote else written
+    if isinstance(old, str) and not isinstance(new, str):
+        return None
+    if isinstance(old, str) and bare != old:
+        return None
+    if not isinstance(old, str) and (quote or not _same_number(bare, old)):
+        return None
+    if isinstance(new, str) and not _SHELL_WORD.fullmatch(new):
+        return None
+    return Edit(location, f"{quote}{new}{quote}")
+
+
+def flag_value(project, flag: Location, name: str, value: str) -> Location | None:
+    """Where the value word of `--name value` or `--name=value` is, when it is written as parsed."""
+    text = source(project, flag.path)
+    if text is None:
+        return None
+    start, end = span(text, flag)
+    body = text.text
+    if body[start:end] != f"--{name}":
+        return None
+    gap = re.compile(r"=|[ \t]+").match(body, end)
+    word = _SHELL_WORD.match(body, gap.end()) if gap else None
+    if word is None or word.group() != value:
+        return None
+    return text.location(word.start(), word.end())
+
+
+def _same_number(written: str, value: object) -> bool:
+    try:
+        return float(written) == float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False

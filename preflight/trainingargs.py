@@ -23,6 +23,8 @@ A value the analysis does not know (`UNKNOWN`) stops every check that depends on
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -69,6 +71,9 @@ class Problem:
     keys: tuple[str, ...]  # the settings involved, the first one set is where the finding points
     message: str
     hint: str = ""  # what to change, when the library's message does not say
+    # The one value that makes TrainingArguments accept what it rejects here, when there is one: (key, value).
+    # A fix may set it, after `Effective.satisfied_by` confirmed it (an unsafe fix: it changes what the run does).
+    change: tuple[str, object] | None = None
 
 
 class Effective:
@@ -77,6 +82,7 @@ class Effective:
     def __init__(self, run: Arguments, transformers: Assumed, trl: Assumed | None) -> None:
         self.run = run
         self.transformers = transformers
+        self.trl = trl
         fields, defaults = _training_arguments(transformers.version)
         self.fields = dict(fields)
         self.defaults = dict(defaults)
@@ -125,6 +131,21 @@ class Effective:
     def enum_values(self, enum: str) -> list[str]:
         """The enum's values at the effective release, in the library's order."""
         return list(library("transformers").fields(f"enum:{enum}", self.transformers.version))
+
+    def satisfied_by(self, problem: "Problem") -> bool:
+        """Does the problem's `change`, made alone, leave TrainingArguments with no error of the problem's
+        code that it did not raise before (the problem itself gone)?"""
+        if problem.change is None or problem.change[0] not in self.run.args:
+            return False
+        key, literal = problem.change
+        value = self.run.args[key]
+        changed = dataclasses.replace(self.run, args={**self.run.args, key: dataclasses.replace(
+            value, known=True, literal=literal, text=str(literal), nondeterministic=None)})
+        before = {(p.keys, p.message) for p in self.problems if p.code == problem.code} - {
+            (problem.keys, problem.message)}
+        after = {(p.keys, p.message) for p in Effective(changed, self.transformers, self.trl).problems
+                 if p.code == problem.code}
+        return after <= before
 
     @cached_property
     def problems(self) -> list["Problem"]:
@@ -226,8 +247,10 @@ def simulate(e: Effective) -> list[Problem]:
         allowed = e.enum_values(enum)
         if isinstance(value, str) and allowed and value not in allowed:
             if e.given(key):
+                close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.75)
                 problems.append(Problem("HF010", (key,), f"{value} is not a valid {enum}, please select one of "
-                                        f"{allowed}{did_you_mean(value, allowed)}"))
+                                        f"{allowed}{did_you_mean(value, allowed)}",
+                                        change=(key, close[0]) if close else None))
             value = UNKNOWN
         strategies[key] = value
     evaluation = strategies["eval_strategy"]
@@ -258,7 +281,7 @@ def simulate(e: Effective) -> list[Problem]:
                                  ("save_steps", saving, save_steps)):
         if strategy == "steps" and is_number(steps) and steps > 1 and steps != int(steps):
             problems.append(Problem("HF010", (key,), f"--{key} must be an integer if bigger than 1: {steps}",
-                                    f"use {round(steps)} (or a ratio below 1)"))
+                                    f"use {round(steps)} (or a ratio below 1)", change=(key, round(steps))))
 
     problems += _load_best(e, evaluation, saving, eval_steps, save_steps)
 
@@ -292,7 +315,8 @@ def _load_best(e: Effective, evaluation, saving, eval_steps, save_steps) -> list
                         f"{exception}, but found\n"
                         f"- Evaluation strategy: {strategy_name('IntervalStrategy', evaluation)}"
                         f"\n- Save strategy: {strategy_name('SaveStrategy', saving)}",
-                        f"set save_strategy to {evaluation!r}" + (" (or 'best')" if e.v5 else ""))]
+                        f"set save_strategy to {evaluation!r}" + (" (or 'best')" if e.v5 else ""),
+                        change=("save_strategy", evaluation) if isinstance(evaluation, str) else None)]
     if evaluation != "steps" or not (is_number(eval_steps) and is_number(save_steps)) or eval_steps == 0:
         return []
     eval_steps = int(eval_steps) if eval_steps > 1 else eval_steps
@@ -314,7 +338,7 @@ def _load_best(e: Effective, evaluation, saving, eval_steps, save_steps) -> list
     suggestion = max(1, round(save_steps / eval_steps)) * eval_steps
     return [Problem("HF004", keys, "--load_best_model_at_end requires the saving steps to be a round multiple of "
                     f"the evaluation steps, but found {save_steps}, which is not a round multiple of {eval_steps}.",
-                    f"use save_steps={suggestion:g}")]
+                    f"use save_steps={suggestion:g}", change=("save_steps", suggestion))]
 
 
 def _warmup(e: Effective) -> list[Problem]:

@@ -8,6 +8,7 @@ TrainingArguments itself does with them is preflight.trainingargs.
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from collections.abc import Iterator
@@ -41,7 +42,40 @@ class _SimulatedRule(Rule):
                 message = problem.message.replace("\n", " ")
                 if problem.hint:
                     message = f"{message.rstrip('.')}; {problem.hint}"
-                yield self.finding(location, f"{effective.transformers.describe()} raises at start-up: {message}")
+                fix = _value_fix(project, run, problem) if effective.satisfied_by(problem) else None
+                yield self.finding(location, f"{effective.transformers.describe()} raises at start-up: {message}",
+                                   fix=fix)
+
+
+def _value_fix(project: Project, run, problem) -> Fix | None:
+    """The problem's one value change as an edit of the value where it is written: a libcst transform of
+    the expression in Python, an edit of the scalar in YAML or JSON, of the value word after a flag.
+    Unsafe: the run then trains with a value the user did not write (a checkpoint cadence, a strategy)."""
+    key, new = problem.change
+    value = run.args[key]
+    if key in run.from_command_line:
+        where = textedits.flag_value(project, value.key_location, key, value.text) if value.key_location else None
+        edit = textedits.replace_scalar(project, where, value.literal, new) if where else None
+    elif value.location.path.endswith(".py"):
+        if not isinstance(new, (str, int)) or isinstance(new, bool):
+            return None
+        try:
+            written = ast.literal_eval(value.text)
+        except (ValueError, SyntaxError, RecursionError, MemoryError):
+            return None  # a name or an expression: not the literal to replace
+        if written != value.literal or type(written) is not type(value.literal):
+            return None
+        quote = '"' if value.text.startswith('"') else "'"
+        code = f"{quote}{new}{quote}" if isinstance(new, str) else str(new)
+        edit = Transform(value.location, Action.REPLACE, key, code) if isinstance(new, int) or new.isidentifier() \
+            else None
+    elif linebreaks.of_path(value.location.path) == linebreaks.YAML:
+        edit = textedits.replace_scalar(project, value.location, value.literal, new)
+    else:
+        edit = None
+    if edit is None:
+        return None
+    return Fix(f"set {key} to {new!r}", (edit,), safe=False)
 
 
 CADENCE_KEYS = ("eval_steps", "logging_steps", "eval_strategy", "evaluation_strategy", "logging_strategy")
@@ -421,10 +455,30 @@ class LoadBestConstraints(_SimulatedRule):
         "ValueError when the job starts, after the container is scheduled and the model downloaded. Effective values "
         "are used: an unset `eval_steps` follows `logging_steps`."
     )
+    autofix = ("Sets the one value that makes TrainingArguments accept the schedules: save_steps to the nearest "
+               "round multiple of eval_steps, or save_strategy to the evaluation strategy, where that value is "
+               "written (in Python through libcst, in YAML, JSON and a launcher's flags by an edit of the value), "
+               "and only when TrainingArguments, simulated again with it, raises nothing new.")
+    fixes = ("unsafe",)
+    fix_safety = ("Unsafe: the run starts, but checkpoints are then written on another schedule (more or fewer of "
+                  "them, at other steps) than the one written down, which costs disk and time and decides which "
+                  "checkpoints can become the best model; whether the evaluation or the save schedule should give "
+                  "way is the user's choice.")
     examples = [
         Bad("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(\n"
-            "    output_dir='out',\n    eval_strategy='steps',\n    eval_steps=300,\n    save_steps=500,\n"
-            "    load_best_model_at_end=True,\n)\n", expect="train.py:7:5"),
+            "    output_dir='out',\n    eval_strategy='steps',\n    eval_steps=300,\n    save_steps=500,  # ~1 h\n"
+            "    load_best_model_at_end=True,\n)\n", expect="train.py:7:5",
+            fixed="from transformers import TrainingArguments\n\nargs = TrainingArguments(\n"
+            "    output_dir='out',\n    eval_strategy='steps',\n    eval_steps=300,\n    save_steps=500,  # ~1 h\n"
+            "    load_best_model_at_end=True,\n)\n",
+            unsafe_fixed="from transformers import TrainingArguments\n\nargs = TrainingArguments(\n"
+            "    output_dir='out',\n    eval_strategy='steps',\n    eval_steps=300,\n    save_steps=600,  # ~1 h\n"
+            "    load_best_model_at_end=True,\n)\n"),
+        Bad("args.yaml", "output_dir: out\neval_strategy: steps\nsave_strategy: epoch\nload_best_model_at_end: true\n",
+            expect="args.yaml:4:1", note="strategies that differ: the save strategy follows the evaluation's",
+            fixed="output_dir: out\neval_strategy: steps\nsave_strategy: epoch\nload_best_model_at_end: true\n",
+            unsafe_fixed="output_dir: out\neval_strategy: steps\nsave_strategy: steps\n"
+            "load_best_model_at_end: true\n"),
         Good("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(\n"
              "    output_dir='out',\n    eval_strategy='steps',\n    eval_steps=250,\n    save_steps=500,\n"
              "    load_best_model_at_end=True,\n)\n"),
@@ -521,6 +575,7 @@ class RemovedTrainingArgument(Rule):
                "Python, in an argument file and among a launcher's flags; removes a key the library removed without "
                "a successor (overwrite_output_dir, ...). Python is changed through its syntax tree (libcst), keeping "
                "comments and layout; YAML and command lines by an edit of the exact key or flag.")
+    fixes = ("safe", "unsafe")
     fix_safety = ("Safe for a rename: the library renamed the argument and kept its meaning, so the renamed key sets "
                   "what the old one set in the releases that accepted it. Unsafe for a removal: the job then starts, "
                   "but what the key asked for is no longer done, and whether the run still does what it should is for "
@@ -736,9 +791,20 @@ class InvalidTrainingArgumentValue(_SimulatedRule):
         "HfArgumentParser (`learning_rate: 1e-5` is a string in YAML, which wants `1.0e-5`) is passed on "
         "unconverted and fails with TypeError."
     )
+    autofix = ("Sets the value TrainingArguments asks for where one value does it: the valid name closest to a "
+               "misspelt strategy, scheduler or optimizer (step -> steps), a fractional step count above 1 rounded; "
+               "in Python through libcst, in YAML, JSON and a launcher's flags by an edit of the value, and only "
+               "when TrainingArguments, simulated again with it, raises nothing new. Two settings in conflict "
+               "(fp16 and bf16) get no fix.")
+    fixes = ("unsafe",)
+    fix_safety = ("Unsafe: the closest valid name is a guess at what was meant (`step` is `steps`, but a misspelt "
+                  "optimizer may have meant another one), and a rounded step count moves the cadence; the run then "
+                  "trains with a value nobody wrote, so it is for the user to confirm.")
     examples = [
         Bad("args.yaml", "output_dir: out\neval_strategy: step\neval_steps: 200\nper_device_train_batch_size: 8\n",
-            expect="args.yaml:2:1"),
+            expect="args.yaml:2:1",
+            fixed="output_dir: out\neval_strategy: step\neval_steps: 200\nper_device_train_batch_size: 8\n",
+            unsafe_fixed="output_dir: out\neval_strategy: steps\neval_steps: 200\nper_device_train_batch_size: 8\n"),
         Bad("train.py", "from transformers import TrainingArguments\n\nargs = TrainingArguments(output_dir='out', "
             "fp16=True, bf16=True)\n", expect="train.py:3:55"),
         Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 200\nper_device_train_batch_size: 8\n"),

@@ -118,6 +118,7 @@ class NestedRunWithoutFlag(Rule):
         "for a second `start_run()` at module level with no `mlflow.end_run()` between."
     )
     autofix = "Adds nested=True to the inner mlflow.start_run() call (a libcst transform: comments and layout kept)."
+    fixes = ("safe", "unsafe")
     fix_safety = (
         "Safe inside a `with mlflow.start_run()` block, directly or in a function called there: MLflow 3.1's "
         "start_run (mlflow/tracking/fluent.py:378) raises only when a run is active and nested is False, and with "

@@ -65,6 +65,7 @@ class UnusedSuppression(Rule):
     ]
 
     autofix = "Removes the unused codes, or the whole comment when none is left."
+    fixes = ("safe",)
     fix_safety = "Safe: the codes removed suppressed nothing, so every run reports what it did before."
 
     def check(self, project: Project) -> Iterator[Finding]:

@@ -165,6 +165,7 @@ class SecretOnCommandLine(Rule):
 
     autofix = ("`-e NAME=$VALUE` becomes `-e NAME`: docker takes the same value from the caller's environment, "
                "without putting it on the command line.")
+    fixes = ("safe",)
     fix_safety = ("Safe: the container receives the same value, which docker now reads from the environment of the "
                   "command that runs it (where `$VALUE` was expanded) instead of from its command line.")
 

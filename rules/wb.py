@@ -382,6 +382,7 @@ class InitInLoopWithoutFinish(Rule):
     )
     autofix = ("Passes reinit=\"finish_previous\" to the wandb.init in the loop (a libcst transform: comments and "
                "layout kept), when every wandb release the project admits takes it (0.19.9 and later).")
+    fixes = ("safe", "unsafe")
     fix_safety = (
         "Safe where the call has no reinit of its own: each wandb.init of the loop then finishes the run of the "
         "previous iteration and starts a new one (wandb 0.19.10, wandb/sdk/wandb_init.py:864: \"Finishing previous "
@@ -400,6 +401,13 @@ class InitInLoopWithoutFinish(Rule):
         Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"
             "    run.log({'acc': 0.9})\n", files={"requirements.txt": "wandb==0.18.7\n"}, expect="cv.py:4:11",
             note="no fix: wandb 0.18.7 takes only True or False for reinit"),
+        Bad("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', reinit=False)\n"
+            "    run.log({'acc': 0.9})\n", expect="cv.py:4:11",
+            note="reinit written down: only --unsafe-fixes changes it",
+            fixed="import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', reinit=False)\n"
+            "    run.log({'acc': 0.9})\n",
+            unsafe_fixed="import wandb\n\nfor fold in range(5):\n"
+            "    run = wandb.init(project='p', reinit=\"finish_previous\")\n    run.log({'acc': 0.9})\n"),
         Good("cv.py", "import wandb\n\nfor fold in range(5):\n"
              "    with wandb.init(project='p', name=f'fold{fold}') as run:\n        run.log({'acc': 0.9})\n"),
         Good("cv.py", "import wandb\n\nfor fold in range(5):\n    run = wandb.init(project='p', name=f'fold{fold}')\n"

@@ -308,6 +308,61 @@ def test_the_report_uses_only_the_text_that_was_checked(tmp_path, use_cache):
     assert fixes.plan([finding.fix], result.sources) == []
 
 
+def test_unsafe_fixes(cli):
+    """--fix applies the safe fixes only; --unsafe-fixes applies the unsafe ones too, and with --diff shows
+    them without writing anything."""
+    nested = ("import mlflow\n\nwith mlflow.start_run():\n    with mlflow.start_run(run_name='child'):  # keep\n"
+              "        pass\n")
+    sequential = "import mlflow\n\nmlflow.start_run(run_name='a')\nmlflow.start_run(run_name='b')\n"
+    files = {"sweep.py": nested, "train.py": sequential}
+    safe = cli("check", "--select", "MLF003", "--fix", files=files)
+    assert safe.exit_code == 1 and "fixed 1 finding in 1 file" in safe.output
+    assert (cli.root / "sweep.py").read_text() == nested.replace("run_name='child')", "run_name='child', nested=True)")
+    assert (cli.root / "train.py").read_text() == sequential
+    assert "1 more fixable with --unsafe-fixes" in safe.output or "--unsafe-fixes" in safe.output
+    diff = cli("check", "--select", "MLF003", "--unsafe-fixes", "--diff")
+    assert diff.exit_code == 1
+    assert "+mlflow.start_run(run_name='b', nested=True)" in diff.output
+    assert (cli.root / "train.py").read_text() == sequential  # --diff writes nothing
+    unsafe = cli("check", "--select", "MLF003", "--unsafe-fixes")
+    assert unsafe.exit_code == 0, unsafe.output
+    assert (cli.root / "train.py").read_text() == sequential.replace("'b')", "'b', nested=True)")
+    assert cli("check", "--select", "MLF003", "--unsafe-fixes").exit_code == 0  # nothing left: unchanged
+    assert (cli.root / "train.py").read_text() == sequential.replace("'b')", "'b', nested=True)")
+
+
+def test_fixes_on_one_line_are_all_applied(cli):
+    """Two fixes that change the same line: the second applies to the text the first left, in the same run."""
+    source = ("from transformers import TrainingArguments\n\n"
+              "args = TrainingArguments(output_dir='o', eval_strategy='step', logging_strategy='step')\n")
+    result = cli("check", "--select", "HF010", "--unsafe-fixes", files={"train.py": source})
+    assert result.exit_code == 0, result.output
+    assert (cli.root / "train.py").read_text() == source.replace("'step'", "'steps'")
+
+
+def test_a_python_fix_needs_the_text_that_was_checked(tmp_path):
+    """A libcst fix is computed from the file as the check read it: after an edit, or once the file no
+    longer parses, it is not applied."""
+    from preflight import api, engine
+
+    script = tmp_path / "sweep.py"
+    script.write_text("import mlflow\n\nwith mlflow.start_run():\n    with mlflow.start_run():\n        pass\n")
+    result = engine.check(["."], cwd=tmp_path, select=["MLF003"], use_cache=False)
+    [finding] = result.findings
+    assert finding.fix is not None and finding.fix.safe
+    [change] = api.plan_fixes(result)
+    assert "with mlflow.start_run(nested=True):" in change.after
+    edited = "import mlflow\n\nwith mlflow.start_run():\n    with mlflow.start_run(:\n        pass\n"
+    script.write_text(edited)
+    assert api.write_changes([change], tmp_path) == [change]  # planned from the text before the edit
+    assert script.read_text() == edited
+    again = engine.check(["."], cwd=tmp_path, select=["MLF003"], use_cache=False)
+    assert again.findings == [] and api.plan_fixes(again) == []  # a file that does not parse: no fix
+    fresh = engine.check(["."], cwd=tmp_path, select=["MLF003"], use_cache=False)
+    script.write_text("import mlflow\n")
+    assert api.resolve_fix(finding.fix, fresh.sources) is None  # the text the check read is gone
+
+
 # -- editors and pre-commit -----------------------------------------------------------------------
 
 def test_stdin_reports_the_buffer_alone_in_its_projects_context(cli):

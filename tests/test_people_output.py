@@ -125,7 +125,11 @@ def test_rules_json_says_which_rules_fix_and_where_their_docs_are():
     rules = {r["code"]: r for r in json.loads(CliRunner().invoke(main, ["rules", "--format", "json"]).stdout)}
     assert rules["SEC005"]["fixable"] is True and "-e NAME" in rules["SEC005"]["fix"]
     assert rules["WB001"]["fixable"] is False and rules["WB001"]["fix"] is None
-    assert {code for code, rule in rules.items() if rule["fixable"]} == {"HF007", "PF002", "SEC005"}
+    assert {code for code, rule in rules.items() if rule["fixable"]} >= {"HF007", "PF002", "SEC005", "MLF003"}
+    assert rules["SEC005"]["fixes"] == ["safe"] and rules["MLF003"]["fixes"] == ["safe", "unsafe"]
+    assert rules["HF004"]["fixes"] == ["unsafe"] and rules["HF004"]["fix_safety"].startswith("Unsafe")
+    assert all(rule["fixes"] and rule["fix_safety"] for rule in rules.values() if rule["fixable"])
+    assert all(not rule["fixes"] and rule["fix_safety"] is None for rule in rules.values() if not rule["fixable"])
     assert rules["HF001"]["docs_url"].endswith("/blob/main/docs/rules.md#hf001")
     from preflight.report.sarif import INFORMATION_URI
 

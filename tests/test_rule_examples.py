@@ -57,3 +57,9 @@ def test_fixing_rule_documents_its_fix(rule):
     """A rule with a fix says why it is safe or unsafe, and a Bad example shows the text it produces."""
     assert rule.fix_safety and ("Safe" in rule.fix_safety or "Unsafe" in rule.fix_safety)
     assert any(e.fixed or e.unsafe_fixed for e in rule.examples if e.bad)
+    assert rule.fixes and set(rule.fixes) <= {"safe", "unsafe"}
+    # each kind it declares is shown by a Bad example: a file --fix changes, a file only --unsafe-fixes changes
+    safe = any(text != e.files[path] for e in rule.examples for path, text in e.fixed.items())
+    unsafe = any(text != e.fixed.get(path, e.files[path]) for e in rule.examples
+                 for path, text in e.unsafe_fixed.items())
+    assert (safe, unsafe) == ("safe" in rule.fixes, "unsafe" in rule.fixes)
