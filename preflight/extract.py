@@ -26,7 +26,7 @@ _TRACKED_APIS = (
     (b"weave", (b"weave",)),
     (b"transformers", (b"TrainingArguments", b"HfArgumentParser", b"NeptuneCallback")),
     (b"trl", (b"Config", b"TrlParser", b"from trl import")),  # the names a module imports (preflight.runs)
-    (b"lightning", (b"WandbLogger", b"NeptuneLogger")),
+    (b"lightning", (b"WandbLogger", b"NeptuneLogger", b"MLFlowLogger", b"Trainer", b"LightningModule")),
     (b"accelerate", (b"log_with", b"init_trackers")),
     (b"neptune", (b"neptune",)),
     (b"aim", (b"Run", b"AimCallback", b"AimLogger", b"Session")),

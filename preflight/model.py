@@ -351,6 +351,45 @@ class TrainerCall(_Record):
 
 
 @_record
+class LightningTrainer(_Record):
+    """`lightning.Trainer(...)`: the cadence arguments it is given (as written; absent ones are Lightning's
+    defaults when `complete`), the tracker loggers `logger=` names, and whether the script validates or fits it."""
+
+    location: Location
+    args: tuple[tuple[str, Value], ...]  # log_every_n_steps, val_check_interval, check_val_every_n_epoch, ...
+    complete: bool  # no **kwargs or *args hides an argument
+    trackers: tuple[str, ...] = ()  # the tracker loggers of `logger=`: "WandbLogger", "MLFlowLogger", ...
+    trackers_known: bool = True  # False when `logger=` is something this module cannot resolve
+    fits: tuple[Location, ...] = ()  # its `.fit(...)` calls in this module
+    fit_has_val_data: bool | None = None  # a fit is given val_dataloaders or a datamodule (None: not known)
+    validates: bool = False  # the module calls `.validate(` on it
+    site: CodeSite | None = None
+
+    def get(self, key: str) -> Value | None:
+        return dict(self.args).get(key)
+
+
+@_record
+class LightningHooks(_Record):
+    """The LightningModule hooks a module defines: `validation_step`, `val_dataloader`, and, for each
+    `self.log`/`self.log_dict` in `training_step`, whether it logs per step (on_step defaults to True there)."""
+
+    location: Location  # the first hook
+    methods: tuple[str, ...]
+    step_logs: tuple[bool, ...] = ()  # per training_step log call: True when it logs every step (as known)
+
+
+@_record
+class LoggerModelLogging(_Record):
+    """`WandbLogger(log_model=...)`/`MLFlowLogger(log_model=...)`: Lightning uploads checkpoints only for
+    `log_model=True` or `"all"` (lightning 2.6 loggers/wandb.py `after_save_checkpoint`)."""
+
+    location: Location  # the call
+    logger: str  # "WandbLogger", "MLFlowLogger"
+    value: Value
+
+
+@_record
 class ArtifactLog(_Record):
     """An MLflow artifact upload and what the script did to the path before it."""
 

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from preflight import linebreaks, textedits
 from preflight.findings import Action, Finding, Fix, Location, Severity, Transform
 from preflight.libraries import did_you_mean, library
-from preflight.model import ArgumentParserUse, EntryKind, Launch, TrainerCall, TrainingConfig, UnknownKeys, Value
+from preflight import lightning
+from preflight.model import (
+    ArgumentParserUse, EntryKind, Launch, LightningTrainer, TrainerCall, TrainingConfig, UnknownKeys, Value,
+)
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.runs import command_line_value, training_runs
@@ -115,6 +118,34 @@ class _Unknown(Exception):
     """A value the analysis cannot know statically: no finding, never a guess."""
 
 
+# A Lightning script that logs to W&B, with a LightningModule that logs its training loss each step and
+# validates; `{trainer}` is the Trainer's cadence arguments
+_LIGHTNING = """import lightning as L
+from lightning.pytorch.loggers import WandbLogger
+
+
+class Model(L.LightningModule):
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        self.log("train/loss", loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", self.loss(batch))
+
+
+def main():
+    L.seed_everything(0)
+    logger = WandbLogger(project="p", name="r1")
+    trainer = L.Trainer(max_epochs=3, logger=logger, {trainer})
+    trainer.fit(Model(), datamodule=DataModule())
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 class EvalLoggingCadenceMismatch(Rule):
     code = "HF001"
     name = "eval-logging-cadence-mismatch"
@@ -133,7 +164,18 @@ class EvalLoggingCadenceMismatch(Rule):
         "then nothing is reported), and an unset `eval_steps` follows `logging_steps`. Ratios are compared "
         "only with ratios. Only runs whose curves someone sees are judged: the logs reach a tracker (`report_to` "
         "names one; unset means every installed integration up to transformers 4.x and none from 5.0; Axolotl's "
-        "tracker keys) or the run is a sweep trial. Test code is not judged."
+        "tracker keys) or the run is a sweep trial. Test code is not judged. PyTorch Lightning's Trainer "
+        "(lightning 2.6.6 `trainer/trainer.py`) logs every `log_every_n_steps` optimizer steps (default 50; with "
+        "`accumulate_grad_batches` k that is every 50·k training batches, `logger_connector.py` "
+        "`should_update_logs`) and validates every `val_check_interval` training batches when it is an int "
+        "(counted within the epoch, or over the run with `check_val_every_n_epoch=None`; "
+        "`training_epoch_loop.py` `_should_check_val_fx`), else at the end of every `check_val_every_n_epoch`-th "
+        "epoch (default 1.0 and 1). A Trainer given a tracker logger (`logger=WandbLogger(...)`, MLflow, Neptune, "
+        "Comet, TensorBoard) whose integer `val_check_interval` is not a multiple of that logging period is "
+        "reported when the LightningModules it loads define `validation_step` and log in `training_step` every "
+        "step (`self.log` defaults to `on_step=True` there); a fraction of an epoch or a duration depends on "
+        "the data, and validating per epoch while logging per step is Lightning's normal shape (strict mode "
+        "reports it)."
     )
     examples = [
         Bad("train.py", """from transformers import TrainingArguments
@@ -177,9 +219,24 @@ args = TrainingArguments(output_dir="out", eval_strategy="steps", eval_steps=3, 
 
 config = SFTConfig(output_dir="out", eval_strategy="steps")
 """, note="eval_steps unset follows logging_steps"),
+        Bad("train.py", _LIGHTNING.format(trainer="val_check_interval=250, log_every_n_steps=100"),
+            expect="train.py:18:54", note="a Lightning Trainer"),
+        Good("train.py", _LIGHTNING.format(trainer="val_check_interval=500, log_every_n_steps=100"),
+             note="validation every 500 batches lands on a logged step"),
+        Good("train.py", _LIGHTNING.format(trainer="val_check_interval=250"),
+             note="Lightning logs every 50 steps by default: 250 is a multiple"),
+        Good("train.py", _LIGHTNING.format(trainer="val_check_interval=0.25, log_every_n_steps=100"),
+             note="a quarter of an epoch: its batches depend on the data"),
+        Good("train.py", _LIGHTNING.format(trainer="val_check_interval=250, log_every_n_steps=100").replace(
+             "self.log(\"train/loss\", loss)", "self.log(\"train/loss\", loss, on_step=False, on_epoch=True)"),
+             note="the training loss is logged per epoch"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
+        for trainer in project.facts(LightningTrainer):
+            finding = self._lightning(project, trainer)
+            if finding:
+                yield finding
         overridden: set[str] = set()
         for launch in project.launches():
             if any(launch.entry.has_arg(key) for key in CADENCE_KEYS):
@@ -197,6 +254,43 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
             finding = self._judge(project, config.args, framework, context, config.complete, config.location)
             if finding:
                 yield finding
+
+    def _lightning(self, project: Project, trainer: LightningTrainer) -> Finding | None:
+        """A Lightning Trainer that reports to a tracker (or runs in a sweep): integer validation intervals
+        that miss the logged steps; in strict mode any difference."""
+        path = trainer.location.path
+        sweep = project.sweep_context(path)
+        if not trainer.trackers_known or not (trainer.trackers or sweep):
+            return None
+        try:
+            cadence = lightning.cadence(trainer)
+        except lightning.Unknown:
+            return None
+        if cadence is None or lightning.validation_off(project, trainer) or \
+                not lightning.logs_training_loss_per_step(project, path):
+            return None
+        period = cadence.log_period
+        every = f"log_every_n_steps={cadence.log_every}" + (
+            "" if trainer.get("log_every_n_steps") else " (Lightning's default)") + (
+            f" × accumulate_grad_batches={cadence.accumulate}" if cadence.accumulate > 1 else "")
+        if cadence.batches is not None:
+            if cadence.epochs not in (1, None) or cadence.batches % period == 0:
+                return None  # within every k-th epoch the alignment depends on the epoch's length
+            suggestion = max(1, round(cadence.batches / period)) * period
+            return self.finding(
+                trainer.get("val_check_interval").anchor,
+                f"val_check_interval={cadence.batches} is not a multiple of {every}: the Trainer validates every "
+                f"{cadence.batches} training batches and logs the training loss every {period}, so validations "
+                "land on steps with no training-loss point and train and val curves cannot be compared there; "
+                f"use val_check_interval={suggestion} or another multiple of {period}")
+        if self.options.strict:
+            anchor = trainer.get("check_val_every_n_epoch") or trainer.get("log_every_n_steps")
+            return self.finding(
+                anchor.anchor if anchor else trainer.location,
+                f"the Trainer validates once every {cadence.epochs} epoch(s) but logs training every {period} "
+                "batches (strict mode reports any difference); validate by steps with an integer "
+                "val_check_interval that is a multiple of the logging period")
+        return None
 
     def _launch(self, project: Project, launch: Launch) -> Finding | None:
         resolved = project.entry(launch)
@@ -1099,7 +1193,13 @@ class RunNeverEvaluates(Rule):
         "Axolotl's `rl: grpo`, `gdpo`, `ebft`: they are judged by their rewards), an Axolotl `pretraining_dataset` "
         "(streamed and seen once, so its training loss is already a held-out loss), "
         "an `eval_dataset` (HF003 says when evaluation is off with one), a run "
-        "that tracks nothing, argument files, test code."
+        "that tracks nothing, argument files, test code. A PyTorch Lightning `Trainer` given a tracker logger "
+        "(`logger=WandbLogger(...)`, MLflow, Neptune, Comet, TensorBoard) whose `fit` runs never validates when "
+        "`limit_val_batches=0`, when no LightningModule of the project defines `validation_step`, or when `fit` "
+        "gets no `val_dataloaders` or `datamodule` and no LightningModule defines `val_dataloader` (lightning 2.6.6 "
+        "`trainer/trainer.py` and `loops/fit_loop.py`: validation needs a val loader, a `validation_step` and "
+        "`limit_val_batches > 0`); not when the script calls `.validate(`, or when the LightningModule it trains "
+        "is nowhere in the project."
     )
     examples = [
         Bad("train.py", "from transformers import Trainer, TrainingArguments\n\n\ndef main():\n"
@@ -1134,6 +1234,16 @@ class RunNeverEvaluates(Rule):
         Good("axolotl.yaml", "base_model: Qwen/Qwen2.5-0.5B\npretraining_dataset:\n  - path: allenai/c4\n"
              "val_set_size: 0\nmax_steps: 1000\nwandb_project: pretrain\n",
              note="a streamed pretraining set is seen once: its training loss is a held-out loss"),
+        Bad("train.py", _LIGHTNING.format(trainer="log_every_n_steps=10").replace(
+            "datamodule=DataModule()", "DataLoader(train)").replace(
+            "import lightning as L\n", "import lightning as L\nfrom torch.utils.data import DataLoader\n"),
+            expect="train.py:19:15", note="a Lightning fit given only a training loader"),
+        Good("train.py", _LIGHTNING.format(trainer="log_every_n_steps=10"),
+             note="a datamodule gives the validation loader"),
+        Good("train.py", _LIGHTNING.format(trainer="log_every_n_steps=10").replace(
+            "datamodule=DataModule()", "DataLoader(train), DataLoader(val)").replace(
+            "import lightning as L\n", "import lightning as L\nfrom torch.utils.data import DataLoader\n"),
+             note="fit(model, train_loader, val_loader)"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -1158,6 +1268,17 @@ class RunNeverEvaluates(Rule):
                 found = self._axolotl(run)
                 if found is not None:
                     yield self.finding(*found)
+        for trainer in project.facts(LightningTrainer):
+            if not trainer.trackers or not trainer.trackers_known or not trainer.fits or trainer.validates:
+                continue
+            path = trainer.location.path
+            why = lightning.validation_off(project, trainer)
+            if why is None or ".validate(" in (project.read_text(path) or "") or not _runs(project, path, trainer.site):
+                continue
+            yield self.finding(trainer.location, f"this Lightning Trainer logs to {', '.join(trainer.trackers)} but "
+                               f"never validates ({why}): only the training loss is recorded, so overfitting "
+                               "cannot be seen; give fit() val_dataloaders (or a datamodule with val_dataloader) "
+                               "and define validation_step")
 
     def _axolotl(self, run) -> tuple[Location, str] | None:
         if "val_set_size" not in run.args or "test_datasets" in run.args:

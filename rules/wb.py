@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from preflight.findings import Action, Finding, Fix, Location, Related, Severity, Transform
 from preflight.model import (
-    ArtifactLog, EnvWrite, Launch, LoggedMetrics, RunStart, TrackerCall, TrackerUse, Value, WandbRun, WeaveOps,
+    ArtifactLog, EnvWrite, Launch, LoggedMetrics, LoggerModelLogging, RunStart, TrackerCall, TrackerUse, Value,
+    WandbRun, WeaveOps,
 )
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
@@ -592,20 +593,44 @@ class LogModelTrueIgnored(Rule):
     code = "WB009"
     name = "log-model-true-ignored"
     severity = Severity.WARNING
-    summary = "WANDB_LOG_MODEL=true with transformers 5, which ignores it"
+    summary = "A model-logging setting the library ignores: WANDB_LOG_MODEL=true with transformers 5, a " \
+              "Lightning logger's log_model string"
     why = (
         "transformers 4.46–4.57 accepted WANDB_LOG_MODEL=true as a deprecated alias for `end`; transformers 5 "
         "treats any value but `end`, `checkpoint` and `false` as unrecognised and disables model logging, with "
         "only a log line: the model you expected in W&B is not uploaded. Use WANDB_LOG_MODEL=end (or "
         "checkpoint). The transformers version comes from [tool.preflight.versions], else the project's pins "
-        "(requirements, pyproject, `pip install`), else the newest the rules know."
+        "(requirements, pyproject, `pip install`), else the newest the rules know. PyTorch Lightning's "
+        "`WandbLogger` and `MLFlowLogger` upload checkpoints only when `log_model` is `True` (at the end of "
+        "training) or `\"all\"` (each checkpoint as it is saved): `after_save_checkpoint` compares "
+        "`self._log_model == \"all\"` and `self._log_model is True` (lightning 2.6.6 `pytorch/loggers/wandb.py` "
+        "and `mlflow.py`, the same in 2.0.0 and pytorch_lightning 1.9.5), so the transformers values "
+        "`log_model=\"checkpoint\"` or `\"end\"`, or the string `\"true\"`, upload nothing and say nothing."
     )
     examples = [
         Bad("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=true\naccelerate launch train.py\n", expect="run.sh:2:1"),
         Good("run.sh", "#!/bin/bash\nexport WANDB_LOG_MODEL=end\naccelerate launch train.py\n"),
+        Bad("train.py", "from lightning.pytorch.loggers import WandbLogger\n\n"
+            "logger = WandbLogger(project='p', name='r1', log_model='checkpoint')\n", expect="train.py:3:46",
+            note="a Lightning logger given the transformers value"),
+        Good("train.py", "from lightning.pytorch.loggers import WandbLogger\n\n"
+             "logger = WandbLogger(project='p', name='r1', log_model='all')\n", note="every checkpoint is uploaded"),
+        Good("train.py", "from lightning.pytorch.loggers import MLFlowLogger\n\n"
+             "logger = MLFlowLogger(experiment_name='p', log_model=True)\n",
+             note="True uploads the checkpoints at the end of training"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
+        for logging in project.facts(LoggerModelLogging):
+            value = logging.value
+            literal = value.literal
+            # compared as Lightning does: `is True`, so 1 uploads nothing; 0 and False mean off
+            if value.known and not (literal is True or literal is False or literal is None or literal == "all"
+                                    or (type(literal) is int and literal == 0)):
+                yield self.finding(value.anchor, f"{logging.logger}(log_model={value.text}): Lightning uploads "
+                                   "checkpoints only for log_model=True (at the end of training) or \"all\" (each "
+                                   "checkpoint as it is saved) and ignores any other value, so no checkpoint is "
+                                   "uploaded; use log_model=\"all\" or True")
         assumed = project.version("transformers")
         if assumed.major < 5:
             return
