@@ -575,6 +575,28 @@ class TrackerCall(_Record):
 
 
 @_record
+class RegistryPromotion(_Record):
+    """A call that changes which version of a registered model is served: MLflow's
+    `transition_model_version_stage` or `set_registered_model_alias`."""
+
+    location: Location
+    api: str
+    site: CodeSite | None = None
+
+
+@_record
+class MlflowExperimentUse(_Record):
+    """Where a Python module names the MLflow experiment its runs go to (`set_experiment`,
+    `start_run(experiment_id=)`, `create_run`), or starts runs in whatever experiment is current
+    (`start_run()`, `autolog()`)."""
+
+    location: Location
+    api: str
+    chooses: bool  # True: it names the experiment; False: a run start that takes the current one
+    program: bool = False  # the module runs by itself: a __main__ block, a notebook, or the start is module-level
+
+
+@_record
 class EnvBinding(_Record):
     """An environment variable a launcher gives the process, and where it comes from."""
 
@@ -661,6 +683,11 @@ class Launch(_Record):
     volumes: tuple[str, ...] | None = None  # a container's mount targets; None when not known here
     mounts: tuple[tuple[str | None, str], ...] = ()  # `docker run -v SRC:DST`: (host source, container target)
     workdir: str | None = None  # the container's working folder (`-w`), when given
+    # What else may listen on the process's own localhost, when something may: a job's service containers on
+    # the runner, a server started earlier in the job or script, `network_mode: host`, a pod's other
+    # containers, a self-hosted runner's machine, an image entrypoint not read here. None: nothing known does
+    localhost_shared: str | None = None
+    concurrency: bool = False  # GitHub Actions: the job or its workflow sets `concurrency:`
 
     @property
     def location(self) -> Location:

@@ -1,12 +1,20 @@
-"""MLF: MLflow tracking: artifact uploads, metric steps, nested and shared runs, registry stages, run names.
+"""MLF: MLflow tracking: artifact uploads, metric steps, nested and shared runs, registry stages, run names,
+the tracking server a job reaches, concurrent promotions, the experiment runs land in.
 (Where MLflow stores its runs is a question of the launch: ENV009, ENV010.)"""
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Iterator
 
+from preflight import launches
 from preflight.findings import Action, Finding, Fix, Related, Severity, Transform
-from preflight.model import ArtifactLog, TrackerCall
+from preflight.model import (
+    ArtifactLog, CredentialKind, EntryKind, EnvWrite, Launch, Launcher, MlflowExperimentUse, RegistryPromotion,
+    TrackerCall, TrackerUse, TrainingConfig,
+)
+from preflight.program import RUNS
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -252,3 +260,285 @@ class UnnamedMlflowRun(Rule):
                     not {"run_name", "run_id"} & set(call.keywords):
                 yield self.finding(call.location, "mlflow.start_run() without run_name: MLflow picks a random name, so "
                                    "reruns cannot be matched; pass run_name (e.g. built from the configuration)")
+
+
+_LOCALHOST = re.compile(r"^\s*https?://(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[::1\])(?::\d+)?(?:[/?#]|\s*$)",
+                        re.IGNORECASE)
+_ISOLATED = {Launcher.GITHUB_ACTIONS: "CI job", Launcher.COMPOSE: "container", Launcher.KUBERNETES: "pod"}
+_SERVED = ("import mlflow\n\nmlflow.set_experiment('sft')\nwith mlflow.start_run(run_name='sft'):\n"
+           "    mlflow.log_metric('loss', 0.1, step=1)\n")
+_COMPOSE_LOCALHOST = ("services:\n  train:\n    build: .\n    entrypoint: [python, train.py]\n    environment:\n"
+                      "      MLFLOW_TRACKING_URI: http://localhost:5000\n")
+_GHA_LOCALHOST = ("on: push\njobs:\n  train:\n    runs-on: ubuntu-latest\n    env:\n"
+                  "      MLFLOW_TRACKING_URI: http://127.0.0.1:5000\n    steps:\n      - uses: actions/checkout@v4\n"
+                  "      - run: python train.py\n")
+
+
+class TrackingServerOnLocalhost(Rule):
+    code = "MLF007"
+    name = "tracking-server-on-localhost"
+    severity = Severity.ERROR
+    summary = "A localhost MLflow tracking URI in a container, pod or CI job where no server listens"
+    why = (
+        "`http://localhost:5000` is where `mlflow ui` / `mlflow server` listens on the machine that started it. "
+        "A container, a pod and a CI job each have a localhost of their own: with no server there, every "
+        "tracking call is refused, retried with backoff (mlflow 3.17.2 `environment_variables.py:233-246`: "
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES=7, backoff factor 2; about four minutes, measured), then raises "
+        "`MlflowException: API request to http://localhost:5000/api/2.0/mlflow/runs/create failed with exception "
+        "HTTPConnectionPool(host='localhost', port=5000): Max retries exceeded ... [Errno 111] Connection refused` "
+        "(`utils/rest_utils.py:321`). Point the URI at the server's address (a compose service name such as "
+        "`http://mlflow:5000`, a Kubernetes Service, a URL kept in a secret). Reported for a compose service, a "
+        "Kubernetes container or a GitHub Actions step that runs a Python program using MLflow (in code that "
+        "runs for it) with a localhost URI from the launcher's environment or the program's own "
+        "`set_tracking_uri`/`os.environ`, and only where nothing else may listen on that localhost: not with "
+        "`network_mode: host` or `service:x`, not in a pod with other containers (a sidecar) or "
+        "`hostNetwork: true`, not where the command or an earlier step starts a server (`mlflow server`, "
+        "`mlflow ui`, `docker run`, `docker compose up`, a port forward), not for a job on the runner with "
+        "`services:` (GitHub maps their ports to the runner's localhost; a job in a `container:` reaches them by "
+        "name, so there localhost is still reported), not on a self-hosted runner, and not for a compose "
+        "service or Kubernetes container that keeps its image's entrypoint (it may start a server first)."
+    )
+    examples = [
+        Bad("train.py", _SERVED, expect="docker-compose.yml:6:7", files={"docker-compose.yml": _COMPOSE_LOCALHOST}),
+        Good("train.py", _SERVED, files={"docker-compose.yml": _COMPOSE_LOCALHOST.replace(
+            "http://localhost:5000", "http://mlflow:5000") + "  mlflow:\n    image: ghcr.io/mlflow/mlflow\n"
+            "    command: mlflow server --host 0.0.0.0\n"}),
+        Good("train.py", _SERVED, files={"docker-compose.yml": _COMPOSE_LOCALHOST + "    network_mode: host\n"},
+             note="the host's network: a server started there is on localhost"),
+        Bad("train.py", _SERVED, expect=".github/workflows/train.yml:6:7",
+            files={".github/workflows/train.yml": _GHA_LOCALHOST}),
+        Good("train.py", _SERVED, files={".github/workflows/train.yml": _GHA_LOCALHOST.replace(
+            "      - run: python train.py\n", "      - run: mlflow server --port 5000 &\n"
+            "      - run: python train.py\n")}, note="an earlier step starts the server"),
+        Good("train.py", _SERVED, files={".github/workflows/train.yml": _GHA_LOCALHOST.replace(
+            "    steps:\n", "    services:\n      mlflow:\n        image: ghcr.io/mlflow/mlflow\n"
+            "        ports: ['5000:5000']\n    steps:\n")},
+             note="a service container of a job on the runner listens on its localhost"),
+        Good("train.py", _SERVED, files={".github/workflows/train.yml": _GHA_LOCALHOST.replace(
+            "ubuntu-latest", "[self-hosted, gpu]")}, note="a self-hosted runner may run the server itself"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for launch in project.launches():
+            what = _ISOLATED.get(launch.launcher)
+            if what is None or launch.localhost_shared is not None or launch.boundary is not None:
+                continue
+            if launch.entry.kind not in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE):
+                continue
+            script = project.entry(launch).script
+            if script is None:
+                continue
+            programs = project.programs
+            reach, evaluator = programs.reach(script, launches.arguments(project, launch))
+            modules = programs.loaded_modules(script)
+            if not _uses_mlflow(project, modules, reach, evaluator):
+                continue
+            writes = [(p, w) for p in modules for w in project.facts_in(p, EnvWrite) if w.name == "MLFLOW_TRACKING_URI"]
+            binding = launch.env_map().get("MLFLOW_TRACKING_URI")
+            if writes:
+                if binding is not None or any(c.kind in (CredentialKind.ENV_FILE, CredentialKind.ENV_FROM)
+                                              for c in launch.credentials):
+                    continue  # the code may only set a default (`os.environ.setdefault`) under the launcher's
+                statuses = [reach.of(p, w.site, evaluator.guards) for p, w in writes]
+                if not all(w.value.known and isinstance(w.value.literal, str) and _LOCALHOST.match(w.value.literal)
+                           for _, w in writes) or RUNS not in statuses:
+                    continue
+                where, uri = writes[0][1].location, writes[0][1].value.literal
+            elif binding is not None and not binding.reference and binding.value and _LOCALHOST.match(binding.value):
+                where, uri = binding.location, binding.value
+            else:
+                continue
+            if where in seen:
+                continue
+            seen.add(where)
+            yield self.finding(where, f"MLflow tracking URI {uri.strip()} is the {what}'s own localhost, where no "
+                               f"tracking server listens ({launch.label} runs {script}): every tracking call "
+                               "is refused and retried for minutes, then raises MlflowException \"Max retries "
+                               "exceeded ... Connection refused\"; use the server's address (a service name, a "
+                               "URL from a secret)",
+                               related=[Related(launch.location, f"runs in a {what}: {launch.label}")])
+
+
+def _uses_mlflow(project: Project, modules: list[str], reach, evaluator) -> bool:
+    """The program talks to the tracking server in code that runs: an MLflow call, or a Trainer reporting to
+    MLflow (its callback reads MLFLOW_TRACKING_URI)."""
+    for path in modules:
+        for use in project.facts_in(path, TrackerUse):
+            if use.tracker == "mlflow" and reach.of(path, use.site, evaluator.guards) == RUNS:
+                return True
+        for config in project.facts_in(path, TrainingConfig):
+            if config.reports_to("mlflow") and reach.of(path, config.site, evaluator.guards) == RUNS:
+                return True
+    return False
+
+
+_PROMOTE = ("from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
+            "client.set_registered_model_alias('llm', 'champion', latest_version())\n")
+_PROMOTE_WORKFLOW = ("on:\n  push:\n    branches: [main]\njobs:\n  promote:\n    runs-on: ubuntu-latest\n"
+                     "    steps:\n      - uses: actions/checkout@v4\n      - run: python promote.py\n")
+
+
+class PromotionWithoutConcurrency(Rule):
+    code = "MLF008"
+    name = "promotion-without-concurrency"
+    severity = Severity.WARNING
+    summary = "A CI job promotes MLflow registry versions with no concurrency group"
+    why = (
+        "Two runs of a workflow (two pushes in a row, a schedule that overlaps the previous run) promote at the "
+        "same time. The registry has no lock for it: `set_registered_model_alias` is a plain upsert, so the "
+        "alias ends on whichever job wrote last, not on the newest or best version (mlflow 3.17.2 "
+        "`store/model_registry/sqlalchemy_store.py:1527-1537`, `session.merge`); `transition_model_version_stage"
+        "(..., archive_existing_versions=True)` reads the versions in the stage and archives them in its own "
+        "transaction (l.1218-1236), so two concurrent transitions each miss the other's and leave two versions "
+        "in Production. Nothing fails: the deployment serves a model no one chose. Give the job or the workflow "
+        "a `concurrency:` group (e.g. `concurrency: {group: promote-${{ github.ref }}, cancel-in-progress: "
+        "false}`), so that promotions queue. Reported for a GitHub Actions step that runs a Python script whose "
+        "code calls one of them (in the script or a module it loads, in code that runs for that step), in a "
+        "workflow started by its own events; not for a reusable workflow (`on: workflow_call` only: its caller "
+        "decides)."
+    )
+    examples = [
+        Bad("promote.py", _PROMOTE, expect=".github/workflows/promote.yml:9:14",
+            files={".github/workflows/promote.yml": _PROMOTE_WORKFLOW}),
+        Good("promote.py", _PROMOTE, files={".github/workflows/promote.yml": _PROMOTE_WORKFLOW.replace(
+            "jobs:\n", "concurrency:\n  group: promote\n  cancel-in-progress: false\njobs:\n")}),
+        Good("promote.py", "import argparse\nfrom mlflow import MlflowClient\n\ndef main():\n"
+             "    parser = argparse.ArgumentParser()\n    parser.add_argument('--promote', action='store_true')\n"
+             "    args = parser.parse_args()\n    if args.promote:\n"
+             "        MlflowClient().set_registered_model_alias('llm', 'champion', 3)\n\nmain()\n",
+             files={".github/workflows/promote.yml": _PROMOTE_WORKFLOW},
+             note="the promotion does not run for this step (no --promote)"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        seen = set()
+        for launch in project.launches():
+            if launch.launcher is not Launcher.GITHUB_ACTIONS or launch.concurrency or launch.location in seen:
+                continue
+            if not set(launch.triggers) - {"workflow_call"}:
+                continue  # a reusable workflow: the caller's concurrency applies
+            promotion = next(iter(_running_promotions(project, launch)), None)
+            if promotion is None:
+                continue
+            seen.add(launch.location)
+            yield self.finding(launch.location, f"{launch.label} runs {promotion.api} "
+                               f"({promotion.location.path}:{promotion.location.line}) with no `concurrency:` group "
+                               "on the job or workflow: two runs can promote at once and the registry ends on "
+                               "whichever wrote last; add `concurrency: {group: promote, cancel-in-progress: false}`",
+                               related=[Related(promotion.location, f"the promotion: {promotion.api}")])
+
+
+def _running_promotions(project: Project, launch: Launch, depth: int = 0) -> list[RegistryPromotion]:
+    """The registry promotions of the Python program a launch runs, in code that runs for it (a shell
+    script it runs counts through its own launches)."""
+    script = project.entry(launch).script
+    if script is None:
+        return []
+    if launch.entry.kind is EntryKind.SHELL_SCRIPT:
+        return [p for inner in (project.facts_in(script, Launch) if depth < 3 else [])
+                for p in _running_promotions(project, inner, depth + 1)]
+    if launch.entry.kind not in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE):
+        return []
+    programs = project.programs
+    reach, evaluator = programs.reach(script, launches.arguments(project, launch))
+    return [p for path in programs.loaded_modules(script) for p in project.facts_in(path, RegistryPromotion)
+            if reach.of(path, p.site, evaluator.guards) == RUNS]
+
+
+_EXPERIMENT_VARIABLES = ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID")
+_TRAIN = "import mlflow\n\nwith mlflow.start_run(run_name='sft-lr1e-4'):\n    mlflow.log_metric('loss', 0.1, step=1)\n"
+
+
+class DefaultExperiment(Rule):
+    code = "MLF009"
+    name = "default-experiment"
+    severity = Severity.INFO
+    skips_test_code = True  # the consequence is an experiment record
+    summary = "MLflow runs started with no experiment named anywhere: they land in \"Default\""
+    why = (
+        "A run goes to the experiment `mlflow.set_experiment` chose, else the one `MLFLOW_EXPERIMENT_NAME` / "
+        "`MLFLOW_EXPERIMENT_ID` name, else the default experiment (mlflow 3.17.2 `tracking/fluent.py:3609-3613` "
+        "`_get_experiment_id`, `start_run` at l.650; `tracking/default_experiment/registry.py:74` returns "
+        "`DEFAULT_EXPERIMENT_ID = \"0\"`, named \"Default\"). Every project that forgets it files its runs "
+        "together there: comparisons, searches and permissions per experiment stop working. Call "
+        "`mlflow.set_experiment(\"<project>\")` before the first run (or set MLFLOW_EXPERIMENT_NAME where the "
+        "job is launched). Reported for `mlflow.start_run()` and `mlflow.autolog()` / `mlflow.<flavor>.autolog()` "
+        "in a program (module-level code, a `__main__` block, a notebook) only when no experiment comes from any "
+        "source: no `set_experiment`, `start_run(experiment_id=)`, `create_run` or `mlflow.run(experiment_name=)` "
+        "in the module, the project modules it imports or the modules that import it, and no "
+        "MLFLOW_EXPERIMENT_NAME, MLFLOW_EXPERIMENT_ID or MLFLOW_RUN_ID set anywhere in the project. Not reported: "
+        "a run resumed by `run_id`, a Databricks notebook source or a `databricks` tracking URI (its runs go to "
+        "the notebook's or job's experiment), and a script of an MLflow Project (an `MLproject` file beside it "
+        "or above it: `mlflow run --experiment-name` chooses)."
+    )
+    examples = [
+        Bad("train.py", _TRAIN, expect="train.py:3:6"),
+        Good("train.py", "import mlflow\n\nmlflow.set_experiment('llm-sft')\n" + _TRAIN.split("\n", 2)[2]),
+        Good("train.py", _TRAIN, files={"docker-compose.yml": "services:\n  train:\n    build: .\n"
+                                      "    command: python train.py\n    environment:\n"
+                                      "      MLFLOW_EXPERIMENT_NAME: llm-sft\n"},
+             note="the launcher names the experiment"),
+        Bad("train.py", "import mlflow\nfrom sklearn.ensemble import RandomForestRegressor\n\n"
+            "mlflow.sklearn.autolog()\nRandomForestRegressor(random_state=0).fit(X, y)\n", expect="train.py:4:1",
+            note="autologging starts the run in the current experiment"),
+        Good("train.py", "import mlflow\nfrom experiment import configure\n\nconfigure()\n" + _TRAIN.split("\n", 2)[2],
+             files={"experiment.py": "import mlflow\n\ndef configure():\n    mlflow.set_experiment('llm-sft')\n"},
+             note="a project module it imports sets the experiment"),
+        Good("tracking.py", "import mlflow\n\ndef log_run(metrics):\n    with mlflow.start_run():\n"
+             "        mlflow.log_metrics(metrics)\n",
+             note="a helper of a library: whoever calls it chooses the experiment"),
+        Good("train.py", _TRAIN, files={"MLproject": "name: sft\nentry_points:\n  main:\n"
+                                      "    command: python train.py\n"},
+             note="an MLflow Project's script: `mlflow run --experiment-name` chooses"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        if any(True for variable in _EXPERIMENT_VARIABLES for _ in project.env_settings(variable)):
+            return  # an experiment (or a run to resume) is given from outside the code
+        if any(value is None or value.strip().lower().startswith("databricks")
+               for _, value, _ in project.env_settings("MLFLOW_TRACKING_URI")):
+            return
+        importers = _importers(project)
+        for path in list(project.files):
+            starts = [u for u in project.facts_in(path, MlflowExperimentUse) if not u.chooses and u.program]
+            if not starts or _databricks_notebook(project, path) or _in_mlflow_project(project, path):
+                continue
+            program = {path, *project.imported_files(path), *importers.get(path, ())}
+            if any(u.chooses for p in program for u in project.facts_in(p, MlflowExperimentUse)):
+                continue
+            if any(w.name in _EXPERIMENT_VARIABLES for p in program for w in project.facts_in(p, EnvWrite)):
+                continue
+            first = min(starts, key=lambda u: (u.location.line, u.location.column))
+            yield self.finding(first.location, f"{first.api}() starts a run, but no experiment is named anywhere "
+                               "(no mlflow.set_experiment, experiment_id= or MLFLOW_EXPERIMENT_NAME): it lands in "
+                               "the \"Default\" experiment with every other unfiled run; call "
+                               "mlflow.set_experiment(\"<project>\") before it")
+
+
+def _importers(project: Project) -> dict[str, list[str]]:
+    """Each scanned module and the scanned modules that import it (directly or through others)."""
+    found: dict[str, list[str]] = {}
+    for path in list(project.files):
+        if not project.facts_in(path, MlflowExperimentUse):
+            continue  # only where an experiment is chosen or a run starts does it matter
+        for imported in project.imported_files(path):
+            found.setdefault(imported, []).append(path)
+    return found
+
+
+def _databricks_notebook(project: Project, path: str) -> bool:
+    """A notebook exported by Databricks: its runs go to the notebook's own experiment (mlflow's
+    DatabricksNotebookExperimentProvider, `tracking/default_experiment/databricks_notebook_experiment_provider.py`)."""
+    return (project.read_bytes(path) or b"").lstrip(b"\xef\xbb\xbf").startswith(b"# Databricks notebook source")
+
+
+def _in_mlflow_project(project: Project, path: str) -> bool:
+    """An `MLproject` file in the script's folder or one above it, up to the scanned root."""
+    folder = posixpath.dirname(path)
+    while True:
+        if project.read_bytes(posixpath.join(folder, "MLproject") if folder else "MLproject") is not None:
+            return True
+        if not folder or folder in (".", "/"):
+            return False
+        folder = posixpath.dirname(folder)

@@ -9,7 +9,7 @@ from preflight.model import ComposeService, Credential, CredentialKind, EnvBindi
 from preflight.sources import yamltree as y
 from preflight.sources.entrypoints import mount_target
 from preflight.sources.launching import (
-    LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script,
+    LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script, local_server,
 )
 from preflight.sources.text import SourceText
 
@@ -115,6 +115,22 @@ def _replicas(source: SourceText, spec):
     return None, None
 
 
+def _shared_localhost(spec, entrypoint: list[str], argv: list[str]) -> str | None:
+    """What may listen on the service container's localhost besides its command: the host's or another
+    container's network (`network_mode: host`, `service:x`, `container:x`), a server its own command starts,
+    or the image's entrypoint when the service does not replace it (it runs before the command, and is not
+    read here)."""
+    mode = y.scalar_text(y.get(spec, "network_mode"))
+    if mode and mode.strip() != "bridge" and mode.strip() != "none":
+        return f"network_mode: {mode.strip()}"
+    server = local_server(" ".join(argv))
+    if server is not None:
+        return f"`{server}` in its command"
+    if not entrypoint:
+        return "the image's entrypoint"
+    return None
+
+
 def _service(source: SourceText, service: str, key_node, spec, compose_dir: str) -> list[Fact]:
     env = _environment(source, y.get(spec, "environment"), service)
     credentials = [*_env_files(source, y.get(spec, "env_file"), compose_dir),
@@ -141,6 +157,7 @@ def _service(source: SourceText, service: str, key_node, spec, compose_dir: str)
         fan_out_location=fan_out_location,
         group=service,
         volumes=volumes,
+        localhost_shared=_shared_localhost(spec, entrypoint, argv),
     )
     anchor = command_node if command else entrypoint_node
     if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from preflight.model import Credential, CredentialKind, EnvBinding, EnvDeclaration, Fact, Launcher
 from preflight.sources import yamltree as y
-from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script
+from preflight.sources.launching import (
+    LaunchContext, ScalarLocator, binding, launch_from_argv, launches_from_script, local_server,
+)
 from preflight.sources.text import SourceText
 
 LAUNCHER = Launcher.KUBERNETES
@@ -67,11 +69,24 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
         name = y.scalar_text(y.get(y.get(document, "metadata"), "name")) or "?"
         fan_out, fan_out_location = _fan_out(source, document)
         for pod in y.walk_mappings(document):
+            shared = _shared_localhost(pod)
             for field in ("initContainers", "containers"):
                 for container in y.sequence(y.get(pod, field)):
                     facts.extend(_container(source, kind, name, container, fan_out, fan_out_location,
-                                            _netrc_volumes(pod)))
+                                            _netrc_volumes(pod), shared))
     return facts
+
+
+def _shared_localhost(pod) -> str | None:
+    """What else may listen on a container's localhost: the node's network (`hostNetwork: true`) or the
+    pod's other containers (all of a pod's containers share one network namespace)."""
+    if (y.scalar_text(y.get(pod, "hostNetwork")) or "").lower() == "true":
+        return "hostNetwork: true"
+    names = [y.scalar_text(y.get(c, "name")) or "?" for field in ("initContainers", "containers")
+             for c in y.sequence(y.get(pod, field))]
+    if len(names) > 1:
+        return f"the pod's containers ({', '.join(names)})"
+    return None
 
 
 def _netrc_volumes(pod) -> set[str]:
@@ -99,7 +114,7 @@ def _netrc_mounts(source: SourceText, container, netrc_volumes: set[str]) -> lis
 
 
 def _container(source: SourceText, kind: str, name: str, container, fan_out, fan_out_location,
-               netrc_volumes: set[str] = frozenset()) -> list[Fact]:
+               netrc_volumes: set[str] = frozenset(), shared: str | None = None) -> list[Fact]:
     label = f"{kind} '{name}', container '{y.scalar_text(y.get(container, 'name')) or '?'}'"
     env, credentials = _env(source, container, label)
     credentials = [*credentials, *_netrc_mounts(source, container, netrc_volumes)]
@@ -115,6 +130,9 @@ def _container(source: SourceText, kind: str, name: str, container, fan_out, fan
     context = LaunchContext(
         launcher=LAUNCHER, label=label, base_dir=".", in_container=True, env=env, credentials=credentials,
         fan_out=fan_out, fan_out_location=fan_out_location, group=f"{kind}/{name}", volumes=volumes,
+        # a server the command starts itself, or the image's entrypoint when only `args:` are given
+        localhost_shared=shared or (f"`{server}` in its command" if (server := local_server(" ".join(argv)))
+                                    else None) or (None if command else "the image's entrypoint"),
     )
     nodes = [*y.sequence(command_node), *y.sequence(args_node)]
     if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):

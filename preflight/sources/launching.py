@@ -72,6 +72,8 @@ class LaunchContext:
     export_location: Location | None = None
     volumes: tuple[str, ...] | None = None  # a container's mount targets, when the launcher declares them
     unseen_env: str | None = None  # who else may give the process variables (Launch.unseen_env)
+    localhost_shared: str | None = None  # what else may listen on the process's localhost (Launch.localhost_shared)
+    concurrency: bool = False  # the job or its workflow sets `concurrency:` (Launch.concurrency)
 
 
 @dataclass(slots=True)
@@ -439,7 +441,22 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         export_location=context.export_location,
         compose_service=compose_service,
         unseen_env=unseen_env,
+        localhost_shared=context.localhost_shared if boundary is None else f"`{boundary}`'s own network",
+        concurrency=context.concurrency,
     )
+
+
+# Commands that start a server the same machine then reaches on localhost (an MLflow server or UI, a
+# container with published ports, a port forward)
+LOCAL_SERVER = re.compile(
+    r"\bmlflow\s+(?:server|ui)\b|\bdocker(?:-compose|\s+compose)?\s+(?:run|up|start)\b|\bpodman\s+run\b"
+    r"|\bkubectl\s+port-forward\b|\bssh\b[^\n]*\s-[a-zA-Z]*L\b")
+
+
+def local_server(script: str) -> str | None:
+    """The first command of a script that starts something listening on this machine, as written."""
+    found = LOCAL_SERVER.search(script)
+    return found.group(0) if found else None
 
 
 _SMALL_SCRIPT = 64 << 10

@@ -1,6 +1,7 @@
 """MLflow in Python: the first call that writes to the tracking store, the tracking URI the script
-sets, `start_run` and the context it is opened in, metrics logged in a loop without a step, and the
-model registry's deprecated stages. (Artifact uploads are `preflight.sources.pyartifacts`.)"""
+sets, `start_run` and the context it is opened in, metrics logged in a loop without a step, the
+model registry's deprecated stages and the calls that promote a version, and where the module names
+the experiment its runs go to. (Artifact uploads are `preflight.sources.pyartifacts`.)"""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import ast
 import dataclasses
 import re
 
-from preflight.model import EnvWrite, TrackerCall, TrackerUse
+from preflight.model import EnvWrite, MlflowExperimentUse, RegistryPromotion, TrackerCall, TrackerUse
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
-from preflight.sources.pyscope import Scope, argument, child_nodes, position
+from preflight.sources.pyscope import Scope, argument, child_nodes, is_main_block, position
 
 START_RUN = {"mlflow.start_run", "mlflow.tracking.fluent.start_run"}
 SET_TRACKING_URI = {"mlflow.set_tracking_uri", "mlflow.tracking.set_tracking_uri"}
 CLIENT = {"mlflow.MlflowClient", "mlflow.tracking.MlflowClient", "mlflow.client.MlflowClient"}
 REGISTRY_STAGE_METHODS = {"transition_model_version_stage", "get_latest_versions"}
+PROMOTIONS = {"transition_model_version_stage", "set_registered_model_alias"}
+SET_EXPERIMENT = {"mlflow.set_experiment", "mlflow.tracking.fluent.set_experiment"}
+# `mlflow.run(uri, experiment_name=...)` runs an MLflow Project in the experiment it names
+PROJECT_RUN = {"mlflow.run", "mlflow.projects.run"}
 # Calls that write to the tracking store (the fluent API, autologging, the client).
 USES = {"start_run", "log_metric", "log_metrics", "log_param", "log_params", "log_artifact", "log_artifacts",
         "autolog", "log_model", "set_experiment", "log_dict", "log_text", "log_figure", "log_table", "MlflowClient"}
@@ -37,6 +42,41 @@ class Mlflow(Library):
         keywords = tuple(kw.arg for kw in node.keywords if kw.arg)
         if node.func.attr == "transition_model_version_stage" or "stages" in keywords or len(node.args) >= 2:
             self.file.add(TrackerCall(module.location(node), f"MlflowClient.{node.func.attr}", keywords))
+
+    @methods(*PROMOTIONS)
+    def promotion(self, call: Call) -> None:
+        """A version moved to a stage or an alias: what a deployment serves changes."""
+        node, module = call.node, self.module
+        if any(v.split(".")[0] == "mlflow" for v in module.aliases.values()):
+            self.file.add(RegistryPromotion(module.location(node), node.func.attr, self.file.site(node)))
+
+    @calls(*SET_EXPERIMENT, *PROJECT_RUN)
+    def experiment(self, call: Call) -> None:
+        given = {kw.arg for kw in call.node.keywords}
+        if call.name in PROJECT_RUN and not {"experiment_name", "experiment_id"} & given:
+            return
+        self._experiment_use(call, call.name, chooses=True)
+
+    @methods("create_run")
+    def create_run(self, call: Call) -> None:
+        """`MlflowClient().create_run(experiment_id)`: the experiment is an argument it requires."""
+        if any(v.split(".")[0] == "mlflow" for v in self.module.aliases.values()):
+            self._experiment_use(call, "MlflowClient.create_run", chooses=True)
+
+    @calls_where(lambda name: name.startswith("mlflow.") and name.endswith(".autolog"))
+    def autolog(self, call: Call) -> None:
+        """Autologging starts a run in the current experiment when training begins (unless disabled)."""
+        disable = argument(call.node, "disable")
+        if (disable is not None and self.module.literal(disable, call.scope) != (True, False)) \
+                or any(kw.arg is None for kw in call.node.keywords):
+            return
+        self._experiment_use(call, call.name, chooses=False)
+
+    def _experiment_use(self, call: Call, api: str, chooses: bool) -> None:
+        module = self.module
+        program = module.source.path.endswith(".ipynb") or any(is_main_block(n) for n in module.tree.body) \
+            or not call.chain
+        self.file.add(MlflowExperimentUse(module.location(call.node), api, chooses, program))
 
     @calls_where(lambda name: name.startswith("mlflow.") and name.rsplit(".", 1)[-1] in USES)
     def first_use(self, call: Call) -> None:
@@ -69,6 +109,10 @@ class Mlflow(Library):
             for s in block.body)
         self.starts.append((call, TrackerCall(module.location(node), "mlflow.start_run", keywords, complete,
                                               context, records=not empty)))
+        if "experiment_id" in keywords or node.args[1:2]:
+            self._experiment_use(call, "mlflow.start_run(experiment_id=)", chooses=True)
+        elif complete and "run_id" not in keywords and not node.args[:1] and not empty:
+            self._experiment_use(call, "mlflow.start_run", chooses=False)
 
     @calls(*LOG_METRIC)
     def log_metric(self, call: Call) -> None:

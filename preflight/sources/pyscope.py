@@ -96,6 +96,15 @@ def dict_mutated(name: str, scope: Scope) -> bool:
     return False
 
 
+def is_main_block(node: ast.stmt) -> bool:
+    """`if __name__ == "__main__":` at the top level."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
+        return False
+    left, right = node.test.left, node.test.comparators[0]
+    return isinstance(node.test.ops[0], ast.Eq) and isinstance(left, ast.Name) and left.id == "__name__" \
+        and isinstance(right, ast.Constant) and right.value == "__main__"
+
+
 def position(node: ast.AST) -> Position:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 

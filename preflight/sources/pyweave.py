@@ -7,6 +7,7 @@ import ast
 
 from preflight.model import TrackerUse, WeaveOps
 from preflight.sources.pycalls import Call, Library, calls
+from preflight.sources.pyscope import is_main_block
 
 _OP = "weave.op"
 
@@ -31,14 +32,5 @@ class Weave(Library):
         if not ops:
             return
         first = min(ops, key=lambda d: (d.lineno, d.col_offset))
-        program = module.source.path.endswith(".ipynb") or any(_is_main_block(n) for n in module.tree.body)
+        program = module.source.path.endswith(".ipynb") or any(is_main_block(n) for n in module.tree.body)
         self.file.add(WeaveOps(module.location(first), len(ops), program))
-
-
-def _is_main_block(node: ast.stmt) -> bool:
-    """`if __name__ == "__main__":` at the top level."""
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.ops) != 1:
-        return False
-    left, right = node.test.left, node.test.comparators[0]
-    return isinstance(node.test.ops[0], ast.Eq) and isinstance(left, ast.Name) and left.id == "__name__" \
-        and isinstance(right, ast.Constant) and right.value == "__main__"

@@ -9,7 +9,7 @@ from preflight.model import (
     Credential, EnvBinding, EnvDeclaration, Fact, Launcher, ParseError, ParseProblem, SecretsPassed, WorkflowCall,
 )
 from preflight.sources import yamltree as y
-from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script
+from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script, local_server
 from preflight.sources.text import SourceText
 from preflight.paths import repository_root
 
@@ -51,6 +51,25 @@ def triggers(document) -> tuple[str, ...]:
     return tuple(name for name, _, _ in y.items(node))
 
 
+# GitHub-hosted runners: a fresh virtual machine per job, with nothing listening on its localhost
+_HOSTED_RUNNER = re.compile(r"(?:ubuntu|windows|macos)-(?:latest|\d[\w.-]*)", re.IGNORECASE)
+
+
+def _shared_localhost(job) -> str | None:
+    """What listens on the localhost of a job's steps before any of them runs: the service containers of a
+    job that runs on the runner itself (a job in a `container:` reaches them by name, not on localhost), or
+    the machine of a runner that is not GitHub-hosted (a self-hosted runner may run a server of its own)."""
+    runs_on = y.get(job, "runs-on")
+    labels = [y.scalar_text(n) or "" for n in y.sequence(runs_on)] if isinstance(runs_on, y.SequenceNode) \
+        else [y.scalar_text(runs_on) or ""]
+    if not (len(labels) == 1 and _HOSTED_RUNNER.fullmatch(labels[0].strip())):
+        return f"the machine of runner `{', '.join(labels) or '?'}`"
+    services = [name for name, _, _ in y.items(y.get(job, "services"))]
+    if services and y.get(job, "container") is None:
+        return f"the job's service containers ({', '.join(services)})"
+    return None
+
+
 def _gated(node) -> bool:
     return bool(_FORK_GATE.search(y.scalar_text(y.get(node, "if")) or ""))
 
@@ -61,9 +80,10 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
         root_dir = repository_root(source.path)
         workflow_env = _env(source, y.get(document, "env"), "workflow env")
         events = triggers(document)
+        concurrency = y.get(document, "concurrency") is not None
         for job_id, job_key, job in y.items(y.get(document, "jobs")):
             facts.extend(_job(source, job_id, job_key, job, root_dir, workflow_env, _working_directory(document),
-                              events))
+                              events, concurrency))
         facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in workflow_env)
     return facts
 
@@ -77,7 +97,7 @@ def _fan_out(source: SourceText, job) -> tuple[str | None, object]:
 
 
 def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_env, workflow_dir,
-         events) -> list[Fact]:
+         events, concurrency: bool = False) -> list[Fact]:
     facts: list[Fact] = []
     uses = y.scalar_text(y.get(job, "uses"))
     if uses is not None:
@@ -97,6 +117,8 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
     default_shell = y.scalar_text(y.get(y.get(y.get(job, "defaults"), "run"), "shell"))
     fan_out, fan_out_location = _fan_out(source, job)
     job_gated = _gated(job)
+    shared = _shared_localhost(job)
+    concurrency = concurrency or y.get(job, "concurrency") is not None
     copied = 0  # every step's launches carry the job's environment and the credentials of the steps before
     for index, step in enumerate(y.sequence(y.get(job, "steps")), start=1):
         step_name = y.scalar_text(y.get(step, "name")) or y.scalar_text(y.get(step, "id")) or f"#{index}"
@@ -109,6 +131,9 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
         shell_name = (y.scalar_text(y.get(step, "shell")) or default_shell or "bash").split()[0]
         if shell_name in _NON_SHELLS:
             continue
+        server = local_server(script)
+        if server is not None and shared is None:  # it keeps running for the steps after it
+            shared = f"`{server}` in step '{step_name}'"
         step_dir = y.scalar_text(y.get(step, "working-directory")) or job_dir
         base_dir = root_dir
         if step_dir and "${{" not in step_dir:
@@ -124,6 +149,8 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
             group=job_id,
             triggers=events,
             fork_gated=job_gated or _gated(step),
+            localhost_shared=shared,
+            concurrency=concurrency,
         )
         copied += len(context.env) + len(context.credentials)
         if copied > _JOB_BUDGET:  # thousands of steps under an environment of thousands of variables

@@ -1,0 +1,142 @@
+"""MLF007 (a localhost tracking server), MLF008 (promotions without a concurrency group) and MLF009 (the default
+experiment): triggers and the near misses a careless rule would report."""
+
+from __future__ import annotations
+
+import pytest
+
+LOGS = "import mlflow\n\nmlflow.set_experiment('sft')\nwith mlflow.start_run(run_name='sft'):\n" \
+       "    mlflow.log_metric('loss', 0.1, step=1)\n"
+LOCAL = "http://localhost:5000"
+
+# -- MLF007 ---------------------------------------------------------------------------------------
+
+
+def _compose(service: str, uri: str = LOCAL) -> str:
+    return f"services:\n  train:\n{service}    environment:\n      MLFLOW_TRACKING_URI: {uri}\n"
+
+
+@pytest.mark.parametrize("compose, expected", [
+    (_compose("    build: .\n    entrypoint: [python, train.py]\n"), ["docker-compose.yml:6:7: MLF007"]),
+    (_compose("    build: .\n    entrypoint: [python, train.py]\n", "http://127.0.0.1:5000/"),
+     ["docker-compose.yml:6:7: MLF007"]),
+    (_compose("    build: .\n    entrypoint: [python, train.py]\n", "http://mlflow:5000"), []),
+    (_compose("    build: .\n    entrypoint: [python, train.py]\n    network_mode: host\n"), []),
+    (_compose("    build: .\n    entrypoint: [python, train.py]\n    network_mode: 'service:mlflow'\n"), []),
+    (_compose("    build: .\n    entrypoint: [sh, -c, 'mlflow server --port 5000 & python train.py']\n"), []),
+    (_compose("    build: .\n    command: python train.py\n"), []),
+    (_compose("    build: .\n    entrypoint: [python, other.py]\n"), []),
+], ids=["compose", "loopback-address", "a-service-name", "host-network", "another-service's-network",
+        "server-in-the-command", "image-entrypoint-kept", "a-program-without-mlflow"])
+def test_localhost_tracking_uri_in_compose(project, compose, expected):
+    files = {"train.py": LOGS, "other.py": "print('no tracking')\n", "docker-compose.yml": compose}
+    assert project(files, select=["MLF007"]) == expected
+
+
+POD = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: train\nspec:\n{host}  containers:\n    - name: train\n"
+       "      image: trainer\n      command: [python, train.py]\n      env:\n        - name: MLFLOW_TRACKING_URI\n"
+       "          value: http://localhost:5000\n{sidecar}")
+
+
+@pytest.mark.parametrize("host, sidecar, expected", [
+    ("", "", ["pod.yaml:11:17: MLF007"]),
+    ("", "    - name: mlflow\n      image: ghcr.io/mlflow/mlflow\n      command: [mlflow, server]\n", []),
+    ("  hostNetwork: true\n", "", []),
+], ids=["pod", "sidecar", "host-network"])
+def test_localhost_tracking_uri_in_a_pod(project, host, sidecar, expected):
+    files = {"train.py": LOGS, "pod.yaml": POD.format(host=host, sidecar=sidecar)}
+    assert project(files, select=["MLF007"]) == expected
+
+
+JOB = ("on: push\njobs:\n  train:\n    runs-on: {runner}\n{extra}    steps:\n      - uses: actions/checkout@v4\n"
+       "{before}      - run: python train.py\n        env:\n          MLFLOW_TRACKING_URI: http://localhost:5000\n")
+
+
+@pytest.mark.parametrize("runner, extra, before, expected", [
+    ("ubuntu-latest", "", "", [".github/workflows/t.yml:9:11: MLF007"]),
+    ("ubuntu-latest", "", "      - run: nohup mlflow ui &\n", []),
+    ("ubuntu-latest", "", "      - run: docker compose up -d\n", []),
+    ("ubuntu-latest", "    services:\n      mlflow:\n        image: mlflow\n", "", []),
+    ("ubuntu-latest", "    container: python:3.11\n    services:\n      mlflow:\n        image: mlflow\n", "",
+     [".github/workflows/t.yml:13:11: MLF007"]),
+    ("self-hosted", "", "", []),
+    ("${{ matrix.os }}", "", "", []),
+], ids=["hosted-runner", "server-in-an-earlier-step", "compose-up-earlier", "service-container-on-the-runner",
+        "job-container-reaches-services-by-name", "self-hosted", "runner-from-an-expression"])
+def test_localhost_tracking_uri_in_a_workflow(project, runner, extra, before, expected):
+    files = {"train.py": LOGS, ".github/workflows/t.yml": JOB.format(runner=runner, extra=extra, before=before)}
+    assert project(files, select=["MLF007"]) == expected
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("import mlflow\n\nmlflow.set_tracking_uri('http://localhost:5000')\nmlflow.set_experiment('e')\n"
+     "with mlflow.start_run(run_name='r'):\n    pass\n    mlflow.log_metric('m', 1, step=1)\n", ["train.py:3:1: MLF007"]),
+    ("import mlflow\n\nif False:\n    mlflow.set_tracking_uri('http://localhost:5000')\nmlflow.set_experiment('e')\n",
+     []),
+    ("import mlflow, os\n\nmlflow.set_tracking_uri(os.environ['URI'])\nmlflow.set_experiment('e')\n", []),
+], ids=["set-in-the-code", "never-runs", "not-literal"])
+def test_localhost_tracking_uri_set_by_the_program(project, script, expected):
+    files = {"train.py": script, "docker-compose.yml": "services:\n  train:\n    build: .\n"
+             "    entrypoint: [python, train.py]\n"}
+    assert project(files, select=["MLF007"]) == expected
+
+
+def test_the_launchers_uri_is_not_judged_where_the_code_sets_its_own(project):
+    code = "import mlflow, os\n\nos.environ.setdefault('MLFLOW_TRACKING_URI', 'http://mlflow:5000')\n" + LOGS
+    files = {"train.py": code, "docker-compose.yml": _compose("    build: .\n    entrypoint: [python, train.py]\n")}
+    assert project(files, select=["MLF007"]) == []
+
+# -- MLF008 ---------------------------------------------------------------------------------------
+
+
+PROMOTE = "from mlflow import MlflowClient\n\nMlflowClient().transition_model_version_stage('m', 3, 'Production')\n"
+WORKFLOW = "on: {on}\n{top}jobs:\n  promote:\n    runs-on: ubuntu-latest\n{job}    steps:\n      - run: {run}\n"
+
+
+@pytest.mark.parametrize("on, top, job, run, expected", [
+    ("push", "", "", "python promote.py", [".github/workflows/p.yml:6:14: MLF008"]),
+    ("push", "", "", "bash promote.sh", [".github/workflows/p.yml:6:14: MLF008"]),
+    ("push", "concurrency: promote\n", "", "python promote.py", []),
+    ("push", "", "    concurrency:\n      group: promote\n", "python promote.py", []),
+    ("workflow_call", "", "", "python promote.py", []),
+    ("push", "", "", "python train.py", []),
+], ids=["push", "through-a-shell-script", "workflow-concurrency", "job-concurrency", "reusable-workflow",
+        "a-script-that-does-not-promote"])
+def test_promotion_without_concurrency(project, on, top, job, run, expected):
+    files = {"promote.py": PROMOTE, "promote.sh": "python promote.py\n", "train.py": LOGS,
+             ".github/workflows/p.yml": WORKFLOW.format(on=on, top=top, job=job, run=run)}
+    assert project(files, select=["MLF008"]) == expected
+
+
+def test_a_promotion_in_a_function_the_script_never_calls_is_not_reported(project):
+    script = "from mlflow import MlflowClient\n\ndef promote():\n" \
+             "    MlflowClient().set_registered_model_alias('m', 'champion', 3)\n\nprint('train only')\n"
+    files = {"promote.py": script, ".github/workflows/p.yml": WORKFLOW.format(on="push", top="", job="",
+                                                                             run="python promote.py")}
+    assert project(files, select=["MLF008"]) == []
+
+# -- MLF009 ---------------------------------------------------------------------------------------
+
+
+RUN = "import mlflow\n\nwith mlflow.start_run(run_name='r'):\n    mlflow.log_metric('loss', 0.1, step=1)\n"
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"train.py": RUN}, ["train.py:3:6: MLF009"]),
+    ({"train.py": RUN.replace("run_name='r'", "experiment_id='7', run_name='r'")}, []),
+    ({"train.py": RUN.replace("run_name='r'", "run_id=resumed")}, []),
+    ({"train.py": "import os\n" + RUN.replace("with", "os.environ['MLFLOW_EXPERIMENT_NAME'] = 'e'\nwith")}, []),
+    ({"train.py": RUN, "run.sh": "export MLFLOW_EXPERIMENT_NAME=sft\npython train.py\n"}, []),
+    ({"train.py": RUN, ".env": "MLFLOW_TRACKING_URI=databricks\n",
+      "docker-compose.yml": "services:\n  t:\n    build: .\n    environment:\n"
+                            "      MLFLOW_TRACKING_URI: databricks\n"}, []),
+    ({"train.py": "# Databricks notebook source\n" + RUN}, []),
+    ({"helpers.py": "import mlflow\n\ndef track():\n    with mlflow.start_run():\n        mlflow.log_param('a', 1)\n",
+      "main.py": "import mlflow\nfrom helpers import track\n\nmlflow.set_experiment('e')\ntrack()\n"}, []),
+    ({"pipeline/train.py": RUN, "pipeline/MLproject": "name: p\nentry_points:\n  main:\n"
+                                                      "    command: python train.py\n"}, []),
+    ({"train.py": "import mlflow\n\nmlflow.autolog(disable=True)\n"}, []),
+], ids=["no-experiment", "experiment-id", "resumed-run", "environment-in-the-code", "launcher-environment",
+        "databricks-uri", "databricks-notebook", "an-importer-sets-it", "mlflow-project", "autolog-disabled"])
+def test_default_experiment(project, files, expected):
+    assert project(files, select=["MLF009"]) == expected
