@@ -340,6 +340,17 @@ class TrainingLoop(_Record):
 
 
 @_record
+class LoopLogging(_Record):
+    """A script's own training loop that logs its loss to a tracker but not what it computes beside it: the
+    learning rate of its scheduler, the grad norm `clip_grad_norm_` returns."""
+
+    location: Location  # the first tracker call that logs a loss
+    tracker: str  # "W&B", "MLflow", "Accelerate's trackers"
+    scheduler: Location | None = None  # the scheduler's step() whose learning rate is never logged
+    grad_norm: Location | None = None  # the clip_grad_norm_ call whose result is dropped and never logged
+
+
+@_record
 class TrainerCall(_Record):
     """`Trainer(...)`/`SFTTrainer(...)`: which training arguments it gets and whether it gets an eval set."""
 

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from preflight.findings import Finding, Severity
-from preflight.model import Hyperparameters, RunStart, Seeding, TrainingLoop, WandbRun
+from preflight.findings import Finding, Related, Severity
+from preflight.model import Hyperparameters, LoopLogging, RunStart, Seeding, TrainingLoop, WandbRun
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -124,3 +124,78 @@ class UntrackedHyperparameters(Rule):
                 yield self.finding(run.location, "this W&B run records no configuration, though the script takes "
                                    "hyperparameters: the run cannot be reproduced or compared from W&B; pass "
                                    "config=vars(args) (or update run.config)")
+
+
+_LOOP = """import torch
+import wandb
+from transformers import get_cosine_schedule_with_warmup
+
+run = wandb.init(project="sft", name="lr3e-4", config={"lr": 3e-4})
+scheduler = get_cosine_schedule_with_warmup(optimizer, 100, 10_000)
+for step, batch in enumerate(loader):
+    loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+    run.log({"train/loss": loss.item()}, step=step)
+"""
+
+
+class CoreMetricsNotLogged(Rule):
+    code = "REP003"
+    name = "core-metrics-not-logged"
+    severity = Severity.INFO
+    skips_test_code = True  # the consequence is an experiment record
+    summary = "A hand-written training loop logs its loss but not its scheduler's learning rate or its grad norm"
+    why = (
+        "The loss curve alone cannot say why a run diverged or stalled: a warmup that never ended, a schedule "
+        "that decayed to zero, a gradient that exploded before the loss did. The HF Trainer logs "
+        "`learning_rate` and `grad_norm` with every loss; a loop written by hand logs only what it is told. "
+        "`clip_grad_norm_` already returns the total norm of the gradients (before clipping), and the "
+        "scheduler knows the rate it set (`scheduler.get_last_lr()[0]`): log them with the loss. Reported for a "
+        "script that trains by itself (`loss.backward()`, `optimizer.step()`), logs a loss to W&B "
+        "(`wandb.log`, `run.log`), MLflow (`mlflow.log_metric(s)`) or Accelerate (`accelerator.log`), and either "
+        "steps a learning-rate scheduler it builds (torch's `lr_scheduler`, transformers', diffusers' or timm's "
+        "schedules; not a diffusion noise scheduler nor a constant schedule) while no logging call mentions a learning "
+        "rate, or calls `clip_grad_norm_` as a statement of its own (its result dropped) while no logging call "
+        "mentions a norm. Not reported when some tracker call's keys cannot be read (a dict built elsewhere, "
+        "`**metrics`): it may hold them; nor for scripts built on the HF Trainer, which logs both."
+    )
+    examples = [
+        Bad("train.py", _LOOP, expect="train.py:14:5"),
+        Good("train.py", _LOOP.replace("    torch.nn.utils.clip_grad_norm_(",
+                                       "    grad_norm = torch.nn.utils.clip_grad_norm_(")
+             .replace('run.log({"train/loss": loss.item()}', 'run.log({"train/loss": loss.item(), '
+                      '"train/lr": scheduler.get_last_lr()[0], "train/grad_norm": grad_norm.item()}')),
+        Good("train.py", _LOOP.replace('run.log({"train/loss": loss.item()}, step=step)',
+                                       "run.log(metrics, step=step)"),
+             note="the logged dict is built elsewhere: it may hold both"),
+        Good("sample.py", """import torch
+import wandb
+from diffusers import DDPMScheduler
+
+run = wandb.init(project="ddpm", name="base", config={"lr": 1e-4})
+noise_scheduler = DDPMScheduler(num_train_timesteps=1000)
+for batch in loader:
+    loss = torch.nn.functional.mse_loss(model(batch), batch)
+    loss.backward()
+    optimizer.step()
+    run.log({"loss": loss.item()})
+""", note="a constant learning rate and no clipping: nothing else to log; a noise scheduler is not a learning-rate "
+           "scheduler"),
+    ]
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for loop in project.facts(LoopLogging):
+            missing, related = [], []
+            if loop.scheduler is not None:
+                missing.append("the learning rate its scheduler sets ('lr': scheduler.get_last_lr()[0])")
+                related.append(Related(loop.scheduler, "the learning-rate scheduler's step"))
+            if loop.grad_norm is not None:
+                missing.append("the grad norm clip_grad_norm_ returns (keep its result and log it)")
+                related.append(Related(loop.grad_norm, "clip_grad_norm_ computes the norm and it is dropped"))
+            yield self.finding(loop.location, f"this loop logs its loss to {loop.tracker} but never "
+                               f"{' nor '.join(missing)}: a diverging or stalled run cannot be explained from "
+                               "its curves; log them with the loss", related=related)

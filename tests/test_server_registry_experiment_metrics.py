@@ -1,5 +1,6 @@
-"""MLF007 (a localhost tracking server), MLF008 (promotions without a concurrency group) and MLF009 (the default
-experiment): triggers and the near misses a careless rule would report."""
+"""MLF007 (a localhost tracking server), MLF008 (promotions without a concurrency group), MLF009 (the default
+experiment) and REP003 (a loop's learning rate and grad norm): triggers and the near misses a careless rule
+would report."""
 
 from __future__ import annotations
 
@@ -140,3 +141,73 @@ RUN = "import mlflow\n\nwith mlflow.start_run(run_name='r'):\n    mlflow.log_met
         "databricks-uri", "databricks-notebook", "an-importer-sets-it", "mlflow-project", "autolog-disabled"])
 def test_default_experiment(project, files, expected):
     assert project(files, select=["MLF009"]) == expected
+
+# -- REP003 ---------------------------------------------------------------------------------------
+
+
+LOOP = """import torch
+import wandb
+from torch.optim.lr_scheduler import CosineAnnealingLR
+
+run = wandb.init(project="p", name="r", config={{}})
+scheduler = CosineAnnealingLR(optimizer, 1000)
+for batch in loader:
+    loss = model(batch).loss
+    loss.backward()
+{clip}    optimizer.step()
+    scheduler.step()
+    run.log({log})
+"""
+
+
+@pytest.mark.parametrize("clip, log, expected", [
+    ("", '{"loss": loss.item()}', ["train.py:12:5: REP003"]),
+    ("    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n", '{"loss": loss.item(), "lr": lr}',
+     ["train.py:13:5: REP003"]),
+    ("", '{"loss": loss.item(), "learning_rate": scheduler.get_last_lr()[0]}', []),
+    ("", '{"loss": loss.item(), "lr": optimizer.param_groups[0]["lr"]}', []),
+    ("    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n",
+     '{"loss": loss.item(), "lr": scheduler.get_last_lr()[0]}', []),
+    ("", "metrics", []),
+    ("", '{"accuracy": acc}', []),
+], ids=["no-lr", "dropped-grad-norm", "lr-logged", "lr-from-the-optimizer", "norm-kept-in-a-name",
+        "keys-not-readable", "no-loss-logged"])
+def test_core_metrics_of_a_loop(project, clip, log, expected):
+    assert project({"train.py": LOOP.format(clip=clip, log=log)}, select=["REP003"]) == expected
+
+
+def test_the_lr_logged_to_tensorboard_counts(project):
+    source = LOOP.format(clip="", log='{"loss": loss.item()}') + "    writer.add_scalar('lr', scheduler.get_last_lr()[0])\n"
+    assert project({"train.py": source}, select=["REP003"]) == []
+
+
+def test_a_scheduler_prepared_by_accelerate_is_the_same_scheduler(project):
+    source = """from accelerate import Accelerator
+from transformers import get_linear_schedule_with_warmup
+
+accelerator = Accelerator(log_with="wandb")
+sched = get_linear_schedule_with_warmup(optimizer, 10, 100)
+model, optimizer, lr_scheduler = accelerator.prepare(model, optimizer, sched)
+accelerator.init_trackers("p")
+for batch in loader:
+    accelerator.backward(model(batch).loss)
+    optimizer.step()
+    lr_scheduler.step()
+    accelerator.log({"train_loss": 0.1})
+"""
+    assert project({"train.py": source}, select=["REP003"]) == ["train.py:12:5: REP003"]
+
+
+@pytest.mark.parametrize("schedule", ["get_constant_schedule(optimizer)", "get_scheduler('constant', optimizer)"])
+def test_a_constant_schedule_has_no_rate_to_log(project, schedule):
+    source = LOOP.format(clip="", log='{"loss": loss.item()}').replace(
+        "from torch.optim.lr_scheduler import CosineAnnealingLR",
+        "from transformers import get_constant_schedule, get_scheduler").replace(
+        "CosineAnnealingLR(optimizer, 1000)", schedule)
+    assert project({"train.py": source}, select=["REP003"]) == []
+
+
+def test_an_hf_trainer_script_logs_both_itself(project):
+    source = LOOP.format(clip="", log='{"loss": loss.item()}') + \
+        "from transformers import Trainer\nTrainer(model=model).train()\n"
+    assert project({"train.py": source}, select=["REP003"]) == []

@@ -66,7 +66,7 @@ class Seeds(Library):
     def _training_step(self, call: ast.Call, scope: Scope) -> str | None:
         """How this call trains, if it does: its own step, Lightning's or Keras' fit, or an unseeded
         stochastic scikit-learn estimator."""
-        if _is_training_step(call):
+        if is_training_step(call):
             return "its own loop"
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "fit":
@@ -125,7 +125,7 @@ class Seeds(Library):
         return False
 
 
-def _is_training_step(call: ast.Call) -> bool:
+def is_training_step(call: ast.Call) -> bool:
     """`loss.backward()`, `optimizer.step()`, `accelerator.backward(loss)`: the script trains by itself."""
     func = call.func
     if not isinstance(func, ast.Attribute):
