@@ -144,7 +144,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         with _writing("; no file was changed"):
             plan.changes[:] = _written(api.write_changes(plan.changes, result.cwd), plan.changes)
         skipped = f"; {counted(plan.skipped, 'finding')} cannot be suppressed inline" if plan.skipped else ""
-        click.echo(f"preflight: added {counted(plan.comments, 'ignore comment')} in "
+        added = sum(change.fixed for change in plan.changes)  # not those refused (said above)
+        click.echo(f"preflight: added {counted(added, 'ignore comment')} in "
                    f"{counted(len(plan.changes), 'file')}{skipped}", err=True)
         result = _run(targets, options)
     if verbose:

@@ -456,3 +456,63 @@ def test_writes_are_all_or_nothing_under_any_size_limit(contents, limit, mode):
         assert [p.read_bytes() for p in paths] == [old if failed else new for old, new in contents]
         assert all(p.stat().st_mode & 0o777 == mode for p in paths)
         assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in paths)
+
+
+ODD_BREAKS = st.sampled_from(["\f", "\v", "\x1c", "\x85", "\u2028", "\u2029", "\r", "\r\n"])
+FLAGGED_YAML = st.sampled_from(["evaluation_strategy: steps", "evaluation_strategy: st\n  eps",
+                                "evaluation_strategy: 'st\n  eps'", "logging_steps: 10", "output_dir: out\n  dir",
+                                "# note", "run_name: \"a\n  b\"", "save_steps: 5"])
+
+
+@st.composite
+def with_odd_breaks(draw, base):
+    """A text with line-break characters of other syntaxes put in: inside comments, strings, anywhere."""
+    text = draw(base)
+    for _ in range(draw(st.integers(0, 3))):
+        position = draw(st.integers(0, len(text)))
+        text = text[:position] + draw(ODD_BREAKS) + text[position:]
+    return text
+
+
+@st.composite
+def flagged_yaml(draw) -> str:
+    lines = draw(st.lists(FLAGGED_YAML, min_size=1, max_size=6, unique=True))
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r"]))
+
+
+def _tree(path: str, text: str):
+    from preflight import fixes
+
+    return fixes._tree(path, text)
+
+
+@given(with_odd_breaks(mutated(python_sources())), with_odd_breaks(flagged_yaml()))
+def test_fixes_and_ignores_keep_every_file_parsing(source, arguments):
+    """--fix and --add-ignores on generated files with odd line breaks: every fixed file still parses, every
+    file given comments parses to the tree it had, and once the comments are written no finding they were
+    for is left (each comment landed on the line its syntax means)."""
+    from preflight import api
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        files = {"train.py": source, "args.yaml": arguments, "requirements.txt": "transformers==5.16.1\n",
+                 "run.sh": "python train.py\npython read.py args.yaml\n",
+                 "read.py": "import sys\nfrom transformers import HfArgumentParser, TrainingArguments\n\n"
+                            "HfArgumentParser(TrainingArguments).parse_yaml_file(sys.argv[1])\n"}
+        for name, content in files.items():
+            (root / name).write_bytes(content.encode("utf-8", errors="surrogatepass"))
+        result = engine.check(["."], select=["ALL"], cwd=root)
+        assert not result.internal_errors, result.internal_errors
+        for change in api.plan_fixes(result, unsafe=True):
+            if change.after != change.before:
+                assert _tree(change.path, change.before) is not None and _tree(change.path, change.after) is not None
+        plan = api.plan_ignores(result)
+        for change in plan.changes:
+            assert _tree(change.path, change.after) == _tree(change.path, change.before), change.path
+        api.write_changes(plan.changes, root)
+        if plan.skipped:
+            return
+        refused = {change.path for change in plan.changes if change.refused}  # a file that does not parse
+        again = engine.check(["."], select=["ALL"], cwd=root)
+        left = [f for f in again.findings if f.code not in ("PF001", "PF002") and f.location.path not in refused]
+        assert not left, [(f.location, f.code) for f in left]

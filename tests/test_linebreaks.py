@@ -116,20 +116,70 @@ def test_yaml_fix_and_ignores_land_on_the_key(cli, odd):
     assert (cli.root / "args.yaml").read_bytes().decode() == source.replace("evaluation_strategy", "eval_strategy")
 
 
-def test_an_ignore_comment_that_would_end_a_plain_yaml_scalar_is_not_written(tmp_path):
-    """A comment after the first line of a multi-line plain scalar ends the scalar: the YAML would no longer
-    parse, so the comment is refused (counted for the message) and the file is left as it was. In a block
-    scalar (a workflow's `run: |`) the comment is the script's own and is written."""
+def test_an_ignore_comment_goes_where_a_multi_line_yaml_scalar_lets_it(tmp_path):
+    """A comment after the first line of a multi-line plain scalar would end the scalar, and inside a quoted
+    one it would be content: the comment goes alone on the line above (it suppresses the next line); a line
+    the scalar continues on takes no comment (counted as not suppressible inline); after the scalar's last
+    line, and in a block scalar (a workflow's `run: |`, where the comment is the script's own), it is
+    written at the end of the line."""
     from preflight import fixes, ignores
     from preflight.findings import Finding, Location, Severity
     from preflight.sourcelines import SourceLines
 
-    (tmp_path / "c.yaml").write_text("name: a\n  b\nrun: |\n  echo x\n")
-    findings = [Finding("WB001", "n", Severity.ERROR, "m", Location("c.yaml", line, 3)) for line in (1, 4)]
-    comments, _ = ignores.fixes(findings, SourceLines(tmp_path))
+    source = 'name: a\n  b\n  c\nquoted: "x\n  y"\nlast: 1\nrun: |\n  echo x\n'
+    (tmp_path / "c.yaml").write_text(source)
+    lines = (1, 2, 3, 4, 5, 6, 8)
+    findings = [Finding("WB001", "n", Severity.ERROR, "m", Location("c.yaml", line, 3)) for line in lines]
+    comments, skipped = ignores.fixes(findings, SourceLines(tmp_path))
+    assert skipped == 1  # line 2, within the plain scalar; after its last line (3), or a quoted one's, is fine
     [change] = fixes.plan(comments, SourceLines(tmp_path), keep_tree=True)
-    assert (change.fixed, change.refused) == (1, 1)
-    assert change.after == "name: a\n  b\nrun: |\n  echo x  # preflight: ignore[WB001]\n"
+    assert (change.fixed, change.refused) == (6, 0)
+    comment = "# preflight: ignore[WB001]"
+    assert change.after == (f'{comment}\nname: a\n  b\n  c  {comment}\n{comment}\nquoted: "x\n  y"  {comment}\n'
+                            f"last: 1  {comment}\nrun: |\n  echo x  {comment}\n")
+    assert {**yaml.safe_load(change.after), "run": ""} == {**yaml.safe_load(source), "run": ""}
+
+
+def test_add_ignores_on_a_multi_line_plain_scalar_suppresses_the_finding(cli):
+    """Through the command line: the finding is suppressed, the YAML says what it said, the message counts
+    the comments written."""
+    source = "output_dir: out\nevaluation_strategy: ep\n  och\nlogging_steps: 10\n"
+    cli("check", files={"requirements.txt": "transformers==5.16.1\n"})
+    (cli.root / "args.yaml").write_bytes(source.encode())
+    assert cli("check", "--select", "HF007").exit_code == 1
+    result = cli("check", "--add-ignores", "--select", "HF007")
+    assert result.exit_code == 0, result.output
+    assert "added 1 ignore comment in 1 file" in result.output
+    written = (cli.root / "args.yaml").read_text()
+    assert written == source.replace("evaluation_strategy", "# preflight: ignore[HF007]\nevaluation_strategy")
+    assert yaml.safe_load(written) == yaml.safe_load(source)
+
+
+def test_a_refused_ignore_comment_is_not_counted_as_added(cli):
+    """A comment that would change the file's parse (a Python line that ends inside a triple-quoted string)
+    is not written, and the message says so instead of counting it."""
+    source = "import wandb\nrun = wandb.init(project='q', notes='''a\nb''')\n"
+    cli("check", files={"train.py": source})
+    result = cli("check", "--add-ignores", "--select", "WB001")
+    assert (cli.root / "train.py").read_text() == source
+    assert "added 0 ignore comments in 0 files" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["run.sh", "Makefile", ".env"])
+def test_add_ignores_leaves_a_file_of_lone_carriage_returns_alone(cli, name):
+    """A shell script, Makefile or .env of \\r line ends is one line to its reader (bash, make): a comment at
+    the end of that line would land after what an editor shows as the file's last line, so none is written,
+    and the message says the finding cannot be suppressed inline."""
+    content = {"run.sh": "#!/bin/sh\rexport WANDB_API_KEY=0123456789abcdef0123456789abcdef01234567\rpython t.py\r",
+               "Makefile": "train:\r\texport WANDB_API_KEY=0123456789abcdef0123456789abcdef01234567\r",
+               ".env": "A=1\rWANDB_API_KEY=0123456789abcdef0123456789abcdef01234567\r"}[name]
+    (cli.root / name).write_bytes(content.encode())
+    before = cli("check", "--select", "SEC")
+    if before.exit_code == 0:
+        pytest.skip(f"no finding in a {name} of carriage returns")
+    result = cli("check", "--add-ignores", "--select", "SEC")
+    assert (cli.root / name).read_bytes() == content.encode()
+    assert "cannot be suppressed inline" in result.output and result.exit_code == 1
 
 
 def test_a_fix_is_not_applied_to_a_file_that_does_not_parse_after_it(tmp_path):
