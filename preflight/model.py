@@ -223,6 +223,9 @@ class WandbRun(_Record):
     function: str | None = None  # enclosing function, for Python sources
     in_sweep_function: bool = False  # inside a function run by wandb.agent
     site: CodeSite | None = None  # where the call sits, for reachability (Python sources)
+    # The source of wandb.init's config= when it is a name, an attribute or a one-line literal: what a fix
+    # can hash into a name without running anything twice that has effects.
+    config_code: str | None = None
 
     @property
     def offline_or_disabled(self) -> bool:

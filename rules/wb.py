@@ -39,6 +39,10 @@ _MISSING = {
 }
 
 
+# A run name from its config: the same config, the same name (WB001's fix); `default=str` for values JSON lacks.
+_HASHED_NAME = "hashlib.sha1(json.dumps({config}, sort_keys=True, default=str).encode()).hexdigest()[:8]"
+
+
 class UnnamedWandbRun(Rule):
     code = "WB001"
     name = "unnamed-wandb-run"
@@ -56,11 +60,33 @@ class UnnamedWandbRun(Rule):
         "transformers version matters: up to 4.54 `TrainingArguments` set `run_name` to `output_dir` (removed in "
         "4.55), so with a release the project installs below 4.55 the run is named. Test code is not judged."
     )
+    autofix = ("Names a wandb.init run from a hash of the config it is given (`name=hashlib.sha1(json.dumps(config, "
+               "sort_keys=True, default=str).encode()).hexdigest()[:8]`, importing hashlib and json), in place of "
+               "no name or of one built from the clock; only where config= is a name, an attribute or a one-line "
+               "literal, which can be read again without effects. A libcst transform: comments and layout kept.")
+    fixes = ("unsafe",)
+    fix_safety = ("Unsafe: it changes the run's name in every W&B project page, report and script that finds runs by "
+                  "name, and the name is only as stable as the config: a config holding a time, a path of the "
+                  "attempt or a seed drawn at start still differs on each launch, and keys added to the config after "
+                  "wandb.init are not in the hash. Runs of the same config now share a name, which is the point, "
+                  "but whether that is the grouping wanted is for the user to say. A run id is never derived: equal "
+                  "ids make W&B resume or overwrite the earlier run.")
     examples = [
         Bad("train.py", """import wandb
 
-run = wandb.init(project="llama-sft", config={"lr": 2e-5})
-""", expect="train.py:3:7"),
+config = {"lr": 2e-5, "epochs": 3}
+run = wandb.init(project="llama-sft", config=config)
+""", expect="train.py:4:7", fixed="""import wandb
+
+config = {"lr": 2e-5, "epochs": 3}
+run = wandb.init(project="llama-sft", config=config)
+""", unsafe_fixed="""import wandb
+import hashlib
+import json
+
+config = {"lr": 2e-5, "epochs": 3}
+run = wandb.init(project="llama-sft", config=config, name=NAME)
+""".replace("NAME", _HASHED_NAME.format(config="config"))),
         Bad("train.py", """import time
 import wandb
 
@@ -150,12 +176,13 @@ wandb.init(project="llama-sft")
                transformers) -> Finding | None:
         for value in (run.name, run.run_id):
             if value is not None and value.nondeterministic:
+                fix = _name_fix(run, value.location) if value is run.name else None
                 return self.finding(
                     value.anchor,
                     f"the W&B run {'name' if value is run.name else 'id'} is built from {value.nondeterministic}, "
                     "so it differs on every launch and a rerun cannot be matched to its earlier attempt: derive "
                     "it from the configuration instead (model, dataset, a short hash of the hyperparameters)",
-                )
+                    fix=fix)
         if run.name is not None or run.run_id is not None or named_by_file or swept:
             return None
         if any(_launch_names_run(launch, run.started_by) for launch in launches):
@@ -168,7 +195,18 @@ wandb.init(project="llama-sft")
             run.location,
             f"{_MISSING.get(run.started_by, 'a W&B run starts without a name')}: W&B gives it a random name{which}, so "
             "reruns and related jobs cannot be matched; set a deterministic name (e.g. from a hash of the config)",
-        )
+            fix=_name_fix(run, None))
+
+
+def _name_fix(run: WandbRun, name: Location | None) -> Fix | None:
+    """name= from a hash of the config wandb.init is given: added, or in place of the name at `name`."""
+    if run.started_by is not RunStart.WANDB_INIT or run.config_code is None or not run.location.path.endswith(".py"):
+        return None
+    code = _HASHED_NAME.format(config=run.config_code)
+    imports = ("import hashlib", "import json")
+    change = Transform(run.location, Action.SET_KEYWORD, "name", code, imports) if name is None else \
+        Transform(name, Action.REPLACE, "name", code, imports)
+    return Fix("name the run from a hash of its config", (change,), safe=False)
 
 
 def _named_run_open_before(runs: list[WandbRun], run: WandbRun) -> bool:

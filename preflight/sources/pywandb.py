@@ -54,7 +54,22 @@ class Wandb(Library):
         self.file.start_run(call, RunStart.WANDB_INIT, name=name, run_id=run_id, mode=kwargs.get("mode"),
                             identity_known=complete, project=kwargs.get("project"), resume=kwargs.get("resume"),
                             config_given="config" in kwargs or not complete or self._config_updated_later(),
-                            directory=kwargs.get("dir"))
+                            directory=kwargs.get("dir"), config_code=self._config_code(node))
+
+    def _config_code(self, node: ast.Call) -> str | None:
+        """The config= argument as written, when evaluating it again has no effect: a name, an attribute
+        chain, or a literal on one line."""
+        config = next((kw.value for kw in node.keywords if kw.arg == "config"), None)
+        if config is None or getattr(config, "lineno", 0) != getattr(config, "end_lineno", -1):
+            return None
+        plain = all(isinstance(n, (ast.Name, ast.Attribute, ast.Load, ast.Constant, ast.Dict, ast.List, ast.Tuple,
+                                   ast.UnaryOp, ast.USub))
+                    for n in ast.walk(config))
+        if not plain:
+            return None
+        where, source = self.module.location(config), self.module.source
+        text = source.text[source.offset(where.line, where.column):source.offset(where.end_line, where.end_column)]
+        return text if len(text) <= 200 else None
 
     @calls_where(lambda name: name.startswith(LIGHTNING_PREFIXES) and name.endswith(".WandbLogger"))
     def lightning_logger(self, call: Call) -> None:
