@@ -124,7 +124,7 @@ def test_one_of_each_is_said_in_the_singular(project):
 def test_rules_json_says_which_rules_fix_and_where_their_docs_are():
     rules = {r["code"]: r for r in json.loads(CliRunner().invoke(main, ["rules", "--format", "json"]).stdout)}
     assert rules["SEC005"]["fixable"] is True and "-e NAME" in rules["SEC005"]["fix"]
-    assert rules["WB001"]["fixable"] is False and rules["WB001"]["fix"] is None
+    assert rules["HF001"]["fixable"] is False and rules["HF001"]["fix"] is None
     assert {code for code, rule in rules.items() if rule["fixable"]} >= {"HF007", "PF002", "SEC005", "MLF003"}
     assert rules["SEC005"]["fixes"] == ["safe"] and rules["MLF003"]["fixes"] == ["safe", "unsafe"]
     assert rules["HF004"]["fixes"] == ["unsafe"] and rules["HF004"]["fix_safety"].startswith("Unsafe")
