@@ -36,7 +36,8 @@ _CONFIG_LIMIT = 4 << 20  # a pyproject.toml of a large project is a few KiB
 Library = Literal["transformers", "trl", "axolotl", "accelerate", "wandb", "mlflow", "neptune", "aim"]
 LIBRARIES = typing.get_args(Library)
 Level = Literal["error", "warning", "info"]
-_VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,3}([a-z]+\d{0,9})?$")
+VERSION_PATTERN = r"^\d{1,9}(\.\d{1,9}){0,3}([a-z]+\d{0,9})?$"  # also in the published JSON schema
+_VERSION = re.compile(VERSION_PATTERN)
 
 
 class ConfigError(Exception):

@@ -1,7 +1,7 @@
 """Documentation generated from the rule objects and the output models, so it cannot go stale:
 the test suite regenerates it and fails when the committed copy differs.
 
-    python -m preflight.docgen      # rewrite docs/rules.md, docs/json-output.schema.json, README table
+    python -m preflight.docgen      # rewrite docs/rules.md, docs/*.schema.json, README table
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from preflight import examples
+from preflight import configschema, examples
 from preflight.findings import Severity
 from preflight.report import json as json_report
 from preflight.rule import all_rules
@@ -83,7 +83,9 @@ def readme_with_table(readme: str) -> str:
 def write(root: Path) -> None:
     (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "rules.md").write_text(rules_markdown(), encoding="utf-8")
-    (root / "docs" / "json-output.schema.json").write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
+    for name, schema in (("json-output", json_schema()), ("config", configschema.table()),
+                         ("pyproject", configschema.pyproject())):
+        (root / "docs" / f"{name}.schema.json").write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
     readme = root / "README.md"
     readme.write_text(readme_with_table(readme.read_text(encoding="utf-8")), encoding="utf-8")
 
