@@ -44,8 +44,7 @@ class Outcome:
     digest: str | None = None  # the content key of a file that may have findings (see `collect`)
 
 
-def _read(path: Path, display: str) -> bytes | FileFacts:
-    kind = classify.kind_by_path(display)
+def _read(path: Path, display: str, kind: str | None) -> bytes | FileFacts:
     try:
         return reading.read_bytes(path, READ_LIMIT if kind in _BY_CONTENT else MAX_BYTES_OTHER)
     except FileNotFoundError:  # deleted while the scan ran
@@ -69,10 +68,11 @@ def _too_large(display: str, kind: str | None, size: int, limit: int) -> FileFac
 
 
 def _process(path: Path, display: str, cache: cache_module.FactsCache | None) -> Outcome:
-    data = _read(path, display)
+    path_kind = classify.kind_by_path(display)
+    data = _read(path, display, path_kind)
     if isinstance(data, FileFacts):
         return Outcome(data)
-    outcome = _facts(display, data, cache)
+    outcome = _facts(display, data, path_kind, cache)
     if _may_have_findings(outcome.facts):
         outcome.digest = outcome.cache_key or cache_module.key(display, data)
     return outcome
@@ -82,10 +82,9 @@ def _may_have_findings(facts: FileFacts) -> bool:
     return bool(facts.facts or facts.suppressions)
 
 
-def _facts(display: str, data: bytes, cache: cache_module.FactsCache | None) -> Outcome:
+def _facts(display: str, data: bytes, path_kind: str | None, cache: cache_module.FactsCache | None) -> Outcome:
     content = cache_module.content_digest(data) if cache is not None else None
     cache_key = cache_module.key_for(display, content) if content is not None else None
-    path_kind = classify.kind_by_path(display)
     cheap = quick(display, data, path_kind)
     if cheap is not None:
         return Outcome(cheap, cache_key, content)

@@ -198,11 +198,11 @@ def test_files_that_are_not_regular_files(replaced):
                 path.write_text(content)
         original = collect._read
 
-        def swap(path, display):
+        def swap(path, display, *rest):
             if replaced.get(display) == "fifo-mid-scan":
                 path.unlink()
                 os.mkfifo(path)
-            return original(path, display)
+            return original(path, display, *rest)
 
         outcome = {}
         collect._read = swap

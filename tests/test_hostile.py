@@ -159,10 +159,10 @@ def test_file_deleted_during_the_scan(tmp_path, monkeypatch):
 
     original = collect._read
 
-    def vanish(path, display):
+    def vanish(path, display, *rest):
         if display == "gone.py":
             path.unlink()
-        return original(path, display)
+        return original(path, display, *rest)
 
     monkeypatch.setattr(collect, "_read", vanish)
     assert scan(tmp_path, {"gone.py": "import wandb\nwandb.init()\n"}) == []
@@ -201,11 +201,11 @@ def test_file_swapped_for_a_fifo_during_the_scan(tmp_path, monkeypatch):
     original = collect._read
     fifos = [tmp_path / "swapped.py", tmp_path / "secrets.env"]
 
-    def swap(path, display):
+    def swap(path, display, *rest):
         if display == "swapped.py":
             path.unlink()
             os.mkfifo(path)
-        return original(path, display)
+        return original(path, display, *rest)
 
     monkeypatch.setattr(collect, "_read", swap)
     os.mkfifo(tmp_path / "secrets.env")

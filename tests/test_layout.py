@@ -70,8 +70,29 @@ def test_the_rule_pack_imported_under_its_folder_name_is_not_a_second_pack():
 
 
 @pytest.mark.parametrize("where", ["root", "elsewhere"])
-def test_pytest_collects_the_suite_from_anywhere(where, tmp_path):
+def test_pytest_collects_the_whole_suite_from_anywhere(where, tmp_path):
+    """Every test file, not one: a file that imports its helpers as a package (`from tests.conftest ...`)
+    collects from the root only."""
     cwd = REPO if where == "root" else tmp_path
-    result = run(["-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", str(REPO / "tests" / "test_cli.py")],
-                 cwd)
-    assert result.returncode == 0 and "test_configuration" in result.stdout, result.stdout[-500:] + result.stderr
+    result = run(["-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", str(REPO / "tests")], cwd)
+    counted = [line for line in result.stdout.splitlines() if " tests collected" in line or " test collected" in line]
+    assert result.returncode == 0 and counted and "error" not in counted[-1], result.stdout[-800:] + result.stderr
+    files = {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
+    assert len(files) == len(list((REPO / "tests").glob("test_*.py"))), sorted(files)
+
+
+def test_a_rule_is_found_from_its_code_in_one_step():
+    """One module per code prefix (`HF013` is in `rules/hf.py`), its classes in code order, so a reader
+    finds a rule from its code, and a new one goes after the last of its prefix."""
+    import inspect
+
+    from preflight.rule import all_rules
+
+    by_module: dict[str, list[tuple[int, str]]] = {}
+    for rule in all_rules():
+        prefix = "".join(ch for ch in rule.code if ch.isalpha()).lower()
+        assert rule.__module__ == f"preflight.rules.{prefix}", (rule.code, rule.__module__)
+        by_module.setdefault(rule.__module__, []).append((inspect.getsourcelines(rule)[1], rule.code))
+    for module, rules in by_module.items():
+        codes = [code for _, code in sorted(rules)]
+        assert codes == sorted(codes), (module, codes)
