@@ -166,7 +166,7 @@ def run(request: Request) -> CheckResult:
         if run_key is not None and not result.internal_errors:
             cache.put_result(run_key, runcache.encode(result.findings, result.suppressed, result.files, result.rules,
                                                       result.checked_paths, result.skipped, result.project.reads,
-                                                      result.sources.digests()))
+                                                      result.sources.digests(), result.sources.secrets()))
         return result
     finally:
         if cache is not None:
@@ -188,7 +188,9 @@ def _analyse(request: Request, found: discovery.Discovery, pairs: list[tuple[Pat
     return CheckResult(filtered.findings, filtered.suppressed, filtered.yielded, len(project.files),
                        tuple(r.code for r in rules.enabled), reported if reported is not None else set(project.files),
                        [(file.path, file.note) for file in files if file.note], errors, request.cwd,
-                       SourceLines(request.cwd, _buffer_text(request), digests), project)
+                       SourceLines(request.cwd, _buffer_text(request), digests,
+                                   {path: file.secrets for path, file in project.files.items() if file.secrets}),
+                       project)
 
 
 def _reused(cache: FactsCache, run_key: str, cwd: Path) -> CheckResult | None:
@@ -198,7 +200,7 @@ def _reused(cache: FactsCache, run_key: str, cwd: Path) -> CheckResult | None:
     if stored is None:
         return None
     return CheckResult(stored.findings, stored.suppressed, [], stored.files, stored.rules, stored.checked,
-                       stored.skipped, [], cwd, SourceLines(cwd, digests=stored.digests))
+                       stored.skipped, [], cwd, SourceLines(cwd, digests=stored.digests, secrets=stored.secrets))
 
 
 def model(request: Request) -> Project:

@@ -10,7 +10,7 @@ import importlib
 import json
 import re
 
-from preflight import classify, suppress
+from preflight import classify, secrets, suppress
 from preflight.findings import Location
 from preflight.model import FileFacts, ParseError
 from preflight.sources import secretscan
@@ -128,6 +128,11 @@ def quick(path: str, data: bytes, path_kind: str | None = None) -> FileFacts | N
     """The facts of a file that needs no parse (most files of a large repository), else None: then
     `extract(..., prefiltered=True)` parses it without asking again. This is the pre-filter: it costs a
     substring search, and never changes what is reported."""
+    facts = _quick(path, data, path_kind)
+    return None if facts is None else _without_secrets(facts, data)
+
+
+def _quick(path: str, data: bytes, path_kind: str | None) -> FileFacts | None:
     path_kind = path_kind or classify.kind_by_path(path)
     if path_kind is None:
         return FileFacts(path, None, note="not a file kind preflight checks")
@@ -165,6 +170,27 @@ def extract(path: str, data: bytes, force_kind: str | None = None, *, path_kind:
             facts.facts.extend(secretscan.scan(SourceText(path, decode(data))))
         except DecodeFailure:
             pass
+    return _without_secrets(facts, data)
+
+
+def _without_secrets(facts: FileFacts, data: bytes) -> FileFacts:
+    """The file's facts with every credential in them masked, and where the file's credentials are written
+    (preflight.secrets.spans: by their form, and the values of credential variables the extractors parsed),
+    for the code frames and diffs that show its lines. Rules see, and the cache stores, masked values only;
+    the extractors decided before what needs the raw value (is it a key, a placeholder, a reference)."""
+    if not facts.facts:
+        return facts
+    try:
+        text = decode(data)
+    except DecodeFailure:
+        text = data.decode("utf-8", errors="replace")
+    declared = secrets.declared_values(facts.facts)
+    found = secrets.spans(text, declared)
+    if not found and not declared:
+        return facts
+    facts.facts = secrets.mask_facts(facts.facts, secrets.pieces(text, found) | declared)
+    source = SourceText(facts.path, text)
+    facts.secrets = tuple((*source.position(start), *source.position(end)) for start, end in found)
     return facts
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import display, linebreaks
+from preflight import display, linebreaks, secrets
 from preflight.findings import Edit, Fix, Transform
 from preflight.sourcelines import SourceLines
 from preflight.sources.text import SourceText
@@ -29,12 +29,19 @@ class FileChange:
     fixed: int  # fixes applied to this file (findings fixed, comments added)
     bom: bool = False  # the file starts with a UTF-8 byte-order mark, kept when it is written
     refused: int = 0  # fixes not applied: the file would no longer parse as it did (preflight.fixes._parses)
+    hidden: frozenset[str] = frozenset()  # the file's credentials as written (SourceLines.hidden)
 
     def diff(self) -> str:
-        """For a reader (`--diff`): names and lines shown through preflight.display, tabs kept."""
+        """For a reader (`--diff`): names and lines shown through preflight.display, tabs kept, and every
+        credential of the file masked in the lines removed, added and around them (preflight.secrets)."""
         syntax = linebreaks.of_path(self.path)
+
+        def shown(text: str) -> list[str]:
+            return [secrets.scrub(line) for line in
+                    linebreaks.split(secrets.redact(text, self.hidden), syntax, keepends=True)]
+
         return display.lines("".join(difflib.unified_diff(
-            linebreaks.split(self.before, syntax, keepends=True), linebreaks.split(self.after, syntax, keepends=True),
+            shown(self.before), shown(self.after),
             fromfile=f"a/{display.path(self.path)}", tofile=f"b/{display.path(self.path)}",
         )), tabs=True)
 
@@ -131,25 +138,37 @@ def plan(fixes: Iterable[Fix], sources: SourceLines, keep_tree: bool = False) ->
     for path in sorted(unresolved.keys() - by_path.keys()):
         read = sources.text(path)
         if read is not None:
-            changes.append(FileChange(path, read[0], read[0], 0, read[1], unresolved[path]))
+            changes.append(FileChange(path, read[0], read[0], 0, read[1], unresolved[path], _hidden(sources, path)))
     for path, groups in sorted(by_path.items()):
         read = sources.text(path)
         if read is None:
             continue
         before, bom = read
+        writable = [group for group in groups if not _writes_a_mask(before, group)]
+        masked, groups = len(groups) - len(writable), writable
         after, _ = _apply(before, path, [e for group in groups for e in group])
-        fixed, refused = len(groups), 0
+        fixed, refused = len(groups), masked
         if after != before and not _parses(path, before, after, keep_tree):
             after, fixed = before, 0  # one at a time: keep those that leave the file parsing
             for group in groups:
                 attempt, _ = _apply(after, path, group)
                 if attempt != after and _parses(path, after, attempt, keep_tree):
                     after, fixed = attempt, fixed + 1
-            refused = len(groups) - fixed
+            refused = masked + len(groups) - fixed
         refused += unresolved.get(path, 0)
         if after != before or refused:
-            changes.append(FileChange(path, before, after, fixed, bom, refused))
+            changes.append(FileChange(path, before, after, fixed, bom, refused, _hidden(sources, path)))
     return changes
+
+
+def _hidden(sources: SourceLines, path: str) -> frozenset[str]:
+    return frozenset(sources.hidden(path))
+
+
+def _writes_a_mask(before: str, group: list[Edit]) -> bool:
+    """Would the edits write a masked credential (`****abcd`) into the file? Facts hold credentials masked
+    (preflight.secrets.mask_facts): an edit built from one must not replace the real value."""
+    return "****" not in before and any("****" in edit.replacement for edit in group)
 
 
 def write(changes: list[FileChange], cwd: Path) -> list[FileChange]:

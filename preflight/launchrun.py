@@ -118,8 +118,9 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
     blocked = bool(static_errors or failed) and not warn_only
     if output_format == "json":
         document = {
-            "command": argv,
-            "checks": [launchcheck.as_dict(c) for c in checks],
+            "command": secrets.mask_argv(argv),
+            "checks": [{key: secrets.scrub(value) if isinstance(value, str) else value
+                        for key, value in launchcheck.as_dict(c).items()} for c in checks],
             "findings": [{"code": f.code, "severity": f.severity.value, "message": display.text(f.message),
                           "location": _where(f.location)} for f in findings],
             "other_findings": len(elsewhere),
@@ -127,7 +128,7 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
         }
         click.echo(json.dumps(document), err=True)
     else:
-        lines = [f"preflight run: {' '.join(argv)[:120]}"]
+        lines = [f"preflight run: {' '.join(secrets.mask_argv(argv))[:120]}"]
         for finding in findings:
             lines.append(f"  {'FAIL' if finding.severity is Severity.ERROR else 'WARN'} {_where(finding.location)}: "
                          f"{finding.code} {finding.message}")
@@ -138,7 +139,8 @@ def _check_and_report(argv: list[str], *, online: bool, timeout: float, min_free
         verdict = ("not starting: fix the failures above (or use --warn-only)" if blocked else
                    "starting the job" + (" despite failures (--warn-only)" if (static_errors or failed) else ""))
         lines.append(f"preflight run: {verdict}")
-        click.echo("\n".join(display.text(line) for line in lines), err=True)  # one line each, no escapes
+        # one line each, no escapes, no credential (a check's message may quote the environment or a file)
+        click.echo("\n".join(display.text(secrets.scrub(line)) for line in lines), err=True)
     sys.stderr.flush()
     return 2 if blocked else 0
 

@@ -805,3 +805,6 @@ class FileFacts:
     suppressions: list = field(default_factory=list)
     imports_pending: bool = False  # a pre-filtered Python file: its imports are read only if a launcher needs them
     note: str | None = None  # why a file was skipped (shown with --verbose)
+    # where its credentials are written, (line, column, end_line, end_column) each: code frames and diffs mask
+    # them (preflight.secrets); the facts themselves hold only masked values
+    secrets: tuple = ()

@@ -53,12 +53,14 @@ class Reused:
     checked: set[str]
     skipped: list[tuple[str, str]]
     digests: dict[str, str]  # what the report must read (preflight.sourcelines)
+    secrets: dict[str, tuple]  # where the credentials of those files are, for the report to mask
 
 
 def encode(findings: list[Finding], suppressed: list[tuple[Finding, str]], files: int, rules: tuple[str, ...],
            checked: set[str], skipped: list[tuple[str, str]], reads: dict[str, Stat | None],
-           digests: dict[str, str]) -> str:
-    """`digests`: the content keys of the files the findings are in (no text: the cache holds no secret)."""
+           digests: dict[str, str], secrets: dict[str, tuple] | None = None) -> str:
+    """`digests`: the content keys of the files the findings are in (no text: the cache holds no secret);
+    `secrets`: where those files' credentials are (positions only)."""
     flagged = {f.location.path for f in findings} | {f.location.path for f, _ in suppressed}
     return json.dumps([  # a list at the top: every JSON object inside is a known type
         [serialize.dump_value(f) for f in findings],
@@ -66,19 +68,21 @@ def encode(findings: list[Finding], suppressed: list[tuple[Finding, str]], files
         files, list(rules), sorted(checked), skipped,
         [[path, list(value) if value else None] for path, value in reads.items()],
         sorted([path, digest] for path, digest in digests.items() if path in flagged),
+        sorted([path, [list(span) for span in spans]] for path, spans in (secrets or {}).items() if path in flagged),
     ], separators=(",", ":"))
 
 
 def decode(payload: str) -> Reused | None:
     """The stored run, if every file it read outside the discovered set is as it was."""
     try:
-        findings, suppressed, files, rules, checked, skipped, reads, digests = serialize.load_json(payload)
+        findings, suppressed, files, rules, checked, skipped, reads, digests, secrets = serialize.load_json(payload)
         for path, recorded in reads:
             if cache_module.file_stat(path) != (tuple(recorded) if recorded else None):
                 return None
         return Reused([_finding(f) for f in findings], [(_finding(f), reason) for f, reason in suppressed],
                       int(files), tuple(str(code) for code in rules), set(checked), [tuple(s) for s in skipped],
-                      {str(path): str(digest) for path, digest in digests})
+                      {str(path): str(digest) for path, digest in digests},
+                      {str(path): tuple(tuple(int(n) for n in span) for span in spans) for path, spans in secrets})
     except (ValueError, KeyError, TypeError, RecursionError, serialize.CorruptEntry):
         return None  # an entry from another layout: run again
 

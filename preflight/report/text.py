@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 import click
 
-from preflight import display, secrets
+from preflight import display
 from preflight.findings import Finding, Severity
 from preflight.plural import counted
 from preflight.report import repeated
@@ -59,20 +59,25 @@ def _cell(loc, lines: SourceLines) -> str:
 
 def _frame(finding: Finding, lines: SourceLines, style) -> list[str]:
     loc = finding.location
-    text = lines.get(loc.path, loc.line)
-    if text is None:
+    shown = lines.shown(loc.path, loc.line)  # every credential of the file masked (preflight.secrets)
+    if shown is None:
         return []
-    text = secrets.scrub(text.expandtabs(1))
+    text, columns = shown
+    expanded = text.expandtabs(1)  # a tab is one character, as the columns count it
     gutter = " " * len(str(loc.line))
+    last = len(columns) - 1
+    first = columns[min(max(loc.column - 1, 0), last)]
     width = (loc.end_column - loc.column) if loc.end_line == loc.line and loc.end_column > loc.column else 1
-    width = max(1, min(width, max(1, len(text) - loc.column + 1)))
+    stop = columns[min(max(loc.column - 1 + width, 0), last)]
+    width = max(1, min(stop - first, max(1, len(expanded) - first)))
+    text = expanded
     # a long line is shown around the finding only; the marker stands under the characters as shown (an
     # escaped control character takes several)
-    start = max(0, loc.column - 1 - _FRAME_BEFORE) if len(text) > _FRAME_WIDTH else 0
+    start = max(0, first - _FRAME_BEFORE) if len(text) > _FRAME_WIDTH else 0
     end = min(len(text), start + _FRAME_WIDTH)
     left, right = ("..." if start else ""), ("..." if end < len(text) else "")
-    before = left + display.text(text[start:loc.column - 1])
-    marked = display.text(text[loc.column - 1:min(loc.column - 1 + width, end)])
+    before = left + display.text(text[start:first])
+    marked = display.text(text[first:min(first + width, end)])
     marker = " " * len(before) + style("^" * max(1, len(marked)), fg=_COLOURS[finding.severity], bold=True)
     frame = [f"{gutter} |", f"{loc.line} | {left}{display.text(text[start:end])}{right}", f"{gutter} | {marker}"]
     for related in finding.related[:1]:
