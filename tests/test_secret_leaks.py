@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_files
 from click.testing import CliRunner
 
 from preflight.cli import main
@@ -126,10 +127,7 @@ def leaks(text: str) -> list[str]:
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name, content in FILES.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+    write_files(tmp_path, FILES)
     return tmp_path
 
 

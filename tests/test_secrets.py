@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import write_files
 from click.testing import CliRunner
 
 from preflight.cli import main
@@ -37,10 +38,7 @@ PLANTED = {
 @pytest.fixture
 def planted(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name, content in PLANTED.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+    write_files(tmp_path, PLANTED)
     return tmp_path
 
 
