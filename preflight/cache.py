@@ -24,7 +24,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from preflight import __version__, cachedir, serialize
+from preflight import __version__, cachedir, display, serialize
 from preflight.config import CACHE_DIRECTORY
 from preflight.model import FileFacts
 
@@ -94,9 +94,16 @@ def seal(entry_key: str, payload: str) -> str:
     return digest.hexdigest()
 
 
+def stored_name(path: str) -> str:
+    """A file name as every table stores it: as reports show it (`preflight.display.path`), lossless and
+    text SQLite can hold. A name that is not UTF-8 reaches Python with surrogates, which have no UTF-8
+    form, so a raw name would make the cache's writes fail (and the whole run with them)."""
+    return display.path(path)
+
+
 def _stat_row(path: str) -> str:
     """The stat index is per tool build too: a row recorded by other code points at facts it extracted."""
-    return f"{TOOL}\x00{path}"
+    return f"{TOOL}\x00{stored_name(path)}"
 
 
 _APPLICATION_ID = 0x70666C74  # "pflt" in the database header: a database preflight did not create is not read
@@ -189,9 +196,10 @@ class FactsCache:
                 rows = self._db.execute(
                     f"SELECT key, path, content, facts, seal FROM facts WHERE key IN ({','.join('?' * len(chunk))})",
                     chunk).fetchall()
-                for row_key, path, content, text, sealed in rows:
-                    if (not all(isinstance(v, str) for v in (row_key, path, content, text, sealed))
-                            or path != wanted.get(row_key) or key_for(path, content) != row_key
+                for row_key, name, content, text, sealed in rows:
+                    path = wanted.get(row_key)
+                    if (not all(isinstance(v, str) for v in (row_key, name, content, text, sealed))
+                            or path is None or name != stored_name(path) or key_for(path, content) != row_key
                             or sealed != seal(row_key, text)):
                         continue
                     try:
@@ -238,10 +246,11 @@ class FactsCache:
             paths = list(stats)
             for start in range(0, len(paths), 500):
                 chunk = paths[start:start + 500]
+                rows_of = {_stat_row(p): p for p in chunk}
                 rows = self._db.execute("SELECT path, size, mtime_ns, inode, key, seen FROM stats WHERE path IN "
-                                        f"({','.join('?' * len(chunk))})", [_stat_row(p) for p in chunk]).fetchall()
+                                        f"({','.join('?' * len(chunk))})", list(rows_of)).fetchall()
                 for row_path, size, mtime_ns, inode, key_value, seen in rows:
-                    path = row_path.split("\x00", 1)[1]
+                    path = rows_of[row_path]
                     if stats[path] == (size, mtime_ns, inode) and seen - mtime_ns / 1e9 > RACY_SECONDS:
                         found[path] = key_value
         except sqlite3.Error:
@@ -267,8 +276,9 @@ class FactsCache:
                         self._db.execute("DELETE FROM results WHERE key NOT IN "
                                          f"(SELECT key FROM results ORDER BY used DESC LIMIT {KEPT_RESULTS})")
                     self._db.executemany("INSERT OR REPLACE INTO facts (key, path, content, facts, seal, used) VALUES "
-                                         "(?, ?, ?, ?, ?, ?)", [(k, path, content, text, seal(k, text), now)
-                                                                for k, (path, content, text) in self._pending.items()])
+                                         "(?, ?, ?, ?, ?, ?)",
+                                         [(k, stored_name(path), content, text, seal(k, text), now)
+                                          for k, (path, content, text) in self._pending.items()])
                     self._db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?)",
                                          [(_stat_row(p), *v, now) for p, v in self._stats.items()])
             self._db.close()

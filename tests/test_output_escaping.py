@@ -121,6 +121,53 @@ def test_github_annotations_are_one_line_each(tree):
     assert all(line.startswith("::warning file=") or line.startswith("::error file=.github") for line in lines)
 
 
+def test_the_cache_holds_any_names(tree, tmp_path):
+    """The cache indexes files by name: a name that is not UTF-8 (no text SQLite holds) crashed the first
+    run with a cache, and the run that reuses it must report every name as the first did."""
+    import shutil
+
+    root = tmp_path / "tree"
+    shutil.copytree(tree, root)
+    environment = {**os.environ, "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
+    outputs = []
+    for _ in range(3):  # cold, warm (the stat index), warm again
+        result = subprocess.run([sys.executable, "-m", "preflight", "check", "--select", "WB001,ENV001",
+                                 "--all-findings", "."], cwd=root, capture_output=True, env=environment, timeout=120)
+        assert result.returncode == 1 and b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
+        outputs.append(result.stdout.decode("utf-8"))
+    assert (root / ".preflight_cache" / "facts.sqlite3").is_file()
+    assert outputs[0] == outputs[1] == outputs[2] and "train\\xff.py:2:7: WB001" in outputs[0]
+
+
+def test_every_table_of_the_cache_holds_any_names(tmp_path):
+    """Each place the cache stores a name (an entry's path, the stat index, a whole run's findings) takes
+    any name a file system gives, and gives the entry back for that name only."""
+    from preflight import cache as cache_module
+    from preflight.model import FileFacts
+
+    names = [os.fsdecode(name) for name in NAMES]
+    stored = cache_module.FactsCache(tmp_path / "cache")
+    for number, name in enumerate(names):
+        content = cache_module.content_digest(name.encode("utf-8", "surrogateescape"))
+        stored.put(cache_module.key_for(name, content), FileFacts(name, "python", note=name), content)
+        stored.record_stat(name, (number, 0, number), cache_module.key_for(name, content))
+    stored.put_result("run", json.dumps(names))
+    stored.close()
+    assert stored.unwritten is None and (tmp_path / "cache" / "facts.sqlite3").is_file()
+
+    reopened = cache_module.FactsCache(tmp_path / "cache")
+    keys = reopened.keys_by_stat({name: (number, 0, number) for number, name in enumerate(names)})
+    assert set(keys) == set(names)
+    found = reopened.get_many({keys[name]: name for name in names})
+    assert sorted(facts.path for facts in found.values()) == sorted(names)
+    assert all(facts.note == facts.path for facts in found.values())
+    # an entry asked for under another name (train\xff.py and the name its escaped form spells) is not given
+    spelled = display.path(names[0])
+    assert reopened.get_many({keys[names[0]]: spelled}) == {}
+    assert json.loads(reopened.result("run")) == names
+    reopened.close()
+
+
 def test_a_baseline_of_any_names(tree, tmp_path):
     baseline = tmp_path / "baseline.json"
     result = subprocess.run([sys.executable, "-m", "preflight", "check", "--no-cache", "--select", "WB001,ENV001",
