@@ -439,3 +439,38 @@ def test_reports_grow_with_the_findings_not_with_what_they_quote(tmp_path):
     frame = lines[lines.index(next(line for line in lines if line.startswith("train.py:2:"))) + 2:][:2]
     assert frame[0].startswith("2 | ...") and frame[0].endswith("run = wandb.init(project='p')")
     assert frame[1].index("^") == frame[0].index("wandb.init") and len(frame[0]) < 260
+
+
+class _CountingText(str):
+    """A file's text that counts the characters its searches pass over (to the match, or to the end)."""
+
+    scanned = 0
+
+    def find(self, sub, start=0, end=None):
+        index = super().find(sub, start, end)
+        stop = index + len(sub) if index >= 0 else (len(self) if end is None else min(end, len(self)))
+        _CountingText.scanned += max(0, stop - start)
+        return index
+
+
+@pytest.mark.parametrize("installs", [2_000, 4_000])
+def test_pip_installs_are_read_in_linear_work(monkeypatch, installs):
+    """`pip install` commands on one line: each install's words are read to its command's end and each
+    requirement is looked for past the one before it, so the characters split and searched grow with the
+    line (they grew with its square: every install split the rest of the line, every requirement was
+    searched from the line's start). Counted, not timed; every requirement is still found at its place."""
+    from preflight.sources import requirements
+    from preflight.sources.text import SourceText
+
+    split = []
+    real_split = requirements.shlex.split
+    monkeypatch.setattr(requirements.shlex, "split", lambda text: split.append(len(text)) or real_split(text))
+    _CountingText.scanned = 0
+    pieces = [f"pip install 'wandb=={i}' && " for i in range(installs)]
+    command = "".join(pieces) + "true"
+    text = _CountingText("RUN " + command + "\n")
+    facts = requirements.pip_installs(SourceText("Dockerfile", text), 4, 4 + len(command), command, "Dockerfile")
+    columns = [5 + len("".join(pieces[:i])) + len("pip install '") for i in range(installs)]
+    assert [(f.library, f.specifier, f.location.column) for f in facts] == [
+        ("wandb", f"=={i}", column) for i, column in enumerate(columns)]
+    assert sum(split) <= len(command) and _CountingText.scanned <= 2 * len(command)

@@ -89,11 +89,27 @@ def requirements_file(source: SourceText) -> list[Fact]:
     return facts
 
 
+# Where the words of one `pip install` end: the next command of its line.
+_COMMAND_END = re.compile(r"&&|\|\||;|\|")
+# How far past the cursor a requirement is looked for in the text (one written in quotes, or escaped, is
+# not found where shlex leaves it, and a scan of the rest of a long line for each would cost its square).
+_SEARCH_WINDOW = 64 << 10
+
+
 def pip_installs(source: SourceText, start: int, end: int, command: str, where: str) -> list[Fact]:
-    """The tracked requirements of every `pip install` in a shell command spanning text[start:end]."""
+    """The tracked requirements of every `pip install` in a shell command spanning text[start:end].
+    Linear in the command: each install's words are read up to its command's end, and each requirement
+    is located past the one before it, within a window."""
     facts: list[Fact] = []
+    cursor = start
     for match in _PIP_INSTALL.finditer(command):
-        rest = re.split(r"&&|\|\||;|\|", command[match.end():], maxsplit=1)[0]
+        # the command is the text or the text with continuations and comments taken out: an offset in it
+        # is at most the same offset past `start`
+        cursor = max(cursor, start + match.start())
+        stop = _COMMAND_END.search(command, match.end())
+        rest = command[match.end():stop.start() if stop else len(command)]
+        if not _NAME_HINT.search(rest):
+            continue
         try:
             words = shlex.split(rest)
         except ValueError:
@@ -101,7 +117,9 @@ def pip_installs(source: SourceText, start: int, end: int, command: str, where: 
         for word in words:
             if word.startswith("-") or not _NAME_HINT.search(word):
                 continue
-            index = source.text.find(word, start, end)
+            index = source.text.find(word, cursor, min(end, cursor + 4 * len(word) + _SEARCH_WINDOW))
+            if index >= 0:
+                cursor = index + len(word)
             location = (source.location(index, index + len(word)) if index >= 0
                         else source.location(start, end))
             found = pin(word, location, where)
