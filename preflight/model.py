@@ -413,6 +413,9 @@ class ArtifactLog(_Record):
     path_text: str
     path_static: bool  # the path is a literal or a configured value, not produced at run time
     evidence: str | None  # why the path is known to exist ("written by os.makedirs at line 3")
+    # The path argument as written, when the upload is a statement of its own (alone on its lines, in a block)
+    # and evaluating the argument again has no effect: what a check put before the statement can test.
+    path_code: str | None = None
 
 
 @_record

@@ -166,6 +166,19 @@ class _Changer(cst.CSTTransformer):
 
     # -- statements ---------------------------------------------------------------------------------
 
+    def leave_SimpleStatementSuite(self, original: cst.SimpleStatementSuite, updated):
+        """`if x: f()`: a statement cannot go before `f()` on that line (before the `if`, it would run always)."""
+        if self._take(original, (Action.INSERT_BEFORE,), exact=False):
+            raise NotApplicable("the statement shares its line with a compound statement's header")
+        return updated
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated):
+        """`a = 1; f()`: a statement put before the line would run before `a = 1`, which `f()` may need."""
+        if len(original.body) > 1 and any(self._take(small, (Action.INSERT_BEFORE,), exact=False)
+                                          for small in original.body[1:]):
+            raise NotApplicable("the statement follows another on its line")
+        return updated
+
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
         return updated.with_changes(body=self._insert(original.body, updated.body))
 

@@ -35,13 +35,40 @@ class UncheckedArtifactPath(Rule):
         "A path produced at run time (a temporary directory, a function's return value) or passed in as a "
         "parameter is not reported."
     )
+    autofix = ("Puts a check before a directory upload that raises FileNotFoundError when the directory is missing "
+               "(a libcst transform: comments and layout kept; `import errno`, `import os` added when missing).")
+    fixes = ("unsafe",)
+    fix_safety = (
+        "Unsafe: it changes what a run does when the directory is missing, from finishing with no artifacts to "
+        "failing with FileNotFoundError at the upload, which is the loud failure the finding asks for (mlflow "
+        "3.18.0's stores walk the directory with os.walk, which yields nothing for a missing one: the local "
+        "store through mlflow/utils/file_utils.py:754, S3 at mlflow/store/artifact/s3_artifact_repo.py:436). "
+        "Creating the folder before the call is not offered: the upload would then be an empty "
+        "folder, and the finding would go while the run still has no artifacts. Only for a directory upload "
+        "that is a statement of its own (a check before `if x: upload(p)` would run when x is false) whose path "
+        "is names, attributes and literals (read twice without effect). A file upload (log_artifact) gets no "
+        "fix: it already raises FileNotFoundError, and a guard that skipped it would hide the missing file.")
     examples = [
         Bad("train.py", """import mlflow
 
 with mlflow.start_run():
     train()
     mlflow.log_artifacts("outputs/plots")
-""", expect="train.py:5:5"),
+""", expect="train.py:5:5", fixed="""import mlflow
+
+with mlflow.start_run():
+    train()
+    mlflow.log_artifacts("outputs/plots")
+""", unsafe_fixed="""import mlflow
+import errno
+import os
+
+with mlflow.start_run():
+    train()
+    if not os.path.isdir("outputs/plots"):
+        raise FileNotFoundError(errno.ENOENT, "no directory to upload", "outputs/plots")
+    mlflow.log_artifacts("outputs/plots")
+"""),
         Bad("train.py", """import mlflow
 
 def main(args):
@@ -77,6 +104,7 @@ with mlflow.start_run(), tempfile.TemporaryDirectory() as tmp:
                     f"{log.api}({log.path_text}) uploads a directory this script never creates or checks: if it "
                     "does not exist the call silently uploads nothing and the run has no artifacts; create it "
                     "(os.makedirs(..., exist_ok=True)) before writing into it, or check that it exists",
+                    fix=_directory_check(log),
                 )
             else:
                 yield self.finding(
@@ -86,6 +114,17 @@ with mlflow.start_run(), tempfile.TemporaryDirectory() as tmp:
                     "hides the real error); write it in this function or check os.path.exists() first",
                     severity=Severity.WARNING,
                 )
+
+
+def _directory_check(log: ArtifactLog) -> Fix | None:
+    """A check before the upload that fails loudly when the directory is missing."""
+    if log.path_code is None or not log.location.path.endswith(".py"):
+        return None
+    code = (f"if not os.path.isdir({log.path_code}):\n"
+            f"    raise FileNotFoundError(errno.ENOENT, \"no directory to upload\", {log.path_code})\n")
+    return Fix("raise FileNotFoundError when the directory is missing",
+               (Transform(log.location, Action.INSERT_BEFORE, code=code, imports=("import errno", "import os")),),
+               safe=False)
 
 
 class MetricWithoutStep(Rule):

@@ -85,3 +85,35 @@ def test_message_names_the_path(project):
     project({"train.py": "import mlflow\n\nmlflow.log_artifacts('outputs/plots')\n"})
     [finding] = engine.check(["."], select=["MLF001"]).findings
     assert "mlflow.log_artifacts('outputs/plots')" in finding.message and "silently uploads nothing" in finding.message
+
+
+def _unsafe_fixed(project, source: str) -> str:
+    from preflight import api
+
+    project({"train.py": source})
+    changes = api.plan_fixes(engine.check(["."], select=["MLF001"]), unsafe=True)
+    api.write_changes([c for c in changes if c.after != c.before], project.root)
+    return (project.root / "train.py").read_text()
+
+
+def test_the_directory_check_goes_before_the_upload_in_its_block(project):
+    source = ("import os\nimport mlflow\n\ndef main(args):\n    train(args)\n    # upload\n"
+              "    mlflow.log_artifacts(args.output_dir)\n")
+    assert _unsafe_fixed(project, source) == (
+        "import os\nimport mlflow\nimport errno\n\ndef main(args):\n    train(args)\n    # upload\n"
+        "    if not os.path.isdir(args.output_dir):\n"
+        "        raise FileNotFoundError(errno.ENOENT, \"no directory to upload\", args.output_dir)\n"
+        "    mlflow.log_artifacts(args.output_dir)\n")
+    assert project({}, select=["MLF001"]) == []
+
+
+@pytest.mark.parametrize("source", [
+    "import mlflow\n\nif ready: mlflow.log_artifacts('outputs')\n",  # the check would run when not ready
+    "import mlflow\n\nout = 'outputs'; mlflow.log_artifacts(out)\n",
+    "import mlflow\n\nok = ready and mlflow.log_artifacts('outputs')\n",  # part of an expression
+    "import mlflow\n\nmlflow.log_artifacts(CONFIG['out'])\n",  # a subscript may run code: not read twice
+    "import mlflow\n\nmlflow.log_artifact('model.pt')\n",  # a missing file already raises
+])
+def test_no_directory_check_where_it_would_not_keep_the_program(project, source):
+    assert _unsafe_fixed(project, source) == source
+    assert project({}, select=["MLF001"]) == ["train.py:3:" + str(source.index("mlflow.log_") - 14) + ": MLF001"]

@@ -65,6 +65,10 @@ def test_edits_are_the_changed_lines_only():
     ("x = f()\n", Transform(at(1, 1, 1, 2), Action.SET_KEYWORD, "a", "1")),  # no call there
     ("x = f()\n", Transform(at(1, 5, 1, 8), Action.SET_KEYWORD, "a", "1 +")),  # not an expression
     ("x = 'a'\n", Transform(at(1, 5, 1, 8), Action.REPLACE_IN_STRING, "b", "c")),  # not in the string
+    # a statement before `f()` would run before the `if` (always) or before what f() needs on its line
+    ("if x: f()\n", Transform(at(1, 7, 1, 10), Action.INSERT_BEFORE, code="g()")),
+    ("if x:\n    pass\nelse: f()\n", Transform(at(3, 7, 3, 10), Action.INSERT_BEFORE, code="g()")),
+    ("a = 1; f(a)\n", Transform(at(1, 8, 1, 12), Action.INSERT_BEFORE, code="g()")),
 ])
 def test_a_transform_that_does_not_apply_is_refused(source, change):
     with pytest.raises(NotApplicable):

@@ -240,7 +240,34 @@ class _Analysis:
             path_text=module.text(upload.path, 60),
             path_static=static,
             evidence=evidence,
+            path_code=self._path_code(upload) if evidence is None and static else None,
         )
+
+    def _path_code(self, upload: _Upload) -> str | None:
+        """The path argument as written, when the upload is an expression statement alone on its lines in a
+        block (not `if x: upload(p)` nor `a = 1; upload(p)`, where a statement put before it would run in other
+        conditions or before what it needs), and the argument is names, attributes and literals on one line,
+        which read again without effects."""
+        module, call, path = self.module, upload.call, upload.path
+        statement = module.parents().get(id(call))
+        holder = module.parents().get(id(statement))
+        if not isinstance(statement, ast.Expr) or holder is None:
+            return None
+        body = next((b for b in (getattr(holder, f, None) for f in ("body", "orelse", "finalbody"))
+                     if isinstance(b, list) and any(s is statement for s in b)), None)
+        if body is None or (not isinstance(holder, ast.Module) and getattr(holder, "lineno", statement.lineno)
+                                                      == statement.lineno):
+            return None
+        if any(s is not statement and s.lineno <= statement.end_lineno and statement.lineno <= s.end_lineno
+               for s in body):
+            return None
+        if path.lineno != path.end_lineno or not all(
+                isinstance(n, (ast.Name, ast.Attribute, ast.Load, ast.Constant, ast.JoinedStr, ast.FormattedValue))
+                for n in ast.walk(path)):
+            return None
+        where, source = module.location(path), module.source
+        text = source.text[source.offset(where.line, where.column):source.offset(where.end_line, where.end_column)]
+        return text if len(text) <= 200 else None
 
     def _covers(self, event: tuple[str, ...], target: tuple[str, ...], is_directory: bool) -> bool:
         if event == ("<output_dir>",):
