@@ -48,7 +48,7 @@ def _program(project: Project, path: str) -> list[str]:
     read = []
     for module in modules:
         for loader in project.facts_in(module, ConfigLoader):
-            if loader.source == "literal" and loader.path and "$" not in loader.path:
+            if not loader.from_command_line and loader.path and "$" not in loader.path:
                 base = posixpath.dirname(module) or "."  # beside the module, else from the top (as link does)
                 target = project.resolve(base, loader.path) or project.resolve(".", loader.path)
                 if target:

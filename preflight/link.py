@@ -21,34 +21,44 @@ on which other rules run.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import posixpath
 from dataclasses import dataclass
 
 from preflight import classify
 from preflight.model import (
-    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EntryKind, EnvDeclaration, EnvWrite, OwnArgumentsParser,
-    RunStart, SweepDriver, SweepSpec, TrainingConfig, WandbRun,
+    ARGUMENTS_FILE, ArgumentParserUse, ConfigLoader, EntryKind, EnvDeclaration, EnvSource, EnvWrite, Loader,
+    OwnArgumentsParser, RunStart, SweepDriver, SweepSpec, TrainingConfig, WandbRun,
 )
 from preflight.sources import entrypoints
 
-HF_LOADERS = {"hf-yaml", "hf-json", "hf-omegaconf", "trl"}
-OTHER_LOADERS = {"omegaconf", "yaml", "json", "hydra"}
-TRAINING_READERS = ("parser", "trl", "keys", "llamafactory")
 _MATCHING_SHARE = 0.9  # an unnamed file is a parser's argument file when this share of its keys is accepted
 _MIN_KEYS = 3
 
 
+class ReaderKind(enum.Enum):
+    """Who reads an argument file."""
+
+    PARSER = "parser"  # a script's HfArgumentParser/TrlParser
+    TRL_CLI = "trl"  # the `trl` command
+    LLAMAFACTORY = "llamafactory"  # `llamafactory-cli train`
+    KEYS = "keys"  # some HF/TRL parser: the file's keys say so, nothing names it
+    OTHER = "other"  # a loader that makes it the program's own configuration
+
+    @property
+    def reads_training_arguments(self) -> bool:
+        return self is not ReaderKind.OTHER
+
+
 @dataclass(frozen=True)
 class Reader:
-    """Who reads an argument file: `kind` "parser" (a script's HfArgumentParser/TrlParser), "trl" (the
-    `trl` CLI), "llamafactory" (`llamafactory-cli train`), "keys" (some HF/TRL parser: its keys say so, nothing
-    names it) or "other" (a loader that makes it the program's own configuration)."""
+    """Who reads an argument file, and with which loader."""
 
-    kind: str
-    via: str  # for messages: "TrlParser(...) in scripts/sft.py:30", "`trl sft`", "OmegaConf.load in x.py:12"
+    kind: ReaderKind
+    via: str  # for messages: "TrlParser(...) in scripts/sft.py:30", "`trl sft`", "omegaconf in x.py:12"
     parser: ArgumentParserUse | None = None
     trl_command: str | None = None
-    loader: str = "hf-yaml"  # whose types the values get
+    loader: Loader = Loader.HF_YAML  # whose types the values get
     inferred: bool = False  # matched by its keys: no launcher or call names the file
 
 
@@ -178,7 +188,8 @@ def _readers(project) -> dict[str, list[Reader]]:
         if not resolved.config:
             continue
         if entry.kind is EntryKind.TRL:
-            add(resolved.config, Reader("trl", f"`trl {entry.target}`", trl_command=entry.target, loader="trl"))
+            add(resolved.config, Reader(ReaderKind.TRL_CLI, f"`trl {entry.target}`", trl_command=entry.target,
+                                        loader=Loader.TRL))
         elif entry.kind is EntryKind.LLAMAFACTORY:
             add(resolved.config, llamafactory_reader(project))
         elif entry.kind in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE) and resolved.script:
@@ -191,14 +202,14 @@ def _readers(project) -> dict[str, list[Reader]]:
         if parser.config_file:
             add(_near(project, parser.location.path, parser.config_file), _parser_reader(project, parser))
     for loader in project.facts(ConfigLoader):
-        if loader.source == "literal" and loader.path and loader.loader in OTHER_LOADERS:
+        if not loader.from_command_line and loader.path and loader.loader.reads_own_configuration:
             add(_near(project, loader.location.path, loader.path),
-                Reader("other", f"{loader.loader} in {loader.location.path}:{loader.location.line}",
+                Reader(ReaderKind.OTHER, f"{loader.loader.label} in {loader.location.path}:{loader.location.line}",
                        loader=loader.loader))
     for folder, via in _hydra_folders(project):
         for path in list(project.files):
             if path.startswith(folder) and path.endswith((".yaml", ".yml")):
-                add(path, Reader("other", via, loader="omegaconf"))
+                add(path, Reader(ReaderKind.OTHER, via, loader=Loader.OMEGACONF))
     return found
 
 
@@ -207,7 +218,8 @@ def llamafactory_reader(project) -> Reader:
     `key=value` words merged over it), as PyYAML loads it before (parse_yaml_file until 0.9.1, yaml.safe_load
     in 0.9.2): the loader decides the values' types."""
     omegaconf = project.version("llamafactory").at_least("0.9.3")
-    return Reader("llamafactory", "`llamafactory-cli train`", loader="hf-omegaconf" if omegaconf else "hf-yaml")
+    return Reader(ReaderKind.LLAMAFACTORY, "`llamafactory-cli train`",
+                  loader=Loader.HF_OMEGACONF if omegaconf else Loader.HF_YAML)
 
 
 def script_reader(project, script: str) -> Reader | None:
@@ -216,21 +228,22 @@ def script_reader(project, script: str) -> Reader | None:
     loaders = project.programs.loaders(script)
     if parsers:
         reader = _parser_reader(project, parsers[0])
-        hf = next((item.loader for item in loaders if item.loader in HF_LOADERS), None)
+        hf = next((item.loader for item in loaders if item.loader.reads_training_arguments), None)
         return dataclasses.replace(reader, loader=hf) if hf else reader
-    other = next((item for item in loaders if item.loader in OTHER_LOADERS and
-                  (item.source == "argv" or item.loader == "hydra")), None)
+    other = next((item for item in loaders if item.loader.reads_own_configuration and
+                  (item.from_command_line or item.loader is Loader.HYDRA)), None)
     if other is None:
         return None
-    return Reader("other", f"{other.loader} in {script}:{other.location.line}", loader=other.loader)
+    return Reader(ReaderKind.OTHER, f"{other.loader.label} in {script}:{other.location.line}", loader=other.loader)
 
 
 def _parser_reader(project, parser: ArgumentParserUse) -> Reader:
     kind = "TrlParser" if parser.trl_parser else "HfArgumentParser"
     via = f"{kind}({', '.join(parser.dataclasses)}) in {parser.location.path}:{parser.location.line}"
     loaders = project.programs.loaders(parser.location.path)
-    loader = next((item.loader for item in loaders if item.loader in HF_LOADERS), None)
-    return Reader("parser", via, parser=parser, loader=loader or ("trl" if parser.framework == "trl" else "hf-yaml"))
+    loader = next((item.loader for item in loaders if item.loader.reads_training_arguments), None)
+    return Reader(ReaderKind.PARSER, via, parser=parser,
+                  loader=loader or (Loader.TRL if parser.framework == "trl" else Loader.HF_YAML))
 
 
 def _sweep_readers(project, spec: SweepSpec, add) -> None:
@@ -243,7 +256,7 @@ def _sweep_readers(project, spec: SweepSpec, add) -> None:
     base = posixpath.dirname(spec.location.path) or "."
     config = _near(project, spec.location.path, found.config)
     if found.kind is EntryKind.TRL:
-        add(config, Reader("trl", f"`trl {found.target}`", trl_command=found.target, loader="trl"))
+        add(config, Reader(ReaderKind.TRL_CLI, f"`trl {found.target}`", trl_command=found.target, loader=Loader.TRL))
     elif found.kind is EntryKind.PYTHON_SCRIPT:
         script = project.resolve(base, found.target) or project.resolve(".", found.target)
         reader = script_reader(project, script) if script else None
@@ -260,7 +273,7 @@ def _hydra_folders(project) -> list[tuple[str, str]]:
     """The config folders of `@hydra.main(config_path=...)`: what is in them is the program's own config."""
     folders = []
     for loader in project.facts(ConfigLoader):
-        if loader.loader == "hydra" and loader.path is not None:
+        if loader.loader is Loader.HYDRA and loader.path is not None:
             here = posixpath.dirname(loader.location.path)
             folder = posixpath.normpath(posixpath.join(here, loader.path))
             folders.append((folder.rstrip("/") + "/", f"@hydra.main in {loader.location.path}"))
@@ -278,12 +291,12 @@ def _apply(project, readers: dict[str, list[Reader]]) -> None:
     for path in sorted(candidates | {p for p, found in readers.items() if _training_reader(found)}):
         reading = readers.get(path, [])
         chosen = _training_reader(reading)
-        if chosen is None and not any(r.kind == "other" for r in reading) and path in candidates:
+        if chosen is None and not any(r.kind is ReaderKind.OTHER for r in reading) and path in candidates:
             matched = _matching_reader(project, path)
             if matched is not None:
                 readers.setdefault(path, []).append(matched)
                 reading = readers[path]
-                chosen = matched if matched.kind in TRAINING_READERS else None
+                chosen = matched if matched.kind.reads_training_arguments else None
         if chosen is None:
             if path in candidates:
                 _drop_arguments(project, path, reading)
@@ -293,7 +306,7 @@ def _apply(project, readers: dict[str, list[Reader]]) -> None:
 
 
 def _training_reader(readers: list[Reader]) -> Reader | None:
-    return next((r for r in readers if r.kind in TRAINING_READERS), None)
+    return next((r for r in readers if r.kind.reads_training_arguments), None)
 
 
 def _matching_reader(project, path: str) -> Reader | None:
@@ -318,18 +331,18 @@ def _matching_reader(project, path: str) -> Reader | None:
         return best[1]
     own = next((p for p in project.facts(OwnArgumentsParser) if _belongs(keys, p.fields)), None)
     if own is not None:  # the script's own configuration, whatever names it shares with TrainingArguments
-        return Reader("other", f"HfArgumentParser of the script's own dataclasses in {own.location.path}:"
-                      f"{own.location.line} (the file's keys are its fields)", loader="unknown", inferred=True)
+        return Reader(ReaderKind.OTHER, f"HfArgumentParser of the script's own dataclasses in {own.location.path}:"
+                      f"{own.location.line} (the file's keys are its fields)", loader=Loader.UNKNOWN, inferred=True)
     if is_llamafactory_recipe(keys):
         return dataclasses.replace(llamafactory_reader(project), inferred=True,
                                    via="`llamafactory-cli train` (the file's keys are its arguments)")
     command = _trl_recipe(project, keys)
     if command is not None:
-        return Reader("trl", f"`trl {command}` (the file's keys are its arguments)", trl_command=command,
-                      loader="trl", inferred=True)
-    if _belongs(keys, _library_fields()):
-        return Reader("keys", "an HF/TRL argument parser (the file's keys are its fields)", loader="unknown",
-                      inferred=True)  # which one, and so whether unknown keys raise or are dropped, is not known
+        return Reader(ReaderKind.TRL_CLI, f"`trl {command}` (the file's keys are its arguments)",
+                      trl_command=command, loader=Loader.TRL, inferred=True)
+    if _belongs(keys, _library_fields()):  # which one, and so whether unknown keys raise or are dropped, is not known
+        return Reader(ReaderKind.KEYS, "an HF/TRL argument parser (the file's keys are its fields)",
+                      loader=Loader.UNKNOWN, inferred=True)
     return None
 
 
@@ -407,8 +420,8 @@ def _drop_arguments(project, path: str, readers: list[Reader]) -> None:
     kept = [fact for fact in file.facts if not isinstance(fact, TrainingConfig) and not (
         isinstance(fact, WandbRun) and fact.started_by is RunStart.REPORT_TO) and not (
         isinstance(fact, EnvWrite) and fact.site is None) and not (
-        isinstance(fact, EnvDeclaration) and fact.where == "TRL config env")]
-    other = next((r for r in readers if r.kind == "other"), None)
+        isinstance(fact, EnvDeclaration) and fact.declared_by is EnvSource.TRL_CONFIG_ENV)]
+    other = next((r for r in readers if r.kind is ReaderKind.OTHER), None)
     why = f"read by {other.via}, not as training arguments" if other else \
         "training-argument keys, but no parser of the project reads it as training arguments"
     project.files[path] = dataclasses.replace(file, kind=None, facts=kept, note=why)

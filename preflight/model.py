@@ -58,6 +58,38 @@ class Launcher(Kind):
     WANDB_SWEEP = "wandb-sweep", "W&B sweep"  # the trials a `wandb agent` runs (sources/sweepcommand.py)
 
 
+class EnvSource(Kind):
+    """What declares an environment variable, when it is not a launcher itself."""
+
+    ENV_FILE = "env-file", "env file"
+    AXOLOTL_CONFIG = "axolotl-config", "Axolotl config"  # keys Axolotl exports (wandb_mode: WANDB_MODE)
+    TRL_CONFIG_ENV = "trl-config-env", "TRL config env"  # the `env:` mapping of a `trl` config file
+    SBATCH_EXPORT = "sbatch-export", "Slurm"  # `#SBATCH --export=NAME=value`
+
+
+class Loader(Kind):
+    """The library that reads a configuration file: it decides the types its values get."""
+
+    HF_YAML = "hf-yaml"  # HfArgumentParser.parse_yaml_file (PyYAML's types)
+    HF_JSON = "hf-json"
+    HF_OMEGACONF = "hf-omegaconf"  # parse_dict(OmegaConf.load(...)): OmegaConf's types
+    TRL = "trl"  # TrlParser / the `trl` command: argparse converts every value
+    OMEGACONF = "omegaconf"
+    YAML = "yaml"
+    JSON = "json"
+    HYDRA = "hydra"
+    UNKNOWN = "unknown"
+
+    @property
+    def reads_training_arguments(self) -> bool:
+        return self in (Loader.HF_YAML, Loader.HF_JSON, Loader.HF_OMEGACONF, Loader.TRL)
+
+    @property
+    def reads_own_configuration(self) -> bool:
+        """The program's own configuration, not a library's arguments."""
+        return self in (Loader.OMEGACONF, Loader.YAML, Loader.JSON, Loader.HYDRA)
+
+
 class EntryKind(Kind):
     """What a launch runs."""
 
@@ -193,6 +225,7 @@ class TrainingConfig(_Record):
     complete: bool = True  # False when some arguments could not be resolved (`**kwargs` from elsewhere)
     env: dict[str, Value] = field(default_factory=dict)  # a TRL `env:` block
     site: CodeSite | None = None  # a constructor call's place in its module
+    constructor: str | None = None  # the dataclass called in code ("SFTConfig"); None for a file
 
     def get(self, key: str) -> Value | None:
         return self.args.get(key)
@@ -459,12 +492,12 @@ class ProgramOption(_Record):
 
 @_record
 class ConfigLoader(_Record):
-    """How a script reads a configuration file: with which library, from where (`argv`: the command
-    line's config argument; `literal`: a path written in the call)."""
+    """How a script reads a configuration file: with which library, and from where (the command line's
+    config argument, or a path written in the call)."""
 
     location: Location
-    loader: str  # "hf-yaml", "hf-json", "hf-dict", "trl", "omegaconf", "yaml", "json", "hydra"
-    source: str  # "argv", "literal"
+    loader: Loader
+    from_command_line: bool  # False: the call names the file (`path`, when it is a literal)
     path: str | None = None  # the literal path
     site: CodeSite | None = None
 
@@ -577,6 +610,13 @@ class VersionPin(_Record):
 
 
 @_record
+class RegistryStageUri(_Record):
+    """A `models:/name/<stage>` URI in a string: a model registry reference by stage."""
+
+    location: Location
+
+
+@_record
 class TrackerCall(_Record):
     """A call to a tracker API that a rule judges by its arguments alone (mlflow.start_run, registry stages)."""
 
@@ -619,10 +659,11 @@ class EnvBinding(_Record):
 
     name: str
     location: Location
-    origin: str  # "step env", "compose environment", "export in the run block", ...
+    origin: str  # for messages: "step env", "compose environment", "export in the run block", ...
     value: str | None = None  # the literal value; None when it is a reference or passed through
     reference: bool = False  # `${{ secrets.X }}`, `${VAR}`, a pass-through `- VAR`
     optional: bool = False  # a Kubernetes secretKeyRef with `optional: true`
+    on_command: bool = False  # set on the command itself (`WANDB_MODE=offline python train.py`, `env X=1 ...`)
 
     @property
     def is_empty(self) -> bool:
@@ -723,7 +764,7 @@ class EnvDeclaration(_Record):
     recognised the command it reaches (for the secret and offline-mode rules)."""
 
     binding: EnvBinding
-    where: str  # "GitHub Actions", "docker compose", "Kubernetes", "Dockerfile", "TRL config", ...
+    declared_by: Launcher | EnvSource  # its label names it in messages
 
 
 @_record

@@ -478,7 +478,7 @@ class Project:
         if config.framework != "unknown":
             return config.framework
         for reader in self.readers.get(config.location.path, []):
-            if reader.kind == "trl":
+            if reader.trl_command is not None:
                 return "trl"
             if reader.parser is not None:
                 return reader.parser.framework
@@ -494,10 +494,10 @@ class Project:
         for declaration in self.facts(EnvDeclaration):
             binding = declaration.binding
             if binding.name == variable:
-                found.append((binding.location, binding.value, declaration.where))
+                found.append((binding.location, binding.value, declaration.declared_by.label))
         for launch in self.launches():
             found += [(b.location, b.value, launch.launcher.label) for b in launch.env
-                      if b.name == variable and b.origin == "the command's prefix"]
+                      if b.name == variable and b.on_command]
         if scripts:
             found += [(w.location, str(w.value.literal) if w.value.known else None, "script")
                       for w in self.facts(EnvWrite) if w.name == variable]

@@ -13,8 +13,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
+from preflight.link import ReaderKind, script_reader
 from preflight.model import (
-    ARGUMENTS_FILE, EntryKind, Launch, LibraryImport, TrainerCall, TrainingConfig, UnknownKeys, Value,
+    EntryKind, Launch, LibraryImport, Loader, TrainerCall, TrainingConfig, UnknownKeys, Value,
     VersionRequirement,
 )
 
@@ -34,19 +35,20 @@ class Arguments:
     path: str | None = None  # the argument file, when there is one
     from_command_line: frozenset[str] = field(default_factory=frozenset)  # keys given as --flags
     trl_command: str | None = None  # `trl <command> --config`: "sft", "dpo", ...
-    loader: str = "hf-yaml"  # who reads the file (preflight.link.Reader.loader): it decides the values' types
+    loader: Loader = Loader.HF_YAML  # who reads the file (preflight.link.Reader.loader): it decides the values' types
     inferred: bool = False  # the file's reader was inferred from its keys, no launcher or call names it
     trains: bool | None = None  # a Trainer is built with these arguments (None: not known)
     requires: tuple[tuple[str, str], ...] = ()  # (library, specifier) a require_version before it demands
     script: str | None = None  # the project module whose code reads these arguments
     receiver: str = ""  # for messages, when not the classes: "the arguments of `llamafactory-cli train` (...)"
+    constructor: str | None = None  # the dataclass the code calls with them ("TrainingArguments")
 
     def typed(self, key: str) -> bool:
         """Is this key's value converted to the field's type before the dataclass sees it? Command-line
         flags, TrlParser and `trl` configs are (argparse converts string defaults too), and OmegaConf reads
         `2e-5` as a number; HfArgumentParser.parse_yaml_file (PyYAML) and constructors do not convert."""
         return self.trl_command is not None or key in self.from_command_line or \
-            self.loader in ("trl", "hf-omegaconf", "unknown")  # unknown: the claim cannot be made
+            self.loader in (Loader.TRL, Loader.HF_OMEGACONF, Loader.UNKNOWN)  # unknown: the claim cannot be made
 
     def get(self, key: str) -> Value | None:
         return self.args.get(key)
@@ -90,12 +92,12 @@ def _assemble(project):
             yield Arguments(config.args, "axolotl", config.location, path, config.complete, ("AxolotlInputConfig",),
                             accepted_known=True, unknown_keys=UnknownKeys.DROPPED, via="Axolotl", path=path,
                             trains=True)
-        elif config.origin != ARGUMENTS_FILE:
-            name = config.origin[:-5]
+        elif config.constructor is not None:
+            name = config.constructor
             trains = any(call.args_at == config.location for call in project.facts_in(path, TrainerCall)) or None
             yield Arguments(config.args, config.framework, config.location, config.origin, config.complete,
                             (name,), accepted_known=True, unknown_keys=UnknownKeys.REJECTED, via=name, trains=trains,
-                            requires=_requirements(project, config), script=path)
+                            requires=_requirements(project, config), script=path, constructor=name)
         elif path not in consumed and path not in seen_files:
             seen_files.add(path)
             run = Arguments(config.args, project.framework_of(config), config.location, path, config.complete,
@@ -104,20 +106,18 @@ def _assemble(project):
 
 
 def _training_reader(project, path: str):
-    from preflight.link import TRAINING_READERS
-
-    return next((r for r in project.readers.get(path, []) if r.kind in TRAINING_READERS), None)
+    return next((r for r in project.readers.get(path, []) if r.kind.reads_training_arguments), None)
 
 
 def _with_reader(project, run: Arguments, reader) -> Arguments:
     if reader is None:
         return run
-    if reader.kind == "keys":
+    if reader.kind is ReaderKind.KEYS:
         return dataclasses.replace(run, via=reader.via, loader=reader.loader, inferred=True,
                                    unknown_keys=UnknownKeys.UNKNOWN)
-    if reader.kind == "trl":
+    if reader.kind is ReaderKind.TRL_CLI:
         return _with_trl_command(project, run, reader.trl_command, reader.via, reader.inferred)
-    if reader.kind == "llamafactory":
+    if reader.kind is ReaderKind.LLAMAFACTORY:
         return _with_llamafactory(project, run, None)
     parser = reader.parser
     unknown_keys = parser.unknown_keys
@@ -139,7 +139,7 @@ def _with_trl_command(project, run: Arguments, command: str, via: str, inferred:
 
     classes = library("trl").script_dataclasses(command.replace("-", "_"), project.version("trl").version)
     return dataclasses.replace(run, framework="trl", classes=tuple(classes or ()), accepted_known=classes is not None,
-                               unknown_keys=UnknownKeys.DROPPED, via=via, trl_command=command, loader="trl",
+                               unknown_keys=UnknownKeys.DROPPED, via=via, trl_command=command, loader=Loader.TRL,
                                inferred=inferred, trains=True)
 
 
@@ -197,10 +197,8 @@ def _from_launch(project, launch: Launch) -> Arguments | None:
         config = None
     reader = None
     if entry.kind is not EntryKind.TRL:
-        from preflight.link import script_reader
-
         reader = script_reader(project, resolved.script) if resolved.script else None
-        if reader is None or reader.kind != "parser":
+        if reader is None or reader.kind is not ReaderKind.PARSER:
             return None  # the script builds its arguments itself (or is not a trainer)
     from preflight.sources.entrypoints import CONFIG_FLAGS  # loaded by whatever made the launch
 

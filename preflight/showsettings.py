@@ -77,7 +77,7 @@ def gather(request: engine.Request, command_line: dict[str, Any]) -> Shown:
     for library in config_module.LIBRARIES:
         assumed = project.version(library)
         why = assumed.source
-        if why == "[tool.preflight.versions]":
+        if assumed.configured:
             why += f" in {origins.get(f'versions.{library}', '?')}"
         versions.append((library, assumed.version, why))
     return Shown(where(loaded.path) if loaded.path else None, [where(p) for p in loaded.extends],

@@ -52,6 +52,7 @@ ALIASES = {"mlflow-skinny": "mlflow", "neptune-client": "neptune"}
 # Best first; a declaration below the project's top ranks after every one at the top.
 ROLES = (VersionPin.LOCK, VersionPin.MAIN, VersionPin.OPTIONAL)
 NEWEST_SOURCE = "the newest version preflight knows"
+CONFIGURED_SOURCE = "[tool.preflight.versions]"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Assumed:
     source: str  # "[tool.preflight.versions]", "pinned ==4.57.1 in uv.lock:120", "requires >=4.48 in setup.py:30, ..."
     admitted: tuple[str, ...] = ()  # the admitted releases preflight knows (and the range's bounds), oldest first
     specifier: str = ""  # the admitted range in PEP 440, "" when a single release is assumed
+    configured: bool = False  # set in [tool.preflight.versions]: the project's declarations do not narrow it
 
     @property
     def major(self) -> int:
@@ -131,7 +133,7 @@ def effective(library: str, configured: dict[str, str], pins: list[VersionPin],
     """`implied`: installs the project's launches show without a declaration (`llamafactory-cli train` runs
     LLaMA-Factory): they bound the other libraries as an unversioned requirement would, and decide nothing else."""
     if configured.get(library):
-        return Assumed(library, configured[library], "[tool.preflight.versions]")
+        return Assumed(library, configured[library], CONFIGURED_SOURCE, configured=True)
     pins = _plausible(pins)
     known = known_versions(library)
     ranked = _ranked(library, pins)
@@ -172,7 +174,7 @@ def _constrained(assumed: Assumed, pins: list[VersionPin], candidates, implied: 
     its wheel metadata (tools/generate_requires_data.py). If nothing would be left, the declarations are
     contradictory and the range stays as declared."""
     releases = [r for r in candidates if r != "unknown"]
-    if not releases or assumed.source == "[tool.preflight.versions]":
+    if not releases or assumed.configured:
         return assumed
     requires = _requires()
     limits: list[tuple[str, str, VersionPin]] = []  # (specifier on this library, why, declaration)

@@ -12,7 +12,7 @@ from preflight import launches
 from preflight.findings import Action, Finding, Fix, Related, Severity, Transform
 from preflight.model import (
     ArtifactLog, CredentialKind, EntryKind, EnvWrite, Launch, Launcher, MlflowExperimentUse, RegistryPromotion,
-    TrackerCall, TrackerUse, TrainingConfig,
+    RegistryStageUri, TrackerCall, TrackerUse, TrainingConfig,
 )
 from preflight.program import RUNS
 from preflight.project import Project
@@ -265,12 +265,12 @@ class DeprecatedRegistryStages(Rule):
         mlflow = project.version("mlflow")
         if not mlflow.at_least("2.9"):
             return
-        for call in project.facts(TrackerCall):
-            if call.api.startswith("MlflowClient.") or call.api == "models:/ stage URI":
-                what = call.api if call.api != "models:/ stage URI" else "a models:/name/<stage> URI"
-                yield self.finding(call.location, f"{what} uses model registry stages, deprecated since MLflow 2.9 "
-                                   f"({mlflow.describe()}; concurrent promotions race); use aliases: "
-                                   "set_registered_model_alias and models:/name@alias")
+        uses = [(c.location, c.api) for c in project.facts(TrackerCall) if c.api.startswith("MlflowClient.")]
+        uses += [(uri.location, "a models:/name/<stage> URI") for uri in project.facts(RegistryStageUri)]
+        for location, what in uses:
+            yield self.finding(location, f"{what} uses model registry stages, deprecated since MLflow 2.9 "
+                               f"({mlflow.describe()}; concurrent promotions race); use aliases: "
+                               "set_registered_model_alias and models:/name@alias")
 
 
 class UnnamedMlflowRun(Rule):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.findings import Edit, Finding, Fix, Severity
-from preflight.model import EnvDeclaration, ImageInstruction, SecretArgument, SecretLiteral, WandbLogin
+from preflight.model import EnvDeclaration, ImageInstruction, Launcher, SecretArgument, SecretLiteral, WandbLogin
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 from preflight.secrets import TRACKING_KEYS, is_placeholder, mask
@@ -126,14 +126,15 @@ class LiteralSecretInEnv(Rule):
         seen = set()
         for declaration in project.facts(EnvDeclaration):
             binding = declaration.binding
-            if declaration.where == "Dockerfile" or binding.name not in TRACKING_KEYS or binding.reference:
+            if declaration.declared_by is Launcher.DOCKERFILE or binding.name not in TRACKING_KEYS or binding.reference:
                 continue
             value = (binding.value or "").strip()
             if not value or is_placeholder(value) or binding.location in seen:
                 continue
             seen.add(binding.location)
             yield self.finding(binding.location, f"{binding.name} is set to a literal value ({mask(value)}) in this "
-                               f"{declaration.where} file: it is committed with the file; reference a secret instead")
+                               f"{declaration.declared_by.label} file: it is committed with the file; reference a "
+                               "secret instead")
 
 
 class SecretOnCommandLine(Rule):

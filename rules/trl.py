@@ -118,8 +118,8 @@ class UnknownTrlKey(Rule):
                     f"`accelerate launch`) and {defaults}")
         if run.unknown_keys is UnknownKeys.DROPPED:
             return f"{run.via} drops {it} silently and {defaults}"
-        if run.origin.endswith("(...)"):
-            return f"{run.origin[:-5]}() raises TypeError at start-up"
+        if run.constructor is not None:
+            return f"{run.constructor}() raises TypeError at start-up"
         if run.via.startswith("TrlParser"):
             return "TrlParser raises \"Unknown arguments from config file\" at start-up"
         return "HfArgumentParser raises \"Some keys are not used\" at start-up"

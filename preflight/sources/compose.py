@@ -139,7 +139,7 @@ def _service(source: SourceText, service: str, key_node, spec, compose_dir: str)
     entrypoint, command = _argv(entrypoint_node) or [], _argv(command_node) or []
     argv = [*entrypoint, *command]
     context_dir, dockerfile = _build(spec, compose_dir)
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
     volumes = _volume_targets(y.get(spec, "volumes"))
     facts.append(ComposeService(y.location(source, key_node), service, tuple(env), tuple(credentials),
                                 context_dir, dockerfile, bool(argv), volumes))

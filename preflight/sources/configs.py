@@ -6,8 +6,8 @@ import re
 
 from preflight.findings import Location
 from preflight.model import (
-    ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvWrite, Fact, ModuleImport, RunStart, SweepSpec, TrainingConfig,
-    Value, WandbRun,
+    ARGUMENTS_FILE, EnvBinding, EnvDeclaration, EnvSource, EnvWrite, Fact, ModuleImport, RunStart, SweepSpec,
+    TrainingConfig, Value, WandbRun,
 )
 from preflight.sources import sweepcommand
 from preflight.sources import yamltree as y
@@ -63,16 +63,18 @@ _AXOLOTL_ENV = {"wandb_mode": "WANDB_MODE", "wandb_run_id": "WANDB_RUN_ID", "wan
                 "comet_api_key": "COMET_API_KEY", "mlflow_tracking_uri": "MLFLOW_TRACKING_URI"}
 
 
-def _declaration(name: str, value: Value, where: str) -> EnvDeclaration:
+def _declaration(name: str, value: Value, source: EnvSource) -> EnvDeclaration:
     literal = value.literal if value.known and isinstance(value.literal, (str, int, float)) else None
     text = None if literal is None else str(literal)
-    return EnvDeclaration(EnvBinding(name, value.anchor, where, text, reference=text is None or "${" in text), where)
+    binding = EnvBinding(name, value.anchor, source.label, text, reference=text is None or "${" in text)
+    return EnvDeclaration(binding, source)
 
 
 def axolotl(source: SourceText, document) -> list[Fact]:
     args = arguments(source, document)
     facts: list[Fact] = [TrainingConfig(y.location(source, document), "axolotl", "Axolotl config", args)]
-    facts.extend(_declaration(env, args[key], "Axolotl config") for key, env in _AXOLOTL_ENV.items() if key in args)
+    facts.extend(_declaration(env, args[key], EnvSource.AXOLOTL_CONFIG)
+                 for key, env in _AXOLOTL_ENV.items() if key in args)
     project = args.get("wandb_project")
     if project is not None and project.known and isinstance(project.literal, str) and project.literal.strip():
         facts.append(WandbRun(
@@ -101,7 +103,7 @@ def training_arguments(source: SourceText, document) -> list[Fact]:
     config = TrainingConfig(y.location(source, document), framework, ARGUMENTS_FILE, args, env=env)
     facts: list[Fact] = [config]
     facts.extend(EnvWrite(v.anchor, name, v) for name, v in env.items())
-    facts.extend(_declaration(name, v, "TRL config env") for name, v in env.items())
+    facts.extend(_declaration(name, v, EnvSource.TRL_CONFIG_ENV) for name, v in env.items())
     if config.reports_to("wandb"):
         facts.append(WandbRun(location=args["report_to"].anchor, started_by=RunStart.REPORT_TO,
                               name=args.get("run_name")))

@@ -98,7 +98,7 @@ def extract(source: SourceText) -> list[Fact]:
             else:
                 command = argv
             command_location = location
-    facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in env)
+    facts.extend(EnvDeclaration(b, LAUNCHER) for b in env)
     argv = [*entrypoint, *command]
     if argv and command_location is not None:
         if len(argv) >= 3 and argv[0] in ("/bin/sh", "sh", "bash", "/bin/bash") and argv[1] == "-c":

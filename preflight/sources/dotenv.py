@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from preflight.model import EnvDeclaration, Fact
+from preflight.model import EnvDeclaration, EnvSource, Fact
 from preflight.sources.launching import binding
 from preflight.sources.text import SourceText
 
@@ -34,5 +34,6 @@ def extract(source: SourceText) -> list[Fact]:
     facts: list[Fact] = []
     for match, value in assignments(source.text):
         location = source.location(match.start("name"), match.end("name"))
-        facts.append(EnvDeclaration(binding(match.group("name"), value, location, "env file"), "env file"))
+        facts.append(EnvDeclaration(binding(match.group("name"), value, location, EnvSource.ENV_FILE.label),
+                                     EnvSource.ENV_FILE))
     return facts

@@ -50,7 +50,7 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
 def _run(source: SourceText, document, kind: str) -> list[Fact]:
     name = y.scalar_text(y.get(document, "name")) or posixpath.basename(source.path)
     env = _env(source, y.get(document, "env"))
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
     context = LaunchContext(
         launcher=LAUNCHER,
         label=f"dstack {kind} '{name}'",

@@ -118,7 +118,7 @@ def _container(source: SourceText, kind: str, name: str, container, fan_out, fan
     label = f"{kind} '{name}', container '{y.scalar_text(y.get(container, 'name')) or '?'}'"
     env, credentials = _env(source, container, label)
     credentials = [*credentials, *_netrc_mounts(source, container, netrc_volumes)]
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
     command_node, args_node = y.get(container, "command"), y.get(container, "args")
     command = [y.scalar_text(n) or "" for n in y.sequence(command_node)]
     args = [y.scalar_text(n) or "" for n in y.sequence(args_node)]

@@ -45,10 +45,12 @@ def is_reference(value: str) -> bool:
     return bool(_REFERENCE.search(value))
 
 
-def binding(name: str, value: str | None, location: Location, origin: str, optional: bool = False) -> EnvBinding:
+def binding(name: str, value: str | None, location: Location, origin: str, optional: bool = False,
+            on_command: bool = False) -> EnvBinding:
     if value is None:
-        return EnvBinding(name, location, origin, None, reference=True, optional=optional)
-    return EnvBinding(name, location, origin, value, reference=is_reference(value), optional=optional)
+        return EnvBinding(name, location, origin, None, reference=True, optional=optional, on_command=on_command)
+    return EnvBinding(name, location, origin, value, reference=is_reference(value), optional=optional,
+                      on_command=on_command)
 
 
 @dataclass(slots=True)
@@ -111,7 +113,7 @@ def launches_from_script(
             location = locate(command)
             bindings = [binding(k, v, location, "export in the script") for k, v in exported.items()]
             env.extend(bindings)
-            result.facts.extend(EnvDeclaration(b, context.launcher.label) for b in bindings)
+            result.facts.extend(EnvDeclaration(b, context.launcher) for b in bindings)
             continue
         if argv and argv[0] == "cd" and len(argv) > 1 and not context.in_container:
             if _OWN_FOLDER.fullmatch(argv[1]):  # cd "$(dirname "$0")": from here on, the script's own folder
@@ -139,7 +141,7 @@ def launches_from_script(
         if launch is not None:
             result.launches.append(launch)
             if launch.boundary == RAY_SUBMIT:  # a key there is SEC005's: it is on the command line
-                result.facts.extend(EnvDeclaration(b, context.launcher.label) for b in launch.env
+                result.facts.extend(EnvDeclaration(b, context.launcher) for b in launch.env
                                     if b.name not in TRACKING_KEYS)
     result.env = env
     return result
@@ -321,11 +323,11 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
             cwd_known: bool | None = None, containers: dict[str, _Container] | None = None) -> Launch | None:
     argv, wrapper_env = entrypoints.unwrap(argv)
     location = locate(command)
-    prefix = [binding(k, v, location, "the command's prefix") for k, v in wrapper_env.items()]
+    prefix = [binding(k, v, location, "the command's prefix", on_command=True) for k, v in wrapper_env.items()]
     for name, value in command.env.items():
         where = command.env_offsets.get(name)
         at = locate(dataclasses.replace(command, offset=where)) if where is not None else location
-        prefix.append(binding(name, value, at, "the command's prefix"))
+        prefix.append(binding(name, value, at, "the command's prefix", on_command=True))
     caller_env = [*env, *prefix]
     outer = {b.name: b for b in caller_env}
     boundary = compose_service = None

@@ -93,6 +93,7 @@ class Transformers(Library):
             args=kwargs,
             complete=complete,
             site=self.file.site(node),
+            constructor=call.name.rsplit('.', 1)[-1],
         )
         self.file.add(config)
         self.file.trainer = True

@@ -9,7 +9,7 @@ import ast
 import dataclasses
 import re
 
-from preflight.model import EnvWrite, MlflowExperimentUse, RegistryPromotion, TrackerCall, TrackerUse
+from preflight.model import EnvWrite, MlflowExperimentUse, RegistryPromotion, RegistryStageUri, TrackerCall, TrackerUse
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
 from preflight.sources.pyscope import Scope, argument, child_nodes, is_main_block, position
 
@@ -192,7 +192,7 @@ class Mlflow(Library):
             where = module.location(node)
             start, end = source.offset(where.line, where.column), source.offset(where.end_line, where.end_column)
             for match in _STAGE_URI.finditer(source.text, start, end):
-                self.file.add(TrackerCall(source.location(match.start(), match.end()), "models:/ stage URI"))
+                self.file.add(RegistryStageUri(source.location(match.start(), match.end())))
 
     def _is_start_run(self, expr: ast.AST, scope: Scope) -> bool:
         return isinstance(expr, ast.Call) and self.module.qualname(expr.func, scope) in START_RUN

@@ -28,7 +28,7 @@ import ast
 import re
 import sys
 
-from preflight.model import CallEdge, CodeSite, ConfigLoader, FunctionInfo, Guard, ModuleOutline, ProgramOption
+from preflight.model import CallEdge, CodeSite, ConfigLoader, FunctionInfo, Loader, Guard, ModuleOutline, ProgramOption
 from preflight.sources.pyscope import Module, Scope, argument, child_nodes, keyword_map, position, simple_name
 
 OPAQUE = ("opaque",)
@@ -44,10 +44,10 @@ _EXTERNAL = frozenset(sys.stdlib_module_names) | {
     "torchvision", "torchaudio", "timm", "sentencepiece", "requests", "pydantic", "packaging", "absl", "gym",
     "gymnasium", "bitsandbytes", "xformers", "flash_attn", "liger_kernel", "megatron", "apex", "wandb_workspaces",
 }
-_LOADERS = {"hydra.main": "hydra", "omegaconf.OmegaConf.load": "omegaconf",
-            "omegaconf.omegaconf.OmegaConf.load": "omegaconf",
-            "yaml.safe_load": "yaml", "yaml.load": "yaml", "yaml.full_load": "yaml", "yaml.unsafe_load": "yaml",
-            "json.load": "json"}
+_LOADERS = {"hydra.main": Loader.HYDRA, "omegaconf.OmegaConf.load": Loader.OMEGACONF,
+            "omegaconf.omegaconf.OmegaConf.load": Loader.OMEGACONF,
+            "yaml.safe_load": Loader.YAML, "yaml.load": Loader.YAML, "yaml.full_load": Loader.YAML,
+            "yaml.unsafe_load": Loader.YAML, "json.load": Loader.JSON}
 LOADER_NAMES = frozenset(_LOADERS)
 LOADER_METHODS = frozenset({"parse_yaml_file", "parse_json_file", "parse_args_and_config", "parse_dict"})
 _TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
@@ -636,36 +636,38 @@ def config_loader(module: Module, call: ast.Call, scope: Scope, site: CodeSite |
     kind = _loader_kind(module, call, scope)
     if kind is None:
         return None
-    if kind == "hydra":  # @hydra.main(config_path=..., config_name=...): the folder is the program's config
+    if kind is Loader.HYDRA:  # @hydra.main(config_path=..., config_name=...): the folder is the program's config
         node = argument(call, "config_path", 0)
         known, folder = module.literal(node, scope) if node is not None else (False, None)
-        return ConfigLoader(module.location(call), kind, "literal", folder if known and isinstance(folder, str)
+        return ConfigLoader(module.location(call), kind, False, folder if known and isinstance(folder, str)
                             else None, site)
-    return ConfigLoader(module.location(call), kind, *_path_source(module, call, scope), site=site)
+    path = _named_path(module, call, scope)
+    return ConfigLoader(module.location(call), kind, path is None, path, site=site)
 
 
-def _loader_kind(module: Module, call: ast.Call, scope: Scope) -> str | None:
+def _loader_kind(module: Module, call: ast.Call, scope: Scope) -> Loader | None:
     name = module.qualname(call.func, scope)
     if name in _LOADERS:
         return _LOADERS[name]
     method = call.func.attr if isinstance(call.func, ast.Attribute) else None
     if method in ("parse_yaml_file", "parse_json_file"):
-        return "hf-yaml" if method == "parse_yaml_file" else "hf-json"
+        return Loader.HF_YAML if method == "parse_yaml_file" else Loader.HF_JSON
     if method == "parse_args_and_config":
-        return "trl"
+        return Loader.TRL
     if method == "parse_dict" and call.args and isinstance(call.args[0], ast.Call):
         inner = _LOADERS.get(module.qualname(call.args[0].func, scope) or "")
-        return {"omegaconf": "hf-omegaconf", "yaml": "hf-yaml", "json": "hf-json"}.get(inner or "")
+        return {Loader.OMEGACONF: Loader.HF_OMEGACONF, Loader.YAML: Loader.HF_YAML,
+                Loader.JSON: Loader.HF_JSON}.get(inner)
     return None
 
 
-def _path_source(module: Module, call: ast.Call, scope: Scope) -> tuple[str, str | None]:
-    """("literal", path) when the file is named in the call (`open("cfg.yaml")` too), else ("argv", None)."""
+def _named_path(module: Module, call: ast.Call, scope: Scope) -> str | None:
+    """The file the call names (`open("cfg.yaml")` too), or None when it comes from the command line."""
     first = call.args[0] if call.args else None
     if isinstance(first, ast.Call) and simple_name(first.func) == "open" and first.args:
         first = first.args[0]
     if first is not None:
         known, value = module.literal(first, scope)
         if known and isinstance(value, str):
-            return "literal", value
-    return "argv", None
+            return value
+    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from preflight.model import EnvDeclaration, Fact, Launcher
+from preflight.model import EnvDeclaration, EnvSource, Fact, Launcher
 from preflight.sources.launching import LaunchContext, TextLocator, binding, launches_from_script
 from preflight.sources import requirements
 from preflight.sources.text import SourceText
@@ -35,7 +35,7 @@ def extract(source: SourceText) -> list[Fact]:
                 variable, has_value, literal = item.partition("=")
                 if has_value:
                     env.append(binding(variable, literal, location, "#SBATCH --export"))
-    facts.extend(EnvDeclaration(b, "Slurm") for b in env)
+    facts.extend(EnvDeclaration(b, EnvSource.SBATCH_EXPORT) for b in env)
     if "install" in source.text:
         for line in re.finditer(r"^[^#\n]*\binstall\b.*$", source.text, re.MULTILINE):
             facts.extend(requirements.pip_installs(source, line.start(), line.end(), line.group(0),

@@ -46,7 +46,7 @@ def _task(source: SourceText, document, index: int) -> list[Fact]:
     name = y.scalar_text(y.get(document, "name")) or posixpath.basename(source.path)
     env = [*_variables(source, y.get(document, "envs"), "envs", "sky launch --env"),
            *_variables(source, y.get(document, "secrets"), "secrets", "sky launch --secret")]
-    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER.label) for b in env]
+    facts: list[Fact] = [EnvDeclaration(b, LAUNCHER) for b in env]
     folder = posixpath.dirname(source.path) or "."
     workdir = y.scalar_text(y.get(document, "workdir"))
     if workdir and not is_reference(workdir) and not workdir.startswith(("/", "~")):

@@ -84,7 +84,7 @@ def extract(source: SourceText, documents: list) -> list[Fact]:
         for job_id, job_key, job in y.items(y.get(document, "jobs")):
             facts.extend(_job(source, job_id, job_key, job, root_dir, workflow_env, _working_directory(document),
                               events, concurrency))
-        facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in workflow_env)
+        facts.extend(EnvDeclaration(b, LAUNCHER) for b in workflow_env)
     return facts
 
 
@@ -109,7 +109,7 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
         return facts
     job_env = _env(source, y.get(job, "env"), f"job '{job_id}' env")
     container_env = _env(source, y.get(y.get(job, "container"), "env"), f"job '{job_id}' container env")
-    facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in [*job_env, *container_env])
+    facts.extend(EnvDeclaration(b, LAUNCHER) for b in [*job_env, *container_env])
     env = [*workflow_env, *job_env, *container_env]
     job_dir = _working_directory(job) or workflow_dir
     github_env: list[EnvBinding] = []
@@ -123,7 +123,7 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
     for index, step in enumerate(y.sequence(y.get(job, "steps")), start=1):
         step_name = y.scalar_text(y.get(step, "name")) or y.scalar_text(y.get(step, "id")) or f"#{index}"
         step_env = _env(source, y.get(step, "env"), f"step '{step_name}' env")
-        facts.extend(EnvDeclaration(b, LAUNCHER.label) for b in step_env)
+        facts.extend(EnvDeclaration(b, LAUNCHER) for b in step_env)
         run_node = y.get(step, "run")
         script = y.scalar_text(run_node)
         if script is None:
