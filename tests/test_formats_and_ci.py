@@ -96,6 +96,35 @@ def test_sarif_locations_are_uri_references_and_rules_carry_githubs_properties(c
     assert rules["MLF001"]["properties"]["tags"] == ["MLF", "experiment-tracking", "mlflow"]
 
 
+LAUNCHER_FILES = {  # a key leaked through an image, an env map and a command line; a key missing in a workflow
+    "Dockerfile": "FROM python:3.11-slim\nARG WANDB_API_KEY\nCMD [\"python\", \"train.py\"]\n",
+    "docker-compose.yml": "services:\n  t:\n    image: trainer\n    environment:\n"
+                          "      HF_TOKEN: hf_Xq7Lm2Nb9Vc4Zr8Tp1Ks6Jd3Wf5Gh0Ay\n",
+    "run.sh": "docker run -e WANDB_API_KEY=$WANDB_API_KEY img python train.py\n",
+    "train.py": "import wandb\nwandb.init(name='r1')\n",
+    ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                               "      - run: python train.py\n",
+}
+
+
+def test_key_leaks_through_launchers_are_security_alerts_and_missing_keys_are_not(cli):
+    """GitHub makes a result a security alert when its rule has the `security` tag and a security-severity: the
+    keys a launcher leaks (an image's ARG, a compose environment, a docker command line) are; a key a workflow
+    does not pass (ENV001: the job crashes, nothing is exposed) is not."""
+    document = json.loads(cli("check", "--format", "sarif", files=LAUNCHER_FILES).output)
+    run = document["runs"][0]
+    rules = {rule["id"]: rule["properties"] for rule in run["tool"]["driver"]["rules"]}
+    found = {item["ruleId"] for item in run["results"]}
+    assert {"SEC003", "SEC004", "SEC005", "ENV001"} <= found
+    for code in ("SEC003", "SEC004", "SEC005"):
+        assert {"security", "launchers"} <= set(rules[code]["tags"]) and float(rules[code]["security-severity"]) >= 4
+    assert rules["SEC003"]["tags"] == ["SEC", "security", "secrets", "wandb", "launchers", "docker",
+                                     "external/cwe/cwe-538"]
+    assert rules["SEC005"]["tags"][-1] == "external/cwe/cwe-214" and rules["SEC005"]["security-severity"] == "5.0"
+    assert "security" not in rules["ENV001"]["tags"] and "security-severity" not in rules["ENV001"]
+    assert rules["ENV001"]["tags"] == ["ENV", "launchers", "wandb"]
+
+
 def _sarif_validator() -> str | None:
     """Microsoft's validator: SARIF_MULTITOOL, or the binary behind npm's `sarif-multitool` launcher (which
     passes its arguments through a shell, where the `;` of a list would end the command)."""
@@ -198,13 +227,54 @@ def test_gitlab_code_quality(cli):
     assert len(fingerprints) == len(set(fingerprints)) == 5
 
 
-def test_junit_parses(cli):
-    root = ElementTree.fromstring(cli("check", "--format", "junit", files=FILES).output.encode())
-    cases = root.findall(".//testcase")
-    assert root.get("failures") == "3" and len(cases) == 3
-    assert {c.find("failure").get("type") for c in cases} == {"WB001", "MLF001", "SEC005"}
-    clean = ElementTree.fromstring(cli("check", "--format", "junit", "--select", "ENV").output.encode())
-    assert clean.get("failures") == "0" and len(clean.findall(".//testcase")) == 1
+JUNIT_FILES = {  # two findings of one rule in one file, on one line and on the next
+    **FILES,
+    "twice.py": "import wandb\n\nwandb.init(project='a'); wandb.init(project='b')\nwandb.init(project='c')\n",
+}
+
+
+def junit_schema():
+    import xmlschema
+
+    return xmlschema.XMLSchema(DATA / "junit-10.xsd")
+
+
+def test_junit_as_gitlab_and_jenkins_read_it(cli):
+    """One failing case per rule and file, keyed (classname, name) uniquely as GitLab requires, read back by
+    a JUnit reader, valid for the JUnit schema of Jenkins' xUnit plugin, with every position and message in
+    the failure's text and the first in its message."""
+    import junitparser
+
+    cli("check", "--format", "junit", "-o", "report.xml", files=JUNIT_FILES)
+    junit_schema().validate(str(cli.root / "report.xml"))
+    report = junitparser.JUnitXml.fromfile(str(cli.root / "report.xml"))
+    cases = {(case.classname, case.name): case for suite in report for case in suite}
+    assert len(cases) == sum(1 for suite in report for _ in suite) == 4
+    assert set(cases) == {("train.py", "WB001 unnamed-wandb-run"), ("twice.py", "WB001 unnamed-wandb-run"),
+                          ("mlf.py", "MLF001 unchecked-artifact-path"), ("run.sh", "SEC005 secret-on-command-line")}
+    twice = cases["twice.py", "WB001 unnamed-wandb-run"]
+    [failure] = twice.result
+    assert isinstance(failure, junitparser.Failure) and failure.type == "WB001"
+    assert failure.message.startswith("3 findings; the first at line 3, column 1: ")
+    lines = failure.text.split("\n")
+    assert [line.split(": WB001 [warning] ")[0] for line in lines] == ["twice.py:3:1", "twice.py:3:26", "twice.py:4:1"]
+    assert all("wandb.init() starts a run with neither name= nor id=" in line for line in lines)
+    [single] = cases["run.sh", "SEC005 secret-on-command-line"].result
+    assert single.message.startswith("line 1, column 15: `-e WANDB_API_KEY=...` puts the key")
+    assert single.text == f"run.sh:1:15: SEC005 [warning] {single.message.split(': ', 1)[1]}"
+    root = ElementTree.parse(cli.root / "report.xml").getroot()
+    assert (root.get("tests"), root.get("failures")) == ("4", "4")
+    assert [suite.get("name") for suite in root] == ["mlf.py", "run.sh", "train.py", "twice.py"]
+    assert [(case.get("file"), case.get("line")) for case in root[3]] == [("twice.py", "3")]  # GitLab links the file
+
+
+def test_junit_without_findings_is_one_passing_case(cli):
+    cli("check", "--format", "junit", "-o", "clean.xml", "--select", "ENV", "train.py", files=FILES)
+    junit_schema().validate(str(cli.root / "clean.xml"))
+    root = ElementTree.parse(cli.root / "clean.xml").getroot()
+    [case] = root.iter("testcase")
+    assert root.get("failures") == "0" and not list(case)
+    assert case.get("name") == "no findings in 1 file checked"
 
 
 def test_json_lines_items_match_the_schema(cli):

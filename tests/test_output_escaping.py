@@ -106,8 +106,11 @@ def test_sarif_keeps_the_bytes_of_every_name(tree):
 
 
 def test_junit_is_well_formed_xml(tree):
+    import xmlschema
+
     output = _preflight(tree, "--format", "junit").stdout
     root = ElementTree.fromstring(output)  # expat rejects a character XML 1.0 does not allow
+    xmlschema.XMLSchema(Path(__file__).parent / "data" / "junit-10.xsd").validate(root)
     files = [case.get("file") for case in root.iter("testcase")]
     assert sorted(f for f in files if not f.startswith(".github")) == sorted(map(_shown, NAMES))
     _clean(output.decode())

@@ -48,7 +48,7 @@ def render(result, findings: list[Finding], output_format: str, *, fingerprints:
     if output_format == "junit":
         from preflight.report import junit
 
-        return junit.render(findings, result.files)
+        return junit.render(findings, checked)
     if output_format != "text":
         raise ValueError(f"unknown output format {output_format!r}")
     from preflight.report import text as text_report

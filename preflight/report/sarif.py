@@ -42,16 +42,21 @@ _DOMAIN = {
 }
 # The tracker a rule of a mixed module (the launchers' ENV, the secrets' SEC) is about, by its summary.
 _TRACKERS = {"wandb": ("w&b", "wandb", "sweep"), "mlflow": ("mlflow",)}
-# Credentials written where they leak: each rule's weakness (CWE) and GitHub's security-severity score
-# (7.0-8.9 high, 4.0-6.9 medium). A key in a committed file or an image can be read by everyone who can
-# read the repository or pull the image, and gives write access to the team's runs and artifacts; one on
-# a command line is read by the users of the machine and by logs.
+# Credentials written where they leak: each rule's weakness (CWE), GitHub's security-severity score (7.0-8.9
+# high, 4.0-6.9 medium) and the domain tags beyond the module's. A key in a committed file or an image can be
+# read by everyone who can read the repository or pull the image, and gives write access to the team's runs and
+# artifacts; one on a command line is read by the users of the machine and by logs. The leaks through a
+# launcher are SEC003 (an image's build arguments and ENV), SEC004 (a launcher's env map: a workflow, compose
+# file, Kubernetes manifest, dstack or SkyPilot task, sbatch --export) and SEC005 (a launcher's command line).
+# The ENV rules are not security rules: each reports a key that does not reach a job (it crashes at
+# wandb.init), never one that is exposed.
 _SECURITY = {
-    "SEC001": ("798", "7.5"),  # Use of Hard-coded Credentials
-    "SEC002": ("798", "7.5"),
-    "SEC003": ("538", "7.5"),  # Insertion of Sensitive Information into Externally-Accessible File (image layers)
-    "SEC004": ("798", "7.5"),
-    "SEC005": ("214", "5.0"),  # Invocation of Process Using Visible Sensitive Information
+    "SEC001": ("798", "7.5", ()),  # Use of Hard-coded Credentials
+    "SEC002": ("798", "7.5", ()),
+    # Insertion of Sensitive Information into Externally-Accessible File or Directory (the image's layers)
+    "SEC003": ("538", "7.5", ("launchers", "docker")),
+    "SEC004": ("798", "7.5", ("launchers",)),
+    "SEC005": ("214", "5.0", ("launchers",)),  # Invocation of Process Using Visible Sensitive Information
 }
 
 
@@ -73,13 +78,15 @@ def _physical(location: Location) -> dict:
 
 
 def tags(rule: type[Rule]) -> list[str]:
-    """The prefix, the module's domain, the tracker it concerns, and a CWE for the credential rules."""
+    """The prefix, the module's domain, the tracker it concerns, and for the credential rules the domains of
+    what leaks the key (a launcher, an image) and their CWE."""
     prefix = rule.code.rstrip("0123456789")
     found = [prefix, *_DOMAIN.get(prefix, ())]
     words = f"{rule.summary} {rule.name}".lower()
     found += [tracker for tracker, marks in _TRACKERS.items() if any(mark in words for mark in marks)]
     if rule.code in _SECURITY:
-        found.append(f"external/cwe/cwe-{_SECURITY[rule.code][0]}")
+        cwe, _, domains = _SECURITY[rule.code]
+        found += [*domains, f"external/cwe/cwe-{cwe}"]
     return list(dict.fromkeys(found))
 
 
