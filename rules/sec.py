@@ -113,13 +113,16 @@ class LiteralSecretInEnv(Rule):
         "SkyPilot `envs` or `secrets`, a TRL `env:` block, an sbatch `--export`, a committed `.env` or Axolotl's "
         "`comet_api_key` is committed with "
         "the file and readable by everyone who can read it. Reference a secret instead: "
-        "`${{ secrets.WANDB_API_KEY }}`, `${WANDB_API_KEY:?}`, `valueFrom: secretKeyRef:`."
+        "`${{ secrets.WANDB_API_KEY }}`, `${WANDB_API_KEY:?}`, `valueFrom: secretKeyRef:`. A W&B key in the form "
+        "SEC001 recognises is reported by SEC001 alone (revoke it), not twice."
     )
     examples = [
         Bad("docker-compose.yml", "services:\n  t:\n    image: trainer\n    environment:\n"
             "      HF_TOKEN: hf_Xq7Lm2Nb9Vc4Zr8Tp1Ks6Jd3Wf5Gh0Ay\n", expect="docker-compose.yml:5:7"),
         Good("docker-compose.yml", "services:\n  t:\n    image: trainer\n    environment:\n"
              "      HF_TOKEN: ${HF_TOKEN:?}\n"),
+        Good("run.sh", f"export WANDB_API_KEY={_EXAMPLE_KEY}\npython train.py\n",
+             note="a W&B key is SEC001's finding, which says to revoke it: one finding for one key"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -129,12 +132,19 @@ class LiteralSecretInEnv(Rule):
             if declaration.declared_by is Launcher.DOCKERFILE or binding.name not in TRACKING_KEYS or binding.reference:
                 continue
             value = (binding.value or "").strip()
-            if not value or is_placeholder(value) or binding.location in seen:
+            if not value or is_placeholder(value) or binding.location in seen or \
+                    _reported_as_wandb_key(project, binding.location.path, value):
                 continue
             seen.add(binding.location)
             yield self.finding(binding.location, f"{binding.name} is set to a literal value ({mask(value)}) in this "
                                f"{declaration.declared_by.label} file: it is committed with the file; reference a "
                                "secret instead")
+
+
+def _reported_as_wandb_key(project: Project, path: str, value: str) -> bool:
+    """SEC001 reports every W&B key written in a file, wherever it stands; the same key in an env binding of
+    that file is that finding. Values are compared masked, the only form the facts keep."""
+    return any(literal.masked == mask(value) for literal in project.facts_in(path, SecretLiteral))
 
 
 class SecretOnCommandLine(Rule):
