@@ -85,7 +85,7 @@ class Action(str, enum.Enum):
     RENAME_ARGUMENT = "rename-argument"  # the keyword argument named at the location is renamed to `code`
     REMOVE_ARGUMENT = "remove-argument"  # the keyword argument named at the location goes, with its comma
     REPLACE = "replace"  # the expression spanning the location becomes `code`
-    REPLACE_IN_STRING = "replace-in-string"  # in the string literal at the location, `name` becomes `code`
+    REPLACE_IN_STRING = "replace-in-string"  # in the string literal holding the location, `name` (once) becomes `code`
     INSERT_BEFORE = "insert-before"  # `code`, a statement, goes before the statement holding the location
 
 

@@ -614,6 +614,7 @@ class RegistryStageUri(_Record):
     """A `models:/name/<stage>` URI in a string: a model registry reference by stage."""
 
     location: Location
+    uri: str = ""  # as written: "models:/llm/Production"
 
 
 @_record
@@ -629,6 +630,10 @@ class TrackerCall(_Record):
     # The context is a `with` block of the same API that is active around the call (directly, or around a call of
     # the function that holds it), rather than an earlier statement of the module.
     in_block: bool = False
+    # The receiver and arguments as written (position "0", "1", ... or keyword, with its source text), for a
+    # call that is a statement of its own on one line with no `*`/`**` argument; otherwise empty.
+    receiver_code: str | None = None
+    arguments_code: tuple[tuple[str, str], ...] = ()
 
 
 @_record

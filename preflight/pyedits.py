@@ -149,10 +149,10 @@ class _Changer(cst.CSTTransformer):
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
         for t in self._take(original, (Action.RENAME_ARGUMENT,)):  # a dict key: {"evaluation_strategy": ...}
             updated = updated.with_changes(value=_requote(updated, t.code))
-        for t in self._take(original, (Action.REPLACE_IN_STRING,)):
+        for t in self._take(original, (Action.REPLACE_IN_STRING,), exact=False):
             body = updated.value[len(updated.prefix) + len(updated.quote):-len(updated.quote)]
-            if t.name not in body:
-                raise NotApplicable(f"{t.name!r} is not in the string at {t.location}")
+            if body.count(t.name) != 1:
+                raise NotApplicable(f"{t.name!r} is not once in the string at {t.location}")
             updated = updated.with_changes(value=_requote(updated, body.replace(t.name, t.code, 1)))
         return updated
 

@@ -252,11 +252,39 @@ class DeprecatedRegistryStages(Rule):
         "(`set_registered_model_alias`, `models:/name@champion`). A project pinned to an MLflow before 2.9, where "
         "stages were the supported API, is not reported."
     )
+    autofix = ("Moves a stage to the alias of its name in lower case, as MLflow's migration from stages does: "
+               "`client.transition_model_version_stage(name, version, \"Production\")` becomes "
+               "`client.set_registered_model_alias(name, \"production\", version)`, and `models:/name/Production` "
+               "becomes `models:/name@production` (libcst transforms: comments and layout kept).")
+    fixes = ("unsafe",)
+    fix_safety = (
+        "Unsafe: stages and aliases are two records of the registry, and the fix moves one place of the project "
+        "to the other. Until every promotion and every loader has moved, they disagree: a "
+        "`models:/llm@production` loaded before anything set the alias raises MlflowException (mlflow 3.18.0 "
+        "resolves it with get_model_version_by_alias, mlflow/store/artifact/utils/models.py:149-150), and a stage "
+        "URI no longer sees a version promoted by alias. An alias names one version, so setting it moves it from "
+        "the version it was on: what `archive_existing_versions=True` did, while without it several versions "
+        "could stay in the stage. Only for the stages Production and Staging (the stage argument a literal, any "
+        "case: mlflow's get_canonical_stage, entities/model_registry/model_version_stages.py:16-17) and a "
+        "transition that is a statement of its own on one line (set_registered_model_alias returns None where "
+        "the transition returned the ModelVersion); a URI only where the whole `models:/name/Stage` is in one "
+        "plain string literal. No fix where the project admits an MLflow before 2.3, which has no aliases "
+        "(set_registered_model_alias first appears in mlflow 2.3.0, mlflow/tracking/client.py:2913). "
+        "get_latest_versions gets none: it returns a list where get_model_version_by_alias returns one version.")
     examples = [
         Bad("promote.py", "from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
-            "client.transition_model_version_stage('llm', 3, 'Production')\n", expect="promote.py:4:1"),
+            "client.transition_model_version_stage('llm', 3, 'Production')\n", expect="promote.py:4:1",
+            fixed="from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
+            "client.transition_model_version_stage('llm', 3, 'Production')\n",
+            unsafe_fixed="from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
+            "client.set_registered_model_alias('llm', 'production', 3)\n"),
         Bad("serve.py", "import mlflow\n\nmodel = mlflow.pyfunc.load_model('models:/llm/Production')\n",
-            expect="serve.py:3:35"),
+            expect="serve.py:3:35",
+            fixed="import mlflow\n\nmodel = mlflow.pyfunc.load_model('models:/llm/Production')\n",
+            unsafe_fixed="import mlflow\n\nmodel = mlflow.pyfunc.load_model('models:/llm@production')\n"),
+        Bad("promote.py", "from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
+            "version = client.transition_model_version_stage('llm', 3, 'Production')\n", expect="promote.py:4:11",
+            note="no fix: the ModelVersion it returns is used"),
         Good("promote.py", "from mlflow import MlflowClient\n\nclient = MlflowClient()\n"
              "client.set_registered_model_alias('llm', 'champion', 3)\n"),
     ]
@@ -265,12 +293,58 @@ class DeprecatedRegistryStages(Rule):
         mlflow = project.version("mlflow")
         if not mlflow.at_least("2.9"):
             return
-        uses = [(c.location, c.api) for c in project.facts(TrackerCall) if c.api.startswith("MlflowClient.")]
-        uses += [(uri.location, "a models:/name/<stage> URI") for uri in project.facts(RegistryStageUri)]
-        for location, what in uses:
+        uses = [(c.location, c.api, c) for c in project.facts(TrackerCall) if c.api.startswith("MlflowClient.")]
+        uses += [(uri.location, "a models:/name/<stage> URI", uri) for uri in project.facts(RegistryStageUri)]
+        for location, what, use in uses:
+            fix = None if mlflow.admits_below(ALIASES) or not location.path.endswith(".py") else _alias_fix(use)
             yield self.finding(location, f"{what} uses model registry stages, deprecated since MLflow 2.9 "
                                f"({mlflow.describe()}; concurrent promotions race); use aliases: "
-                               "set_registered_model_alias and models:/name@alias")
+                               "set_registered_model_alias and models:/name@alias", fix=fix)
+
+
+ALIASES = "2.3"  # set_registered_model_alias and models:/name@alias (mlflow 2.3.0)
+_ALIASED_STAGES = ("production", "staging")
+_STAGE_URI = re.compile(r"(models:/[^/\s'\"]+)/(Production|Staging)")
+
+
+def _alias_fix(call: TrackerCall | RegistryStageUri) -> Fix | None:
+    """The stage URI or the stage transition rewritten to the alias named after the stage."""
+    if isinstance(call, RegistryStageUri):
+        return _alias_uri_fix(call)
+    if call.api != "MlflowClient.transition_model_version_stage" or call.receiver_code is None:
+        return None
+    given = dict(call.arguments_code)
+    order = ("name", "version", "stage", "archive_existing_versions")
+    if set(given) - {*order, "0", "1", "2", "3"}:
+        return None
+    values = {key: given.get(key, given.get(str(index))) for index, key in enumerate(order)}
+    if values["name"] is None or values["version"] is None or values["stage"] is None:
+        return None
+    stage = _string_literal(values["stage"])
+    if stage is None or stage.lower() not in _ALIASED_STAGES:
+        return None
+    quote = values["stage"][0]
+    code = (f"{call.receiver_code}.set_registered_model_alias({values['name']}, {quote}{stage.lower()}{quote}, "
+            f"{values['version']})")
+    return Fix(f"set the alias {stage.lower()!r} instead of the stage",
+               (Transform(call.location, Action.REPLACE, code=code),), safe=False)
+
+
+def _alias_uri_fix(uri: RegistryStageUri) -> Fix | None:
+    match = _STAGE_URI.fullmatch(uri.uri)
+    if match is None:
+        return None
+    alias = f"{match.group(1)}@{match.group(2).lower()}"
+    return Fix("use the alias URI", (Transform(uri.location, Action.REPLACE_IN_STRING, match.group(), alias),),
+               safe=False)
+
+
+def _string_literal(code: str) -> str | None:
+    """The value of a plain one-quoted string literal (no prefix, no escapes)."""
+    if len(code) >= 2 and code[0] == code[-1] and code[0] in "'\"" and "\\" not in code \
+            and code[0] not in code[1:-1]:
+        return code[1:-1]
+    return None
 
 
 class UnnamedMlflowRun(Rule):

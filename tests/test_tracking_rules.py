@@ -707,3 +707,45 @@ HF_WANDB = ("from transformers import Trainer, TrainingArguments\nargs = Trainin
         "launcher-prefix", "end"])
 def test_checkpoint_artifacts_unbounded(project, files, expected):
     assert project(files, select=["WB014"]) == expected
+
+
+def _aliases_fixed(project, files: dict[str, str]) -> dict[str, str]:
+    from preflight import api, engine
+
+    project(files)
+    for _ in range(2):  # two fixes of one line: the second applies in the next round, as --fix does
+        result = engine.check(["."], select=["MLF005"])
+        api.write_changes([c for c in api.plan_fixes(result, unsafe=True) if c.after != c.before], project.root)
+    return {path: (project.root / path).read_text() for path in files}
+
+
+PROMOTE = "from mlflow import MlflowClient\nclient = MlflowClient()\n"
+
+
+@pytest.mark.parametrize("line, fixed", [
+    ("client.transition_model_version_stage(name='llm', version=v, stage='staging')  # nightly\n",
+     "client.set_registered_model_alias('llm', 'staging', v)  # nightly\n"),
+    ("MlflowClient().transition_model_version_stage('llm', 3, \"Production\", archive_existing_versions=True)\n",
+     "MlflowClient().set_registered_model_alias('llm', \"production\", 3)\n"),
+    ("client.transition_model_version_stage('llm', 3, 'Archived')\n", None),  # no alias means archived
+    ("client.transition_model_version_stage('llm', 3, STAGE)\n", None),  # the stage is not known
+    ("client.transition_model_version_stage(\n    'llm', 3, 'Production')\n", None),  # not on one line
+    ("client.transition_model_version_stage(*promotion)\n", None),
+    ("mv = client.transition_model_version_stage('llm', 3, 'Production')\n", None),  # its result is used
+    ("load('models:/llm/Staging')  # eval\n", "load('models:/llm@staging')  # eval\n"),
+    ("load(f'models:/{name}/Production')\n", None),  # an f-string
+    ("load('models:/llm/Production', 'models:/llm/Production')\n",
+     "load('models:/llm@production', 'models:/llm@production')\n"),
+], ids=["keywords", "archive", "archived", "variable", "multi-line", "starred", "result-used", "uri", "f-string",
+        "two-uris"])
+def test_registry_stages_become_aliases(project, line, fixed):
+    [finding, *_] = project({"promote.py": PROMOTE + line}, select=["MLF005"])
+    assert finding.startswith("promote.py:3:")
+    assert _aliases_fixed(project, {"promote.py": PROMOTE + line})["promote.py"] == PROMOTE + (fixed or line)
+
+
+def test_no_alias_fix_where_an_mlflow_without_aliases_is_admitted(project):
+    files = {"promote.py": PROMOTE + "client.transition_model_version_stage('llm', 3, 'Production')\n",
+             "requirements.txt": "mlflow>=2.0\n"}
+    assert project(files, select=["MLF005"]) == ["promote.py:3:1: MLF005"]
+    assert _aliases_fixed(project, files) == files

@@ -41,7 +41,26 @@ class Mlflow(Library):
             return
         keywords = tuple(kw.arg for kw in node.keywords if kw.arg)
         if node.func.attr == "transition_model_version_stage" or "stages" in keywords or len(node.args) >= 2:
-            self.file.add(TrackerCall(module.location(node), f"MlflowClient.{node.func.attr}", keywords))
+            receiver, arguments = self._statement_code(node)
+            self.file.add(TrackerCall(module.location(node), f"MlflowClient.{node.func.attr}", keywords,
+                                      receiver_code=receiver, arguments_code=arguments))
+
+    def _statement_code(self, node: ast.Call) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        """The method call's receiver and arguments as written, when the call is a statement of its own on
+        one line (its value unused) and no argument is `*` or `**`: what a rewrite of the call needs."""
+        module = self.module
+        if not isinstance(module.parents().get(id(node)), ast.Expr) or node.lineno != node.end_lineno \
+                or any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            return None, ()
+        source = module.source
+
+        def text(expr: ast.AST) -> str:
+            where = module.location(expr)
+            return source.text[source.offset(where.line, where.column):source.offset(where.end_line, where.end_column)]
+
+        arguments = [(str(i), text(a)) for i, a in enumerate(node.args)]
+        arguments += [(k.arg, text(k.value)) for k in node.keywords]
+        return text(node.func.value), tuple(arguments)
 
     @methods(*PROMOTIONS)
     def promotion(self, call: Call) -> None:
@@ -192,7 +211,7 @@ class Mlflow(Library):
             where = module.location(node)
             start, end = source.offset(where.line, where.column), source.offset(where.end_line, where.end_column)
             for match in _STAGE_URI.finditer(source.text, start, end):
-                self.file.add(RegistryStageUri(source.location(match.start(), match.end())))
+                self.file.add(RegistryStageUri(source.location(match.start(), match.end()), match.group()))
 
     def _is_start_run(self, expr: ast.AST, scope: Scope) -> bool:
         return isinstance(expr, ast.Call) and self.module.qualname(expr.func, scope) in START_RUN
