@@ -71,6 +71,27 @@ def test_a_dstack_file_in_a_subfolder_runs_paths_from_the_repository(project):
     assert project(files, select=["HF001"]) == ["examples/sft/train.dstack.yml:5:56: HF001"]
 
 
+def test_a_dstack_entrypoint_gets_the_commands_as_its_arguments(project):
+    """`entrypoint:` makes the job `shlex.split(entrypoint) + commands` (dstack 0.22.5, jobs/configurators/base.py
+    `_commands`): `python` runs `train.py` with the flags that follow."""
+    text = "type: task\nname: sft\nimage: img\nentrypoint: python\ncommands:\n  - train.py\n" + "".join(
+        f"  - '{word}'\n" for word in CADENCE.split())
+    assert project({"train.py": PARSED, ".dstack.yml": text}, select=["HF001"]) == [".dstack.yml:4:13: HF001"]
+
+
+def test_a_dstack_shell_entrypoint_runs_the_first_command_alone(project):
+    """`entrypoint: bash -c` runs the first command as its script; the next ones are its `$0`, `$1`: never run."""
+    text = ("type: task\nname: sft\nimage: img\nentrypoint: 'bash -c'\ncommands:\n"
+            f"  - python train.py {CADENCE}\n  - python train.py {CADENCE}\n")
+    assert project({"train.py": PARSED, ".dstack.yml": text}, select=["HF001"]) == [".dstack.yml:6:43: HF001"]
+
+
+def test_a_dstack_mapping_entry_without_a_value_is_not_a_missing_key(project):
+    """dstack 0.22.5 rejects `env: {WANDB_API_KEY: null}` when it parses the file (only the list form's `- NAME`
+    is taken from the submitter): what the job would get is not known, so nothing is claimed about it."""
+    assert run(project, {".dstack.yml": dstack("env:\n  WANDB_API_KEY:\n  WANDB_PROJECT: sft\n")}) == []
+
+
 def test_a_name_dstack_does_not_read_is_not_a_dstack_file(project):
     assert run(project, {"dstack.yml": dstack("env:\n  - WANDB_MODE=offline\n")}) == []
 
@@ -97,6 +118,7 @@ SKYPILOT = {
     "nodes-are-one-distributed-job": (sky("envs:\n  WANDB_RUN_ID: sft\n", extra="num_nodes: 4\n"), []),
     "docker-run-drops-the-secret": (sky("secrets:\n  WANDB_API_KEY: null\n", "  docker run img python train.py\n"),
                                     ["sky.yaml:10:3: ENV004"]),
+    "key-as-a-managed-secret-reference": (sky("secrets:\n  - secrets:WANDB_API_KEY\n"), []),
     "not-skypilot-env-is-not-envs": ("name: sft\nenv:\n  WANDB_MODE: offline\nrun: python train.py\n", []),
     "not-skypilot-run-alone": ("name: sft\nrun: WANDB_MODE=offline python train.py\n", []),
     "not-skypilot-foreign-key": ("resources: {}\nenvs:\n  WANDB_MODE: offline\nrun: x\nsteps: []\n", []),
@@ -149,6 +171,9 @@ RAY = {
     "loop-shares-a-run-id": ({"submit.sh": "for seed in 1 2 3; do\n  ray job submit "
                                            f"{runtime_env('WANDB_RUN_ID', 'sft')} -- python train.py --seed $seed\n"
                                            "done\n"}, ["submit.sh:2:18: WB003"]),
+    "runtime-env-file-is-unseen-like-the-cluster": (
+        {".github/workflows/t.yml": WORKFLOW.format("ray job submit --runtime-env runtime_env.yaml -- python train.py"),
+         "runtime_env.yaml": "env_vars:\n  WANDB_API_KEY: abc\n"}, []),
     "status-is-not-a-launch": ({".github/workflows/t.yml": WORKFLOW.format("ray job status raysubmit_1")}, []),
     "cluster-launcher-is-not-a-job": ({".github/workflows/t.yml": WORKFLOW.format("ray submit cluster.yaml train.py")},
                                       []),

@@ -115,7 +115,17 @@ class DockerRun:
 @dataclass(slots=True)
 class RayJob:
     """`ray job submit [options] [--] ENTRYPOINT...`: the entrypoint runs on the Ray cluster with the cluster's
-    environment plus the runtime environment's `env_vars`, never the submitter's."""
+    environment plus the runtime environment's `env_vars`, never the submitter's (ray 2.60.0: the job supervisor,
+    an actor whose runtime environment is the job's (`JobManager._get_supervisor_runtime_env`,
+    dashboard/modules/job/job_manager.py:385-409), starts the entrypoint with `os.environ.copy()` of its own process
+    (job_supervisor.py:366-373) in a shell, `subprocess.Popen(..., shell=True)` (l.182-184)). `--runtime-env FILE`
+    (YAML, read on the submitter's side) and `--runtime-env-json` are exclusive, and `--working-dir` overrides the
+    runtime environment's `working_dir` (`parse_runtime_env_args`, dashboard/modules/dashboard_sdk.py:45-77). The
+    file is not read here: what it sets is unseen, like the cluster's environment. `env_vars` must be strings
+    (`parse_and_validate_env_vars`, _private/runtime_env/validation.py:412-437), and a `${NAME}` in a value is the
+    cluster's variable. A job submitted from Python (`JobSubmissionClient.submit_job(entrypoint=...,
+    runtime_env=...)`) is not read; `ray.init(runtime_env=...)` sets the environment of the tasks and actors it
+    starts, never of the driver that calls it (`job_config.set_runtime_env`, _private/worker.py:1817-1829)."""
 
     inner: list[str]
     runtime_env: dict | None  # the parsed --runtime-env-json; None when there is none or it does not parse

@@ -2,15 +2,20 @@
 with the environment SkyPilot gives them.
 
 Read against skypilot 0.14.1 (`sky/task.py` `Task.from_yaml_config`, `sky/execution.py` `_resolve_managed_secrets`,
-`sky/utils/schemas.py` `get_task_schema`):
+`sky/client/cli/flags.py`, `sky/utils/schemas.py` `get_task_schema`):
 
 - `envs` and `secrets` are exported to both scripts. An `envs` entry with no value must be given with `sky launch
-  --env NAME[=value]`, or the launch stops ("Environment variable 'NAME' is None. Please set a value for it in task
-  YAML or with --env flag"); a `secrets` entry with no value is resolved at launch from `--secret NAME[=value]` or a
-  managed secrets provider, or the launch stops ("No value available for secret(s)"): either way such a key reaches
-  the job whenever it starts. `--env`/`--secret` add variables the file does not name (`env_overrides`), so the
-  file alone never says that a key is missing (`Launch.unseen_env`); nothing else of the submitter's environment
-  reaches the cluster.
+  --env NAME[=value]` (`--env NAME` alone takes the submitter's value, or stops with "NAME is not set in local
+  environment.", flags.py:29-42), or the launch stops before anything is provisioned (task.py:713-719:
+  "Environment variable 'NAME' is None. Please set a value for it in task YAML or with --env flag."). A `secrets`
+  entry with no value (task.py:780-803), and a `secrets: [secrets:NAME]` list item, is a managed secret reference
+  resolved at launch from `--secret NAME[=value]` or a managed secrets provider; with neither,
+  `_resolve_managed_secrets` (execution.py:149-169, called before `_execute_dag`, l.356) stops with "No value
+  available for secret(s): NAME. A secret with no inline value must be provided at launch with the --secret
+  flag ...". Either way such a key reaches the job whenever it starts. (A list item without the `secrets:` prefix
+  is refused: "Invalid secret in array form"; it is read as a value preflight cannot know.) `--env`/`--secret` add
+  variables the file does not name (`env_overrides`, `secrets_overrides`, task.py:686-709), so the file alone never
+  says that a key is missing (`Launch.unseen_env`); nothing else of the submitter's environment reaches the cluster.
 - `setup` and `run` are separate shell scripts on every node (`~/sky_workdir` when `workdir` is set): what `setup`
   exports is gone in `run`, a `wandb login` in `setup` has written the node's netrc for `run`. `workdir` is resolved
   against the directory `sky launch` runs in (`os.path.abspath` in `Task.expand_and_validate_workdir`), so relative
