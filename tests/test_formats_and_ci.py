@@ -199,6 +199,10 @@ def test_github_annotations_and_summary(cli, tmp_path, monkeypatch):
     assert mlf[0] == "error" and mlf[1]["file"] == "mlf.py" and mlf[1]["line"] == "2"
     assert "'out,put%s:x'" in mlf[2] and "%25" in result.output
     assert "| `mlf.py:2:1` | MLF001 `unchecked-artifact-path` |" in summary.read_text()
+    assert "### preflight: 3 findings (1 error, 2 warnings)" in summary.read_text()
+    summary.unlink()
+    cli("check", "--format", "github", "--select", "ENV", "train.py")  # one file named, the others context
+    assert summary.read_text() == "### preflight\n\nNo findings in 1 file checked.\n"
 
 
 GITLAB_SCHEMA = {  # the fields GitLab's Code Quality widget requires (docs: ci/testing/code_quality)

@@ -39,7 +39,7 @@ def render(result, findings: list[Finding], output_format: str, *, fingerprints:
         if summary_file:
             from preflight import writing
 
-            writing.append(summary_file, github.summary(findings, result.files))
+            writing.append(summary_file, github.summary(findings, checked))
         return github.render(findings)
     if output_format == "gitlab":
         from preflight.report import gitlab

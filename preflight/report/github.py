@@ -14,6 +14,7 @@ from collections import Counter
 
 from preflight import display
 from preflight.findings import Finding, Severity
+from preflight.plural import counted
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -46,11 +47,12 @@ def _cell(text: str) -> str:
 
 
 def summary(findings: list[Finding], files: int) -> str:
+    """The job summary; `files` is the number of files checked (named, or all), not those read for context."""
     if not findings:
-        return f"### preflight\n\nNo findings in {files} files.\n"
+        return f"### preflight\n\nNo findings in {counted(files, 'file')} checked.\n"
     counts = Counter(f.severity for f in findings)
-    parts = ", ".join(f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s])
-    out = [f"### preflight: {len(findings)} finding{'s' if len(findings) != 1 else ''} ({parts})", "",
+    parts = ", ".join(counted(counts[s], s.value) for s in Severity if counts[s])
+    out = [f"### preflight: {counted(len(findings), 'finding')} ({parts})", "",
            "| Location | Rule | Message |", "|---|---|---|"]
     for finding in findings:
         loc = finding.location
