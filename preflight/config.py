@@ -193,6 +193,9 @@ def _format(path: Path, error) -> str:
         message = problem(item)
         if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown setting" + _did_you_mean(str(item["loc"][-1]) if item["loc"] else "")
+            if not prefix and where == "tool":  # [tool.preflight] in a file read as a preflight.toml
+                message = ("unknown setting: only a file named pyproject.toml is read from its [tool.preflight] "
+                           "table; this one holds the settings at its top level, as preflight.toml does")
         lines.append(f"  {prefix}{'.' if prefix and where else ''}{where}: {message}")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@ path patterns keep the meaning they have in the file that wrote them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -45,8 +46,8 @@ def _check(cwd, *args, monkeypatch):
 
 
 def _located(result) -> list[str]:
-    return [line.split(" ")[0] + " " + line.split(" ")[1] + " " + line.split(" ")[2] for line in
-            result.stdout.splitlines() if line[:1] not in ("F", "A", "[", ".")]
+    return [" ".join(line.split(" ")[:3]) for line in result.stdout.splitlines()
+            if re.match(r"\S+:\d+:\d+: [A-Z]+\d+ ", line)]  # the findings' lines, not the summary's
 
 
 def test_settings_are_inherited_and_patterns_keep_their_files_meaning(tree, monkeypatch):
@@ -122,6 +123,17 @@ def test_a_broken_chain_is_a_usage_error_naming_the_file(tree, monkeypatch, svc,
     result = _check(tree / "svc", ".", monkeypatch=monkeypatch)
     assert result.exit_code == 2
     assert message in result.stderr.replace(str(tree) + "/", "")
+
+
+def test_a_base_not_named_pyproject_toml_is_read_from_its_top_level(tree, monkeypatch):
+    (tree / "svc" / "pyproject.toml").write_text('[tool.preflight]\nextend = "../base.toml"\n')
+    (tree / "base.toml").write_text('[tool.preflight]\nignore = ["WB001"]\n')
+    result = _check(tree / "svc", ".", monkeypatch=monkeypatch)
+    assert result.exit_code == 2
+    assert ("base.toml: invalid configuration\n  tool: unknown setting: only a file named pyproject.toml is read "
+            "from its [tool.preflight] table") in result.stderr.replace(str(tree) + "/", "")
+    (tree / "base.toml").write_text('ignore = ["WB001"]\n')
+    assert _check(tree / "svc", ".", "--show-settings", monkeypatch=monkeypatch).exit_code == 0
 
 
 def test_home_and_variables_are_expanded(tree, monkeypatch):
