@@ -716,6 +716,17 @@ class EntryPoint(_Record):
 
 
 @_record
+class EnvSlot(_Record):
+    """Where the launcher file takes one more variable for the process (preflight.sources.envslot): `lines`,
+    with `{entry}` replaced by the entry (`NAME: value`, or `NAME=value` when `listed`), go above the line
+    `location` starts (an empty span at column 1)."""
+
+    location: Location
+    lines: str
+    listed: bool = False
+
+
+@_record
 class Launch(_Record):
     """A launcher (workflow step, compose service, ...) running an entry point with some environment."""
 
@@ -751,6 +762,7 @@ class Launch(_Record):
     # containers, a self-hosted runner's machine, an image entrypoint not read here. None: nothing known does
     localhost_shared: str | None = None
     concurrency: bool = False  # GitHub Actions: the job or its workflow sets `concurrency:`
+    env_slot: EnvSlot | None = None  # where the step's or service's own environment takes one more variable
 
     @property
     def location(self) -> Location:

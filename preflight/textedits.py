@@ -46,6 +46,20 @@ def insert_line_before(project, location: Location, line: str) -> Edit | None:
     return Edit(Location(location.path, location.line, 1, location.line, 1), f"{indent}{line}\n")
 
 
+def insert_lines(project, location: Location, lines: str) -> Edit | None:
+    """`lines` (each ending in a line break, written as the file breaks its lines) inserted above the line
+    that `location` starts, when it starts a line there."""
+    text = source(project, location.path)
+    if text is None or location.column != 1 or not 1 <= location.line <= len(text.lines):
+        return None
+    start = text.offset(location.line, 1)
+    if start and text.text[start - 1] not in "\n\r":
+        return None
+    if text.text.startswith("\r\n", start + len(text.line(location.line))):
+        lines = lines.replace("\n", "\r\n")
+    return Edit(Location(location.path, location.line, 1, location.line, 1), lines)
+
+
 def remove_yaml_entry(project, key: Location, value: Location) -> Edit | None:
     """The lines of a block mapping's `key: value` entry, when the key starts its line (after indentation
     only: not a flow mapping, not the first key of a `- ` sequence item) and nothing but a comment follows

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from preflight import classify, launches
-from preflight.findings import Finding, Location, Related, Severity
+from preflight import classify, launches, textedits
+from preflight.findings import Finding, Fix, Location, Related, Severity
 from preflight.model import (
     ComposeService, EntryKind, EnvDeclaration, EnvWrite, HostMention, Launch, Launcher, LoginCommand, SecretsPassed,
     SyncCommand, TrackerUse, TrainingConfig, WorkflowCall,
@@ -43,6 +43,24 @@ _HOW_TO_PASS = {
 }
 
 
+_STEP = """on: push
+jobs:
+  train:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Fine-tune
+        run: python train.py --epochs 1
+"""
+_SERVICE = """services:
+  trainer:
+    build: .
+    environment:
+      - HF_HOME=/data/hf
+    command: axolotl train configs/lora.yml
+"""
+
+
 class TrackingKeyNotPassed(Rule):
     code = "ENV001"
     name = "tracking-key-not-passed"
@@ -70,22 +88,16 @@ class TrackingKeyNotPassed(Rule):
         "to them while they are reported."
     )
     examples = [
-        Bad(".github/workflows/train.yml", """on: push
-jobs:
-  train:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - name: Fine-tune
-        run: python train.py --epochs 1
-""", files={"train.py": 'import wandb\n\nrun = wandb.init(project="llama-sft", name="llama-sft-baseline")\n'},
-            expect=".github/workflows/train.yml:8:14"),
-        Bad("docker-compose.yml", """services:
-  trainer:
-    build: .
-    command: axolotl train configs/lora.yml
-""", files={"configs/lora.yml": "base_model: Qwen/Qwen2.5-0.5B\nwandb_project: qwen-lora\nwandb_name: lora-r16\n"},
-            expect="docker-compose.yml:4:14"),
+        Bad(".github/workflows/train.yml", _STEP,
+            files={"train.py": 'import wandb\n\nrun = wandb.init(project="llama-sft", name="llama-sft-baseline")\n'},
+            expect=".github/workflows/train.yml:8:14", fixed=_STEP, unsafe_fixed=_STEP.replace(
+                "        run:", "        env:\n          WANDB_API_KEY: ${{ secrets.WANDB_API_KEY }}\n        run:")),
+        Bad("docker-compose.yml", _SERVICE,
+            files={"configs/lora.yml": "base_model: Qwen/Qwen2.5-0.5B\nwandb_project: qwen-lora\n"
+                                       "wandb_name: lora-r16\n"},
+            expect="docker-compose.yml:6:14", fixed=_SERVICE, unsafe_fixed=_SERVICE.replace(
+                "      - HF_HOME", "      - WANDB_API_KEY=${WANDB_API_KEY:?set WANDB_API_KEY}\n      - HF_HOME"),
+            note="the key goes into the service's `environment:` list, as its other variables"),
         Bad("scripts/train.sh", """#!/bin/bash
 docker run --gpus all -v "$PWD":/workspace -w /workspace trainer:1.4 python train.py
 """, files={"train.py": 'import wandb\n\nrun = wandb.init(project="llama-sft", name="llama-sft-baseline")\n'},
@@ -134,6 +146,23 @@ resources:
                   "start"),
     ]
 
+    autofix = ("Adds the key to the step's `env:` (from the repository's secrets: `WANDB_API_KEY: ${{ "
+               "secrets.WANDB_API_KEY }}`) or the compose service's `environment:` (from the caller's environment, "
+               "failing fast without it: `WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}`, or "
+               "`- WANDB_API_KEY=${WANDB_API_KEY:?set WANDB_API_KEY}` in a list), creating the key when the step or "
+               "service has none; an exact text edit, indented as the file is.")
+    fixes = ("unsafe",)
+    fix_safety = (
+        "Unsafe: it names a credential the fix cannot see. A workflow's `secrets.WANDB_API_KEY` must exist in "
+        "the repository or organisation (an unknown secret is an empty string: the job then fails as before, "
+        "ENV006 says so), and it exposes the key to that step only, where the job could have other ways. A "
+        "compose service's `${WANDB_API_KEY:?...}` makes `docker compose up` refuse to start without the key in "
+        "the caller's environment or the `.env` beside the file, where the service started before and crashed at "
+        "wandb.init; the form `${WANDB_API_KEY}` is not used, since it turns a missing key into an empty one "
+        "(ENV005). Only for a workflow step or compose service whose own block collection takes the entry "
+        "exactly (its keys start their lines, no flow style, anchor or merge key in the way); a launch inside a "
+        "`docker run` or a `docker compose run` of another service gets no fix.")
+
     yields_to = ("ENV004", "ENV005", "ENV012")  # the key dropped at a container boundary, blank, or elsewhere
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -152,7 +181,22 @@ resources:
                 f"{KEY}: {_CRASH}; {how}",
                 related=[Related(uses[0].location, uses[0].description)],
                 subject=launches.subject(launch),
+                fix=_pass_key(project, launch),
             )
+
+
+_SUPPLIED = {Launcher.GITHUB_ACTIONS: f"${{{{ secrets.{KEY} }}}}", Launcher.COMPOSE: f"${{{KEY}:?set {KEY}}}"}
+
+
+def _pass_key(project: Project, launch: Launch) -> Fix | None:
+    """The key added to the launcher's own environment, from where that launcher supplies secrets."""
+    value = _SUPPLIED.get(launch.launcher)
+    slot = launch.env_slot
+    if value is None or slot is None or launch.boundary or launch.compose_service:
+        return None
+    entry = f"{KEY}={value}" if slot.listed else f"{KEY}: {value}"
+    edit = textedits.insert_lines(project, slot.location, slot.lines.replace("{entry}", entry))
+    return Fix(f"pass {KEY}", (edit,), safe=False) if edit else None
 
 
 class SecretsAbsentOnForkPr(Rule):

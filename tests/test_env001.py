@@ -211,3 +211,48 @@ def test_compose_anchor_and_merge_key(project):
 def test_container_path_must_be_unambiguous(project):
     files = {"a/train.py": SCRIPT, "b/train.py": SCRIPT, DC: compose("    command: python /app/train.py\n")}
     assert check(project, files) == []
+
+
+def _key_fixed(project, files: dict[str, str]) -> dict[str, str]:
+    from preflight import api
+
+    project(files)
+    result = engine.check(["."], select=["ENV001"])
+    api.write_changes([c for c in api.plan_fixes(result, unsafe=True) if c.after != c.before], project.root)
+    return {path: (project.root / path).read_bytes().decode() for path in files}
+
+
+@pytest.mark.parametrize("path, text, fixed", [
+    (WF, workflow(step="        env:\n          HF_HOME: /tmp/hf  # cache\n"),
+     workflow(step=f"        env:\n          WANDB_API_KEY: {SECRET}\n          HF_HOME: /tmp/hf  # cache\n")),
+    (WF, workflow().replace("\n", "\r\n"),
+     workflow(step=f"        env:\n          WANDB_API_KEY: {SECRET}\n").replace("\n", "\r\n")),
+    ("docker-compose.yml", "services:\n  trainer:\n    build: .\n    command: python train.py\n"
+                           "    environment:\n        HF_HOME: /data\n",
+     "services:\n  trainer:\n    build: .\n    command: python train.py\n    environment:\n"
+     "        WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}\n        HF_HOME: /data\n"),
+    ("docker-compose.yml", "services:\n  trainer:\n    build: .\n    command: python train.py\n",
+     "services:\n  trainer:\n    build: .\n    environment:\n      WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}\n"
+     "    command: python train.py\n"),
+], ids=["step-env", "crlf", "compose-map", "compose-new"])
+def test_the_key_is_added_where_the_launcher_takes_it(project, path, text, fixed):
+    assert _key_fixed(project, {"train.py": SCRIPT, path: text})[path] == fixed
+    assert check(project, {}) == []
+
+
+@pytest.mark.parametrize("path, text", [
+    (WF, "on: push\njobs:\n  train:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python train.py\n"),
+    (WF, "on: push\njobs:\n  train:\n    runs-on: ubuntu-latest\n    steps:\n"
+         "      - {name: Train, run: python train.py}\n"),  # a flow mapping
+    (WF, workflow(step="        env: {HF_HOME: /tmp/hf}\n")),  # a flow env
+    ("docker-compose.yml", "x-base: &base\n  environment:\n    HF_HOME: /data\nservices:\n  trainer:\n"
+                           "    <<: *base\n    build: .\n    command: python train.py\n"),  # an own one would hide it
+    ("docker-compose.yml", "x-env: &env\n  HF_HOME: /data\nservices:\n  trainer:\n    build: .\n"
+                           "    command: python train.py\n    environment: *env\n"),  # shared with others
+    ("docker-compose.yml", "services:\n  trainer:\n    build: .\n    command: python train.py\n"
+                           "    environment: &env\n      HF_HOME: /data\n"),  # an anchor others may share
+], ids=["single-key-step", "flow-step", "flow-env", "merge-key", "aliased-env", "anchored-env"])
+def test_no_key_added_where_the_place_is_not_exactly_known(project, path, text):
+    files = {"train.py": SCRIPT, path: text}
+    assert check(project, files) != []
+    assert _key_fixed(project, files) == files

@@ -6,6 +6,7 @@ import posixpath
 import shlex
 
 from preflight.model import ComposeService, Credential, CredentialKind, EnvBinding, EnvDeclaration, Fact, Launcher
+from preflight.sources import envslot
 from preflight.sources import yamltree as y
 from preflight.sources.entrypoints import mount_target
 from preflight.sources.launching import (
@@ -158,6 +159,8 @@ def _service(source: SourceText, service: str, key_node, spec, compose_dir: str)
         group=service,
         volumes=volumes,
         localhost_shared=_shared_localhost(spec, entrypoint, argv),
+        env_slot=envslot.slot(source, spec, "environment", ("command", "entrypoint"))
+        if spec.start_mark.index > key_node.end_mark.index else None,  # not an alias of another service's
     )
     anchor = command_node if command else entrypoint_node
     if len(argv) >= 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc", "-ec", "-xc"):

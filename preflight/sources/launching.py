@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from preflight.findings import Location
 from preflight.model import (
-    Credential, CredentialKind, EntryKind, EntryPoint, EnvBinding, EnvDeclaration, Fact, Launch, Launcher, LoginCommand,
-    ParseError, ParseProblem, SecretArgument, SyncCommand,
+    Credential, CredentialKind, EntryKind, EntryPoint, EnvBinding, EnvDeclaration, EnvSlot, Fact, Launch, Launcher,
+    LoginCommand, ParseError, ParseProblem, SecretArgument, SyncCommand,
 )
 from preflight import secrets
 from preflight.secrets import TRACKING_KEYS
@@ -76,6 +76,7 @@ class LaunchContext:
     unseen_env: str | None = None  # who else may give the process variables (Launch.unseen_env)
     localhost_shared: str | None = None  # what else may listen on the process's localhost (Launch.localhost_shared)
     concurrency: bool = False  # the job or its workflow sets `concurrency:` (Launch.concurrency)
+    env_slot: EnvSlot | None = None  # where the launcher's own environment takes a variable (Launch.env_slot)
 
 
 @dataclass(slots=True)
@@ -445,6 +446,7 @@ def _launch(command, argv, context: LaunchContext, base_dir, env, credentials, l
         unseen_env=unseen_env,
         localhost_shared=context.localhost_shared if boundary is None else f"`{boundary}`'s own network",
         concurrency=context.concurrency,
+        env_slot=context.env_slot if boundary is None and compose is None else None,
     )
 
 

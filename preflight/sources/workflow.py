@@ -8,6 +8,7 @@ import re
 from preflight.model import (
     Credential, EnvBinding, EnvDeclaration, Fact, Launcher, ParseError, ParseProblem, SecretsPassed, WorkflowCall,
 )
+from preflight.sources import envslot
 from preflight.sources import yamltree as y
 from preflight.sources.launching import LaunchContext, ScalarLocator, binding, launches_from_script, local_server
 from preflight.sources.text import SourceText
@@ -120,7 +121,8 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
     shared = _shared_localhost(job)
     concurrency = concurrency or y.get(job, "concurrency") is not None
     copied = 0  # every step's launches carry the job's environment and the credentials of the steps before
-    for index, step in enumerate(y.sequence(y.get(job, "steps")), start=1):
+    steps_node = y.get(job, "steps")
+    for index, step in enumerate(y.sequence(steps_node), start=1):
         step_name = y.scalar_text(y.get(step, "name")) or y.scalar_text(y.get(step, "id")) or f"#{index}"
         step_env = _env(source, y.get(step, "env"), f"step '{step_name}' env")
         facts.extend(EnvDeclaration(b, LAUNCHER) for b in step_env)
@@ -151,6 +153,7 @@ def _job(source: SourceText, job_id: str, job_key, job, root_dir: str, workflow_
             fork_gated=job_gated or _gated(step),
             localhost_shared=shared,
             concurrency=concurrency,
+            env_slot=envslot.slot(source, step, "env", ("run",)) if envslot.within(step, steps_node) else None,
         )
         copied += len(context.env) + len(context.credentials)
         if copied > _JOB_BUDGET:  # thousands of steps under an environment of thousands of variables
