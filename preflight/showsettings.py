@@ -109,7 +109,10 @@ def text(shown: Shown) -> str:
         for path in shown.extends[::-1]:
             out.append(f"#   extends {path}")
     out.append(f"# patterns are relative to {shown.patterns_relative_to}")
-    out.append("[tool.preflight]")
+    if shown.configuration is None or Path(shown.configuration).name == "pyproject.toml":
+        out.append("[tool.preflight]")
+    else:  # a preflight.toml holds the settings at its top level: what is shown reads as that file
+        out.append("# the settings, as the top level of a preflight.toml holds them")
     for key, value, origin in shown.settings:
         if value is None:
             out.append(f"# {key} is not set: every error and warning rule runs  # {origin}")

@@ -187,3 +187,16 @@ def test_show_settings_without_configuration_and_with_a_bad_one(tmp_path, monkey
     (tmp_path / "preflight.toml").write_text('select = ["WBB"]\n')
     result = _check(tmp_path, "--show-settings", monkeypatch=monkeypatch)
     assert result.exit_code == 2 and "unknown rule selector 'WBB'" in result.stderr
+
+
+def test_show_settings_of_a_preflight_toml_read_as_one(tmp_path, monkeypatch):
+    """What --show-settings prints is a file of the configuration's own form: a preflight.toml's settings
+    stand at its top level, where a [tool.preflight] header would make them unknown settings."""
+    import tomllib
+
+    (tmp_path / "preflight.toml").write_text('ignore = ["WB001"]\n')
+    shown = _check(tmp_path, "--show-settings", monkeypatch=monkeypatch).stdout
+    assert "[tool.preflight]" not in shown and tomllib.loads(shown)["ignore"] == ["WB001"]
+    (tmp_path / "preflight.toml").write_text(shown)
+    again = _check(tmp_path, "--show-settings", monkeypatch=monkeypatch)  # every setting now from the file
+    assert again.exit_code == 0 and tomllib.loads(again.stdout) == tomllib.loads(shown)
