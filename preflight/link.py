@@ -132,43 +132,47 @@ def _resolve_parsers(project) -> None:
             continue
         facts = [f for f in file.facts if f not in parsers]
         for parser in parsers:
-            library, local = list(parser.dataclasses), list(parser.local_fields)
+            library, local, defaults = list(parser.dataclasses), list(parser.local_fields), list(parser.local_defaults)
             known = parser.accepted_known
             for ref in parser.pending:
                 found = project.programs.module_file(path, ref[1], ref[2])
-                known = bool(found and found[1]) and _class_fields(project, *found, library, local) and known
+                known = bool(found and found[1]) and _class_fields(project, *found, library, local, defaults) and known
             framework = parser_framework(library, "trl." if parser.framework == "trl" else "")
             if framework is not None:
                 facts.append(dataclasses.replace(
                     parser, framework=framework, dataclasses=tuple(dict.fromkeys(library)),
-                    local_fields=tuple(dict.fromkeys(local)), accepted_known=known, pending=()))
+                    local_fields=tuple(dict.fromkeys(local)), accepted_known=known, pending=(),
+                    local_defaults=tuple(defaults)))
             elif known and local:  # the project's own dataclasses only, no training arguments
                 facts.append(OwnArgumentsParser(parser.location, tuple(dict.fromkeys(local)), parser.site))
         project.files[path] = dataclasses.replace(file, facts=facts)
 
 
-def _class_fields(project, module: str, name: str, library: list[str], local: list[str], depth: int = 0) -> bool:
-    """Adds the library bases and the own fields of class `name` of `module`; False when a part of it
-    cannot be followed."""
+def _class_fields(project, module: str, name: str, library: list[str], local: list[str], defaults: list[tuple],
+                  depth: int = 0) -> bool:
+    """Adds the library bases, the own fields of class `name` of `module` and their defaults (after its
+    bases'); False when a part of it cannot be followed."""
     outline = project.programs.outline(module) if depth <= 6 else None
     classes = dict(outline.classes) if outline else {}
     if name not in classes:
         alias = dict(outline.aliases).get(name) if outline else None  # re-exported by a package
         found = project.programs.module_file(module, alias[1], alias[2]) if alias else None
-        return bool(found and found[1]) and _class_fields(project, *found, library, local, depth + 1)
+        return bool(found and found[1]) and _class_fields(project, *found, library, local, defaults, depth + 1)
     known = True
     for base in classes[name]:
         if base.startswith(("transformers.", "trl.")):
             library.append(base.rsplit(".", 1)[-1])
         elif base.startswith("local:"):
-            known = _class_fields(project, module, base[6:], library, local, depth + 1) and known
+            known = _class_fields(project, module, base[6:], library, local, defaults, depth + 1) and known
         elif base.startswith("module:"):
             _, level, dotted = base.split(":", 2)
             found = project.programs.module_file(module, dotted, int(level))
-            known = bool(found and found[1]) and _class_fields(project, *found, library, local, depth + 1) and known
+            known = bool(found and found[1]) and \
+                _class_fields(project, *found, library, local, defaults, depth + 1) and known
         elif base != "object":
             known = False
     local.extend(dict(outline.fields).get(name, ()))
+    defaults.extend(dict(outline.defaults).get(name, ()))
     return known
 
 

@@ -333,6 +333,9 @@ class ArgumentParserUse(_Record):
     site: CodeSite | None = None
     pending: tuple[tuple, ...] = ()  # argument classes imported from the project's modules, resolved when linking
     trl_parser: bool = False  # TrlParser, whose handling of a config file's unknown keys changed in TRL 0.19
+    # the defaults the script's own dataclasses declare, a subclass's after its bases' (`report_to: str =
+    # field(default="none")` in a TrainingArguments subclass replaces the library's default)
+    local_defaults: tuple[tuple[str, Value], ...] = ()
 
 
 @_record
@@ -524,6 +527,7 @@ class ModuleOutline(_Record):
     options: tuple[ProgramOption, ...] = ()
     aliases: tuple[tuple[str, tuple], ...] = ()  # local name -> ("module", dotted, name, level) for re-exports
     fields: tuple[tuple[str, tuple[str, ...]], ...] = ()  # the annotated fields of each class (dataclasses)
+    defaults: tuple[tuple[str, tuple[tuple[str, Value], ...]], ...] = ()  # the defaults those fields declare
 
 
 @_record

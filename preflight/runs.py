@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from preflight.findings import Location
 from preflight.link import ReaderKind, script_reader
 from preflight.model import (
-    EntryKind, Launch, LibraryImport, Loader, TrainerCall, TrainingConfig, UnknownKeys, Value,
+    ArgumentParserUse, EntryKind, Launch, LibraryImport, Loader, TrainerCall, TrainingConfig, UnknownKeys, Value,
     VersionRequirement,
 )
 
@@ -126,12 +126,27 @@ def _with_reader(project, run: Arguments, reader) -> Arguments:
         # before TRL 0.19, parse_args_and_config dropped the config file's unknown keys (its
         # fail_with_unknown_args, which raises "Unknown arguments from config file", came in 0.19)
         unknown_keys = UnknownKeys.DROPPED
+    own_defaults = dict(parser.local_defaults)
     return dataclasses.replace(
-        run, framework=parser.framework if run.framework == "unknown" else run.framework,
+        run, args={**own_defaults, **run.args} if own_defaults else run.args,
+        framework=parser.framework if run.framework == "unknown" else run.framework,
         classes=parser.dataclasses, local_fields=frozenset(parser.local_fields),
         accepted_known=parser.accepted_known and parser.unknown_keys is not UnknownKeys.KEPT,
         unknown_keys=unknown_keys, via=reader.via, loader=reader.loader, inferred=reader.inferred,
         trains=bool(project.facts_in(parser.location.path, TrainerCall)) or None, script=parser.location.path)
+
+
+def script_defaults(project, script: str | None) -> dict[str, Value]:
+    """The defaults the dataclasses of a script's argument parser declare themselves (a TrainingArguments
+    subclass's `report_to: str = field(default="none")`): what a key the launch leaves unset is."""
+    parsers = project.facts_in(script, ArgumentParserUse) if script else ()
+    return dict(parsers[0].local_defaults) if parsers else {}
+
+
+def file_defaults(project, path: str) -> dict[str, Value]:
+    """The defaults the parser that reads an argument file declares in its own dataclasses."""
+    reader = _training_reader(project, path)
+    return dict(reader.parser.local_defaults) if reader is not None and reader.parser is not None else {}
 
 
 def _with_trl_command(project, run: Arguments, command: str, via: str, inferred: bool = False) -> Arguments:

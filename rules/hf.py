@@ -23,7 +23,7 @@ from preflight.model import (
 )
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
-from preflight.runs import command_line_value, training_runs
+from preflight.runs import command_line_value, file_defaults, script_defaults, training_runs
 from preflight.trainingargs import (
     PURE_RENAMES, REPLACEMENTS, Effective, best_metric, is_number, number_text, trainer_runs,
 )
@@ -251,7 +251,8 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
                 continue
             framework = project.framework_of(config)
             context = project.sweep_context(config.location.path)
-            finding = self._judge(project, config.args, framework, context, config.complete, config.location)
+            args = {**file_defaults(project, config.location.path), **config.args}
+            finding = self._judge(project, args, framework, context, config.complete, config.location)
             if finding:
                 yield finding
 
@@ -294,10 +295,10 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
 
     def _launch(self, project: Project, launch: Launch) -> Finding | None:
         resolved = project.entry(launch)
-        base: dict[str, Value] = {}
+        base: dict[str, Value] = script_defaults(project, resolved.script)
         framework, complete = "unknown", True
         for config in project.facts_in(resolved.config, TrainingConfig) if resolved.config else []:
-            base, framework, complete = dict(config.args), project.framework_of(config), config.complete
+            base, framework, complete = {**base, **config.args}, project.framework_of(config), config.complete
         if launch.entry.kind is EntryKind.TRL:
             framework = "trl"
         entry = launch.entry

@@ -113,6 +113,41 @@ def test_a_subclass_of_training_arguments_keeps_every_hf_rule(project, files, la
     assert [f.split(": ")[1] for f in found] == ["HF007"]
 
 
+REPORTING = SUBCLASS + "    report_to: str = field(default={report_to!r}, metadata={{'help': 'trackers'}})\n"
+CADENCE_FLAGS = "--eval_strategy steps --eval_steps 187 --logging_steps 10\n"
+
+
+@pytest.mark.parametrize("layout", ["same-module", "imported-module"])
+@pytest.mark.parametrize("report_to, expected", [("none", []), ("wandb", ["HF001"])])
+def test_a_subclass_default_is_the_value_of_an_unset_key(project, layout, report_to, expected):
+    """A TrainingArguments subclass that declares `report_to` with a default of its own (QLoRA's
+    `field(default='none')`) replaces the library's default: a launch that leaves it unset logs nowhere
+    (no HF001 cadence mismatch, no HF008 "unset"), and with the default "wandb" its curves reach W&B."""
+    own = REPORTING.format(report_to=report_to) + "\n@dataclass\nclass ModelArguments:\n    model: str = 'm'\n"
+    if layout == "same-module":
+        files = {"train.py": own + "\n" + MAIN.format(imports="")}
+    else:
+        files = {"args.py": own, "train.py": MAIN.format(imports="from args import ModelArguments, TrainingArguments\n")}
+    files["run.sh"] = "torchrun --nproc_per_node 8 train.py --output_dir out " + CADENCE_FLAGS
+    files["requirements.txt"] = "transformers==4.46.0\n"  # an unset report_to still means every integration
+    found = project(files, select=["HF001", "HF008"])
+    assert [f.split(": ")[1] for f in found] == expected
+
+
+def test_a_subclass_default_applies_to_the_file_its_parser_reads(project):
+    own = REPORTING.format(report_to="none")
+    script = own + ("\nimport sys\nfrom transformers import HfArgumentParser, Trainer\n\n"
+                    "(args,) = HfArgumentParser(TrainingArguments).parse_yaml_file(sys.argv[1])\n"
+                    "Trainer(model=None, args=args)\n")
+    config = "output_dir: out\neval_strategy: steps\neval_steps: 187\nlogging_steps: 10\n"
+    files = {"train.py": script, "args.yaml": config, "run.sh": "python train.py args.yaml\n",
+             "requirements.txt": "transformers==4.46.0\n"}
+    assert project(files, select=["HF001", "HF008"]) == []
+    files["train.py"] = script.replace("default='none'", "default_factory=lambda: ['wandb']")
+    assert project(files, select=["HF001", "HF008"]) == [], \
+        "a default built at run time is not known: nothing is claimed"
+
+
 @pytest.mark.parametrize("files, expected", [
     # recipes of `trl sft --config`, no script of the project reads them
     ({"recipes/sft.yaml": "model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: trl-lib/Capybara\npacking: true\n"

@@ -110,10 +110,11 @@ class Transformers(Library):
         elements = classes.elts if isinstance(classes, (ast.Tuple, ast.List)) else [classes] if classes else []
         library: list[str] = []
         local: list[str] = []
+        defaults: list[tuple] = []
         pending: list[tuple] = []
         known = bool(elements) and not isinstance(classes, ast.Starred)
         for element in elements:
-            found = self._dataclass_fields(element, scope, library, local, pending)
+            found = self._dataclass_fields(element, scope, library, local, pending, defaults)
             known = known and found
         framework = parser_framework(library, call.name)
         if framework is None and not pending:  # the script's own dataclasses only: not training arguments
@@ -124,7 +125,7 @@ class Transformers(Library):
         self.file.add(ArgumentParserUse(self.module.location(node), framework or "unknown",
                                         tuple(dict.fromkeys(library)), tuple(dict.fromkeys(local)),
                                         known, site=self.file.site(node), pending=tuple(pending),
-                                        trl_parser=call.name.endswith("TrlParser")))
+                                        trl_parser=call.name.endswith("TrlParser"), local_defaults=tuple(defaults)))
 
     @methods(*PARSE_METHODS)
     def parse(self, call: Call) -> None:
@@ -209,10 +210,10 @@ class Transformers(Library):
         return found
 
     def _dataclass_fields(self, expr: ast.AST, scope: Scope, library: list[str], local: list[str],
-                          pending: list[tuple], depth: int = 0) -> bool:
+                          pending: list[tuple], defaults: list[tuple], depth: int = 0) -> bool:
         """Adds the library class or the script's own dataclass fields `expr` names (following a subclass to
-        its bases); a class imported from a project module goes to `pending`, known once linking follows it.
-        False when unknown."""
+        its bases), and the defaults those fields declare, a base's before its subclass's (which win); a class
+        imported from a project module goes to `pending`, known once linking follows it. False when unknown."""
         qualname = self.module.qualname(expr, scope)
         if qualname is not None:
             if qualname in HF_ARGUMENTS or qualname.startswith("trl."):
@@ -234,7 +235,8 @@ class Transformers(Library):
             return False
         known = True
         for base in definition.bases:
-            known = self._dataclass_fields(base, scope, library, local, pending, depth + 1) and known
+            known = self._dataclass_fields(base, scope, library, local, pending, defaults, depth + 1) and known
         local.extend(statement.target.id for statement in definition.body
                      if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name))
+        defaults.extend(self.module.field_defaults(definition))
         return known

@@ -181,6 +181,7 @@ class Outline(Conditions):
         self._calls: list[CallEdge] = []
         self._options: list[ProgramOption] = []
         self._fields: list[tuple[str, tuple[str, ...]]] = []
+        self._defaults: list[tuple[str, tuple]] = []
         self.loaders: list[ConfigLoader] = []
         self._defined: dict[int, dict[str, str]] = {}  # id(scope node) -> name -> qualified name of a def/class
         self._class_of: dict[str, str] = {}  # qualified method name -> its class's qualified name
@@ -191,7 +192,7 @@ class Outline(Conditions):
     def outline(self) -> ModuleOutline:
         aliases = tuple((local, ("module", dotted, level)) for local, (dotted, level) in self._import_targets().items())
         return ModuleOutline(tuple(self._functions), tuple(self._classes), tuple(self._calls), tuple(self._options),
-                             aliases, tuple(self._fields))
+                             aliases, tuple(self._fields), tuple(self._defaults))
 
     # -- definitions ----------------------------------------------------------------------------
 
@@ -253,6 +254,8 @@ class Outline(Conditions):
             self._fields.append((name, tuple(statement.target.id for statement in node.body
                                              if isinstance(statement, ast.AnnAssign)
                                              and isinstance(statement.target, ast.Name))))
+            if any(isinstance(statement, ast.AnnAssign) and statement.value is not None for statement in node.body):
+                self._defaults.append((name, self.module.field_defaults(node)))
             if any(_decorator_name(d) == "dataclass" for d in node.decorator_list):
                 self._dataclass_options(node)
             inner = self.module.scopes.get(id(node), ctx.scope)

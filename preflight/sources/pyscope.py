@@ -310,6 +310,29 @@ class Module:
             nondeterministic=self.nondeterministic_source(expr, scope),
         )
 
+    def field_defaults(self, node: ast.ClassDef) -> tuple[tuple[str, Value], ...]:
+        """The defaults a dataclass's own fields declare (`x: str = "none"`, `field(default="none")`), as
+        Values at the default; a `default_factory` (or a default that is not a literal) is a Value not
+        known. A field with no default is left out: the caller must give it."""
+        scope = self.scopes.get(id(node), self.module_scope)
+        found = []
+        for statement in node.body:
+            if not isinstance(statement, ast.AnnAssign) or not isinstance(statement.target, ast.Name) \
+                    or statement.value is None:
+                continue
+            default = statement.value
+            if isinstance(default, ast.Call) and self.qualname(default.func, scope) == "dataclasses.field":
+                given = {k.arg: k.value for k in default.keywords if k.arg in ("default", "default_factory")}
+                if not given:
+                    continue
+                default = given.get("default")
+                if default is None:  # default_factory: built at run time
+                    found.append((statement.target.id, Value(self.location(statement.value), self.text(statement.value),
+                                                             key_location=self.location(statement.target))))
+                    continue
+            found.append((statement.target.id, self.value(default, scope, statement.target)))
+        return tuple(found)
+
     def literal(self, expr: ast.AST, scope: Scope, depth: int = 0) -> tuple[bool, Any]:
         """Statically known value of a literal expression (following simple local assignments)."""
         if depth > 6:
