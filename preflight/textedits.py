@@ -13,6 +13,8 @@ from preflight.findings import Edit, Location
 from preflight.sources.text import SourceText
 
 _SHELL_WORD = re.compile(r"[A-Za-z0-9_./:@%+,=-]+")
+# After a YAML key, to the end of its line: `: value`, `: "value"`, a comment after it
+_ENTRY_VALUE = re.compile(r"[ \t]*:[ \t]*(?:(['\"])(.*?)\1|([^'\"#\s][^#]*?))?[ \t]*(?:#.*)?")
 
 
 def source(project, path: str) -> SourceText | None:
@@ -58,6 +60,37 @@ def insert_lines(project, location: Location, lines: str) -> Edit | None:
     if text.text.startswith("\r\n", start + len(text.line(location.line))):
         lines = lines.replace("\n", "\r\n")
     return Edit(Location(location.path, location.line, 1, location.line, 1), lines)
+
+
+def replace_env_value(project, location: Location, name: str, value: str, new: str) -> Edit | None:
+    """The value of a compose-style environment entry, read as `value`, becomes `new`, quoted as it was:
+    `NAME: value` on one line (`location` the key), or a list item `NAME=value` (`location` the item)."""
+    text = source(project, location.path)
+    if text is None or location.line != location.end_line:
+        return None
+    start, end = span(text, location)
+    body = text.text
+    written = body[start:end]
+    quote = written[:1] if len(written) >= 2 and written[0] == written[-1] and written[0] in "'\"" else ""
+    if (written[1:-1] if quote else written) == f"{name}={value}":  # a list item
+        if quote and (quote in new or "\\" in new):
+            return None
+        return Edit(location, f"{quote}{name}={new}{quote}")
+    if written != name:
+        return None
+    line_end = start + len(text.line(location.line)) - (location.column - 1)
+    found = _ENTRY_VALUE.fullmatch(body, end, line_end)
+    if found is None or (found.group(2) if found.group(1) else found.group(3) or "") != value:
+        return None
+    if found.group(1):
+        if found.group(1) in new or "\\" in new:
+            return None
+        begin, finish = found.start(2), found.end(2)
+    elif found.group(3):
+        begin, finish = found.start(3), found.end(3)
+    else:
+        return None
+    return Edit(text.location(begin, finish), new)
 
 
 def remove_yaml_entry(project, key: Location, value: Location) -> Edit | None:

@@ -397,7 +397,20 @@ class BlankComposeInterpolation(Rule):
     command: python train.py
     environment:
       WANDB_API_KEY: ${WANDB_API_KEY}
-""", files={"train.py": "import wandb\nwandb.init(project='p', name='r')\n"}, expect="docker-compose.yml:6:7"),
+""", files={"train.py": "import wandb\nwandb.init(project='p', name='r')\n"}, expect="docker-compose.yml:6:7",
+            fixed="""services:
+  trainer:
+    image: trainer:latest
+    command: python train.py
+    environment:
+      WANDB_API_KEY: ${WANDB_API_KEY}
+""", unsafe_fixed="""services:
+  trainer:
+    image: trainer:latest
+    command: python train.py
+    environment:
+      WANDB_API_KEY: ${WANDB_API_KEY:?set WANDB_API_KEY}
+"""),
         Good("docker-compose.yml", """services:
   trainer:
     image: trainer:latest
@@ -412,7 +425,38 @@ class BlankComposeInterpolation(Rule):
     environment:
       WANDB_API_KEY: ${WANDB_API_KEY}
 """, note="an idle dev container: whether W&B is used there is up to whoever attaches"),
+        Bad("docker-compose.yml", """services:
+  trainer:
+    image: trainer:latest
+    command: python train.py
+    environment:
+      - WANDB_API_KEY=
+""", files={"train.py": "import wandb\nwandb.init(project='p', name='r')\n"}, expect="docker-compose.yml:6:9",
+            note="an empty value never works",
+            fixed="""services:
+  trainer:
+    image: trainer:latest
+    command: python train.py
+    environment:
+      - WANDB_API_KEY=
+""", unsafe_fixed="""services:
+  trainer:
+    image: trainer:latest
+    command: python train.py
+    environment:
+      - WANDB_API_KEY=${WANDB_API_KEY:?set WANDB_API_KEY}
+"""),
     ]
+    autofix = ("Writes the value as `${NAME:?set NAME}` (NAME the variable it read, WANDB_API_KEY for an empty "
+               "value), quoted as it was: an exact text edit of the value.")
+    fixes = ("unsafe",)
+    fix_safety = (
+        "Unsafe: with the variable set, the service gets the same value as before; without it, "
+        "`docker compose` stops (compose v2: \"required variable NAME is missing a value: set NAME\") "
+        "instead of starting a container that crashes at wandb.init, which is the finding's intent. But "
+        "compose interpolates the whole file whatever the command, so from then on `docker compose down`, "
+        "`logs`, or `up` of another service of the file stop the same way when the variable is not set "
+        "(docker/compose issue 6978: a required variable of one service stops a run of another).")
 
     def check(self, project: Project) -> Iterator[Finding]:
         for service in project.facts(ComposeService):
@@ -427,7 +471,8 @@ class BlankComposeInterpolation(Rule):
             if not value:
                 yield self.finding(binding.location, f"service '{service.name}' sets {KEY} to an empty value: the "
                                    f"container starts without a key and the run crashes at wandb.init; pass it "
-                                   f"through with `- {KEY}` or `{KEY}: ${{{KEY}:?...}}`", subject=subject)
+                                   f"through with `- {KEY}` or `{KEY}: ${{{KEY}:?...}}`", subject=subject,
+                                   fix=_required(project, binding, KEY))
                 continue
             match = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(:?-[^}]*)?\}?", value)
             if match is None or (match.group(2) or "").lstrip(":-"):
@@ -441,8 +486,15 @@ class BlankComposeInterpolation(Rule):
                 f"service '{service.name}' passes {KEY} as {value}: when it is not set in the shell (and no .env "
                 "beside the compose file sets it) compose substitutes an empty string with only a warning and the run "
                 f"crashes at wandb.init; write ${{{match.group(1)}:?set {match.group(1)}}} to fail fast",
-                subject=subject,
+                subject=subject, fix=_required(project, binding, match.group(1)),
             )
+
+
+def _required(project: Project, binding, variable: str) -> Fix | None:
+    """The entry's value as `${VARIABLE:?set VARIABLE}`, where the file reads as the binding says."""
+    edit = textedits.replace_env_value(project, binding.location, binding.name, binding.value,
+                                       f"${{{variable}:?set {variable}}}")
+    return Fix(f"require {variable}", (edit,), safe=False) if edit else None
 
 
 class OptionalSecretRef(Rule):

@@ -256,3 +256,29 @@ def test_no_key_added_where_the_place_is_not_exactly_known(project, path, text):
     files = {"train.py": SCRIPT, path: text}
     assert check(project, files) != []
     assert _key_fixed(project, files) == files
+
+
+def _required_fixed(project, files: dict[str, str]) -> str:
+    from preflight import api
+
+    project(files)
+    result = engine.check(["."], select=["ENV005"])
+    api.write_changes([c for c in api.plan_fixes(result, unsafe=True) if c.after != c.before], project.root)
+    return (project.root / DC).read_text()
+
+
+@pytest.mark.parametrize("entry, fixed", [
+    ("      WANDB_API_KEY: \"${WANDB_API_KEY}\"  # from the shell\n",
+     "      WANDB_API_KEY: \"${WANDB_API_KEY:?set WANDB_API_KEY}\"  # from the shell\n"),
+    ("      WANDB_API_KEY: $TEAM_KEY\n", "      WANDB_API_KEY: ${TEAM_KEY:?set TEAM_KEY}\n"),
+    ("      WANDB_API_KEY: ${TEAM_KEY:-}\n", "      WANDB_API_KEY: ${TEAM_KEY:?set TEAM_KEY}\n"),
+    ("      WANDB_API_KEY: ''\n", "      WANDB_API_KEY: '${WANDB_API_KEY:?set WANDB_API_KEY}'\n"),
+    ("      - \"WANDB_API_KEY=${WANDB_API_KEY}\"\n", "      - \"WANDB_API_KEY=${WANDB_API_KEY:?set WANDB_API_KEY}\"\n"),
+    ("      WANDB_API_KEY: >-\n        ${WANDB_API_KEY}\n", None),  # a folded scalar: not one line as read
+], ids=["quoted", "bare-dollar", "empty-default", "empty", "list-quoted", "folded"])
+def test_a_blank_interpolation_becomes_required(project, entry, fixed):
+    text = compose("    command: python train.py\n    environment:\n" + entry)
+    assert project({"train.py": SCRIPT, DC: text}, select=["ENV005"]) == [f"{DC}:6:{len(entry) - len(entry.lstrip(' -')) + 1}: ENV005"]
+    expected = compose("    command: python train.py\n    environment:\n" + (fixed or entry))
+    assert _required_fixed(project, {"train.py": SCRIPT, DC: text}) == expected
+    assert fixed is None or project({}, select=["ENV005"]) == []
