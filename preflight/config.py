@@ -191,6 +191,10 @@ def _format(path: Path, error) -> str:
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"])
         message = problem(item)
+        if len(item["loc"]) == 3 and item["loc"][0] == "versions" and item["loc"][2] == "[key]":
+            where = f"versions.{item['loc'][1]}"  # a library preflight has no versions of (a misspelt name)
+            message = (f"unknown library{_closest(str(item['loc'][1]), LIBRARIES)}; the libraries whose version "
+                       f"the rules ask are {', '.join(LIBRARIES)}")
         if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown setting" + _did_you_mean(str(item["loc"][-1]) if item["loc"] else "")
             if not prefix and where == "tool":  # [tool.preflight] in a file read as a preflight.toml
@@ -236,10 +240,13 @@ def toml_value(value: Any) -> str:
 
 def _did_you_mean(key: str) -> str:
     """The setting a misspelt top-level key most likely meant (`extend_select`, `per-file-ignore`)."""
+    return _closest(key.replace("_", "-"), [f.metadata.get("alias", f.name) for f in dataclasses.fields(Settings)])
+
+
+def _closest(key: str, names) -> str:
     import difflib
 
-    names = [f.metadata.get("alias", f.name) for f in dataclasses.fields(Settings)]
-    close = difflib.get_close_matches(key.replace("_", "-"), names, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -323,7 +323,7 @@ def _validate_severity(settings: config_module.Settings, source: Path | None) ->
     for key in settings.severity:
         if rule_by_key(key) is None:
             where = f"{source}: " if source else ""
-            raise UsageError(f"{where}[tool.preflight.severity].{key}: unknown rule{selection.suggestion(key)}")
+            raise UsageError(f"{where}[tool.preflight.severity].{key}: unknown rule{selection.not_one_rule(key)}")
 
 
 def _rule_options(settings: config_module.Settings, source: Path | None) -> dict[str, object]:
@@ -332,7 +332,7 @@ def _rule_options(settings: config_module.Settings, source: Path | None) -> dict
     for key, values in settings.rules.items():
         rule = rule_by_key(key)
         if rule is None:
-            raise UsageError(f"{where}[tool.preflight.rules.{key}]: unknown rule")
+            raise UsageError(f"{where}[tool.preflight.rules.{key}]: unknown rule{selection.not_one_rule(key)}")
         try:
             options[rule.code] = rule_options.validate(rule.Options, values)
         except rule_options.OptionsError as exc:

@@ -31,11 +31,21 @@ class OptionsError(ValueError):
     pass
 
 
+def _closest(name: str, known: set[str]) -> str:
+    """" (did you mean 'strict'?)" for the option closest to a misspelt one, else the options there are."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name).replace("-", "_"), sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (the options are {', '.join(sorted(known))})" if known else " (the rule has no options)"
+
+
 def validate(options_type: type, values: dict[str, Any]) -> Any:
     known = {f.name for f in dataclasses.fields(options_type)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise OptionsError("; ".join(f"{name}: unknown option" for name in unknown))
+        raise OptionsError("; ".join(f"{name}: unknown option{_closest(name, known)}" for name in unknown))
     from pydantic import TypeAdapter, ValidationError
 
     from preflight.config import problem

@@ -30,9 +30,27 @@ def suggestion(key: str) -> str:
     from preflight.rule import all_rules
 
     candidates = [name for rule in all_rules() for name in (rule.code, rule.name)]
-    close = difflib.get_close_matches(key.strip().upper() if key[:1].isalpha() and any(c.isdigit() for c in key)
-                                      else key.strip().lower(), candidates, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    token = key.strip().upper() if key[:1].isalpha() and any(c.isdigit() for c in key) else key.strip().lower()
+    close = difflib.get_close_matches(token, candidates, n=len(candidates), cutoff=0.6)
+    if not close:
+        return ""
+    # Codes tie often (WB0O1 is as close to WB014 as to WB001): the one with more characters in place wins.
+    ratio = difflib.SequenceMatcher(None, token, close[0]).ratio()
+    tied = [c for c in close if difflib.SequenceMatcher(None, token, c).ratio() == ratio]
+    best = min(tied, key=lambda c: (-sum(a == b for a, b in zip(token, c)), c))
+    return f" (did you mean {best!r}?)"
+
+
+def not_one_rule(key: str) -> str:
+    """Why `key` names no rule, for a table keyed by one rule ([tool.preflight.severity], [tool.preflight.rules]):
+    a prefix or ALL selects several (said, with the codes), anything else gets the closest code or name."""
+    from preflight.rule import all_rules
+
+    selected = [rule.code for rule in all_rules() if _specificity(key, rule) is not None]
+    if selected:
+        shown = ", ".join(selected[:5]) + (", ..." if len(selected) > 5 else "")
+        return f" ({key!r} selects {len(selected)} rules, {shown}: this table takes one rule's code or name)"
+    return suggestion(key)
 
 
 def validate(selectors: list[str], rules: tuple[type[Rule], ...], what: str) -> None:

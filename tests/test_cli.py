@@ -149,10 +149,17 @@ def test_severity_overrides_and_fail_on(cli):
     ('[tool.preflight.rules.HF001]\nstrict = 1\n', "strict: expected a boolean (true or false), got the integer 1"),
     ('[tool.preflight.versions]\ntransformers = 4.57\n', "versions.transformers: expected a string, got the number 4.57"),
     ('[tool.preflight]\nselect = ["QQ"]\n', "unknown rule selector 'QQ'"),
-    ('[tool.preflight.rules.HF001]\nstrictt = true\n', "strictt: unknown option"),
+    ('[tool.preflight.rules.HF001]\nstrictt = true\n', "strictt: unknown option (did you mean 'strict'?)"),
+    ('[tool.preflight.rules.WB001]\nstrict = true\n', "strict: unknown option (the rule has no options)"),
     ('[tool.preflight.rules.XX001]\nstrict = true\n', "XX001]: unknown rule"),
+    ('[tool.preflight.rules.HF01]\nstrict = true\n', "HF01]: unknown rule ('HF01' selects 5 rules, HF010, HF011, "
+                                                     "HF012, HF013, HF014: this table takes one rule's code or name)"),
+    ('[tool.preflight.severity]\nWB0O1 = "error"\n', "WB0O1: unknown rule (did you mean 'WB001'?)"),
     ('[tool.preflight.versions]\ntransformers = "latest"\n', "not a version number"),
-    ('[tool.preflight.versions]\ntorchvision = "1.0"\n', "versions.torchvision"),
+    ('[tool.preflight.versions]\ntorchvision = "1.0"\n', "versions.torchvision: unknown library; the libraries whose "
+                                                         "version the rules ask are transformers, trl, axolotl, accelerate"),
+    ('[tool.preflight.versions]\ntransformer = "4.57.1"\n', "versions.transformer: unknown library (did you mean "
+                                                             "'transformers'?)"),
     ('[tool.preflight.versions]\ntransformers = "3.0.0"\n', "outside the releases preflight knows (4.36.2 to "),
     ('[tool.preflight.versions]\naccelerate = "0.20.0"\n', "accelerate = '0.20.0' is outside the releases"),
     ('[tool.preflight\n', "invalid TOML"),
