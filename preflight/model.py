@@ -841,6 +841,9 @@ class ImageInstruction(_Record):
     instruction: str
     name: str | None = None  # the variable of ENV/ARG
     text: str = ""  # the RUN command
+    stage: int = 0  # the build stage: how many FROM come before it (0: before the first)
+    single: bool = False  # an ENV/ARG that declares only this variable, on one line
+    syntax: str | None = None  # a RUN's: the frontend the file's `# syntax=` directive names, if any
 
 
 @_record

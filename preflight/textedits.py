@@ -93,6 +93,30 @@ def replace_env_value(project, location: Location, name: str, value: str, new: s
     return Edit(text.location(begin, finish), new)
 
 
+def remove_line(project, location: Location, word: str) -> Edit | None:
+    """The line of `location` (an instruction on one line), when it starts with `word` after indentation."""
+    text = source(project, location.path)
+    if text is None or location.line != location.end_line:
+        return None
+    words = text.line(location.line).split(None, 1)
+    if not words or words[0].upper() != word.upper():
+        return None
+    return Edit(Location(location.path, location.line, 1, location.line + 1, 1), "")
+
+
+def insert_after_word(project, location: Location, word: str, addition: str) -> Edit | None:
+    """`addition` right after `word`, the first word of the line of `location` (`RUN` of an instruction)."""
+    text = source(project, location.path)
+    if text is None:
+        return None
+    line = text.line(location.line)
+    indent = len(line) - len(line.lstrip(" \t"))
+    after = indent + len(word)
+    if line[indent:after].upper() != word.upper() or line[after:after + 1] not in (" ", "\t"):
+        return None
+    return Edit(Location(location.path, location.line, after + 1, location.line, after + 1), addition)
+
+
 def remove_yaml_entry(project, key: Location, value: Location) -> Edit | None:
     """The lines of a block mapping's `key: value` entry, when the key starts its line (after indentation
     only: not a flow mapping, not the first key of a `- ` sequence item) and nothing but a comment follows

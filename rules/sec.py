@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from preflight import textedits
 from preflight.findings import Edit, Finding, Fix, Severity
 from preflight.model import EnvDeclaration, ImageInstruction, Launcher, SecretArgument, SecretLiteral, WandbLogin
 from preflight.project import Project
@@ -83,9 +84,36 @@ class SecretInImage(Rule):
         "the key in a netrc inside a layer. Use a build secret (`RUN --mount=type=secret,id=wandb ...`) for "
         "build steps and pass the key at run time (`docker run -e WANDB_API_KEY`)."
     )
+    autofix = ("Removes the ENV/ARG line; each RUN of the stage after it that got the key from it gets it from a "
+               "BuildKit build secret instead (`RUN --mount=type=secret,id=wandb_api_key,env=WANDB_API_KEY ...`): "
+               "exact text edits.")
+    fixes = ("unsafe",)
+    fix_safety = (
+        "Unsafe: the image no longer carries the key, so whoever builds and runs it must supply it: the build "
+        "with `docker build --secret id=wandb_api_key,env=WANDB_API_KEY` instead of `--build-arg` (a build "
+        "command elsewhere is not changed), the container at run time (`docker run -e WANDB_API_KEY`, compose "
+        "`environment:`), where it started with the key baked in. A secret mount's `env=` option needs the "
+        "Dockerfile frontend 1.10 or later, so RUN instructions are changed only under a `# syntax=` directive "
+        "that names one (`docker/dockerfile:1` is the newest 1.x); without it the fix applies only where no RUN "
+        "of the stage comes after the line (nothing in the build read the key). Only for an ENV/ARG that "
+        "declares that variable alone on one line, inside a stage; an ENV with a RUN in a later stage gets no "
+        "fix (a stage built FROM this one inherits it, which the text does not show).")
     examples = [
         Bad("Dockerfile", "FROM python:3.11-slim\nARG WANDB_API_KEY\nENV WANDB_API_KEY=$WANDB_API_KEY\n"
-            "CMD [\"python\", \"train.py\"]\n", expect=["Dockerfile:2:1", "Dockerfile:3:1"]),
+            "CMD [\"python\", \"train.py\"]\n", expect=["Dockerfile:2:1", "Dockerfile:3:1"],
+            fixed="FROM python:3.11-slim\nARG WANDB_API_KEY\nENV WANDB_API_KEY=$WANDB_API_KEY\n"
+            "CMD [\"python\", \"train.py\"]\n",
+            unsafe_fixed="FROM python:3.11-slim\nCMD [\"python\", \"train.py\"]\n"),
+        Bad("Dockerfile", "# syntax=docker/dockerfile:1\nFROM python:3.11-slim\nARG WANDB_API_KEY\n"
+            "RUN python prefetch.py\nCMD [\"python\", \"train.py\"]\n", expect="Dockerfile:3:1",
+            note="a build step that needs the key gets it as a build secret",
+            fixed="# syntax=docker/dockerfile:1\nFROM python:3.11-slim\nARG WANDB_API_KEY\n"
+            "RUN python prefetch.py\nCMD [\"python\", \"train.py\"]\n",
+            unsafe_fixed="# syntax=docker/dockerfile:1\nFROM python:3.11-slim\n"
+            "RUN --mount=type=secret,id=wandb_api_key,env=WANDB_API_KEY python prefetch.py\n"
+            "CMD [\"python\", \"train.py\"]\n"),
+        Bad("Dockerfile", "FROM python:3.11-slim\nARG WANDB_API_KEY\nRUN python prefetch.py\n",
+            expect="Dockerfile:2:1", note="no fix: without a `# syntax=` directive the frontend may not take `env=`"),
         Good("Dockerfile", "FROM python:3.11-slim\nRUN --mount=type=secret,id=wandb,env=WANDB_API_KEY python "
              "prefetch.py\nCMD [\"python\", \"train.py\"]\n"),
     ]
@@ -95,12 +123,44 @@ class SecretInImage(Rule):
             if instruction.instruction in ("ENV", "ARG") and instruction.name in TRACKING_KEYS:
                 yield self.finding(instruction.location, f"{instruction.instruction} {instruction.name} stores the key "
                                    "in the image (visible in `docker history`/`docker inspect`); use a build secret "
-                                   "(RUN --mount=type=secret) and pass it at run time")
+                                   "(RUN --mount=type=secret) and pass it at run time",
+                                   fix=_build_secret(project, instruction))
             elif instruction.instruction == "RUN" and re.search(r"\bwandb\s+login\b", instruction.text) \
                     and "type=secret" not in instruction.text:
                 yield self.finding(instruction.location, "RUN wandb login writes the key into a netrc inside an image "
                                    "layer; use RUN --mount=type=secret for build steps and pass WANDB_API_KEY at "
                                    "run time")
+
+
+# `docker/dockerfile:1`, `:1.10`, `:1.12-labs`, ...: the frontends whose secret mounts take `env=` (1.10.0 and later)
+_FRONTEND = re.compile(r"(?:docker\.io/)?docker/dockerfile(?:-upstream)?:(\d+)(?:\.(\d+))?(?:\.\d+)?(?:-labs)?"
+                       r"(?:@sha256:[0-9a-f]{64})?")
+
+
+def _secret_env(syntax: str | None) -> bool:
+    match = _FRONTEND.fullmatch(syntax or "")
+    if match is None:
+        return False
+    major, minor = int(match.group(1)), match.group(2)
+    return major > 1 or (major == 1 and (minor is None or int(minor) >= 10))
+
+
+def _build_secret(project: Project, instruction: ImageInstruction) -> Fix | None:
+    """The ENV/ARG line removed and the RUN instructions that read the key from it given a secret mount."""
+    name, where = instruction.name or "", instruction.location
+    if not instruction.single or instruction.stage < 1:
+        return None
+    later = [i for i in project.facts_in(where.path, ImageInstruction) if i.instruction == "RUN"
+             and i.location.line > where.line and (i.stage == instruction.stage or instruction.instruction == "ENV")
+             and not re.search(rf"--mount=\S*type=secret\S*env={re.escape(name)}\b", i.text)]
+    if any(i.stage != instruction.stage for i in later) or (later and not _secret_env(later[0].syntax)):
+        return None
+    removal = textedits.remove_line(project, where, instruction.instruction)
+    mount = f" --mount=type=secret,id={name.lower()},env={name}"
+    mounts = [textedits.insert_after_word(project, i.location, "RUN", mount) for i in later]
+    if removal is None or None in mounts:
+        return None
+    return Fix(f"pass {name} as a build secret", (removal, *mounts), safe=False)
 
 
 class LiteralSecretInEnv(Rule):

@@ -154,3 +154,32 @@ def test_dockerfile_build_secret_and_runtime_env(project):
         "not-a-key-variable", "runtime-env-without-a-key"])
 def test_secret_on_command_line(project, command, expected):
     assert project({"run.sh": command + "\n"}, select=["SEC005"]) == expected
+
+
+def _build_secret_fixed(project, text: str) -> str:
+    from preflight import api, engine
+
+    project({"Dockerfile": text})
+    result = engine.check(["."], select=["SEC003"])
+    api.write_changes([c for c in api.plan_fixes(result, unsafe=True) if c.after != c.before], project.root)
+    return (project.root / "Dockerfile").read_bytes().decode()
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("# syntax=docker/dockerfile:1.10\nFROM python:3.11 AS build\nARG HF_TOKEN\n"
+     "RUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt\n"
+     "FROM python:3.11-slim\nRUN echo done\n",
+     "# syntax=docker/dockerfile:1.10\nFROM python:3.11 AS build\nRUN --mount=type=secret,id=hf_token,env=HF_TOKEN "
+     "--mount=type=cache,target=/root/.cache pip install -r requirements.txt\nFROM python:3.11-slim\nRUN echo done\n"),
+    ("FROM python:3.11-slim\r\nENV WANDB_API_KEY=$WANDB_API_KEY\r\nCMD python train.py\r\n",
+     "FROM python:3.11-slim\r\nCMD python train.py\r\n"),
+    ("# syntax=docker/dockerfile:1.9\nFROM python:3.11-slim\nARG WANDB_API_KEY\nRUN python prefetch.py\n", None),
+    ("FROM python:3.11-slim\nENV WANDB_API_KEY=$WANDB_API_KEY WANDB_PROJECT=p\n", None),  # not alone
+    ("FROM python:3.11-slim\nENV WANDB_API_KEY=$WANDB_API_KEY\nFROM python:3.11-slim\nRUN python prefetch.py\n",
+     None),  # a later stage may be built from this one
+    ("ARG WANDB_API_KEY\nFROM python:3.11-slim\n", None),  # before the first stage: only FROM lines read it
+], ids=["other-stage-untouched", "crlf-env", "frontend-1.9", "two-variables", "later-stage", "global-arg"])
+def test_a_key_in_an_image_becomes_a_build_secret(project, text, fixed):
+    assert project({"Dockerfile": text}, select=["SEC003"]) != []
+    assert _build_secret_fixed(project, text) == (fixed or text)
+    assert fixed is None or project({}, select=["SEC003"]) == []

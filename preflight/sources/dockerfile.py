@@ -55,6 +55,20 @@ def instructions(text: str) -> list[tuple[int, int, str, str]]:
     return result
 
 
+_DIRECTIVE = re.compile(r"#\s*([A-Za-z]+)\s*=\s*(\S+)\s*")
+
+
+def _directives(text: str) -> dict[str, str]:
+    """The parser directives (`# syntax=docker/dockerfile:1`): comments of that form at the very top."""
+    found: dict[str, str] = {}
+    for line in text.split("\n"):
+        match = _DIRECTIVE.fullmatch(line.rstrip("\r"))
+        if match is None:
+            break
+        found.setdefault(match.group(1).lower(), match.group(2))
+    return found
+
+
 def _argv(arguments: str) -> list[str] | None:
     if arguments.startswith("["):
         try:
@@ -74,22 +88,25 @@ def extract(source: SourceText) -> list[Fact]:
     entrypoint: list[str] = []
     command: list[str] = []
     command_location: Location | None = None
+    stage, syntax = 0, _directives(source.text).get("syntax")
     for start, end, keyword, arguments in instructions(source.text):
         location = source.location(start, end)
         if keyword == "FROM":  # a new stage starts from scratch
             env, entrypoint, command, command_location = [], [], [], None
+            stage += 1
         elif keyword in ("ENV", "ARG"):
             pairs = _ENV_PAIR.findall(arguments)
             if not pairs and arguments.split():
                 words = arguments.split(None, 1)
                 pairs = [(words[0], words[1] if len(words) > 1 else None)] if keyword == "ENV" else [(words[0], None)]
+            single = len(pairs) == 1 and location.line == location.end_line
             for name, value in pairs:
-                facts.append(ImageInstruction(location, keyword, name=name))
+                facts.append(ImageInstruction(location, keyword, name=name, stage=stage, single=single))
                 if keyword == "ENV":
                     value = value.strip("'\"") if value is not None else ""
                     env.append(binding(name, value, location, "Dockerfile ENV"))
         elif keyword == "RUN":
-            facts.append(ImageInstruction(location, "RUN", text=arguments[:300]))
+            facts.append(ImageInstruction(location, "RUN", text=arguments[:300], stage=stage, syntax=syntax))
             facts.extend(requirements.pip_installs(source, start, end, arguments, "Dockerfile pip install"))
         elif keyword in ("CMD", "ENTRYPOINT"):
             argv = _argv(arguments) or []
