@@ -109,7 +109,7 @@ def wandb_uses(project, launch: Launch, depth: int = 0) -> list[Use]:
 def _program_uses(project, launch: Launch, script: str, report_to_overridden: bool) -> list[Use]:
     """The W&B uses of a launched Python program, each with the status its code has for this launch."""
     programs = project.programs
-    reach, evaluator = programs.reach(script, arguments(project, launch))
+    reach = programs.reach(script, arguments(project, launch))
     uses = []
     for path in programs.loaded_modules(script):
         facts = [r for r in project.facts_in(path, WandbRun) if not r.offline_or_disabled]
@@ -117,7 +117,7 @@ def _program_uses(project, launch: Launch, script: str, report_to_overridden: bo
         for fact in facts:
             if report_to_overridden and isinstance(fact, WandbRun) and fact.started_by is RunStart.REPORT_TO:
                 continue  # the command line's --report_to replaces the code's
-            status = reach.of(path, fact.site, evaluator.guards)
+            status = reach.of(path, fact.site)
             if status != NEVER:
                 integration = isinstance(fact, WandbRun) and fact.started_by is RunStart.REPORT_TO
                 uses.append(Use(fact.location, describe(fact), status, integration))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -57,20 +57,23 @@ class LaunchArguments:
 
 @dataclass
 class Reach:
-    """The statuses of the code an entry point runs: per (module path, function or None)."""
+    """The statuses of the code an entry point runs: per (module path, function or None), and the launch's
+    evaluator of the conditions around a call, so that `of` answers for any fact with a `site`."""
 
     entry: str
     status: dict[tuple[str, str | None], int] = field(default_factory=dict)
     undecided: list[tuple[str, CodeSite]] = field(default_factory=list)  # (path, site) of MAYBE edges, for -v
+    # decides a site's guards for this launch: (path, function, guards) -> status (`_Evaluator.guards`)
+    evaluate: Callable[[str, str | None, Iterable[Guard]], int] | None = field(default=None, repr=False)
 
-    def of(self, path: str, site: CodeSite | None, evaluate) -> int:
-        """The status of a fact at `site` in `path`."""
+    def of(self, path: str, site: CodeSite | None) -> int:
+        """The status (RUNS, MAYBE, NEVER) of a fact at `site` in `path` for this launch."""
         function = site.function if site is not None else None
         status = self.status.get((path, function), NEVER)
         if function is not None and status == NEVER:
             return NEVER
         if site is not None and site.guards:
-            status = min(status, evaluate(path, function, site.guards))
+            status = min(status, self.evaluate(path, function, site.guards) if self.evaluate else MAYBE)
         return status
 
 
@@ -195,7 +198,9 @@ class Programs:
 
     # -- reach ----------------------------------------------------------------------------------
 
-    def reach(self, entry: str, arguments: LaunchArguments) -> tuple[Reach, "_Evaluator"]:
+    def reach(self, entry: str, arguments: LaunchArguments) -> Reach:
+        """What runs when `entry` is launched with `arguments` (`preflight.launches.arguments(project, launch)`;
+        `LaunchArguments()` for a file run with none): `reach.of(path, fact.site)` for each fact."""
         key = (entry, arguments)
         if key not in self._reaches:
             modules = self.loaded_modules(entry)
@@ -204,7 +209,9 @@ class Programs:
             evaluator.incoming = first[1]  # parameters are bound by the call sites the first walk found
             evaluator.callers = first[0].status
             evaluator.options = _options(self, entry, modules)  # from the modules the first walk parsed
-            self._reaches[key] = (self._walk(entry, modules, evaluator)[0], evaluator)
+            reach = self._walk(entry, modules, evaluator)[0]
+            reach.evaluate = evaluator.guards
+            self._reaches[key] = reach
         return self._reaches[key]
 
     def _walk(self, entry: str, modules: list[str], evaluator: "_Evaluator"):

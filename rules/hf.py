@@ -1310,5 +1310,4 @@ def _runs(project: Project, path: str, site) -> bool:
     calls): a Trainer in a function nothing calls trains nothing."""
     from preflight.program import RUNS, LaunchArguments
 
-    reach, evaluate = project.programs.reach(path, LaunchArguments())
-    return reach.of(path, site, evaluate.guards) == RUNS
+    return project.programs.reach(path, LaunchArguments()).of(path, site) == RUNS

@@ -14,7 +14,7 @@ from preflight.model import (
     ArtifactLog, CredentialKind, EntryKind, EnvWrite, Launch, Launcher, MlflowExperimentUse, RegistryPromotion,
     RegistryStageUri, TrackerCall, TrackerUse, TrainingConfig,
 )
-from preflight.program import RUNS
+from preflight.program import RUNS, Reach
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
 
@@ -443,9 +443,9 @@ class TrackingServerOnLocalhost(Rule):
             if script is None:
                 continue
             programs = project.programs
-            reach, evaluator = programs.reach(script, launches.arguments(project, launch))
+            reach = programs.reach(script, launches.arguments(project, launch))
             modules = programs.loaded_modules(script)
-            if not _uses_mlflow(project, modules, reach, evaluator):
+            if not _uses_mlflow(project, modules, reach):
                 continue
             writes = [(p, w) for p in modules for w in project.facts_in(p, EnvWrite) if w.name == "MLFLOW_TRACKING_URI"]
             binding = launch.env_map().get("MLFLOW_TRACKING_URI")
@@ -453,7 +453,7 @@ class TrackingServerOnLocalhost(Rule):
                 if binding is not None or any(c.kind in (CredentialKind.ENV_FILE, CredentialKind.ENV_FROM)
                                               for c in launch.credentials):
                     continue  # the code may only set a default (`os.environ.setdefault`) under the launcher's
-                statuses = [reach.of(p, w.site, evaluator.guards) for p, w in writes]
+                statuses = [reach.of(p, w.site) for p, w in writes]
                 if not all(w.value.known and isinstance(w.value.literal, str) and _LOCALHOST.match(w.value.literal)
                            for _, w in writes) or RUNS not in statuses:
                     continue
@@ -473,15 +473,15 @@ class TrackingServerOnLocalhost(Rule):
                                related=[Related(launch.location, f"runs in a {what}: {launch.label}")])
 
 
-def _uses_mlflow(project: Project, modules: list[str], reach, evaluator) -> bool:
+def _uses_mlflow(project: Project, modules: list[str], reach: Reach) -> bool:
     """The program talks to the tracking server in code that runs: an MLflow call, or a Trainer reporting to
     MLflow (its callback reads MLFLOW_TRACKING_URI)."""
     for path in modules:
         for use in project.facts_in(path, TrackerUse):
-            if use.tracker == "mlflow" and reach.of(path, use.site, evaluator.guards) == RUNS:
+            if use.tracker == "mlflow" and reach.of(path, use.site) == RUNS:
                 return True
         for config in project.facts_in(path, TrainingConfig):
-            if config.reports_to("mlflow") and reach.of(path, config.site, evaluator.guards) == RUNS:
+            if config.reports_to("mlflow") and reach.of(path, config.site) == RUNS:
                 return True
     return False
 
@@ -554,9 +554,9 @@ def _running_promotions(project: Project, launch: Launch, depth: int = 0) -> lis
     if launch.entry.kind not in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE):
         return []
     programs = project.programs
-    reach, evaluator = programs.reach(script, launches.arguments(project, launch))
+    reach = programs.reach(script, launches.arguments(project, launch))
     return [p for path in programs.loaded_modules(script) for p in project.facts_in(path, RegistryPromotion)
-            if reach.of(path, p.site, evaluator.guards) == RUNS]
+            if reach.of(path, p.site) == RUNS]
 
 
 _EXPERIMENT_VARIABLES = ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID")

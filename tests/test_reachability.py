@@ -193,3 +193,22 @@ def test_the_extractors_sites_agree_with_the_outline(source):
     outline, finder = Outline(module), SiteFinder(module, parents)
     for call, scope, _ in module.calls:
         assert finder.site(call, scope) == outline.sites[id(call)], ast.unparse(call)
+
+
+def test_a_reach_answers_for_each_fact_with_the_launch_s_own_arguments(project):
+    """`programs.reach(script, arguments)` is the one question a rule asks: `reach.of(path, fact.site)` decides
+    both whether the fact's function is called and the conditions around it, for that launch."""
+    from preflight import engine
+    from preflight.model import WandbRun
+    from preflight.program import NEVER, RUNS, LaunchArguments
+
+    project({"train.py": "import argparse\nimport wandb\n\nparser = argparse.ArgumentParser()\n"
+                         "parser.add_argument('--track', action='store_true')\nargs = parser.parse_args()\n"
+                         "if args.track:\n    wandb.init(project='p', name='r')\n\ndef unused():\n"
+                         "    wandb.init(project='p', name='u')\n"})
+    model = engine.model(engine.prepare(["."], cwd=project.root))
+    guarded, uncalled = model.facts_in("train.py", WandbRun)
+    plain = model.programs.reach("train.py", LaunchArguments())
+    assert (plain.of("train.py", guarded.site), plain.of("train.py", uncalled.site)) == (NEVER, NEVER)
+    tracked = model.programs.reach("train.py", LaunchArguments(flags=(("track", None),)))
+    assert tracked.of("train.py", guarded.site) == RUNS
