@@ -1,13 +1,14 @@
 """Documentation generated from the rule objects and the output models, so it cannot go stale:
 the test suite regenerates it and fails when the committed copy differs.
 
-    python -m preflight.docgen      # rewrite docs/rules.md, docs/*.schema.json, README table
+    python -m preflight.docgen [CHECKOUT]   # rewrite docs/rules.md, docs/*.schema.json, README table
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from preflight import configschema, examples
@@ -90,5 +91,18 @@ def write(root: Path) -> None:
     readme.write_text(readme_with_table(readme.read_text(encoding="utf-8")), encoding="utf-8")
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m preflight.docgen [CHECKOUT]`: the checkout defaults to the one this package is imported
+    from (an editable install); a regular install's site-packages is no checkout, and nothing is written there."""
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(args[0]) if args else Path(__file__).resolve().parent.parent
+    if not (root / "README.md").is_file() or not (root / "rules").is_dir():
+        print(f"preflight.docgen: {root} is not a preflight checkout (no README.md and rules/ there); run it "
+              "from an editable install (pip install -e .) or name the checkout", file=sys.stderr)
+        return 2
+    write(root)
+    return 0
+
+
 if __name__ == "__main__":
-    write(Path(__file__).resolve().parent.parent)
+    sys.exit(main())

@@ -25,6 +25,19 @@ def test_readme_rules_table_is_fresh():
     assert docgen.readme_with_table(readme) == readme, "run `python -m preflight.docgen`"
 
 
+def test_docgen_writes_into_a_checkout_only(tmp_path, capsys):
+    """A regular install's package sits in site-packages, which is no checkout: docgen says so and writes
+    nothing there; given a checkout, it writes every generated file into it."""
+    assert docgen.main([str(tmp_path)]) == 2 and "not a preflight checkout" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "README.md").write_text((REPO / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    assert docgen.main([str(tmp_path)]) == 0
+    for name in ("rules.md", "json-output.schema.json", "config.schema.json", "pyproject.schema.json"):
+        assert (tmp_path / "docs" / name).read_bytes() == (REPO / "docs" / name).read_bytes(), name
+    assert (tmp_path / "README.md").read_bytes() == (REPO / "README.md").read_bytes()
+
+
 def test_readme_starts_with_the_two_setup_commands():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     blocks = [b.split("```", 1)[0].strip() for b in readme.split("```sh\n")[1:3]]
