@@ -63,6 +63,18 @@ def test_a_regular_install_run_from_elsewhere(installed, tmp_path):
     assert (installed / "preflight" / "rules" / "wb.py").is_file()  # installed from rules/, not the stand-in
 
 
+@pytest.mark.parametrize("where", ["checkout", "elsewhere"])
+def test_the_console_script_of_a_regular_install(installed, tmp_path, where):
+    """`preflight`, the script pip writes, from the checkout (whose preflight/ the script's interpreter does
+    not put first on sys.path) and from elsewhere."""
+    script = installed / "bin" / "preflight"
+    if not script.is_file():
+        pytest.skip("pip wrote no console script here")
+    cwd = REPO if where == "checkout" else tmp_path
+    result = run([str(script), "check", "--no-cache", str(REPO / "examples")], cwd, str(installed))
+    assert result.returncode == 1 and EXAMPLE_SUMMARY in result.stdout, result.stderr
+
+
 def test_the_rule_pack_imported_under_its_folder_name_is_not_a_second_pack():
     code = "import rules.wb\nfrom preflight.rule import all_rules\nprint(len(all_rules()))"
     result = run(["-c", code], REPO, str(REPO))
