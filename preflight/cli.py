@@ -114,6 +114,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         changes = [c for c in planned if c.after != c.before]
         fixed = sum(c.fixed for c in changes)
         if show_diff:
+            if not stdin:
+                changes, fixed = _diff_rounds(targets, options, changes, unsafe_fixes)
             for change in changes:
                 click.echo(change.diff(), nl=False)
             click.echo(f"Would fix {counted(fixed, 'finding')} in {counted(len(changes), 'file')}.", err=True)
@@ -227,6 +229,31 @@ def _show_settings(targets, options, fail_on, output_format) -> None:
     except engine.UsageError as exc:
         _usage(str(exc))
     click.echo(showsettings.as_json(shown) if output_format == "json" else showsettings.text(shown), nl=False)
+
+
+def _diff_rounds(targets, options, changes, unsafe: bool):
+    """What --fix would leave after all its rounds, without writing: each round checks again the files as
+    the fixes before it left them (in memory), and each file's change is from its text on disk to the last."""
+    from dataclasses import replace
+
+    from preflight import api
+
+    first = {c.path: c for c in changes}
+    final = dict(first)
+    fixed = sum(c.fixed for c in changes)
+    for _ in range(FIX_ROUNDS - 1 if changes else 0):
+        texts = {path: ("\ufeff" if c.bom else "") + c.after for path, c in final.items()}
+        planned = api.plan_fixes(_run(targets, {**options, "texts": texts}), unsafe=unsafe)
+        _say_refused(planned)
+        more = [c for c in planned if c.after != c.before]
+        if not more:
+            break
+        for change in more:
+            earlier = final.get(change.path)
+            final[change.path] = replace(earlier or change, after=change.after,
+                                         fixed=(earlier.fixed if earlier else 0) + change.fixed)
+            fixed += change.fixed
+    return [c for _, c in sorted(final.items()) if c.after != c.before], fixed
 
 
 def _run(targets, options):

@@ -61,6 +61,9 @@ class Request(NamedTuple):
     buffer: Buffer | None = None
     cache_dir: Path | None = None  # None: no cache is read or written
     workers: int | None = None  # caps the process pool (1: serial)
+    # Files checked with another text than the one on disk (display path -> text, a byte-order mark as
+    # "\ufeff"): what `--diff` checks again after a round of fixes it shows and does not write
+    texts: dict[str, str] | None = None
 
 
 @dataclass
@@ -111,7 +114,7 @@ def check(paths, **options) -> CheckResult:
 def prepare(paths, *, config_path: str | None = None, select: list[str] | None = None,
             extend_select: list[str] | None = None, ignore: list[str] | None = None, cwd: Path | None = None,
             force_exclude: bool = False, buffer: tuple[str, str] | None = None, use_cache: bool = False,
-            cache_dir: Path | None = None, workers: int | None = None) -> Request:
+            cache_dir: Path | None = None, workers: int | None = None, texts: dict[str, str] | None = None) -> Request:
     """The request for checking `paths` (default: the current directory, unless a buffer is given):
     loads the configuration that applies to the first of them. `buffer` is (filename, text) of one file
     given in memory. With `use_cache`, facts and results are cached in `cache_dir` (default:
@@ -138,7 +141,7 @@ def prepare(paths, *, config_path: str | None = None, select: list[str] | None =
               f"is not read", file=sys.stderr)
     loaded = dataclasses.replace(loaded, settings=loaded.settings.selecting(select, extend_select, ignore))
     return Request(absolute, cwd, root, loaded, force_exclude, in_memory,
-                   (cache_dir or loaded.folder / CACHE_DIRECTORY) if use_cache else None, workers)
+                   (cache_dir or loaded.folder / CACHE_DIRECTORY) if use_cache else None, workers, texts or None)
 
 
 def run(request: Request) -> CheckResult:
@@ -152,7 +155,7 @@ def run(request: Request) -> CheckResult:
         cache = None
     try:
         stats = run_key = None
-        if cache is not None and request.buffer is None:  # reusable: the key covers every file it reads
+        if cache is not None and request.buffer is None and not request.texts:  # the key covers the files read
             stats = {display: file_stat(path) for path, display in pairs}
             run_key = runcache.key(stats, request.config.settings, {
                 "force_exclude": request.force_exclude, "cwd": str(request.cwd),
@@ -253,6 +256,9 @@ def _collect(request: Request, pairs: list[tuple[Path, str]], cache: FactsCache 
     """Every discovered file's facts, given (path, display path) pairs; a buffer's from its text, in place of
     the file on disk."""
     files = collect(pairs, cache, errors, request.workers, stats, digests)
+    if request.texts:
+        files = [extract(f.path, request.texts[f.path].encode("utf-8", errors="surrogateescape"))
+                 if f.path in request.texts else f for f in files]
     if request.buffer is not None:
         display = discovery.display_path(request.buffer.path, request.cwd)
         files = [f for f in files if f.path != display]
@@ -358,6 +364,7 @@ def _reported_paths(request: Request, found: discovery.Discovery) -> set[str] | 
 
 
 def _buffer_text(request: Request) -> dict[str, str]:
-    if request.buffer is None:
-        return {}
-    return {discovery.display_path(request.buffer.path, request.cwd): request.buffer.text}
+    texts = dict(request.texts or {})
+    if request.buffer is not None:
+        texts[discovery.display_path(request.buffer.path, request.cwd)] = request.buffer.text
+    return texts

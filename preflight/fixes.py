@@ -46,20 +46,22 @@ class FileChange:
         )), tabs=True)
 
 
-def _apply(text: str, path: str, edits: list[Edit]) -> tuple[str, int]:
+def _apply(text: str, path: str, edits: list[Edit]) -> tuple[str, set[Edit]]:
+    """The text with the edits applied, and those applied: an edit that overlaps one applied is left for
+    the next round (`--fix` runs again), and an edit given twice is applied once."""
     source = SourceText(path, text)
     spans = []
     for edit in edits:
         loc = edit.location
         spans.append((source.offset(loc.line, loc.column), source.offset(loc.end_line, loc.end_column), edit))
-    applied = 0
+    applied: set[Edit] = set()
     cursor = len(text) + 1
     for start, end, edit in sorted(set(spans), key=lambda s: (s[0], s[1]), reverse=True):
         if end > cursor:  # overlaps an edit already applied: left for a second run
             continue
         text = text[:start] + edit.replacement + text[end:]
         cursor = start
-        applied += 1
+        applied.add(edit)
     return text, applied
 
 
@@ -146,8 +148,8 @@ def plan(fixes: Iterable[Fix], sources: SourceLines, keep_tree: bool = False) ->
         before, bom = read
         writable = [group for group in groups if not _writes_a_mask(before, group)]
         masked, groups = len(groups) - len(writable), writable
-        after, _ = _apply(before, path, [e for group in groups for e in group])
-        fixed, refused = len(groups), masked
+        after, applied = _apply(before, path, [e for group in groups for e in group])
+        fixed, refused = sum(1 for group in groups if applied.issuperset(group)), masked
         if after != before and not _parses(path, before, after, keep_tree):
             after, fixed = before, 0  # one at a time: keep those that leave the file parsing
             for group in groups:

@@ -414,6 +414,19 @@ def test_fixes_on_one_line_are_all_applied(cli):
     assert (cli.root / "train.py").read_text() == source.replace("'step'", "'steps'")
 
 
+def test_diff_shows_what_all_the_fix_rounds_leave(cli):
+    """--diff shows the file as --fix would leave it after every round (two fixes of one line need two),
+    from the text on disk, and writes nothing."""
+    source = ("from transformers import TrainingArguments\n\n"
+              "args = TrainingArguments(output_dir='o', eval_strategy='step', logging_strategy='step')\n")
+    diff = cli("check", "--select", "HF010", "--unsafe-fixes", "--diff", files={"train.py": source})
+    assert diff.exit_code == 1
+    assert "-args = TrainingArguments(output_dir='o', eval_strategy='step', logging_strategy='step')" in diff.output
+    assert "+args = TrainingArguments(output_dir='o', eval_strategy='steps', logging_strategy='steps')" in diff.output
+    assert diff.output.count("+++ b/train.py") == 1 and "Would fix 2 findings in 1 file." in diff.output
+    assert (cli.root / "train.py").read_text() == source
+
+
 def test_a_python_fix_needs_the_text_that_was_checked(tmp_path):
     """A libcst fix is computed from the file as the check read it: after an edit, or once the file no
     longer parses, it is not applied."""
