@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from preflight import linebreaks
 from preflight.findings import Edit, Location
 from preflight.sources.text import SourceText
 
@@ -176,7 +177,19 @@ def replace_scalar(project, location: Location, old: object, new: object) -> Edi
         return None
     if isinstance(new, str) and not _SHELL_WORD.fullmatch(new):
         return None
+    if isinstance(new, str) and not quote and linebreaks.of_path(location.path) == linebreaks.YAML \
+            and not isinstance(_yaml_value(new), str):
+        quote = '"'  # `no`, `on`, `null`, `1e3` unquoted are no strings in YAML
     return Edit(location, f"{quote}{new}{quote}")
+
+
+def _yaml_value(text: str) -> object:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
 
 
 def flag_value(project, flag: Location, name: str, value: str) -> Location | None:

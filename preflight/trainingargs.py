@@ -245,6 +245,8 @@ def simulate(e: Effective) -> list[Problem]:
             enum = "IntervalStrategy"  # before 4.47 the save strategy was an IntervalStrategy
         value = e.get(key)
         allowed = e.enum_values(enum)
+        if value is not None and not isinstance(value, str):
+            value = UNKNOWN  # `save_strategy: no` in YAML is False, an enum member, ...: not judged
         if isinstance(value, str) and allowed and value not in allowed:
             if e.given(key):
                 close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.75)

@@ -612,3 +612,17 @@ def trains(module="transformers", trainer="Trainer", config="TrainingArguments",
         "axolotl-untracked", "axolotl-grpo", "axolotl-dpo"])
 def test_run_never_evaluates(project, files, expected):
     assert project(files, select=["HF014"]) == expected
+
+
+def test_a_strategy_yaml_reads_as_a_bool_is_not_judged_and_a_fix_quotes_no(project):
+    """`save_strategy: no` is False in YAML: not a strategy name the simulation can compare (it used to crash
+    HF004); and the fix that sets a strategy to "no" writes it quoted, as the string it is."""
+    from preflight import api, engine
+
+    files = {"args.yaml": "output_dir: out\nsave_strategy: no\nload_best_model_at_end: true\n"}
+    assert project(files, select=["HF004", "HF010"]) == []
+    assert not engine.check(["."], select=["HF004"]).internal_errors
+    project({"args.yaml": "output_dir: out\nsave_strategy: epoch\nload_best_model_at_end: true\n"})
+    api.write_changes(api.plan_fixes(engine.check(["."], select=["HF004"]), unsafe=True), project.root)
+    assert (project.root / "args.yaml").read_text() == \
+        "output_dir: out\nsave_strategy: \"no\"\nload_best_model_at_end: true\n"

@@ -11,11 +11,13 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from preflight import engine
+from preflight.rule import all_rules
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -516,3 +518,38 @@ def test_fixes_and_ignores_keep_every_file_parsing(source, arguments):
         again = engine.check(["."], select=["ALL"], cwd=root)
         left = [f for f in again.findings if f.code not in ("PF001", "PF002") and f.location.path not in refused]
         assert not left, [(f.location, f.code) for f in left]
+
+
+FIXABLE = [pytest.param(rule, example, id=f"{rule.code}-{index}")
+           for rule in all_rules() if rule.autofix
+           for index, example in enumerate(rule.examples) if example.bad and (example.fixed or example.unsafe_fixed)]
+
+
+@pytest.mark.parametrize(("rule", "example"), FIXABLE)
+@given(data=st.data())
+def test_fixes_of_mutated_examples_parse_and_settle(rule, example, data):
+    """Every fix (--unsafe-fixes) applied to a rule's fixable example with its main file mutated: a fix is
+    applied only to a file that parses and leaves it parsing in its syntax, and the rounds of --fix settle
+    (a further pass has nothing to change)."""
+    from dataclasses import replace
+
+    from preflight import api, examples
+    from preflight.cli import FIX_ROUNDS
+
+    path = next(iter(example.files))
+    files = {**example.files, path: data.draw(mutated(st.just(example.files[path])), label=path)}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        examples.write(replace(example, files=files), rule, root)
+        for _ in range(FIX_ROUNDS + 1):
+            result = engine.check(["."], select=[rule.code, *example.also_select], cwd=root)
+            assert not result.internal_errors, result.internal_errors
+            changes = [c for c in api.plan_fixes(result, unsafe=True) if c.after != c.before]
+            if not changes:
+                break
+            for change in changes:
+                assert _tree(change.path, change.before) is not None, change.path  # no fix across a syntax error
+                assert _tree(change.path, change.after) is not None, (change.path, change.after)
+            api.write_changes(changes, root)
+        else:
+            pytest.fail(f"the fixes still change files after {FIX_ROUNDS} rounds")
