@@ -292,6 +292,25 @@ class Project:
             self._imported[path] = self._resolve_imports(path)
         return self._imported[path]
 
+    def importers(self, path: str) -> list[str]:
+        """Scanned Python modules that import `path`, directly or through other modules: the programs whose
+        start-up code runs before a module's functions are called (open_clip's `main.py` seeds, then calls
+        the loop of `train.py`). The reverse index is built on the first question."""
+        index = self.memo.get("importers")
+        if index is None:
+            index = self.memo["importers"] = {}
+            for module in [p for p in [*self.files, *self._lazy] if p.endswith(".py")]:
+                for imported in self.imported_files(module):
+                    index.setdefault(imported, []).append(module)
+        found: dict[str, None] = {}
+        pending = list(index.get(path, ()))
+        while pending:
+            module = pending.pop()
+            if module != path and module not in found:
+                found[module] = None
+                pending.extend(index.get(module, ()))
+        return list(found)
+
     def _resolve_imports(self, path: str) -> list[str]:
         result: list[str] = []
         for imp in self._imports(path):

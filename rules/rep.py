@@ -50,7 +50,8 @@ class UnseededTraining(Rule):
         "numpy's global generator, so `np.random.seed` or the estimator's own `random_state` seeds it). A seed of "
         "one generator object (`torch.Generator().manual_seed(0)` for a loader) or in a conditional expression "
         "(`... if split == 'val' else None`) is not a seed of the training. A script that imports a project module "
-        "with a seeding call is trusted to use it."
+        "with a seeding call is trusted to use it, and so is a module whose loop a seeding program imports "
+        "(`main.py` seeds, then calls `train_one_epoch` of `train.py`)."
     )
     examples = [
         Bad("train.py", "import torch\nimport wandb\n\nrun = wandb.init(project='p', name='r', config={'lr': 1e-3})\n"
@@ -74,7 +75,7 @@ class UnseededTraining(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for loop in project.facts(TrainingLoop):
             if loop.seeding is Seeding.NEVER and self._seeds_elsewhere(project, loop.location.path):
-                continue  # a module of the project it imports may seed (`setup(args)`): no guess
+                continue  # a module it imports, or the program that imports it, may seed: no guess
             if loop.seeding is Seeding.NEVER:
                 yield self.finding(loop.location, f"this script trains ({loop.trains_with}) and logs runs but never "
                                    "seeds its random generators: no run can be reproduced; "
@@ -86,7 +87,7 @@ class UnseededTraining(Rule):
 
     @staticmethod
     def _seeds_elsewhere(project: Project, path: str) -> bool:
-        for module in project.imported_files(path):
+        for module in [*project.imported_files(path), *project.importers(path)]:
             if _calls_a_seed(project.read_text(module) or ""):
                 return True
         return False

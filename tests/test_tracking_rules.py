@@ -653,6 +653,25 @@ def test_unseeded_training_trusts_a_project_module_that_seeds(project):
     assert project(files, select=["REP001"]) == ["train.py:8:5: REP001"]
 
 
+EPOCH = ("import wandb\n\ndef train_one_epoch(model, loader, optimizer):\n    for batch in loader:\n"
+         "        loss = model(batch)\n        loss.backward()\n        optimizer.step()\n        wandb.log({'loss': loss})\n")
+
+
+@pytest.mark.parametrize("layout", ["flat", "package"])
+@pytest.mark.parametrize("main_seeds, expected", [(True, []), (False, ["REP001"])])
+def test_unseeded_training_trusts_the_program_that_imports_the_loop(project, layout, main_seeds, expected):
+    """open_clip's shape: `main.py` seeds and starts the run, then calls the loop `train.py` defines."""
+    seed = "import random\nrandom.seed(0)\n" if main_seeds else ""
+    if layout == "flat":
+        files = {"train.py": EPOCH, "main.py": f"{seed}import wandb\nfrom train import train_one_epoch\n\n"
+                 "wandb.init(project='p', name='r')\ntrain_one_epoch(model, loader, optimizer)\n"}
+    else:
+        files = {"src/pkg/__init__.py": "", "src/pkg/train.py": EPOCH,
+                 "src/pkg/main.py": f"{seed}import wandb\nfrom .train import train_one_epoch\n\n"
+                 "wandb.init(project='p', name='r')\ntrain_one_epoch(model, loader, optimizer)\n"}
+    assert [f.split(": ")[1] for f in project(files, select=["REP001"])] == expected
+
+
 # -- WB013 weave ops without an init ----------------------------------------------------------
 
 OP_APP = "import weave\n{imports}\n\n@weave.op{call}\ndef answer(q):\n    return q\n\n\nif __name__ == '__main__':\n{main}"
