@@ -30,7 +30,7 @@ _TRACKED_APIS = (
     (b"accelerate", (b"log_with", b"init_trackers")),
     (b"neptune", (b"neptune",)),
     (b"aim", (b"Run", b"AimCallback", b"AimLogger", b"Session")),
-    (b"hydra", (b"main",)),  # its config folder is the program's own configuration (preflight.link)
+    (b"hydra", (b"main", b"instantiate")),  # its config folder is the program's own configuration (preflight.link)
 )
 
 

@@ -414,9 +414,31 @@ class LightningTrainer(_Record):
     fit_has_val_data: bool | None = None  # a fit is given val_dataloaders or a datamodule (None: not known)
     validates: bool = False  # the module calls `.validate(` on it
     site: CodeSite | None = None
+    # built by hydra.utils.instantiate from a composed config: the modules its config's `_target_`s name (the
+    # LightningModule among them), which the script does not import
+    modules: tuple[str, ...] = ()
 
     def get(self, key: str) -> Value | None:
         return dict(self.args).get(key)
+
+
+@_record
+class HydraInstantiate(_Record):
+    """`hydra.utils.instantiate(cfg.trainer, logger=..., ...)`: an object built from a node of the program's
+    Hydra configuration, with the keywords that override the node's keys, what `logger=` is built from, and the
+    Lightning `fit`/`validate` calls made on the result in this module."""
+
+    location: Location
+    config: tuple  # the first argument as a reference (preflight.sources.pyoutline): ("ref", "param", "cfg", ...)
+    keywords: tuple[tuple[str, Value], ...] = ()
+    complete: bool = True  # no *args/**kwargs beside the config
+    # `logger=`: ("instantiate", reference) for hydra.utils.instantiate(cfg.logger), ("call", callee, reference)
+    # for a function of the project given cfg.logger (callee as a CallEdge's), None when it is neither
+    logger: tuple | None = None
+    fits: tuple[Location, ...] = ()
+    fit_has_val_data: bool | None = None
+    validates: bool = False
+    site: CodeSite | None = None
 
 
 @_record

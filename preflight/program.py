@@ -65,6 +65,13 @@ class Reach:
     undecided: list[tuple[str, CodeSite]] = field(default_factory=list)  # (path, site) of MAYBE edges, for -v
     # decides a site's guards for this launch: (path, function, guards) -> status (`_Evaluator.guards`)
     evaluate: Callable[[str, str | None, Iterable[Guard]], int] | None = field(default=None, repr=False)
+    # the node of the @hydra.main config a reference reads: (ref, path, function) -> (main module, (config_path,
+    # config_name), keys) or None (`_Evaluator.hydra_node`)
+    config_node: Callable[[tuple, str, str | None], tuple | None] | None = field(default=None, repr=False)
+
+    def hydra_node(self, ref: tuple, path: str, function: str | None) -> tuple | None:
+        """Which node of the program's Hydra configuration `ref` (in `function` of `path`) reads, if known."""
+        return self.config_node(ref, path, function) if self.config_node else None
 
     def of(self, path: str, site: CodeSite | None) -> int:
         """The status (RUNS, MAYBE, NEVER) of a fact at `site` in `path` for this launch."""
@@ -211,6 +218,7 @@ class Programs:
             evaluator.options = _options(self, entry, modules)  # from the modules the first walk parsed
             reach = self._walk(entry, modules, evaluator)[0]
             reach.evaluate = evaluator.guards
+            reach.config_node = evaluator.hydra_node
             self._reaches[key] = reach
         return self._reaches[key]
 
@@ -395,6 +403,30 @@ class _Evaluator:
         if all(v is not _UNKNOWN and v == first for v in values):
             return first
         return _UNKNOWN
+
+    def hydra_node(self, ref: tuple, module: str, function: str | None, depth: int = 0):
+        """The node of the program's Hydra configuration a reference reads: (the @hydra.main module, its
+        (config_path, config_name), the keys), for `cfg.trainer` in the decorated function or in one every
+        running caller passes that config to; None when it reads anything else or that is not known."""
+        if len(ref) < 3 or ref[:2] != ("ref", "param") or depth > _MAX_DEPTH:
+            return None
+        name, path = ref[2], tuple(ref[3:])
+        if not all(isinstance(part, str) for part in path):
+            return None
+        info = self._function(module, function)
+        if info is not None and info.hydra is not None and info.params and info.params[0] == name:
+            return module, info.hydra, path
+        found = set()
+        for caller, caller_function, arguments in self.incoming.get((module, function or ""), []):
+            if self.callers.get((caller, caller_function), NEVER) == NEVER:
+                continue
+            bound = _bound(info, name, arguments)
+            inner = None if bound is None or bound[0] != "ref" else \
+                self.hydra_node((*bound, *path), caller, caller_function, depth + 1)
+            if inner is None:
+                return None
+            found.add(inner)
+        return found.pop() if len(found) == 1 else None
 
     def _function(self, module: str, function: str | None) -> FunctionInfo | None:
         if module not in self._functions:

@@ -146,6 +146,21 @@ if __name__ == "__main__":
 """
 
 
+# The same, with the Trainer and the logger built by Hydra from the composed config.
+_HYDRA_TRAINER = "_target_: lightning.pytorch.trainer.Trainer\nval_check_interval: 250\nlog_every_n_steps: 100\n"
+_HYDRA_PROGRAM = {
+    "train.py": "import hydra\n\n\n@hydra.main(version_base='1.3', config_path='configs', config_name='train')\n"
+                "def main(cfg):\n    trainer = hydra.utils.instantiate(cfg.trainer, "
+                "logger=hydra.utils.instantiate(cfg.logger))\n"
+                "    trainer.fit(hydra.utils.instantiate(cfg.model), datamodule=hydra.utils.instantiate(cfg.data))\n"
+                "\n\nif __name__ == '__main__':\n    main()\n",
+    "models.py": _LIGHTNING.split("\n\n\ndef main")[0] + "\n",
+    "configs/train.yaml": "defaults:\n  - _self_\n  - trainer: default\n  - logger: wandb\n\n"
+                          "model:\n  _target_: models.Model\ndata:\n  _target_: data.DataModule\n",
+    "configs/logger/wandb.yaml": "_target_: lightning.pytorch.loggers.WandbLogger\nproject: p\n",
+}
+
+
 class EvalLoggingCadenceMismatch(Rule):
     code = "HF001"
     name = "eval-logging-cadence-mismatch"
@@ -175,7 +190,12 @@ class EvalLoggingCadenceMismatch(Rule):
         "reported when the LightningModules it loads define `validation_step` and log in `training_step` every "
         "step (`self.log` defaults to `on_step=True` there); a fraction of an epoch or a duration depends on "
         "the data, and validating per epoch while logging per step is Lightning's normal shape (strict mode "
-        "reports it)."
+        "reports it). A Trainer built by Hydra (`hydra.utils.instantiate(cfg.trainer, logger=...)` with "
+        "`_target_: lightning.pytorch.trainer.Trainer`) is judged with the config each launch composes (hydra-core "
+        "1.3.8: the defaults list, the groups and `key=value` overrides of its command line, `# @package "
+        "_global_` experiments), the loggers that config instantiates and the LightningModule its `_target_` "
+        "names; only when the instantiate call runs and the composition is known (not with Hydra's own flags "
+        "such as `-m` or `--config-name`, a sweep, an interpolated group or an override Hydra refuses)."
     )
     examples = [
         Bad("train.py", """from transformers import TrainingArguments
@@ -230,10 +250,15 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
         Good("train.py", _LIGHTNING.format(trainer="val_check_interval=250, log_every_n_steps=100").replace(
              "self.log(\"train/loss\", loss)", "self.log(\"train/loss\", loss, on_step=False, on_epoch=True)"),
              note="the training loss is logged per epoch"),
+        Bad("configs/trainer/default.yaml", _HYDRA_TRAINER, files=_HYDRA_PROGRAM,
+            expect="configs/trainer/default.yaml:2:1", note="a Lightning Trainer built by Hydra, logging to W&B"),
+        Good("configs/trainer/default.yaml", _HYDRA_TRAINER, files={
+            **_HYDRA_PROGRAM, "scripts/train.sh": "python train.py trainer.val_check_interval=300\n"},
+             note="the launch's override is a multiple"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for trainer in project.facts(LightningTrainer):
+        for trainer in lightning.trainers(project):
             finding = self._lightning(project, trainer)
             if finding:
                 yield finding
@@ -268,7 +293,7 @@ config = SFTConfig(output_dir="out", eval_strategy="steps")
         except lightning.Unknown:
             return None
         if cadence is None or lightning.validation_off(project, trainer) or \
-                not lightning.logs_training_loss_per_step(project, path):
+                not lightning.logs_training_loss_per_step(project, trainer):
             return None
         period = cadence.log_period
         every = f"log_every_n_steps={cadence.log_every}" + (
@@ -1200,7 +1225,7 @@ class RunNeverEvaluates(Rule):
         "gets no `val_dataloaders` or `datamodule` and no LightningModule defines `val_dataloader` (lightning 2.6.6 "
         "`trainer/trainer.py` and `loops/fit_loop.py`: validation needs a val loader, a `validation_step` and "
         "`limit_val_batches > 0`); not when the script calls `.validate(`, or when the LightningModule it trains "
-        "is nowhere in the project."
+        "is nowhere in the project. A Trainer built by Hydra from the composed config (see HF001) counts alike."
     )
     examples = [
         Bad("train.py", "from transformers import Trainer, TrainingArguments\n\n\ndef main():\n"
@@ -1269,7 +1294,7 @@ class RunNeverEvaluates(Rule):
                 found = self._axolotl(run)
                 if found is not None:
                     yield self.finding(*found)
-        for trainer in project.facts(LightningTrainer):
+        for trainer in lightning.trainers(project):
             if not trainer.trackers or not trainer.trackers_known or not trainer.fits or trainer.validates:
                 continue
             path = trainer.location.path

@@ -53,7 +53,7 @@ class Lightning(Library):
             self.file.add(LightningTrainer(
                 module.location(call.node), tuple((k, v) for k, v in kwargs.items() if k in CADENCE), complete,
                 trackers, known, tuple(module.location(f) for f, _ in fits) if only else (),
-                _val_data([has for _, has in fits]) if only and fits else None, validates,
+                val_data([has for _, has in fits]) if only and fits else None, validates,
                 self.file.site(call.node)))
 
     def _trackers(self, call: Call) -> tuple[tuple[str, ...], bool]:
@@ -93,23 +93,8 @@ class Lightning(Library):
             if func.attr == "validate":
                 validates = True
             else:
-                fits.append((node, self._fit_has_val_data(node, scope)))
+                fits.append((node, fit_has_val_data(self.module, node, scope)))
         return fits, validates
-
-    def _fit_has_val_data(self, node: ast.Call, scope: Scope) -> bool | None:
-        """`fit(model, train_dataloaders=None, val_dataloaders=None, datamodule=None, ...)` (lightning 2.6): a
-        val loader or a datamodule (which may hold one) is validation data; a train DataLoader alone is none.
-        A second positional argument that is not a DataLoader may be a datamodule: not known."""
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
-            return None
-        keywords = {k.arg: k.value for k in node.keywords}
-        if len(node.args) >= 3 or "val_dataloaders" in keywords or "datamodule" in keywords:
-            return True
-        train = node.args[1] if len(node.args) >= 2 else keywords.get("train_dataloaders")
-        if train is None:
-            return False
-        built = self.module.constructor_of(train, scope) or ""
-        return False if built.endswith(".DataLoader") else None
 
     def _hooks(self) -> None:
         found: list[ast.FunctionDef] = []
@@ -128,7 +113,23 @@ class Lightning(Library):
                                          tuple(step_logs)))
 
 
-def _val_data(answers: list[bool | None]) -> bool | None:
+def fit_has_val_data(module, node: ast.Call, scope: Scope) -> bool | None:
+    """`fit(model, train_dataloaders=None, val_dataloaders=None, datamodule=None, ...)` (lightning 2.6): a
+    val loader or a datamodule (which may hold one) is validation data; a train DataLoader alone is none.
+    A second positional argument that is not a DataLoader may be a datamodule: not known."""
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        return None
+    keywords = {k.arg: k.value for k in node.keywords}
+    if len(node.args) >= 3 or "val_dataloaders" in keywords or "datamodule" in keywords:
+        return True
+    train = node.args[1] if len(node.args) >= 2 else keywords.get("train_dataloaders")
+    if train is None:
+        return False
+    built = module.constructor_of(train, scope) or ""
+    return False if built.endswith(".DataLoader") else None
+
+
+def val_data(answers: list[bool | None]) -> bool | None:
     if any(a is True for a in answers):
         return True
     return None if any(a is None for a in answers) else False

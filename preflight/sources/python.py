@@ -12,8 +12,8 @@ import ast
 from preflight.findings import Location
 from preflight.model import Fact, ParseError, ParseProblem
 from preflight.sources import (
-    pyaccelerate, pyaim, pyartifacts, pyenviron, pyhf, pylightning, pyloopmetrics, pymlflow, pyneptune, pyparameters,
-    pyseeding, pywandb, pyweave,
+    pyaccelerate, pyaim, pyartifacts, pyenviron, pyhf, pyhydra, pylightning, pyloopmetrics, pymlflow, pyneptune,
+    pyparameters, pyseeding, pywandb, pyweave,
 )
 from preflight.sources.pycalls import Dispatcher
 from preflight.sources.pyscope import Module
@@ -25,7 +25,7 @@ from preflight.sources.text import SourceText
 LIBRARIES = Dispatcher((
     pyparameters.Parameters, pyenviron.Environ, pyneptune.Neptune, pyhf.Transformers, pyaccelerate.Accelerate,
     pymlflow.Mlflow, pyaim.Aim, pyweave.Weave, pywandb.Wandb, pyseeding.Seeds, pyloopmetrics.LoopMetrics,
-    pyartifacts.Artifacts, pylightning.Lightning,
+    pyartifacts.Artifacts, pylightning.Lightning, pyhydra.Hydra,
 ))
 
 
