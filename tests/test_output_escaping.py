@@ -71,8 +71,12 @@ def test_text_output(tree):
     assert "\\x1b]8;;https://example.com\\x07link" in step
     # every other line is a code frame's (` |`, `N | `, ` = note`) or the summary: no name made a line of its own
     others = [line for line in output.split("\n")[:-1] if line not in heads]
-    assert all(re.match(r"\d* +[|=] ", line) or line == " " * len(line.split("|")[0]) + "|" for line in others[:-1])
-    assert others[-1].startswith("Found 14 findings")
+    summary = next(number for number, line in enumerate(others) if line.startswith("Found "))
+    assert all(re.match(r"\d* +[|=] ", line) or line == " " * len(line.split("|")[0]) + "|"
+               for line in others[:summary])
+    assert others[summary].startswith("Found 14 findings")
+    fixes = re.compile(r"(\[\*\] )?\d+ (more )?fix(es|able)? with --(unsafe-)?fix(es)?\.")  # what --fix would do
+    assert all(fixes.fullmatch(line) for line in others[summary + 1:])
 
 
 def test_text_written_to_a_file_is_escaped_too(tree, tmp_path):
