@@ -4,6 +4,7 @@ the tracking server a job reaches, concurrent promotions, the experiment runs la
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Iterator
@@ -378,6 +379,12 @@ class UnnamedMlflowRun(Rule):
 _LOCALHOST = re.compile(r"^\s*https?://(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[::1\])(?::\d+)?(?:[/?#]|\s*$)",
                         re.IGNORECASE)
 _ISOLATED = {Launcher.GITHUB_ACTIONS: "CI job", Launcher.COMPOSE: "container", Launcher.KUBERNETES: "pod"}
+_IMAGE_ENTRYPOINT = {  # a service without command: runs the image's ENTRYPOINT, a script that runs train.py
+    "docker-compose.yml": "services:\n  train:\n    build: .\n    environment:\n"
+                          "      MLFLOW_TRACKING_URI: http://localhost:5000\n",
+    "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nENTRYPOINT [\"./entrypoint.sh\"]\n",
+    "entrypoint.sh": "#!/bin/sh\nset -e\nexec python train.py \"$@\"\n",
+}
 _SERVED = ("import mlflow\n\nmlflow.set_experiment('sft')\nwith mlflow.start_run(run_name='sft'):\n"
            "    mlflow.log_metric('loss', 0.1, step=1)\n")
 _COMPOSE_LOCALHOST = ("services:\n  train:\n    build: .\n    entrypoint: [python, train.py]\n    environment:\n"
@@ -409,7 +416,11 @@ class TrackingServerOnLocalhost(Rule):
         "`mlflow ui`, `docker run`, `docker compose up`, a port forward), not for a job on the runner with "
         "`services:` (GitHub maps their ports to the runner's localhost; a job in a `container:` reaches them by "
         "name, so there localhost is still reported), not on a self-hosted runner, and not for a compose "
-        "service or Kubernetes container that keeps its image's entrypoint (it may start a server first)."
+        "service or Kubernetes container that replaces its image's command but keeps its entrypoint (it may "
+        "start a server first). A compose service with neither `command:` nor `entrypoint:` runs its image's "
+        "`ENTRYPOINT`/`CMD`, read from the Dockerfile it builds when that is in the tree, and a shell script the "
+        "image (or any launcher) runs is followed to the Python programs it starts, unless the script starts a "
+        "server or a container itself."
     )
     examples = [
         Bad("train.py", _SERVED, expect="docker-compose.yml:6:7", files={"docker-compose.yml": _COMPOSE_LOCALHOST}),
@@ -429,6 +440,11 @@ class TrackingServerOnLocalhost(Rule):
              note="a service container of a job on the runner listens on its localhost"),
         Good("train.py", _SERVED, files={".github/workflows/train.yml": _GHA_LOCALHOST.replace(
             "ubuntu-latest", "[self-hosted, gpu]")}, note="a self-hosted runner may run the server itself"),
+        Bad("train.py", _SERVED, expect="docker-compose.yml:5:7", files=_IMAGE_ENTRYPOINT,
+            note="the image's entrypoint script runs the program"),
+        Good("train.py", _SERVED, files={**_IMAGE_ENTRYPOINT, "entrypoint.sh": _IMAGE_ENTRYPOINT[
+            "entrypoint.sh"].replace("set -e\n", "set -e\nmlflow server --host 0.0.0.0 --port 5000 &\n")},
+             note="the entrypoint script starts the server in the container"),
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
@@ -437,40 +453,67 @@ class TrackingServerOnLocalhost(Rule):
             what = _ISOLATED.get(launch.launcher)
             if what is None or launch.localhost_shared is not None or launch.boundary is not None:
                 continue
-            if launch.entry.kind not in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE):
-                continue
-            script = project.entry(launch).script
-            if script is None:
-                continue
-            programs = project.programs
-            reach = programs.reach(script, launches.arguments(project, launch))
-            modules = programs.loaded_modules(script)
-            if not _uses_mlflow(project, modules, reach):
-                continue
-            writes = [(p, w) for p in modules for w in project.facts_in(p, EnvWrite) if w.name == "MLFLOW_TRACKING_URI"]
-            binding = launch.env_map().get("MLFLOW_TRACKING_URI")
-            if writes:
-                if binding is not None or any(c.kind in (CredentialKind.ENV_FILE, CredentialKind.ENV_FROM)
-                                              for c in launch.credentials):
-                    continue  # the code may only set a default (`os.environ.setdefault`) under the launcher's
-                statuses = [reach.of(p, w.site) for p, w in writes]
-                if not all(w.value.known and isinstance(w.value.literal, str) and _LOCALHOST.match(w.value.literal)
-                           for _, w in writes) or RUNS not in statuses:
+            for program in _programs_run(project, launch):
+                found = self._localhost(project, program)
+                if found is None or found[0] in seen:
                     continue
-                where, uri = writes[0][1].location, writes[0][1].value.literal
-            elif binding is not None and not binding.reference and binding.value and _LOCALHOST.match(binding.value):
-                where, uri = binding.location, binding.value
-            else:
-                continue
-            if where in seen:
-                continue
-            seen.add(where)
-            yield self.finding(where, f"MLflow tracking URI {uri.strip()} is the {what}'s own localhost, where no "
-                               f"tracking server listens ({launch.label} runs {script}): every tracking call "
-                               "is refused and retried for minutes, then raises MlflowException \"Max retries "
-                               "exceeded ... Connection refused\"; use the server's address (a service name, a "
-                               "URL from a secret)",
-                               related=[Related(launch.location, f"runs in a {what}: {launch.label}")])
+                where, uri, script = found
+                seen.add(where)
+                related = [Related(launch.location, f"runs in a {what}: {launch.label}")]
+                if program is not launch:
+                    related.append(Related(program.location, f"{program.label} runs {script}"))
+                yield self.finding(where, f"MLflow tracking URI {uri.strip()} is the {what}'s own localhost, where "
+                                   f"no tracking server listens ({launch.label} runs {script}): every tracking call "
+                                   "is refused and retried for minutes, then raises MlflowException \"Max retries "
+                                   "exceeded ... Connection refused\"; use the server's address (a service name, a "
+                                   "URL from a secret)", related=related)
+
+    @staticmethod
+    def _localhost(project: Project, launch: Launch) -> tuple | None:
+        """(where, the localhost URI, the script) when the Python program a launch runs talks to MLflow on a
+        localhost URI, in code that runs for it."""
+        script = project.entry(launch).script
+        if script is None:
+            return None
+        programs = project.programs
+        reach = programs.reach(script, launches.arguments(project, launch))
+        modules = programs.loaded_modules(script)
+        if not _uses_mlflow(project, modules, reach):
+            return None
+        writes = [(p, w) for p in modules for w in project.facts_in(p, EnvWrite) if w.name == "MLFLOW_TRACKING_URI"]
+        binding = launch.env_map().get("MLFLOW_TRACKING_URI")
+        if writes:
+            if binding is not None or any(c.kind in (CredentialKind.ENV_FILE, CredentialKind.ENV_FROM)
+                                          for c in launch.credentials):
+                return None  # the code may only set a default (`os.environ.setdefault`) under the launcher's
+            statuses = [reach.of(p, w.site) for p, w in writes]
+            if not all(w.value.known and isinstance(w.value.literal, str) and _LOCALHOST.match(w.value.literal)
+                       for _, w in writes) or RUNS not in statuses:
+                return None
+            return writes[0][1].location, writes[0][1].value.literal, script
+        if binding is not None and not binding.reference and binding.value and _LOCALHOST.match(binding.value):
+            return binding.location, binding.value, script
+        return None
+
+
+def _programs_run(project: Project, launch: Launch, depth: int = 0) -> list[Launch]:
+    """The Python programs a launch runs in its container, job or pod: its own command, or the commands of the
+    shell script it runs (an image's `ENTRYPOINT ["./entrypoint.sh"]`), each with the launch's environment under
+    the script's, when the script starts no server of its own (`mlflow server &`) and runs them in the same
+    network namespace (no `docker run` inside)."""
+    if launch.entry.kind in (EntryKind.PYTHON_SCRIPT, EntryKind.PYTHON_MODULE):
+        return [launch]
+    script = project.entry(launch).script if launch.entry.kind is EntryKind.SHELL_SCRIPT else None
+    if script is None or depth >= 2:
+        return []
+    found = []
+    for inner in project.facts_in(script, Launch):
+        if not inner.inherits_env or inner.boundary is not None or inner.localhost_shared is not None:
+            continue
+        inner = dataclasses.replace(inner, env=(*launch.env, *inner.env),
+                                    credentials=(*launch.credentials, *inner.credentials))
+        found += _programs_run(project, inner, depth + 1)
+    return found
 
 
 def _uses_mlflow(project: Project, modules: list[str], reach: Reach) -> bool:

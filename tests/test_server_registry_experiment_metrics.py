@@ -82,6 +82,31 @@ def test_localhost_tracking_uri_set_by_the_program(project, script, expected):
     assert project(files, select=["MLF007"]) == expected
 
 
+IMAGE = "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n{run}\n"
+ENTRYPOINT_SH = "#!/bin/sh\nset -e\n{before}exec python train.py \"$@\"\n"
+
+
+@pytest.mark.parametrize("dockerfile, script, expected", [
+    ('CMD ["python", "train.py"]', None, ["docker-compose.yml:5:7: MLF007"]),
+    ('ENTRYPOINT ["python"]\nCMD ["train.py"]', None, ["docker-compose.yml:5:7: MLF007"]),
+    ('ENTRYPOINT ["./entrypoint.sh"]', "", ["docker-compose.yml:5:7: MLF007"]),
+    ('CMD ["bash", "docker/entrypoint.sh"]', "", ["docker-compose.yml:5:7: MLF007"]),
+    ('ENTRYPOINT ["./entrypoint.sh"]', "mlflow server --host 0.0.0.0 --port 5000 &\n", []),
+    ('ENTRYPOINT ["./entrypoint.sh"]', "docker run --rm img python train.py\n", []),
+    ('CMD ["python", "other.py"]', None, []),
+], ids=["image-cmd", "image-entrypoint-and-cmd", "entrypoint-script", "cmd-runs-a-script",
+        "the-script-starts-the-server", "the-script-starts-a-container", "a-program-without-mlflow"])
+def test_a_compose_service_that_keeps_its_images_command(project, dockerfile, script, expected):
+    """No `command:` or `entrypoint:`: what runs is the image's, read from the Dockerfile the service builds, and
+    through the entrypoint script it runs when that is in the tree."""
+    files = {"train.py": LOGS, "other.py": "print('no tracking')\n", "Dockerfile": IMAGE.format(run=dockerfile),
+             "docker-compose.yml": _compose("    build: .\n")}
+    if script is not None:
+        files["docker/entrypoint.sh" if "docker/" in dockerfile else "entrypoint.sh"] = ENTRYPOINT_SH.format(
+            before=script)
+    assert project(files, select=["MLF007"]) == expected
+
+
 def test_the_launchers_uri_is_not_judged_where_the_code_sets_its_own(project):
     code = "import mlflow, os\n\nos.environ.setdefault('MLFLOW_TRACKING_URI', 'http://mlflow:5000')\n" + LOGS
     files = {"train.py": code, "docker-compose.yml": _compose("    build: .\n    entrypoint: [python, train.py]\n")}

@@ -11,7 +11,7 @@ import posixpath
 import re
 
 from preflight.model import EnvDeclaration, EnvSource, Fact, Launcher
-from preflight.sources.launching import LaunchContext, TextLocator, binding, launches_from_script
+from preflight.sources.launching import LaunchContext, TextLocator, binding, launches_from_script, local_server
 from preflight.sources import requirements
 from preflight.sources.text import SourceText
 
@@ -52,6 +52,9 @@ def extract(source: SourceText) -> list[Fact]:
         group=source.path,
         export_policy=export_policy,
         export_location=export_location,
+        # a server the script starts (`mlflow server &`, `docker compose up`) listens on the localhost of every
+        # program it runs, wherever the script itself runs (an image's entrypoint script)
+        localhost_shared=f"`{server}` in {name}" if (server := local_server(source.text)) else None,
     )
     result = launches_from_script(source.text, context, TextLocator(source))
     return [*facts, *result.launches, *result.facts]
