@@ -24,7 +24,8 @@ _TRACKED_APIS = (
     (b"wandb", (b"wandb",)),
     (b"mlflow", (b"mlflow",)),
     (b"weave", (b"weave",)),
-    (b"transformers", (b"TrainingArguments", b"HfArgumentParser", b"NeptuneCallback")),
+    (b"transformers", (b"TrainingArguments", b"HfArgumentParser", b"NeptuneCallback",
+                       b"from transformers.utils import")),  # names a release may lack (preflight.runs)
     (b"trl", (b"Config", b"TrlParser", b"from trl import")),  # the names a module imports (preflight.runs)
     (b"lightning", (b"WandbLogger", b"NeptuneLogger", b"MLFlowLogger", b"Trainer", b"LightningModule")),
     (b"accelerate", (b"log_with", b"init_trackers")),

@@ -616,6 +616,12 @@ class LibraryImport(_Record):
     location: Location
     library: str
     name: str
+    submodule: str = ""  # `from transformers.utils import NAME`: "utils"
+
+    @property
+    def export(self) -> str:
+        """The name's key in the library's export data ("utils:is_safetensors_available")."""
+        return f"{self.submodule}:{self.name}" if self.submodule else self.name
 
 
 @_record
@@ -629,6 +635,8 @@ class VersionPin(_Record):
     specifier: str  # PEP 440, e.g. "==4.57.1", ">=4.40,<5", "" for an unpinned requirement
     where: str  # "requirements.txt", "pyproject dependencies", "Dockerfile pip install", "uv.lock"
     role: str = "main"  # one of the three below
+    # the one file whose code the pin decides (a notebook's own `!pip install`), None for the whole project
+    scope: str | None = None
 
     LOCK = "lock"  # what a resolver chose: uv.lock, poetry.lock, Pipfile.lock, requirements.lock
     MAIN = "main"  # the project's own declaration: [project] dependencies, install_requires, requirements.txt

@@ -54,7 +54,7 @@ class Project:
         # of a large project, when a commit changed one workflow).
         self._lazy: dict[str, str] = dict(lazy or {})  # display path -> absolute path
         self._loader = loader
-        self._versions_cache: dict[str, Assumed] = {}
+        self._versions_cache: dict[str | tuple[str, str], Assumed] = {}
         self.memo: dict[str, object] = {}  # answers derived once per check (e.g. preflight.runs)
         # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
         self.reads: dict[str, tuple[int, int, int] | None] = {}
@@ -130,16 +130,47 @@ class Project:
 
     @cached_property
     def pins(self) -> list[VersionPin]:
-        return list(self.facts(VersionPin))
+        """The declarations that decide the versions of the whole project."""
+        return [pin for pin in self.facts(VersionPin) if pin.scope is None]
 
-    def version(self, library: str) -> "Assumed":
-        """The version of `library` the rules assume, and why (see preflight.versions)."""
+    @cached_property
+    def _scoped_pins(self) -> dict[str, list[VersionPin]]:
+        scoped: dict[str, list[VersionPin]] = {}
+        for pin in self.facts(VersionPin):
+            if pin.scope is not None:
+                scoped.setdefault(pin.scope, []).append(pin)
+        return scoped
+
+    def version(self, library: str, path: str | None = None) -> "Assumed":
+        """The version of `library` the rules assume for the code of `path` (the whole project when None),
+        and why (see preflight.versions). A notebook that installs the library itself (`!pip install
+        transformers==4.38.2`) runs with what it installs, whatever the project declares."""
         from preflight import versions
 
+        scoped = self._scoped_pins.get(path, []) if path else []
+        if any(pin.library == library for pin in scoped):
+            key = (library, path)
+            if key not in self._versions_cache:
+                installed_here = {pin.library for pin in scoped}
+                pins = scoped + [pin for pin in self.pins if pin.library not in installed_here]
+                self._versions_cache[key] = versions.effective(library, self.versions, pins)
+            return self._versions_cache[key]
         if library not in self._versions_cache:
             self._versions_cache[library] = versions.effective(library, self.versions, self.pins,
                                                                self._implied_installs())
         return self._versions_cache[library]
+
+    def version_undecided(self, library: str, path: str) -> bool:
+        """Does nothing decide which release of `library` the code of `path` runs with? So when the project's
+        notebooks install it (each its own release) while neither the file nor the project declares it: a
+        script or recipe such a notebook runs (`!python run_dpo.py --config recipe.yaml`) gets the release
+        of the notebook that runs it, which the newest release is only a guess of."""
+        from preflight.versions import NEWEST_SOURCE
+
+        if path.endswith(".ipynb") or any(pin.library == library for pin in self._scoped_pins.get(path, ())):
+            return False  # a notebook runs with what it installs, else with what its kernel has
+        return self.version(library).source == NEWEST_SOURCE and any(
+            pin.library == library for pins in self._scoped_pins.values() for pin in pins)
 
     def _implied_installs(self) -> tuple[VersionPin, ...]:
         """What the project runs without declaring it: `llamafactory-cli train` (or a file of its arguments)
@@ -164,6 +195,14 @@ class Project:
         """Is this LLaMA-Factory's own source (or a copy of it)? Its argument classes are then the project's own,
         which may differ from any release's."""
         return any(path.endswith("llamafactory/hparams/parser.py") for path in [*self.files, *self._lazy])
+
+    @cached_property
+    def llamafactory_cli(self) -> str | None:
+        """The module `llamafactory-cli` runs when the project holds LLaMA-Factory's source: what a launch
+        imports, and so the releases of transformers it can start with."""
+        if not self.holds_llamafactory:
+            return None
+        return next((path for path in [*self.files, *self._lazy] if path.endswith("src/llamafactory/cli.py")), None)
 
     def installs(self, library: str) -> VersionPin | None:
         """The requirement through which the project installs `library`, if any."""

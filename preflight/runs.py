@@ -53,6 +53,11 @@ class Arguments:
     def get(self, key: str) -> Value | None:
         return self.args.get(key)
 
+    @property
+    def home(self) -> str:
+        """The file whose environment these arguments run in (for the versions it installs itself)."""
+        return self.script or self.path or self.location.path
+
     def literal(self, key: str, default: object = None) -> tuple[bool, object]:
         """(known, value) of a key: absent means `default` when the set is complete."""
         value = self.args.get(key)
@@ -182,6 +187,7 @@ def _with_llamafactory(project, run: Arguments, launch: Launch | None) -> Argume
         local_fields=frozenset(data.fields("train", version)) if known else frozenset(),
         accepted_known=accepted and unknown_keys is UnknownKeys.REJECTED, unknown_keys=unknown_keys,
         via="`llamafactory-cli train`", loader=llamafactory_reader(project).loader, trains=True,
+        script=run.script or project.llamafactory_cli,
         receiver=f"the arguments of `llamafactory-cli train` (llamafactory {version}'s and Seq2SeqTrainingArguments)")
 
 
@@ -281,14 +287,16 @@ def command_line_value(raw: str | None, location: Location, flag_at: Location | 
     return Value(location=location, text=raw, known="$" not in raw, literal=literal, key_location=flag_at)
 
 
-def accepted_keys(project, classes: tuple[str, ...], local_fields, trl_command: str | None) -> set[str] | None:
-    """Every key these dataclasses accept at the effective versions, or None when one is not known."""
+def accepted_keys(project, classes: tuple[str, ...], local_fields, trl_command: str | None,
+                  home: str | None = None) -> set[str] | None:
+    """Every key these dataclasses accept at the effective versions (for the code of `home`), or None when
+    one is not known."""
     from preflight.libraries import HF_CLASSES, extends_training_arguments, library
 
     if not classes:
         return None
     trl, transformers = library("trl"), library("transformers")
-    trl_version, hf_version = project.version("trl").version, project.version("transformers").version
+    trl_version, hf_version = project.version("trl", home).version, project.version("transformers", home).version
     if not transformers.describes(hf_version):
         return None  # a release outside the examined ones: which keys it takes is not known
     keys = set(local_fields)
@@ -329,8 +337,13 @@ def runs_with_project_versions(project, run: Arguments) -> bool:
     demands is another question (preflight keeps silent rather than judge it against the wrong one).
     Nor when the script, or a project module it loads, imports a name the effective release no longer
     (or does not yet) export: `from trl import setup_chat_format` fails with TRL 0.26 before any
-    argument is read."""
+    argument is read (`from transformers.utils import is_safetensors_available` with transformers 5). Nor
+    when no release is decided for its file: notebooks of the project install transformers or TRL and
+    nothing declares them for it (Project.version_undecided)."""
     if run.script is not None and missing_import(project, run.script) is not None:
+        return False
+    if any(project.version_undecided(name, run.home)
+           for name in ("transformers", "trl") if name == "transformers" or run.framework == "trl"):
         return False
     if not run.requires:  # nearly every run (and asked by several rules, every check)
         return True
@@ -339,7 +352,7 @@ def runs_with_project_versions(project, run: Arguments) -> bool:
 
     for library_name, specifier in run.requires:
         try:
-            if Version(project.version(library_name).version) not in SpecifierSet(specifier):
+            if Version(project.version(library_name, run.home).version) not in SpecifierSet(specifier):
                 return False
         except (InvalidSpecifier, InvalidVersion):
             return False
@@ -354,6 +367,7 @@ def missing_import(project, script: str) -> LibraryImport | None:
 
     for path in project.programs.loaded_modules(script):
         for found in project.facts_in(path, LibraryImport):
-            if library(found.library).exports(found.name, project.version(found.library).version) is False:
+            if library(found.library).exports(found.export, project.version(found.library, script).version) \
+                    is False:
                 return found
     return None

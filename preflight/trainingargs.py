@@ -194,9 +194,9 @@ def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
     """The runs whose arguments reach TrainingArguments, with their effective values (once per check)."""
     found = project.memo.get("trainer_runs")
     if found is None:
-        transformers, trl = project.version("transformers"), project.version("trl")
         found = project.memo["trainer_runs"] = [
-            (run, Effective(run, transformers, trl if run.framework == "trl" or run.classes else None))
+            (run, Effective(run, project.version("transformers", run.home),
+                            project.version("trl", run.home) if run.framework == "trl" or run.classes else None))
             for run in training_runs(project) if applies(run)]
     return found
 

@@ -19,7 +19,7 @@ def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
     """Every key the run's dataclasses accept, or None when not known."""
     if not run.accepted_known:
         return None
-    return runs.accepted_keys(project, run.classes, run.local_fields, run.trl_command)
+    return runs.accepted_keys(project, run.classes, run.local_fields, run.trl_command, run.home)
 
 
 # A LLaMA-Factory training recipe (its own keys and TrainingArguments') and the command its users run it with
@@ -72,11 +72,11 @@ class UnknownTrlKey(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         transformers = library("transformers")
-        hf_version = project.version("transformers").version
         seen = set()
         for run in training_runs(project):
             if run.framework == "axolotl":
                 continue
+            hf_version = project.version("transformers", run.home).version
             accepted = accepted_keys(project, run)
             if accepted is None:
                 continue
@@ -91,7 +91,7 @@ class UnknownTrlKey(Rule):
 
     def _message(self, project: Project, run: Arguments, keys: list[str], accepted: set[str]) -> str:
         trl = library("trl")
-        assumed = project.version("trl")
+        assumed = project.version("trl", run.home)
         if len(keys) > 1:
             names = ", ".join(f"`{key}`" for key in keys)
             return (f"{names} are not {run.receiver or 'arguments of ' + ', '.join(run.classes)} with "
@@ -106,8 +106,8 @@ class UnknownTrlKey(Rule):
 
     @staticmethod
     def _versions(project: Project, run: Arguments) -> str:
-        return project.version("trl").describe() if any(c not in HF_CLASSES for c in run.classes) else \
-            project.version("transformers").describe()
+        return project.version("trl", run.home).describe() if any(c not in HF_CLASSES for c in run.classes) else \
+            project.version("transformers", run.home).describe()
 
     @staticmethod
     def _outcome(run: Arguments, plural: bool = False) -> str:
@@ -146,10 +146,10 @@ class GrpoConfigInvariant(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         trl = library("trl")
-        assumed = project.version("trl")
         for run in training_runs(project):
             if "GRPOConfig" not in run.classes:
                 continue
+            assumed = project.version("trl", run.home)
             fields = trl.fields("GRPOConfig", assumed.version)
 
             def get(key: str):

@@ -626,3 +626,32 @@ def test_a_strategy_yaml_reads_as_a_bool_is_not_judged_and_a_fix_quotes_no(proje
     api.write_changes(api.plan_fixes(engine.check(["."], select=["HF004"]), unsafe=True), project.root)
     assert (project.root / "args.yaml").read_text() == \
         "output_dir: out\nsave_strategy: \"no\"\nload_best_model_at_end: true\n"
+UTILS_SCRIPT = ("from transformers.utils import {name}\nfrom transformers import Trainer, TrainingArguments\n\n"
+                "args = TrainingArguments(output_dir='out', overwrite_output_dir=True)\n"
+                "Trainer(model=None, args=args)\n")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("is_safetensors_available", []),  # gone from transformers.utils in 5.x: the script cannot start there
+    ("logging", ["train.py:4:44: HF007"]),  # in every release
+])
+def test_a_name_from_transformers_utils_the_release_lacks_fails_first(project, name, expected):
+    files = {"train.py": UTILS_SCRIPT.format(name=name), "requirements.txt": "transformers>=4.41.2\n"}
+    assert project(files, select=["HF007"]) == expected
+
+
+LF_CLI = "from .extras.misc import check_dependencies\n\n\ndef main():\n    check_dependencies()\n"
+LF_MISC = "from transformers.utils import is_safetensors_available\n\n\ndef check_dependencies():\n    pass\n"
+
+
+def test_a_vendored_llamafactory_that_cannot_import_the_newest_release_is_not_judged_with_it(project):
+    """A copy of LLaMA-Factory 0.8 in the tree (`pip install -e llama_factory`) with only a floor on
+    transformers: its modules import names 5.x no longer has, so `llamafactory-cli` cannot start there and
+    a key 5.x removed is no finding."""
+    files = {"lf/src/llamafactory/__init__.py": "", "lf/src/llamafactory/cli.py": LF_CLI,
+             "lf/src/llamafactory/extras/__init__.py": "", "lf/src/llamafactory/extras/misc.py": LF_MISC,
+             "lf/src/llamafactory/hparams/__init__.py": "", "lf/src/llamafactory/hparams/parser.py": "",
+             "lf/requirements.txt": "transformers>=4.41.2\n",
+             "configs/sft.yaml": "stage: sft\nmodel_name_or_path: m\noutput_dir: out\nwarmup_ratio: 0.1\n",
+             "run.sh": "llamafactory-cli train configs/sft.yaml\n"}
+    assert project(files, select=["HF007"]) == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from preflight.cli import main
@@ -135,3 +137,24 @@ def test_a_databricks_source_file_is_a_notebook(project):
     assert project({"Train.py": DATABRICKS}, select=["PF001", "WB001"]) == ["Train.py:16:1: WB001"]
     broken = DATABRICKS.replace(" import mlflow\n", "x = (1,\n")
     assert project({"Train.py": broken}, select=["PF001", "WB001"]) == ["Train.py:11:5: PF001", "Train.py:16:1: WB001"]
+
+
+TRAINING_CELL = ["from transformers import Trainer, TrainingArguments\n",
+                 "args = TrainingArguments(output_dir='o', evaluation_strategy='epoch')\n",
+                 "Trainer(model=None, args=args)\n"]
+
+
+@pytest.mark.parametrize("install, expected", [
+    ("!pip install -q transformers==4.46.3 datasets\n", []),
+    ("%pip install \"transformers==4.46.3\"\n", []),
+    ("!pip install -q -U transformers\n", ["HF007"]),  # the newest release, whatever the project pins
+    ("# !pip install transformers==4.46.3\n", ["HF007"]),  # a comment installs nothing
+], ids=["bang-pin", "percent-pin", "upgrade", "commented"])
+def test_a_notebook_runs_with_what_it_installs(project, install, expected):
+    """A notebook's own `!pip install` decides the versions of its code (Colab and the like start from
+    nothing), not the project's declarations, which still decide the other files."""
+    files = {"nb.ipynb": notebook([install], TRAINING_CELL), "requirements.txt": "transformers>=4.40\n"}
+    assert [f.split(": ")[1] for f in project(files, select=["HF007"])] == expected
+    files = {"nb.ipynb": notebook(["!pip install -q transformers==4.46.3\n"], TRAINING_CELL),
+             "train.py": "".join(TRAINING_CELL), "requirements.txt": "transformers>=4.40\n"}
+    assert [f.split(":")[0] for f in project(files, select=["HF007"])] == ["train.py"]

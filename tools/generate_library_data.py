@@ -197,7 +197,7 @@ def read_transformers(package: Package) -> dict:
     for name, values in enums(package, ("trainer_utils.py", "training_args.py", "debug_utils.py")).items():
         classes[f"enum:{name}"] = {"fields": {value: {} for value in values}}
     classes["report_to"] = {"fields": {name: {} for name in report_integrations(package)}}
-    return {"classes": classes}
+    return {"classes": classes, "exports": [f"utils:{name}" for name in package_names(package, "transformers/utils")]}
 
 
 def report_integrations(package: Package) -> list[str]:
@@ -253,6 +253,25 @@ def top_level_names(package: Package, top: str) -> list[str]:
                 names.update(_strings(arg))
         elif isinstance(node, ast.ImportFrom) and node.level == 1:
             names.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
+    return sorted(name for name in names if not name.startswith("_"))
+
+
+def package_names(package: Package, folder: str) -> list[str]:
+    """The names `from <folder as a module> import NAME` finds in a package whose `__init__.py` imports them
+    from its own modules (`transformers.utils`: `from .import_utils import is_safetensors_available`,
+    under `try:` too) or defines them itself."""
+    tree = package.modules.get(f"{folder}/__init__.py")
+    if tree is None:
+        return []
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level >= 1:
+            names.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
     return sorted(name for name in names if not name.startswith("_"))
 
 
@@ -365,7 +384,7 @@ READERS = {"transformers": read_transformers, "trl": read_trl, "axolotl": read_a
 # The modules each reader needs (transformers has thousands of model files that define no arguments).
 MODULES = {
     "transformers": re.compile(r"^transformers/(training_args\w*|trainer_utils|debug_utils|"
-                               r"integrations/integration_utils)\.py$"),
+                               r"integrations/integration_utils|utils/__init__)\.py$"),
     "trl": re.compile(r"^trl/(trainer|scripts|commands|cli)/|^trl/\w+\.py$"),
     "accelerate": re.compile(r"^accelerate/commands/launch\.py$"),
     "axolotl": re.compile(r"^axolotl/utils/(schemas|config)/|^axolotl/utils/\w+\.py$"
@@ -374,9 +393,12 @@ MODULES = {
 }
 
 
-def generate(library: str) -> dict:
+def generate(library: str, through: Version | None = None) -> dict:
     per_version = {}
     for patches in releases_per_minor(library):
+        patches = [version for version in patches if through is None or version <= through]
+        if not patches:
+            continue
         for version in patches:
             path = wheel(library, version)
             if path is not None:
@@ -451,10 +473,12 @@ def _compress(by_version: dict[str, list[str]], versions: list[str]) -> list[dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("libraries", nargs="*", default=list(READERS), choices=list(READERS))
+    parser.add_argument("--through", type=Version, metavar="VERSION",
+                        help="only releases up to this one: regenerate the examined range without adding newer ones")
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for library in args.libraries:
-        data = generate(library)
+        data = generate(library, args.through)
         path = OUTPUT / f"{library}.json"
         path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
         print(f"wrote {path.relative_to(ROOT)} ({len(data['versions'])} versions)", file=sys.stderr)

@@ -396,7 +396,36 @@ def extract(source: SourceText) -> list[Fact]:
         code.extend(lines)
     facts = python.extract(SourceText(source.path, _source(code), linebreaks.PYTHON)) + errors
     point = _pointer([place for places in layout for place in places], shifts)
-    return [_move(fact, source.path, point) for fact in facts]
+    return [_move(fact, source.path, point) for fact in facts] + _own_installs(source.path, layout)
+
+
+_SHELL_ESCAPE = re.compile(r"^\s*[!%]")  # `!pip install ...`, `%pip install ...`
+
+
+def _own_installs(path: str, layout: list[list[_Place]]) -> list[Fact]:
+    """The versions the notebook installs itself (`!pip install -q transformers==4.38.2`, `%pip install`,
+    continued over backslashed lines): the environment its code runs in, whatever the project declares
+    (VersionPin.scope). Pins point at the requirement in the file."""
+    from preflight.sources import requirements
+
+    pins: list[Fact] = []
+    for places in layout:
+        lines = [place.text for place in places]
+        index = 0
+        while index < len(lines):
+            end = _continued_end(lines, index)
+            if _SHELL_ESCAPE.match(lines[index]) and "install" in "".join(lines[index:end + 1]):
+                text = "\n".join(lines[index:end + 1])
+                block = SourceText(path, text)
+                command = text.replace("\\\n", "  ")  # a continuation is a space, at the same offsets
+                for pin in requirements.pip_installs(block, 0, len(text), command, "a pip install cell"):
+                    at, place = pin.location, places[index + pin.location.line - 1]
+                    end = at.end_column if at.end_line == at.line else len(place.text) + 1
+                    where = Location(path, place.line, place.file_column(at.column), place.line,
+                                     place.file_column(end))
+                    pins.append(dataclasses.replace(pin, location=where, scope=path))
+            index = end + 1
+    return pins
 
 
 def cell_of(text: str, file_line: int) -> tuple[int, int] | None:

@@ -58,7 +58,8 @@ def training_framework(qualname: str | None) -> str | None:
 
 
 # Libraries whose generated data lists the names each release exports (tools/generate_library_data.py).
-EXPORTING_LIBRARIES = ("trl",)
+# The modules whose names the library data records per release: module -> (library, its submodule)
+EXPORTING_MODULES = {"trl": ("trl", ""), "transformers.utils": ("transformers", "utils")}
 
 
 def _is_library_trainer(name: str) -> bool:
@@ -76,11 +77,13 @@ class Transformers(Library):
         """`from trl import NAME` among the module's top-level statements, which run whenever it is
         imported (not one under `try:` or `if`, which may expect the name to be missing): the releases
         that can import the module (preflight.runs)."""
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in EXPORTING_LIBRARIES \
-                and any(statement is node for statement in self.module.tree.body):
+        exporting = EXPORTING_MODULES.get(node.module) if isinstance(node, ast.ImportFrom) and node.level == 0 \
+            else None
+        if exporting and any(statement is node for statement in self.module.tree.body):
+            library, submodule = exporting
             for alias in node.names:
                 if alias.name != "*":
-                    self.file.add(LibraryImport(self.module.location(node), node.module, alias.name))
+                    self.file.add(LibraryImport(self.module.location(node), library, alias.name, submodule))
 
     @calls_where(training_framework)
     def training_arguments(self, call: Call) -> None:
