@@ -10,7 +10,11 @@ Each is a project of its own (the file plus a training script), checked without 
 - a workflow job of 800 steps under an environment of 1,000 variables (each launch carries them);
 - the Axolotl config again, reported as SARIF (200,000 findings once made a 1.5 GB report: it is one);
 - 2,000 files whose names hold newlines, escape sequences and bytes that are not UTF-8, each with a
-  finding, reported as JSON (every name and message is escaped, preflight.display).
+  finding, reported as JSON (every name and message is escaped, preflight.display);
+- a pyproject.toml of 100,000 dependencies (each entry's place was searched from its table's start);
+- a pyproject.toml declaring one tracked library in 100,000 ranges (each range was intersected with all
+  before it over every known release);
+- a Dockerfile `RUN` of 160,000 `pip install` commands on one line (each sliced the rest of the line).
 
 Beyond their limits the scripts are reported as too large to analyse (PF001): those rows measure
 reading, recognising and refusing them, which must stay linear too.
@@ -56,6 +60,21 @@ def _odd_names(factor: int) -> dict[str, str]:  # 1,000 and 2,000 files, each wi
             for i in range(factor * 1_000)}
 
 
+def _pyproject_dependencies(factor: int) -> dict[str, str]:  # 50,000 and 100,000 entries
+    entries = "".join(f'  "package-{i}>=1.{i}",\n' for i in range(factor * 50_000))
+    head = '[project]\nname = "p"\nversion = "1"\ndependencies = [\n  "wandb==0.19.1",\n'
+    return {"pyproject.toml": f"{head}{entries}]\n"}
+
+
+def _pyproject_ranges(factor: int) -> dict[str, str]:  # 50,000 and 100,000 ranges of wandb
+    entries = "".join(f'  "wandb>=0.{i}",\n' for i in range(factor * 50_000))
+    return {"pyproject.toml": f'[project]\nname = "p"\nversion = "1"\ndependencies = [\n{entries}]\n'}
+
+
+def _pip_installs(factor: int) -> dict[str, str]:  # 80,000 and 160,000 installs on one line
+    return {"Dockerfile": "FROM python:3.11\nRUN " + "pip install 'wandb==0.19.1' && " * (factor * 80_000) + "true\n"}
+
+
 KINDS = {
     "one-line shell script": _one_line_shell,
     "workflow run: of one line": _workflow_run,
@@ -64,6 +83,9 @@ KINDS = {
     "workflow job, steps x variables": _workflow_steps,
     "Axolotl config, unknown keys, SARIF": _axolotl_keys,
     "file names with control characters, JSON": _odd_names,
+    "pyproject.toml, dependencies": _pyproject_dependencies,
+    "pyproject.toml, ranges of one library": _pyproject_ranges,
+    "Dockerfile RUN, pip installs on one line": _pip_installs,
 }
 # The report format a kind is measured with (text otherwise).
 ARGUMENTS = {"Axolotl config, unknown keys, SARIF": ["--format", "sarif"],

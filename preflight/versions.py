@@ -177,8 +177,9 @@ def _constrained(assumed: Assumed, pins: list[VersionPin], candidates, implied: 
     if not releases or assumed.configured:
         return assumed
     requires = _requires()
+    declarations = _declared(pins)
     limits: list[tuple[str, str, VersionPin]] = []  # (specifier on this library, why, declaration)
-    for dependency, declared in _declared(pins).items():
+    for dependency, declared in declarations.items():
         pin = declared[1]
         own = requires.get(dependency, {}).get(_exact(declared[0]) or "", {}).get(assumed.library)
         if own:  # the exactly pinned library requires this one in that range
@@ -187,12 +188,12 @@ def _constrained(assumed: Assumed, pins: list[VersionPin], candidates, implied: 
     kept = []
     for candidate in _with_upper_bounds(releases, limits):
         needs = requires.get(assumed.library, {}).get(candidate, {})
-        clashes = [d for d, spec in needs.items() if d in _declared(pins) and not _overlap(spec, _declared(pins)[d][0])]
+        clashes = [d for d, spec in needs.items() if d in declarations and not _overlap(spec, declarations[d][0])]
         if not clashes and all(_admits(_specifiers(spec), candidate) for spec, _, _ in limits):
             kept.append(candidate)
     if not kept or kept == releases or kept[-1] == assumed.version and not assumed.admitted:
         return assumed  # nothing left (contradictory declarations), or nothing changed
-    why = sorted({f"{name}{spec} ({_at(pin)})" for name, (spec, pin) in _declared(pins).items()
+    why = sorted({f"{name}{spec} ({_at(pin)})" for name, (spec, pin) in declarations.items()
                   if any(name in requires.get(assumed.library, {}).get(r, {}) for r in releases)}
                  | {f"{text} ({_at(pin)})" for _, text, pin in limits})
     span = f"{kept[0]}–{kept[-1]}" if len(kept) > 1 else kept[0]
@@ -274,6 +275,12 @@ def _depth(path: str) -> int:
     return 0 if folder in ("", ".") else folder.count("/") + 1
 
 
+# The different ranges of one library at one rank that are intersected: each costs a pass over the known
+# releases with every range so far, so a project declaring one library in thousands of ways (a generated
+# file) would cost their cube. Real projects write a few; past this many, the first ones decide.
+MAX_RANGES = 64
+
+
 def _decide(library: str, pins: list[VersionPin], known: list[str]) -> Assumed | None:
     for found in pins:
         exact = _exact(found.specifier)
@@ -282,14 +289,26 @@ def _decide(library: str, pins: list[VersionPin], known: list[str]) -> Assumed |
     from packaging.specifiers import InvalidSpecifier, SpecifierSet  # a range to intersect: load on use
 
     combined, kept = SpecifierSet(""), []
+    verdicts: dict[str, tuple[bool, int]] = {}  # specifier -> (kept, narrowings made when it was judged)
+    narrowings = 0
     for found in pins:
+        verdict = verdicts.get(found.specifier)
+        if verdict is not None and (verdict[0] or verdict[1] == narrowings):
+            if verdict[0]:  # the same range again narrows nothing; one refused before anything changed is refused
+                kept.append(found)
+            continue
+        if len(verdicts) >= MAX_RANGES:
+            break  # see MAX_RANGES
         try:
             narrowed = combined & SpecifierSet(found.specifier)
         except InvalidSpecifier:
             continue
-        if _admitted(narrowed, known):
+        admits = bool(_admitted(narrowed, known))
+        if admits:
             combined = narrowed
             kept.append(found)
+            narrowings += 1
+        verdicts[found.specifier] = (admits, narrowings)
     admitted = _admitted(combined, known)
     if not admitted:
         return None

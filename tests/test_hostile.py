@@ -474,3 +474,87 @@ def test_pip_installs_are_read_in_linear_work(monkeypatch, installs):
     assert [(f.library, f.specifier, f.location.column) for f in facts] == [
         ("wandb", f"=={i}", column) for i, column in enumerate(columns)]
     assert sum(split) <= len(command) and _CountingText.scanned <= 2 * len(command)
+
+
+def _pyproject_shapes(n: int) -> dict[str, str]:
+    return {
+        "list": '[project]\ndependencies = [\n' + "".join(f'  "wandb>=0.{i}",\n' for i in range(n)) + "]\n",
+        "literal strings": "[project]\ndependencies = [\n" + "".join(f"  'wandb>=0.{i}',\n" for i in range(n)) + "]\n",
+        "escaped": '[project]\ndependencies = [\n' + "".join(f'  "wand\\u0062>=0.{i}",\n' for i in range(n)) + "]\n",
+        "untracked": '[project]\ndependencies = [\n' + "".join(f'  "pkg-{i}>=1",\n' for i in range(n)) + "]\n",
+        "groups": "[project.optional-dependencies]\n" + "".join(f'g{i} = ["wandb>=0.{i}"]\n' for i in range(n)),
+        "inline table": "[project]\noptional-dependencies = {" + ", ".join(f'g{i} = ["wandb"]' for i in range(n)) + "}\n",
+        "poetry groups": "".join(f'[tool.poetry.group.g{i}.dependencies]\nwandb = "^0.{i}"\n' for i in range(n)),
+        "dotted keys": "".join(f'project.optional-dependencies.g{i} = ["wandb"]\n' for i in range(n)),
+    }
+
+
+@pytest.mark.parametrize("shape", list(_pyproject_shapes(1)))
+def test_pyproject_entries_are_located_in_linear_work(monkeypatch, shape):
+    """Every tracked requirement of a pyproject.toml is located in its text: each was searched from its
+    table's start (and every table header from the file's start), so 100,000 dependencies did not finish
+    in 400 s. The characters the searches pass over are counted: a few times the file, at any size and in
+    every shape (what no search can find, an escaped name, is charged to a budget)."""
+    from preflight.sources import pyproject, tomltext
+    from preflight.sources.text import SourceText
+
+    covered = [0]
+    quoted, any_key = tomltext._quoted, tomltext._ANY_KEY
+
+    def counted_quoted(text, value, start, end):
+        found = quoted(text, value, start, end)
+        covered[0] += (found[1] if found else end) - start
+        return found
+
+    class CountedKeys:
+        def finditer(self, text, start, end):
+            reached = start
+            try:
+                for found in any_key.finditer(text, start, end):
+                    reached = found.end()
+                    yield found
+                reached = end
+            finally:
+                covered[0] += reached - start
+
+    monkeypatch.setattr(tomltext, "_quoted", counted_quoted)
+    monkeypatch.setattr(tomltext, "_ANY_KEY", CountedKeys())
+    for n in (2_000, 4_000):
+        covered[0] = 0
+        text = _pyproject_shapes(n)[shape]
+        facts = pyproject.extract(SourceText("pyproject.toml", text))
+        assert len(facts) == (0 if shape == "untracked" else n)
+        assert covered[0] <= 6 * len(text), (n, covered[0], len(text))
+        # each entry at its own place, in order (where no table is written, the first like value stands in)
+        if facts and shape not in ("escaped", "dotted keys"):
+            places = [(f.location.line, f.location.column) for f in facts]
+            assert places == sorted(set(places)) and places[0] > (1, 1)
+
+
+def test_ranges_of_one_library_are_intersected_a_bounded_number_of_times(monkeypatch):
+    """A project declaring one library in thousands of ranges: each was intersected with all before it over
+    every known release (cubic). A range written again narrows nothing and is not intersected again, and
+    past versions.MAX_RANGES different ones the first decide; the releases tried are counted."""
+    from preflight import versions
+    from preflight.findings import Location
+    from preflight.model import VersionPin
+
+    tried = [0]
+    admits = versions._admits
+    monkeypatch.setattr(versions, "_admits", lambda specifiers, version: tried.__setitem__(0, tried[0] + 1)
+                        or admits(specifiers, version))
+
+    def pins(specifiers):
+        return [VersionPin(Location("pyproject.toml", i + 1, 3), "wandb", spec, "pyproject dependencies")
+                for i, spec in enumerate(specifiers)]
+
+    counts, decided = [], []
+    for n in (1_000, 2_000):
+        tried[0] = 0
+        decided.append(versions.effective("wandb", {}, pins([f">=0.{i % 17}" for i in range(n)])))
+        decided.append(versions.effective("wandb", {}, pins([f">=0.{i}" for i in range(n)])))
+        counts.append(tried[0])
+    assert counts[0] == counts[1] < 64 * 2 * (len(versions.known_versions("wandb")) + 200)
+    # repeats change nothing: a range written 1,000 times decides as once
+    assert decided[0].version == decided[2].version == versions.effective(
+        "wandb", {}, pins([f">=0.{i}" for i in range(17)])).version

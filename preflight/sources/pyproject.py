@@ -8,8 +8,10 @@ declaration. A constraint that has no PEP 440 form (`^1 || ^2`) counts as an unv
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+from preflight.findings import Location
 from preflight.model import Fact, ParseError, VersionPin
 from preflight.sources import tomltext
 from preflight.sources.requirements import TRACKED, normalise, pin
@@ -35,12 +37,13 @@ def _pep621(source: SourceText, data: dict) -> list[Fact]:
     for name, deps in _table(data.get("dependency-groups")).items():
         groups.append((("dependency-groups", name), f"pyproject dependency-groups.{name}", _OPTIONAL, deps))
     facts: list[Fact] = []
+    positions = tomltext.Positions(source)
     for parts, where, role, requirements in groups:
         for text in requirements if isinstance(requirements, list) else []:
-            if isinstance(text, str):
-                found = pin(text, tomltext.locate(source, parts, text), where, role)
-                if found:
-                    facts.append(found)
+            # located only when it names a tracked library: most entries of a long list do not
+            found = pin(text, Location.start_of(source.path), where, role) if isinstance(text, str) else None
+            if found:
+                facts.append(dataclasses.replace(found, location=positions.locate(parts, text)))
     return facts
 
 
@@ -53,12 +56,13 @@ def _poetry(source: SourceText, data: dict) -> list[Fact]:
         tables.append((("tool", "poetry", "group", name, "dependencies"), f"poetry group.{name}", _OPTIONAL,
                        _table(group).get("dependencies")))
     facts: list[Fact] = []
+    positions = tomltext.Positions(source)
     for parts, where, role, dependencies in tables:
         for name, value in _table(dependencies).items():
             library = normalise(name)
             if library not in TRACKED:
                 continue
-            location = tomltext.locate(source, (*parts, name))
+            location = positions.locate((*parts, name))
             for constraint in value if isinstance(value, list) else [value]:
                 version = constraint.get("version", "") if isinstance(constraint, dict) else constraint
                 optional = isinstance(constraint, dict) and constraint.get("optional") is True
