@@ -118,7 +118,7 @@ def test_hook_sees_the_files_identify_has_no_type_for(user_repo, env):
     _run(["git", "add", ".env.prod", "train.py", "job.sbatch"], user_repo, env, check=True)
     result = try_repo(user_repo, env, ".env.prod", "job.sbatch")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert ".env.prod:1:" in result.stdout and "SEC004" in result.stdout
+    assert ".env.prod:1:" in result.stdout and "SEC001" in result.stdout  # a W&B key written in a file
     assert "job.sbatch:2:1: ENV007" in result.stdout
     assert key not in result.stdout
 
@@ -171,7 +171,7 @@ def test_installed_hook_stops_a_commit_of_a_key_and_an_sbatch_script(user_repo, 
     blocked = _run(["git", "commit", "-qm", "job"], user_repo, env)
     output = blocked.stdout + blocked.stderr
     assert blocked.returncode != 0, output
-    assert ".env.prod:1:" in output and "SEC004" in output and "job.sbatch:2:1: ENV007" in output
+    assert ".env.prod:1:" in output and "SEC001" in output and "job.sbatch:2:1: ENV007" in output
     assert key not in output
     assert "in 2 files checked" in output  # the staged files, not the project read for context
     staged = _run(["git", "diff", "--cached", "--name-only"], user_repo, env, check=True).stdout.split()
