@@ -123,6 +123,10 @@ def test_key_leaks_through_launchers_are_security_alerts_and_missing_keys_are_no
     assert rules["SEC005"]["tags"][-1] == "external/cwe/cwe-214" and rules["SEC005"]["security-severity"] == "5.0"
     assert "security" not in rules["ENV001"]["tags"] and "security-severity" not in rules["ENV001"]
     assert rules["ENV001"]["tags"] == ["ENV", "launchers", "wandb"]
+    # the launchers a rule is about, in any module
+    assert rules["ENV006"]["tags"] == ["ENV", "launchers", "kubernetes"] and "slurm" in rules["ENV007"]["tags"]
+    assert rules["AIM001"]["tags"] == ["AIM", "experiment-tracking", "aim", "launchers", "docker"]
+    assert "launchers" not in rules["WB001"]["tags"] and "launchers" not in rules["HF004"]["tags"]
 
 
 def _sarif_validator() -> str | None:

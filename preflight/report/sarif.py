@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from urllib.parse import quote
 
 from preflight import __version__, display
@@ -42,6 +43,16 @@ _DOMAIN = {
 }
 # The tracker a rule of a mixed module (the launchers' ENV, the secrets' SEC) is about, by its summary.
 _TRACKERS = {"wandb": ("w&b", "wandb", "sweep"), "mlflow": ("mlflow",)}
+# The launchers a rule is about, by whole words of its summary and name, whatever its module (an Aim run in a
+# container, a W&B run id shared by a launcher's jobs): each such rule is also tagged `launchers`.
+_LAUNCHERS = {
+    "ci": ("workflow", "pull_request", "ci job"),
+    "docker": ("docker", "dockerfile", "container", "image"),
+    "compose": ("compose",),
+    "kubernetes": ("kubernetes", "pod"),
+    "slurm": ("sbatch", "slurm"),
+    "deepspeed": ("deepspeed",),
+}
 # Credentials written where they leak: each rule's weakness (CWE), GitHub's security-severity score (7.0-8.9
 # high, 4.0-6.9 medium) and the domain tags beyond the module's. A key in a committed file or an image can be
 # read by everyone who can read the repository or pull the image, and gives write access to the team's runs and
@@ -78,12 +89,15 @@ def _physical(location: Location) -> dict:
 
 
 def tags(rule: type[Rule]) -> list[str]:
-    """The prefix, the module's domain, the tracker it concerns, and for the credential rules the domains of
-    what leaks the key (a launcher, an image) and their CWE."""
+    """The prefix, the module's domain, the tracker and the launchers it concerns, and for the credential rules
+    the domains of what leaks the key (a launcher, an image) and their CWE."""
     prefix = rule.code.rstrip("0123456789")
     found = [prefix, *_DOMAIN.get(prefix, ())]
     words = f"{rule.summary} {rule.name}".lower()
     found += [tracker for tracker, marks in _TRACKERS.items() if any(mark in words for mark in marks)]
+    kinds = [kind for kind, marks in _LAUNCHERS.items() if any(re.search(rf"\b{mark}\b", words) for mark in marks)]
+    if kinds or re.search(r"\blaunchers?\b", words):
+        found += ["launchers", *kinds]
     if rule.code in _SECURITY:
         cwe, _, domains = _SECURITY[rule.code]
         found += [*domains, f"external/cwe/cwe-{cwe}"]
