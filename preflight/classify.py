@@ -134,6 +134,8 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
     if not isinstance(first, y.MappingNode):
         return None
     keys = {name for name, _, _ in y.items(first)}
+    if _is_template(first):
+        return None
     if path_kind == "yaml":
         if isinstance(y.get(first, "services"), y.MappingNode) and any(
             y.get(spec, k) is not None for _, _, spec in y.items(y.get(first, "services"))
@@ -156,6 +158,23 @@ def kind_by_content(path_kind: str, documents: list) -> str | None:
     ):
         return HYDRA
     return None
+
+
+# `${NAME}`/`${NAME:-default}`: a placeholder envsubst, a shell heredoc or a templating step fills in (OmegaConf's
+# own interpolations name keys, `${model.name}`, or resolvers, `${oc.env:X}`)
+_PLACEHOLDER = re.compile(r"\$\{[A-Z][A-Z0-9_]*(?::?[-=?+][^}]*)?\}")
+
+
+def _is_template(mapping) -> bool:
+    """A configuration template: most of its top-level values are environment placeholders (Axolotl's
+    RunPod handler writes the real file from one). What reads the file is the filled-in copy, which is
+    not in the tree; the template itself is read by nothing that would act on its keys."""
+    from preflight.sources import yamltree as y
+
+    values = [y.scalar_text(node) for _, _, node in y.items(mapping)]
+    scalars = [text for text in values if text]
+    placeholders = sum(1 for text in scalars if _PLACEHOLDER.fullmatch(text.strip()))
+    return len(scalars) >= 4 and placeholders * 2 >= len(scalars)
 
 
 def is_skypilot_task(documents: list) -> bool:

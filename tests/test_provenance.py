@@ -185,3 +185,31 @@ def test_a_file_of_the_scripts_own_dataclass_fields_is_not_a_trl_recipe(project,
                        "report_to='none'))\n"}
     found = project({**files, "tpu/config.yaml": OWN_CONFIG, **other}, select=["HF", "TRL"])
     assert not [f for f in found if f.startswith("tpu/config.yaml")], found
+
+
+AXOLOTL_TEMPLATE = ("base_model: {model}\nmodel_type: {kind}\nsequence_len: {length}\nlora_r: {rank}\n"
+                    "lora_droput: {dropout}\nwandb_project: {project}\n")
+
+
+@pytest.mark.parametrize("values, expected", [
+    (dict(model="${BASE_MODEL}", kind="${MODEL_TYPE}", length="${SEQUENCE_LEN:-2048}", rank="${LORA_R}",
+          dropout="${LORA_DROPOUT}", project="${WANDB_PROJECT}"), []),
+    (dict(model="Qwen/Qwen2.5-0.5B", kind="AutoModelForCausalLM", length=2048, rank=16, dropout=0.05,
+          project="${WANDB_PROJECT}"), ["config.yaml:5:1: AXO006"]),
+], ids=["template", "one-placeholder"])
+def test_a_template_of_placeholders_is_not_the_config_it_becomes(project, values, expected):
+    """Axolotl's RunPod handler writes the config it trains on from a template whose values are ${NAME}
+    placeholders: the template is read by nothing that acts on its keys. A config with one placeholder
+    is still a config."""
+    files = {"config.yaml": AXOLOTL_TEMPLATE.format(**values), "run.sh": "axolotl train config.yaml\n"}
+    assert project(files, select=["AXO006", "WB001"]) == expected
+
+
+def test_omegaconf_interpolations_do_not_make_a_template():
+    """OmegaConf resolves `${paths.out}` and `${oc.env:X}` itself: such a file is read as it is."""
+    from preflight import classify
+    from preflight.sources import yamltree as y
+
+    content = ("output_dir: ${paths.out}\neval_strategy: steps\neval_steps: ${cadence.eval}\n"
+               "logging_steps: ${cadence.log}\nreport_to: ${oc.env:TRACKER}\nrun_name: ${name}\n")
+    assert classify.kind_by_content("yaml", y.compose_documents(content)) == classify.HF_ARGS
