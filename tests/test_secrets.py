@@ -156,6 +156,31 @@ def test_secret_on_command_line(project, command, expected):
     assert project({"run.sh": command + "\n"}, select=["SEC005"]) == expected
 
 
+MAKE_ESCAPES = ("train:\n\tdocker run -e WANDB_API_KEY=$$WANDB_API_KEY trainer python train.py\n"
+                "x:\n\techo $$HOME $$PWD && docker run -e WANDB_API_KEY=$$WANDB_API_KEY t python train.py \\\n"
+                "\t  --lr 1 && docker run -e HF_TOKEN=$${HF_TOKEN} t python train.py\n")
+
+
+def test_positions_in_a_makefile_recipe_are_those_of_the_makefile(project):
+    """make reads `$$` as one `$` and joins continued lines with a space before the shell sees a recipe
+    line; positions are mapped back to the Makefile (they ran one character short per `$$` and two per
+    continuation, and the fix wrote `WANDB_API_KEYY`). The fix round-trips: every key goes, nothing else."""
+    from preflight import api, engine
+
+    assert project({"Makefile": MAKE_ESCAPES}, select=["SEC005"]) == [
+        "Makefile:2:16: SEC005", "Makefile:4:37: SEC005", "Makefile:5:28: SEC005"]
+    result = engine.check(["."], select=["SEC005"], cwd=project.root)
+    spans = {(f.location.line, f.location.column, f.location.end_column) for f in result.findings}
+    assert spans == {(2, 16, 16 + len("WANDB_API_KEY=$$WANDB_API_KEY")),
+                     (4, 37, 37 + len("WANDB_API_KEY=$$WANDB_API_KEY")), (5, 28, 28 + len("HF_TOKEN=$${HF_TOKEN}"))}
+    api.write_changes([c for c in api.plan_fixes(result) if c.after != c.before], project.root)
+    assert (project.root / "Makefile").read_text() == (
+        "train:\n\tdocker run -e WANDB_API_KEY trainer python train.py\n"
+        "x:\n\techo $$HOME $$PWD && docker run -e WANDB_API_KEY t python train.py \\\n"
+        "\t  --lr 1 && docker run -e HF_TOKEN t python train.py\n")
+    assert project({}, select=["SEC005"]) == []
+
+
 def _build_secret_fixed(project, text: str) -> str:
     from preflight import api, engine
 

@@ -236,6 +236,8 @@ def _word_location(command: shell.SimpleCommand, locate, index: int, width: int 
         return locate(command)
     start = locate(dataclasses.replace(command, offset=offsets[index]))
     width = len(command.argv[index]) if width is None else width
+    if isinstance(locate, TextLocator):  # as written in the text
+        width = locate.width(offsets[index], width)
     return Location(start.path, start.line, start.column, start.line, start.column + width)
 
 
@@ -266,7 +268,10 @@ def _assignment_location(command: shell.SimpleCommand, locate, script: str, name
     if match is None or "\n" in script[command.offset: match.start()].replace("\\\n", ""):
         return None
     start = locate(dataclasses.replace(command, offset=match.start()))
-    return Location(start.path, start.line, start.column, start.line, start.column + len(match.group(0)))
+    width = len(match.group(0))
+    if isinstance(locate, TextLocator):  # as written in the text
+        width = locate.width(match.start(), width)
+    return Location(start.path, start.line, start.column, start.line, start.column + width)
 
 
 def _flag_locations(command: shell.SimpleCommand, found, locate) -> tuple[Location | None, ...]:
@@ -506,12 +511,30 @@ class ScalarLocator:
 
 
 class TextLocator:
-    """Positions of commands in a plain text file (a shell script, a Makefile) from their offsets."""
+    """Positions of commands in a plain text file (a shell script, a Makefile) from their offsets.
+    `breaks`: where the script the shell model reads differs in length from the text it comes from (a
+    Makefile recipe's `$$` is one `$`, its continued lines are joined by a space), as sorted (offset in
+    the script, offset in the text) pairs from which the offsets that follow run on alike."""
 
-    def __init__(self, source: SourceText, base_offset: int = 0) -> None:
+    def __init__(self, source: SourceText, base_offset: int = 0,
+                 breaks: list[tuple[int, int]] | None = None) -> None:
         self._source = source
         self._base = base_offset
+        self._breaks = breaks or []
+        self._keys = [script for script, _ in self._breaks]
+
+    def offset(self, script_offset: int) -> int:
+        """The offset in the text of the character at `script_offset` in the script."""
+        index = bisect.bisect_right(self._keys, script_offset) - 1
+        if index < 0:
+            return self._base + script_offset
+        script, text = self._breaks[index]
+        return text + script_offset - script
+
+    def width(self, script_offset: int, length: int) -> int:
+        """How many characters of the text the `length` characters of the script from there were written as."""
+        return self.offset(script_offset + length - 1) + 1 - self.offset(script_offset) if length > 0 else length
 
     def __call__(self, command: shell.SimpleCommand) -> Location:
-        start = self._base + command.offset
+        start = self.offset(command.offset)
         return self._source.location(start, self._source.line_end(start))
