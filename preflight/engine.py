@@ -267,8 +267,11 @@ def _collect(request: Request, pairs: list[tuple[Path, str]], cache: FactsCache 
 
 
 def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache: FactsCache | None,
-          errors: list[str], digests: dict[str, str]) -> Project:
-    """The project model, linked and frozen. The lazily kept files are collected only if linking needs them."""
+          errors: list[str], digests: dict[str, str], imports: dict[str, list[str]] | None = None,
+          groups: dict | None = None) -> Project:
+    """The project model, linked and frozen. The lazily kept files are collected only if linking needs them;
+    `imports`, `groups`: what a warm server's last check worked out that still holds (Project.reuse_imports,
+    Project.reuse_groups)."""
     from preflight.link import link  # not needed (nor imported) when the result cache answers
 
     def load_lazy(items):  # a lazy file the run reads is part of what a reused run depends on
@@ -276,6 +279,10 @@ def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache:
         return collect(items, cache, errors, 1, digests=digests)
 
     project = Project(files, request.root, dict(request.config.settings.versions), request.cwd, lazy, load_lazy)
+    if imports:
+        project.reuse_imports(imports)
+    if groups:
+        project.reuse_groups(groups)
     link(project)
     return project
 

@@ -62,7 +62,10 @@ class Project:
         self._imported: dict[str, list[str]] = {}
         self.frozen = False
         self._by_kind: dict[type, list] = {}  # every fact of a kind, for `facts`, while no file changes
-        self._by_type: dict[type, list[tuple[int, int, object]]] | None = None
+        self._by_type: dict[type, list[tuple[int, list[tuple[int, object]]]]] | None = None
+        # each file's facts grouped by exact type, kept with the FileFacts they were made from: a warm server
+        # hands them to the next check (reuse_groups), where only the edited files are walked again
+        self._groups: dict[str, tuple[FileFacts, dict[type, list[tuple[int, object]]]]] = {}
         self._indexed_at = -1  # the version of `files` the two indexes describe
         from preflight.program import Programs
 
@@ -115,12 +118,20 @@ class Project:
         if self._by_type is None:
             self._by_type = {}
             for number, file in enumerate(list(self.files.values())):
-                for position, fact in enumerate(file.facts):
-                    self._by_type.setdefault(type(fact), []).append((number, position, fact))
-        groups = [facts for cls, facts in self._by_type.items() if issubclass(cls, kind)]
+                kept = self._groups.get(file.path)
+                if kept is None or kept[0] is not file:
+                    grouped: dict[type, list[tuple[int, object]]] = {}
+                    for position, fact in enumerate(file.facts):
+                        grouped.setdefault(type(fact), []).append((position, fact))
+                    kept = self._groups[file.path] = (file, grouped)
+                for cls, items in kept[1].items():
+                    self._by_type.setdefault(cls, []).append((number, items))
+        groups = [chunks for cls, chunks in self._by_type.items() if issubclass(cls, kind)]
         if len(groups) == 1:
-            return [fact for _, _, fact in groups[0]]
-        return [fact for _, _, fact in sorted((item for group in groups for item in group), key=lambda i: i[:2])]
+            return [fact for _, items in groups[0] for _, fact in items]
+        ordered = sorted((number, position, fact) for chunks in groups for number, items in chunks
+                         for position, fact in items)
+        return [fact for _, _, fact in ordered]
 
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
         file = self.file(path)
@@ -324,6 +335,25 @@ class Project:
                 self._imports_read[path] = [f for f in imports_only(text) if isinstance(f, LocalImport)]
             return self._imports_read[path]
         return self.facts_in(path, LocalImport)
+
+    def resolved_imports(self) -> dict[str, list[str]]:
+        """The imports resolved so far (path -> the scanned modules it imports), for `reuse_imports`."""
+        return dict(self._imported)
+
+    def reuse_imports(self, resolved: dict[str, list[str]]) -> None:
+        """Imports another check of the same files resolved (a warm server's last check): what a file imports
+        depends only on its own imports and on which files exist, so the caller passes those of unchanged
+        files of an unchanged file set; each costs a search of the tree when resolved again."""
+        self._imported.update(resolved)
+
+    def fact_groups(self) -> dict:
+        """Each file's facts grouped by type, as indexed so far, for `reuse_groups`."""
+        return dict(self._groups)
+
+    def reuse_groups(self, groups: dict) -> None:
+        """The groups another check made (Project.fact_groups); a file's are used only while its FileFacts
+        are the very object they were made from."""
+        self._groups.update(groups)
 
     def imported_files(self, path: str) -> list[str]:
         """Scanned modules a Python file imports (relative imports, and absolute ones that resolve)."""

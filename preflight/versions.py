@@ -105,6 +105,7 @@ class Assumed:
         return f"{self.library} {self.version} ({self.source})"
 
 
+@functools.lru_cache(maxsize=4096)  # the rules compare the same few versions thousands of times a check
 def release(version: str) -> tuple[int, ...]:
     """The release numbers of a version (`4.57.1` -> (4, 57, 1)), padded for comparison; enough for
     the thresholds the rules compare against, without importing a version parser on every run."""

@@ -36,6 +36,10 @@ class Workspace:
         self._stale = True  # some file's facts changed since the last check
         self.request: engine.Request | None = None
         self._sources: SourceLines | None = None
+        # the last check's file set and resolved imports: an edit seldom changes what other files import
+        self._imports: tuple[frozenset[str], dict[str, list[str]]] = (frozenset(), {})
+        self._edited: set[str] = set()  # files whose facts changed since the last check
+        self._groups: dict = {}  # the last check's facts grouped by type (Project.fact_groups)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -57,6 +61,7 @@ class Workspace:
             if cache is not None:
                 cache.close()
         self._files = {f.path: f for f in files}
+        self._imports = (frozenset(), {})  # settings changed: resolved again
         for path, text in self.buffers.items():
             self._files[path] = _extract(path, text)
         self._raw = {}
@@ -104,6 +109,7 @@ class Workspace:
         if self._files.get(display) != facts:
             self._files[display] = facts
             self._stale = True
+            self._edited.add(display)
 
     # -- checking -------------------------------------------------------------------------------
 
@@ -115,8 +121,13 @@ class Workspace:
             self._dirty = set()
             return {}
         errors: list[str] = []
-        project = engine._link(request, list(self._files.values()), {}, None, errors, {})
+        paths, resolved = self._imports
+        reusable = {path: found for path, found in resolved.items() if path not in self._edited} \
+            if paths == frozenset(self._files) else {}
+        project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._groups)
         raw = engine._check(project, self._rules, errors)
+        self._imports, self._edited = (frozenset(self._files), project.resolved_imports()), set()
+        self._groups = project.fact_groups()
         touching: dict[str, set[Finding]] = {}
         for finding in raw:
             for path in finding.paths():

@@ -54,6 +54,25 @@ def test_plans_change_nothing_until_written(tmp_path):
     assert [f.code for f in api.check(["train.py"], cwd=tmp_path).findings] == []
 
 
+def test_a_warm_workspace_resolves_again_the_imports_an_edit_changes(tmp_path):
+    """A warm check reuses the imports the last one resolved, but not those of an edited file, nor any once
+    the set of files changed: the workflow's finding follows the module the script imports."""
+    write_files(tmp_path, {"launch.py": "import helper\n\nhelper.main()\n", "quiet.py": "def main():\n    pass\n",
+                           "helper.py": "import wandb\n\ndef main():\n    wandb.init(project='p', name='n')\n",
+                           ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+                                                     "    steps:\n      - run: python launch.py\n"})
+    project = api.Workspace(tmp_path, use_cache=False)
+    project.load()
+    assert [f.code for f in project.check()[".github/workflows/t.yml"]] == ["ENV001"]
+    project.set_buffer("launch.py", "import quiet\n\nquiet.main()\n")
+    assert project.check()[".github/workflows/t.yml"] == []
+    project.set_buffer("launch.py", "import helper\n\nhelper.main()\n")
+    assert [f.code for f in project.check()[".github/workflows/t.yml"]] == ["ENV001"]
+    (tmp_path / "helper.py").unlink()
+    project.file_changed("helper.py")  # gone: the set of files changed, every import is resolved again
+    assert project.check()[".github/workflows/t.yml"] == []
+
+
 def test_a_warm_workspace_rechecks_what_an_edit_changes(tmp_path):
     write_files(tmp_path, {**FILES, "launch.py": "import os\nimport wandb\n\nwandb.init(project='p', name=os.environ['R'])\n",
                            ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
