@@ -268,10 +268,10 @@ def _collect(request: Request, pairs: list[tuple[Path, str]], cache: FactsCache 
 
 def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache: FactsCache | None,
           errors: list[str], digests: dict[str, str], imports: dict[str, list[str]] | None = None,
-          groups: dict | None = None) -> Project:
+          groups: dict | None = None, importers: tuple[dict, dict] | None = None) -> Project:
     """The project model, linked and frozen. The lazily kept files are collected only if linking needs them;
-    `imports`, `groups`: what a warm server's last check worked out that still holds (Project.reuse_imports,
-    Project.reuse_groups)."""
+    `imports`, `groups`, `importers`: what a warm server's last check worked out that still holds
+    (Project.reuse_imports, reuse_groups, reuse_importers)."""
     from preflight.link import link  # not needed (nor imported) when the result cache answers
 
     def load_lazy(items):  # a lazy file the run reads is part of what a reused run depends on
@@ -283,6 +283,8 @@ def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache:
         project.reuse_imports(imports)
     if groups:
         project.reuse_groups(groups)
+    if importers is not None:
+        project.reuse_importers(*importers)
     link(project)
     return project
 

@@ -60,6 +60,7 @@ class Project:
         self.reads: dict[str, tuple[int, int, int] | None] = {}
         self._imports_read: dict[str, list[LocalImport]] = {}
         self._imported: dict[str, list[str]] = {}
+        self._importers_seed: tuple[dict, dict] | None = None  # reuse_importers
         self.frozen = False
         self._by_kind: dict[type, list] = {}  # every fact of a kind, for `facts`, while no file changes
         self._by_type: dict[type, list[tuple[int, list[tuple[int, object]]]]] | None = None
@@ -355,6 +356,11 @@ class Project:
         are the very object they were made from."""
         self._groups.update(groups)
 
+    def reuse_importers(self, index: dict[str, list[str]], edited: dict[str, list[str]]) -> None:
+        """The reverse import index of another check of the same files (`memo["importers"]`), valid while each
+        edited module (path -> what it imported then) imports what it did."""
+        self._importers_seed = (index, edited)
+
     def imported_files(self, path: str) -> list[str]:
         """Scanned modules a Python file imports (relative imports, and absolute ones that resolve)."""
         if path not in self._imported:
@@ -366,6 +372,10 @@ class Project:
         start-up code runs before a module's functions are called (open_clip's `main.py` seeds, then calls
         the loop of `train.py`). The reverse index is built on the first question."""
         index = self.memo.get("importers")
+        if index is None and self._importers_seed is not None:
+            seed, edited = self._importers_seed
+            if all(self.imported_files(module) == before for module, before in edited.items()):
+                index = self.memo["importers"] = seed  # no edited file imports anything else now
         if index is None:
             index = self.memo["importers"] = {}
             for module in [p for p in [*self.files, *self._lazy] if p.endswith(".py")]:

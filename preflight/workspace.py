@@ -40,6 +40,7 @@ class Workspace:
         self._imports: tuple[frozenset[str], dict[str, list[str]]] = (frozenset(), {})
         self._edited: set[str] = set()  # files whose facts changed since the last check
         self._groups: dict = {}  # the last check's facts grouped by type (Project.fact_groups)
+        self._importers: dict | None = None  # the last check's reverse import index (Project.importers)
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -61,7 +62,7 @@ class Workspace:
             if cache is not None:
                 cache.close()
         self._files = {f.path: f for f in files}
-        self._imports = (frozenset(), {})  # settings changed: resolved again
+        self._imports, self._importers = (frozenset(), {}), None  # settings changed: resolved again
         for path, text in self.buffers.items():
             self._files[path] = _extract(path, text)
         self._raw = {}
@@ -122,12 +123,15 @@ class Workspace:
             return {}
         errors: list[str] = []
         paths, resolved = self._imports
-        reusable = {path: found for path, found in resolved.items() if path not in self._edited} \
-            if paths == frozenset(self._files) else {}
-        project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._groups)
+        same = paths == frozenset(self._files)
+        reusable = {path: found for path, found in resolved.items() if path not in self._edited} if same else {}
+        importers = (self._importers, {path: resolved.get(path, []) for path in self._edited if path.endswith(".py")}) \
+            if same and self._importers is not None else None
+        project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._groups,
+                               importers)
         raw = engine._check(project, self._rules, errors)
         self._imports, self._edited = (frozenset(self._files), project.resolved_imports()), set()
-        self._groups = project.fact_groups()
+        self._groups, self._importers = project.fact_groups(), project.memo.get("importers")
         touching: dict[str, set[Finding]] = {}
         for finding in raw:
             for path in finding.paths():

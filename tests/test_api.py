@@ -73,6 +73,24 @@ def test_a_warm_workspace_resolves_again_the_imports_an_edit_changes(tmp_path):
     assert project.check()[".github/workflows/t.yml"] == []
 
 
+def test_a_warm_workspace_rebuilds_who_imports_a_module_when_an_edit_changes_it(tmp_path):
+    """REP001 trusts the program that imports the loop: the reverse index of imports is reused from the last
+    check only while no edited module imports anything else."""
+    loop = ("import wandb\n\ndef train_one_epoch(model, loader, optimizer):\n    for batch in loader:\n"
+            "        loss = model(batch)\n        loss.backward()\n        optimizer.step()\n"
+            "        wandb.log({'loss': loss})\n")
+    seeding = ("import random\nrandom.seed(0)\nimport wandb\nfrom train import train_one_epoch\n\n"
+               "wandb.init(project='p', name='r')\ntrain_one_epoch(model, loader, optimizer)\n")
+    write_files(tmp_path, {"train.py": loop, "main.py": seeding, "other.py": "x = 1\n"})
+    project = api.Workspace(tmp_path, use_cache=False)
+    project.load()
+    assert not any(f.code == "REP001" for f in project.check().get("train.py", []))
+    project.set_buffer("main.py", seeding.replace("from train import", "from other import"))
+    assert [f.code for f in project.check()["train.py"] if f.code == "REP001"] == ["REP001"]
+    project.set_buffer("main.py", seeding)
+    assert not any(f.code == "REP001" for f in project.check()["train.py"])
+
+
 def test_a_warm_workspace_rechecks_what_an_edit_changes(tmp_path):
     write_files(tmp_path, {**FILES, "launch.py": "import os\nimport wandb\n\nwandb.init(project='p', name=os.environ['R'])\n",
                            ".github/workflows/t.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
