@@ -46,6 +46,9 @@ _FLAG = re.compile(r"(?i)(?<![\w-])--?" + _NAME + r"\b(?:[ \t]+|=)[\"']?" + _VAL
 _ASSIGNED = re.compile(r"(?i)\b" + _NAME + r"\b(?:[\"']\]?)?[ \t]*[:=][ \t]*[\"']?" + _VALUE)
 _LOGIN = re.compile(r"(?is)\b(?:wandb|comet_ml|neptune|mlflow|huggingface_hub|hf)[\w.]*\.login\([^)]{0,500}?"
                     r"\b(?:key|api_key|token|password)\s*=\s*[\"'](?P<value>[^\"'\s]{8,})")
+# The key `wandb login` takes as its argument (`wandb login [OPTIONS] [KEY]`), whatever its form.
+_CLI_LOGIN = re.compile(r"(?i)\bwandb[ \t]+login(?:[ \t]+--?[\w-]+(?:=[^\s\"'`;&|]*)?)*[ \t]+[\"']?"
+                        r"(?P<value>[^\s\"'`;&|<>()$-][^\s\"'`;&|<>()]{7,})")
 _SECRET_NAME = re.compile(r"(?i)(?:api[_-]?key|token|secret|password|passwd)")
 _PLACEHOLDER = re.compile(
     r"(?i)^(?:<.*>|\{.*\}|\[.*\]|x+|\.+|\*+|your[\w-]*|changeme|change[_-]?me|dummy|placeholder|replace[\w-]*|todo|"
@@ -105,6 +108,8 @@ def _by_form(text: str) -> list[Span]:
     found += [m.span("value") for m in _PASSWORD.finditer(text)]
     for pattern in (_FLAG, _ASSIGNED, _LOGIN):
         found += [m.span("value") for m in pattern.finditer(text) if _real(m.group("value"))]
+    found += [m.span("value") for m in _CLI_LOGIN.finditer(text) if _real(m.group("value"))
+              and "://" not in m.group("value")]  # `--host https://...` is followed by the key, not one
     return found
 
 
