@@ -14,10 +14,11 @@ the shapes projects write:
   them (1.1+). Later content wins, key by key (OmegaConf merge); `key=value` overrides come last, `~key` deletes.
 
 Anything else (a package given in the entry `group@pkg`, a list of options, an interpolation in an option,
-`???`, a group option or mandatory config missing from the tree, a multirun sweep `a=1,2`, structured configs a
-`ConfigStore` registers, `hydra.searchpath`) makes the composition unknown: `compose` returns None and no rule
-judges it. The `hydra` group itself (Hydra's own settings, partly from plugins) is skipped: it writes only under
-`hydra.`.
+`???`, a config or group option missing from the tree (a structured config a `ConfigStore` registers, a
+plugin's), a sweep `a=1,2`, an override of a group the defaults list does not name or of a key the config does
+not have without `+` (Hydra refuses both before the program runs), `hydra.searchpath` in the primary config)
+makes the composition unknown: `compose` returns None and no rule judges it. The `hydra` group itself (Hydra's
+own settings, partly from plugins) is skipped: it writes only under `hydra.`.
 """
 
 from __future__ import annotations
