@@ -171,6 +171,8 @@ def _hydra_trainers(project):
                 config = composed.root.get(*keys) if composed is not None else None
                 if not isinstance(config, hydra.Node) or not _is_trainer(config.entries.get("_target_")):
                     continue
+                if "_partial_" in config.entries or "_args_" in config.entries:
+                    continue  # a partial the program calls later (with arguments not seen here), positional ones
                 trainer = _trainer(project, entry, module, function, built, composed, config, reach)
                 if trainer is not None:
                     yield trainer

@@ -234,6 +234,12 @@ HYDRA_CASES = {
         ["configs/trainer/default.yaml:3:1: HF001"]),
     "a-target-that-is-not-lightnings-trainer": (
         hydra_project("wandb", HYDRA_TRAINER.replace("lightning.pytorch.trainer.Trainer", "mylib.Trainer")), []),
+    "a-partial-the-program-completes": (
+        hydra_project("wandb", HYDRA_TRAINER + "_partial_: true\n"), []),
+    "the-trainer-config-names-its-logger": (
+        {**hydra_project("null", HYDRA_TRAINER + "logger:\n  _target_: "
+                         "lightning.pytorch.loggers.WandbLogger\n  project: demo\n"),
+         "train.py": HYDRA_TRAIN.replace(", logger=logger)", ")")}, ["configs/trainer/default.yaml:3:1: HF001"]),
     "a-group-chosen-by-interpolation": (
         hydra_project("${oc.env:LOGGER}"), []),
     "training-loss-logged-per-epoch": (
