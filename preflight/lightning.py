@@ -153,6 +153,7 @@ def _hydra_runs(project) -> list[tuple[str, LaunchArguments, Location | None]]:
 
 def _hydra_trainers(project):
     programs = project.programs
+    composed_for: dict[tuple, hydra.Composed | None] = {}  # one composition per config and command line
     for entry, arguments, at in _hydra_runs(project):
         reach = programs.reach(entry, arguments)
         for module in programs.loaded_modules(entry):
@@ -167,7 +168,10 @@ def _hydra_trainers(project):
                 if not config_name:
                     continue
                 folder = posixpath.normpath(posixpath.join(posixpath.dirname(main), config_path or "."))
-                composed = hydra.compose(project, folder, config_name, arguments.overrides, at)
+                key = (folder, config_name, arguments.overrides, at)
+                if key not in composed_for:
+                    composed_for[key] = hydra.compose(project, folder, config_name, arguments.overrides, at)
+                composed = composed_for[key]
                 config = composed.root.get(*keys) if composed is not None else None
                 if not isinstance(config, hydra.Node) or not _is_trainer(config.entries.get("_target_")):
                     continue
