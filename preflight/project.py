@@ -370,7 +370,9 @@ class Project:
     def importers(self, path: str) -> list[str]:
         """Scanned Python modules that import `path`, directly or through other modules: the programs whose
         start-up code runs before a module's functions are called (open_clip's `main.py` seeds, then calls
-        the loop of `train.py`). The reverse index is built on the first question."""
+        the loop of `train.py`). Asked of the modules whose facts were extracted (those that use a tracker or
+        trainer): a pre-filtered module's imports come from its text, and reading every file of a large tree
+        again costs as much as the whole check. The reverse index is built on the first question."""
         index = self.memo.get("importers")
         if index is None and self._importers_seed is not None:
             seed, edited = self._importers_seed
@@ -378,7 +380,7 @@ class Project:
                 index = self.memo["importers"] = seed  # no edited file imports anything else now
         if index is None:
             index = self.memo["importers"] = {}
-            for module in [p for p in [*self.files, *self._lazy] if p.endswith(".py")]:
+            for module in [p for p, file in self.files.items() if p.endswith(".py") and not file.imports_pending]:
                 for imported in self.imported_files(module):
                     index.setdefault(imported, []).append(module)
         found: dict[str, None] = {}
