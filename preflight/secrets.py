@@ -102,15 +102,27 @@ def _real(value: str) -> bool:
 
 
 def _by_form(text: str) -> list[Span]:
-    """Credentials recognised by their form alone (no parser needed)."""
-    found = list(find_wandb_keys(text))
-    found += [m.span() for m in _HF_TOKEN.finditer(text)]
-    found += [m.span("value") for m in _PASSWORD.finditer(text)]
-    for pattern in (_FLAG, _ASSIGNED, _LOGIN):
+    """Credentials recognised by their form alone (no parser needed). Each pattern runs only where the
+    words it needs are in the text: most files of a tree hold none, and the named patterns try a match at
+    every word."""
+    lowered = text.lower()
+    found = list(find_wandb_keys(text)) if "wandb" in lowered or "api.wandb.ai" in lowered else []
+    if "hf_" in text:
+        found += [m.span() for m in _HF_TOKEN.finditer(text)]
+    if "passw" in lowered:
+        found += [m.span("value") for m in _PASSWORD.finditer(text)]
+    patterns = [_FLAG, _ASSIGNED] if any(word in lowered for word in _NAME_WORDS) else []
+    patterns += [_LOGIN] if ".login(" in lowered else []
+    for pattern in patterns:
         found += [m.span("value") for m in pattern.finditer(text) if _real(m.group("value"))]
-    found += [m.span("value") for m in _CLI_LOGIN.finditer(text) if _real(m.group("value"))
-              and "://" not in m.group("value")]  # `--host https://...` is followed by the key, not one
+    if "login" in lowered and "wandb" in lowered:
+        found += [m.span("value") for m in _CLI_LOGIN.finditer(text) if _real(m.group("value"))
+                  and "://" not in m.group("value")]  # `--host https://...` is followed by the key, not one
     return found
+
+
+# Every name _NAME matches holds one of these (lower case)
+_NAME_WORDS = ("apikey", "api_key", "api-key", "_key", ".key", "-key", "token", "secret", "passw")
 
 
 def spans(text: str, declared: Iterable[str] = ()) -> list[Span]:

@@ -97,6 +97,8 @@ class Lightning(Library):
         return fits, validates
 
     def _hooks(self) -> None:
+        if not any(name in self.module.source.text for name in _HOOKS):
+            return  # no method of that name: the walk of the whole tree would find none
         found: list[ast.FunctionDef] = []
         step_logs: list[bool] = []
         for node in ast.walk(self.module.tree):
