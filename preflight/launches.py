@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from preflight.findings import Location
 from preflight.model import (
-    CredentialKind, EntryKind, EnvWrite, Launch, Launcher, RunStart, TrackerUse, TrainingConfig, WandbLogin, WandbRun,
+    CredentialKind, EntryKind, EnvWrite, Launch, Launcher, RunStart, Tracker, TrackerUse, TrainingConfig, WandbLogin,
+    WandbRun,
 )
 from preflight.program import MAYBE, NEVER, RUNS, LaunchArguments
 
@@ -113,7 +114,7 @@ def _program_uses(project, launch: Launch, script: str, report_to_overridden: bo
     uses = []
     for path in programs.loaded_modules(script):
         facts = [r for r in project.facts_in(path, WandbRun) if not r.offline_or_disabled]
-        facts += [u for u in project.facts_in(path, TrackerUse) if u.tracker == "wandb"]
+        facts += [u for u in project.facts_in(path, TrackerUse) if u.tracker is Tracker.WANDB]
         for fact in facts:
             if report_to_overridden and isinstance(fact, WandbRun) and fact.started_by is RunStart.REPORT_TO:
                 continue  # the command line's --report_to replaces the code's

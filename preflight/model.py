@@ -147,6 +147,13 @@ class CredentialKind(Kind):
     ENV_FILE = "env-file"  # an env file sourced or passed (--env-file, env_file:)
 
 
+class Tracker(Kind):
+    """The service whose credentials a tracker use needs."""
+
+    WANDB = "wandb", "W&B"
+    MLFLOW = "mlflow", "MLflow"
+
+
 class SecretsPassed(Kind):
     """How a job passes secrets to the reusable workflow it calls."""
 
@@ -271,7 +278,7 @@ class TrackerUse(_Record):
     """A use of a tracker that needs its credentials but is not a run start (e.g. `weave.init`)."""
 
     location: Location
-    tracker: str
+    tracker: Tracker
     api: str
     site: CodeSite | None = None
 

@@ -10,7 +10,7 @@ from preflight import classify, launches, textedits
 from preflight.findings import Finding, Fix, Location, Related, Severity
 from preflight.model import (
     ComposeService, EntryKind, EnvDeclaration, EnvWrite, HostMention, Launch, Launcher, LoginCommand, SecretsPassed,
-    SyncCommand, TrackerUse, TrainingConfig, WorkflowCall,
+    SyncCommand, Tracker, TrackerUse, TrainingConfig, WorkflowCall,
 )
 from preflight.paths import repository_root
 from preflight.project import Project
@@ -741,7 +741,7 @@ class MlflowStoreInContainer(Rule):
 def uses_mlflow(project: Project, files: list[str]) -> bool:
     """One of the files (a script and the modules it imports) writes to MLflow, or its Trainer reports to it."""
     for current in files:
-        if any(u.tracker == "mlflow" for u in project.facts_in(current, TrackerUse)):
+        if any(u.tracker is Tracker.MLFLOW for u in project.facts_in(current, TrackerUse)):
             return True
         if any(c.reports_to("mlflow") for c in project.facts_in(current, TrainingConfig)):
             return True

@@ -13,7 +13,7 @@ from preflight import launches
 from preflight.findings import Action, Finding, Fix, Related, Severity, Transform
 from preflight.model import (
     ArtifactLog, CredentialKind, EntryKind, EnvWrite, Launch, Launcher, MlflowExperimentUse, RegistryPromotion,
-    RegistryStageUri, TrackerCall, TrackerUse, TrainingConfig,
+    RegistryStageUri, Tracker, TrackerCall, TrackerUse, TrainingConfig,
 )
 from preflight.program import RUNS, Reach
 from preflight.project import Project
@@ -521,7 +521,7 @@ def _uses_mlflow(project: Project, modules: list[str], reach: Reach) -> bool:
     MLflow (its callback reads MLFLOW_TRACKING_URI)."""
     for path in modules:
         for use in project.facts_in(path, TrackerUse):
-            if use.tracker == "mlflow" and reach.of(path, use.site) == RUNS:
+            if use.tracker is Tracker.MLFLOW and reach.of(path, use.site) == RUNS:
                 return True
         for config in project.facts_in(path, TrainingConfig):
             if config.reports_to("mlflow") and reach.of(path, config.site) == RUNS:

@@ -9,7 +9,9 @@ import ast
 import dataclasses
 import re
 
-from preflight.model import EnvWrite, MlflowExperimentUse, RegistryPromotion, RegistryStageUri, TrackerCall, TrackerUse
+from preflight.model import (
+    EnvWrite, MlflowExperimentUse, RegistryPromotion, RegistryStageUri, Tracker, TrackerCall, TrackerUse,
+)
 from preflight.sources.pycalls import Call, Library, PythonFile, calls, calls_where, methods
 from preflight.sources.pyscope import Scope, argument, child_nodes, is_main_block, position
 
@@ -102,7 +104,8 @@ class Mlflow(Library):
         """The first call that needs the tracking store (and so its credentials)."""
         if not self.used:
             self.used = True
-            self.file.add(TrackerUse(self.module.location(call.node), "mlflow", call.name, self.file.site(call.node)))
+            self.file.add(TrackerUse(self.module.location(call.node), Tracker.MLFLOW, call.name,
+                                     self.file.site(call.node)))
 
     @calls(*SET_TRACKING_URI, *CLIENT)
     def tracking_uri(self, call: Call) -> None:

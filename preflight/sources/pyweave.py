@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from preflight.model import TrackerUse, WeaveOps
+from preflight.model import Tracker, TrackerUse, WeaveOps
 from preflight.sources.pycalls import Call, Library, calls
 from preflight.sources.pyscope import is_main_block
 
@@ -15,7 +15,8 @@ _OP = "weave.op"
 class Weave(Library):
     @calls("weave.init")
     def init(self, call: Call) -> None:
-        self.file.add(TrackerUse(self.module.location(call.node), "wandb", "weave.init", self.file.site(call.node)))
+        self.file.add(TrackerUse(self.module.location(call.node), Tracker.WANDB, "weave.init",
+                                 self.file.site(call.node)))
 
     def finish(self) -> None:
         """The `@weave.op` and `@weave.op(...)` decorators of the module's functions and methods."""
