@@ -47,7 +47,8 @@ _ASSIGNED = re.compile(r"(?i)\b" + _NAME + r"\b(?:[\"']\]?)?[ \t]*[:=][ \t]*[\"'
 _LOGIN = re.compile(r"(?is)\b(?:wandb|comet_ml|neptune|mlflow|huggingface_hub|hf)[\w.]*\.login\([^)]{0,500}?"
                     r"\b(?:key|api_key|token|password)\s*=\s*[\"'](?P<value>[^\"'\s]{8,})")
 # The key `wandb login` takes as its argument (`wandb login [OPTIONS] [KEY]`), whatever its form.
-_CLI_LOGIN = re.compile(r"(?i)\bwandb[ \t]+login(?:[ \t]+--?[\w-]+(?:=[^\s\"'`;&|]*)?)*[ \t]+[\"']?"
+_CLI_LOGIN = re.compile(r"(?i)\bwandb[ \t]+login(?:[ \t]+--?[\w-]+(?:=[^\s\"'`;&|]*|[ \t]+https?://[^\s\"'`;&|]*)?)*"
+                        r"[ \t]+[\"']?"
                         r"(?P<value>[^\s\"'`;&|<>()$-][^\s\"'`;&|<>()]{7,})")
 _SECRET_NAME = re.compile(r"(?i)(?:api[_-]?key|token|secret|password|passwd)")
 _PLACEHOLDER = re.compile(

@@ -208,3 +208,18 @@ def test_a_key_in_an_image_becomes_a_build_secret(project, text, fixed):
     assert project({"Dockerfile": text}, select=["SEC003"]) != []
     assert _build_secret_fixed(project, text) == (fixed or text)
     assert fixed is None or project({}, select=["SEC003"]) == []
+
+
+@pytest.mark.parametrize("command", [
+    "wandb login --host https://wandb.example.com opaque-on-prem-credential-77aa",
+    "wandb login --relogin --host=https://wandb.example.com opaque-on-prem-credential-77aa",
+    "wandb login opaque-on-prem-credential-77aa",
+])
+def test_the_key_wandb_login_takes_is_masked_whatever_its_form(command):
+    """`wandb login [--host URL] KEY`: the argument is the key, even in a form no pattern knows (an on-prem
+    server's); the host's URL is not."""
+    from preflight import secrets
+
+    masked, _ = secrets.mask_line(command, secrets.spans(command))
+    assert "opaque-on-prem-credential" not in masked and masked.endswith("77aa")
+    assert "wandb.example.com" in masked or "--host" not in command
