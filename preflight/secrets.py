@@ -36,6 +36,8 @@ _WANDB_CONTEXT = [
     re.compile(r"(?i)\bwandb\s+login\s+(?:--?[\w-]+\s+)*[\"']?" + _HEX_KEY),
     re.compile(r"(?is)machine\s+api\.wandb\.ai\b.{0,200}?\bpassword\s+" + _HEX_KEY),
 ]
+_WANDB_WORD, _MACHINE_WORD = re.compile(r"(?i)wandb"), re.compile(r"(?i)machine")
+_CONTEXT_STARTS = (_WANDB_WORD, _WANDB_WORD, _WANDB_WORD, _MACHINE_WORD)  # the word each context starts with
 _HF_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
 _PASSWORD = re.compile(r"(?i)\bpassword[ \t]+(?P<value>[^\s\"'`]{16,})")
 _NAME = r"[\w.-]{0,64}(?:api[_-]?key|[_.-]key|token|secret|password|passwd)"
@@ -90,10 +92,11 @@ def find_wandb_keys(text: str) -> list[Span]:
     spans: dict[int, int] = {}
     for match in _NEW_WANDB_KEY.finditer(text):
         spans[match.start()] = match.end()
-    for pattern in _WANDB_CONTEXT:
-        for match in pattern.finditer(text):
-            key = match.group("key")
-            if len(set(key)) >= 6:
+    for pattern, word in zip(_WANDB_CONTEXT, _CONTEXT_STARTS):
+        # each context starts with its word: tried where the word is, not at every position of the text
+        for found in word.finditer(text):
+            match = pattern.match(text, found.start())
+            if match is not None and len(set(match.group("key"))) >= 6:
                 spans.setdefault(match.start("key"), match.end("key"))
     return sorted(spans.items())
 
