@@ -1032,7 +1032,9 @@ class BestCheckpointRotatedAway(Rule):
         "`evals_per_epoch` or `eval_strategy`. Not reported: evaluation off, a Trainer not seen given `eval_dataset=` "
         "(one that gets its data through `**kwargs` may get none and never evaluate), no checkpoints "
         "(`save_strategy: no`), "
-        "no limit, a metric set or implied, `load_best_model_at_end` or `early_stopping_patience` in Axolotl (AXO003 "
+        "no limit, a metric set or implied, evaluations and saves on cadences that do not divide each other "
+        "(`_save_checkpoint` names `checkpoint-{best_global_step}` only if that step was saved), "
+        "`load_best_model_at_end` or `early_stopping_patience` in Axolotl (AXO003 "
         "says when Axolotl drops them), test code."
     )
     examples = [
@@ -1055,6 +1057,9 @@ class BestCheckpointRotatedAway(Rule):
              note="no evaluation: there is no best checkpoint to lose"),
         Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 500\nsave_steps: 500\n",
              note="no save_total_limit: every checkpoint is kept"),
+        Good("args.yaml", "output_dir: out\neval_strategy: steps\neval_steps: 700\nsave_steps: 500\n"
+             "save_total_limit: 2\n", files={"train.py": _EVALUATES},
+             note="evaluations between saves: the best one may have no checkpoint, which a metric would not change"),
         Good("axolotl.yaml", _AXOLOTL_BASE + "val_set_size: 0.05\nevals_per_epoch: 4\nsaves_per_epoch: 4\n",
              note="Axolotl's default limit of 4 is not a choice the config made"),
     ]
@@ -1083,6 +1088,9 @@ class BestCheckpointRotatedAway(Rule):
         if not e.known("metric_for_best_model", "load_best_model_at_end", "lr_scheduler_type") \
                 or best_metric(e) is not None:
             return None
+        evaluated_every = e.get("eval_steps") or e.get("logging_steps")
+        if not _cadences_meet(evaluation, e.get("save_strategy"), evaluated_every, e.get("save_steps")):
+            return None  # the best evaluation may have no checkpoint: a metric would not protect one either
         epochs, max_steps = e.get("num_train_epochs"), e.get("max_steps")
         evaluations = _at_most(evaluation, e.get("eval_steps") or e.get("logging_steps"), epochs, max_steps)
         saves = _at_most(e.get("save_strategy"), e.get("save_steps"), epochs, max_steps)
@@ -1174,6 +1182,19 @@ def _at_most(strategy: object, steps: object, epochs: object, max_steps: object)
     if is_number(max_steps) and max_steps > 0:
         return math.floor(max_steps / steps) + (1 if max_steps % steps else 0)
     return None
+
+
+def _cadences_meet(evaluation: object, save: object, eval_steps: object, save_steps: object) -> bool:
+    """Do evaluations and saves land on the same steps, one a multiple of the other? The Trainer names the best
+    checkpoint `checkpoint-{best_global_step}` only if a save happened at the best evaluation's step (5.24
+    `_save_checkpoint`; 4.47 points at it even when it was never written), so with cadences that meet only at
+    their least common multiple (eval_steps=700, save_steps=500), or evaluations at epoch ends and saves by
+    steps, naming a metric protects nothing either."""
+    if evaluation == save == "epoch":
+        return True
+    if evaluation != "steps" or save != "steps" or not is_number(eval_steps) or not is_number(save_steps):
+        return False
+    return eval_steps >= 1 and save_steps >= 1 and (eval_steps % save_steps == 0 or save_steps % eval_steps == 0)
 
 
 def _nothing_to_lose(evaluations: int | None, saves: int | None, limit: object) -> bool:
