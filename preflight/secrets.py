@@ -28,16 +28,17 @@ TRACKING_KEYS = frozenset({
 
 _NEW_WANDB_KEY = re.compile(r"\bwandb_v1_[A-Za-z0-9_]{30,}")
 _HEX_KEY = r"(?P<key>(?:[a-z]+-)?[0-9a-f]{40,})\b"
-_WANDB_CONTEXT = [
-    # `WANDB_API_KEY=`, `wandb_token:`, a Hydra override `logging.wandb_key_api=` (words may follow the key's);
-    # the key may stand on the next line (`WANDB_API_KEY:` then the value, in YAML)
-    re.compile(r"(?i)\bwandb[\w.-]{0,64}?(?:key|token|secret)[\w.-]{0,64}[\"']?\s*[:=]\s*[\"']?" + _HEX_KEY),
-    re.compile(r"(?i)\bwandb\.login\([^)]{0,500}\bkey\s*=\s*[\"']" + _HEX_KEY),
-    re.compile(r"(?i)\bwandb\s+login\s+(?:--?[\w-]+\s+)*[\"']?" + _HEX_KEY),
-    re.compile(r"(?is)machine\s+api\.wandb\.ai\b.{0,200}?\bpassword\s+" + _HEX_KEY),
-]
-_WANDB_WORD, _MACHINE_WORD = re.compile(r"(?i)wandb"), re.compile(r"(?i)machine")
-_CONTEXT_STARTS = (_WANDB_WORD, _WANDB_WORD, _WANDB_WORD, _MACHINE_WORD)  # the word each context starts with
+# The W&B contexts of a 40-hex key, under the word each starts with: tried only where that word stands
+_WANDB_CONTEXT = {
+    re.compile(r"(?i)wandb"): [
+        # `WANDB_API_KEY=`, `wandb_token:`, a Hydra override `logging.wandb_key_api=` (words may follow the
+        # key's); the key may stand on the next line (`WANDB_API_KEY:` then the value, in YAML)
+        re.compile(r"(?i)\bwandb[\w.-]{0,64}?(?:key|token|secret)[\w.-]{0,64}[\"']?\s*[:=]\s*[\"']?" + _HEX_KEY),
+        re.compile(r"(?i)\bwandb\.login\([^)]{0,500}\bkey\s*=\s*[\"']" + _HEX_KEY),
+        re.compile(r"(?i)\bwandb\s+login\s+(?:--?[\w-]+\s+)*[\"']?" + _HEX_KEY),
+    ],
+    re.compile(r"(?i)machine"): [re.compile(r"(?is)machine\s+api\.wandb\.ai\b.{0,200}?\bpassword\s+" + _HEX_KEY)],
+}
 _HF_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
 _PASSWORD = re.compile(r"(?i)\bpassword[ \t]+(?P<value>[^\s\"'`]{16,})")
 _NAME = r"[\w.-]{0,64}(?:api[_-]?key|[_.-]key|token|secret|password|passwd)"
@@ -92,12 +93,12 @@ def find_wandb_keys(text: str) -> list[Span]:
     spans: dict[int, int] = {}
     for match in _NEW_WANDB_KEY.finditer(text):
         spans[match.start()] = match.end()
-    for pattern, word in zip(_WANDB_CONTEXT, _CONTEXT_STARTS):
-        # each context starts with its word: tried where the word is, not at every position of the text
+    for word, patterns in _WANDB_CONTEXT.items():
         for found in word.finditer(text):
-            match = pattern.match(text, found.start())
-            if match is not None and len(set(match.group("key"))) >= 6:
-                spans.setdefault(match.start("key"), match.end("key"))
+            for pattern in patterns:
+                match = pattern.match(text, found.start())
+                if match is not None and len(set(match.group("key"))) >= 6:
+                    spans.setdefault(match.start("key"), match.end("key"))
     return sorted(spans.items())
 
 
@@ -110,7 +111,7 @@ def _by_form(text: str) -> list[Span]:
     words it needs are in the text: most files of a tree hold none, and the named patterns try a match at
     every word."""
     lowered = text.lower()
-    found = list(find_wandb_keys(text)) if "wandb" in lowered or "api.wandb.ai" in lowered else []
+    found = list(find_wandb_keys(text)) if "wandb" in lowered else []
     if "hf_" in text:
         found += [m.span() for m in _HF_TOKEN.finditer(text)]
     if "passw" in lowered:

@@ -1092,7 +1092,7 @@ class BestCheckpointRotatedAway(Rule):
         if not _cadences_meet(evaluation, e.get("save_strategy"), evaluated_every, e.get("save_steps")):
             return None  # the best evaluation may have no checkpoint: a metric would not protect one either
         epochs, max_steps = e.get("num_train_epochs"), e.get("max_steps")
-        evaluations = _at_most(evaluation, e.get("eval_steps") or e.get("logging_steps"), epochs, max_steps)
+        evaluations = _at_most(evaluation, evaluated_every, epochs, max_steps)
         saves = _at_most(e.get("save_strategy"), e.get("save_steps"), epochs, max_steps)
         if _nothing_to_lose(evaluations, saves, limit):
             return None
