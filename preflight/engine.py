@@ -29,6 +29,7 @@ from preflight import options as rule_options
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache, file_stat
 from preflight.collect import collect, worker_count
+from preflight.dependencies import Change, Reads
 from preflight.extract import extract
 from preflight.findings import Finding, Severity
 from preflight.model import FileFacts
@@ -289,19 +290,40 @@ def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache:
     return project
 
 
-def _check(project: Project, rules: _Rules, errors: list[str]) -> list[Finding]:
+class RuleRun(NamedTuple):
+    """One rule's findings in a check, and what they were made from (None: the rule failed)."""
+
+    findings: list[Finding]
+    reads: Reads | None
+
+
+def _check(project: Project, rules: _Rules, errors: list[str], runs: dict[str, RuleRun] | None = None,
+           changes: dict[str, Change] | None = None) -> list[Finding]:
     """Every enabled rule's findings over the frozen model; a rule that fails is an internal error and
-    does not hide the others' findings."""
+    does not hide the others' findings. With `runs` (a warm server's, rule code -> its last RuleRun, updated
+    here) and `changes` (how the files differ since then; None: unknown), a rule whose last findings were made
+    from nothing that changed is not run again (preflight.dependencies)."""
     raw: list[Finding] = []
     for rule_class in rules.enabled:
+        last = runs.get(rule_class.code) if runs is not None else None
+        if last is not None and last.reads is not None and changes is not None \
+                and not last.reads.affected_by(changes):
+            raw.extend(last.findings)
+            continue
         rule = rule_class(rules.options.get(rule_class.code))
+        produced: list[Finding] = []
+        reads: Reads | None = None
         try:
-            produced = rule.check(project)
-            if rule_class.skips_test_code:
-                produced = (f for f in produced if not project.in_tests(f.location.path))
-            raw.extend(produced)
+            with project.recorder.recording() as reads:
+                for finding in rule.check(project):
+                    if not (rule_class.skips_test_code and project.in_tests(finding.location.path)):
+                        produced.append(finding)
         except Exception:
+            reads = None  # what it would have found is not known: run again next time
             errors.append(f"rule {rule_class.code} failed:\n{traceback.format_exc()}")
+        raw.extend(produced)
+        if runs is not None:
+            runs[rule_class.code] = RuleRun(produced, reads)
     return raw
 
 

@@ -121,11 +121,8 @@ _TRACKER_LOGGERS = ("WandbLogger", "MLFlowLogger", "NeptuneLogger", "CometLogger
 
 def trainers(project) -> list[LightningTrainer]:
     """Every Lightning Trainer: built in a script, or by hydra.utils.instantiate from a composed config."""
-    if "lightning.trainers" not in project.memo:
-        found = list(project.facts(LightningTrainer))
-        found += dict.fromkeys(_hydra_trainers(project))
-        project.memo["lightning.trainers"] = found
-    return project.memo["lightning.trainers"]
+    return project.derive("lightning.trainers",
+                          lambda: [*project.facts(LightningTrainer), *dict.fromkeys(_hydra_trainers(project))])
 
 
 def _hydra_runs(project) -> list[tuple[str, LaunchArguments, Location | None]]:

@@ -90,22 +90,30 @@ class Programs:
 
     def __init__(self, project) -> None:
         self.project = project
-        self._outlines: dict[str, ModuleOutline | None] = {}
-        self._reaches: dict[tuple[str, LaunchArguments], tuple[Reach, "_Evaluator"]] = {}
-        self._loaded: dict[str, list[str]] = {}
-        self._loaders: dict[str, list[ConfigLoader]] = {}
+        # what is kept for the rest of the check is kept by Project.derive, with what it was made from
+        self._loaders: dict[str, list[ConfigLoader]] = {}  # filled with each outline
+        self._linked: frozenset[str] | None = None  # the modules outlined by the link stage (see `outline`)
+        self._reaching: list[set[str]] = []  # the modules each reach being computed has outlined
 
     # -- modules --------------------------------------------------------------------------------
 
     def outline(self, path: str, parse: bool = True) -> ModuleOutline | None:
         """A module's outline, parsed on first need (only modules a launched program reaches, or a link
-        question names, are outlined); without `parse`, only one already at hand."""
-        if path not in self._outlines:
-            if not parse:
-                return None
-            found = self._parse(path) if path.endswith(".py") and self.project.known(path) else None
-            self._outlines[path] = found
-        return self._outlines[path]
+        question names, are outlined); without `parse`, only one already at hand: outlined by the link stage,
+        or by the reach being computed. Not one another rule's question happened to outline first, which would
+        make a reach depend on the order of the questions (and a warm server's re-check differ from a check)."""
+        if parse:
+            for outlined in self._reaching:
+                outlined.add(path)
+        elif not (path in self._linked if self._linked is not None else self.project.derived(("outline", path))) \
+                and not any(path in outlined for outlined in self._reaching):
+            return None
+        return self.project.derive(("outline", path), lambda: self._parse(path) if path.endswith(".py")
+                                   and self.project.known(path) else None)
+
+    def freeze(self) -> None:
+        """The link stage is over: the modules it outlined are the ones at hand for every question."""
+        self._linked = frozenset(key[1] for key in self.project.derived_keys() if key[0:1] == ("outline",))
 
     def loaders(self, path: str) -> list[ConfigLoader]:
         """How a module reads configuration files."""
@@ -192,35 +200,43 @@ class Programs:
 
     def loaded_modules(self, entry: str) -> list[str]:
         """The entry module and the project modules its imports load, transitively."""
-        if entry not in self._loaded:
-            seen: dict[str, None] = {}
-            queue = [entry]
-            while queue and len(seen) < _MAX_MODULES:
-                path = queue.pop(0)
-                if path not in seen:
-                    seen[path] = None
-                    queue.extend(p for p in self.project.imported_files(path) if p not in seen)
-            self._loaded[entry] = list(seen)
-        return self._loaded[entry]
+        return self.project.derive(("loaded", entry), lambda: self._load(entry))
+
+    def _load(self, entry: str) -> list[str]:
+        seen: dict[str, None] = {}
+        queue = [entry]
+        while queue and len(seen) < _MAX_MODULES:
+            path = queue.pop(0)
+            if path not in seen:
+                seen[path] = None
+                queue.extend(p for p in self.project.imported_files(path) if p not in seen)
+        return list(seen)
 
     # -- reach ----------------------------------------------------------------------------------
 
     def reach(self, entry: str, arguments: LaunchArguments) -> Reach:
         """What runs when `entry` is launched with `arguments` (`preflight.launches.arguments(project, launch)`;
         `LaunchArguments()` for a file run with none): `reach.of(path, fact.site)` for each fact."""
-        key = (entry, arguments)
-        if key not in self._reaches:
-            modules = self.loaded_modules(entry)
-            evaluator = _Evaluator(self, entry, arguments)
-            first = self._walk(entry, modules, evaluator)
-            evaluator.incoming = first[1]  # parameters are bound by the call sites the first walk found
-            evaluator.callers = first[0].status
-            evaluator.options = _options(self, entry, modules)  # from the modules the first walk parsed
-            reach = self._walk(entry, modules, evaluator)[0]
-            reach.evaluate = evaluator.guards
-            reach.config_node = evaluator.hydra_node
-            self._reaches[key] = reach
-        return self._reaches[key]
+        return self.project.derive(("reach", entry, arguments), lambda: self._reach(entry, arguments))
+
+    def _reach(self, entry: str, arguments: LaunchArguments) -> Reach:
+        self._reaching.append(set())
+        try:
+            return self._walk_twice(entry, arguments)
+        finally:
+            self._reaching.pop()
+
+    def _walk_twice(self, entry: str, arguments: LaunchArguments) -> Reach:
+        modules = self.loaded_modules(entry)
+        evaluator = _Evaluator(self, entry, arguments)
+        first = self._walk(entry, modules, evaluator)
+        evaluator.incoming = first[1]  # parameters are bound by the call sites the first walk found
+        evaluator.callers = first[0].status
+        evaluator.options = _options(self, entry, modules)  # from the modules the first walk parsed
+        reach = self._walk(entry, modules, evaluator)[0]
+        reach.evaluate = evaluator.guards  # what they read later is recorded where they are asked
+        reach.config_node = evaluator.hydra_node
+        return reach
 
     def _walk(self, entry: str, modules: list[str], evaluator: "_Evaluator"):
         reach = Reach(entry)
@@ -429,8 +445,8 @@ class _Evaluator:
         return found.pop() if len(found) == 1 else None
 
     def _function(self, module: str, function: str | None) -> FunctionInfo | None:
+        outline = self.programs.outline(module)  # asked again each time: what it was read from is recorded
         if module not in self._functions:
-            outline = self.programs.outline(module)
             self._functions[module] = {f.name: f for f in outline.functions} if outline else {}
         return self._functions[module].get(function or "")
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 import re
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
 from preflight import reading
 from preflight.cache import file_stat
+from preflight.dependencies import Recorder
 from preflight.findings import Location
 from preflight.model import (
     ARGUMENTS_FILE, ComposeService, EntryKind, EnvDeclaration, EnvWrite, FileFacts, Launch, Launcher, LocalImport,
@@ -30,10 +30,27 @@ if TYPE_CHECKING:
     from preflight.versions import Assumed
 
 T = TypeVar("T")
+_COMPUTING = object()
+_NO_CYCLE = object()
 _MAX_ENV_FILE = 1 << 20
 _TEST_FOLDERS = {"tests", "test", "testing"}
 _TEST_FOLDER_SUFFIXES = ("-tests", "_tests", "-test", "_test")  # `scikit-tests/`, `integration_tests/`
 _HOST_CWD = re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)/?")  # the folder `docker run` is started in
+
+
+class _derived:
+    """A property computed once per check with Project.derive: its answer keeps the record of what it was made
+    from."""
+
+    def __init__(self, compute: Callable) -> None:
+        self.compute = compute
+        self.key = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, project, owner=None):
+        if project is None:
+            return self
+        return project.derive(self.key, lambda: self.compute(project))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +63,9 @@ class Project:
     def __init__(self, files: list[FileFacts], root: Path, versions: dict[str, str] | None = None,
                  cwd: Path | None = None, lazy: dict[str, str] | None = None,
                  loader: Callable[[list[tuple[Path, str]]], list[FileFacts]] | None = None) -> None:
-        self.files: dict[str, FileFacts] = _Files((f.path, f) for f in files)
+        # what each question looks at, for a warm server's re-checks (preflight.dependencies)
+        self.recorder = Recorder()
+        self.files: _Files = _Files(((f.path, f) for f in files), self.recorder)
         self.root = root
         self.versions = versions or {}
         self.cwd = cwd or Path.cwd()  # reported paths are relative to it
@@ -54,8 +73,9 @@ class Project:
         # of a large project, when a commit changed one workflow).
         self._lazy: dict[str, str] = dict(lazy or {})  # display path -> absolute path
         self._loader = loader
-        self._versions_cache: dict[str | tuple[str, str], Assumed] = {}
-        self.memo: dict[str, object] = {}  # answers derived once per check (e.g. preflight.runs)
+        # answers derived once per check (Project.derive), each with what it was made from
+        self._derived: dict[object, object] = {}
+        self._importers_index: dict[str, list[str]] | None = None
         # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
         self.reads: dict[str, tuple[int, int, int] | None] = {}
         self._imports_read: dict[str, list[LocalImport]] = {}
@@ -79,16 +99,51 @@ class Project:
         """After the link stage: the files and their facts no longer change (rules only read them)."""
         self.frozen = True
         self._loader = None
-        self.files = MappingProxyType(self.files)  # a rule that tried to change it would fail loudly
+        self.files.frozen = True  # a rule that tried to change it would fail loudly
+        self.programs.freeze()
 
     def known(self, path: str) -> bool:
         return path in self.files or path in self._lazy
 
     def file(self, path: str) -> FileFacts | None:
+        self.recorder.file(path)
+        return self._file(path)
+
+    def _file(self, path: str) -> FileFacts | None:
         if path in self._lazy and self._loader is not None and not self.frozen:
             for facts in self._loader([(Path(self._lazy.pop(path)), path)]):
                 self.files[facts.path] = facts
-        return self.files.get(path)
+        return self.files.unrecorded(path)
+
+    def derive(self, key: object, compute: Callable[[], T], cycle: object = _NO_CYCLE) -> T:
+        """An answer derived once per check and kept, with the record of what it was made from: asking again
+        notes that record again (preflight.dependencies), so whoever reuses it depends on what it read.
+        `cycle`: the answer while it is being computed, for a question that can come back to itself."""
+        entry = self._derived.get(key)
+        if entry is _COMPUTING:
+            if cycle is _NO_CYCLE:
+                raise RuntimeError(f"{key!r} depends on itself")
+            return cycle  # type: ignore[return-value]
+        if entry is not None:
+            self.recorder.replay(entry[1])  # type: ignore[index]
+            return entry[0]  # type: ignore[index]
+        self._derived[key] = _COMPUTING
+        try:
+            with self.recorder.recording() as reads:
+                value = compute()
+        except BaseException:
+            del self._derived[key]
+            raise
+        self._derived[key] = (value, reads)
+        return value
+
+    def derived_keys(self) -> list:
+        return [key for key, entry in self._derived.items() if entry is not _COMPUTING]
+
+    def derived(self, key: object) -> bool:
+        """Has this answer been derived in this check (Project.derive)?"""
+        entry = self._derived.get(key)
+        return entry is not None and entry is not _COMPUTING
 
     def in_tests(self, path: str) -> bool:
         """Is this file test code: a module pytest collects (test_*.py, *_test.py, conftest.py) or a file
@@ -102,6 +157,7 @@ class Project:
         """Every fact of `kind`, file by file, as the files are now (a later change does not alter what this
         returns). The answer is kept until a file changes: each rule and link step asks for a few kinds, and
         walking every fact of a large project for each question was most of a check."""
+        self.recorder.kind(kind)
         version = self._files_version
         if version != self._indexed_at:
             self._by_kind, self._by_type, self._indexed_at = {}, None, version
@@ -112,13 +168,13 @@ class Project:
 
     @property
     def _files_version(self) -> int:
-        return self.files.version if isinstance(self.files, _Files) else -2  # -2: frozen, read-only
+        return self.files.version
 
     def _indexed(self, kind: type) -> list:
         """The facts of `kind` in file order, from one walk over every fact grouped by exact type."""
         if self._by_type is None:
             self._by_type = {}
-            for number, file in enumerate(list(self.files.values())):
+            for number, file in enumerate(self.files.unrecorded_values()):
                 kept = self._groups.get(file.path)
                 if kept is None or kept[0] is not file:
                     grouped: dict[type, list[tuple[int, object]]] = {}
@@ -134,18 +190,30 @@ class Project:
                          for position, fact in items)
         return [fact for _, _, fact in ordered]
 
+    def files_holding(self, kind: type) -> list[FileFacts]:
+        """The files that hold facts of `kind`, in file order, for a rule that judges each such file's facts
+        together: it reads those files, not every file (a walk over all of them depends on every edit)."""
+        self.facts(kind)  # the index, as the files are now
+        numbers = sorted({number for cls, chunks in self._by_type.items() if issubclass(cls, kind)
+                          for number, _ in chunks})
+        files = self.files.unrecorded_values()
+        for number in numbers:
+            self.recorder.file(files[number].path)
+        return [files[number] for number in numbers]
+
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
-        file = self.file(path)
+        self.recorder.file_kind(path, kind)
+        file = self._file(path)
         return [f for f in file.facts if isinstance(f, kind)] if file else []
 
     # -- library versions -----------------------------------------------------------------------
 
-    @cached_property
+    @_derived
     def pins(self) -> list[VersionPin]:
         """The declarations that decide the versions of the whole project."""
         return [pin for pin in self.facts(VersionPin) if pin.scope is None]
 
-    @cached_property
+    @_derived
     def _scoped_pins(self) -> dict[str, list[VersionPin]]:
         scoped: dict[str, list[VersionPin]] = {}
         for pin in self.facts(VersionPin):
@@ -161,16 +229,14 @@ class Project:
 
         scoped = self._scoped_pins.get(path, []) if path else []
         if any(pin.library == library for pin in scoped):
-            key = (library, path)
-            if key not in self._versions_cache:
-                installed_here = {pin.library for pin in scoped}
-                pins = scoped + [pin for pin in self.pins if pin.library not in installed_here]
-                self._versions_cache[key] = versions.effective(library, self.versions, pins)
-            return self._versions_cache[key]
-        if library not in self._versions_cache:
-            self._versions_cache[library] = versions.effective(library, self.versions, self.pins,
-                                                               self._implied_installs())
-        return self._versions_cache[library]
+            def installed_here() -> Assumed:
+                libraries = {pin.library for pin in scoped}
+                pins = scoped + [pin for pin in self.pins if pin.library not in libraries]
+                return versions.effective(library, self.versions, pins)
+
+            return self.derive(("version", library, path), installed_here)
+        return self.derive(("version", library), lambda: versions.effective(library, self.versions, self.pins,
+                                                                            self._implied_installs()))
 
     def version_undecided(self, library: str, path: str) -> bool:
         """Does nothing decide which release of `library` the code of `path` runs with? So when the project's
@@ -188,27 +254,27 @@ class Project:
         """What the project runs without declaring it: `llamafactory-cli train` (or a file of its arguments)
         runs LLaMA-Factory, whose release bounds the transformers it runs with (preflight.versions.BOUNDING).
         Not in LLaMA-Factory's own repository, whose declarations are its own."""
-        if "implied_installs" not in self.memo:
-            self.memo["implied_installs"] = ()
-            if not self.holds_llamafactory:
-                found = next((launch.location for launch in self.launches()
-                              if launch.entry.kind is EntryKind.LLAMAFACTORY), None)
-                if found is None:
-                    from preflight.link import is_llamafactory_recipe
+        return self.derive("implied_installs", self._find_implied_installs, cycle=())
 
-                    found = next((config.location for config in self.facts(TrainingConfig)
-                                  if config.origin == ARGUMENTS_FILE and is_llamafactory_recipe(config.args)), None)
-                if found is not None:
-                    self.memo["implied_installs"] = (VersionPin(found, "llamafactory", "", "`llamafactory-cli`"),)
-        return self.memo["implied_installs"]
+    def _find_implied_installs(self) -> tuple[VersionPin, ...]:
+        if self.holds_llamafactory:
+            return ()
+        found = next((launch.location for launch in self.launches()
+                      if launch.entry.kind is EntryKind.LLAMAFACTORY), None)
+        if found is None:
+            from preflight.link import is_llamafactory_recipe
 
-    @cached_property
+            found = next((config.location for config in self.facts(TrainingConfig)
+                          if config.origin == ARGUMENTS_FILE and is_llamafactory_recipe(config.args)), None)
+        return () if found is None else (VersionPin(found, "llamafactory", "", "`llamafactory-cli`"),)
+
+    @_derived
     def holds_llamafactory(self) -> bool:
         """Is this LLaMA-Factory's own source (or a copy of it)? Its argument classes are then the project's own,
         which may differ from any release's."""
         return any(path.endswith("llamafactory/hparams/parser.py") for path in [*self.files, *self._lazy])
 
-    @cached_property
+    @_derived
     def llamafactory_cli(self) -> str | None:
         """The module `llamafactory-cli` runs when the project holds LLaMA-Factory's source: what a launch
         imports, and so the releases of transformers it can start with."""
@@ -224,7 +290,7 @@ class Project:
 
     # -- resolving paths ------------------------------------------------------------------------
 
-    @cached_property
+    @_derived
     def _by_basename(self) -> dict[str, list[str]]:
         index: dict[str, list[str]] = {}
         for path in [*self.files, *self._lazy]:
@@ -325,10 +391,11 @@ class Project:
     # -- imports and W&B use --------------------------------------------------------------------
 
     def _imports(self, path: str) -> list[LocalImport]:
-        file = self.file(path)
+        file = self._file(path)
         if file is None and path in self._lazy:  # a lazy file no launch needed: its imports by a regex
             file = FileFacts(path, "python", imports_pending=True)
         if file is not None and file.imports_pending:  # pre-filtered: its imports are read once, on demand
+            self.recorder.file(path)  # they come from its text
             if path not in self._imports_read:
                 from preflight.sources.pyimports import imports_only
 
@@ -336,6 +403,10 @@ class Project:
                 self._imports_read[path] = [f for f in imports_only(text) if isinstance(f, LocalImport)]
             return self._imports_read[path]
         return self.facts_in(path, LocalImport)
+
+    def importer_index(self) -> dict[str, list[str]] | None:
+        """The reverse import index, if a question built it (for reuse_importers)."""
+        return self._importers_index
 
     def resolved_imports(self) -> dict[str, list[str]]:
         """The imports resolved so far (path -> the scanned modules it imports), for `reuse_imports`."""
@@ -357,14 +428,17 @@ class Project:
         self._groups.update(groups)
 
     def reuse_importers(self, index: dict[str, list[str]], edited: dict[str, list[str]]) -> None:
-        """The reverse import index of another check of the same files (`memo["importers"]`), valid while each
+        """The reverse import index of another check of the same files (Project.importer_index), valid while each
         edited module (path -> what it imported then) imports what it did."""
         self._importers_seed = (index, edited)
 
     def imported_files(self, path: str) -> list[str]:
-        """Scanned modules a Python file imports (relative imports, and absolute ones that resolve)."""
+        """Scanned modules a Python file imports (relative imports, and absolute ones that resolve): they
+        depend on the file's imports and on which files exist (kept, also from another check: reuse_imports)."""
         if path not in self._imported:
             self._imported[path] = self._resolve_imports(path)
+        else:
+            self._imports(path)  # what they were resolved from is read again (preflight.dependencies)
         return self._imported[path]
 
     def importers(self, path: str) -> list[str]:
@@ -372,14 +446,16 @@ class Project:
         start-up code runs before a module's functions are called (open_clip's `main.py` seeds, then calls
         the loop of `train.py`). Asked of the modules whose facts were extracted (those that use a tracker or
         trainer): a pre-filtered module's imports come from its text, and reading every file of a large tree
-        again costs as much as the whole check. The reverse index is built on the first question."""
-        index = self.memo.get("importers")
+        again costs as much as the whole check. The reverse index is built on the first question, from every
+        module (so whoever asks depends on every file)."""
+        self.recorder.everything()
+        index = self._importers_index
         if index is None and self._importers_seed is not None:
             seed, edited = self._importers_seed
             if all(self.imported_files(module) == before for module, before in edited.items()):
-                index = self.memo["importers"] = seed  # no edited file imports anything else now
+                index = self._importers_index = seed  # no edited file imports anything else now
         if index is None:
-            index = self.memo["importers"] = {}
+            index = self._importers_index = {}
             for module in [p for p, file in self.files.items() if p.endswith(".py") and not file.imports_pending]:
                 for imported in self.imported_files(module):
                     index.setdefault(imported, []).append(module)
@@ -408,7 +484,7 @@ class Project:
 
     # -- launches and sweeps --------------------------------------------------------------------
 
-    @cached_property
+    @_derived
     def _launches(self) -> list[Launch]:
         """Every launch: those written in launcher files, plus compose services that run their
         image's CMD (the Dockerfile says what runs, the compose file with which environment)."""
@@ -434,7 +510,7 @@ class Project:
         return [self._service_command(launch, launches) if launch.entry.kind is EntryKind.COMPOSE_SERVICE else launch
                 for launch in launches]
 
-    @cached_property
+    @_derived
     def _sweep_launches(self) -> list[tuple[SweepSpec, Launch]]:
         """What each sweep's agent runs for a trial, as a launch: `wandb agent` runs the command in its own
         environment (the caller's, unseen here), from wherever it is started (the sweep file's folder or one
@@ -488,7 +564,7 @@ class Project:
                 return service
         return None
 
-    @cached_property
+    @_derived
     def _launch_index(self) -> dict[str, list[Launch]]:
         index: dict[str, list[Launch]] = {}
         for launch in self.launches():
@@ -500,7 +576,7 @@ class Project:
     def launches_of(self, path: str) -> list[Launch]:
         return self._launch_index.get(path, [])
 
-    @cached_property
+    @_derived
     def _sweep_index(self) -> dict[str, SweepSpec]:
         """Files (programs, configs) that a sweep configuration in the project runs: what its trial command
         runs, else its `program` (a command preflight does not recognise still names it)."""
@@ -611,6 +687,7 @@ class Project:
     def _read_inside(self, path: str, limit: int = _MAX_ENV_FILE) -> bytes | None:
         """A file's bytes, or None when it cannot be read here. Never outside the project, never
         through a link that leaves it."""
+        self.recorder.file(path)
         absolute = Path(path) if Path(path).is_absolute() else self.cwd / path
         self.reads[str(absolute)] = file_stat(absolute)
         try:
@@ -644,22 +721,64 @@ class Project:
         return None if variables is None else bool(variables.get(variable))
 
 
-class _Files(dict):
-    """The project's files, counting changes (the link stage replaces a file's facts, a lazy file is loaded):
-    Project.facts keeps its answers while the count stays."""
+class _Files(Mapping):
+    """The project's files by display path. Reading a file's facts through it is recorded
+    (preflight.dependencies): one file by name, or every file when all are walked; which names exist is not
+    (a changed file set re-runs every rule). Changes are counted (the link stage replaces a file's facts, a
+    lazy file is loaded): Project.facts keeps its answers while the count stays. Read-only once frozen."""
 
-    __slots__ = ("version",)
+    __slots__ = ("_files", "_recorder", "version", "frozen")
 
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
+    def __init__(self, items, recorder: Recorder) -> None:
+        self._files: dict[str, FileFacts] = dict(items)
+        self._recorder = recorder
         self.version = 0
+        self.frozen = False
 
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
+    def __getitem__(self, path: str) -> FileFacts:
+        self._recorder.file(path)
+        return self._files[path]
+
+    def get(self, path: str, default=None):
+        self._recorder.file(path)
+        return self._files.get(path, default)
+
+    def unrecorded(self, path: str) -> FileFacts | None:
+        return self._files.get(path)
+
+    def unrecorded_values(self) -> list[FileFacts]:
+        return list(self._files.values())
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def keys(self):
+        return self._files.keys()
+
+    def values(self):
+        self._recorder.everything()
+        return self._files.values()
+
+    def items(self):
+        self._recorder.everything()
+        return self._files.items()
+
+    def __setitem__(self, path: str, facts: FileFacts) -> None:
+        if self.frozen:
+            raise TypeError("the project's files are frozen: rules only read them")
+        self._files[path] = facts
         self.version += 1
 
-    def __delitem__(self, key) -> None:
-        super().__delitem__(key)
+    def __delitem__(self, path: str) -> None:
+        if self.frozen:
+            raise TypeError("the project's files are frozen: rules only read them")
+        del self._files[path]
         self.version += 1
 
 

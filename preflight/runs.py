@@ -75,11 +75,8 @@ class Arguments:
 def training_runs(project) -> list[Arguments]:
     """Every set of HF/TRL/Axolotl training arguments in the project that can run with the releases it
     installs (computed once per project)."""
-    cached = project.memo.get("training_runs")
-    if cached is None:
-        cached = project.memo["training_runs"] = [run for run in _assemble(project)
-                                                  if runs_with_project_versions(project, run)]
-    return cached
+    return project.derive("training_runs", lambda: [run for run in _assemble(project)
+                                                    if runs_with_project_versions(project, run)])
 
 
 def _assemble(project):

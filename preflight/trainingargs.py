@@ -192,13 +192,10 @@ def _training_arguments(version: str) -> tuple[dict, dict]:
 
 def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
     """The runs whose arguments reach TrainingArguments, with their effective values (once per check)."""
-    found = project.memo.get("trainer_runs")
-    if found is None:
-        found = project.memo["trainer_runs"] = [
-            (run, Effective(run, project.version("transformers", run.home),
-                            project.version("trl", run.home) if run.framework == "trl" or run.classes else None))
-            for run in training_runs(project) if applies(run)]
-    return found
+    return project.derive("trainer_runs", lambda: [
+        (run, Effective(run, project.version("transformers", run.home),
+                        project.version("trl", run.home) if run.framework == "trl" or run.classes else None))
+        for run in training_runs(project) if applies(run)])
 
 
 # Compared with numbers in __post_init__ (when their strategy is "steps"): a string raises TypeError there.

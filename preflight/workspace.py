@@ -16,6 +16,7 @@ from preflight import classify
 from preflight import discover as discovery
 from preflight import engine
 from preflight.cache import FactsCache
+from preflight.dependencies import WHOLE, Change, changes
 from preflight.extract import extract
 from preflight.findings import Finding
 from preflight.model import FileFacts
@@ -41,6 +42,11 @@ class Workspace:
         self._edited: set[str] = set()  # files whose facts changed since the last check
         self._groups: dict = {}  # the last check's facts grouped by type (Project.fact_groups)
         self._importers: dict | None = None  # the last check's reverse import index (Project.importers)
+        # what each rule found at the last check and what it read, with the linked files and the link's answers
+        # it read them from: a rule that read nothing an edit changed is not run again (preflight.dependencies)
+        self._rule_runs: dict[str, engine.RuleRun] = {}
+        self._linked: tuple[dict[str, FileFacts], object] | None = None
+        self._outside: set[str] = set()  # files outside the model (an env file) changed since the last check
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -66,6 +72,7 @@ class Workspace:
         for path, text in self.buffers.items():
             self._files[path] = _extract(path, text)
         self._raw = {}
+        self._rule_runs, self._linked = {}, None  # other settings: every rule runs again
         self._stale = True
         self._dirty = set(self._shown) | set(self.buffers)  # a file shown before may now be excluded
 
@@ -103,6 +110,9 @@ class Workspace:
             self._store(display, extract(display, file.read_bytes()))
         elif self._files.pop(display, None) is not None:
             self._stale = True
+        else:  # a file rules may read from disk (an env file a launch names)
+            self._outside.add(display)
+            self._stale = True
 
     def _store(self, display: str, facts: FileFacts) -> None:
         """A file's new facts. The same facts as before (an edit in a comment, a blank line at the end, a
@@ -129,9 +139,11 @@ class Workspace:
             if same and self._importers is not None else None
         project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._groups,
                                importers)
-        raw = engine._check(project, self._rules, errors)
+        linked = (dict(project.files.items()), _link_answers(project))
+        raw = engine._check(project, self._rules, errors, self._rule_runs, self._changes(linked))
+        self._linked, self._outside = linked, set()
         self._imports, self._edited = (frozenset(self._files), project.resolved_imports()), set()
-        self._groups, self._importers = project.fact_groups(), project.memo.get("importers")
+        self._groups, self._importers = project.fact_groups(), project.importer_index()
         touching: dict[str, set[Finding]] = {}
         for finding in raw:
             for path in finding.paths():
@@ -159,6 +171,15 @@ class Workspace:
                 self._shown[path] = findings
         return out
 
+    def _changes(self, linked: tuple[dict[str, FileFacts], object]) -> dict[str, Change] | None:
+        """How the linked files differ from the last check's (None: not comparable, every rule runs)."""
+        if self._linked is None or linked[1] != self._linked[1]:
+            return None
+        found = changes(self._linked[0], linked[0])
+        if found is not None:
+            found.update((path, WHOLE) for path in self._outside)
+        return found
+
     def findings(self, display: str) -> list[Finding]:
         """The findings last reported in a file."""
         return self._shown.get(display, [])
@@ -169,6 +190,11 @@ class Workspace:
         if self._sources is None:
             self._sources = SourceLines(self.root, dict(self.buffers))
         return self._sources
+
+
+def _link_answers(project) -> tuple:
+    """What the link stage worked out besides the files' facts (rules read these without a record)."""
+    return (project.readers, project.swept_functions)
 
 
 def _extract(display: str, text: str) -> FileFacts:

@@ -115,7 +115,7 @@ class UntrackedHyperparameters(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for file in list(project.files.values()):
+        for file in project.files_holding(WandbRun):
             runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
             if not runs or not project.facts_in(file.path, Hyperparameters):
                 continue

@@ -129,7 +129,7 @@ wandb.init(project="llama-sft")
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for file in list(project.files.values()):
+        for file in project.files_holding(WandbRun):
             runs = [f for f in file.facts if isinstance(f, WandbRun)]
             if not runs:
                 continue
@@ -276,7 +276,7 @@ class ResumeWithoutId(Rule):
         yield from self._in_launch_environment(project)
 
     def _in_code(self, project: Project) -> Iterator[Finding]:
-        for file in list(project.files.values()):
+        for file in project.files_holding(WandbRun):
             runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
             if not runs:
                 continue
@@ -756,7 +756,7 @@ class FixedIdentityInSweep(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for file in list(project.files.values()):
+        for file in project.files_holding(WandbRun):
             runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
             if not runs:
                 continue
@@ -960,7 +960,7 @@ def _checkpoint_logging_targets(project: Project) -> list[tuple[Location, set[st
         if resolved.config:
             targets.add(resolved.config)
         found.setdefault(binding.location, set()).update(targets)
-    for file in project.files.values():
+    for file in project.files_holding(EnvWrite):
         for write in file.facts:
             if isinstance(write, EnvWrite) and write.name == "WANDB_LOG_MODEL" and write.value.known \
                     and write.value.literal == "checkpoint":
