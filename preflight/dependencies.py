@@ -30,15 +30,19 @@ from preflight.model import FileFacts
 class Reads:
     """One recording: what a rule (or a kept answer) looked at."""
 
-    __slots__ = ("everything", "kinds", "files", "file_kinds")
+    __slots__ = ("everything", "kinds", "files", "file_kinds", "_added")
 
     def __init__(self) -> None:
         self.everything = False
         self.kinds: set[type] = set()
         self.files: set[str] = set()
         self.file_kinds: set[tuple[str, type]] = set()
+        self._added: set[int] = set()  # the finished recordings already added (a kept answer is asked often)
 
     def add(self, other: "Reads") -> None:
+        if id(other) in self._added:
+            return
+        self._added.add(id(other))
         self.everything = self.everything or other.everything
         self.kinds |= other.kinds
         self.files |= other.files
@@ -89,7 +93,8 @@ class Recorder:
             reads.everything = True
 
     def replay(self, recorded: Reads) -> None:
-        """A kept answer is used again: what it was made from is read again."""
+        """A kept answer is used again: what it was made from is read again. (`recorded` is finished: it no
+        longer grows, so adding it once to each recording is enough.)"""
         for reads in self.open:
             reads.add(recorded)
 
