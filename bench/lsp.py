@@ -1,10 +1,14 @@
 """The language server's latency and memory on the benchmark corpus (bench/corpus.py).
 
 Starts the real `preflight server` process over stdio with pygls's LSP client, waits for the diagnostics of
-the full workspace load, then edits one Python script and the workflow in turn, each edit adding or removing
-one finding, and measures from the didChange notification to the publishDiagnostics of that file (the
-coalescing delay set to 0, so that what is measured is the server's work). Memory is the server's resident
-set (VmRSS) after the load and after the edits.
+the full workspace load, then makes three edits in turn, each adding or removing findings, and measures from
+the didChange notification to the publishDiagnostics of that file (the coalescing delay set to 0, so that
+what is measured is the server's work):
+- a Python script's W&B run loses its name (WB001 comes and goes): what the rules about runs read;
+- the same script's TrainingArguments get a string for a number (`eval_steps="250"`): every rule about
+  training arguments reads the runs again;
+- the workflow gets a step that passes the W&B key on a command line (SEC005): every rule about launches.
+Memory is the server's resident set (VmRSS) after the load and after the edits.
 
     python bench/lsp.py [--edits 40] [--work bench/.work]
 
@@ -31,6 +35,7 @@ import corpus as corpus_module  # noqa: E402
 SCRIPT = "finetune/scripts/train_007.py"
 WORKFLOW = "finetune/.github/workflows/train.yml"
 STEP = '      - run: docker run -e "WANDB_API_KEY=$KEY" trainer\n'  # SEC005 at this step
+TARGETS = {"run": 50, "arguments": 50, "workflow": 100}  # ms, median
 
 
 def rss_mib(pid: int) -> float:
@@ -69,53 +74,57 @@ async def measure(corpus: Path, edits: int) -> dict:
 
     script = (corpus / SCRIPT).read_text()
     workflow = (corpus / WORKFLOW).read_text()
-    variants = {
-        script_uri: [script, script.replace('wandb.init(project="bench", ', 'wandb.init(project="bench", id="x", ')
-                     if 'name="run' not in script else script.replace('name="run-7"', 'config={}')],
-        workflow_uri: [workflow, workflow + STEP],
+    unnamed = script.replace('wandb.init(project="bench", name="run-7")', 'wandb.init(project="bench", config={})')
+    stringly = script.replace("eval_steps=250,", 'eval_steps="250",')
+    assert unnamed != script and stringly != script, "the corpus script changed: update the edits"
+    variants = {  # edit -> (uri, the text before, the text after)
+        "run": (script_uri, script, unnamed),
+        "arguments": (script_uri, script, stringly),
+        "workflow": (workflow_uri, workflow, workflow + STEP),
     }
-    for uri, (text, _) in variants.items():
+    for uri, text in ((script_uri, script), (workflow_uri, workflow)):
         client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "text", 1, text)))
     await asyncio.sleep(1.0)
-    times: dict[str, list[float]] = {script_uri: [], workflow_uri: []}
+    times: dict[str, list[float]] = {edit: [] for edit in variants}
     version = 1
-    for round_ in range(edits):
-        for uri in (script_uri, workflow_uri):
+    for edit, (uri, before, after) in variants.items():  # each kind in turn, back to the text before
+        for round_ in range(2 * edits):
             version += 1
-            text = variants[uri][(round_ + 1) % 2]
+            text = after if round_ % 2 == 0 else before
             event = published[uri] = asyncio.Event()
             sent = time.perf_counter()
             client.text_document_did_change(types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(version=version, uri=uri),
                 [types.TextDocumentContentChangeWholeDocument(text=text)]))
             await asyncio.wait_for(event.wait(), 30)
-            times[uri].append(time.perf_counter() - sent)
+            times[edit].append(time.perf_counter() - sent)
     edited_rss = rss_mib(pid)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    return {"load": load, "loaded_rss": loaded_rss, "edited_rss": edited_rss,
-            "python": times[script_uri], "workflow": times[workflow_uri]}
+    return {"load": load, "loaded_rss": loaded_rss, "edited_rss": edited_rss, "times": times}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--edits", type=int, default=40)
+    parser.add_argument("--edits", type=int, default=40, help="edits of each kind (half of them undo the other half)")
     parser.add_argument("--work", type=Path, default=HERE / ".work")
     options = parser.parse_args()
     corpus = corpus_module.build(options.work)
     cache = corpus / ".preflight_cache"
-    result = asyncio.run(measure(corpus, options.edits))
-    py, wf = (sorted(result[k]) for k in ("python", "workflow"))
+    warm = cache.exists()
+    result = asyncio.run(measure(corpus, options.edits // 2 or 1))
     ms = lambda values, q: 1000 * values[min(len(values) - 1, int(q * len(values)))]  # noqa: E731
-    print(f"corpus: {corpus} (facts cache {'warm' if cache.exists() else 'cold'} at start)")
+    print(f"corpus: {corpus} (facts cache {'warm' if warm else 'cold'} at start)")
     print(f"full workspace load: {result['load']:.2f} s, server RSS {result['loaded_rss']:.0f} MiB "
-          f"(after {options.edits * 2} edits: {result['edited_rss']:.0f} MiB)")
-    print("| edit | median ms | p90 ms | max ms | edits | target |\n|---|---|---|---|---|---|")
-    print(f"| Python script ({SCRIPT}) | {1000 * statistics.median(py):.1f} | {ms(py, 0.9):.1f} | {1000 * py[-1]:.1f} "
-          f"| {len(py)} | 50 |")
-    print(f"| workflow ({WORKFLOW}) | {1000 * statistics.median(wf):.1f} | {ms(wf, 0.9):.1f} | {1000 * wf[-1]:.1f} "
-          f"| {len(wf)} | 100 |")
+          f"(after {sum(map(len, result['times'].values()))} edits: {result['edited_rss']:.0f} MiB)")
+    print("| edit | median ms | p90 ms | max ms | edits | target ms |\n|---|---|---|---|---|---|")
+    labels = {"run": f"Python script, the W&B run's name ({SCRIPT})",
+              "arguments": f"Python script, a training argument ({SCRIPT})", "workflow": f"workflow ({WORKFLOW})"}
+    for edit, values in result["times"].items():
+        values = sorted(values)
+        print(f"| {labels[edit]} | {1000 * statistics.median(values):.1f} | {ms(values, 0.9):.1f} "
+              f"| {1000 * values[-1]:.1f} | {len(values)} | {TARGETS[edit]} |")
     return 0
 
 
