@@ -2,7 +2,9 @@
 
 A command-line check runs every stage and exits. An editor asks again after each edit, so the facts of every
 file are kept (collected once, through the facts cache), an edited buffer's are extracted again from its text,
-and link, check and filter run on the kept facts: no file is read again. Which files' diagnostics change is
+and link, check and filter run on the kept facts: no file is read again. A rule runs again only if something
+it read changed since the last check (its findings and what it read are kept: preflight.dependencies); which
+linked files changed is found by comparing them with the last check's. Which files' diagnostics change is
 found by comparing the rules' findings before and after, file by file, so a changed script updates the
 workflow that runs it (and the other way) and nothing else is republished.
 """

@@ -9,11 +9,15 @@ same texts. The examples are where findings appear and go, and every rule runs o
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from preflight.rule import all_rules
+from preflight.rule import all_rules, rule_by_key
 from preflight.workspace import Workspace
 
 
@@ -28,6 +32,10 @@ def _fresh(root: Path, buffers: dict[str, str]) -> dict[str, list[tuple]]:
     fresh.load()
     fresh.check()
     return _shown(fresh)
+
+
+_LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+EXAMPLES = [(rule, example) for rule in all_rules() for example in rule.examples if not example.options]
 
 
 RULES = [pytest.param(rule, id=rule.code) for rule in all_rules()
@@ -56,3 +64,48 @@ def test_each_edit_reports_what_a_fresh_check_reports(rule, tmp_path: Path) -> N
             workspace.check()
             assert _shown(workspace) == _fresh(tmp_path, workspace.buffers), (
                 f"after {path} became that of example {number} ({example.note or ('bad' if example.bad else 'good')})")
+
+
+def test_a_file_read_from_disk_that_changed_is_read_again(tmp_path: Path) -> None:
+    """A file outside the model that a rule reads (ENV013's .deepspeed_env) changes on disk: the re-check
+    reads it again, as a fresh check does."""
+    good = next(example for example in rule_by_key("ENV013").examples if ".deepspeed_env" in example.files)
+    for path, text in good.files.items():
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    workspace = Workspace(tmp_path, use_cache=False)
+    workspace.load()
+    workspace.check()
+    assert _shown(workspace) == {}
+    (tmp_path / ".deepspeed_env").write_text("NCCL_DEBUG=INFO\n", encoding="utf-8")
+    workspace.file_changed(".deepspeed_env")
+    workspace.check()
+    assert [code for found in _shown(workspace).values() for code, *_ in found] == ["ENV013"]
+    assert _shown(workspace) == _fresh(tmp_path, {})
+
+
+@settings(max_examples=300 if _LONG else 40, deadline=None, derandomize=not _LONG,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(EXAMPLES), st.data())
+def test_a_mutated_line_reports_what_a_fresh_check_reports(case, data) -> None:
+    """Any one line of any example deleted, doubled or cut short (what typing does between two states the
+    examples show), and then put back."""
+    _, example = case
+    path = data.draw(st.sampled_from(sorted(example.files)))
+    lines = example.files[path].splitlines(keepends=True) or [""]
+    number = data.draw(st.integers(0, len(lines) - 1))
+    operation = data.draw(st.sampled_from(["delete", "double", "cut"]))
+    edited = [*lines[:number], *{"delete": [], "double": [lines[number]] * 2,
+                                 "cut": [lines[number][: len(lines[number]) // 2] + "\n"]}[operation],
+              *lines[number + 1:]]
+    with tempfile.TemporaryDirectory(prefix="preflight-incremental-") as folder:
+        root = Path(folder)
+        for relative, text in example.files.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(text, encoding="utf-8")
+        workspace = Workspace(root, use_cache=False)
+        workspace.load()
+        workspace.check()
+        for text in ("".join(edited), example.files[path]):
+            workspace.set_buffer(path, text)
+            workspace.check()
+            assert _shown(workspace) == _fresh(root, workspace.buffers), f"{operation} line {number + 1} of {path}"
