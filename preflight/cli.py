@@ -104,6 +104,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
     for other in (p for p in paths if p != "-") if stdin else ():
         click.echo(f"preflight: warning: {display.path(other)} is not checked: reading the standard input (-) checks "
                    f"{display.path(stdin_filename)} alone", err=True)
+    if stdin and add_ignores is not None:
+        _usage("--add-ignores writes files: it cannot write to the standard input (`-`)")
     if show_settings:
         _show_settings(targets, options, fail_on, output_format)
         return
@@ -112,10 +114,10 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         planned = api.plan_fixes(result, unsafe=unsafe_fixes)
         _say_refused(planned)
         changes = [c for c in planned if c.after != c.before]
-        fixed = sum(c.fixed for c in changes)
+        changes, fixed = _fix_rounds(targets, options, changes, unsafe_fixes)
+        if stdin and not show_diff:
+            _print_fixed_buffer(stdin, changes, fixed, result, options, fail_on, exit_zero)
         if show_diff:
-            if not stdin:
-                changes, fixed = _diff_rounds(targets, options, changes, unsafe_fixes)
             for change in changes:
                 click.echo(change.diff(), nl=False)
             click.echo(f"Would fix {counted(fixed, 'finding')} in {counted(len(changes), 'file')}.", err=True)
@@ -231,9 +233,10 @@ def _show_settings(targets, options, fail_on, output_format) -> None:
     click.echo(showsettings.as_json(shown) if output_format == "json" else showsettings.text(shown), nl=False)
 
 
-def _diff_rounds(targets, options, changes, unsafe: bool):
+def _fix_rounds(targets, options, changes, unsafe: bool):
     """What --fix would leave after all its rounds, without writing: each round checks again the files as
-    the fixes before it left them (in memory), and each file's change is from its text on disk to the last."""
+    the fixes before it left them (in memory; the standard input's buffer as its fixes left it), and each
+    file's change is from its text as first checked to the last."""
     from dataclasses import replace
 
     from preflight import api
@@ -241,9 +244,14 @@ def _diff_rounds(targets, options, changes, unsafe: bool):
     first = {c.path: c for c in changes}
     final = dict(first)
     fixed = sum(c.fixed for c in changes)
+    buffer = options.get("buffer")
     for _ in range(FIX_ROUNDS - 1 if changes else 0):
-        texts = {path: ("\ufeff" if c.bom else "") + c.after for path, c in final.items()}
-        planned = api.plan_fixes(_run(targets, {**options, "texts": texts}), unsafe=unsafe)
+        if buffer is not None:  # only the buffer's findings are reported, so only the buffer changes
+            [change] = final.values()
+            again = {**options, "buffer": (buffer[0], ("\ufeff" if change.bom else "") + change.after)}
+        else:
+            again = {**options, "texts": {path: ("\ufeff" if c.bom else "") + c.after for path, c in final.items()}}
+        planned = api.plan_fixes(_run(targets, again), unsafe=unsafe)
         _say_refused(planned)
         more = [c for c in planned if c.after != c.before]
         if not more:
@@ -254,6 +262,35 @@ def _diff_rounds(targets, options, changes, unsafe: bool):
                                          fixed=(earlier.fixed if earlier else 0) + change.fixed)
             fixed += change.fixed
     return [c for _, c in sorted(final.items()) if c.after != c.before], fixed
+
+
+def _print_fixed_buffer(stdin, changes, fixed, result, options, fail_on, exit_zero) -> None:
+    """`--fix -`: the buffer as all the fix rounds leave it goes to standard output (for the editor that sent
+    it, as ruff does), the findings left to standard error; no file is written. A buffer holding a credential
+    is not printed: preflight prints no credential it found."""
+    from preflight import api
+
+    name, text = stdin
+    change = changes[0] if changes else None
+    if (change.hidden if change is not None else result.sources.hidden(_buffer_path(result, name))):
+        _usage(f"{display.path(name)} holds a credential, which preflight does not print: the fixed buffer is not "
+               "shown (--diff shows the fixes with it masked)")
+    sys.stdout.write(change.after if change is not None else text.removeprefix("\ufeff"))
+    sys.stdout.flush()
+    left = _run([], {**options, "buffer": (name, change.after)}) if change is not None else result
+    if left.findings:
+        click.echo(api.render(left, left.findings, "text", show_source=False), nl=False, err=True)
+    if fixed:
+        click.echo(f"preflight: fixed {counted(fixed, 'finding')} in {display.path(name)}", err=True)
+    if left.internal_errors:
+        sys.exit(2)
+    sys.exit(0 if exit_zero or not api.failing(left.findings, fail_on or left.fail_on) else 1)
+
+
+def _buffer_path(result, name: str) -> str:
+    from preflight import discover as discovery
+
+    return discovery.display_path(Path(name).absolute(), result.cwd)
 
 
 def _run(targets, options):

@@ -431,6 +431,40 @@ def test_diff_shows_what_all_the_fix_rounds_leave(cli):
     assert (cli.root / "train.py").read_text() == source
 
 
+def test_fixing_the_standard_input_prints_the_buffer_as_all_rounds_leave_it(cli):
+    """`--fix -` (an editor's "fix all"): the buffer as every round of fixes leaves it goes to standard output,
+    what is left to standard error, and the file on disk is not touched; `--diff -` shows every round too."""
+    source = ("from transformers import TrainingArguments\n\n"
+              "args = TrainingArguments(output_dir='o', eval_strategy='step', logging_strategy='step')\n")
+    on_disk = "print('the file on disk differs from the buffer')\n"
+    fixed = cli("check", "--select", "HF010", "--unsafe-fixes", "--stdin-filename", "train.py", "-",
+                files={"train.py": on_disk}, input=source)
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.stdout == source.replace("'step'", "'steps'")
+    assert "fixed 2 findings in train.py" in fixed.stderr
+    assert (cli.root / "train.py").read_text() == on_disk
+    diff = cli("check", "--select", "HF010", "--unsafe-fixes", "--diff", "--stdin-filename", "train.py", "-",
+               input=source)
+    assert diff.exit_code == 1 and "Would fix 2 findings in 1 file." in diff.stderr
+    assert "+args = TrainingArguments(output_dir='o', eval_strategy='steps', logging_strategy='steps')" in diff.stdout
+    safe_only = cli("check", "--select", "HF010", "--fix", "--stdin-filename", "train.py", "-", input=source)
+    assert safe_only.exit_code == 1 and safe_only.stdout == source  # HF010's fix is unsafe: the findings stay
+    assert safe_only.stderr.count("HF010") == 2
+    assert (cli.root / "train.py").read_text() == on_disk
+
+
+def test_a_buffer_holding_a_key_is_not_printed_back(cli):
+    key = "abcdef0123456789abcdef0123456789abcdef01"
+    source = (f"import os\nos.environ['WANDB_API_KEY'] = '{key}'\nfrom transformers import TrainingArguments\n\n"
+              "args = TrainingArguments(output_dir='o', eval_strategy='step')\n")
+    result = cli("check", "--select", "HF010", "--unsafe-fixes", "--stdin-filename", "train.py", "-", input=source)
+    assert result.exit_code == 2 and key not in result.output and key[-4:] not in result.stdout
+    assert "holds a credential" in result.stderr
+    ignores = cli("check", "--add-ignores", "--stdin-filename", "train.py", "-", input=source)
+    assert ignores.exit_code == 2 and "cannot write to the standard input" in ignores.stderr
+    assert not (cli.root / "train.py").exists()
+
+
 def test_a_python_fix_needs_the_text_that_was_checked(tmp_path):
     """A libcst fix is computed from the file as the check read it: after an edit, or once the file no
     longer parses, it is not applied."""
