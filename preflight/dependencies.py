@@ -36,7 +36,7 @@ class Reads:
         self.everything = False
         self.kinds: set[type] = set()
         self.files: set[str] = set()
-        self.file_kinds: set[tuple[str, type]] = set()
+        self.file_kinds: dict[str, set[type]] = {}  # path -> the kinds asked of it
         self._added: set[int] = set()  # the finished recordings already added (a kept answer is asked often)
 
     def add(self, other: "Reads") -> None:
@@ -46,7 +46,8 @@ class Reads:
         self.everything = self.everything or other.everything
         self.kinds |= other.kinds
         self.files |= other.files
-        self.file_kinds |= other.file_kinds
+        for path, kinds in other.file_kinds.items():
+            self.file_kinds.setdefault(path, set()).update(kinds)
 
     def affected_by(self, changes: Mapping[str, "Change"]) -> bool:
         """Can any of these changes alter what was read?"""
@@ -55,15 +56,13 @@ class Reads:
         for path, change in changes.items():
             if path in self.files:
                 return True
+            asked = self.file_kinds.get(path)
             if change.whole:
-                if any(p == path for p, _ in self.file_kinds):
-                    return True
-                if self.kinds:  # a file that changed as a whole may hold any kind
+                if asked or self.kinds:  # a file that changed as a whole may hold any kind
                     return True
                 continue
-            for changed in change.kinds:
-                if any(issubclass(changed, kind) for kind in self.kinds) or any(
-                        p == path and issubclass(changed, kind) for p, kind in self.file_kinds):
+            for changed in change.kinds:  # a kind asked for is the changed type or one of its bases
+                if not self.kinds.isdisjoint(changed.__mro__) or (asked and not asked.isdisjoint(changed.__mro__)):
                     return True
         return False
 
@@ -82,7 +81,7 @@ class Recorder:
 
     def file_kind(self, path: str, kind: type) -> None:
         for reads in self.open:
-            reads.file_kinds.add((path, kind))
+            reads.file_kinds.setdefault(path, set()).add(kind)
 
     def file(self, path: str) -> None:
         for reads in self.open:

@@ -30,6 +30,7 @@ from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache, file_stat
 from preflight.collect import collect, worker_count
 from preflight.dependencies import Change, Reads
+from preflight.factindex import FactIndex
 from preflight.extract import extract
 from preflight.findings import Finding, Severity
 from preflight.model import FileFacts
@@ -269,10 +270,10 @@ def _collect(request: Request, pairs: list[tuple[Path, str]], cache: FactsCache 
 
 def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache: FactsCache | None,
           errors: list[str], digests: dict[str, str], imports: dict[str, list[str]] | None = None,
-          groups: dict | None = None, importers: tuple[dict, dict] | None = None) -> Project:
+          index: FactIndex | None = None, importers: tuple[dict, dict] | None = None) -> Project:
     """The project model, linked and frozen. The lazily kept files are collected only if linking needs them;
-    `imports`, `groups`, `importers`: what a warm server's last check worked out that still holds
-    (Project.reuse_imports, reuse_groups, reuse_importers)."""
+    `imports`, `index`, `importers`: what a warm server's last check worked out that still holds
+    (Project.reuse_imports, reuse_index, reuse_importers)."""
     from preflight.link import link  # not needed (nor imported) when the result cache answers
 
     def load_lazy(items):  # a lazy file the run reads is part of what a reused run depends on
@@ -282,8 +283,8 @@ def _link(request: Request, files: list[FileFacts], lazy: dict[str, str], cache:
     project = Project(files, request.root, dict(request.config.settings.versions), request.cwd, lazy, load_lazy)
     if imports:
         project.reuse_imports(imports)
-    if groups:
-        project.reuse_groups(groups)
+    if index is not None:
+        project.reuse_index(index)
     if importers is not None:
         project.reuse_importers(*importers)
     link(project)

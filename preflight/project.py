@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from preflight import reading
 from preflight.cache import file_stat
 from preflight.dependencies import Recorder
+from preflight.factindex import FactIndex
 from preflight.findings import Location
 from preflight.model import (
     ARGUMENTS_FILE, ComposeService, EntryKind, EnvDeclaration, EnvWrite, FileFacts, Launch, Launcher, LocalImport,
@@ -83,10 +84,9 @@ class Project:
         self._importers_seed: tuple[dict, dict] | None = None  # reuse_importers
         self.frozen = False
         self._by_kind: dict[type, list] = {}  # every fact of a kind, for `facts`, while no file changes
-        self._by_type: dict[type, list[tuple[int, list[tuple[int, object]]]]] | None = None
-        # each file's facts grouped by exact type, kept with the FileFacts they were made from: a warm server
-        # hands them to the next check (reuse_groups), where only the edited files are walked again
-        self._groups: dict[str, tuple[FileFacts, dict[type, list[tuple[int, object]]]]] = {}
+        # each file's facts by exact type; a warm server hands it to the next check (reuse_index), where only
+        # the files whose facts are not the very objects indexed before are grouped again
+        self._index = FactIndex()
         self._indexed_at = -1  # the version of `files` the two indexes describe
         from preflight.program import Programs
 
@@ -160,7 +160,8 @@ class Project:
         self.recorder.kind(kind)
         version = self._files_version
         if version != self._indexed_at:
-            self._by_kind, self._by_type, self._indexed_at = {}, None, version
+            self._index.update(self.files.unrecorded_values())
+            self._by_kind, self._indexed_at = {}, version
         found = self._by_kind.get(kind)
         if found is None:
             found = self._by_kind[kind] = self._indexed(kind)
@@ -171,19 +172,8 @@ class Project:
         return self.files.version
 
     def _indexed(self, kind: type) -> list:
-        """The facts of `kind` in file order, from one walk over every fact grouped by exact type."""
-        if self._by_type is None:
-            self._by_type = {}
-            for number, file in enumerate(self.files.unrecorded_values()):
-                kept = self._groups.get(file.path)
-                if kept is None or kept[0] is not file:
-                    grouped: dict[type, list[tuple[int, object]]] = {}
-                    for position, fact in enumerate(file.facts):
-                        grouped.setdefault(type(fact), []).append((position, fact))
-                    kept = self._groups[file.path] = (file, grouped)
-                for cls, items in kept[1].items():
-                    self._by_type.setdefault(cls, []).append((number, items))
-        groups = [chunks for cls, chunks in self._by_type.items() if issubclass(cls, kind)]
+        """The facts of `kind` in file order, from the facts grouped by exact type."""
+        groups = [chunks for cls, chunks in self._index.by_type.items() if issubclass(cls, kind)]
         if len(groups) == 1:
             return [fact for _, items in groups[0] for _, fact in items]
         ordered = sorted((number, position, fact) for chunks in groups for number, items in chunks
@@ -194,7 +184,7 @@ class Project:
         """The files that hold facts of `kind`, in file order, for a rule that judges each such file's facts
         together: it reads those files, not every file (a walk over all of them depends on every edit)."""
         self.facts(kind)  # the index, as the files are now
-        numbers = sorted({number for cls, chunks in self._by_type.items() if issubclass(cls, kind)
+        numbers = sorted({number for cls, chunks in self._index.by_type.items() if issubclass(cls, kind)
                           for number, _ in chunks})
         files = self.files.unrecorded_values()
         for number in numbers:
@@ -418,14 +408,14 @@ class Project:
         files of an unchanged file set; each costs a search of the tree when resolved again."""
         self._imported.update(resolved)
 
-    def fact_groups(self) -> dict:
-        """Each file's facts grouped by type, as indexed so far, for `reuse_groups`."""
-        return dict(self._groups)
+    def fact_index(self) -> FactIndex:
+        """The facts by type as last indexed, for `reuse_index`."""
+        return self._index
 
-    def reuse_groups(self, groups: dict) -> None:
-        """The groups another check made (Project.fact_groups); a file's are used only while its FileFacts
-        are the very object they were made from."""
-        self._groups.update(groups)
+    def reuse_index(self, index: FactIndex) -> None:
+        """The index another check of the project made (Project.fact_index), patched here where the files
+        differ (it is this project's from now on)."""
+        self._index = index
 
     def reuse_importers(self, index: dict[str, list[str]], edited: dict[str, list[str]]) -> None:
         """The reverse import index of another check of the same files (Project.importer_index), valid while each

@@ -20,6 +20,7 @@ from preflight import engine
 from preflight.cache import FactsCache
 from preflight.dependencies import WHOLE, Change, changes
 from preflight.extract import extract
+from preflight.factindex import FactIndex
 from preflight.findings import Finding
 from preflight.model import FileFacts
 from preflight.sourcelines import SourceLines
@@ -42,7 +43,7 @@ class Workspace:
         # the last check's file set and resolved imports: an edit seldom changes what other files import
         self._imports: tuple[frozenset[str], dict[str, list[str]]] = (frozenset(), {})
         self._edited: set[str] = set()  # files whose facts changed since the last check
-        self._groups: dict = {}  # the last check's facts grouped by type (Project.fact_groups)
+        self._index: FactIndex | None = None  # the last check's facts by type (Project.fact_index)
         self._importers: dict | None = None  # the last check's reverse import index (Project.importers)
         # what each rule found at the last check and what it read, with the linked files and the link's answers
         # it read them from: a rule that read nothing an edit changed is not run again (preflight.dependencies)
@@ -139,13 +140,13 @@ class Workspace:
         reusable = {path: found for path, found in resolved.items() if path not in self._edited} if same else {}
         importers = (self._importers, {path: resolved.get(path, []) for path in self._edited if path.endswith(".py")}) \
             if same and self._importers is not None else None
-        project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._groups,
+        project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._index,
                                importers)
         linked = (dict(project.files.items()), _link_answers(project))
         raw = engine._check(project, self._rules, errors, self._rule_runs, self._changes(linked))
         self._linked, self._outside = linked, set()
         self._imports, self._edited = (frozenset(self._files), project.resolved_imports()), set()
-        self._groups, self._importers = project.fact_groups(), project.importer_index()
+        self._index, self._importers = project.fact_index(), project.importer_index()
         touching: dict[str, set[Finding]] = {}
         for finding in raw:
             for path in finding.paths():
