@@ -28,29 +28,35 @@ from preflight.model import FileFacts
 
 
 class Reads:
-    """One recording: what a rule (or a kept answer) looked at."""
+    """One recording: what a rule (or a kept answer) looked at itself, and the finished recordings of the kept
+    answers it used (a kept answer is asked thousands of times a check: it is linked, not copied)."""
 
-    __slots__ = ("everything", "kinds", "files", "file_kinds", "_added")
+    __slots__ = ("everything", "kinds", "files", "file_kinds", "used", "_used_ids")
 
     def __init__(self) -> None:
         self.everything = False
         self.kinds: set[type] = set()
         self.files: set[str] = set()
         self.file_kinds: dict[str, set[type]] = {}  # path -> the kinds asked of it
-        self._added: set[int] = set()  # the finished recordings already added (a kept answer is asked often)
+        self.used: list[Reads] = []
+        self._used_ids: set[int] = set()
 
-    def add(self, other: "Reads") -> None:
-        if id(other) in self._added:
-            return
-        self._added.add(id(other))
-        self.everything = self.everything or other.everything
-        self.kinds |= other.kinds
-        self.files |= other.files
-        for path, kinds in other.file_kinds.items():
-            self.file_kinds.setdefault(path, set()).update(kinds)
+    def use(self, other: "Reads") -> None:
+        if id(other) not in self._used_ids:
+            self._used_ids.add(id(other))
+            self.used.append(other)
 
-    def affected_by(self, changes: Mapping[str, "Change"]) -> bool:
-        """Can any of these changes alter what was read?"""
+    def affected_by(self, changes: Mapping[str, "Change"], memo: dict[int, bool] | None = None) -> bool:
+        """Can any of these changes alter what was read? `memo`: the answers for recordings already judged
+        against the same changes (the rules of one check share the kept answers' recordings)."""
+        memo = {} if memo is None else memo
+        known = memo.get(id(self))
+        if known is None:
+            known = memo[id(self)] = self._reads_changed(changes) or any(
+                used.affected_by(changes, memo) for used in self.used)
+        return known
+
+    def _reads_changed(self, changes: Mapping[str, "Change"]) -> bool:
         if self.everything:
             return True
         for path, change in changes.items():
@@ -68,7 +74,8 @@ class Reads:
 
 
 class Recorder:
-    """The recordings open now, innermost last: each note goes into all of them."""
+    """The recordings open now, innermost last. A note goes into the innermost; a recording that finishes
+    inside another is used by it."""
 
     __slots__ = ("open",)
 
@@ -76,26 +83,25 @@ class Recorder:
         self.open: list[Reads] = []
 
     def kind(self, kind: type) -> None:
-        for reads in self.open:
-            reads.kinds.add(kind)
+        if self.open:
+            self.open[-1].kinds.add(kind)
 
     def file_kind(self, path: str, kind: type) -> None:
-        for reads in self.open:
-            reads.file_kinds.setdefault(path, set()).add(kind)
+        if self.open:
+            self.open[-1].file_kinds.setdefault(path, set()).add(kind)
 
     def file(self, path: str) -> None:
-        for reads in self.open:
-            reads.files.add(path)
+        if self.open:
+            self.open[-1].files.add(path)
 
     def everything(self) -> None:
-        for reads in self.open:
-            reads.everything = True
+        if self.open:
+            self.open[-1].everything = True
 
     def replay(self, recorded: Reads) -> None:
-        """A kept answer is used again: what it was made from is read again. (`recorded` is finished: it no
-        longer grows, so adding it once to each recording is enough.)"""
-        for reads in self.open:
-            reads.add(recorded)
+        """A kept answer is used again: what it was made from is read again."""
+        if self.open:
+            self.open[-1].use(recorded)
 
     @contextmanager
     def recording(self) -> Iterator[Reads]:
@@ -105,6 +111,7 @@ class Recorder:
             yield reads
         finally:
             self.open.remove(reads)
+            self.replay(reads)  # what was read inside was read by the recording around it too
 
 
 @dataclass(frozen=True, slots=True)

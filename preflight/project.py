@@ -51,6 +51,10 @@ class _derived:
     def __get__(self, project, owner=None):
         if project is None:
             return self
+        kept = project._derived.get(self.key)
+        if kept is not None and kept is not _COMPUTING:  # the common case, without a closure
+            project.recorder.replay(kept[1])
+            return kept[0]
         return project.derive(self.key, lambda: self.compute(project))
 
 
@@ -215,18 +219,23 @@ class Project:
         """The version of `library` the rules assume for the code of `path` (the whole project when None),
         and why (see preflight.versions). A notebook that installs the library itself (`!pip install
         transformers==4.38.2`) runs with what it installs, whatever the project declares."""
+        kept = self._derived.get(("version", library, path))  # asked thousands of times a check
+        if kept is not None and kept is not _COMPUTING:
+            self.recorder.replay(kept[1])
+            return kept[0]
+        return self.derive(("version", library, path), lambda: self._version(library, path))
+
+    def _version(self, library: str, path: str | None) -> "Assumed":
         from preflight import versions
 
         scoped = self._scoped_pins.get(path, []) if path else []
         if any(pin.library == library for pin in scoped):
-            def installed_here() -> Assumed:
-                libraries = {pin.library for pin in scoped}
-                pins = scoped + [pin for pin in self.pins if pin.library not in libraries]
-                return versions.effective(library, self.versions, pins)
-
-            return self.derive(("version", library, path), installed_here)
-        return self.derive(("version", library), lambda: versions.effective(library, self.versions, self.pins,
-                                                                            self._implied_installs()))
+            libraries = {pin.library for pin in scoped}
+            pins = scoped + [pin for pin in self.pins if pin.library not in libraries]
+            return versions.effective(library, self.versions, pins)
+        if path is not None:  # the project's release, kept once for every file that installs nothing itself
+            return self.version(library)
+        return versions.effective(library, self.versions, self.pins, self._implied_installs())
 
     def version_undecided(self, library: str, path: str) -> bool:
         """Does nothing decide which release of `library` the code of `path` runs with? So when the project's
