@@ -3,8 +3,9 @@
 One warm process per workspace (preflight.workspace): the project is collected once, an edited buffer is
 extracted again from its text, the project is linked again on the kept facts, and only the rules that read
 something the edit changed run again (preflight.dependencies), so a changed script updates the diagnostics of
-the workflow that runs it and the other way. Only files whose findings changed are republished. Edits are coalesced: an isolated edit is checked at once, a burst of
-keystrokes at most once per `debounce` seconds (initializationOptions {"debounce": 0.15}).
+the workflow that runs it and the other way. Only files whose findings changed are republished. Edits are
+coalesced: an isolated edit is checked at once, a burst of keystrokes at most once per `debounce` seconds
+(initializationOptions {"debounce": 0.15}).
 
 Diagnostics carry the rule's code, its documentation (codeDescription) and the finding's related places
 (relatedInformation); code actions apply a finding's fix (unsafe ones are marked so and never preferred) or
