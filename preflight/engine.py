@@ -305,11 +305,10 @@ def _check(project: Project, rules: _Rules, errors: list[str], runs: dict[str, R
     here) and `changes` (how the files differ since then; None: unknown), a rule whose last findings were made
     from nothing that changed is not run again (preflight.dependencies)."""
     raw: list[Finding] = []
-    judged: dict[int, bool] = {}  # recordings of kept answers, judged once against the changes
     for rule_class in rules.enabled:
         last = runs.get(rule_class.code) if runs is not None else None
         if last is not None and last.reads is not None and changes is not None \
-                and not last.reads.affected_by(changes, judged):
+                and not last.reads.affected_by(changes, project.judged):
             raw.extend(last.findings)
             continue
         rule = rule_class(rules.options.get(rule_class.code))

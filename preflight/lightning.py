@@ -122,7 +122,8 @@ _TRACKER_LOGGERS = ("WandbLogger", "MLFlowLogger", "NeptuneLogger", "CometLogger
 def trainers(project) -> list[LightningTrainer]:
     """Every Lightning Trainer: built in a script, or by hydra.utils.instantiate from a composed config."""
     return project.derive("lightning.trainers",
-                          lambda: [*project.facts(LightningTrainer), *dict.fromkeys(_hydra_trainers(project))])
+                          lambda: [*project.facts(LightningTrainer), *dict.fromkeys(_hydra_trainers(project))],
+                          lasting=True)
 
 
 def _hydra_runs(project) -> list[tuple[str, LaunchArguments, Location | None]]:

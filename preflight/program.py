@@ -200,7 +200,7 @@ class Programs:
 
     def loaded_modules(self, entry: str) -> list[str]:
         """The entry module and the project modules its imports load, transitively."""
-        return self.project.derive(("loaded", entry), lambda: self._load(entry))
+        return self.project.derive(("loaded", entry), lambda: self._load(entry), lasting=True)
 
     def _load(self, entry: str) -> list[str]:
         seen: dict[str, None] = {}

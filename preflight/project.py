@@ -55,7 +55,7 @@ class _derived:
         if kept is not None and kept is not _COMPUTING:  # the common case, without a closure
             project.recorder.replay(kept[1])
             return kept[0]
-        return project.derive(self.key, lambda: self.compute(project))
+        return project.derive(self.key, lambda: self.compute(project), lasting=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,10 @@ class Project:
         # answers derived once per check (Project.derive), each with what it was made from
         self._derived: dict[object, object] = {}
         self._importers_index: dict[str, list[str]] | None = None
+        self._lasting: set = set()  # keys of the answers made (or taken) after link that are plain data
+        self._carried: dict = {}  # Project.carry
+        self._changes: dict = {}
+        self.judged: dict[int, bool] = {}  # records judged against `_changes` (Reads.affected_by)
         # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
         self.reads: dict[str, tuple[int, int, int] | None] = {}
         self._imports_read: dict[str, list[LocalImport]] = {}
@@ -119,10 +123,12 @@ class Project:
                 self.files[facts.path] = facts
         return self.files.unrecorded(path)
 
-    def derive(self, key: object, compute: Callable[[], T], cycle: object = _NO_CYCLE) -> T:
+    def derive(self, key: object, compute: Callable[[], T], cycle: object = _NO_CYCLE, lasting: bool = False) -> T:
         """An answer derived once per check and kept, with the record of what it was made from: asking again
         notes that record again (preflight.dependencies), so whoever reuses it depends on what it read.
-        `cycle`: the answer while it is being computed, for a question that can come back to itself."""
+        `cycle`: the answer while it is being computed, for a question that can come back to itself.
+        `lasting`: the answer is plain data (it holds nothing of this project's): a warm server's next check
+        takes it as it is when nothing it was made from changed (Project.carry), if it was made after link."""
         entry = self._derived.get(key)
         if entry is _COMPUTING:
             if cycle is _NO_CYCLE:
@@ -131,6 +137,14 @@ class Project:
         if entry is not None:
             self.recorder.replay(entry[1])  # type: ignore[index]
             return entry[0]  # type: ignore[index]
+        lasting = lasting and self.frozen
+        if lasting and key in self._carried:
+            value, reads = self._carried[key]
+            if not reads.affected_by(self._changes, self.judged):
+                self._derived[key] = (value, reads)
+                self._lasting.add(key)
+                self.recorder.replay(reads)
+                return value
         self._derived[key] = _COMPUTING
         try:
             with self.recorder.recording() as reads:
@@ -139,7 +153,23 @@ class Project:
             del self._derived[key]
             raise
         self._derived[key] = (value, reads)
+        if lasting:
+            self._lasting.add(key)
         return value
+
+    def carry(self, answers: dict, changes: dict) -> None:
+        """The lasting answers of a warm server's last check (Project.lasting_answers), and how the linked
+        files changed since (preflight.dependencies.changes): an answer nothing of which changed is taken."""
+        self._carried, self._changes = answers, changes
+
+    def lasting_answers(self) -> dict:
+        """The lasting answers that hold now, for the next check's `carry`: those made or taken in this check,
+        and those carried that this check did not ask for and nothing of which changed."""
+        answers = {key: self._derived[key] for key in self._lasting}
+        for key, kept in self._carried.items():
+            if key not in answers and not kept[1].affected_by(self._changes, self.judged):
+                answers[key] = kept
+        return answers
 
     def derived_keys(self) -> list:
         return [key for key, entry in self._derived.items() if entry is not _COMPUTING]
@@ -223,7 +253,7 @@ class Project:
         if kept is not None and kept is not _COMPUTING:
             self.recorder.replay(kept[1])
             return kept[0]
-        return self.derive(("version", library, path), lambda: self._version(library, path))
+        return self.derive(("version", library, path), lambda: self._version(library, path), lasting=True)
 
     def _version(self, library: str, path: str | None) -> "Assumed":
         from preflight import versions

@@ -76,7 +76,7 @@ def training_runs(project) -> list[Arguments]:
     """Every set of HF/TRL/Axolotl training arguments in the project that can run with the releases it
     installs (computed once per project)."""
     return project.derive("training_runs", lambda: [run for run in _assemble(project)
-                                                    if runs_with_project_versions(project, run)])
+                                                    if runs_with_project_versions(project, run)], lasting=True)
 
 
 def _assemble(project):

@@ -195,7 +195,7 @@ def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
     return project.derive("trainer_runs", lambda: [
         (run, Effective(run, project.version("transformers", run.home),
                         project.version("trl", run.home) if run.framework == "trl" or run.classes else None))
-        for run in training_runs(project) if applies(run)])
+        for run in training_runs(project) if applies(run)], lasting=True)
 
 
 # Compared with numbers in __post_init__ (when their strategy is "steps"): a string raises TypeError there.

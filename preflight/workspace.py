@@ -48,6 +48,7 @@ class Workspace:
         # what each rule found at the last check and what it read, with the linked files and the link's answers
         # it read them from: a rule that read nothing an edit changed is not run again (preflight.dependencies)
         self._rule_runs: dict[str, engine.RuleRun] = {}
+        self._lasting: dict = {}  # the answers of the last check a next one can take (Project.carry)
         self._linked: tuple[dict[str, FileFacts], object] | None = None
         self._outside: set[str] = set()  # files outside the model (an env file) changed since the last check
 
@@ -75,7 +76,7 @@ class Workspace:
         for path, text in self.buffers.items():
             self._files[path] = _extract(path, text)
         self._raw = {}
-        self._rule_runs, self._linked = {}, None  # other settings: every rule runs again
+        self._rule_runs, self._linked, self._lasting = {}, None, {}  # other settings: every rule runs again
         self._stale = True
         self._dirty = set(self._shown) | set(self.buffers)  # a file shown before may now be excluded
 
@@ -143,8 +144,11 @@ class Workspace:
         project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._index,
                                importers)
         linked = (dict(project.files.items()), _link_answers(project))
-        raw = engine._check(project, self._rules, errors, self._rule_runs, self._changes(linked))
-        self._linked, self._outside = linked, set()
+        changed = self._changes(linked)
+        if changed is not None:
+            project.carry(self._lasting, changed)
+        raw = engine._check(project, self._rules, errors, self._rule_runs, changed)
+        self._linked, self._outside, self._lasting = linked, set(), project.lasting_answers()
         self._imports, self._edited = (frozenset(self._files), project.resolved_imports()), set()
         self._index, self._importers = project.fact_index(), project.importer_index()
         touching: dict[str, set[Finding]] = {}
