@@ -308,7 +308,7 @@ def _check(project: Project, rules: _Rules, errors: list[str], runs: dict[str, R
     for rule_class in rules.enabled:
         last = runs.get(rule_class.code) if runs is not None else None
         if last is not None and last.reads is not None and changes is not None \
-                and not last.reads.affected_by(changes, project.judged):
+                and not project.affected(last.reads):
             raw.extend(last.findings)
             continue
         rule = rule_class(rules.options.get(rule_class.code))

@@ -39,6 +39,12 @@ _TEST_FOLDER_SUFFIXES = ("-tests", "_tests", "-test", "_test")  # `scikit-tests/
 _HOST_CWD = re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)/?")  # the folder `docker run` is started in
 
 
+class LastingAnswers(dict):
+    """Answers one check hands to the next (Project.lasting_answers), with how to derive each again."""
+
+    recipes: dict
+
+
 class _derived:
     """A property computed once per check with Project.derive: its answer keeps the record of what it was made
     from."""
@@ -55,7 +61,7 @@ class _derived:
         if kept is not None and kept is not _COMPUTING:  # the common case, without a closure
             project.recorder.replay(kept[1])
             return kept[0]
-        return project.derive(self.key, lambda: self.compute(project), lasting=True)
+        return project.derive(self.key, lambda: self.compute(project), lasting=True, recipe=self.compute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,8 @@ class Project:
         self._importers_index: dict[str, list[str]] | None = None
         self._lasting: set = set()  # keys of the answers made (or taken) after link that are plain data
         self._carried: dict = {}  # Project.carry
+        self._carried_keys: dict[int, object] = {}  # id of a carried answer's record -> its key
+        self._recipes: dict[object, Callable] = {}  # key -> how to derive it again for any project (`recipe`)
         self._changes: dict = {}
         self.judged: dict[int, bool] = {}  # records judged against `_changes` (Reads.affected_by)
         # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
@@ -123,12 +131,15 @@ class Project:
                 self.files[facts.path] = facts
         return self.files.unrecorded(path)
 
-    def derive(self, key: object, compute: Callable[[], T], cycle: object = _NO_CYCLE, lasting: bool = False) -> T:
+    def derive(self, key: object, compute: Callable[[], T], cycle: object = _NO_CYCLE, lasting: bool = False,
+               recipe: Callable | None = None) -> T:
         """An answer derived once per check and kept, with the record of what it was made from: asking again
         notes that record again (preflight.dependencies), so whoever reuses it depends on what it read.
         `cycle`: the answer while it is being computed, for a question that can come back to itself.
         `lasting`: the answer is plain data (it holds nothing of this project's): a warm server's next check
-        takes it as it is when nothing it was made from changed (Project.carry), if it was made after link."""
+        takes it as it is when nothing it was made from changed (Project.carry), if it was made after link.
+        `recipe` (a function of the project): how the next check derives it again when something it was made
+        from changed; an answer that comes out equal changes nothing for those who used it (`_same_again`)."""
         entry = self._derived.get(key)
         if entry is _COMPUTING:
             if cycle is _NO_CYCLE:
@@ -138,9 +149,11 @@ class Project:
             self.recorder.replay(entry[1])  # type: ignore[index]
             return entry[0]  # type: ignore[index]
         lasting = lasting and self.frozen
+        if lasting and recipe is not None:
+            self._recipes[key] = recipe
         if lasting and key in self._carried:
             value, reads = self._carried[key]
-            if not reads.affected_by(self._changes, self.judged):
+            if not self.affected(reads):
                 self._derived[key] = (value, reads)
                 self._lasting.add(key)
                 self.recorder.replay(reads)
@@ -161,14 +174,38 @@ class Project:
         """The lasting answers of a warm server's last check (Project.lasting_answers), and how the linked
         files changed since (preflight.dependencies.changes): an answer nothing of which changed is taken."""
         self._carried, self._changes = answers, changes
+        self._carried_keys = {id(reads): key for key, (_, reads) in answers.items()}
+        self._recipes.update(getattr(answers, "recipes", {}))
+
+    def affected(self, reads: "Reads") -> bool:
+        """Can the changes since the last check alter what this record (of the last check) read?"""
+        return reads.affected_by(self._changes, self.judged, self._same_again)
+
+    def _same_again(self, reads: "Reads") -> bool:
+        """Early cutoff: the carried answer this record belongs to, derived again now (by its recipe), comes out
+        equal: whatever used it saw what it would see now."""
+        key = self._carried_keys.get(id(reads))
+        recipe = self._recipes.get(key) if key is not None else None
+        if recipe is None or self._derived.get(key) is _COMPUTING:
+            return False
+        if key not in self._derived:
+            self._derived[key] = _COMPUTING
+            try:
+                with self.recorder.recording() as fresh:
+                    value = recipe(self)
+            except BaseException:
+                del self._derived[key]
+                raise
+            self._derived[key] = (value, fresh)
+            self._lasting.add(key)
+        return self._derived[key][0] == self._carried[key][0]
 
     def lasting_answers(self) -> dict:
-        """The lasting answers that hold now, for the next check's `carry`: those made or taken in this check,
-        and those carried that this check did not ask for and nothing of which changed."""
-        answers = {key: self._derived[key] for key in self._lasting}
-        for key, kept in self._carried.items():
-            if key not in answers and not kept[1].affected_by(self._changes, self.judged):
-                answers[key] = kept
+        """The lasting answers made or taken in this check, for the next check's `carry`. One this check did
+        not ask for is dropped, though it may still hold: what a warm server keeps is what one check needs,
+        not every answer an edit ever made (a launch edited a hundred times)."""
+        answers = LastingAnswers((key, self._derived[key]) for key in self._lasting)
+        answers.recipes = {key: self._recipes[key] for key in self._lasting if key in self._recipes}
         return answers
 
     def derived_keys(self) -> list:
@@ -253,7 +290,8 @@ class Project:
         if kept is not None and kept is not _COMPUTING:
             self.recorder.replay(kept[1])
             return kept[0]
-        return self.derive(("version", library, path), lambda: self._version(library, path), lasting=True)
+        return self.derive(("version", library, path), lambda: self._version(library, path), lasting=True,
+                           recipe=lambda project: project._version(library, path))
 
     def _version(self, library: str, path: str | None) -> "Assumed":
         from preflight import versions

@@ -75,36 +75,65 @@ class Arguments:
 def training_runs(project) -> list[Arguments]:
     """Every set of HF/TRL/Axolotl training arguments in the project that can run with the releases it
     installs (computed once per project)."""
-    return project.derive("training_runs", lambda: [run for run in _assemble(project)
-                                                    if runs_with_project_versions(project, run)], lasting=True)
+    return project.derive("training_runs", lambda: [run for run, _ in runs_with_effective_values(project)], lasting=True)
+
+
+def runs_with_effective_values(project) -> list[tuple[Arguments, object]]:
+    """The training runs, each with its effective TrainingArguments values (a preflight.trainingargs.Effective,
+    None when TrainingArguments does not receive them). Each run is one answer of its own (of a launch, or of
+    a file's n-th set of arguments): a warm server's next check takes each run nothing of which changed as it
+    is, with its effective values and what they worked out (Effective.problems)."""
+    return project.derive("runs with effective values", lambda: [
+        (run, effective) for run, effective in _assemble(project) if run is not None], lasting=True)
 
 
 def _assemble(project):
     consumed: set[str] = set()
     for launch in project.launches():
-        run = _from_launch(project, launch)
-        if run is not None:
-            if run.path:
-                consumed.add(run.path)
-            yield run
+        run, runs, effective = project.derive(
+            ("training run", "launch", launch), lambda: _running(project, _from_launch(project, launch)), lasting=True)
+        if run is not None and run.path:
+            consumed.add(run.path)  # (whether the releases let it run or not, the launch reads that file)
+        yield (run, effective) if runs else (None, None)
     seen_files: set[str] = set()
+    counted: dict[str, int] = {}
     for config in project.facts(TrainingConfig):
         path = config.location.path
-        if config.framework == "axolotl":
-            yield Arguments(config.args, "axolotl", config.location, path, config.complete, ("AxolotlInputConfig",),
-                            accepted_known=True, unknown_keys=UnknownKeys.DROPPED, via="Axolotl", path=path,
-                            trains=True)
-        elif config.constructor is not None:
-            name = config.constructor
-            trains = any(call.args_at == config.location for call in project.facts_in(path, TrainerCall)) or None
-            yield Arguments(config.args, config.framework, config.location, config.origin, config.complete,
-                            (name,), accepted_known=True, unknown_keys=UnknownKeys.REJECTED, via=name, trains=trains,
-                            requires=_requirements(project, config), script=path, constructor=name)
-        elif path not in consumed and path not in seen_files:
+        index = counted[path] = counted.get(path, -1) + 1
+        if config.framework != "axolotl" and config.constructor is None:
+            if path in consumed or path in seen_files:
+                continue
             seen_files.add(path)
-            run = Arguments(config.args, project.framework_of(config), config.location, path, config.complete,
-                            path=path)
-            yield _with_reader(project, run, _training_reader(project, path))
+        run, runs, effective = project.derive(
+            ("training run", "config", path, index), lambda: _running(project, _from_config(project, path, index)),
+            lasting=True)
+        yield (run, effective) if runs else (None, None)
+
+
+def _running(project, run: Arguments | None) -> tuple[Arguments | None, bool, object]:
+    """The run, whether it can run with the releases the project installs, and its effective TrainingArguments
+    values if TrainingArguments receives it."""
+    from preflight import trainingargs
+
+    if run is None or not runs_with_project_versions(project, run):
+        return run, False, None
+    return run, True, trainingargs.effective_values(project, run) if trainingargs.applies(run) else None
+
+
+def _from_config(project, path: str, index: int) -> Arguments:
+    """The arguments of the index-th TrainingConfig of a file (read again here: the answer depends on it)."""
+    config = project.facts_in(path, TrainingConfig)[index]
+    if config.framework == "axolotl":
+        return Arguments(config.args, "axolotl", config.location, path, config.complete, ("AxolotlInputConfig",),
+                         accepted_known=True, unknown_keys=UnknownKeys.DROPPED, via="Axolotl", path=path, trains=True)
+    if config.constructor is not None:
+        name = config.constructor
+        trains = any(call.args_at == config.location for call in project.facts_in(path, TrainerCall)) or None
+        return Arguments(config.args, config.framework, config.location, config.origin, config.complete,
+                         (name,), accepted_known=True, unknown_keys=UnknownKeys.REJECTED, via=name, trains=trains,
+                         requires=_requirements(project, config), script=path, constructor=name)
+    run = Arguments(config.args, project.framework_of(config), config.location, path, config.complete, path=path)
+    return _with_reader(project, run, _training_reader(project, path))
 
 
 def _training_reader(project, path: str):

@@ -30,7 +30,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from preflight.libraries import HF_CLASSES, did_you_mean, extends_training_arguments, library
-from preflight.runs import Arguments, training_runs
+from preflight.runs import Arguments, runs_with_effective_values
 from preflight.versions import Assumed
 
 if TYPE_CHECKING:
@@ -193,9 +193,13 @@ def _training_arguments(version: str) -> tuple[dict, dict]:
 def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
     """The runs whose arguments reach TrainingArguments, with their effective values (once per check)."""
     return project.derive("trainer_runs", lambda: [
-        (run, Effective(run, project.version("transformers", run.home),
-                        project.version("trl", run.home) if run.framework == "trl" or run.classes else None))
-        for run in training_runs(project) if applies(run)], lasting=True)
+        (run, effective) for run, effective in runs_with_effective_values(project) if effective is not None], lasting=True)
+
+
+def effective_values(project: Project, run: Arguments) -> Effective:
+    """A run's effective values, with the releases of transformers (and TRL) its code runs with."""
+    return Effective(run, project.version("transformers", run.home),
+                     project.version("trl", run.home) if run.framework == "trl" or run.classes else None)
 
 
 # Compared with numbers in __post_init__ (when their strategy is "steps"): a string raises TypeError there.
