@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from preflight import reading
 from preflight.cache import file_stat
-from preflight.dependencies import Recorder
+from preflight.dependencies import Reads, Recorder
 from preflight.factindex import FactIndex
 from preflight.findings import Location
 from preflight.model import (
@@ -177,11 +177,11 @@ class Project:
         self._carried_keys = {id(reads): key for key, (_, reads) in answers.items()}
         self._recipes.update(getattr(answers, "recipes", {}))
 
-    def affected(self, reads: "Reads") -> bool:
+    def affected(self, reads: Reads) -> bool:
         """Can the changes since the last check alter what this record (of the last check) read?"""
         return reads.affected_by(self._changes, self.judged, self._same_again)
 
-    def _same_again(self, reads: "Reads") -> bool:
+    def _same_again(self, reads: Reads) -> bool:
         """Early cutoff: the carried answer this record belongs to, derived again now (by its recipe), comes out
         equal: whatever used it saw what it would see now."""
         key = self._carried_keys.get(id(reads))

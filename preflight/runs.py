@@ -75,7 +75,8 @@ class Arguments:
 def training_runs(project) -> list[Arguments]:
     """Every set of HF/TRL/Axolotl training arguments in the project that can run with the releases it
     installs (computed once per project)."""
-    return project.derive("training_runs", lambda: [run for run, _ in runs_with_effective_values(project)], lasting=True)
+    return project.derive("training_runs", lambda: [run for run, _ in runs_with_effective_values(project)],
+                          lasting=True)
 
 
 def runs_with_effective_values(project) -> list[tuple[Arguments, object]]:

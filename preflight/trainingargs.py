@@ -193,7 +193,8 @@ def _training_arguments(version: str) -> tuple[dict, dict]:
 def trainer_runs(project: Project) -> list[tuple[Arguments, Effective]]:
     """The runs whose arguments reach TrainingArguments, with their effective values (once per check)."""
     return project.derive("trainer_runs", lambda: [
-        (run, effective) for run, effective in runs_with_effective_values(project) if effective is not None], lasting=True)
+        (run, effective) for run, effective in runs_with_effective_values(project) if effective is not None],
+        lasting=True)
 
 
 def effective_values(project: Project, run: Arguments) -> Effective:
