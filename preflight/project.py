@@ -158,6 +158,12 @@ class Project:
                 self._lasting.add(key)
                 self.recorder.replay(reads)
                 return value
+        value = self._compute(key, compute)
+        if lasting:
+            self._lasting.add(key)
+        return value
+
+    def _compute(self, key: object, compute: Callable[[], T]) -> T:
         self._derived[key] = _COMPUTING
         try:
             with self.recorder.recording() as reads:
@@ -166,8 +172,6 @@ class Project:
             del self._derived[key]
             raise
         self._derived[key] = (value, reads)
-        if lasting:
-            self._lasting.add(key)
         return value
 
     def carry(self, answers: dict, changes: dict) -> None:
@@ -189,14 +193,7 @@ class Project:
         if recipe is None or self._derived.get(key) is _COMPUTING:
             return False
         if key not in self._derived:
-            self._derived[key] = _COMPUTING
-            try:
-                with self.recorder.recording() as fresh:
-                    value = recipe(self)
-            except BaseException:
-                del self._derived[key]
-                raise
-            self._derived[key] = (value, fresh)
+            self._compute(key, lambda: recipe(self))
             self._lasting.add(key)
         return self._derived[key][0] == self._carried[key][0]
 
