@@ -46,18 +46,17 @@ class Reads:
             self._used_ids.add(id(other))
             self.used.append(other)
 
-    def affected_by(self, changes: Mapping[str, "Change"], memo: dict[int, bool] | None = None,
-                    same_again: Callable[["Reads"], bool] | None = None) -> bool:
+    def affected_by(self, changes: Mapping[str, "Change"], memo: dict[int, bool],
+                    same_again: Callable[["Reads"], bool]) -> bool:
         """Can any of these changes alter what was read? `memo`: the answers for recordings already judged
         against the same changes (the rules of one check share the kept answers' recordings). `same_again`:
         whether the answer a recording belongs to, derived again, comes out as it was (then what used it is
         not affected through it)."""
-        memo = {} if memo is None else memo
         known = memo.get(id(self))
         if known is None:
             known = self._reads_changed(changes) or any(
                 used.affected_by(changes, memo, same_again) for used in self.used)
-            if known and same_again is not None and same_again(self):
+            if known and same_again(self):
                 known = False
             memo[id(self)] = known
         return known

@@ -29,7 +29,7 @@ from preflight import options as rule_options
 from preflight.cache import DIRECTORY as CACHE_DIRECTORY
 from preflight.cache import FactsCache, file_stat
 from preflight.collect import collect, worker_count
-from preflight.dependencies import Change, Reads
+from preflight.dependencies import Reads
 from preflight.factindex import FactIndex
 from preflight.extract import extract
 from preflight.findings import Finding, Severity
@@ -298,17 +298,15 @@ class RuleRun(NamedTuple):
     reads: Reads | None
 
 
-def _check(project: Project, rules: _Rules, errors: list[str], runs: dict[str, RuleRun] | None = None,
-           changes: dict[str, Change] | None = None) -> list[Finding]:
+def _check(project: Project, rules: _Rules, errors: list[str], runs: dict[str, RuleRun] | None = None) -> list[Finding]:
     """Every enabled rule's findings over the frozen model; a rule that fails is an internal error and
     does not hide the others' findings. With `runs` (a warm server's, rule code -> its last RuleRun, updated
-    here) and `changes` (how the files differ since then; None: unknown), a rule whose last findings were made
-    from nothing that changed is not run again (preflight.dependencies)."""
+    here), a rule whose last findings were made from nothing that changed since (Project.carry) is not run
+    again (preflight.dependencies)."""
     raw: list[Finding] = []
     for rule_class in rules.enabled:
         last = runs.get(rule_class.code) if runs is not None else None
-        if last is not None and last.reads is not None and changes is not None \
-                and not project.affected(last.reads):
+        if last is not None and last.reads is not None and not project.affected(last.reads):
             raw.extend(last.findings)
             continue
         rule = rule_class(rules.options.get(rule_class.code))

@@ -33,16 +33,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _COMPUTING = object()
 _NO_CYCLE = object()
+_MISSING = object()
 _MAX_ENV_FILE = 1 << 20
 _TEST_FOLDERS = {"tests", "test", "testing"}
 _TEST_FOLDER_SUFFIXES = ("-tests", "_tests", "-test", "_test")  # `scikit-tests/`, `integration_tests/`
 _HOST_CWD = re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)/?")  # the folder `docker run` is started in
-
-
-class LastingAnswers(dict):
-    """Answers one check hands to the next (Project.lasting_answers), with how to derive each again."""
-
-    recipes: dict
 
 
 class _derived:
@@ -57,10 +52,9 @@ class _derived:
     def __get__(self, project, owner=None):
         if project is None:
             return self
-        kept = project._derived.get(self.key)
-        if kept is not None and kept is not _COMPUTING:  # the common case, without a closure
-            project.recorder.replay(kept[1])
-            return kept[0]
+        kept = project._kept(self.key)
+        if kept is not _MISSING:  # the common case, without a closure
+            return kept
         return project.derive(self.key, lambda: self.compute(project), lasting=True, recipe=self.compute)
 
 
@@ -87,12 +81,12 @@ class Project:
         # answers derived once per check (Project.derive), each with what it was made from
         self._derived: dict[object, object] = {}
         self._importers_index: dict[str, list[str]] | None = None
-        self._lasting: set = set()  # keys of the answers made (or taken) after link that are plain data
-        self._carried: dict = {}  # Project.carry
+        # the answers made (or taken) after link that are plain data: key -> how to derive it again (`recipe`)
+        self._lasting: dict[object, Callable | None] = {}
+        self._carried: dict = {}  # Project.carry: key -> (answer, record, recipe)
         self._carried_keys: dict[int, object] = {}  # id of a carried answer's record -> its key
-        self._recipes: dict[object, Callable] = {}  # key -> how to derive it again for any project (`recipe`)
-        self._changes: dict = {}
-        self.judged: dict[int, bool] = {}  # records judged against `_changes` (Reads.affected_by)
+        self._changes: dict | None = None  # since the check the carried answers come from (None: not known)
+        self._judged: dict[int, bool] = {}  # records judged against `_changes` (Reads.affected_by)
         # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
         self.reads: dict[str, tuple[int, int, int] | None] = {}
         self._imports_read: dict[str, list[LocalImport]] = {}
@@ -140,28 +134,33 @@ class Project:
         takes it as it is when nothing it was made from changed (Project.carry), if it was made after link.
         `recipe` (a function of the project): how the next check derives it again when something it was made
         from changed; an answer that comes out equal changes nothing for those who used it (`_same_again`)."""
-        entry = self._derived.get(key)
-        if entry is _COMPUTING:
+        if self._derived.get(key) is _COMPUTING:
             if cycle is _NO_CYCLE:
                 raise RuntimeError(f"{key!r} depends on itself")
             return cycle  # type: ignore[return-value]
-        if entry is not None:
-            self.recorder.replay(entry[1])  # type: ignore[index]
-            return entry[0]  # type: ignore[index]
+        kept = self._kept(key)
+        if kept is not _MISSING:
+            return kept
         lasting = lasting and self.frozen
-        if lasting and recipe is not None:
-            self._recipes[key] = recipe
         if lasting and key in self._carried:
-            value, reads = self._carried[key]
+            value, reads, _ = self._carried[key]
             if not self.affected(reads):
                 self._derived[key] = (value, reads)
-                self._lasting.add(key)
+                self._lasting[key] = recipe
                 self.recorder.replay(reads)
                 return value
         value = self._compute(key, compute)
         if lasting:
-            self._lasting.add(key)
+            self._lasting[key] = recipe
         return value
+
+    def _kept(self, key: object):
+        """The answer derived for `key` in this check, its record noted again; _MISSING when there is none."""
+        entry = self._derived.get(key)
+        if entry is None or entry is _COMPUTING:
+            return _MISSING
+        self.recorder.replay(entry[1])  # type: ignore[index]
+        return entry[0]  # type: ignore[index]
 
     def _compute(self, key: object, compute: Callable[[], T]) -> T:
         self._derived[key] = _COMPUTING
@@ -174,36 +173,35 @@ class Project:
         self._derived[key] = (value, reads)
         return value
 
-    def carry(self, answers: dict, changes: dict) -> None:
+    def carry(self, answers: dict, changes: dict | None) -> None:
         """The lasting answers of a warm server's last check (Project.lasting_answers), and how the linked
-        files changed since (preflight.dependencies.changes): an answer nothing of which changed is taken."""
-        self._carried, self._changes = answers, changes
-        self._carried_keys = {id(reads): key for key, (_, reads) in answers.items()}
-        self._recipes.update(getattr(answers, "recipes", {}))
+        files changed since (preflight.dependencies.changes; None: not known, and nothing is taken): an answer
+        nothing of which changed is taken."""
+        self._carried, self._changes = (answers, changes) if changes is not None else ({}, None)
+        self._carried_keys = {id(reads): key for key, (_, reads, _) in self._carried.items()}
 
     def affected(self, reads: Reads) -> bool:
-        """Can the changes since the last check alter what this record (of the last check) read?"""
-        return reads.affected_by(self._changes, self.judged, self._same_again)
+        """Can the changes since the last check alter what this record (of the last check) read? (Always, when
+        they are not known.)"""
+        return self._changes is None or reads.affected_by(self._changes, self._judged, self._same_again)
 
     def _same_again(self, reads: Reads) -> bool:
         """Early cutoff: the carried answer this record belongs to, derived again now (by its recipe), comes out
         equal: whatever used it saw what it would see now."""
         key = self._carried_keys.get(id(reads))
-        recipe = self._recipes.get(key) if key is not None else None
+        recipe = self._carried[key][2] if key is not None else None
         if recipe is None or self._derived.get(key) is _COMPUTING:
             return False
         if key not in self._derived:
             self._compute(key, lambda: recipe(self))
-            self._lasting.add(key)
+            self._lasting[key] = recipe
         return self._derived[key][0] == self._carried[key][0]
 
     def lasting_answers(self) -> dict:
         """The lasting answers made or taken in this check, for the next check's `carry`. One this check did
         not ask for is dropped, though it may still hold: what a warm server keeps is what one check needs,
         not every answer an edit ever made (a launch edited a hundred times)."""
-        answers = LastingAnswers((key, self._derived[key]) for key in self._lasting)
-        answers.recipes = {key: self._recipes[key] for key in self._lasting if key in self._recipes}
-        return answers
+        return {key: (*self._derived[key], recipe) for key, recipe in self._lasting.items()}
 
     def derived_keys(self) -> list:
         return [key for key, entry in self._derived.items() if entry is not _COMPUTING]
@@ -283,10 +281,9 @@ class Project:
         """The version of `library` the rules assume for the code of `path` (the whole project when None),
         and why (see preflight.versions). A notebook that installs the library itself (`!pip install
         transformers==4.38.2`) runs with what it installs, whatever the project declares."""
-        kept = self._derived.get(("version", library, path))  # asked thousands of times a check
-        if kept is not None and kept is not _COMPUTING:
-            self.recorder.replay(kept[1])
-            return kept[0]
+        kept = self._kept(("version", library, path))  # asked thousands of times a check: no closure then
+        if kept is not _MISSING:
+            return kept
         return self.derive(("version", library, path), lambda: self._version(library, path), lasting=True,
                            recipe=lambda project: project._version(library, path))
 

@@ -144,10 +144,8 @@ class Workspace:
         project = engine._link(request, list(self._files.values()), {}, None, errors, {}, reusable, self._index,
                                importers)
         linked = (dict(project.files.items()), _link_answers(project))
-        changed = self._changes(linked)
-        if changed is not None:
-            project.carry(self._lasting, changed)
-        raw = engine._check(project, self._rules, errors, self._rule_runs, changed)
+        project.carry(self._lasting, self._changes(linked))
+        raw = engine._check(project, self._rules, errors, self._rule_runs)
         self._linked, self._outside, self._lasting = linked, set(), project.lasting_answers()
         self._imports, self._edited = (frozenset(self._files), project.resolved_imports()), set()
         self._index, self._importers = project.fact_index(), project.importer_index()
