@@ -23,7 +23,7 @@ class FactIndex:
     def __init__(self) -> None:
         self._files: list[FileFacts] = []
         self._groups: list[dict[type, list[tuple[int, object]]]] = []
-        self.by_type: dict[type, list[Chunk]] = {}  # exact type -> its chunks, by file number
+        self._by_type: dict[type, list[Chunk]] = {}  # exact type -> its chunks, by file number
 
     def update(self, files: list[FileFacts]) -> None:
         """Describe `files` (in this order) from now on."""
@@ -35,23 +35,38 @@ class FactIndex:
             if old is not new:
                 self._replace(number, new)
 
+    def facts(self, kind: type) -> list:
+        """The facts of `kind` (its subclasses included), in file order and, within a file, in its order."""
+        groups = [chunks for cls, chunks in self._by_type.items() if issubclass(cls, kind)]
+        if len(groups) == 1:
+            return [fact for _, items in groups[0] for _, fact in items]
+        ordered = sorted((number, position, fact) for chunks in groups for number, items in chunks
+                         for position, fact in items)
+        return [fact for _, _, fact in ordered]
+
+    def files_holding(self, kind: type) -> list[FileFacts]:
+        """The files that hold facts of `kind`, in file order."""
+        numbers = sorted({number for cls, chunks in self._by_type.items() if issubclass(cls, kind)
+                          for number, _ in chunks})
+        return [self._files[number] for number in numbers]
+
     def _rebuild(self, files: list[FileFacts]) -> None:
-        self._files, self._groups, self.by_type = list(files), [], {}
+        self._files, self._groups, self._by_type = list(files), [], {}
         for number, file in enumerate(files):
             grouped = _grouped(file)
             self._groups.append(grouped)
             for cls, items in grouped.items():
-                self.by_type.setdefault(cls, []).append((number, items))
+                self._by_type.setdefault(cls, []).append((number, items))
 
     def _replace(self, number: int, file: FileFacts) -> None:
         for cls in self._groups[number]:
-            chunks = self.by_type[cls]
+            chunks = self._by_type[cls]
             del chunks[bisect_left(chunks, number, key=_number)]
             if not chunks:
-                del self.by_type[cls]
+                del self._by_type[cls]
         grouped = _grouped(file)
         for cls, items in grouped.items():
-            insort(self.by_type.setdefault(cls, []), (number, items), key=_number)
+            insort(self._by_type.setdefault(cls, []), (number, items), key=_number)
         self._files[number], self._groups[number] = file, grouped
 
 

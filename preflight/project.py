@@ -230,32 +230,21 @@ class Project:
             self._by_kind, self._indexed_at = {}, version
         found = self._by_kind.get(kind)
         if found is None:
-            found = self._by_kind[kind] = self._indexed(kind)
+            found = self._by_kind[kind] = self._index.facts(kind)
         return iter(found)
 
     @property
     def _files_version(self) -> int:
         return self.files.version
 
-    def _indexed(self, kind: type) -> list:
-        """The facts of `kind` in file order, from the facts grouped by exact type."""
-        groups = [chunks for cls, chunks in self._index.by_type.items() if issubclass(cls, kind)]
-        if len(groups) == 1:
-            return [fact for _, items in groups[0] for _, fact in items]
-        ordered = sorted((number, position, fact) for chunks in groups for number, items in chunks
-                         for position, fact in items)
-        return [fact for _, _, fact in ordered]
-
     def files_holding(self, kind: type) -> list[FileFacts]:
         """The files that hold facts of `kind`, in file order, for a rule that judges each such file's facts
         together: it reads those files, not every file (a walk over all of them depends on every edit)."""
         self.facts(kind)  # the index, as the files are now
-        numbers = sorted({number for cls, chunks in self._index.by_type.items() if issubclass(cls, kind)
-                          for number, _ in chunks})
-        files = self.files.unrecorded_values()
-        for number in numbers:
-            self.recorder.file(files[number].path)
-        return [files[number] for number in numbers]
+        files = self._index.files_holding(kind)
+        for file in files:
+            self.recorder.file(file.path)
+        return files
 
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
         self.recorder.file_kind(path, kind)
