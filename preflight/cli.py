@@ -114,10 +114,10 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         planned = api.plan_fixes(result, unsafe=unsafe_fixes)
         _say_refused(planned)
         changes = [c for c in planned if c.after != c.before]
-        changes, fixed = _fix_rounds(targets, options, changes, unsafe_fixes)
-        if stdin and not show_diff:
-            _print_fixed_buffer(stdin, changes, fixed, result, options, fail_on, exit_zero)
-        if show_diff:
+        if show_diff or stdin:  # nothing is written: every round is worked out in memory
+            changes, fixed, settled = _fix_rounds(targets, options, changes, unsafe_fixes)
+            if not show_diff:
+                _print_fixed_buffer(stdin, changes, fixed, settled, result, options, fail_on, exit_zero)
             for change in changes:
                 click.echo(change.diff(), nl=False)
             click.echo(f"Would fix {counted(fixed, 'finding')} in {counted(len(changes), 'file')}.", err=True)
@@ -127,7 +127,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, sari
         fixed = sum(c.fixed for c in changes)
         touched = {c.path for c in changes}
         result = _run(targets, options)
-        for _ in range(FIX_ROUNDS - 1 if changes and not stdin else 0):
+        for _ in range(FIX_ROUNDS - 1 if changes else 0):
             # a fix whose lines another fix changed in the same round applies to the text that one left
             planned = api.plan_fixes(result, unsafe=unsafe_fixes)
             _say_refused(planned)
@@ -236,7 +236,8 @@ def _show_settings(targets, options, fail_on, output_format) -> None:
 def _fix_rounds(targets, options, changes, unsafe: bool):
     """What --fix would leave after all its rounds, without writing: each round checks again the files as
     the fixes before it left them (in memory; the standard input's buffer as its fixes left it), and each
-    file's change is from its text as first checked to the last."""
+    file's change is from its text as first checked to the last. Also the check of the texts the last round
+    left, when it found nothing more to fix (None when there was nothing to fix, or the rounds ran out)."""
     from dataclasses import replace
 
     from preflight import api
@@ -245,26 +246,34 @@ def _fix_rounds(targets, options, changes, unsafe: bool):
     final = dict(first)
     fixed = sum(c.fixed for c in changes)
     buffer = options.get("buffer")
+    settled = None
     for _ in range(FIX_ROUNDS - 1 if changes else 0):
         if buffer is not None:  # only the buffer's findings are reported, so only the buffer changes
             [change] = final.values()
-            again = {**options, "buffer": (buffer[0], ("\ufeff" if change.bom else "") + change.after)}
+            again = {**options, "buffer": (buffer[0], _fixed_text(change))}
         else:
-            again = {**options, "texts": {path: ("\ufeff" if c.bom else "") + c.after for path, c in final.items()}}
-        planned = api.plan_fixes(_run(targets, again), unsafe=unsafe)
+            again = {**options, "texts": {path: _fixed_text(c) for path, c in final.items()}}
+        checked = _run(targets, again)
+        planned = api.plan_fixes(checked, unsafe=unsafe)
         _say_refused(planned)
         more = [c for c in planned if c.after != c.before]
         if not more:
+            settled = checked
             break
         for change in more:
             earlier = final.get(change.path)
             final[change.path] = replace(earlier or change, after=change.after,
                                          fixed=(earlier.fixed if earlier else 0) + change.fixed)
             fixed += change.fixed
-    return [c for _, c in sorted(final.items()) if c.after != c.before], fixed
+    return [c for _, c in sorted(final.items()) if c.after != c.before], fixed, settled
 
 
-def _print_fixed_buffer(stdin, changes, fixed, result, options, fail_on, exit_zero) -> None:
+def _fixed_text(change) -> str:
+    """A file's text as a fix left it, with the byte-order mark it had."""
+    return ("\ufeff" if change.bom else "") + change.after
+
+
+def _print_fixed_buffer(stdin, changes, fixed, settled, result, options, fail_on, exit_zero) -> None:
     """`--fix -`: the buffer as all the fix rounds leave it goes to standard output (for the editor that sent
     it, as ruff does), the findings left to standard error; no file is written. A buffer holding a credential
     is not printed: preflight prints no credential it found."""
@@ -277,7 +286,7 @@ def _print_fixed_buffer(stdin, changes, fixed, result, options, fail_on, exit_ze
                "shown (--diff shows the fixes with it masked)")
     sys.stdout.write(change.after if change is not None else text.removeprefix("\ufeff"))
     sys.stdout.flush()
-    left = _run([], {**options, "buffer": (name, change.after)}) if change is not None else result
+    left = settled or (_run([], {**options, "buffer": (name, _fixed_text(change))}) if change is not None else result)
     if left.findings:
         click.echo(api.render(left, left.findings, "text", show_source=False), nl=False, err=True)
     if fixed:
