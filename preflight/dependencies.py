@@ -29,11 +29,13 @@ from preflight.model import FileFacts
 
 class Reads:
     """One recording: what a rule (or a kept answer) looked at itself, and the finished recordings of the kept
-    answers it used (a kept answer is asked thousands of times a check: it is linked, not copied)."""
+    answers it used (a kept answer is asked thousands of times a check: it is linked, not copied). `answer`:
+    the key of the kept answer it is the record of (Project.derive), None for a rule's."""
 
-    __slots__ = ("everything", "kinds", "files", "file_kinds", "used", "_used_ids")
+    __slots__ = ("answer", "everything", "kinds", "files", "file_kinds", "used", "_used_ids")
 
-    def __init__(self) -> None:
+    def __init__(self, answer: object = None) -> None:
+        self.answer = answer
         self.everything = False
         self.kinds: set[type] = set()
         self.files: set[str] = set()
@@ -109,8 +111,8 @@ class Recorder:
             self.open[-1].use(recorded)
 
     @contextmanager
-    def recording(self) -> Iterator[Reads]:
-        reads = Reads()
+    def recording(self, answer: object = None) -> Iterator[Reads]:
+        reads = Reads(answer)
         self.open.append(reads)
         try:
             yield reads

@@ -84,7 +84,6 @@ class Project:
         # the answers made (or taken) after link that are plain data: key -> how to derive it again (`recipe`)
         self._lasting: dict[object, Callable | None] = {}
         self._carried: dict = {}  # Project.carry: key -> (answer, record, recipe)
-        self._carried_keys: dict[int, object] = {}  # id of a carried answer's record -> its key
         self._changes: dict | None = None  # since the check the carried answers come from (None: not known)
         self._judged: dict[int, bool] = {}  # records judged against `_changes` (Reads.affected_by)
         # files read during the check beyond the discovered ones, with their stat (for preflight.runcache)
@@ -165,7 +164,7 @@ class Project:
     def _compute(self, key: object, compute: Callable[[], T]) -> T:
         self._derived[key] = _COMPUTING
         try:
-            with self.recorder.recording() as reads:
+            with self.recorder.recording(key) as reads:
                 value = compute()
         except BaseException:
             del self._derived[key]
@@ -178,7 +177,6 @@ class Project:
         files changed since (preflight.dependencies.changes; None: not known, and nothing is taken): an answer
         nothing of which changed is taken."""
         self._carried, self._changes = (answers, changes) if changes is not None else ({}, None)
-        self._carried_keys = {id(reads): key for key, (_, reads, _) in self._carried.items()}
 
     def affected(self, reads: Reads) -> bool:
         """Can the changes since the last check alter what this record (of the last check) read? (Always, when
@@ -187,15 +185,18 @@ class Project:
 
     def _same_again(self, reads: Reads) -> bool:
         """Early cutoff: the carried answer this record belongs to, derived again now (by its recipe), comes out
-        equal: whatever used it saw what it would see now."""
-        key = self._carried_keys.get(id(reads))
-        recipe = self._carried[key][2] if key is not None else None
+        equal: whatever used it saw what it would see now. The record may be older than the carried answer's
+        own (an earlier check derived it again, equal, and the user of this record was taken as it was): a
+        record still in use was judged unaffected at every check since, so what it saw is the carried answer."""
+        key = reads.answer
+        carried = self._carried.get(key) if key is not None else None
+        recipe = carried[2] if carried is not None else None
         if recipe is None or self._derived.get(key) is _COMPUTING:
             return False
         if key not in self._derived:
             self._compute(key, lambda: recipe(self))
             self._lasting[key] = recipe
-        return self._derived[key][0] == self._carried[key][0]
+        return self._derived[key][0] == carried[0]
 
     def lasting_answers(self) -> dict:
         """The lasting answers made or taken in this check, for the next check's `carry`. One this check did

@@ -109,3 +109,29 @@ def test_a_mutated_line_reports_what_a_fresh_check_reports(case, data) -> None:
             workspace.set_buffer(path, text)
             workspace.check()
             assert _shown(workspace) == _fresh(root, workspace.buffers), f"{operation} line {number + 1} of {path}"
+
+
+def test_an_answer_derived_again_equal_stays_a_cutoff_at_later_checks(tmp_path: Path, monkeypatch) -> None:
+    """Editing one script's TrainingArguments changes a kind every release answer reads (which files hold
+    training arguments decides what LLaMA-Factory the project implies); the releases come out equal, so the
+    other scripts' training runs are taken as they were: at the first edit and at every one after it (the
+    record those runs keep is the one made before the releases were derived again)."""
+    from preflight import runs
+
+    script = "from transformers import TrainingArguments\nargs = TrainingArguments(output_dir='o', eval_steps={})\n"
+    (tmp_path / "requirements.txt").write_text("transformers==4.46.0\n", encoding="utf-8")
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.py").write_text(script.format(250), encoding="utf-8")
+    assembled: list[str] = []
+    from_config = runs._from_config
+    monkeypatch.setattr(runs, "_from_config", lambda project, path, index: (
+        assembled.append(path), from_config(project, path, index))[1])
+    workspace = Workspace(tmp_path, use_cache=False)
+    workspace.load()
+    workspace.check()
+    for value in ("'250'", "250", "'250'", "250"):
+        assembled.clear()
+        workspace.set_buffer("a.py", script.format(value))
+        workspace.check()
+        assert assembled == ["a.py"], f"eval_steps={value}"
+        assert _shown(workspace) == _fresh(tmp_path, workspace.buffers)
