@@ -10,6 +10,7 @@ is judged once, the same way.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
@@ -315,15 +316,24 @@ def command_line_value(raw: str | None, location: Location, flag_at: Location | 
 
 
 def accepted_keys(project, classes: tuple[str, ...], local_fields, trl_command: str | None,
-                  home: str | None = None) -> set[str] | None:
+                  home: str | None = None) -> frozenset[str] | None:
     """Every key these dataclasses accept at the effective versions (for the code of `home`), or None when
     one is not known."""
-    from preflight.libraries import HF_CLASSES, extends_training_arguments, library
-
     if not classes:
         return None
+    accelerate = project.version("accelerate").version if trl_command is not None else None
+    return _accepted_keys(classes, frozenset(local_fields), trl_command, project.version("trl", home).version,
+                          project.version("transformers", home).version, accelerate)
+
+
+@functools.lru_cache(maxsize=512)
+def _accepted_keys(classes: tuple[str, ...], local_fields: frozenset[str], trl_command: str | None,
+                   trl_version: str, hf_version: str, accelerate_version: str | None) -> frozenset[str] | None:
+    """accepted_keys at known releases: library data only, the same for every run that shares the classes and
+    releases (a project's hundred scripts of TrainingArguments share one answer)."""
+    from preflight.libraries import HF_CLASSES, extends_training_arguments, library
+
     trl, transformers = library("trl"), library("transformers")
-    trl_version, hf_version = project.version("trl", home).version, project.version("transformers", home).version
     if not transformers.describes(hf_version):
         return None  # a release outside the examined ones: which keys it takes is not known
     keys = set(local_fields)
@@ -342,9 +352,9 @@ def accepted_keys(project, classes: tuple[str, ...], local_fields, trl_command: 
     if trl_command is not None:
         # `trl <command>` hands config keys its dataclasses lack to `accelerate launch` (num_processes,
         # mixed_precision, ...), and resolves its own `accelerate_config`
-        keys |= set(library("accelerate").fields("launch", project.version("accelerate").version))
+        keys |= set(library("accelerate").fields("launch", accelerate_version))
         keys.add("accelerate_config")
-    return keys
+    return frozenset(keys)
 
 
 def _requirements(project, config: TrainingConfig) -> tuple[tuple[str, str], ...]:

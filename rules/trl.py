@@ -15,7 +15,7 @@ from preflight.trainingargs import UNKNOWN, is_number
 from preflight.model import UnknownKeys
 
 
-def accepted_keys(project: Project, run: Arguments) -> set[str] | None:
+def accepted_keys(project: Project, run: Arguments) -> frozenset[str] | None:
     """Every key the run's dataclasses accept, or None when not known."""
     if not run.accepted_known:
         return None
@@ -89,7 +89,7 @@ class UnknownTrlKey(Rule):
             # one call or file, one finding: the keys share a cause (a release or a class that lacks them)
             yield self.finding(run.args[unknown[0]].anchor, self._message(project, run, unknown, accepted))
 
-    def _message(self, project: Project, run: Arguments, keys: list[str], accepted: set[str]) -> str:
+    def _message(self, project: Project, run: Arguments, keys: list[str], accepted: frozenset[str]) -> str:
         trl = library("trl")
         assumed = project.version("trl", run.home)
         if len(keys) > 1:
