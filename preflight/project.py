@@ -93,6 +93,7 @@ class Project:
         self._importers_seed: tuple[dict, dict] | None = None  # reuse_importers
         self.frozen = False
         self._by_kind: dict[type, list] = {}  # every fact of a kind, for `facts`, while no file changes
+        self._facts_in: dict[tuple[str, type], tuple[FileFacts, list]] = {}  # (path, kind) -> (the file, its facts)
         # each file's facts by exact type; a warm server hands it to the next check (reuse_index), where only
         # the files whose facts are not the very objects indexed before are grouped again
         self._index = FactIndex()
@@ -248,9 +249,18 @@ class Project:
         return files
 
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
+        """The facts of `kind` in one file (do not change the list: it is kept while the file is the same, as
+        rules ask the same few kinds of the same file again and again)."""
         self.recorder.file_kind(path, kind)
         file = self._file(path)
-        return [f for f in file.facts if isinstance(f, kind)] if file else []
+        if file is None:
+            return []
+        kept = self._facts_in.get((path, kind))
+        if kept is not None and kept[0] is file:
+            return kept[1]
+        found = [f for f in file.facts if isinstance(f, kind)]
+        self._facts_in[(path, kind)] = (file, found)
+        return found
 
     # -- library versions -----------------------------------------------------------------------
 
@@ -271,6 +281,8 @@ class Project:
         """The version of `library` the rules assume for the code of `path` (the whole project when None),
         and why (see preflight.versions). A notebook that installs the library itself (`!pip install
         transformers==4.38.2`) runs with what it installs, whatever the project declares."""
+        if path is not None and path not in self._scoped_pins:
+            path = None  # a file that installs nothing itself: the project's release, one answer for all of them
         kept = self._kept(("version", library, path))  # asked thousands of times a check: no closure then
         if kept is not _MISSING:
             return kept
@@ -285,7 +297,7 @@ class Project:
             libraries = {pin.library for pin in scoped}
             pins = scoped + [pin for pin in self.pins if pin.library not in libraries]
             return versions.effective(library, self.versions, pins)
-        if path is not None:  # the project's release, kept once for every file that installs nothing itself
+        if path is not None:  # it installs other libraries, not this one
             return self.version(library)
         return versions.effective(library, self.versions, self.pins, self._implied_installs())
 
