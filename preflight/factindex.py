@@ -24,6 +24,7 @@ class FactIndex:
         self._files: list[FileFacts] = []
         self._groups: list[dict[type, list[tuple[int, object]]]] = []
         self._by_type: dict[type, list[Chunk]] = {}  # exact type -> its chunks, by file number
+        self._in_file: dict[tuple[str, type], tuple[FileFacts, list]] = {}  # facts_in: (path, kind) -> (file, facts)
 
     def update(self, files: list[FileFacts]) -> None:
         """Describe `files` (in this order) from now on."""
@@ -44,6 +45,16 @@ class FactIndex:
                          for position, fact in items)
         return [fact for _, _, fact in ordered]
 
+    def facts_in(self, file: FileFacts, kind: type) -> list:
+        """The facts of `kind` in one file, kept while the file is the very same FileFacts (whether or not the
+        index describes it yet)."""
+        kept = self._in_file.get((file.path, kind))
+        if kept is not None and kept[0] is file:
+            return kept[1]
+        found = [fact for fact in file.facts if isinstance(fact, kind)]
+        self._in_file[(file.path, kind)] = (file, found)
+        return found
+
     def files_holding(self, kind: type) -> list[FileFacts]:
         """The files that hold facts of `kind`, in file order."""
         numbers = sorted({number for cls, chunks in self._by_type.items() if issubclass(cls, kind)
@@ -52,6 +63,7 @@ class FactIndex:
 
     def _rebuild(self, files: list[FileFacts]) -> None:
         self._files, self._groups, self._by_type = list(files), [], {}
+        self._in_file = {}  # (a file deleted or renamed would keep its facts here)
         for number, file in enumerate(files):
             grouped = _grouped(file)
             self._groups.append(grouped)

@@ -93,7 +93,6 @@ class Project:
         self._importers_seed: tuple[dict, dict] | None = None  # reuse_importers
         self.frozen = False
         self._by_kind: dict[type, list] = {}  # every fact of a kind, for `facts`, while no file changes
-        self._facts_in: dict[tuple[str, type], tuple[FileFacts, list]] = {}  # (path, kind) -> (the file, its facts)
         # each file's facts by exact type; a warm server hands it to the next check (reuse_index), where only
         # the files whose facts are not the very objects indexed before are grouped again
         self._index = FactIndex()
@@ -250,17 +249,10 @@ class Project:
 
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
         """The facts of `kind` in one file (do not change the list: it is kept while the file is the same, as
-        rules ask the same few kinds of the same file again and again)."""
+        rules ask the same few kinds of the same file again and again, check after check)."""
         self.recorder.file_kind(path, kind)
         file = self._file(path)
-        if file is None:
-            return []
-        kept = self._facts_in.get((path, kind))
-        if kept is not None and kept[0] is file:
-            return kept[1]
-        found = [f for f in file.facts if isinstance(f, kind)]
-        self._facts_in[(path, kind)] = (file, found)
-        return found
+        return self._index.facts_in(file, kind) if file is not None else []
 
     # -- library versions -----------------------------------------------------------------------
 
