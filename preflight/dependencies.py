@@ -48,6 +48,13 @@ class Reads:
             self._used_ids.add(id(other))
             self.used.append(other)
 
+    def adopt(self, newer: "Reads") -> None:
+        """Become the record of the same answer derived again (and equal): whoever holds this record now
+        depends on what the answer is made from now, not on what it was made from then (which later checks
+        would judge against their changes alone, missing those already seen)."""
+        self.everything, self.kinds, self.files = newer.everything, newer.kinds, newer.files
+        self.file_kinds, self.used, self._used_ids = newer.file_kinds, newer.used, newer._used_ids
+
     def affected_by(self, changes: Mapping[str, "Change"], memo: dict[int, bool],
                     same_again: Callable[["Reads"], bool]) -> bool:
         """Can any of these changes alter what was read? `memo`: the answers for recordings already judged

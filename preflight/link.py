@@ -98,8 +98,8 @@ def _sweep_functions(project) -> None:
     """`wandb.agent(sweep_id, function=train)` with `train` imported from a project module: the runs that
     function starts (in its body, or in a function nested in it) are the sweep's trials, named and given
     their id by the agent. Functions it calls in turn are not followed."""
-    for file in project.files_holding(SweepDriver):
-        path = file.path
+    for path in project.paths_holding(SweepDriver):
+        file = project.file(path)
         for driver in (f for f in file.facts if isinstance(f, SweepDriver) and f.function):
             found = project.programs.module_file(path, *driver.function)
             if not found or not found[1]:
@@ -127,8 +127,8 @@ def _resolve_parsers(project) -> None:
     TrainingArguments`, a subclass of transformers' with fields of its own): followed to their bases."""
     from preflight.sources.pyhf import parser_framework
 
-    for file in project.files_holding(ArgumentParserUse):
-        path = file.path
+    for path in project.paths_holding(ArgumentParserUse):
+        file = project.file(path)
         parsers = [f for f in file.facts if isinstance(f, ArgumentParserUse) and f.pending]
         if not parsers:
             continue

@@ -187,7 +187,8 @@ class Project:
         """Early cutoff: the carried answer this record belongs to, derived again now (by its recipe), comes out
         equal: whatever used it saw what it would see now. The record may be older than the carried answer's
         own (an earlier check derived it again, equal, and the user of this record was taken as it was): a
-        record still in use was judged unaffected at every check since, so what it saw is the carried answer."""
+        record still in use was judged unaffected at every check since, so what it saw is the carried answer.
+        An equal answer's older record adopts what it is made from now (Reads.adopt)."""
         key = reads.answer
         carried = self._carried.get(key) if key is not None else None
         recipe = carried[2] if carried is not None else None
@@ -196,7 +197,12 @@ class Project:
         if key not in self._derived:
             self._compute(key, lambda: recipe(self))
             self._lasting[key] = recipe
-        return self._derived[key][0] == carried[0]
+        value, record = self._derived[key]
+        if value != carried[0]:
+            return False
+        if record is not reads:
+            reads.adopt(record)
+        return True
 
     def lasting_answers(self) -> dict:
         """The lasting answers made or taken in this check, for the next check's `carry`. One this check did
@@ -238,14 +244,12 @@ class Project:
     def _files_version(self) -> int:
         return self.files.version
 
-    def files_holding(self, kind: type) -> list[FileFacts]:
+    def paths_holding(self, kind: type) -> list[str]:
         """The files that hold facts of `kind`, in file order, for a rule that judges each such file's facts
-        together: it reads those files, not every file (a walk over all of them depends on every edit)."""
-        self.facts(kind)  # the index, as the files are now
-        files = self._index.files_holding(kind)
-        for file in files:
-            self.recorder.file(file.path)
-        return files
+        together. What it reads of each is what it asks of it (Project.facts_in, Project.file): a change to
+        another kind in those files, or to any other file, is not something it read."""
+        self.facts(kind)  # the index, as the files are now; and any change to the kind can change the answer
+        return [file.path for file in self._index.files_holding(kind)]
 
     def facts_in(self, path: str, kind: type[T]) -> list[T]:
         """The facts of `kind` in one file (do not change the list: it is kept while the file is the same, as

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from preflight.findings import Location
@@ -73,11 +74,25 @@ class Arguments:
         return next((self.args[k].anchor for k in keys if k in self.args), self.location)
 
 
-def training_runs(project) -> list[Arguments]:
+def training_runs(project, where: Callable[[Arguments], bool] | None = None) -> list[Arguments]:
     """Every set of HF/TRL/Axolotl training arguments in the project that can run with the releases it
-    installs (computed once per project)."""
+    installs (computed once per project). `where`: only the runs it admits, as an answer of its own, named by
+    the function (a module-level one, the same from one check to the next): an edit of a run it does not
+    admit leaves that answer as it was, and a warm server does not run again the rules that asked for it."""
+    if where is not None:
+        return project.derive(("training runs where", where), lambda: _admitted(project, where), lasting=True,
+                              recipe=lambda again: _admitted(again, where))
     return project.derive("training_runs", lambda: [run for run, _ in runs_with_effective_values(project)],
                           lasting=True)
+
+
+def _admitted(project, where: Callable[[Arguments], bool]) -> list[Arguments]:
+    return [run for run in training_runs(project) if where(run)]
+
+
+def axolotl(run: Arguments) -> bool:
+    """A run of Axolotl's (training_runs(project, where=axolotl))."""
+    return run.framework == "axolotl"
 
 
 def runs_with_effective_values(project) -> list[tuple[Arguments, object]]:

@@ -8,16 +8,14 @@ from preflight.findings import Finding, Severity
 from preflight.libraries import did_you_mean, library
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
-from preflight.runs import Arguments, training_runs
+from preflight.runs import Arguments, axolotl, training_runs
 from preflight.trainingargs import is_number
 
 _BASE = "base_model: Qwen/Qwen2.5-0.5B\ndatasets:\n  - path: data.jsonl\n    type: alpaca\n"
 
 
-def axolotl_runs(project: Project) -> Iterator[Arguments]:
-    for run in training_runs(project):
-        if run.framework == "axolotl":
-            yield run
+def axolotl_runs(project: Project) -> list[Arguments]:
+    return training_runs(project, where=axolotl)
 
 
 class _Raw:

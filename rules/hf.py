@@ -23,7 +23,7 @@ from preflight.model import (
 )
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
-from preflight.runs import command_line_value, file_defaults, script_defaults, training_runs
+from preflight.runs import axolotl, command_line_value, file_defaults, script_defaults, training_runs
 from preflight.trainingargs import (
     PURE_RENAMES, REPLACEMENTS, Effective, best_metric, is_number, number_text, trainer_runs,
 )
@@ -1071,12 +1071,11 @@ class BestCheckpointRotatedAway(Rule):
             if found and found[0] not in seen:
                 seen.add(found[0])
                 yield self.finding(*found)
-        for run in training_runs(project):
-            if run.framework == "axolotl":
-                found = self._axolotl(run)
-                if found and found[0] not in seen:
-                    seen.add(found[0])
-                    yield self.finding(*found)
+        for run in training_runs(project, where=axolotl):
+            found = self._axolotl(run)
+            if found and found[0] not in seen:
+                seen.add(found[0])
+                yield self.finding(*found)
 
     def _hf(self, project: Project, run, e: Effective) -> tuple[Location, str] | None:
         limit = e.get("save_total_limit")
@@ -1310,11 +1309,10 @@ class RunNeverEvaluates(Rule):
             yield self.finding(call.location, f"this {call.api} reports to {', '.join(trackers)} but never "
                                "evaluates (eval_strategy \"no\", no eval_dataset): only the training loss is "
                                "recorded, so overfitting cannot be seen; pass eval_dataset= and set eval_strategy")
-        for run in training_runs(project):
-            if run.framework == "axolotl":
-                found = self._axolotl(run)
-                if found is not None:
-                    yield self.finding(*found)
+        for run in training_runs(project, where=axolotl):
+            found = self._axolotl(run)
+            if found is not None:
+                yield self.finding(*found)
         for trainer in lightning.trainers(project):
             if not trainer.trackers or not trainer.trackers_known or not trainer.fits or trainer.validates:
                 continue

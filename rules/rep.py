@@ -115,9 +115,9 @@ class UntrackedHyperparameters(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for file in project.files_holding(WandbRun):
-            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
-            if not runs or not project.facts_in(file.path, Hyperparameters):
+        for path in project.paths_holding(WandbRun):
+            runs = [f for f in project.facts_in(path, WandbRun) if f.started_by is RunStart.WANDB_INIT]
+            if not runs or not project.facts_in(path, Hyperparameters):
                 continue
             for run in runs:
                 if run.config_given or run.offline_or_disabled or run.in_sweep_function:

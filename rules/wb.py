@@ -13,7 +13,7 @@ from preflight.model import (
 )
 from preflight.project import Project
 from preflight.rule import Bad, Good, Rule
-from preflight.runs import training_runs
+from preflight.runs import axolotl, training_runs
 from preflight.trainingargs import is_number, number_text, trainer_runs
 
 
@@ -129,13 +129,11 @@ wandb.init(project="llama-sft")
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for file in project.files_holding(WandbRun):
-            runs = [f for f in file.facts if isinstance(f, WandbRun)]
-            if not runs:
-                continue
-            named_by_file = _identity_from_env(f for f in file.facts if isinstance(f, EnvWrite))
-            swept = project.whole_file_swept(file.path)  # the sweep names its trials
-            launches = project.launches_of(file.path)
+        for path in project.paths_holding(WandbRun):
+            runs = project.facts_in(path, WandbRun)
+            named_by_file = _identity_from_env(project.facts_in(path, EnvWrite))
+            swept = project.whole_file_swept(path)  # the sweep names its trials
+            launches = project.launches_of(path)
             transformers = project.version("transformers")
             for run in runs:
                 if run.offline_or_disabled or not run.identity_known or run.in_sweep_function:
@@ -152,17 +150,12 @@ wandb.init(project="llama-sft")
     def _command_lines(self, project: Project) -> Iterator[Finding]:
         """`--report_to wandb` on a launcher's command line, with nothing naming the run: no `--run_name`, no
         name in the argument file or the launch's environment, and a script that never sets `run_name`."""
-        from preflight.runs import training_runs
 
         transformers = project.version("transformers")
         if transformers.all_below(RUN_NAME_NOT_DEFAULTED):
             return
-        for run in training_runs(project):
-            value = run.args.get("report_to")
-            if value is None or "report_to" not in run.from_command_line or "wandb" not in (value.str_items() or ()):
-                continue
-            if "run_name" in run.args or not run.classes:
-                continue
+        for run in training_runs(project, where=_reports_to_wandb_unnamed_from_command_line):
+            value = run.args["report_to"]
             launch = next((found for found in project.launches() if found.location == run.location), None)
             script = project.entry(launch).script if launch else None
             if launch is None or script is None or _launch_names_run(launch, RunStart.REPORT_TO) or \
@@ -224,6 +217,13 @@ def _sets_run_name(project: Project, script: str) -> bool:
                if path.endswith(".py"))
 
 
+def _reports_to_wandb_unnamed_from_command_line(run) -> bool:
+    """`--report_to wandb` on the launch's command line, and no run_name among the run's arguments."""
+    value = run.args.get("report_to")
+    return value is not None and "report_to" in run.from_command_line and "wandb" in (value.str_items() or ()) \
+        and "run_name" not in run.args and bool(run.classes)
+
+
 def _identity_from_env(writes) -> str | None:
     for write in writes:
         if write.name in IDENTITY_VARIABLES and not _empty(write.value):
@@ -276,12 +276,12 @@ class ResumeWithoutId(Rule):
         yield from self._in_launch_environment(project)
 
     def _in_code(self, project: Project) -> Iterator[Finding]:
-        for file in project.files_holding(WandbRun):
-            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
+        for path in project.paths_holding(WandbRun):
+            runs = [f for f in project.facts_in(path, WandbRun) if f.started_by is RunStart.WANDB_INIT]
             if not runs:
                 continue
-            id_from_env = any(w.name == "WANDB_RUN_ID" for w in file.facts if isinstance(w, EnvWrite)) or any(
-                "WANDB_RUN_ID" in launch.env_map() for launch in project.launches_of(file.path))
+            id_from_env = any(w.name == "WANDB_RUN_ID" for w in project.facts_in(path, EnvWrite)) or any(
+                "WANDB_RUN_ID" in launch.env_map() for launch in project.launches_of(path))
             for run in runs:
                 resume = run.resume
                 if resume is None or not resume.known or run.offline_or_disabled or not run.identity_known:
@@ -756,11 +756,11 @@ class FixedIdentityInSweep(Rule):
     ]
 
     def check(self, project: Project) -> Iterator[Finding]:
-        for file in project.files_holding(WandbRun):
-            runs = [f for f in file.facts if isinstance(f, WandbRun) and f.started_by is RunStart.WANDB_INIT]
+        for path in project.paths_holding(WandbRun):
+            runs = [f for f in project.facts_in(path, WandbRun) if f.started_by is RunStart.WANDB_INIT]
             if not runs:
                 continue
-            swept = project.whole_file_swept(file.path)
+            swept = project.whole_file_swept(path)
             for run in runs:
                 if not (swept or run.in_sweep_function):
                     continue
@@ -922,8 +922,8 @@ class CheckpointArtifactsUnbounded(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         seen: set[Location] = set()
-        for run in training_runs(project):
-            if run.framework != "axolotl" or run.path is None:
+        for run in training_runs(project, where=axolotl):
+            if run.path is None:
                 continue
             value = run.args.get("wandb_log_model")
             if value is None or not value.known or value.literal != "checkpoint" or not _axolotl_wandb_on(run):
@@ -960,11 +960,10 @@ def _checkpoint_logging_targets(project: Project) -> list[tuple[Location, set[st
         if resolved.config:
             targets.add(resolved.config)
         found.setdefault(binding.location, set()).update(targets)
-    for file in project.files_holding(EnvWrite):
-        for write in file.facts:
-            if isinstance(write, EnvWrite) and write.name == "WANDB_LOG_MODEL" and write.value.known \
-                    and write.value.literal == "checkpoint":
-                found.setdefault(write.location, set()).add(file.path)
+    for path in project.paths_holding(EnvWrite):
+        for write in project.facts_in(path, EnvWrite):
+            if write.name == "WANDB_LOG_MODEL" and write.value.known and write.value.literal == "checkpoint":
+                found.setdefault(write.location, set()).add(path)
     return [(location, targets) for location, targets in found.items() if targets]
 
 
