@@ -78,7 +78,9 @@ class Workspace:
         self._raw = {}
         self._rule_runs, self._linked, self._lasting = {}, None, {}  # other settings: every rule runs again
         self._stale = True
-        self._dirty = set(self._shown) | set(self.buffers)  # a file shown before may now be excluded
+        # a file shown before may now be excluded; a suppression that suppresses nothing (PF002) is found by the
+        # filter, for the files it is given: those holding suppressions, though no rule finds anything in them
+        self._dirty = set(self._shown) | set(self.buffers) | {path for path, f in self._files.items() if f.suppressions}
 
     def display(self, path: Path) -> str:
         return discovery.display_path(path, self.root)

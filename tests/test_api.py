@@ -107,3 +107,12 @@ def test_a_warm_workspace_rechecks_what_an_edit_changes(tmp_path):
     project.set_buffer("launch.py", "x = 1\n")  # the workflow no longer runs a W&B script
     assert project.check() == {".github/workflows/t.yml": []}  # launch.py had no findings and has none
     assert (tmp_path / "train.py").read_text() == FILES["train.py"]
+
+
+def test_a_warm_workspace_reports_a_suppression_that_suppresses_nothing_from_the_load(tmp_path):
+    """PF002 comes from the filter, which a check gives the files whose findings changed: a file with no
+    rule's finding but an unused suppression is one of them at the load too, open or not."""
+    write_files(tmp_path, {"train.py": "import wandb\n\nrun = wandb.init(name='baseline')  # preflight: ignore[WB001]\n"})
+    project = api.Workspace(tmp_path, use_cache=False)
+    project.load()
+    assert [(f.code, f.location.line) for f in project.check()["train.py"]] == [("PF002", 3)]
