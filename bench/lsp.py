@@ -5,8 +5,8 @@ the full workspace load, then makes three edits in turn, each adding or removing
 the didChange notification to the publishDiagnostics of that file (the coalescing delay set to 0, so that
 what is measured is the server's work):
 - a Python script's W&B run loses its name (WB001 comes and goes): what the rules about runs read;
-- the same script's TrainingArguments get a string for a number (`eval_steps="250"`): every rule about
-  training arguments reads the runs again;
+- the same script's TrainingArguments get a string for a number (`eval_steps="250"`): the rules about the
+  runs of TrainingArguments read them again;
 - the workflow gets a step that passes the W&B key on a command line (SEC005): every rule about launches.
 Memory is the server's resident set (VmRSS) after the load and after the edits.
 
