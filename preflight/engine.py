@@ -84,7 +84,14 @@ class CheckResult:
     sources: SourceLines
     project: Project | None = None  # the frozen model; None when the result cache answered
     fail_on: Severity = Severity.INFO  # the least severity that fails the check (`fail-on`)
+    severity: dict[str, str] = field(default_factory=dict)  # [tool.preflight.severity], as configured
     _fingerprints: dict[Finding, str] | None = field(default=None, repr=False, compare=False)
+
+    def severity_overrides(self) -> dict[str, Severity]:
+        """The severity each overridden rule's findings are reported with, by code (importing the rule pack)."""
+        from preflight.filtering import severity_overrides
+
+        return severity_overrides(self.severity)
 
     def enabled_rules(self) -> list[type[Rule]]:
         """The enabled rules' classes (importing the rule pack)."""
@@ -164,10 +171,8 @@ def run(request: Request) -> CheckResult:
                 "config": str(request.config.path), "paths": list(request.paths), "lazy": sorted(lazy)})
             reused = _reused(cache, run_key, request.cwd) if run_key else None
             if reused is not None:
-                reused.fail_on = Severity(request.config.settings.fail_on)
-                return reused
-        result = _analyse(request, found, pairs, lazy, cache, stats)
-        result.fail_on = Severity(request.config.settings.fail_on)
+                return _configured(reused, request)
+        result = _configured(_analyse(request, found, pairs, lazy, cache, stats), request)
         if run_key is not None and not result.internal_errors:
             cache.put_result(run_key, runcache.encode(result.findings, result.suppressed, result.files, result.rules,
                                                       result.checked_paths, result.skipped, result.project.reads,
@@ -178,6 +183,14 @@ def run(request: Request) -> CheckResult:
             cache.close()
             if cache.unwritten:  # the results stand; only the next run is slower
                 print(f"preflight: {show.text(cache.unwritten)}", file=sys.stderr)
+
+
+def _configured(result: CheckResult, request: Request) -> CheckResult:
+    """What the settings say about reporting the result, which the result cache does not store (the settings
+    are part of its key)."""
+    result.fail_on = Severity(request.config.settings.fail_on)
+    result.severity = dict(request.config.settings.severity)
+    return result
 
 
 def _analyse(request: Request, found: discovery.Discovery, pairs: list[tuple[Path, str]], lazy: dict[str, str],

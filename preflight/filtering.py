@@ -49,19 +49,24 @@ def apply(raw: list[Finding], project: Project, scope: Scope) -> Filtered:
     visible = [_scrubbed(f) for f in raw if f.severity is not Severity.INFO or f.code in scope.show_info]
     findings, suppressed = _suppressions(visible, project, scope)
     findings, yielded = _precedence(findings, scope.enabled)
-    findings = _overridden(findings, scope.settings.severity)
+    overrides = severity_overrides(scope.settings.severity)
+    findings = [_overridden(f, overrides) for f in findings]
+    suppressed = [(_overridden(f, overrides), reason) for f, reason in suppressed]
     return Filtered(sorted(set(findings), key=lambda f: f.sort_key),
                     sorted(set(suppressed), key=lambda s: s[0].sort_key), yielded)
 
 
-def _overridden(findings: list[Finding], overrides: dict[str, str]) -> list[Finding]:
-    """[tool.preflight.severity]: each finding with the severity its rule is given there (keyed by code or
-    name). Applied after the info filter: an override changes how a finding is reported and whether it
-    fails the check (`fail-on`), never which rules run."""
-    if not overrides:
-        return findings
-    by_code = {rule.code: Severity(level) for key, level in overrides.items() if (rule := rule_by_key(key))}
-    return [dataclasses.replace(f, severity=by_code[f.code]) if f.code in by_code else f for f in findings]
+def severity_overrides(overrides: dict[str, str]) -> dict[str, Severity]:
+    """[tool.preflight.severity] by rule code (its keys are codes or names)."""
+    return {rule.code: Severity(level) for key, level in overrides.items() if (rule := rule_by_key(key))}
+
+
+def _overridden(finding: Finding, overrides: dict[str, Severity]) -> Finding:
+    """[tool.preflight.severity]: the finding with the severity its rule is given there. Applied after the
+    info filter: an override changes how a finding is reported and whether it fails the check (`fail-on`),
+    never which rules run."""
+    severity = overrides.get(finding.code)
+    return dataclasses.replace(finding, severity=severity) if severity is not None else finding
 
 
 def _suppressions(raw: list[Finding], project: Project, scope: Scope) -> tuple[list[Finding],

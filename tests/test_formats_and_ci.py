@@ -67,6 +67,24 @@ def test_sarif_is_valid_and_complete(cli):
     assert by_rule["SEC005"][0]["level"] == "warning"
 
 
+def test_sarif_describes_a_projects_severity_override_as_this_runs_rule_configuration(cli):
+    """[tool.preflight.severity]: the rule's descriptor keeps preflight's default, the run's invocation says
+    how the project configured it, and each result has the level it was reported with; the same from the
+    result cache."""
+    files = {**FILES, "pyproject.toml": "[tool.preflight.severity]\nunnamed-wandb-run = \"error\"\n"}
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    for _ in range(2):  # the second run is answered by the result cache
+        document = json.loads(cli("check", "--format", "sarif", files=files).output)
+        jsonschema.Draft4Validator(schema).validate(document)
+        run = document["runs"][0]
+        rules = run["tool"]["driver"]["rules"]
+        index = next(number for number, rule in enumerate(rules) if rule["id"] == "WB001")
+        assert rules[index]["defaultConfiguration"]["level"] == "warning"
+        assert run["invocations"] == [{"executionSuccessful": True, "ruleConfigurationOverrides": [
+            {"descriptor": {"id": "WB001", "index": index}, "configuration": {"level": "error"}}]}]
+        assert {r["level"] for r in run["results"] if r["ruleId"] == "WB001"} == {"error"}
+
+
 SECRET_FILES = {  # a path with a space, a comma, a non-ASCII letter and a #, and the credential rules
     "a dir/c,d é#x.py": "import wandb\nwandb.init(project='p')\n",
     "Dockerfile": "FROM python:3.11-slim\nARG WANDB_API_KEY\nENV WANDB_API_KEY=$WANDB_API_KEY\n",
@@ -176,8 +194,9 @@ def _validate(tool: str, folder: Path, *names: str) -> dict[str, set[str]]:
 def test_sarif_passes_microsofts_sarif_validator(cli):
     """`sarif-multitool validate` with its GitHub rules checks what the JSON schema cannot (URI references,
     the source root, what GitHub's ingestion requires); the same report with the old source root and
-    unencoded paths is its control."""
-    cli("check", "--format", "sarif", "--output-file", "report.sarif", files={**FILES, **SECRET_FILES})
+    unencoded paths is its control. A severity override makes the run's invocation carry a rule configuration."""
+    override = {"pyproject.toml": "[tool.preflight.severity]\nWB001 = \"error\"\n"}
+    cli("check", "--format", "sarif", "--output-file", "report.sarif", files={**FILES, **SECRET_FILES, **override})
     document = json.loads((cli.root / "report.sarif").read_text())
     document["runs"][0]["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "./"}}
     for item in document["runs"][0]["results"]:

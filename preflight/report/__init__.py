@@ -31,7 +31,8 @@ def render(result, findings: list[Finding], output_format: str, *, fingerprints:
     if output_format == "sarif":
         from preflight.report import sarif
 
-        return sarif.render(findings, list(result.suppressed), result.enabled_rules(), fingerprints())
+        return sarif.render(findings, list(result.suppressed), result.enabled_rules(), fingerprints(),
+                            result.severity_overrides(), successful=not result.internal_errors)
     if output_format == "github":
         from preflight.report import github
 

@@ -8,7 +8,9 @@ that is not UTF-8 is `%FF`, a newline `%0A`): a URI is lossless. Messages show c
 (preflight.display), as every format does. Each rule carries the properties GitHub code scanning
 documents for a reportingDescriptor: `tags` (the rule's domain, for filtering), `precision`,
 `problem.severity`, and for the rules about leaked credentials the `security` tag, a CWE and a
-`security-severity` score, which make their results security alerts.
+`security-severity` score, which make their results security alerts. A rule's descriptor is preflight's
+default; the run's invocation carries the project's [tool.preflight.severity] as rule configuration
+overrides, and whether the run completed without an internal error.
 """
 
 from __future__ import annotations
@@ -148,7 +150,11 @@ def _result(finding: Finding, index: dict[str, int], fingerprint: str, justifica
 
 
 def render(findings: list[Finding], suppressed: list[tuple[Finding, str]], rules: list[type[Rule]],
-           fingerprints: dict[Finding, str]) -> str:
+           fingerprints: dict[Finding, str], overrides: dict[str, Severity] | None = None,
+           successful: bool = True) -> str:
+    """`overrides`: the project's severity of a rule, by code ([tool.preflight.severity]). A rule's descriptor
+    keeps preflight's own default (`defaultConfiguration`); the invocation says how this run configured it
+    (`ruleConfigurationOverrides`), and each result's level is the one it was reported with."""
     catalogue = sorted({*rules, *(r for r in _all() if r.code in {f.code for f in findings})}, key=lambda r: r.code)
     index = {rule.code: number for number, rule in enumerate(catalogue)}
     results = [_result(f, index, fingerprints.get(f) or _fallback(f), None) for f in findings]
@@ -160,11 +166,21 @@ def render(findings: list[Finding], suppressed: list[tuple[Finding, str]], rules
         "runs": [{
             "tool": {"driver": {"name": "preflight", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": INFORMATION_URI, "rules": [_rule(r) for r in catalogue]}},
+            "invocations": [_invocation(overrides or {}, index, successful)],
             "results": results,
             "columnKind": "unicodeCodePoints",
         }],
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _invocation(overrides: dict[str, Severity], index: dict[str, int], successful: bool) -> dict:
+    invocation: dict = {"executionSuccessful": successful}
+    configured = [{"descriptor": {"id": code, "index": index[code]}, "configuration": {"level": _LEVEL[severity]}}
+                  for code, severity in sorted(overrides.items()) if code in index]
+    if configured:
+        invocation["ruleConfigurationOverrides"] = configured
+    return invocation
 
 
 def _all():
