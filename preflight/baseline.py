@@ -75,9 +75,7 @@ def load(path: Path) -> BaselineFile:
         items = document["entries"]
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise ValueError("its entries are not a list of objects")
-        entries = [BaselineEntry(**{k: str(v) for k, v in item.items() if k in ("code", "path", "fingerprint",
-                                                                                  "message")})
-                   for item in items]
+        entries = [_entry(number, item) for number, item in enumerate(items, start=1)]
         return BaselineFile(entries, document["tool"], str(document.get("version", "")))
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read the baseline: {reading.why(exc)}") from None
@@ -85,6 +83,18 @@ def load(path: Path) -> BaselineFile:
         raise BaselineError(f"{path}: not a preflight baseline (nested too deeply)") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise BaselineError(f"{path}: not a preflight baseline ({str(exc).splitlines()[0]})") from None
+
+
+def _entry(number: int, item: dict) -> BaselineEntry:
+    """One entry as --write-baseline writes it. A field of another type is an error, not an entry that
+    matches nothing: that would report as new every finding the baseline was meant to hide."""
+    fields = {}
+    for name in ("code", "path", "fingerprint", "message"):
+        value = item.get(name, "" if name == "message" else None)
+        if not isinstance(value, str):
+            raise ValueError(f"entry {number}: {name} is {'missing' if value is None else 'not a string'}")
+        fields[name] = value
+    return BaselineEntry(**fields)
 
 
 @dataclass

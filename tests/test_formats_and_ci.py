@@ -341,6 +341,12 @@ def test_baseline_survives_moved_lines_and_reports_new_and_stale(cli):
 def test_bad_baseline_is_a_usage_error(cli):
     assert cli("check", "--baseline", "missing.json", files=FILES).exit_code == 2
     assert cli("check", "--baseline", "train.py").exit_code == 2
+    entry = {"code": "WB001", "path": "train.py", "fingerprint": 12345, "message": "m"}
+    for broken, why in ((entry, "entry 1: fingerprint is not a string"),
+                        ({k: v for k, v in entry.items() if k != "path"}, "entry 1: path is missing")):
+        (cli.root / "b.json").write_text(json.dumps({"tool": "preflight", "entries": [broken]}))
+        result = CliRunner().invoke(main, ["check", "--baseline", "b.json"])
+        assert result.exit_code == 2 and why in result.output, result.output
 
 
 # -- bulk suppression and fixes -------------------------------------------------------------------
