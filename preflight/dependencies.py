@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from preflight.model import FileFacts
 
@@ -63,8 +63,12 @@ class Reads:
         not affected through it)."""
         known = memo.get(id(self))
         if known is None:
-            known = self._reads_changed(changes) or any(
-                used.affected_by(changes, memo, same_again) for used in self.used)
+            known = self._reads_changed(changes)
+            if not known:
+                for used in self.used:  # most are kept answers judged already (the memo), asked without a call
+                    if memo.get(id(used)) or (id(used) not in memo and used.affected_by(changes, memo, same_again)):
+                        known = True
+                        break
             if known and same_again(self):
                 known = False
             memo[id(self)] = known
@@ -81,9 +85,9 @@ class Reads:
                 if asked or self.kinds:  # a file that changed as a whole may hold any kind
                     return True
                 continue
-            for changed in change.kinds:  # a kind asked for is the changed type or one of its bases
-                if not self.kinds.isdisjoint(changed.__mro__) or (asked and not asked.isdisjoint(changed.__mro__)):
-                    return True
+            # a kind asked for is a changed type or one of its bases
+            if not self.kinds.isdisjoint(change.bases) or (asked and not asked.isdisjoint(change.bases)):
+                return True
         return False
 
 
@@ -135,6 +139,10 @@ class Change:
 
     kinds: frozenset[type] = frozenset()
     whole: bool = False
+    bases: frozenset[type] = field(init=False, repr=False, compare=False)  # the kinds and the classes they extend
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bases", frozenset(base for kind in self.kinds for base in kind.__mro__))
 
 
 WHOLE = Change(whole=True)
