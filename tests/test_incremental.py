@@ -135,3 +135,35 @@ def test_an_answer_derived_again_equal_stays_a_cutoff_at_later_checks(tmp_path: 
         workspace.check()
         assert assembled == ["a.py"], f"eval_steps={value}"
         assert _shown(workspace) == _fresh(tmp_path, workspace.buffers)
+
+
+_BY_PATH: dict[str, list[str]] = {}
+for _, _example in EXAMPLES:
+    for _path, _text in _example.files.items():
+        _BY_PATH.setdefault(_path, []).append(_text)
+
+
+@settings(max_examples=200 if _LONG else 15, deadline=None, derandomize=not _LONG,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(EXAMPLES), st.sampled_from(EXAMPLES), st.data())
+def test_a_sequence_of_edits_across_files_reports_what_a_fresh_check_reports(first, second, data) -> None:
+    """Two examples' files in one project (of two rules, often), then several edits one after the other, each
+    giving a file the text another example (of any rule) has for a file of that name, or emptying it: the
+    answers kept across checks meet every state in between (a record older than the last edit, an answer
+    derived again and equal, a file that a rule reads only in some states)."""
+    files = {**first[1].files, **second[1].files}
+    paths = sorted(files)
+    with tempfile.TemporaryDirectory(prefix="preflight-incremental-") as folder:
+        root = Path(folder)
+        for relative, text in files.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(text, encoding="utf-8")
+        workspace = Workspace(root, use_cache=False)
+        workspace.load()
+        workspace.check()
+        for step in range(data.draw(st.integers(2, 6))):
+            path = data.draw(st.sampled_from(paths))
+            text = data.draw(st.sampled_from(["", *_BY_PATH[path]]))
+            workspace.set_buffer(path, text)
+            workspace.check()
+            assert _shown(workspace) == _fresh(root, workspace.buffers), f"step {step + 1}: {path}"
